@@ -1,0 +1,28 @@
+# The two commands of the README, and the steps they are made of.
+.PHONY: setup dev test check unit e2e deploy-check
+
+# Install every tool the build and the tests need (idempotent; seconds once done).
+setup:
+	scripts/setup
+
+# Command 1: run gatehouse locally on http://127.0.0.1:8787 with local D1, KV and Queue.
+dev: setup
+	scripts/dev
+
+# Command 2: the whole test suite, as CI runs it.
+test: setup check unit deploy-check e2e
+
+check:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace
+
+# Builds the optimised release Worker exactly as `wrangler deploy` would and prints its size;
+# fails when the Worker would not deploy. The end-to-end suite then runs that very build.
+deploy-check:
+	WRANGLER_SEND_METRICS=false npx wrangler deploy --dry-run --outdir dist
+
+e2e:
+	GATEHOUSE_PREBUILT=1 tests/e2e/run

@@ -1,0 +1,33 @@
+//! The gatehouse Worker: maps HTTP requests, D1, KV and the `revocations` Queue onto
+//! `gatehouse-core`. It translates; every protocol decision lives in the core crate.
+
+mod consumer;
+mod env;
+mod health;
+mod http;
+mod random;
+mod router;
+
+use gatehouse_core::queue::QueueMessage;
+use worker::{Context, Env, MessageBatch, MessageExt, Request, Response, Result, event};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    router::route(req, &env).await
+}
+
+/// The consumer of the `revocations` Queue. A message it cannot apply is retried (the Queue's
+/// `max_retries` in wrangler.toml) and then moved to the dead-letter queue; it is never dropped.
+#[event(queue)]
+async fn queue(batch: MessageBatch<QueueMessage>, env: Env, _ctx: Context) -> Result<()> {
+    for message in batch.messages()? {
+        match consumer::apply(message.body(), &env).await {
+            Ok(()) => message.ack(),
+            Err(error) => {
+                worker::console_error!("queue message not applied, will retry: {error}");
+                message.retry();
+            }
+        }
+    }
+    Ok(())
+}

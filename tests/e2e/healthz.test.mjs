@@ -1,0 +1,55 @@
+// GET /healthz: a real round trip to D1, KV and the revocations Queue (producer and consumer).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startGatehouse } from './support/gatehouse.mjs';
+
+describe('a migrated local gatehouse', () => {
+  let gh;
+  before(async () => (gh = await startGatehouse()));
+  after(() => gh?.stop());
+
+  test('reports D1, KV and the Queue healthy', async () => {
+    const res = await fetch(`${gh.url}/healthz`);
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.equal(body.ok, true);
+    assert.match(body.d1.detail, /0001_init\.sql/);
+    assert.deepEqual(
+      [body.d1.ok, body.kv.ok, body.queue.ok],
+      [true, true, true],
+      JSON.stringify(body),
+    );
+    assert.match(body.queue.detail, /consumed/);
+  });
+
+  test('answers unknown paths with 404 JSON', async () => {
+    for (const path of ['/', '/nope', '/healthz/extra']) {
+      const res = await fetch(`${gh.url}${path}`);
+      assert.equal(res.status, 404, path);
+      assert.match(res.headers.get('content-type'), /^application\/json/);
+      assert.equal((await res.json()).error, 'not_found');
+    }
+  });
+
+  test('serves /healthz to GET only', async () => {
+    const res = await fetch(`${gh.url}/healthz`, { method: 'POST' });
+    assert.equal(res.status, 404);
+  });
+});
+
+describe('a gatehouse whose database was never migrated', () => {
+  let gh;
+  before(async () => (gh = await startGatehouse({ migrate: false })));
+  after(() => gh?.stop());
+
+  test('reports unhealthy with 503 and names the fix', async () => {
+    const res = await fetch(`${gh.url}/healthz`);
+    const body = await res.json();
+    assert.equal(res.status, 503);
+    assert.equal(body.ok, false);
+    assert.equal(body.d1.ok, false);
+    assert.match(body.d1.detail, /wrangler d1 migrations apply DB/);
+    assert.equal(body.kv.ok, true);
+  });
+});

@@ -1,0 +1,120 @@
+// Starts a real gatehouse under `wrangler dev` (workerd with local D1, KV and Queue) on a free
+// 127.0.0.1 port with a fresh state directory, and stops exactly the process group it started.
+//
+//   const gh = await startGatehouse();        // migrations applied, ready to serve
+//   const res = await fetch(`${gh.url}/healthz`);
+//   await gh.stop();
+//
+// The Worker must already be built (tests/e2e/run builds it once for all suites).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+const ENV = {
+  ...process.env,
+  GATEHOUSE_PREBUILT: '1', // scripts/build: the harness built already
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  NO_COLOR: '1',
+};
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs wrangler to completion; rejects with its output when it fails. */
+function wrangler(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: ENV });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`wrangler ${args[0]} failed:\n${output}`)),
+    );
+  });
+}
+
+/**
+ * Starts gatehouse. Options:
+ *   migrate: apply the D1 migrations first (default true)
+ *   vars:    extra Worker variables, passed as `--var NAME:VALUE`
+ */
+export async function startGatehouse({ migrate = true, vars = {} } = {}) {
+  const state = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
+  if (migrate) await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state]);
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const args = [
+    WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port),
+    '--inspector-port', String(inspectorPort), '--persist-to', state, '--show-interactive-dev-session=false',
+  ];
+  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
+  // Its own process group, so that stop() reaches workerd too and nothing else.
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: ENV, detached: true });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const killOnExit = () => signalGroup(child.pid, 'SIGKILL');
+  process.on('exit', killOnExit);
+
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    process.off('exit', killOnExit);
+    signalGroup(child.pid, 'SIGTERM');
+    const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+    signalGroup(child.pid, 'SIGKILL'); // any straggler workerd of this group
+    await rm(state, { recursive: true, force: true });
+  };
+  try {
+    await waitUntilServing(url, exited, () => log);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, stop, log: () => log };
+}
+
+function signalGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+async function waitUntilServing(url, exited, log) {
+  let gone = false;
+  exited.then(() => (gone = true));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (gone) throw new Error(`wrangler dev exited before serving:\n${log()}`);
+    try {
+      await fetch(`${url}/.gatehouse-e2e-ready`, { signal: AbortSignal.timeout(2_000) });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`wrangler dev did not serve ${url} within ${READY_TIMEOUT_MS} ms:\n${log()}`);
+}
