@@ -76,17 +76,19 @@ CREATE TABLE authorization_codes (
 CREATE INDEX authorization_codes_by_expiry ON authorization_codes (expires_at);
 CREATE INDEX authorization_codes_by_grant ON authorization_codes (grant_id);
 
--- Refresh tokens: exactly one live token per grant (the primary key), rotated by compare-and-swap
--- on token_hash. previous_hash is accepted inside a short grace window so that a retried refresh
--- does not fork the chain.
+-- Refresh tokens: one row per token ever issued (so a rotated token presented again is
+-- recognised as reuse), of which exactly one per grant is live (rotated_at IS NULL), enforced
+-- by the partial unique index. Rotation is a compare-and-swap on rotated_at IS NULL.
 CREATE TABLE refresh_tokens (
-  grant_id TEXT PRIMARY KEY REFERENCES grants (grant_id),
-  token_hash TEXT NOT NULL UNIQUE,
-  previous_hash TEXT UNIQUE,
-  rotated_at INTEGER,
+  token_hash TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL REFERENCES grants (grant_id),
   issued_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
+  expires_at INTEGER NOT NULL,
+  rotated_at INTEGER,
+  successor_hash TEXT
 );
+CREATE UNIQUE INDEX refresh_tokens_one_live_per_grant ON refresh_tokens (grant_id) WHERE rotated_at IS NULL;
+CREATE INDEX refresh_tokens_by_grant ON refresh_tokens (grant_id);
 
 -- Browser sessions after login (the __Host- session cookie), hashed.
 CREATE TABLE sessions (

@@ -1,5 +1,11 @@
-//! The names of the Worker's bindings, as declared in wrangler.toml. One constant each, so a
-//! renamed binding is a compile error here rather than a runtime surprise.
+//! The Worker's bindings and settings: one constant per name in wrangler.toml, and the core
+//! configuration built from the settings once per isolate.
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use gatehouse_core::config::{Config, ConfigError, Settings};
+use worker::Env;
 
 /// The D1 database holding clients, grants, codes, refresh tokens, keys and audit events.
 pub const DB: &str = "DB";
@@ -7,3 +13,37 @@ pub const DB: &str = "DB";
 pub const KV: &str = "KV";
 /// The producer binding of the `revocations` Queue.
 pub const REVOCATIONS: &str = "REVOCATIONS";
+/// Variable: the protected apps, as JSON.
+const APPS: &str = "APPS";
+/// Variable: local accounts, as JSON.
+const LOCAL_ACCOUNTS: &str = "LOCAL_ACCOUNTS";
+/// Secret: the server secret.
+const GATEHOUSE_SECRET: &str = "GATEHOUSE_SECRET";
+
+thread_local! {
+    static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
+}
+
+/// The configuration, parsed on an isolate's first request. A misconfiguration is reported on
+/// every request until fixed (settings change only with a new deployment, so it is not cached).
+pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
+    if let Some(config) = CONFIG.with(|c| c.get().cloned()) {
+        return Ok(config);
+    }
+    let read = |name| {
+        env.var(name)
+            .ok()
+            .map(|v| v.to_string())
+            .or_else(|| env.secret(name).ok().map(|s| s.to_string()))
+    };
+    let (apps, accounts, secret) = (read(APPS), read(LOCAL_ACCOUNTS), read(GATEHOUSE_SECRET));
+    let config = Rc::new(Config::from_settings(Settings {
+        apps: apps.as_deref(),
+        local_accounts: accounts.as_deref(),
+        secret: secret.as_deref(),
+    })?);
+    CONFIG.with(|c| {
+        let _ = c.set(config.clone());
+    });
+    Ok(config)
+}

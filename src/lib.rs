@@ -5,8 +5,14 @@ mod consumer;
 mod env;
 mod health;
 mod http;
+mod keys;
+mod oauth;
+mod pages;
+mod platform;
 mod random;
 mod router;
+mod store;
+mod webcrypto;
 
 use gatehouse_core::queue::QueueMessage;
 use worker::{Context, Env, MessageBatch, MessageExt, Request, Response, Result, event};

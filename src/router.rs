@@ -1,18 +1,121 @@
 //! Dispatches a request to its handler by method and path.
 
+use gatehouse_core::config::ConfigError;
+use gatehouse_core::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
+use gatehouse_core::paths::{self, WellKnown};
+use gatehouse_core::server::Server;
+use gatehouse_core::signer::Signer;
+use gatehouse_core::site::Site;
+use gatehouse_core::time::Clock;
 use worker::{Env, Method, Request, Response, Result};
 
-use crate::{health, http};
+use crate::keys::{SEALING_KEY_LABEL, WebCryptoSigner};
+use crate::platform::WorkerClock;
+use crate::random::PlatformRng;
+use crate::store::D1Store;
+use crate::{env, health, http, oauth};
 
-/// The health endpoint: a real round trip to every binding.
-pub const HEALTHZ: &str = "/healthz";
+/// How long clients may cache discovery documents and the JWKS.
+const METADATA_MAX_AGE_SECS: u32 = 300;
 
-pub async fn route(req: Request, env: &Env) -> Result<Response> {
-    match (req.method(), req.path().as_str()) {
-        (Method::Get, HEALTHZ) => {
-            let report = health::check(env).await;
-            http::json(report.status(), &report)
-        }
-        _ => http::not_found(),
+pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
+    let url = req.url()?;
+    let path = url.path().to_owned();
+    let method = req.method();
+    if path == paths::HEALTHZ {
+        return match method {
+            Method::Get => {
+                let report = health::check(env).await;
+                http::json(report.status(), &report)
+            }
+            _ => http::method_not_allowed("GET"),
+        };
     }
+    let config = match env::config(env) {
+        Ok(config) => config,
+        Err(error) => return misconfigured(&error),
+    };
+    let origin = url.origin().ascii_serialization();
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    let Some(site) = Site::resolve(&config, &origin, &host) else {
+        return http::not_found();
+    };
+    let db = env.d1(env::DB)?;
+    let store = D1Store::new(&db);
+    let clock = WorkerClock;
+    let signer = WebCryptoSigner::new(&db, config.secret.derive(SEALING_KEY_LABEL), clock.now());
+    let server = Server::new(&config, site, &store, &signer, &PlatformRng, &clock);
+
+    if let Some(document) = paths::well_known(&path) {
+        return match method {
+            Method::Get => http::with_cors(discovery(&server.site, document)?),
+            Method::Options => http::preflight(),
+            _ => http::method_not_allowed("GET, OPTIONS"),
+        };
+    }
+    let cors = matches!(
+        path.as_str(),
+        paths::REGISTER | paths::TOKEN | paths::REVOKE | paths::JWKS
+    );
+    let response = match (method, path.as_str()) {
+        (Method::Options, _) if cors => return http::preflight(),
+        (Method::Get, paths::JWKS) => match server.signer.jwks().await {
+            Ok(jwks) => http::public_json(&jwks, METADATA_MAX_AGE_SECS),
+            Err(error) => http::unavailable(&error.to_string()),
+        },
+        (Method::Post, paths::REGISTER) => oauth::register(&server, &mut req).await,
+        (Method::Get, paths::AUTHORIZE) => oauth::authorize(&server, &req).await,
+        (Method::Post, paths::LOGIN) => oauth::login(&server, &mut req).await,
+        (Method::Post, paths::CONSENT) => oauth::consent(&server, &mut req).await,
+        (Method::Post, paths::TOKEN) => oauth::token(&server, &mut req).await,
+        (Method::Post, paths::REVOKE) => oauth::revoke(&server, &mut req).await,
+        (Method::Post, paths::INTROSPECT) => oauth::introspect(&server, &mut req).await,
+        (_, paths::JWKS) | (_, paths::AUTHORIZE) => http::method_not_allowed("GET"),
+        (_, paths::REGISTER | paths::TOKEN | paths::REVOKE) => {
+            http::method_not_allowed("POST, OPTIONS")
+        }
+        (_, paths::LOGIN | paths::CONSENT | paths::INTROSPECT) => http::method_not_allowed("POST"),
+        _ => http::not_found(),
+    }?;
+    if cors {
+        http::with_cors(response)
+    } else {
+        Ok(response)
+    }
+}
+
+fn discovery(site: &Site<'_>, document: WellKnown) -> Result<Response> {
+    let scopes: Vec<String> = site
+        .app
+        .scopes
+        .iter()
+        .map(|(scope, _)| scope.as_str().to_owned())
+        .collect();
+    match document {
+        WellKnown::AuthorizationServer => http::public_json(
+            &AuthorizationServerMetadata::new(&site.issuer, &scopes),
+            METADATA_MAX_AGE_SECS,
+        ),
+        WellKnown::ProtectedResource { resource_path } => {
+            let resource = match resource_path.as_str() {
+                "" => site.resource.clone(),
+                path => format!("{}/{path}", site.resource),
+            };
+            let metadata = ProtectedResourceMetadata::new(&resource, &site.issuer, &scopes);
+            http::public_json(&metadata, METADATA_MAX_AGE_SECS)
+        }
+    }
+}
+
+/// A configuration error: logged, and answered with `500` naming the setting and the fix, on
+/// every request until the operator deploys a fixed configuration.
+fn misconfigured(error: &ConfigError) -> Result<Response> {
+    worker::console_error!("{error}");
+    http::json(
+        500,
+        &serde_json::json!({ "error": "server_error", "error_description": error.to_string() }),
+    )
 }

@@ -34,7 +34,8 @@ describe('a migrated local gatehouse', () => {
 
   test('serves /healthz to GET only', async () => {
     const res = await fetch(`${gh.url}/healthz`, { method: 'POST' });
-    assert.equal(res.status, 404);
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'GET');
   });
 });
 

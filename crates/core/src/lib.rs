@@ -7,3 +7,32 @@
 
 pub mod health;
 pub mod queue;
+
+pub mod access_token;
+pub mod authorize;
+pub mod client_auth;
+pub mod config;
+pub mod consent;
+pub mod crypto;
+pub mod csrf;
+pub mod error;
+pub mod form;
+pub mod grant_id;
+pub mod grants;
+pub mod introspection;
+pub mod login;
+pub mod metadata;
+pub mod password;
+pub mod paths;
+pub mod pkce;
+pub mod registration;
+pub mod rng;
+pub mod secret;
+pub mod server;
+pub mod signer;
+pub mod site;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod time;
+pub mod types;

@@ -1,0 +1,180 @@
+//! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3,
+//! RFC 7591 §2 `token_endpoint_auth_method`).
+//!
+//! A client authenticates with exactly the method it registered: `none` (public clients, which
+//! only identify themselves with `client_id`), `client_secret_basic` or `client_secret_post`.
+//! Secrets are compared as SHA-256 hashes in constant time.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Reason;
+use crate::form::Form;
+use crate::secret::ClientSecret;
+use crate::store::{ClientRecord, ClientStore, StoreError};
+use crate::time::UnixTime;
+use crate::types::ClientId;
+
+/// The registered client authentication method (RFC 7591 §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// A public client: no secret.
+    None,
+    /// HTTP Basic with the URL-encoded client id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+}
+
+impl AuthMethod {
+    /// Whether the client holds a secret.
+    pub fn is_confidential(self) -> bool {
+        !matches!(self, Self::None)
+    }
+}
+
+/// The credentials a request presented.
+#[derive(Debug)]
+struct Presented {
+    client_id: ClientId,
+    secret: Option<String>,
+    method: AuthMethod,
+}
+
+/// A client that proved who it is. Only [`authenticate`] builds one.
+#[derive(Debug)]
+pub struct AuthenticatedClient {
+    record: ClientRecord,
+}
+
+impl AuthenticatedClient {
+    /// The client's registration.
+    pub fn record(&self) -> &ClientRecord {
+        &self.record
+    }
+
+    /// The client's id.
+    pub fn id(&self) -> &ClientId {
+        &self.record.client_id
+    }
+}
+
+/// Why authentication failed, and whether the client tried HTTP Basic (RFC 6749 §5.2: then the
+/// 401 must carry `WWW-Authenticate: Basic`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthError {
+    /// The request is malformed or the client not authenticated.
+    Refused {
+        /// What was wrong.
+        reason: Reason,
+        /// The client used the `Authorization` header.
+        used_basic: bool,
+    },
+    /// Storage failed.
+    Store(StoreError),
+}
+
+/// Authenticates the client of a form request with its registered method.
+pub async fn authenticate(
+    store: &impl ClientStore,
+    form: &Form,
+    authorization: Option<&str>,
+    now: UnixTime,
+) -> Result<AuthenticatedClient, AuthError> {
+    let used_basic = authorization.is_some();
+    let refused = |reason| AuthError::Refused { reason, used_basic };
+    let presented = presented(form, authorization).map_err(refused)?;
+    let record = store
+        .client(&presented.client_id, now)
+        .await
+        .map_err(AuthError::Store)?
+        .ok_or(refused(Reason::ClientUnknown))?;
+    let registered = record.metadata.token_endpoint_auth_method;
+    if presented.method != registered {
+        return Err(refused(Reason::ClientAuthMethodMismatch));
+    }
+    if registered.is_confidential() {
+        let (Some(secret), Some(stored)) = (presented.secret, &record.secret_hash) else {
+            return Err(refused(Reason::ClientAuthFailed));
+        };
+        if !ClientSecret::from_presented(secret).hash().ct_eq(stored) {
+            return Err(refused(Reason::ClientAuthFailed));
+        }
+    }
+    Ok(AuthenticatedClient { record })
+}
+
+/// Reads the credentials. RFC 6749 §2.3: "The client MUST NOT use more than one authentication
+/// method in each request."
+fn presented(form: &Form, authorization: Option<&str>) -> Result<Presented, Reason> {
+    let body_id = form.get("client_id")?;
+    let body_secret = form.get("client_secret")?;
+    if let Some(header) = authorization {
+        if body_secret.is_some() {
+            return Err(Reason::ClientAuthMultipleMethods);
+        }
+        let (client_id, secret) = parse_basic(header)?;
+        // A client_id in the body as well must name the same client (RFC 6749 §3.2.1).
+        if body_id.is_some_and(|id| id != client_id.as_str()) {
+            return Err(Reason::ClientAuthMultipleMethods);
+        }
+        return Ok(Presented {
+            client_id,
+            secret: Some(secret),
+            method: AuthMethod::ClientSecretBasic,
+        });
+    }
+    let client_id = ClientId::parse(body_id.ok_or(Reason::ClientIdMissing)?)?;
+    Ok(match body_secret {
+        Some(secret) => Presented {
+            client_id,
+            secret: Some(secret.to_owned()),
+            method: AuthMethod::ClientSecretPost,
+        },
+        None => Presented {
+            client_id,
+            secret: None,
+            method: AuthMethod::None,
+        },
+    })
+}
+
+/// Parses `Basic base64(urlencode(client_id) ":" urlencode(secret))` (RFC 6749 §2.3.1, RFC 7617).
+fn parse_basic(header: &str) -> Result<(ClientId, String), Reason> {
+    let (scheme, credentials) = header
+        .trim()
+        .split_once(' ')
+        .ok_or(Reason::ClientAuthMalformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(Reason::ClientAuthMalformed);
+    }
+    let decoded = STANDARD
+        .decode(credentials.trim())
+        .map_err(|_| Reason::ClientAuthMalformed)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| Reason::ClientAuthMalformed)?;
+    let (id, secret) = decoded.split_once(':').ok_or(Reason::ClientAuthMalformed)?;
+    let id = percent_decode(id)?;
+    let secret = percent_decode(secret)?;
+    Ok((
+        ClientId::parse(&id).map_err(|_| Reason::ClientAuthMalformed)?,
+        secret,
+    ))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one credential (RFC 6749 Appendix B).
+fn percent_decode(text: &str) -> Result<String, Reason> {
+    let plus_as_space = text.replace('+', " ");
+    let decoded = percent_encoding::percent_decode_str(&plus_as_space)
+        .decode_utf8()
+        .map_err(|_| Reason::ClientAuthMalformed)?;
+    if decoded.is_empty() {
+        Err(Reason::ClientAuthMalformed)
+    } else {
+        Ok(decoded.into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests;

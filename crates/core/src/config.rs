@@ -1,0 +1,323 @@
+//! gatehouse's configuration: the protected apps, their scopes and policies, local accounts and
+//! the server secret. The Worker builds it once per isolate from its variables and secrets;
+//! anything wrong fails the first request with a [`ConfigError`] that names the setting and the
+//! fix, never later in the middle of a flow.
+//!
+//! Defaults are secure: an app admits nobody until its policy names who may come in.
+
+use std::collections::BTreeMap;
+
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::password::{PasswordHash, PasswordHashError};
+use crate::types::{Scope, Scopes};
+
+/// Access tokens live this long unless an app says otherwise (RFC 9700 §2.2.2: short-lived).
+pub const ACCESS_TOKEN_TTL_SECS: u64 = 600;
+/// Refresh tokens live this long unless an app says otherwise; every use rotates them.
+pub const REFRESH_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
+/// The shortest server secret accepted: 256 bits of entropy as hex or base64 needs 32+ chars.
+const MIN_SECRET_CHARS: usize = 32;
+
+/// A misconfiguration: which setting, what is wrong with it, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable or secret at fault, e.g. `APPS`.
+    pub setting: &'static str,
+    /// What is wrong.
+    pub problem: String,
+    /// What the operator should do.
+    pub fix: &'static str,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "configuration error in {}: {}. Fix: {}",
+            self.setting, self.problem, self.fix
+        )
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// The protected apps, in the order they are matched.
+    pub apps: Vec<App>,
+    /// Local accounts: lowercase email → password hash.
+    pub accounts: BTreeMap<String, PasswordHash>,
+    /// The server secret from which gatehouse derives its internal keys.
+    pub secret: ServerSecret,
+}
+
+/// Which request hosts an app answers on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostPattern {
+    /// Any host: for local development, where the port is chosen at start.
+    Any,
+    /// Exactly this `host[:port]`, compared case-insensitively.
+    Exact(String),
+}
+
+/// One protected app.
+#[derive(Debug)]
+pub struct App {
+    /// Shown to people on the login and consent pages.
+    pub name: String,
+    /// The hosts this app is served on.
+    pub host: HostPattern,
+    /// The scopes the app offers, with the description the consent page shows.
+    pub scopes: Vec<(Scope, String)>,
+    /// Granted when a client asks for no scope (RFC 6749 §3.3).
+    pub default_scopes: Scopes,
+    /// Who may come in.
+    pub policy: Policy,
+    /// Lifetime of access tokens for this app.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of refresh tokens for this app.
+    pub refresh_token_ttl_secs: u64,
+}
+
+/// Who may use an app: a person is admitted when no deny rule and at least one allow rule match.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Emails admitted (case-insensitive).
+    #[serde(default)]
+    pub allow_emails: Vec<String>,
+    /// Email domains admitted: `example.com` admits `alice@example.com`, not `a@sub.example.com`.
+    #[serde(default)]
+    pub allow_domains: Vec<String>,
+    /// Emails refused even when an allow rule matches.
+    #[serde(default)]
+    pub deny_emails: Vec<String>,
+}
+
+impl Policy {
+    /// Whether the person with this email may use the app.
+    pub fn admits(&self, email: &str) -> bool {
+        let email = email.to_ascii_lowercase();
+        if self
+            .deny_emails
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(&email))
+        {
+            return false;
+        }
+        let domain = email.rsplit_once('@').map(|(_, d)| d);
+        self.allow_emails
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&email))
+            || domain.is_some_and(|d| self.allow_domains.iter().any(|a| a.eq_ignore_ascii_case(d)))
+    }
+}
+
+/// The server secret (`GATEHOUSE_SECRET`). Internal keys are derived from it by label, so one
+/// secret serves several purposes without any two sharing a key.
+pub struct ServerSecret(Vec<u8>);
+
+impl std::fmt::Debug for ServerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerSecret([redacted])")
+    }
+}
+
+impl ServerSecret {
+    /// A 256-bit key for `label`: HMAC-SHA256(secret, label), the HKDF-Expand step of RFC 5869
+    /// §2.3 for a single block, which is all a 32-byte key needs.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(label.as_bytes());
+        mac.update(&[1]);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// The raw text of the settings, as the Worker reads them from its variables and secrets.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Settings<'a> {
+    /// `APPS`: JSON array of apps.
+    pub apps: Option<&'a str>,
+    /// `LOCAL_ACCOUNTS`: JSON object, email → password hash.
+    pub local_accounts: Option<&'a str>,
+    /// `GATEHOUSE_SECRET`: at least 32 characters.
+    pub secret: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    name: String,
+    host: String,
+    scopes: BTreeMap<String, String>,
+    #[serde(default)]
+    default_scopes: Vec<String>,
+    policy: Policy,
+    access_token_ttl_secs: Option<u64>,
+    refresh_token_ttl_secs: Option<u64>,
+}
+
+const APPS_FIX: &str = "set APPS to a JSON array of apps as documented in the README, \
+                        e.g. [{\"name\":\"Wiki\",\"host\":\"wiki.example.com\",\"scopes\":{\"read\":\"Read pages\"},\
+                        \"policy\":{\"allow_domains\":[\"example.com\"]}}]";
+
+fn apps_error(problem: String) -> ConfigError {
+    ConfigError {
+        setting: "APPS",
+        problem,
+        fix: APPS_FIX,
+    }
+}
+
+impl Config {
+    /// Parses and validates every setting.
+    pub fn from_settings(settings: Settings<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            apps: parse_apps(settings.apps)?,
+            accounts: parse_accounts(settings.local_accounts)?,
+            secret: parse_secret(settings.secret)?,
+        })
+    }
+
+    /// The app served on `host` (`host[:port]` of the request URL), if any.
+    pub fn app_for_host(&self, host: &str) -> Option<&App> {
+        self.apps.iter().find(|app| match &app.host {
+            HostPattern::Any => true,
+            HostPattern::Exact(h) => h.eq_ignore_ascii_case(host),
+        })
+    }
+}
+
+fn parse_apps(text: Option<&str>) -> Result<Vec<App>, ConfigError> {
+    let text = text.ok_or_else(|| apps_error("it is not set".into()))?;
+    let raw: Vec<RawApp> =
+        serde_json::from_str(text).map_err(|e| apps_error(format!("it is not valid: {e}")))?;
+    if raw.is_empty() {
+        return Err(apps_error("it lists no app".into()));
+    }
+    raw.into_iter().map(validate_app).collect()
+}
+
+fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
+    let name = raw.name;
+    let at = |what: &str| format!("app {name:?}: {what}");
+    if name.trim().is_empty() {
+        return Err(apps_error("an app has an empty name".into()));
+    }
+    let host = match raw.host.as_str() {
+        "*" => HostPattern::Any,
+        h if !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b)) =>
+        {
+            HostPattern::Exact(h.to_ascii_lowercase())
+        }
+        h => {
+            return Err(apps_error(at(&format!(
+                "host {h:?} is not a host name or \"*\""
+            ))));
+        }
+    };
+    let mut scopes = Vec::with_capacity(raw.scopes.len());
+    for (scope, description) in raw.scopes {
+        let parsed = Scope::parse(&scope).map_err(|_| {
+            apps_error(at(&format!(
+                "scope {scope:?} is not a valid scope token (RFC 6749 §3.3)"
+            )))
+        })?;
+        scopes.push((parsed, description));
+    }
+    if scopes.is_empty() {
+        return Err(apps_error(at("it offers no scope")));
+    }
+    let default_scopes = Scopes::parse(&raw.default_scopes.join(" "))
+        .map_err(|_| apps_error(at("default_scopes holds an invalid scope")))?;
+    if default_scopes
+        .iter()
+        .any(|d| !scopes.iter().any(|(s, _)| s == d))
+    {
+        return Err(apps_error(at(
+            "default_scopes names a scope the app does not offer",
+        )));
+    }
+    if raw.policy.allow_emails.is_empty() && raw.policy.allow_domains.is_empty() {
+        return Err(apps_error(at(
+            "policy admits nobody: set policy.allow_emails or policy.allow_domains",
+        )));
+    }
+    let access_token_ttl_secs = raw.access_token_ttl_secs.unwrap_or(ACCESS_TOKEN_TTL_SECS);
+    if !(60..=86_400).contains(&access_token_ttl_secs) {
+        return Err(apps_error(at(
+            "access_token_ttl_secs must be between 60 and 86400",
+        )));
+    }
+    let refresh_token_ttl_secs = raw.refresh_token_ttl_secs.unwrap_or(REFRESH_TOKEN_TTL_SECS);
+    if refresh_token_ttl_secs < access_token_ttl_secs {
+        return Err(apps_error(at(
+            "refresh_token_ttl_secs is shorter than access_token_ttl_secs",
+        )));
+    }
+    Ok(App {
+        name,
+        host,
+        scopes,
+        default_scopes,
+        policy: raw.policy,
+        access_token_ttl_secs,
+        refresh_token_ttl_secs,
+    })
+}
+
+fn parse_accounts(text: Option<&str>) -> Result<BTreeMap<String, PasswordHash>, ConfigError> {
+    const FIX: &str = "set LOCAL_ACCOUNTS to a JSON object mapping each email to \
+                       \"pbkdf2-sha256:<rounds>:<salt>:<hash>\" (README, \"Local accounts\"), or leave it unset";
+    let Some(text) = text else {
+        return Ok(BTreeMap::new());
+    };
+    let error = |problem: String| ConfigError {
+        setting: "LOCAL_ACCOUNTS",
+        problem,
+        fix: FIX,
+    };
+    let raw: BTreeMap<String, String> =
+        serde_json::from_str(text).map_err(|e| error(format!("it is not valid: {e}")))?;
+    raw.into_iter()
+        .map(|(email, hash)| {
+            if !email.contains('@') {
+                return Err(error(format!("{email:?} is not an email address")));
+            }
+            let parsed = PasswordHash::parse(&hash).map_err(|e| {
+                let part = match e {
+                    PasswordHashError::Format => "is not pbkdf2-sha256:<rounds>:<salt>:<hash>",
+                    PasswordHashError::Rounds => "has rounds outside 10000..=100000",
+                    PasswordHashError::Salt => "has a salt that is not base64url of 16+ bytes",
+                    PasswordHashError::Hash => "has a hash that is not base64url of 32+ bytes",
+                };
+                error(format!("the hash for {email} {part}"))
+            })?;
+            Ok((email.to_ascii_lowercase(), parsed))
+        })
+        .collect()
+}
+
+fn parse_secret(text: Option<&str>) -> Result<ServerSecret, ConfigError> {
+    let error = |problem: &str| ConfigError {
+        setting: "GATEHOUSE_SECRET",
+        problem: problem.into(),
+        fix: "run `openssl rand -base64 48 | npx wrangler secret put GATEHOUSE_SECRET`",
+    };
+    match text {
+        None => Err(error("it is not set")),
+        Some(s) if s.trim().chars().count() < MIN_SECRET_CHARS => {
+            Err(error("it is shorter than 32 characters"))
+        }
+        Some(s) => Ok(ServerSecret(s.trim().as_bytes().to_vec())),
+    }
+}
+
+#[cfg(test)]
+mod tests;

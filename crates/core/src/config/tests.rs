@@ -1,0 +1,163 @@
+use super::*;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+const DEMO_HASH: &str =
+    "pbkdf2-sha256:100000:KZzd3ULarogF1Gf7kL2G_w:apRgD_oVfI2hAgzAeKEw-ub9l5c83LQ_jxObpFfn7y4";
+
+fn apps(json: &str) -> Result<Config, ConfigError> {
+    Config::from_settings(Settings {
+        apps: Some(json),
+        local_accounts: None,
+        secret: Some(SECRET),
+    })
+}
+
+fn app(fields: &str) -> String {
+    format!(
+        r#"[{{"name":"Wiki","host":"wiki.example.com","scopes":{{"read":"Read pages"}},"policy":{{"allow_domains":["example.com"]}}{fields}}}]"#
+    )
+}
+
+#[test]
+fn a_minimal_app_gets_secure_defaults() {
+    let config = apps(&app("")).unwrap();
+    let wiki = &config.apps[0];
+    assert_eq!(wiki.host, HostPattern::Exact("wiki.example.com".into()));
+    assert_eq!(wiki.access_token_ttl_secs, ACCESS_TOKEN_TTL_SECS);
+    assert!(wiki.default_scopes.is_empty());
+    assert!(config.accounts.is_empty());
+}
+
+#[test]
+fn each_mistake_names_the_setting_and_the_problem() {
+    let cases: &[(&str, &str)] = &[
+        ("", "not valid"),
+        ("[]", "no app"),
+        (r#"[{"name":"W"}]"#, "not valid"),
+        (&app(r#","color":"blue""#), "unknown field"),
+        (&app(r#","default_scopes":["write"]"#), "does not offer"),
+        (
+            &app(r#","access_token_ttl_secs":5"#),
+            "between 60 and 86400",
+        ),
+        (&app(r#","refresh_token_ttl_secs":61"#), "shorter than"),
+        (
+            &app("").replace("wiki.example.com", "wiki example"),
+            "not a host name",
+        ),
+        (&app("").replace(r#""read""#, r#""re\"ad""#), "scope"),
+        (
+            &app("").replace(r#"{"read":"Read pages"}"#, "{}"),
+            "no scope",
+        ),
+        (
+            &app("").replace(r#""allow_domains":["example.com"]"#, ""),
+            "admits nobody",
+        ),
+    ];
+    for (json, problem) in cases {
+        let error = apps(json).unwrap_err();
+        assert_eq!(error.setting, "APPS", "{json}");
+        assert!(error.problem.contains(problem), "{json}: {}", error.problem);
+        assert!(error.to_string().contains("Fix:"));
+    }
+    assert_eq!(
+        Config::from_settings(Settings {
+            apps: None,
+            local_accounts: None,
+            secret: Some(SECRET)
+        })
+        .unwrap_err()
+        .problem,
+        "it is not set"
+    );
+}
+
+#[test]
+fn the_secret_is_required_and_long() {
+    for secret in [
+        None,
+        Some("short"),
+        Some("                                   "),
+    ] {
+        let error = Config::from_settings(Settings {
+            apps: Some(&app("")),
+            local_accounts: None,
+            secret,
+        })
+        .unwrap_err();
+        assert_eq!(error.setting, "GATEHOUSE_SECRET");
+        assert!(error.fix.contains("wrangler secret put"));
+    }
+}
+
+#[test]
+fn derived_keys_differ_by_label_and_by_secret() {
+    let a = ServerSecret(SECRET.into());
+    let b = ServerSecret(format!("{SECRET}!").into_bytes());
+    assert_ne!(a.derive("refresh"), a.derive("csrf"));
+    assert_ne!(a.derive("refresh"), b.derive("refresh"));
+    assert_eq!(a.derive("refresh"), a.derive("refresh"));
+    assert_eq!(format!("{a:?}"), "ServerSecret([redacted])");
+}
+
+#[test]
+fn local_accounts_are_validated_and_lowercased() {
+    let apps = app("");
+    let configure = |accounts: &str| {
+        Config::from_settings(Settings {
+            apps: Some(&apps),
+            local_accounts: Some(accounts),
+            secret: Some(SECRET),
+        })
+    };
+    let ok = format!(r#"{{"Alice@Example.com":"{DEMO_HASH}"}}"#);
+    let config = configure(&ok).unwrap();
+    assert!(config.accounts.contains_key("alice@example.com"));
+    for (bad, problem) in [
+        (r#"{"alice":"x"}"#.to_string(), "not an email"),
+        (r#"{"a@example.com":"plain"}"#.to_string(), "is not pbkdf2"),
+        (
+            format!(
+                r#"{{"a@example.com":"{}"}}"#,
+                DEMO_HASH.replace("100000", "10")
+            ),
+            "rounds",
+        ),
+        ("[1]".to_string(), "not valid"),
+    ] {
+        let error = configure(&bad).unwrap_err();
+        assert_eq!(error.setting, "LOCAL_ACCOUNTS");
+        assert!(error.problem.contains(problem), "{bad}: {}", error.problem);
+    }
+}
+
+#[test]
+fn policy_admits_by_email_or_exact_domain_and_deny_wins() {
+    let policy = Policy {
+        allow_emails: vec!["Bob@Partner.example".into()],
+        allow_domains: vec!["example.com".into()],
+        deny_emails: vec!["mallory@example.com".into()],
+    };
+    assert!(policy.admits("alice@example.com"));
+    assert!(policy.admits("ALICE@EXAMPLE.COM"));
+    assert!(policy.admits("bob@partner.example"));
+    assert!(!policy.admits("mallory@example.com"));
+    assert!(
+        !policy.admits("eve@sub.example.com"),
+        "subdomains are other domains"
+    );
+    assert!(!policy.admits("eve@example.com.evil.example"));
+    assert!(!policy.admits("example.com"));
+    assert!(!policy.admits("eve@evil.example"));
+}
+
+#[test]
+fn hosts_match_case_insensitively_and_any_matches_all() {
+    let config = apps(&app("")).unwrap();
+    assert!(config.app_for_host("WIKI.example.com").is_some());
+    assert!(config.app_for_host("wiki.example.com:8443").is_none());
+    assert!(config.app_for_host("evil.example").is_none());
+    let any = apps(&app("").replace("wiki.example.com", "*")).unwrap();
+    assert!(any.app_for_host("127.0.0.1:40123").is_some());
+}

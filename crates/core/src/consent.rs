@@ -1,0 +1,113 @@
+//! The consent step: what the consent page shows (a view model; the Worker renders it) and the
+//! person's submitted decision.
+//!
+//! The page re-submits the original authorization request's query string, which is checked
+//! again from scratch on submission, so nothing the page carries is trusted.
+
+use crate::authorize::AuthorizationRequest;
+use crate::csrf;
+use crate::error::Reason;
+use crate::form::Form;
+use crate::site::Site;
+use crate::store::Person;
+
+/// Field carrying the original authorization request's query string.
+pub const REQUEST_FIELD: &str = "authorization_request";
+/// Field carrying the decision: `approve` or `deny`.
+pub const DECISION_FIELD: &str = "decision";
+
+/// Everything the consent page shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentPrompt {
+    /// The agent's registered name, or its client id when it gave none.
+    pub client_name: String,
+    /// The client id, shown small for the curious.
+    pub client_id: String,
+    /// Where the person will be sent back: a host, or a native app's scheme.
+    pub redirect_destination: String,
+    /// The redirect goes to a program on the person's own machine: warn.
+    pub redirect_is_loopback: bool,
+    /// The app's name.
+    pub app_name: String,
+    /// The app's URL.
+    pub app_url: String,
+    /// Each scope asked for, with the app's description of it.
+    pub scopes: Vec<(String, String)>,
+    /// Who is logged in.
+    pub person_email: String,
+    /// The authorization request to re-submit.
+    pub request: String,
+}
+
+impl ConsentPrompt {
+    /// The prompt for a checked request.
+    pub fn new(
+        site: &Site<'_>,
+        request: &AuthorizationRequest,
+        person: &Person,
+        query: &str,
+    ) -> Self {
+        let metadata = &request.client.metadata;
+        Self {
+            client_name: metadata
+                .client_name
+                .clone()
+                .unwrap_or_else(|| request.client.client_id.as_str().to_owned()),
+            client_id: request.client.client_id.as_str().to_owned(),
+            redirect_destination: request.redirect.destination().to_owned(),
+            redirect_is_loopback: request.redirect.is_loopback(),
+            app_name: site.app.name.clone(),
+            app_url: site.resource.clone(),
+            scopes: request
+                .scopes
+                .iter()
+                .map(|scope| {
+                    let description = site
+                        .app
+                        .scopes
+                        .iter()
+                        .find(|(s, _)| s == scope)
+                        .map(|(_, d)| d.clone());
+                    (scope.as_str().to_owned(), description.unwrap_or_default())
+                })
+                .collect(),
+            person_email: person.email.clone(),
+            request: query.to_owned(),
+        }
+    }
+}
+
+/// The person's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Let the agent in.
+    Approve,
+    /// Refuse.
+    Deny,
+}
+
+/// A submitted consent form whose CSRF token matched.
+#[derive(Debug)]
+pub struct Submitted {
+    /// The original authorization request's query string.
+    pub request: String,
+    /// The decision.
+    pub decision: Decision,
+}
+
+impl Submitted {
+    /// Parses the form and checks its CSRF token against the cookie.
+    pub fn parse(body: &[u8], csrf_cookie: Option<&str>) -> Result<Self, Reason> {
+        let form = Form::parse(body)?;
+        csrf::verify(csrf_cookie, form.get(csrf::FIELD)?)?;
+        let decision = match form.require(DECISION_FIELD)? {
+            "approve" => Decision::Approve,
+            "deny" => Decision::Deny,
+            _ => return Err(Reason::MalformedBody),
+        };
+        Ok(Self {
+            request: form.require(REQUEST_FIELD)?.to_owned(),
+            decision,
+        })
+    }
+}

@@ -1,0 +1,488 @@
+//! The error model: the OAuth error codes we send, the reasons we refuse, and the one mapping
+//! between them.
+//!
+//! A rule refuses a request with a [`Reason`], which names exactly what was wrong and is logged
+//! and asserted in tests. `From<Reason> for OAuthError` is the single auditable `match` that turns
+//! a reason into the public [`ErrorCode`] (RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7591
+//! §3.2.2, RFC 8707 §2, RFC 8628 §3.5, RFC 7009 §2.2.1) and a fixed description. Descriptions
+//! never echo input. HTTP headers (`WWW-Authenticate`, `Retry-After`, `Cache-Control`) are not
+//! decided here but by the endpoints that know the context.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// An error code from the IANA "OAuth Extensions Error Registry" (RFC 6749 §11.4). Exactly one
+/// variant per code we send; serialized as its wire string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `invalid_request`: missing, repeated or malformed parameter (RFC 6749 §4.1.2.1, §5.2).
+    InvalidRequest,
+    /// `invalid_client`: client authentication failed (RFC 6749 §5.2).
+    InvalidClient,
+    /// `invalid_grant`: the code or refresh token is invalid, expired, revoked or not the
+    /// client's (RFC 6749 §5.2).
+    InvalidGrant,
+    /// `unauthorized_client`: the client may not use this grant type (RFC 6749 §5.2).
+    UnauthorizedClient,
+    /// `unsupported_grant_type` (RFC 6749 §5.2).
+    UnsupportedGrantType,
+    /// `invalid_scope`: the scope is invalid, unknown, malformed or wider than granted
+    /// (RFC 6749 §4.1.2.1, §5.2).
+    InvalidScope,
+    /// `access_denied`: the resource owner or policy refused (RFC 6749 §4.1.2.1).
+    AccessDenied,
+    /// `unsupported_response_type` (RFC 6749 §4.1.2.1).
+    UnsupportedResponseType,
+    /// `server_error`: an unexpected condition on our side; never for client input
+    /// (RFC 6749 §4.1.2.1).
+    ServerError,
+    /// `temporarily_unavailable`: storage down or migration mode (RFC 6749 §4.1.2.1).
+    TemporarilyUnavailable,
+    /// `invalid_target`: the `resource` is invalid, unknown or malformed (RFC 8707 §2).
+    InvalidTarget,
+    /// `invalid_token`: the access token is malformed, expired, revoked or invalid
+    /// (RFC 6750 §3.1).
+    InvalidToken,
+    /// `insufficient_scope`: the token lacks a scope the request needs (RFC 6750 §3.1).
+    InsufficientScope,
+    /// `invalid_redirect_uri`: a registered redirect URI is invalid (RFC 7591 §3.2.2).
+    InvalidRedirectUri,
+    /// `invalid_client_metadata`: other client metadata is invalid (RFC 7591 §3.2.2).
+    InvalidClientMetadata,
+    /// `unsupported_token_type`: revocation of this token type is not supported (RFC 7009 §2.2.1).
+    UnsupportedTokenType,
+    /// `authorization_pending`: the person has not finished the device flow yet (RFC 8628 §3.5).
+    AuthorizationPending,
+    /// `slow_down`: the device is polling too fast (RFC 8628 §3.5).
+    SlowDown,
+    /// `expired_token`: the device code expired (RFC 8628 §3.5).
+    ExpiredToken,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire, e.g. `"invalid_request"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidTarget => "invalid_target",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
+        }
+    }
+
+    /// The HTTP status of a direct (non-redirect) error response with this code.
+    ///
+    /// RFC 6749 §5.2: "The authorization server responds with an HTTP 400 (Bad Request) status
+    /// code (unless specified otherwise)"; for `invalid_client` "the authorization server MUST
+    /// respond with an HTTP 401 (Unauthorized) status code" when the client used the
+    /// `Authorization` header, and we answer 401 in every case so the status does not depend on
+    /// how the client tried. RFC 6750 §3.1: `invalid_token` → 401, `insufficient_scope` → 403.
+    /// `temporarily_unavailable` and `server_error` carry the statuses their names stand for
+    /// (RFC 6749 §4.1.2.1 defines them because 503 and 500 cannot travel in a redirect).
+    pub fn status(self) -> u16 {
+        match self {
+            Self::InvalidClient | Self::InvalidToken => 401,
+            Self::InsufficientScope => 403,
+            Self::ServerError => 500,
+            Self::TemporarilyUnavailable => 503,
+            Self::InvalidRequest
+            | Self::InvalidGrant
+            | Self::UnauthorizedClient
+            | Self::UnsupportedGrantType
+            | Self::InvalidScope
+            | Self::AccessDenied
+            | Self::UnsupportedResponseType
+            | Self::InvalidTarget
+            | Self::InvalidRedirectUri
+            | Self::InvalidClientMetadata
+            | Self::UnsupportedTokenType
+            | Self::AuthorizationPending
+            | Self::SlowDown
+            | Self::ExpiredToken => 400,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Why a request was refused. Logged and asserted in tests; never sent to the client (the client
+/// sees only the [`ErrorCode`] and fixed description that [`OAuthError::from`] assigns).
+///
+/// One variant per distinct reason, so that a test that expects one refusal cannot pass because
+/// of another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The body is not valid `application/x-www-form-urlencoded` or JSON.
+    MalformedBody,
+    /// The body exceeds the endpoint's size limit.
+    BodyTooLarge,
+    /// A parameter appears more than once (RFC 6749 §3.1: "Request and response parameters MUST
+    /// NOT be included more than once.").
+    DuplicateParameter,
+    /// A required parameter is absent.
+    MissingParameter,
+    /// A form endpoint received a body that is not `application/x-www-form-urlencoded`
+    /// (RFC 6749 §3.2, §4.1.3).
+    FormContentTypeRequired,
+    /// The anti-CSRF token of one of our forms is missing or differs from the cookie's copy
+    /// (RFC 6749 §10.12).
+    CsrfMismatch,
+    /// No `client_id` was presented.
+    ClientIdMissing,
+    /// The `client_id` is not 1 to 255 visible ASCII characters (RFC 6749 Appendix A.1).
+    ClientIdMalformed,
+    /// No client is registered under this `client_id`.
+    ClientUnknown,
+    /// The `Authorization: Basic` header or its credentials cannot be decoded (RFC 6749 §2.3.1).
+    ClientAuthMalformed,
+    /// The client used more than one authentication method (RFC 6749 §2.3: "The client MUST NOT
+    /// use more than one authentication method in each request.").
+    ClientAuthMultipleMethods,
+    /// The client secret is missing or wrong.
+    ClientAuthFailed,
+    /// The client authenticated with a method other than the one it registered.
+    ClientAuthMethodMismatch,
+    /// A public client called an endpoint that only confidential clients may use (RFC 7662
+    /// §2.1: "the endpoint MUST also require some form of authorization").
+    IntrospectionNeedsConfidentialClient,
+    /// Too many dynamic registrations from one source within the window.
+    RegistrationRateLimited,
+    /// The authorization request has no `redirect_uri` and the client registered more than one
+    /// (RFC 6749 §3.1.2.3: "If multiple redirection URIs have been registered [...] the client
+    /// MUST include a redirection URI with the authorization request").
+    RedirectUriMissing,
+    /// A redirect URI is not an absolute URI of the form the rules require (RFC 6749 §3.1.2).
+    RedirectUriInvalid,
+    /// A redirect URI is longer than we store.
+    RedirectUriTooLong,
+    /// A redirect URI contains a character outside RFC 3986 §2 (control characters, whitespace,
+    /// backslashes, non-ASCII, ...).
+    RedirectUriCharacterRefused,
+    /// A redirect URI has a fragment (RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a
+    /// fragment component.").
+    RedirectUriHasFragment,
+    /// A redirect URI carries user information (`user@host`).
+    RedirectUriHasUserinfo,
+    /// A redirect URI uses a scheme we never redirect to (`javascript:`, `data:`, a private-use
+    /// scheme without a period, ...; RFC 8252 §7.1).
+    RedirectUriForbiddenScheme,
+    /// A redirect URI uses plain `http` for a host that is not a loopback address
+    /// (OAuth 2.1 §2.3.1, RFC 8252 §7.3).
+    RedirectUriInsecureHttp,
+    /// The requested redirect URI matches none of the client's registered ones
+    /// (RFC 6749 §3.1.2.3).
+    RedirectUriMismatch,
+    /// The authorization request has no `response_type` (RFC 6749 §4.1.1: REQUIRED).
+    ResponseTypeMissing,
+    /// The `response_type` is not `code`, the only one OAuth 2.1 keeps (RFC 6749 §4.1.2.1).
+    ResponseTypeUnsupported,
+    /// The authorization request has no `code_challenge` (RFC 7636 §4.4.1).
+    PkceChallengeMissing,
+    /// The client asked for the `plain` PKCE method, explicitly or by omitting the method
+    /// (RFC 7636 §4.3 makes `plain` the default; we accept only `S256`, see `pkce`).
+    PlainPkceRefused,
+    /// The `code_challenge` is not 43 base64url characters, or the method is unknown
+    /// (RFC 7636 §4.2).
+    PkceChallengeMalformed,
+    /// The token request has no `code_verifier` although the code was issued with a challenge.
+    PkceVerifierMissing,
+    /// The `code_verifier` is not 43 to 128 unreserved characters (RFC 7636 §4.1).
+    PkceVerifierMalformed,
+    /// The `code_verifier` does not hash to the stored challenge (RFC 7636 §4.6).
+    PkceVerifierMismatch,
+    /// The `scope` does not follow `scope-token *( SP scope-token )` (RFC 6749 §3.3).
+    ScopeMalformed,
+    /// The `scope` has more tokens or bytes than we accept.
+    ScopeTooLarge,
+    /// A requested scope is not offered by the app.
+    ScopeNotOffered,
+    /// A refresh asked for a scope the grant does not hold (RFC 6749 §6: "The requested scope
+    /// MUST NOT include any scope not originally granted by the resource owner").
+    ScopeWidened,
+    /// The `resource` is not an absolute URI (RFC 8707 §2).
+    ResourceMalformed,
+    /// The `resource` has a fragment (RFC 8707 §2: "MUST NOT include a fragment component").
+    ResourceHasFragment,
+    /// The `resource` is neither `https` nor `http` on a loopback host.
+    ResourceSchemeRefused,
+    /// The `resource` names no protected app.
+    ResourceUnknown,
+    /// The `state` is not `1*VSCHAR` (RFC 6749 Appendix A.5).
+    StateMalformed,
+    /// The `state` is longer than we echo back.
+    StateTooLong,
+    /// No authorization code with this value exists.
+    CodeUnknown,
+    /// The authorization code expired (RFC 6749 §4.1.2).
+    CodeExpired,
+    /// The authorization code was already used (RFC 6749 §4.1.2: "The client MUST NOT use the
+    /// authorization code more than once.").
+    CodeReplayed,
+    /// The authorization code was issued to another client (RFC 6749 §4.1.3).
+    CodeIssuedToOtherClient,
+    /// No refresh token with this value exists.
+    RefreshTokenUnknown,
+    /// A rotated-out refresh token was presented again (RFC 9700 §4.14.2).
+    RefreshTokenReused,
+    /// The refresh token expired.
+    RefreshTokenExpired,
+    /// The grant behind the code or token was revoked.
+    GrantRevoked,
+    /// The token request's `redirect_uri` differs from the authorization request's (RFC 6749
+    /// §4.1.3: "their values MUST be identical").
+    CodeRedirectUriMismatch,
+    /// The app's policy no longer admits the person a grant was issued to (checked again on
+    /// every token issuance).
+    PolicyNoLongerAdmits,
+    /// The app's policy does not admit this person or agent.
+    PolicyDenied,
+    /// The person declined on the consent page (RFC 6749 §4.1.2.1: "The resource owner or
+    /// authorization server denied the request.").
+    ConsentDenied,
+    /// The `grant_type` is not one we support (RFC 6749 §5.2).
+    GrantTypeUnsupported,
+    /// The client did not register the grant type it used (RFC 7591 §2 `grant_types`; RFC 6749
+    /// §5.2 `unauthorized_client`).
+    GrantTypeNotRegistered,
+    /// Client metadata other than redirect URIs is invalid (RFC 7591 §3.2.2).
+    ClientMetadataInvalid,
+    /// The access token is not a well-formed JWT of ours (RFC 9068 §4).
+    TokenMalformed,
+    /// The access token's signature does not verify (RFC 9068 §4).
+    TokenSignatureInvalid,
+    /// The access token was issued by someone else (RFC 9068 §4).
+    TokenIssuerMismatch,
+    /// The access token expired (RFC 9068 §4).
+    TokenExpired,
+    /// Storage did not answer; the client may retry.
+    StoreUnavailable,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A refusal: the public code and description, plus the private reason for logs and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OAuthError {
+    /// The code sent as `error`.
+    pub code: ErrorCode,
+    /// The fixed text sent as `error_description`; never contains request input.
+    pub description: &'static str,
+    /// Why the request was refused; logged, never sent.
+    pub reason: Reason,
+}
+
+impl OAuthError {
+    /// The HTTP status of a direct error response (see [`ErrorCode::status`]).
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    /// The JSON body of a direct error response (RFC 6749 §5.2).
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.code,
+            error_description: self.description,
+        }
+    }
+
+    /// The JSON body as text, e.g. `{"error":"invalid_request","error_description":"..."}`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.body()).unwrap_or_else(|_| {
+            // Serializing two static strings cannot fail; answer something valid regardless.
+            String::from(r#"{"error":"server_error"}"#)
+        })
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} ({})", self.code, self.description, self.reason)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+/// The body of a direct error response: `{"error": "...", "error_description": "..."}`
+/// (RFC 6749 §5.2, RFC 7591 §3.2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ErrorBody {
+    /// The error code.
+    pub error: ErrorCode,
+    /// The fixed, human-readable description.
+    pub error_description: &'static str,
+}
+
+/// Descriptions shared by reasons that must look alike from outside, so that a client cannot
+/// tell which check failed (e.g. whether a stolen code exists but belongs to another client).
+const CODE_REFUSED: &str = "the authorization code is invalid, expired, or was already used";
+const REFRESH_REFUSED: &str = "the refresh token is invalid, expired, or revoked";
+const TOKEN_REFUSED: &str = "the access token is invalid";
+
+impl From<Reason> for OAuthError {
+    /// The single mapping from reason to public code and description.
+    fn from(reason: Reason) -> Self {
+        use ErrorCode as C;
+        use Reason as R;
+        let (code, description) = match reason {
+            R::MalformedBody => (C::InvalidRequest, "the request body is malformed"),
+            R::BodyTooLarge => (C::InvalidRequest, "the request body is too large"),
+            R::DuplicateParameter => (C::InvalidRequest, "a parameter was repeated"),
+            R::MissingParameter => (C::InvalidRequest, "a required parameter is missing"),
+            R::FormContentTypeRequired => (
+                C::InvalidRequest,
+                "the body must be application/x-www-form-urlencoded",
+            ),
+            R::CsrfMismatch => (C::InvalidRequest, "the form expired; please try again"),
+            R::ClientIdMissing => (C::InvalidClient, "client_id is missing"),
+            R::ClientIdMalformed => (C::InvalidClient, "client_id is malformed"),
+            R::ClientUnknown => (C::InvalidClient, "the client is unknown"),
+            R::ClientAuthMalformed => (C::InvalidClient, "the client credentials are malformed"),
+            R::ClientAuthMultipleMethods => (
+                C::InvalidRequest,
+                "more than one client authentication method was used",
+            ),
+            R::ClientAuthFailed => (C::InvalidClient, "client authentication failed"),
+            R::ClientAuthMethodMismatch => (
+                C::InvalidClient,
+                "the client authentication method differs from the registered one",
+            ),
+            R::IntrospectionNeedsConfidentialClient => (
+                C::InvalidClient,
+                "only confidential clients may use this endpoint",
+            ),
+            R::RegistrationRateLimited => (
+                C::TemporarilyUnavailable,
+                "too many registrations; try again later",
+            ),
+            R::RedirectUriInvalid => (
+                C::InvalidRedirectUri,
+                "redirect_uri must be an absolute URI",
+            ),
+            R::RedirectUriMissing => (C::InvalidRequest, "redirect_uri is required"),
+            R::RedirectUriTooLong => (C::InvalidRedirectUri, "redirect_uri is too long"),
+            R::RedirectUriCharacterRefused => (
+                C::InvalidRedirectUri,
+                "redirect_uri contains a character that is not allowed in a URI",
+            ),
+            R::RedirectUriHasFragment => (
+                C::InvalidRedirectUri,
+                "redirect_uri must not contain a fragment",
+            ),
+            R::RedirectUriHasUserinfo => (
+                C::InvalidRedirectUri,
+                "redirect_uri must not contain user information",
+            ),
+            R::RedirectUriForbiddenScheme => (
+                C::InvalidRedirectUri,
+                "redirect_uri must use https, http on a loopback address, or a reverse-domain private-use scheme",
+            ),
+            R::RedirectUriInsecureHttp => (
+                C::InvalidRedirectUri,
+                "redirect_uri may use http only for a loopback address",
+            ),
+            R::RedirectUriMismatch => (
+                C::InvalidRequest,
+                "redirect_uri does not match a registered redirect URI",
+            ),
+            R::ResponseTypeUnsupported => (
+                C::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ),
+            R::ResponseTypeMissing => (C::InvalidRequest, "response_type is required"),
+            R::PkceChallengeMissing => (C::InvalidRequest, "code_challenge is required"),
+            R::PlainPkceRefused => (C::InvalidRequest, "code_challenge_method must be S256"),
+            R::PkceChallengeMalformed => (C::InvalidRequest, "code_challenge is malformed"),
+            R::PkceVerifierMissing => (C::InvalidRequest, "code_verifier is required"),
+            R::PkceVerifierMalformed => (C::InvalidRequest, "code_verifier is malformed"),
+            R::PkceVerifierMismatch => (
+                C::InvalidGrant,
+                "code_verifier does not match the code_challenge",
+            ),
+            R::ScopeMalformed => (C::InvalidScope, "scope is malformed"),
+            R::ScopeTooLarge => (C::InvalidScope, "scope lists too many scopes"),
+            R::ScopeNotOffered => (C::InvalidScope, "a requested scope is not offered"),
+            R::ScopeWidened => (
+                C::InvalidScope,
+                "the requested scope exceeds the granted scope",
+            ),
+            R::ResourceMalformed => (C::InvalidTarget, "resource must be an absolute URI"),
+            R::ResourceHasFragment => (C::InvalidTarget, "resource must not contain a fragment"),
+            R::ResourceSchemeRefused => (
+                C::InvalidTarget,
+                "resource must use https, or http on a loopback address",
+            ),
+            R::ResourceUnknown => (
+                C::InvalidTarget,
+                "resource is not a protected resource here",
+            ),
+            R::StateMalformed => (C::InvalidRequest, "state is malformed"),
+            R::StateTooLong => (C::InvalidRequest, "state is too long"),
+            R::CodeUnknown | R::CodeExpired | R::CodeReplayed | R::CodeIssuedToOtherClient => {
+                (C::InvalidGrant, CODE_REFUSED)
+            }
+            R::RefreshTokenUnknown | R::RefreshTokenReused | R::RefreshTokenExpired => {
+                (C::InvalidGrant, REFRESH_REFUSED)
+            }
+            R::GrantRevoked => (C::InvalidGrant, "the grant was revoked"),
+            R::CodeRedirectUriMismatch => (
+                C::InvalidGrant,
+                "redirect_uri does not match the authorization request",
+            ),
+            R::PolicyNoLongerAdmits => (C::InvalidGrant, "the app no longer admits this person"),
+            R::PolicyDenied => (C::AccessDenied, "access denied by policy"),
+            R::ConsentDenied => (C::AccessDenied, "the user denied the request"),
+            R::GrantTypeUnsupported => (C::UnsupportedGrantType, "grant_type is not supported"),
+            R::GrantTypeNotRegistered => (
+                C::UnauthorizedClient,
+                "the client is not registered for this grant_type",
+            ),
+            R::ClientMetadataInvalid => (C::InvalidClientMetadata, "client metadata is invalid"),
+            R::TokenMalformed | R::TokenSignatureInvalid | R::TokenIssuerMismatch => {
+                (C::InvalidToken, TOKEN_REFUSED)
+            }
+            R::TokenExpired => (C::InvalidToken, "the access token expired"),
+            R::StoreUnavailable => (
+                C::TemporarilyUnavailable,
+                "the service is temporarily unavailable",
+            ),
+        };
+        Self {
+            code,
+            description,
+            reason,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

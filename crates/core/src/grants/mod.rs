@@ -1,0 +1,70 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3 and §6), one module each, and the token
+//! response they share (RFC 6749 §5.1).
+
+pub mod authorization_code;
+pub mod refresh_token;
+
+use serde::Serialize;
+
+use crate::access_token::{self, AccessTokenClaims};
+use crate::rng::Rng;
+use crate::signer::Signer;
+use crate::site::Site;
+use crate::store::{GrantRecord, StoreError};
+use crate::time::UnixTime;
+use crate::types::Scopes;
+
+/// A successful token response (RFC 6749 §5.1). Sent with `Cache-Control: no-store`.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// The JWT access token (RFC 9068).
+    pub access_token: String,
+    /// Always `Bearer` (RFC 6750).
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The rotated refresh token, for clients registered for the refresh grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The scopes granted (RFC 6749 §5.1: required when they differ from those asked for; we
+    /// always send them).
+    pub scope: String,
+}
+
+/// Signs an access token for `grant` with `scopes` and builds the response around it.
+pub(crate) async fn respond(
+    site: &Site<'_>,
+    signer: &impl Signer,
+    rng: &impl Rng,
+    grant: &GrantRecord,
+    scopes: &Scopes,
+    refresh_token: Option<String>,
+    now: UnixTime,
+) -> Result<TokenResponse, StoreError> {
+    let ttl = site.app.access_token_ttl_secs;
+    let claims = AccessTokenClaims {
+        iss: site.issuer.clone(),
+        sub: grant.person.subject.clone(),
+        aud: grant.app.clone(),
+        client_id: grant.client_id.as_str().to_owned(),
+        scope: scopes.to_string(),
+        jti: token_id(rng),
+        iat: now.0,
+        exp: now.plus(ttl).0,
+        grant_id: grant.grant_id.as_str().to_owned(),
+        email: grant.person.email.clone(),
+    };
+    Ok(TokenResponse {
+        access_token: access_token::issue(signer, &claims).await?,
+        token_type: "Bearer",
+        expires_in: ttl,
+        refresh_token,
+        scope: claims.scope,
+    })
+}
+
+fn token_id(rng: &impl Rng) -> String {
+    let mut bytes = [0u8; 16];
+    rng.fill(&mut bytes);
+    crate::crypto::hex(&bytes)
+}

@@ -1,0 +1,136 @@
+//! The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+//!
+//! Every use rotates the token. The successor is not random but derived from the presented
+//! token with a server key: `successor = HMAC-SHA256(key, presented)`. A client that retries a
+//! refresh whose response it lost (inside [`RETRY_WINDOW_SECS`]) therefore receives the very
+//! token the first attempt created, and two racing refreshes compute the same successor: the
+//! chain never forks, and only the hash of each token is ever stored. Without the key, a stolen
+//! token does not reveal its successors.
+//!
+//! Presenting a rotated token outside that window, or after its successor was itself used, is
+//! reuse: the whole grant is revoked.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::client_auth::AuthenticatedClient;
+use crate::error::Reason;
+use crate::form::Form;
+use crate::grants::TokenResponse;
+use crate::registration::GrantType;
+use crate::rng::Rng;
+use crate::secret::RefreshToken;
+use crate::server::{Failure, Server};
+use crate::signer::Signer;
+use crate::store::{RefreshRecord, RevocationReason, Store};
+use crate::time::UnixTime;
+use crate::types::Scopes;
+
+/// How long a client may repeat a refresh and receive the same successor.
+pub const RETRY_WINDOW_SECS: u64 = 10;
+/// The label of the server key that derives successors.
+const SUCCESSOR_KEY_LABEL: &str = "refresh-token-successor";
+
+/// Rotates a refresh token and issues a new access token.
+pub async fn rotate<S: Store, K: Signer, R: Rng>(
+    server: &Server<'_, S, K, R>,
+    client: &AuthenticatedClient,
+    form: &Form,
+    now: UnixTime,
+) -> Result<TokenResponse, Failure> {
+    if !client.record().metadata.allows(GrantType::RefreshToken) {
+        return Err(Reason::GrantTypeNotRegistered.into());
+    }
+    let presented = RefreshToken::from_presented(form.require("refresh_token")?);
+    let record = server
+        .store
+        .refresh(&presented.hash())
+        .await?
+        .ok_or(Reason::RefreshTokenUnknown)?;
+    let grant = server
+        .store
+        .grant(&record.grant_id)
+        .await?
+        .ok_or(Reason::RefreshTokenUnknown)?;
+    // RFC 6749 §6: "validate the refresh token and ensure that it was issued to the
+    // authenticated client"; and it must be for the app served here.
+    if &grant.client_id != client.id() || grant.app != server.site.resource {
+        return Err(Reason::RefreshTokenUnknown.into());
+    }
+    if grant.revoked_at.is_some() {
+        return Err(Reason::GrantRevoked.into());
+    }
+    let scopes = requested_scopes(form, &grant.scopes)?;
+    let successor = successor_of(server, &presented);
+    let successor_record = RefreshRecord {
+        token_hash: successor.hash(),
+        grant_id: grant.grant_id.clone(),
+        expires_at: now.plus(server.site.app.refresh_token_ttl_secs),
+        rotated_at: None,
+        successor_hash: None,
+    };
+    match record.rotated_at {
+        None if now >= record.expires_at => return Err(Reason::RefreshTokenExpired.into()),
+        // Whether this call or a racing one rotated it, the successor is the same token.
+        None => {
+            server
+                .store
+                .rotate(&record.token_hash, &successor_record, now)
+                .await?;
+        }
+        Some(rotated_at) => {
+            let is_retry = now.since(rotated_at) <= RETRY_WINDOW_SECS
+                && record.successor_hash.as_ref() == Some(&successor_record.token_hash)
+                && successor_is_live(server, &successor_record).await?;
+            if !is_retry {
+                server
+                    .store
+                    .revoke_grant(&grant.grant_id, RevocationReason::RefreshTokenReused, now)
+                    .await?;
+                return Err(Reason::RefreshTokenReused.into());
+            }
+        }
+    }
+    server.check_policy(&grant.person)?;
+    Ok(server
+        .respond(
+            &grant,
+            &scopes,
+            Some(successor.expose_secret().to_owned()),
+            now,
+        )
+        .await?)
+}
+
+/// RFC 6749 §6: the scope asked for "MUST NOT include any scope not originally granted"; it may
+/// narrow. Omitted, it is the grant's.
+fn requested_scopes(form: &Form, granted: &Scopes) -> Result<Scopes, Reason> {
+    match form.get("scope")? {
+        None => Ok(granted.clone()),
+        Some(scope) => {
+            let requested = Scopes::parse(scope)?;
+            if requested.is_empty() || !requested.is_subset_of(granted) {
+                return Err(Reason::ScopeWidened);
+            }
+            Ok(requested)
+        }
+    }
+}
+
+fn successor_of<S, K, R>(server: &Server<'_, S, K, R>, presented: &RefreshToken) -> RefreshToken {
+    let key = server.config.secret.derive(SUCCESSOR_KEY_LABEL);
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(presented.expose_secret().as_bytes());
+    RefreshToken::from_presented(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+}
+
+async fn successor_is_live<S: Store, K, R>(
+    server: &Server<'_, S, K, R>,
+    successor: &RefreshRecord,
+) -> Result<bool, Failure> {
+    let stored = server.store.refresh(&successor.token_hash).await?;
+    Ok(stored.is_some_and(|s| s.rotated_at.is_none()))
+}

@@ -1,0 +1,150 @@
+//! Login with a local account: the form's view model, and checking a submission.
+//!
+//! A wrong email and a wrong password get the same answer after the same work (a decoy hash is
+//! checked for unknown emails), so the form does not reveal which accounts exist.
+
+use crate::csrf;
+use crate::error::Reason;
+use crate::form::Form;
+use crate::password::{self, PasswordHash, Pbkdf2};
+use crate::paths;
+use crate::rng::Rng;
+use crate::secret::SessionId;
+use crate::server::Server;
+use crate::signer::Signer;
+use crate::site::Site;
+use crate::store::{Person, SessionRecord, Store, StoreError};
+
+/// A login session lasts this long, however it is used.
+pub const SESSION_TTL_SECS: u64 = 12 * 3600;
+/// Longest `return_to` accepted.
+const MAX_RETURN_TO_BYTES: usize = 8 * 1024;
+
+/// What the login page shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginPrompt {
+    /// The app the person is logging in to.
+    pub app_name: String,
+    /// Where to go after logging in: always an authorization request on this server.
+    pub return_to: String,
+    /// The email typed before, to fill the field again.
+    pub email: String,
+    /// Why the previous attempt failed.
+    pub error: Option<&'static str>,
+}
+
+impl LoginPrompt {
+    /// The prompt for an authorization request with this query string.
+    pub fn new(site: &Site<'_>, authorization_query: &str) -> Self {
+        Self {
+            app_name: site.app.name.clone(),
+            return_to: format!("{}?{authorization_query}", paths::AUTHORIZE),
+            email: String::new(),
+            error: None,
+        }
+    }
+}
+
+/// The result of a login submission.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Logged in: set the session cookie and go to `return_to`.
+    LoggedIn {
+        /// The new session id, for the cookie.
+        session: SessionId,
+        /// The cookie's `Max-Age`.
+        max_age_secs: u64,
+        /// Where to go now.
+        return_to: String,
+    },
+    /// Show the form again.
+    Retry(LoginPrompt),
+}
+
+/// Checks a login submission and opens a session.
+pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
+    server: &Server<'_, S, K, R>,
+    body: &[u8],
+    csrf_cookie: Option<&str>,
+    kdf: &impl Pbkdf2,
+) -> Result<LoginOutcome, StoreError> {
+    let form = Form::parse(body).unwrap_or_default();
+    let field = |name| form.get(name).ok().flatten().unwrap_or_default();
+    let email = field("email").trim().to_ascii_lowercase();
+    let retry = |error| {
+        Ok(LoginOutcome::Retry(LoginPrompt {
+            app_name: server.site.app.name.clone(),
+            return_to: return_to(field("return_to")),
+            email: email.clone(),
+            error: Some(error),
+        }))
+    };
+    if csrf::verify(csrf_cookie, form.get(csrf::FIELD).ok().flatten()) == Err(Reason::CsrfMismatch)
+    {
+        return retry("The form expired. Please try again.");
+    }
+    let decoy = PasswordHash::decoy();
+    let stored = server.config.accounts.get(&email);
+    let matches = password::verify(stored.unwrap_or(&decoy), field("password"), kdf).await;
+    if stored.is_none() || !matches {
+        return retry("Wrong email or password.");
+    }
+    let session = SessionId::issue(server.rng);
+    let record = SessionRecord {
+        session_hash: session.hash(),
+        person: Person {
+            subject: format!("local:{email}"),
+            email,
+        },
+        expires_at: server.now.plus(SESSION_TTL_SECS),
+    };
+    server.store.insert_session(&record, server.now).await?;
+    Ok(LoginOutcome::LoggedIn {
+        session,
+        max_age_secs: SESSION_TTL_SECS,
+        return_to: return_to(field("return_to")),
+    })
+}
+
+/// Where a login may send the person: only back into an authorization request on this server,
+/// so the login form cannot be used as an open redirect. Anything else goes to the start page.
+pub fn return_to(requested: &str) -> String {
+    let prefix = format!("{}?", paths::AUTHORIZE);
+    let safe = requested.starts_with(&prefix)
+        && requested.len() <= MAX_RETURN_TO_BYTES
+        && !requested
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    if safe {
+        requested.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_to_only_leads_back_into_an_authorization_request() {
+        let ok = "/oauth/authorize?client_id=x&state=y";
+        assert_eq!(return_to(ok), ok);
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example/oauth/authorize?x",
+            "/\\evil.example",
+            "/oauth/authorize",
+            "/oauth/authorizex?a=b",
+            "/oauth/authorize?a=b\r\nLocation: https://evil.example",
+            "/oauth/authorize?a=b c",
+        ] {
+            assert_eq!(return_to(bad), "/", "{bad:?}");
+        }
+        assert_eq!(
+            return_to(&format!("{ok}{}", "a".repeat(MAX_RETURN_TO_BYTES))),
+            "/"
+        );
+    }
+}

@@ -1,0 +1,349 @@
+//! Dynamic client registration (RFC 7591): validates client metadata, issues the client id and,
+//! for confidential clients, a secret that is returned once and stored only as a hash.
+//!
+//! RFC 7591 §2: "The authorization server MUST ignore any client metadata sent by the client
+//! that it does not understand" — unknown fields are dropped, known ones are validated strictly.
+//! Not supported (refused as `invalid_client_metadata`): `private_key_jwt`, `jwks`, `jwks_uri`,
+//! grant types other than `authorization_code` and `refresh_token`, response types other than
+//! `code`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::client_auth::AuthMethod;
+use crate::error::Reason;
+use crate::rng::Rng;
+use crate::secret::ClientSecret;
+use crate::store::{ClientRecord, ClientSource};
+use crate::time::UnixTime;
+use crate::types::{ClientId, RedirectUri, Scopes};
+
+/// Largest registration request body accepted (413 beyond it).
+pub const MAX_REGISTRATION_BYTES: usize = 16 * 1024;
+/// Most redirect URIs one client may register.
+pub const MAX_REDIRECT_URIS: usize = 10;
+/// Longest client name, in characters.
+pub const MAX_CLIENT_NAME_CHARS: usize = 100;
+/// Longest `client_uri`, `software_id` or `software_version`, in bytes.
+const MAX_FIELD_BYTES: usize = 2000;
+/// Most contacts.
+const MAX_CONTACTS: usize = 5;
+/// An unused registration lapses after this long (it is kept once it completes an authorization).
+pub const UNUSED_CLIENT_TTL_SECS: u64 = 24 * 3600;
+/// Registrations allowed per source network per hour.
+pub const MAX_REGISTRATIONS_PER_HOUR: u64 = 30;
+
+/// A grant type a client may register (RFC 7591 §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// RFC 6749 §4.1.
+    AuthorizationCode,
+    /// RFC 6749 §6.
+    RefreshToken,
+}
+
+/// Validated client metadata, as stored and as returned (RFC 7591 §3.2.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientMetadata {
+    /// Where codes may be sent.
+    pub redirect_uris: Vec<RedirectUri>,
+    /// How the client authenticates at the token endpoint.
+    pub token_endpoint_auth_method: AuthMethod,
+    /// Grant types it may use.
+    pub grant_types: Vec<GrantType>,
+    /// Always `["code"]`.
+    pub response_types: Vec<String>,
+    /// The name shown on the consent page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// The client's home page (https).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    /// Scopes the client may ask for; `None` means any the app offers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scopes>,
+    /// People responsible for the client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
+    /// The client software's identifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+    /// The client software's version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub software_version: Option<String>,
+}
+
+impl ClientMetadata {
+    /// Whether the client registered this grant type.
+    pub fn allows(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
+    }
+}
+
+/// The request body, before validation. Every field is optional and loosely typed so that the
+/// error names the field rather than a JSON type mismatch.
+#[derive(Deserialize)]
+struct RegistrationRequest {
+    redirect_uris: Option<serde_json::Value>,
+    token_endpoint_auth_method: Option<serde_json::Value>,
+    grant_types: Option<serde_json::Value>,
+    response_types: Option<serde_json::Value>,
+    client_name: Option<serde_json::Value>,
+    client_uri: Option<serde_json::Value>,
+    scope: Option<serde_json::Value>,
+    contacts: Option<serde_json::Value>,
+    software_id: Option<serde_json::Value>,
+    software_version: Option<serde_json::Value>,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<serde_json::Value>,
+}
+
+/// A validation failure: the RFC 7591 §3.2.2 code is `invalid_redirect_uri` for the redirect
+/// URIs and `invalid_client_metadata` for everything else; `field` says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetadataError {
+    /// Why.
+    pub reason: Reason,
+    /// The offending field, for the error description.
+    pub field: &'static str,
+}
+
+fn bad(field: &'static str) -> MetadataError {
+    MetadataError {
+        reason: Reason::ClientMetadataInvalid,
+        field,
+    }
+}
+
+/// Validates a registration request body.
+pub fn validate(body: &[u8]) -> Result<ClientMetadata, MetadataError> {
+    if body.len() > MAX_REGISTRATION_BYTES {
+        return Err(MetadataError {
+            reason: Reason::BodyTooLarge,
+            field: "body",
+        });
+    }
+    // RFC 7591 §3.2.2: a body that is not a JSON object is invalid client metadata.
+    let request: RegistrationRequest = serde_json::from_slice(body).map_err(|_| bad("body"))?;
+    if request.jwks.is_some() || request.jwks_uri.is_some() {
+        return Err(bad("jwks"));
+    }
+    let token_endpoint_auth_method = match optional_string(
+        request.token_endpoint_auth_method,
+        "token_endpoint_auth_method",
+    )? {
+        // RFC 7591 §2: "If unspecified or omitted, the default is client_secret_basic".
+        None => AuthMethod::ClientSecretBasic,
+        Some(method) => serde_json::from_value(serde_json::Value::String(method))
+            .map_err(|_| bad("token_endpoint_auth_method"))?,
+    };
+    let grant_types = grant_types(request.grant_types)?;
+    let response_types = string_list(request.response_types, "response_types", 4)?
+        .unwrap_or_else(|| vec!["code".into()]);
+    if response_types != ["code"] {
+        return Err(bad("response_types"));
+    }
+    let client_name = optional_string(request.client_name, "client_name")?;
+    if client_name
+        .as_ref()
+        .is_some_and(|n| !is_display_text(n, MAX_CLIENT_NAME_CHARS))
+    {
+        return Err(bad("client_name"));
+    }
+    let client_uri = optional_string(request.client_uri, "client_uri")?;
+    if client_uri.as_ref().is_some_and(|u| !is_https_url(u)) {
+        return Err(bad("client_uri"));
+    }
+    let scope = optional_string(request.scope, "scope")?
+        .map(|s| Scopes::parse(&s).map_err(|_| bad("scope")))
+        .transpose()?;
+    let contacts = string_list(request.contacts, "contacts", MAX_CONTACTS)?.unwrap_or_default();
+    if contacts.iter().any(|c| !is_display_text(c, 320)) {
+        return Err(bad("contacts"));
+    }
+    let software_id = bounded(
+        optional_string(request.software_id, "software_id")?,
+        "software_id",
+    )?;
+    let software_version = bounded(
+        optional_string(request.software_version, "software_version")?,
+        "software_version",
+    )?;
+    Ok(ClientMetadata {
+        redirect_uris: redirect_uris(request.redirect_uris)?,
+        token_endpoint_auth_method,
+        grant_types,
+        response_types,
+        client_name,
+        client_uri,
+        scope,
+        contacts,
+        software_id,
+        software_version,
+    })
+}
+
+fn redirect_uris(value: Option<serde_json::Value>) -> Result<Vec<RedirectUri>, MetadataError> {
+    let invalid = |reason| MetadataError {
+        reason,
+        field: "redirect_uris",
+    };
+    // Required: the only grant we issue codes for redirects (RFC 7591 §2, "redirect_uris").
+    let uris = string_list(value, "redirect_uris", MAX_REDIRECT_URIS)
+        .map_err(|_| invalid(Reason::RedirectUriInvalid))?
+        .ok_or(invalid(Reason::RedirectUriInvalid))?;
+    if uris.is_empty() {
+        return Err(invalid(Reason::RedirectUriInvalid));
+    }
+    uris.iter()
+        .map(|u| RedirectUri::parse(u).map_err(invalid))
+        .collect()
+}
+
+fn grant_types(value: Option<serde_json::Value>) -> Result<Vec<GrantType>, MetadataError> {
+    let Some(names) = string_list(value, "grant_types", 4)? else {
+        // RFC 7591 §2: "If omitted, the default behavior is that the client will use only the
+        // authorization_code Grant Type."
+        return Ok(vec![GrantType::AuthorizationCode]);
+    };
+    let mut types = names
+        .into_iter()
+        .map(|n| {
+            serde_json::from_value(serde_json::Value::String(n)).map_err(|_| bad("grant_types"))
+        })
+        .collect::<Result<Vec<GrantType>, _>>()?;
+    types.sort();
+    types.dedup();
+    if !types.contains(&GrantType::AuthorizationCode) {
+        return Err(bad("grant_types"));
+    }
+    Ok(types)
+}
+
+fn optional_string(
+    value: Option<serde_json::Value>,
+    field: &'static str,
+) -> Result<Option<String>, MetadataError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(bad(field)),
+    }
+}
+
+fn string_list(
+    value: Option<serde_json::Value>,
+    field: &'static str,
+    max: usize,
+) -> Result<Option<Vec<String>>, MetadataError> {
+    let items = match value {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Array(items)) if items.len() <= max => items,
+        Some(_) => return Err(bad(field)),
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            serde_json::Value::String(s) => Ok(s),
+            _ => Err(bad(field)),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn bounded(value: Option<String>, field: &'static str) -> Result<Option<String>, MetadataError> {
+    match value {
+        Some(v) if !is_display_text(&v, MAX_FIELD_BYTES) => Err(bad(field)),
+        v => Ok(v),
+    }
+}
+
+/// Text shown to people: non-empty after trimming, no control characters, bounded.
+fn is_display_text(text: &str, max_chars: usize) -> bool {
+    !text.trim().is_empty()
+        && text.chars().count() <= max_chars
+        && !text.chars().any(char::is_control)
+}
+
+fn is_https_url(text: &str) -> bool {
+    text.len() <= MAX_FIELD_BYTES
+        && !text.chars().any(|c| c.is_control() || c.is_whitespace())
+        && url::Url::parse(text).is_ok_and(|u| u.scheme() == "https" && u.host().is_some())
+}
+
+/// The network a registration came from, for the rate limit: the IPv4 address, or the IPv6
+/// /64 prefix (one host usually owns a whole /64, so counting addresses would count nothing).
+pub fn source_network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        Err(_) => "unknown".to_owned(),
+    }
+}
+
+/// A client just registered: the record to store and the secret to return once.
+#[derive(Debug)]
+pub struct Registered {
+    /// What to store.
+    pub record: ClientRecord,
+    /// The secret, for confidential clients; never stored.
+    pub secret: Option<ClientSecret>,
+}
+
+/// Creates the client: a fresh id, and a fresh secret for confidential clients.
+pub fn register(metadata: ClientMetadata, rng: &impl Rng, now: UnixTime) -> Registered {
+    let secret = metadata
+        .token_endpoint_auth_method
+        .is_confidential()
+        .then(|| ClientSecret::issue(rng));
+    let client_id = ClientId::issue(rng);
+    Registered {
+        record: ClientRecord {
+            client_id,
+            secret_hash: secret.as_ref().map(ClientSecret::hash),
+            metadata,
+            source: ClientSource::Dynamic,
+            created_at: now,
+            expires_at: Some(now.plus(UNUSED_CLIENT_TTL_SECS)),
+        },
+        secret,
+    }
+}
+
+/// The registration response (RFC 7591 §3.2.1): the metadata as registered, plus the id and,
+/// once, the secret.
+#[derive(Serialize)]
+pub struct RegistrationResponse<'a> {
+    /// The new client id.
+    pub client_id: &'a str,
+    /// The secret, for confidential clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<&'a str>,
+    /// When the id was issued.
+    pub client_id_issued_at: u64,
+    /// `0`: the secret does not expire (RFC 7591 §3.2.1). Present only with a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<u64>,
+    /// The registered metadata.
+    #[serde(flatten)]
+    pub metadata: &'a ClientMetadata,
+}
+
+impl Registered {
+    /// The response body for this registration.
+    pub fn response(&self) -> RegistrationResponse<'_> {
+        RegistrationResponse {
+            client_id: self.record.client_id.as_str(),
+            client_secret: self.secret.as_ref().map(ClientSecret::expose_secret),
+            client_id_issued_at: self.record.created_at.0,
+            client_secret_expires_at: self.secret.as_ref().map(|_| 0),
+            metadata: &self.record.metadata,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

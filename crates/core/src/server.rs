@@ -1,0 +1,416 @@
+//! The authorization server: one method per endpoint, each reading the clock once and returning
+//! a typed outcome that the Worker turns into HTTP. Nothing here knows about HTTP types.
+
+use crate::access_token::{self, VerifyError};
+use crate::authorize::{self, AuthorizationRequest, AuthorizeError};
+use crate::client_auth::{self, AuthError, AuthenticatedClient};
+use crate::config::Config;
+use crate::consent::{self, ConsentPrompt, Decision};
+use crate::error::{OAuthError, Reason};
+use crate::form::Form;
+use crate::grant_id::GrantId;
+use crate::grants::{self, TokenResponse};
+use crate::introspection::Introspection;
+use crate::login::{self, LoginOutcome};
+use crate::password::Pbkdf2;
+use crate::registration::{self, MAX_REGISTRATIONS_PER_HOUR, Registered};
+use crate::rng::Rng;
+use crate::secret::{AuthorizationCode, RefreshToken, SessionId};
+use crate::signer::Signer;
+use crate::site::Site;
+use crate::store::{CodeRecord, GrantRecord, Person, RevocationReason, Store, StoreError};
+use crate::time::{Clock, UnixTime};
+
+/// Authorization codes live this long (RFC 6749 §4.1.2: "A maximum authorization code lifetime
+/// of 10 minutes is RECOMMENDED"; a client exchanges it within seconds).
+pub const CODE_TTL_SECS: u64 = 60;
+
+/// An endpoint's failure: a refusal the client can act on, or a storage outage.
+#[derive(Debug)]
+pub enum Failure {
+    /// RFC 6749 §5.2 error response.
+    OAuth {
+        /// The error.
+        error: OAuthError,
+        /// The client authenticated with HTTP Basic: answer `WWW-Authenticate: Basic` (§5.2).
+        basic_challenge: bool,
+    },
+    /// `503` + `Retry-After`.
+    Store(StoreError),
+}
+
+impl From<Reason> for Failure {
+    fn from(reason: Reason) -> Self {
+        Self::OAuth {
+            error: OAuthError::from(reason),
+            basic_challenge: false,
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+impl From<AuthError> for Failure {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Refused { reason, used_basic } => Self::OAuth {
+                error: OAuthError::from(reason),
+                basic_challenge: used_basic,
+            },
+            AuthError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// What `GET /oauth/authorize` leads to.
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// Nobody is logged in: show the login form, then come back to `return_to`.
+    Login(login::LoginPrompt),
+    /// The person must approve this client.
+    Consent(ConsentPrompt),
+    /// Done: redirect the browser here (a code, or an error for the client).
+    Redirect(String),
+}
+
+/// The server for one request.
+pub struct Server<'a, S, K, R> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// The issuer and app served where the request arrived.
+    pub site: Site<'a>,
+    /// Storage.
+    pub store: &'a S,
+    /// Token signing keys.
+    pub signer: &'a K,
+    /// Randomness.
+    pub rng: &'a R,
+    /// The request's time, read once.
+    pub now: UnixTime,
+}
+
+impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
+    /// A server for one request.
+    pub fn new(
+        config: &'a Config,
+        site: Site<'a>,
+        store: &'a S,
+        signer: &'a K,
+        rng: &'a R,
+        clock: &impl Clock,
+    ) -> Self {
+        Self {
+            config,
+            site,
+            store,
+            signer,
+            rng,
+            now: clock.now(),
+        }
+    }
+
+    /// `POST /oauth/register` (RFC 7591 §3). `source` names the caller's network for the rate
+    /// limit.
+    pub async fn register(&self, body: &[u8], source: &str) -> Result<Registered, Failure> {
+        let metadata = registration::validate(body).map_err(|e| Failure::OAuth {
+            error: OAuthError::from(e.reason),
+            basic_challenge: false,
+        })?;
+        let recent = self
+            .store
+            .registrations_since(source, UnixTime(self.now.0.saturating_sub(3600)))
+            .await?;
+        if recent >= MAX_REGISTRATIONS_PER_HOUR {
+            return Err(Reason::RegistrationRateLimited.into());
+        }
+        let registered = registration::register(metadata, self.rng, self.now);
+        self.store.insert_client(&registered.record, source).await?;
+        Ok(registered)
+    }
+
+    /// `GET /oauth/authorize` (RFC 6749 §4.1.1). `session` is the raw session cookie, if any.
+    pub async fn authorize(
+        &self,
+        query: &str,
+        session: Option<&str>,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        let request = authorize::check(&self.site, self.store, query, self.now).await?;
+        let Some(person) = self.person(session).await.map_err(AuthorizeError::Store)? else {
+            return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
+                &self.site, query,
+            )));
+        };
+        if !self.site.app.policy.admits(&person.email) {
+            return Err(self.refuse(&request, Reason::PolicyDenied));
+        }
+        let consented = self
+            .store
+            .consent(
+                &person.subject,
+                &request.client.client_id,
+                &self.site.resource,
+            )
+            .await
+            .map_err(AuthorizeError::Store)?;
+        if consented.is_some_and(|granted| request.scopes.is_subset_of(&granted)) {
+            return self
+                .complete(request, &person)
+                .await
+                .map(AuthorizeOutcome::Redirect);
+        }
+        Ok(AuthorizeOutcome::Consent(ConsentPrompt::new(
+            &self.site, &request, &person, query,
+        )))
+    }
+
+    /// `POST` of the login form: checks the password and opens a session.
+    pub async fn login(
+        &self,
+        body: &[u8],
+        csrf_cookie: Option<&str>,
+        kdf: &impl Pbkdf2,
+    ) -> Result<LoginOutcome, StoreError> {
+        login::submit(self, body, csrf_cookie, kdf).await
+    }
+
+    /// `POST` of the consent form: the person's decision on a pending authorization request.
+    pub async fn consent(
+        &self,
+        body: &[u8],
+        session: Option<&str>,
+        csrf_cookie: Option<&str>,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        let submitted =
+            consent::Submitted::parse(body, csrf_cookie).map_err(AuthorizeError::Render)?;
+        let request =
+            authorize::check(&self.site, self.store, &submitted.request, self.now).await?;
+        let Some(person) = self.person(session).await.map_err(AuthorizeError::Store)? else {
+            return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
+                &self.site,
+                &submitted.request,
+            )));
+        };
+        if submitted.decision == Decision::Deny {
+            return Err(self.refuse(&request, Reason::ConsentDenied));
+        }
+        if !self.site.app.policy.admits(&person.email) {
+            return Err(self.refuse(&request, Reason::PolicyDenied));
+        }
+        let client_id = &request.client.client_id;
+        let remember = async {
+            // Consent only widens: approving `write` keeps an earlier `read`.
+            let earlier = self
+                .store
+                .consent(&person.subject, client_id, &self.site.resource)
+                .await?;
+            let scopes =
+                earlier.map_or_else(|| request.scopes.clone(), |e| e.union(&request.scopes));
+            self.store
+                .put_consent(
+                    &person.subject,
+                    client_id,
+                    &self.site.resource,
+                    &scopes,
+                    self.now,
+                )
+                .await
+        };
+        remember.await.map_err(AuthorizeError::Store)?;
+        self.complete(request, &person)
+            .await
+            .map(AuthorizeOutcome::Redirect)
+    }
+
+    /// `POST /oauth/token` (RFC 6749 §3.2).
+    pub async fn token(
+        &self,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> Result<TokenResponse, Failure> {
+        let form = Form::parse(body)?;
+        let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
+        match form.require("grant_type")? {
+            "authorization_code" => {
+                grants::authorization_code::exchange(self, &client, &form, self.now).await
+            }
+            "refresh_token" => grants::refresh_token::rotate(self, &client, &form, self.now).await,
+            _ => Err(Reason::GrantTypeUnsupported.into()),
+        }
+    }
+
+    /// `POST /oauth/revoke` (RFC 7009 §2). Revoking either token revokes the grant, and with it
+    /// every token issued under it. Unknown tokens, and tokens of other clients, are answered
+    /// like revoked ones (§2.2) and left alone.
+    pub async fn revoke(&self, body: &[u8], authorization: Option<&str>) -> Result<(), Failure> {
+        let form = Form::parse(body)?;
+        let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
+        let token = form.require("token")?;
+        if let Some(grant) = self.grant_of_token(token, &client).await? {
+            self.store
+                .revoke_grant(&grant.grant_id, RevocationReason::ClientRequest, self.now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// `POST /oauth/introspect` (RFC 7662 §2). Only confidential clients may ask, and only about
+    /// their own tokens: anything else is `{"active": false}` (§2.2).
+    pub async fn introspect(
+        &self,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> Result<Introspection, Failure> {
+        let form = Form::parse(body)?;
+        let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
+        if !client
+            .record()
+            .metadata
+            .token_endpoint_auth_method
+            .is_confidential()
+        {
+            return Err(Reason::IntrospectionNeedsConfidentialClient.into());
+        }
+        let token = form.require("token")?;
+        let Some(grant) = self.grant_of_token(token, &client).await? else {
+            return Ok(Introspection::inactive());
+        };
+        if grant.revoked_at.is_some() || !self.site.app.policy.admits(&grant.person.email) {
+            return Ok(Introspection::inactive());
+        }
+        Ok(
+            match access_token::verify(self.signer, token, &self.site.issuer, self.now).await {
+                Ok(claims) => Introspection::of_access_token(claims),
+                Err(_) => Introspection::of_refresh_token(&grant, &self.site.issuer),
+            },
+        )
+    }
+
+    /// The grant behind a token presented by `client`: a live refresh token or a valid access
+    /// token, issued to that client. `None` for anything else.
+    async fn grant_of_token(
+        &self,
+        token: &str,
+        client: &AuthenticatedClient,
+    ) -> Result<Option<GrantRecord>, StoreError> {
+        let refresh = self
+            .store
+            .refresh(&RefreshToken::from_presented(token).hash())
+            .await?;
+        let grant_id = match refresh {
+            Some(record) if record.rotated_at.is_none() && self.now < record.expires_at => {
+                record.grant_id
+            }
+            Some(_) => return Ok(None),
+            None => {
+                match access_token::verify(self.signer, token, &self.site.issuer, self.now).await {
+                    Ok(claims) => GrantId::from_stored(claims.grant_id),
+                    Err(VerifyError::Invalid(_)) => return Ok(None),
+                    Err(VerifyError::Store(e)) => return Err(e),
+                }
+            }
+        };
+        let grant = self.store.grant(&grant_id).await?;
+        Ok(grant.filter(|g| &g.client_id == client.id()))
+    }
+
+    /// The person logged in with this session cookie, if the session is live.
+    pub async fn person(&self, session: Option<&str>) -> Result<Option<Person>, StoreError> {
+        let Some(raw) = session else { return Ok(None) };
+        let hash = SessionId::from_presented(raw).hash();
+        Ok(self.store.session(&hash, self.now).await?.map(|s| s.person))
+    }
+
+    /// Issues the code for an approved request: a new grant, a code bound to the request, and
+    /// the redirect carrying it.
+    async fn complete(
+        &self,
+        request: AuthorizationRequest,
+        person: &Person,
+    ) -> Result<String, AuthorizeError> {
+        let grant = GrantRecord {
+            grant_id: GrantId::issue(self.rng),
+            person: person.clone(),
+            client_id: request.client.client_id.clone(),
+            app: request.resource.clone(),
+            scopes: request.scopes.clone(),
+            redirect_uri: request.redirect.as_str().to_owned(),
+            created_at: self.now,
+            revoked_at: None,
+        };
+        let code = AuthorizationCode::issue(self.rng);
+        let record = CodeRecord {
+            code_hash: code.hash(),
+            grant_id: grant.grant_id.clone(),
+            client_id: request.client.client_id.clone(),
+            redirect_uri: request.redirect.as_str().to_owned(),
+            code_challenge: request.code_challenge.as_str().to_owned(),
+            resource: request.resource.clone(),
+            scopes: request.scopes.clone(),
+            expires_at: self.now.plus(CODE_TTL_SECS),
+        };
+        let stored = async {
+            self.store.insert_grant(&grant).await?;
+            self.store.insert_code(&record, self.now).await?;
+            self.store
+                .mark_client_used(&request.client.client_id, self.now)
+                .await
+        };
+        stored.await.map_err(AuthorizeError::Store)?;
+        Ok(request.redirect.with_code(
+            code.expose_secret(),
+            request.state.as_ref(),
+            &self.site.issuer,
+        ))
+    }
+
+    /// An error sent back to the client's redirect URI.
+    fn refuse(&self, request: &AuthorizationRequest, reason: Reason) -> AuthorizeError {
+        AuthorizeError::Redirect {
+            to: request.redirect.clone(),
+            state: request.state.clone(),
+            error: OAuthError::from(reason),
+        }
+    }
+
+    /// A grant that exists and is not revoked.
+    pub(crate) async fn live_grant(&self, grant_id: &GrantId) -> Result<GrantRecord, Failure> {
+        match self.store.grant(grant_id).await? {
+            Some(grant) if grant.revoked_at.is_none() => Ok(grant),
+            _ => Err(Reason::GrantRevoked.into()),
+        }
+    }
+
+    /// The app's policy, checked again whenever tokens are issued: a person the policy no
+    /// longer admits gets no new tokens.
+    pub(crate) fn check_policy(&self, person: &Person) -> Result<(), Failure> {
+        if self.site.app.policy.admits(&person.email) {
+            Ok(())
+        } else {
+            Err(Reason::PolicyNoLongerAdmits.into())
+        }
+    }
+
+    /// The token response for a grant.
+    pub(crate) async fn respond(
+        &self,
+        grant: &GrantRecord,
+        scopes: &crate::types::Scopes,
+        refresh_token: Option<String>,
+        now: UnixTime,
+    ) -> Result<TokenResponse, StoreError> {
+        grants::respond(
+            &self.site,
+            self.signer,
+            self.rng,
+            grant,
+            scopes,
+            refresh_token,
+            now,
+        )
+        .await
+    }
+}

@@ -1,0 +1,285 @@
+//! Storage as the protocol needs it: one trait per concern, each stating the atomicity it must
+//! provide, and the records they hold. The Worker implements them on D1; native tests use
+//! `testing::MemoryStore`, which enforces the same rules.
+//!
+//! Secrets reach storage only as [`SecretHash`]es: a raw code, refresh token, client secret or
+//! session id cannot be written by mistake, because no method accepts one.
+
+use crate::grant_id::GrantId;
+use crate::registration::ClientMetadata;
+use crate::secret::SecretHash;
+use crate::time::UnixTime;
+use crate::types::{ClientId, Scopes};
+
+/// A storage failure. The message is for the operator's log; clients see `temporarily_unavailable`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a client came to be known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientSource {
+    /// Registered through `POST /oauth/register` (RFC 7591).
+    Dynamic,
+}
+
+impl ClientSource {
+    /// The value stored in `clients.source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dynamic => "dynamic",
+        }
+    }
+}
+
+/// A registered client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The client's identifier.
+    pub client_id: ClientId,
+    /// The hash of its secret; `None` for a public client.
+    pub secret_hash: Option<SecretHash>,
+    /// The validated metadata it registered.
+    pub metadata: ClientMetadata,
+    /// How it came to be known.
+    pub source: ClientSource,
+    /// When it was registered.
+    pub created_at: UnixTime,
+    /// When an unused registration lapses; `None` once it has been used.
+    pub expires_at: Option<UnixTime>,
+}
+
+/// Clients (RFC 7591 registrations).
+#[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
+pub trait ClientStore {
+    /// Stores a new client, recording the network it registered from for rate limiting.
+    async fn insert_client(
+        &self,
+        client: &ClientRecord,
+        registered_from: &str,
+    ) -> Result<(), StoreError>;
+    /// The client, unless unknown, disabled or lapsed at `now`.
+    async fn client(
+        &self,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Result<Option<ClientRecord>, StoreError>;
+    /// How many clients registered from `source` since `since`.
+    async fn registrations_since(&self, source: &str, since: UnixTime) -> Result<u64, StoreError>;
+    /// Marks the client used: it no longer lapses.
+    async fn mark_client_used(&self, client_id: &ClientId, now: UnixTime)
+    -> Result<(), StoreError>;
+}
+
+/// A person who logged in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    /// Stable subject: `local:<email>` for local accounts.
+    pub subject: String,
+    /// The person's email, lowercase.
+    pub email: String,
+}
+
+/// A browser login session (the `__Host-gatehouse-session` cookie).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Hash of the session id in the cookie.
+    pub session_hash: SecretHash,
+    /// Who logged in.
+    pub person: Person,
+    /// When the session ends regardless of use.
+    pub expires_at: UnixTime,
+}
+
+/// People and their browser sessions.
+#[allow(async_fn_in_trait)]
+pub trait SessionStore {
+    /// Records the person (creating or updating them) and opens a session.
+    async fn insert_session(
+        &self,
+        session: &SessionRecord,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// The live session with this hash, if any.
+    async fn session(
+        &self,
+        session_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+}
+
+/// Remembered consent: a person let a client use an app with some scopes.
+#[allow(async_fn_in_trait)]
+pub trait ConsentStore {
+    /// The scopes this person granted this client at this app, if consent is on record.
+    async fn consent(
+        &self,
+        subject: &str,
+        client_id: &ClientId,
+        app: &str,
+    ) -> Result<Option<Scopes>, StoreError>;
+    /// Records (or widens) consent.
+    async fn put_consent(
+        &self,
+        subject: &str,
+        client_id: &ClientId,
+        app: &str,
+        scopes: &Scopes,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+}
+
+/// A grant: the unit of consent and of revocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// Its identifier, carried in every token issued under it.
+    pub grant_id: GrantId,
+    /// The person.
+    pub person: Person,
+    /// The client acting for them.
+    pub client_id: ClientId,
+    /// The app's canonical URL: the audience of its tokens.
+    pub app: String,
+    /// The scopes granted.
+    pub scopes: Scopes,
+    /// Where the client receives codes: tells installations of one client apart.
+    pub redirect_uri: String,
+    /// When it was created.
+    pub created_at: UnixTime,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// Why a grant was revoked (stored and audited).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationReason {
+    /// RFC 7009 revocation by the client.
+    ClientRequest,
+    /// An authorization code was presented twice (RFC 6749 §4.1.2).
+    CodeReplayed,
+    /// A rotated refresh token was presented again (RFC 9700 §4.14.2).
+    RefreshTokenReused,
+}
+
+impl RevocationReason {
+    /// The value stored in `grants.revoked_reason`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientRequest => "client_request",
+            Self::CodeReplayed => "code_replayed",
+            Self::RefreshTokenReused => "refresh_token_reused",
+        }
+    }
+}
+
+/// Grants.
+#[allow(async_fn_in_trait)]
+pub trait GrantStore {
+    /// Stores a new grant.
+    async fn insert_grant(&self, grant: &GrantRecord) -> Result<(), StoreError>;
+    /// The grant, revoked or not.
+    async fn grant(&self, grant_id: &GrantId) -> Result<Option<GrantRecord>, StoreError>;
+    /// Revokes the grant (idempotent: a second call changes nothing) and every refresh token
+    /// issued under it.
+    async fn revoke_grant(
+        &self,
+        grant_id: &GrantId,
+        reason: RevocationReason,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+}
+
+/// An issued authorization code, bound to everything the token request must repeat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// Hash of the code.
+    pub code_hash: SecretHash,
+    /// The grant it was issued under.
+    pub grant_id: GrantId,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The redirect URI of the authorization request, exactly as sent.
+    pub redirect_uri: String,
+    /// The PKCE S256 challenge.
+    pub code_challenge: String,
+    /// The resource (RFC 8707) the token will be for.
+    pub resource: String,
+    /// The scopes granted.
+    pub scopes: Scopes,
+    /// When it stops being exchangeable.
+    pub expires_at: UnixTime,
+}
+
+/// What consuming a code found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Consumed {
+    /// First use: the caller alone received it.
+    Fresh(CodeRecord),
+    /// The code was used before: its grant must be revoked (RFC 6749 §4.1.2).
+    Replayed(GrantId),
+    /// No such code.
+    Unknown,
+}
+
+/// Authorization codes.
+#[allow(async_fn_in_trait)]
+pub trait CodeStore {
+    /// Stores a new code.
+    async fn insert_code(&self, code: &CodeRecord, now: UnixTime) -> Result<(), StoreError>;
+    /// Marks the code used in one atomic step (D1: `UPDATE … WHERE used_at IS NULL`). Exactly
+    /// one caller ever receives `Fresh` for a given code, however many race.
+    async fn consume_code(
+        &self,
+        code_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Consumed, StoreError>;
+}
+
+/// A refresh token: one row per token ever issued, of which exactly one per grant is live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// Hash of the token.
+    pub token_hash: SecretHash,
+    /// The grant it refreshes.
+    pub grant_id: GrantId,
+    /// When it lapses.
+    pub expires_at: UnixTime,
+    /// When it was rotated (no longer live); `None` while live.
+    pub rotated_at: Option<UnixTime>,
+    /// Hash of the token it was rotated into.
+    pub successor_hash: Option<SecretHash>,
+}
+
+/// Refresh tokens.
+#[allow(async_fn_in_trait)]
+pub trait RefreshStore {
+    /// Stores the first refresh token of a grant.
+    async fn insert_refresh(&self, token: &RefreshRecord, now: UnixTime) -> Result<(), StoreError>;
+    /// The token with this hash, live or rotated.
+    async fn refresh(&self, token_hash: &SecretHash) -> Result<Option<RefreshRecord>, StoreError>;
+    /// Compare-and-swap: if `old` is still live, marks it rotated into `successor` and stores
+    /// `successor` as the grant's live token, atomically. Returns whether this call rotated it.
+    /// Because the successor is derived from the old token, a racing caller that lost computes
+    /// the same successor, and the chain never forks.
+    async fn rotate(
+        &self,
+        old: &SecretHash,
+        successor: &RefreshRecord,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Everything the authorization server stores.
+pub trait Store:
+    ClientStore + SessionStore + ConsentStore + GrantStore + CodeStore + RefreshStore
+{
+}
+impl<T: ClientStore + SessionStore + ConsentStore + GrantStore + CodeStore + RefreshStore> Store
+    for T
+{
+}

@@ -1,0 +1,494 @@
+//! Test doubles that keep production's rules (enabled by the `testing` feature): an in-memory
+//! store with single-use codes and one live refresh token per grant, a fixed clock, a
+//! deterministic random source, a pure-Rust ES256 signer and PBKDF2.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+
+use crate::grant_id::GrantId;
+use crate::password::Pbkdf2;
+use crate::rng::Rng;
+use crate::secret::SecretHash;
+use crate::signer::{JwkSet, PublicJwk, Signer};
+use crate::store::*;
+use crate::time::{Clock, UnixTime};
+use crate::types::{ClientId, Scopes};
+
+/// A clock that shows what it is told.
+#[derive(Debug)]
+pub struct FixedClock(Cell<u64>);
+
+impl FixedClock {
+    /// A clock at `secs` since the epoch.
+    pub fn at(secs: u64) -> Self {
+        Self(Cell::new(secs))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, secs: u64) {
+        self.0.set(self.0.get() + secs);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> UnixTime {
+        UnixTime(self.0.get())
+    }
+}
+
+/// Deterministic "randomness": a counter run through SHA-256, so values are distinct and
+/// well-spread but reproducible.
+#[derive(Debug, Default)]
+pub struct SeqRng(Cell<u64>);
+
+impl Rng for SeqRng {
+    fn fill(&self, buf: &mut [u8]) {
+        use sha2::Digest as _;
+        for chunk in buf.chunks_mut(32) {
+            let n = self.0.get();
+            self.0.set(n + 1);
+            let block = sha2::Sha256::digest(n.to_le_bytes());
+            for (byte, value) in chunk.iter_mut().zip(block.iter()) {
+                *byte = *value;
+            }
+        }
+    }
+}
+
+/// PBKDF2 in pure Rust.
+#[derive(Debug, Default)]
+pub struct RustPbkdf2;
+
+impl Pbkdf2 for RustPbkdf2 {
+    async fn derive(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        rounds: u32,
+        len: usize,
+    ) -> Option<Vec<u8>> {
+        let mut out = vec![0; len];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, rounds, &mut out);
+        Some(out)
+    }
+}
+
+/// An ES256 signer on the `p256` crate, with keys that can be rotated.
+pub struct TestSigner {
+    keys: RefCell<Vec<(String, SigningKey)>>,
+}
+
+impl TestSigner {
+    /// A signer with one key, `k1`, made from a fixed seed.
+    pub fn new() -> Self {
+        let signer = Self {
+            keys: RefCell::new(Vec::new()),
+        };
+        signer.rotate("k1", 1);
+        signer
+    }
+
+    /// Makes a new current key `kid`; earlier keys keep verifying.
+    pub fn rotate(&self, kid: &str, seed: u8) {
+        let mut bytes = [seed; 32];
+        bytes[0] = 1;
+        let key = SigningKey::from_bytes(&bytes.into())
+            .unwrap_or_else(|_| unreachable!("a valid scalar"));
+        self.keys.borrow_mut().insert(0, (kid.to_owned(), key));
+    }
+
+    fn verifying_key(&self, kid: &str) -> Option<VerifyingKey> {
+        self.keys
+            .borrow()
+            .iter()
+            .find(|(k, _)| k == kid)
+            .map(|(_, key)| *key.verifying_key())
+    }
+}
+
+impl Default for TestSigner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Signer for TestSigner {
+    async fn current_kid(&self) -> Result<String, StoreError> {
+        Ok(self
+            .keys
+            .borrow()
+            .first()
+            .map(|(kid, _)| kid.clone())
+            .unwrap_or_default())
+    }
+
+    async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let keys = self.keys.borrow();
+        let (_, key) = keys
+            .iter()
+            .find(|(k, _)| k == kid)
+            .ok_or_else(|| StoreError(format!("no key {kid}")))?;
+        let signature: Signature = key.sign(message);
+        Ok(signature.to_bytes().to_vec())
+    }
+
+    async fn verify(
+        &self,
+        kid: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (Some(key), Ok(signature)) =
+            (self.verifying_key(kid), Signature::from_slice(signature))
+        else {
+            return Ok(false);
+        };
+        Ok(key.verify(message, &signature).is_ok())
+    }
+
+    async fn jwks(&self) -> Result<JwkSet, StoreError> {
+        let keys = self.keys.borrow();
+        let keys = keys
+            .iter()
+            .map(|(kid, key)| {
+                let point = key.verifying_key().to_encoded_point(false);
+                PublicJwk {
+                    kty: "EC".into(),
+                    crv: "P-256".into(),
+                    x: URL_SAFE_NO_PAD.encode(point.x().map(|x| x.to_vec()).unwrap_or_default()),
+                    y: URL_SAFE_NO_PAD.encode(point.y().map(|y| y.to_vec()).unwrap_or_default()),
+                    kid: kid.clone(),
+                    alg: "ES256".into(),
+                    use_: "sig".into(),
+                }
+            })
+            .collect();
+        Ok(JwkSet { keys })
+    }
+}
+
+/// Verifies `token` with jwt-compact, a JWT library independent of gatehouse, against the key
+/// of `jwks` that the token's `kid` names, and returns its claims.
+pub fn verify_with_jwt_compact(jwks: &JwkSet, token: &str) -> Result<serde_json::Value, String> {
+    use jwt_compact::{AlgorithmExt as _, UntrustedToken, alg::Es256};
+    let untrusted = UntrustedToken::new(token).map_err(|e| format!("not a JWT: {e}"))?;
+    if untrusted.algorithm() != "ES256" {
+        return Err(format!("algorithm {}", untrusted.algorithm()));
+    }
+    let kid = untrusted.header().key_id.clone().ok_or("no kid")?;
+    let jwk = jwks
+        .keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| format!("kid {kid} not in the JWKS"))?;
+    let coordinate = |c: &str| {
+        URL_SAFE_NO_PAD
+            .decode(c)
+            .map_err(|e| format!("JWK coordinate: {e}"))
+    };
+    let (x, y) = (coordinate(&jwk.x)?, coordinate(&jwk.y)?);
+    if x.len() != 32 || y.len() != 32 {
+        return Err("JWK coordinates are not 32 bytes".into());
+    }
+    let point = p256::EncodedPoint::from_affine_coordinates(
+        x.as_slice().into(),
+        y.as_slice().into(),
+        false,
+    );
+    let key = VerifyingKey::from_encoded_point(&point)
+        .map_err(|e| format!("JWK is not a P-256 point: {e}"))?;
+    let verified = Es256
+        .validator::<serde_json::Value>(&key)
+        .validate(&untrusted)
+        .map_err(|e| format!("{e}"))?;
+    // jwt-compact keeps the registered time claims apart from the others; put them back.
+    let claims = verified.claims();
+    let mut all = claims.custom.clone();
+    for (name, time) in [
+        ("iat", claims.issued_at),
+        ("exp", claims.expiration),
+        ("nbf", claims.not_before),
+    ] {
+        if let (Some(time), Some(object)) = (time, all.as_object_mut()) {
+            object.insert(name.into(), time.timestamp().into());
+        }
+    }
+    Ok(all)
+}
+
+/// An in-memory store with production's rules.
+#[derive(Default)]
+pub struct MemoryStore {
+    clients: RefCell<BTreeMap<String, (ClientRecord, String, bool)>>,
+    sessions: RefCell<BTreeMap<String, SessionRecord>>,
+    consents: RefCell<BTreeMap<(String, String, String), Scopes>>,
+    grants: RefCell<BTreeMap<String, GrantRecord>>,
+    codes: RefCell<BTreeMap<String, (CodeRecord, bool)>>,
+    refresh: RefCell<BTreeMap<String, RefreshRecord>>,
+    /// When set, every call fails as an outage would.
+    pub down: Cell<bool>,
+}
+
+impl MemoryStore {
+    fn up(&self) -> Result<(), StoreError> {
+        if self.down.get() {
+            Err(StoreError("store is down".into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// How many refresh tokens of the grant are live (production allows exactly one).
+    pub fn live_refresh_tokens(&self, grant_id: &GrantId) -> usize {
+        self.refresh
+            .borrow()
+            .values()
+            .filter(|r| &r.grant_id == grant_id && r.rotated_at.is_none())
+            .count()
+    }
+
+    /// Every stored key and value, to check that no raw secret was stored.
+    pub fn dump(&self) -> String {
+        format!(
+            "{:?}{:?}{:?}{:?}",
+            self.clients.borrow(),
+            self.sessions.borrow(),
+            self.codes.borrow(),
+            self.refresh.borrow()
+        )
+    }
+}
+
+fn key(hash: &SecretHash) -> String {
+    hash.as_hex().to_owned()
+}
+
+impl ClientStore for MemoryStore {
+    async fn insert_client(
+        &self,
+        client: &ClientRecord,
+        registered_from: &str,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        self.clients.borrow_mut().insert(
+            client.client_id.as_str().to_owned(),
+            (client.clone(), registered_from.to_owned(), false),
+        );
+        Ok(())
+    }
+
+    async fn client(
+        &self,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        self.up()?;
+        Ok(self
+            .clients
+            .borrow()
+            .get(client_id.as_str())
+            .map(|(c, _, _)| c.clone())
+            .filter(|c| c.expires_at.is_none_or(|at| now < at)))
+    }
+
+    async fn registrations_since(&self, source: &str, since: UnixTime) -> Result<u64, StoreError> {
+        self.up()?;
+        Ok(self
+            .clients
+            .borrow()
+            .values()
+            .filter(|(c, s, _)| s == source && c.created_at >= since)
+            .count() as u64)
+    }
+
+    async fn mark_client_used(
+        &self,
+        client_id: &ClientId,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        if let Some((client, _, used)) = self.clients.borrow_mut().get_mut(client_id.as_str()) {
+            client.expires_at = None;
+            *used = true;
+        }
+        Ok(())
+    }
+}
+
+impl SessionStore for MemoryStore {
+    async fn insert_session(
+        &self,
+        session: &SessionRecord,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        self.sessions
+            .borrow_mut()
+            .insert(key(&session.session_hash), session.clone());
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        session_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.up()?;
+        Ok(self
+            .sessions
+            .borrow()
+            .get(&key(session_hash))
+            .filter(|s| now < s.expires_at)
+            .cloned())
+    }
+}
+
+impl ConsentStore for MemoryStore {
+    async fn consent(
+        &self,
+        subject: &str,
+        client_id: &ClientId,
+        app: &str,
+    ) -> Result<Option<Scopes>, StoreError> {
+        self.up()?;
+        Ok(self
+            .consents
+            .borrow()
+            .get(&(
+                subject.to_owned(),
+                client_id.as_str().to_owned(),
+                app.to_owned(),
+            ))
+            .cloned())
+    }
+
+    async fn put_consent(
+        &self,
+        subject: &str,
+        client_id: &ClientId,
+        app: &str,
+        scopes: &Scopes,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        self.consents.borrow_mut().insert(
+            (
+                subject.to_owned(),
+                client_id.as_str().to_owned(),
+                app.to_owned(),
+            ),
+            scopes.clone(),
+        );
+        Ok(())
+    }
+}
+
+impl GrantStore for MemoryStore {
+    async fn insert_grant(&self, grant: &GrantRecord) -> Result<(), StoreError> {
+        self.up()?;
+        self.grants
+            .borrow_mut()
+            .insert(grant.grant_id.as_str().to_owned(), grant.clone());
+        Ok(())
+    }
+
+    async fn grant(&self, grant_id: &GrantId) -> Result<Option<GrantRecord>, StoreError> {
+        self.up()?;
+        Ok(self.grants.borrow().get(grant_id.as_str()).cloned())
+    }
+
+    async fn revoke_grant(
+        &self,
+        grant_id: &GrantId,
+        _reason: RevocationReason,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        if let Some(grant) = self.grants.borrow_mut().get_mut(grant_id.as_str()) {
+            grant.revoked_at.get_or_insert(now);
+        }
+        for token in self
+            .refresh
+            .borrow_mut()
+            .values_mut()
+            .filter(|r| &r.grant_id == grant_id)
+        {
+            token.rotated_at.get_or_insert(now);
+        }
+        Ok(())
+    }
+}
+
+impl CodeStore for MemoryStore {
+    async fn insert_code(&self, code: &CodeRecord, _now: UnixTime) -> Result<(), StoreError> {
+        self.up()?;
+        self.codes
+            .borrow_mut()
+            .insert(key(&code.code_hash), (code.clone(), false));
+        Ok(())
+    }
+
+    async fn consume_code(
+        &self,
+        code_hash: &SecretHash,
+        _now: UnixTime,
+    ) -> Result<Consumed, StoreError> {
+        self.up()?;
+        Ok(match self.codes.borrow_mut().get_mut(&key(code_hash)) {
+            None => Consumed::Unknown,
+            Some((code, used)) if *used => Consumed::Replayed(code.grant_id.clone()),
+            Some((code, used)) => {
+                *used = true;
+                Consumed::Fresh(code.clone())
+            }
+        })
+    }
+}
+
+impl RefreshStore for MemoryStore {
+    async fn insert_refresh(
+        &self,
+        token: &RefreshRecord,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        let mut tokens = self.refresh.borrow_mut();
+        if tokens
+            .values()
+            .any(|r| r.grant_id == token.grant_id && r.rotated_at.is_none())
+        {
+            return Err(StoreError("a grant has one live refresh token".into()));
+        }
+        tokens.insert(key(&token.token_hash), token.clone());
+        Ok(())
+    }
+
+    async fn refresh(&self, token_hash: &SecretHash) -> Result<Option<RefreshRecord>, StoreError> {
+        self.up()?;
+        Ok(self.refresh.borrow().get(&key(token_hash)).cloned())
+    }
+
+    async fn rotate(
+        &self,
+        old: &SecretHash,
+        successor: &RefreshRecord,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.up()?;
+        let mut tokens = self.refresh.borrow_mut();
+        let Some(current) = tokens.get_mut(&key(old)).filter(|r| r.rotated_at.is_none()) else {
+            return Ok(false);
+        };
+        current.rotated_at = Some(now);
+        current.successor_hash = Some(successor.token_hash.clone());
+        tokens
+            .entry(key(&successor.token_hash))
+            .or_insert_with(|| successor.clone());
+        Ok(true)
+    }
+}

@@ -1,0 +1,191 @@
+//! Registered redirect URIs (RFC 6749 §3.1.2, RFC 8252 §7, OAuth 2.1 §2.3.1) and the rule for
+//! matching the `redirect_uri` of an authorization request against them.
+//!
+//! A [`RedirectUri`] keeps the exact string it was registered with: RFC 6749 §3.1.2.3 requires
+//! "simple string comparison", so canonicalising (lowercasing the host, adding
+//! a default port or a trailing `/`) would be a bug. The one exception is the loopback port
+//! rule of RFC 8252 §7.3, which lives in [`RedirectUri::matches`] and nowhere else.
+//!
+//! Not here: which registered URI an authorization request selects (the authorization endpoint
+//! decides that), and building the redirect with `code`, `state` and `iss`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize, Serializer};
+use url::Url;
+
+use super::uri::{self, Kind, Problem};
+use crate::error::Reason;
+
+/// The longest redirect URI we accept, in bytes. Browsers handle far longer URLs, but a redirect
+/// URI is configuration, not data; 2000 bytes leaves room for `code`, `state` and `iss` under
+/// the lengths every browser and proxy supports.
+pub const MAX_REDIRECT_URI_BYTES: usize = 2000;
+
+/// A redirect URI that passed the registration rules, kept as the exact registered string next
+/// to its parsed form (RFC 6749 §3.1.2).
+///
+/// Accepted: `https` with any host; `http` only for a loopback host (127.0.0.0/8, `[::1]`,
+/// `localhost`; RFC 8252 §7.3, OAuth 2.1 §2.3.1); a private-use scheme in reverse-domain form
+/// such as `com.example.app:/cb` (RFC 8252 §7.1). Refused: fragments, user information, and
+/// every other scheme (`javascript:`, `data:`, `file:`, `vbscript:`, `about:`, `blob:`, `ftp:`,
+/// `ws:`, `wss:`, `myapp:`, ...).
+#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct RedirectUri {
+    raw: String,
+    url: Url,
+    kind: Kind,
+}
+
+impl RedirectUri {
+    /// Parses a redirect URI offered for registration (RFC 7591 §2 `redirect_uris`, or a
+    /// Client ID Metadata Document, or configuration).
+    ///
+    /// The raw input is refused before any parsing if it contains a byte RFC 3986 §2 does not
+    /// allow (control characters, whitespace including leading and trailing spaces, backslashes,
+    /// non-ASCII), so that no parser leniency can turn it into a different URI.
+    pub fn parse(raw: &str) -> Result<Self, Reason> {
+        let (url, kind) = uri::check(raw, MAX_REDIRECT_URI_BYTES, true).map_err(reason)?;
+        Ok(Self {
+            raw: raw.to_owned(),
+            url,
+            kind,
+        })
+    }
+
+    /// The exact registered string.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The parsed URL (WHATWG URL Standard), for building the redirect.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The scheme in lowercase, e.g. `https` or `com.example.app`.
+    pub fn scheme(&self) -> &str {
+        self.url.scheme()
+    }
+
+    /// The host the browser will be sent to, as the browser resolves it (lowercase, IPv6 in
+    /// brackets), for the consent page. `None` for a private-use scheme without an authority,
+    /// where the consent page shows [`scheme`](Self::scheme) instead.
+    pub fn host(&self) -> Option<&str> {
+        self.url.host_str()
+    }
+
+    /// Whether the redirect goes to the person's own machine (a loopback host, over `http` or
+    /// `https`), so that the consent page can warn that a local program will receive the code
+    /// (RFC 8252 §8.3).
+    pub fn is_loopback(&self) -> bool {
+        uri::is_loopback(&self.url)
+    }
+
+    /// Whether `requested`, the `redirect_uri` of an authorization or token request, designates
+    /// this registered URI.
+    ///
+    /// RFC 6749 §3.1.2.3: "the authorization server MUST compare the two URIs using simple
+    /// string comparison as defined in \[RFC3986\] Section 6.2.1", i.e. byte for byte. The one
+    /// exception, for `http` loopback URIs only, is RFC 8252 §7.3: "The authorization server
+    /// MUST allow any port to be specified at the time of the request for loopback IP redirect
+    /// URIs, to accommodate clients that obtain an available ephemeral port from the operating
+    /// system at the time of the request." Scheme, host, path and query must still match
+    /// exactly, and the requested port must be a valid port number. When this returns `true`
+    /// for a string other than [`as_str`](Self::as_str), the redirect goes to `requested`,
+    /// which differs from the registered URI in its port only.
+    pub fn matches(&self, requested: &str) -> bool {
+        if self.raw == requested {
+            return true;
+        }
+        self.kind == Kind::LoopbackHttp
+            && match (without_port(&self.raw), without_port(requested)) {
+                (Some(registered), Some(requested)) => registered == requested,
+                _ => false,
+            }
+    }
+}
+
+/// Maps a URI problem to the reason a redirect URI is refused.
+fn reason(problem: Problem) -> Reason {
+    match problem {
+        Problem::TooLong => Reason::RedirectUriTooLong,
+        Problem::Character => Reason::RedirectUriCharacterRefused,
+        Problem::Syntax => Reason::RedirectUriInvalid,
+        Problem::Fragment => Reason::RedirectUriHasFragment,
+        Problem::Userinfo => Reason::RedirectUriHasUserinfo,
+        Problem::Scheme => Reason::RedirectUriForbiddenScheme,
+        Problem::InsecureHttp => Reason::RedirectUriInsecureHttp,
+    }
+}
+
+/// Splits `scheme://host[:port]rest` into `scheme://host` and `rest`, dropping the port.
+/// `None` unless the authority is exactly a host and an optional valid port (no user
+/// information, no empty or non-numeric port).
+fn without_port(uri: &str) -> Option<(&str, &str)> {
+    let authority_start = uri.find("://")?.checked_add(3)?;
+    let after_scheme = uri.get(authority_start..)?;
+    let authority_len = after_scheme
+        .find(['/', '?', '#'])
+        .unwrap_or(after_scheme.len());
+    let authority = after_scheme.get(..authority_len)?;
+    let host_len = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.find(']')?.checked_add(2)?,
+        None => authority.find(':').unwrap_or(authority.len()),
+    };
+    let host = authority.get(..host_len)?;
+    if host.is_empty() || host.contains('@') {
+        return None;
+    }
+    match authority.get(host_len..)? {
+        "" => {}
+        port => {
+            let digits = port.strip_prefix(':')?;
+            if !digits.bytes().all(|b| b.is_ascii_digit()) || digits.parse::<u16>().is_err() {
+                return None;
+            }
+        }
+    }
+    let prefix = uri.get(..authority_start.checked_add(host_len)?)?;
+    let rest = after_scheme.get(authority_len..)?;
+    Some((prefix, rest))
+}
+
+impl fmt::Debug for RedirectUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RedirectUri").field(&self.raw).finish()
+    }
+}
+
+impl fmt::Display for RedirectUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+impl FromStr for RedirectUri {
+    type Err = Reason;
+
+    fn from_str(raw: &str) -> Result<Self, Reason> {
+        Self::parse(raw)
+    }
+}
+
+impl TryFrom<String> for RedirectUri {
+    type Error = Reason;
+
+    fn try_from(raw: String) -> Result<Self, Reason> {
+        Self::parse(&raw)
+    }
+}
+
+impl Serialize for RedirectUri {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.raw)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,20 @@
+//! Whole flows through the authorization server, in memory, one module per specification.
+//! Each test names the behaviour it proves and asserts the exact `Reason` of every refusal.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+mod login_and_consent;
+mod rfc6749_code_flow;
+mod rfc6749_refresh;
+mod rfc7009_revocation;
+mod rfc7591_registration;
+mod rfc7636_pkce;
+mod rfc7662_introspection;
+mod rfc8707_resource;
+mod rfc9068_access_token;

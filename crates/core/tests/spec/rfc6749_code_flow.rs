@@ -1,0 +1,330 @@
+//! RFC 6749 §4.1 (authorization code grant), with OAuth 2.1's rules and RFC 9207's `iss`:
+//! §4.1.1 the request, §4.1.2 the response and its errors, §4.1.3 the token request,
+//! §10.5 single-use codes.
+
+use gatehouse_core::authorize::AuthorizeError;
+use gatehouse_core::error::{ErrorCode, Reason};
+use gatehouse_core::server::AuthorizeOutcome;
+
+use crate::support::*;
+
+#[test]
+fn the_whole_flow_issues_a_token_bound_to_person_client_and_app() {
+    let world = World::new();
+    let client = world.public_client();
+    let session = world.login("alice@example.com");
+    let location = world.authorize_and_consent(&client, &session, &[("scope", "read write")]);
+    assert!(location.starts_with(REDIRECT));
+    assert_eq!(param(&location, "state").as_deref(), Some("st4te"));
+    // RFC 9207 §2: the issuer travels with the code.
+    assert_eq!(param(&location, "iss").as_deref(), Some(ISSUER));
+    let tokens = world
+        .exchange(&client, &param(&location, "code").unwrap())
+        .unwrap();
+    assert_eq!(tokens.token_type, "Bearer");
+    assert_eq!(tokens.scope, "read write");
+    assert!(tokens.refresh_token.is_some());
+    let claims = claims(&tokens.access_token);
+    assert_eq!(claims["iss"], ISSUER);
+    assert_eq!(claims["aud"], ISSUER);
+    assert_eq!(claims["sub"], "local:alice@example.com");
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["client_id"], client.id.as_str());
+    assert_eq!(claims["scope"], "read write");
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        tokens.expires_in
+    );
+}
+
+#[test]
+fn an_unauthenticated_person_is_asked_to_log_in_and_sent_back() {
+    let world = World::new();
+    let client = world.public_client();
+    let query = world.authorization_query(&client, REDIRECT, &[]);
+    match world.authorize(&query, None).unwrap() {
+        AuthorizeOutcome::Login(prompt) => {
+            assert_eq!(prompt.return_to, format!("/oauth/authorize?{query}"));
+            assert_eq!(prompt.app_name, "Wiki");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        world.authorize(&query, Some("not-a-session")).unwrap(),
+        AuthorizeOutcome::Login(_)
+    ));
+}
+
+#[test]
+fn remembered_consent_skips_the_prompt_but_a_new_scope_asks_again() {
+    let world = World::new();
+    let client = world.public_client();
+    let session = world.login("alice@example.com");
+    world.authorize_and_consent(&client, &session, &[("scope", "read")]);
+    let again = world.authorization_query(&client, REDIRECT, &[("scope", "read")]);
+    assert!(matches!(
+        world.authorize(&again, Some(&session)).unwrap(),
+        AuthorizeOutcome::Redirect(_)
+    ));
+    let wider = world.authorization_query(&client, REDIRECT, &[("scope", "read write")]);
+    assert!(matches!(
+        world.authorize(&wider, Some(&session)).unwrap(),
+        AuthorizeOutcome::Consent(_)
+    ));
+}
+
+fn render_reason(world: &World, query: &str) -> Reason {
+    let session = world.login("alice@example.com");
+    match world.authorize(query, Some(&session)) {
+        Err(AuthorizeError::Render(reason)) => reason,
+        other => panic!("expected an error page, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_unknown_client_or_unregistered_redirect_gets_a_page_never_a_redirect() {
+    let world = World::new();
+    let client = world.public_client();
+    let stranger = Client {
+        id: "c_unknown".into(),
+        secret: None,
+    };
+    assert_eq!(
+        render_reason(&world, &world.authorization_query(&stranger, REDIRECT, &[])),
+        Reason::ClientUnknown
+    );
+    for redirect in [
+        "https://evil.example/callback",
+        "http://127.0.0.1:4242/callback/../evil",
+        "http://127.0.0.1:4242/callbackx",
+        "http://127.0.0.1:4242/callback?x=1",
+        "http://localhost:4242/callback",
+        "HTTP://127.0.0.1:4242/callback",
+    ] {
+        let query = world.authorization_query(&client, redirect, &[]);
+        assert_eq!(
+            render_reason(&world, &query),
+            Reason::RedirectUriMismatch,
+            "{redirect}"
+        );
+    }
+    let no_client = form(&[("response_type", "code"), ("redirect_uri", REDIRECT)]);
+    assert_eq!(render_reason(&world, &no_client), Reason::ClientIdMissing);
+    let twice = format!(
+        "{}&client_id=other",
+        world.authorization_query(&client, REDIRECT, &[])
+    );
+    assert_eq!(render_reason(&world, &twice), Reason::DuplicateParameter);
+}
+
+#[test]
+fn a_loopback_redirect_may_change_port_but_nothing_else() {
+    let world = World::new();
+    let client = world.public_client();
+    let session = world.login("alice@example.com");
+    let query = world.authorization_query(&client, "http://127.0.0.1:50123/callback", &[]);
+    assert!(matches!(
+        world.authorize(&query, Some(&session)).unwrap(),
+        AuthorizeOutcome::Consent(_)
+    ));
+}
+
+fn redirected_error(world: &World, query: &str) -> (String, Reason) {
+    let session = world.login("alice@example.com");
+    match world.authorize(query, Some(&session)) {
+        Err(AuthorizeError::Redirect { to, state, error }) => {
+            let location = to.with_error(&error, state.as_ref(), ISSUER);
+            (location, error.reason)
+        }
+        other => panic!("expected a redirected error, got {other:?}"),
+    }
+}
+
+#[test]
+fn errors_after_the_redirect_is_known_go_back_with_state_and_iss() {
+    let world = World::new();
+    let client = world.public_client();
+    let (location, reason) = redirected_error(
+        &world,
+        &world.authorization_query(&client, REDIRECT, &[("scope", "admin")]),
+    );
+    assert_eq!(reason, Reason::ScopeNotOffered);
+    assert!(location.starts_with(REDIRECT));
+    assert_eq!(param(&location, "error").as_deref(), Some("invalid_scope"));
+    assert_eq!(param(&location, "state").as_deref(), Some("st4te"));
+    assert_eq!(param(&location, "iss").as_deref(), Some(ISSUER));
+}
+
+#[test]
+fn only_the_code_response_type_is_supported() {
+    let world = World::new();
+    let client = world.public_client();
+    for response_type in ["token", "id_token", "code token"] {
+        let query = world.authorization_query(&client, REDIRECT, &[]).replace(
+            "response_type=code",
+            &format!("response_type={}", response_type.replace(' ', "+")),
+        );
+        let (location, reason) = redirected_error(&world, &query);
+        assert_eq!(reason, Reason::ResponseTypeUnsupported, "{response_type}");
+        assert_eq!(
+            param(&location, "error").as_deref(),
+            Some("unsupported_response_type")
+        );
+    }
+}
+
+#[test]
+fn a_repeated_parameter_is_refused() {
+    let world = World::new();
+    let client = world.public_client();
+    let query = format!(
+        "{}&scope=read&scope=write",
+        world.authorization_query(&client, REDIRECT, &[])
+    );
+    assert_eq!(
+        redirected_error(&world, &query).1,
+        Reason::DuplicateParameter
+    );
+}
+
+#[test]
+fn scopes_are_narrowed_to_what_the_app_offers() {
+    let world = World::new();
+    let client = world.public_client();
+    let session = world.login("alice@example.com");
+    let location = world.authorize_and_consent(&client, &session, &[("scope", "read admin")]);
+    let tokens = world
+        .exchange(&client, &param(&location, "code").unwrap())
+        .unwrap();
+    assert_eq!(tokens.scope, "read");
+}
+
+#[test]
+fn without_a_scope_the_apps_default_is_granted() {
+    let world = World::new();
+    let client = world.public_client();
+    assert_eq!(world.tokens(&client).scope, "read");
+}
+
+#[test]
+fn a_person_outside_the_policy_is_refused_with_access_denied() {
+    let world = World::new();
+    let client = world.public_client();
+    for email in ["eve@evil.example", "mallory@example.com"] {
+        let session = world.login(email);
+        let query = world.authorization_query(&client, REDIRECT, &[]);
+        match world.authorize(&query, Some(&session)) {
+            Err(AuthorizeError::Redirect { error, .. }) => {
+                assert_eq!(error.reason, Reason::PolicyDenied);
+                assert_eq!(error.code, ErrorCode::AccessDenied);
+            }
+            other => panic!("{email}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn denying_consent_sends_access_denied() {
+    let world = World::new();
+    let client = world.public_client();
+    let session = world.login("alice@example.com");
+    let query = world.authorization_query(&client, REDIRECT, &[]);
+    match world.decide(&query, &session, "deny") {
+        Err(AuthorizeError::Redirect { error, .. }) => {
+            assert_eq!(error.code, ErrorCode::AccessDenied)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_code_works_once_and_its_replay_revokes_the_grant() {
+    let world = World::new();
+    let client = world.public_client();
+    let code = world.code(&client);
+    let tokens = world.exchange(&client, &code).unwrap();
+    let replay = error_of(world.exchange(&client, &code));
+    assert_eq!(
+        (replay.code, replay.reason),
+        (ErrorCode::InvalidGrant, Reason::CodeReplayed)
+    );
+    // RFC 6749 §4.1.2: tokens issued from the code are revoked with it.
+    let refresh = error_of(world.refresh(&client, tokens.refresh_token.as_deref().unwrap()));
+    assert_eq!(refresh.code, ErrorCode::InvalidGrant);
+}
+
+#[test]
+fn a_code_expires_after_sixty_seconds() {
+    let world = World::new();
+    let client = world.public_client();
+    let code = world.code(&client);
+    world.clock.advance(61);
+    assert_eq!(
+        error_of(world.exchange(&client, &code)).reason,
+        Reason::CodeExpired
+    );
+}
+
+#[test]
+fn a_code_is_bound_to_its_client() {
+    let world = World::new();
+    let client = world.public_client();
+    let other = world.public_client();
+    let code = world.code(&client);
+    assert_eq!(
+        error_of(world.exchange(&other, &code)).reason,
+        Reason::CodeIssuedToOtherClient
+    );
+}
+
+#[test]
+fn a_code_is_bound_to_its_redirect_uri() {
+    let world = World::new();
+    let client = world.public_client();
+    let code = world.code(&client);
+    let result = world.token(
+        &client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:4243/callback"),
+            ("code_verifier", VERIFIER),
+        ],
+    );
+    assert_eq!(error_of(result).reason, Reason::CodeRedirectUriMismatch);
+}
+
+#[test]
+fn unknown_codes_and_grant_types_are_refused() {
+    let world = World::new();
+    let client = world.public_client();
+    assert_eq!(
+        error_of(world.exchange(&client, "made-up")).reason,
+        Reason::CodeUnknown
+    );
+    let password = error_of(world.token(
+        &client,
+        &[
+            ("grant_type", "password"),
+            ("username", "a"),
+            ("password", "b"),
+        ],
+    ));
+    assert_eq!(password.code, ErrorCode::UnsupportedGrantType);
+    assert_eq!(
+        error_of(world.token(&client, &[])).reason,
+        Reason::MissingParameter
+    );
+}
+
+#[test]
+fn a_storage_outage_is_an_outage_not_a_client_error() {
+    let world = World::new();
+    let client = world.public_client();
+    let code = world.code(&client);
+    world.store.down.set(true);
+    assert!(matches!(
+        world.exchange(&client, &code),
+        Err(gatehouse_core::server::Failure::Store(_))
+    ));
+}

@@ -1,0 +1,326 @@
+//! A whole authorization server in memory, and the steps of the flows the spec tests drive.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::result_large_err
+)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::authorize::AuthorizeError;
+use gatehouse_core::config::{Config, Settings};
+use gatehouse_core::grants::TokenResponse;
+use gatehouse_core::login::LoginOutcome;
+use gatehouse_core::server::{AuthorizeOutcome, Failure, Server};
+use gatehouse_core::site::Site;
+use gatehouse_core::testing::{FixedClock, MemoryStore, RustPbkdf2, SeqRng, TestSigner};
+use sha2::Digest as _;
+
+pub const ISSUER: &str = "https://wiki.test";
+pub const HOST: &str = "wiki.test";
+pub const OTHER_ISSUER: &str = "https://files.test";
+pub const PASSWORD: &str = "correct horse";
+pub const REDIRECT: &str = "http://127.0.0.1:4242/callback";
+/// A valid PKCE verifier and its S256 challenge (RFC 7636 Appendix B).
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const CSRF: &str = "csrf-token-value-0123456789";
+
+const HASH: &str =
+    "pbkdf2-sha256:10000:Z2F0ZWhvdXNlLXRlc3RzIQ:t1-oClZvwdHWR8OyOn2BC4OkSqsGtC7B57tHyMgQtVE";
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
+/// The server's world: configuration, storage, keys, randomness and time.
+pub struct World {
+    pub config: Config,
+    pub store: MemoryStore,
+    pub signer: TestSigner,
+    pub rng: SeqRng,
+    pub clock: FixedClock,
+}
+
+/// A client as the registration response described it.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+impl World {
+    pub fn new() -> Self {
+        let apps = r#"[
+            {"name":"Wiki","host":"wiki.test","scopes":{"read":"Read pages","write":"Edit pages"},
+             "default_scopes":["read"],"policy":{"allow_domains":["example.com"],"deny_emails":["mallory@example.com"]}},
+            {"name":"Files","host":"files.test","scopes":{"read":"Read files"},
+             "policy":{"allow_emails":["bob@example.com"]}}
+        ]"#;
+        let accounts = format!(
+            r#"{{"alice@example.com":"{HASH}","bob@example.com":"{HASH}","mallory@example.com":"{HASH}","eve@evil.example":"{HASH}"}}"#
+        );
+        let config = Config::from_settings(Settings {
+            apps: Some(apps),
+            local_accounts: Some(&accounts),
+            secret: Some("test-secret-test-secret-test-secret!"),
+        })
+        .unwrap();
+        Self {
+            config,
+            store: MemoryStore::default(),
+            signer: TestSigner::new(),
+            rng: SeqRng::default(),
+            clock: FixedClock::at(1_800_000_000),
+        }
+    }
+
+    pub fn server(&self) -> Server<'_, MemoryStore, TestSigner, SeqRng> {
+        self.server_at(ISSUER)
+    }
+
+    pub fn server_at(&self, issuer: &str) -> Server<'_, MemoryStore, TestSigner, SeqRng> {
+        let host = issuer.trim_start_matches("https://");
+        let site = Site::resolve(&self.config, issuer, host).unwrap();
+        Server::new(
+            &self.config,
+            site,
+            &self.store,
+            &self.signer,
+            &self.rng,
+            &self.clock,
+        )
+    }
+
+    /// Registers a client from `json`.
+    pub fn register(&self, json: &str) -> Client {
+        let registered = block_on(self.server().register(json.as_bytes(), "192.0.2.1")).unwrap();
+        let response: serde_json::Value = serde_json::to_value(registered.response()).unwrap();
+        Client {
+            id: response["client_id"].as_str().unwrap().to_owned(),
+            secret: response["client_secret"].as_str().map(str::to_owned),
+        }
+    }
+
+    /// A public client, as MCP clients register.
+    pub fn public_client(&self) -> Client {
+        self.register(&format!(
+            r#"{{"client_name":"Agent","redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none",
+                "grant_types":["authorization_code","refresh_token"]}}"#
+        ))
+    }
+
+    /// A confidential client using HTTP Basic.
+    pub fn confidential_client(&self) -> Client {
+        self.register(r#"{"client_name":"Server agent","redirect_uris":["https://agent.example/cb"],"grant_types":["authorization_code","refresh_token"]}"#)
+    }
+
+    /// Logs `email` in and returns the raw session cookie.
+    pub fn login(&self, email: &str) -> String {
+        let body = form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", CSRF),
+            ("return_to", "/oauth/authorize?x=1"),
+        ]);
+        match block_on(
+            self.server()
+                .login(body.as_bytes(), Some(CSRF), &RustPbkdf2),
+        )
+        .unwrap()
+        {
+            LoginOutcome::LoggedIn { session, .. } => session.expose_secret().to_owned(),
+            LoginOutcome::Retry(prompt) => panic!("login refused: {:?}", prompt.error),
+        }
+    }
+
+    /// The query string of an authorization request by `client` with the standard parameters,
+    /// `extra` appended.
+    pub fn authorization_query(
+        &self,
+        client: &Client,
+        redirect: &str,
+        extra: &[(&str, &str)],
+    ) -> String {
+        let mut params = vec![
+            ("response_type", "code"),
+            ("client_id", client.id.as_str()),
+            ("redirect_uri", redirect),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("state", "st4te"),
+            ("resource", ISSUER),
+        ];
+        params.extend_from_slice(extra);
+        form(&params)
+    }
+
+    pub fn authorize(
+        &self,
+        query: &str,
+        session: Option<&str>,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        block_on(self.server().authorize(query, session))
+    }
+
+    /// Approves (or denies) the consent prompt for `query`.
+    pub fn decide(
+        &self,
+        query: &str,
+        session: &str,
+        decision: &str,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        let body = form(&[
+            ("authorization_request", query),
+            ("decision", decision),
+            ("csrf_token", CSRF),
+        ]);
+        block_on(
+            self.server()
+                .consent(body.as_bytes(), Some(session), Some(CSRF)),
+        )
+    }
+
+    /// Runs authorize → login → consent and returns the redirect URL with the code.
+    pub fn authorize_and_consent(
+        &self,
+        client: &Client,
+        session: &str,
+        extra: &[(&str, &str)],
+    ) -> String {
+        let redirect = if client.secret.is_some() {
+            "https://agent.example/cb"
+        } else {
+            REDIRECT
+        };
+        let query = self.authorization_query(client, redirect, extra);
+        match self.authorize(&query, Some(session)).unwrap() {
+            AuthorizeOutcome::Consent(_) => {
+                match self.decide(&query, session, "approve").unwrap() {
+                    AuthorizeOutcome::Redirect(location) => location,
+                    other => panic!("consent did not redirect: {other:?}"),
+                }
+            }
+            AuthorizeOutcome::Redirect(location) => location,
+            other => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+
+    /// A code for `client`, issued to alice.
+    pub fn code(&self, client: &Client) -> String {
+        let session = self.login("alice@example.com");
+        param(&self.authorize_and_consent(client, &session, &[]), "code").unwrap()
+    }
+
+    /// A token request with `params`; confidential clients authenticate with Basic.
+    pub fn token(
+        &self,
+        client: &Client,
+        params: &[(&str, &str)],
+    ) -> Result<TokenResponse, Failure> {
+        self.token_at(ISSUER, client, params)
+    }
+
+    /// A token request at the app served on `issuer`.
+    pub fn token_at(
+        &self,
+        issuer: &str,
+        client: &Client,
+        params: &[(&str, &str)],
+    ) -> Result<TokenResponse, Failure> {
+        let mut params = params.to_vec();
+        let basic = match &client.secret {
+            Some(secret) => Some(basic(&client.id, secret)),
+            None => {
+                params.push(("client_id", client.id.as_str()));
+                None
+            }
+        };
+        block_on(
+            self.server_at(issuer)
+                .token(form(&params).as_bytes(), basic.as_deref()),
+        )
+    }
+
+    /// Exchanges a code with the right verifier and redirect URI.
+    pub fn exchange(&self, client: &Client, code: &str) -> Result<TokenResponse, Failure> {
+        let redirect = if client.secret.is_some() {
+            "https://agent.example/cb"
+        } else {
+            REDIRECT
+        };
+        self.token(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+    }
+
+    pub fn refresh(&self, client: &Client, refresh_token: &str) -> Result<TokenResponse, Failure> {
+        self.token(
+            client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+    }
+
+    /// A fresh token pair for alice.
+    pub fn tokens(&self, client: &Client) -> TokenResponse {
+        self.exchange(client, &self.code(client)).unwrap()
+    }
+}
+
+/// `application/x-www-form-urlencoded` of `params`.
+pub fn form(params: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish()
+}
+
+pub fn basic(id: &str, secret: &str) -> String {
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            encode(id),
+            encode(secret)
+        ))
+    )
+}
+
+/// A query parameter of a redirect URL.
+pub fn param(location: &str, name: &str) -> Option<String> {
+    let url = url::Url::parse(location).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The OAuth error of a failure.
+pub fn error_of(result: Result<TokenResponse, Failure>) -> gatehouse_core::error::OAuthError {
+    match result {
+        Err(Failure::OAuth { error, .. }) => error,
+        other => panic!("expected an OAuth error, got {other:?}"),
+    }
+}
+
+/// The claims of a JWT, without verifying it.
+pub fn claims(jwt: &str) -> serde_json::Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// The S256 challenge of a verifier.
+pub fn challenge_of(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+}

@@ -1,0 +1,280 @@
+//! The token signing keys: ES256 key pairs made with WebCrypto on first use, kept in D1 with the
+//! private half sealed (AES-256-GCM under a key derived from `GATEHOUSE_SECRET`), rotated after
+//! [`SIGNING_SECS`], and published in the JWKS until every token they signed has expired.
+//!
+//! Imported keys are cached per isolate: importing costs more CPU than signing.
+
+use std::cell::RefCell;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::signer::{JwkSet, PublicJwk, Signer};
+use gatehouse_core::store::StoreError;
+use gatehouse_core::time::UnixTime;
+use serde::Deserialize;
+use web_sys::CryptoKey;
+use worker::D1Database;
+
+use crate::{random, webcrypto};
+
+/// A key signs for this long, then the next one takes over.
+const SIGNING_SECS: u64 = 30 * 24 * 3600;
+/// A retired key stays published this long: longer than any access token lives (at most a day).
+const PUBLISHED_AFTER_RETIREMENT_SECS: u64 = 2 * 24 * 3600;
+/// How long an isolate trusts its list of keys before reading D1 again.
+const CACHE_SECS: u64 = 300;
+/// The label of the key-sealing key derived from the server secret.
+pub const SEALING_KEY_LABEL: &str = "signing-key-sealing";
+
+#[derive(Clone)]
+struct Key {
+    kid: String,
+    x: String,
+    y: String,
+    sealed: String,
+    retires_at: u64,
+    expires_at: u64,
+    private: Option<CryptoKey>,
+    public: Option<CryptoKey>,
+}
+
+struct Cache {
+    loaded_at: u64,
+    /// Newest first.
+    keys: Vec<Key>,
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
+}
+
+#[derive(Deserialize)]
+struct Row {
+    kid: String,
+    public_jwk: String,
+    private_key_encrypted: String,
+    retires_at: f64,
+    expires_at: f64,
+}
+
+#[derive(Deserialize)]
+struct Coordinates {
+    x: String,
+    y: String,
+}
+
+/// [`Signer`] on WebCrypto and D1.
+pub struct WebCryptoSigner<'a> {
+    db: &'a D1Database,
+    sealing_key: [u8; 32],
+    now: UnixTime,
+}
+
+fn store_error(context: &str) -> impl Fn(worker::Error) -> StoreError + '_ {
+    move |e| StoreError(format!("signing keys: {context}: {e}"))
+}
+
+impl<'a> WebCryptoSigner<'a> {
+    pub fn new(db: &'a D1Database, sealing_key: [u8; 32], now: UnixTime) -> Self {
+        Self {
+            db,
+            sealing_key,
+            now,
+        }
+    }
+
+    /// The keys, from the isolate's cache when fresh, else from D1.
+    async fn keys(&self, force: bool) -> Result<Vec<Key>, StoreError> {
+        let cached = CACHE.with_borrow(|cache| {
+            cache
+                .as_ref()
+                .filter(|c| !force && self.now.0 < c.loaded_at + CACHE_SECS)
+                .map(|c| c.keys.clone())
+        });
+        if let Some(keys) = cached {
+            return Ok(keys);
+        }
+        let rows: Vec<Row> = self
+            .db
+            .prepare(
+                "SELECT kid, public_jwk, private_key_encrypted, retires_at, expires_at FROM signing_keys \
+                 WHERE expires_at > ?1 ORDER BY created_at DESC, kid",
+            )
+            .bind(&[(self.now.0 as f64).into()])
+            .map_err(store_error("query"))?
+            .all()
+            .await
+            .map_err(store_error("query"))?
+            .results()
+            .map_err(store_error("rows"))?;
+        let keys = rows
+            .into_iter()
+            .filter_map(|row| {
+                let c: Coordinates = serde_json::from_str(&row.public_jwk).ok()?;
+                Some(Key {
+                    kid: row.kid,
+                    x: c.x,
+                    y: c.y,
+                    sealed: row.private_key_encrypted,
+                    retires_at: row.retires_at as u64,
+                    expires_at: row.expires_at as u64,
+                    private: None,
+                    public: None,
+                })
+            })
+            .collect::<Vec<_>>();
+        CACHE.set(Some(Cache {
+            loaded_at: self.now.0,
+            keys: keys.clone(),
+        }));
+        Ok(keys)
+    }
+
+    fn remember(&self, key: Key) {
+        CACHE.with_borrow_mut(|cache| {
+            if let Some(cache) = cache {
+                cache.keys.retain(|k| k.kid != key.kid);
+                cache.keys.insert(0, key);
+                cache.keys.sort_by_key(|k| std::cmp::Reverse(k.retires_at));
+            }
+        });
+    }
+
+    async fn key(&self, kid: &str) -> Result<Option<Key>, StoreError> {
+        if let Some(key) = self.keys(false).await?.into_iter().find(|k| k.kid == kid) {
+            return Ok(Some(key));
+        }
+        // A key made by another isolate since this one last looked.
+        Ok(self.keys(true).await?.into_iter().find(|k| k.kid == kid))
+    }
+
+    async fn generate(&self) -> Result<String, StoreError> {
+        let (private_jwk, x, y) = webcrypto::generate_es256()
+            .await
+            .map_err(store_error("generate"))?;
+        let kid = format!("k_{}", random::hex::<8>().map_err(store_error("kid"))?);
+        let nonce = random::bytes::<12>().map_err(store_error("nonce"))?;
+        let sealed = webcrypto::seal(&self.sealing_key, private_jwk.as_bytes(), nonce)
+            .await
+            .map_err(store_error("seal"))?;
+        let sealed = URL_SAFE_NO_PAD.encode(sealed);
+        let retires_at = self.now.plus(SIGNING_SECS);
+        let expires_at = retires_at.plus(PUBLISHED_AFTER_RETIREMENT_SECS);
+        let public_jwk = serde_json::json!({ "x": x, "y": y }).to_string();
+        self.db
+            .prepare(
+                "INSERT INTO signing_keys (kid, algorithm, public_jwk, private_key_encrypted, created_at, retires_at, expires_at) \
+                 VALUES (?1, 'ES256', ?2, ?3, ?4, ?5, ?6)",
+            )
+            .bind(&[
+                kid.as_str().into(),
+                public_jwk.into(),
+                sealed.as_str().into(),
+                (self.now.0 as f64).into(),
+                (retires_at.0 as f64).into(),
+                (expires_at.0 as f64).into(),
+            ])
+            .map_err(store_error("insert"))?
+            .run()
+            .await
+            .map_err(store_error("insert"))?;
+        self.remember(Key {
+            kid: kid.clone(),
+            x,
+            y,
+            sealed,
+            retires_at: retires_at.0,
+            expires_at: expires_at.0,
+            private: None,
+            public: None,
+        });
+        Ok(kid)
+    }
+}
+
+impl Signer for WebCryptoSigner<'_> {
+    async fn current_kid(&self) -> Result<String, StoreError> {
+        let keys = self.keys(false).await?;
+        match keys.iter().find(|k| self.now.0 < k.retires_at) {
+            Some(key) => Ok(key.kid.clone()),
+            None => self.generate().await,
+        }
+    }
+
+    async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut key = self
+            .key(kid)
+            .await?
+            .ok_or_else(|| StoreError(format!("signing key {kid} is gone")))?;
+        let private = match &key.private {
+            Some(private) => private.clone(),
+            None => {
+                let sealed = URL_SAFE_NO_PAD
+                    .decode(&key.sealed)
+                    .map_err(|e| StoreError(format!("sealed key: {e}")))?;
+                let jwk = webcrypto::open(&self.sealing_key, &sealed).await.map_err(|_| {
+                    StoreError(
+                        "signing key cannot be unsealed: GATEHOUSE_SECRET differs from the one that sealed it".into(),
+                    )
+                })?;
+                let jwk =
+                    String::from_utf8(jwk).map_err(|e| StoreError(format!("sealed key: {e}")))?;
+                let private = webcrypto::import_es256_private(&jwk)
+                    .await
+                    .map_err(store_error("import"))?;
+                key.private = Some(private.clone());
+                self.remember(key);
+                private
+            }
+        };
+        webcrypto::sign_es256(&private, message)
+            .await
+            .map_err(store_error("sign"))
+    }
+
+    async fn verify(
+        &self,
+        kid: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, StoreError> {
+        let Some(mut key) = self.key(kid).await? else {
+            return Ok(false);
+        };
+        let public = match &key.public {
+            Some(public) => public.clone(),
+            None => {
+                let public = webcrypto::import_es256_public(&key.x, &key.y)
+                    .await
+                    .map_err(store_error("import"))?;
+                key.public = Some(public.clone());
+                self.remember(key);
+                public
+            }
+        };
+        webcrypto::verify_es256(&public, message, signature)
+            .await
+            .map_err(store_error("verify"))
+    }
+
+    async fn jwks(&self) -> Result<JwkSet, StoreError> {
+        // Publish a key before the first token is signed, so origins can fetch it early.
+        self.current_kid().await?;
+        let keys = self.keys(false).await?;
+        Ok(JwkSet {
+            keys: keys
+                .into_iter()
+                .filter(|k| self.now.0 < k.expires_at)
+                .map(|k| PublicJwk {
+                    kty: "EC".into(),
+                    crv: "P-256".into(),
+                    x: k.x,
+                    y: k.y,
+                    kid: k.kid,
+                    alg: "ES256".into(),
+                    use_: "sig".into(),
+                })
+                .collect(),
+        })
+    }
+}

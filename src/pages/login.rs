@@ -1,0 +1,63 @@
+//! The login page (local accounts).
+
+use gatehouse_core::csrf;
+use gatehouse_core::login::LoginPrompt;
+use gatehouse_core::paths;
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+use super::{document, hidden};
+
+/// The login form for `prompt`, carrying `csrf_token`.
+pub fn login(prompt: &LoginPrompt, csrf_token: &str) -> String {
+    let error = prompt
+        .error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", text(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Log in to {app}</h1>{error}\
+         <form method=\"post\" action=\"{action}\">\
+         <label for=\"email\">Email</label>\
+         <input id=\"email\" type=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"username\" required autofocus>\
+         <label for=\"password\">Password</label>\
+         <input id=\"password\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+         {return_to}{csrf}<button type=\"submit\">Log in</button></form>",
+        app = text(&prompt.app_name),
+        action = paths::LOGIN,
+        email = attr(&prompt.email),
+        return_to = hidden("return_to", &prompt.return_to),
+        csrf = hidden(csrf::FIELD, csrf_token),
+    );
+    document("Log in", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prompt() -> LoginPrompt {
+        LoginPrompt {
+            app_name: "<script>alert(1)</script>".into(),
+            return_to: "/oauth/authorize?a=\"><script>".into(),
+            email: "\"><img src=x onerror=alert(1)>".into(),
+            error: Some("Wrong email or password."),
+        }
+    }
+
+    #[test]
+    fn every_value_is_escaped() {
+        let page = login(&prompt(), "tok\"en");
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(page.contains("value=\"tok&quot;en\""));
+    }
+
+    #[test]
+    fn the_form_carries_csrf_and_return_to_and_shows_the_error() {
+        let page = login(&prompt(), "t0ken");
+        assert!(page.contains("name=\"csrf_token\" value=\"t0ken\""));
+        assert!(page.contains("name=\"return_to\""));
+        assert!(page.contains("Wrong email or password."));
+        assert!(page.contains("action=\"/.gatehouse/login\""));
+    }
+}

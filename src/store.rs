@@ -1,0 +1,488 @@
+//! The core's storage traits on D1. Every statement is parameterised; the atomic steps the
+//! traits promise (single-use codes, refresh rotation) are single statements or D1 batches,
+//! which run as one transaction.
+
+use gatehouse_core::grant_id::GrantId;
+use gatehouse_core::registration::ClientMetadata;
+use gatehouse_core::secret::SecretHash;
+use gatehouse_core::store::*;
+use gatehouse_core::time::UnixTime;
+use gatehouse_core::types::{ClientId, Scopes};
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+/// The core's `Store` on D1.
+pub struct D1Store<'a> {
+    db: &'a D1Database,
+}
+
+impl<'a> D1Store<'a> {
+    pub fn new(db: &'a D1Database) -> Self {
+        Self { db }
+    }
+
+    fn statement(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, StoreError> {
+        self.db.prepare(sql).bind(args).map_err(|e| failed(sql, e))
+    }
+
+    async fn run(&self, sql: &str, args: &[JsValue]) -> Result<(), StoreError> {
+        self.statement(sql, args)?
+            .run()
+            .await
+            .map_err(|e| failed(sql, e))?;
+        Ok(())
+    }
+
+    async fn first<T: for<'de> Deserialize<'de>>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<Option<T>, StoreError> {
+        self.statement(sql, args)?
+            .first::<T>(None)
+            .await
+            .map_err(|e| failed(sql, e))
+    }
+
+    async fn batch(
+        &self,
+        statements: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<worker::D1Result>, StoreError> {
+        self.db
+            .batch(statements)
+            .await
+            .map_err(|e| failed("batch", e))
+    }
+}
+
+fn failed(sql: &str, error: worker::Error) -> StoreError {
+    let statement = sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
+    StoreError(format!("D1 binding `DB`: {statement}…: {error}"))
+}
+
+fn time(t: UnixTime) -> JsValue {
+    JsValue::from_f64(t.0 as f64)
+}
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn hash(h: &SecretHash) -> JsValue {
+    JsValue::from_str(h.as_hex())
+}
+
+fn secs(value: f64) -> UnixTime {
+    UnixTime(value as u64)
+}
+
+fn stored_hash(hex: &str) -> Result<SecretHash, StoreError> {
+    SecretHash::from_hex(hex).map_err(|_| corrupt("hash"))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError(format!("D1 binding `DB`: a stored {what} does not parse"))
+}
+
+#[derive(Deserialize)]
+struct ClientRow {
+    client_id: String,
+    secret_hash: Option<String>,
+    metadata: String,
+    created_at: f64,
+    expires_at: Option<f64>,
+}
+
+impl ClientStore for D1Store<'_> {
+    async fn insert_client(
+        &self,
+        client: &ClientRecord,
+        registered_from: &str,
+    ) -> Result<(), StoreError> {
+        let metadata = serde_json::to_string(&client.metadata).map_err(|_| corrupt("client"))?;
+        let method = serde_json::to_value(client.metadata.token_endpoint_auth_method)
+            .map_err(|_| corrupt("client"))?;
+        self.run(
+            "INSERT INTO clients (client_id, source, secret_hash, token_endpoint_auth_method, metadata, \
+             registered_from, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                text(client.client_id.as_str()),
+                text(client.source.as_str()),
+                client.secret_hash.as_ref().map_or(JsValue::NULL, hash),
+                text(method.as_str().unwrap_or_default()),
+                text(&metadata),
+                text(registered_from),
+                time(client.created_at),
+                client.expires_at.map_or(JsValue::NULL, time),
+            ],
+        )
+        .await
+    }
+
+    async fn client(
+        &self,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        let row: Option<ClientRow> = self
+            .first(
+                "SELECT client_id, secret_hash, metadata, created_at, expires_at FROM clients \
+                 WHERE client_id = ?1 AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)",
+                &[text(client_id.as_str()), time(now)],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let metadata: ClientMetadata =
+            serde_json::from_str(&row.metadata).map_err(|_| corrupt("client"))?;
+        Ok(Some(ClientRecord {
+            client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
+            secret_hash: row.secret_hash.as_deref().map(stored_hash).transpose()?,
+            metadata,
+            source: ClientSource::Dynamic,
+            created_at: secs(row.created_at),
+            expires_at: row.expires_at.map(secs),
+        }))
+    }
+
+    async fn registrations_since(&self, source: &str, since: UnixTime) -> Result<u64, StoreError> {
+        #[derive(Deserialize)]
+        struct Count {
+            n: f64,
+        }
+        let count: Option<Count> = self
+            .first(
+                "SELECT COUNT(*) AS n FROM clients WHERE registered_from = ?1 AND created_at >= ?2",
+                &[text(source), time(since)],
+            )
+            .await?;
+        Ok(count.map_or(0, |c| c.n as u64))
+    }
+
+    async fn mark_client_used(
+        &self,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE clients SET expires_at = NULL, last_used_at = ?2 WHERE client_id = ?1",
+            &[text(client_id.as_str()), time(now)],
+        )
+        .await
+    }
+}
+
+#[derive(Deserialize)]
+struct SessionRow {
+    subject: String,
+    email: String,
+    expires_at: f64,
+}
+
+impl SessionStore for D1Store<'_> {
+    async fn insert_session(
+        &self,
+        session: &SessionRecord,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let person = &session.person;
+        self.batch(vec![
+            self.statement(
+                "INSERT INTO people (subject, email, created_at, last_login_at) VALUES (?1, ?2, ?3, ?3) \
+                 ON CONFLICT (subject) DO UPDATE SET email = excluded.email, last_login_at = excluded.last_login_at",
+                &[text(&person.subject), text(&person.email), time(now)],
+            )?,
+            self.statement(
+                "INSERT INTO sessions (session_hash, subject, created_at, last_seen_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?3, ?4)",
+                &[hash(&session.session_hash), text(&person.subject), time(now), time(session.expires_at)],
+            )?,
+        ])
+        .await?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        session_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row: Option<SessionRow> = self
+            .first(
+                "SELECT p.subject, p.email, s.expires_at FROM sessions s JOIN people p ON p.subject = s.subject \
+                 WHERE s.session_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
+                &[hash(session_hash), time(now)],
+            )
+            .await?;
+        Ok(row.map(|row| SessionRecord {
+            session_hash: session_hash.clone(),
+            person: Person {
+                subject: row.subject,
+                email: row.email,
+            },
+            expires_at: secs(row.expires_at),
+        }))
+    }
+}
+
+fn scopes(text: &str) -> Result<Scopes, StoreError> {
+    Scopes::parse(text).map_err(|_| corrupt("scope"))
+}
+
+impl ConsentStore for D1Store<'_> {
+    async fn consent(
+        &self,
+        subject: &str,
+        client_id: &ClientId,
+        app: &str,
+    ) -> Result<Option<Scopes>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            scope: String,
+        }
+        let row: Option<Row> = self
+            .first(
+                "SELECT scope FROM consents WHERE subject = ?1 AND client_id = ?2 AND app = ?3 AND withdrawn_at IS NULL",
+                &[text(subject), text(client_id.as_str()), text(app)],
+            )
+            .await?;
+        row.map(|r| scopes(&r.scope)).transpose()
+    }
+
+    async fn put_consent(
+        &self,
+        subject: &str,
+        client_id: &ClientId,
+        app: &str,
+        scopes: &Scopes,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO consents (subject, client_id, app, scope, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (subject, client_id, app) DO UPDATE SET scope = excluded.scope, \
+             created_at = excluded.created_at, withdrawn_at = NULL",
+            &[text(subject), text(client_id.as_str()), text(app), text(&scopes.to_string()), time(now)],
+        )
+        .await
+    }
+}
+
+#[derive(Deserialize)]
+struct GrantRow {
+    grant_id: String,
+    subject: String,
+    email: String,
+    client_id: String,
+    app: String,
+    scope: String,
+    redirect_uri: String,
+    created_at: f64,
+    revoked_at: Option<f64>,
+}
+
+impl GrantStore for D1Store<'_> {
+    async fn insert_grant(&self, grant: &GrantRecord) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO grants (grant_id, subject, client_id, app, scope, redirect_uri, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                text(grant.grant_id.as_str()),
+                text(&grant.person.subject),
+                text(grant.client_id.as_str()),
+                text(&grant.app),
+                text(&grant.scopes.to_string()),
+                text(&grant.redirect_uri),
+                time(grant.created_at),
+            ],
+        )
+        .await
+    }
+
+    async fn grant(&self, grant_id: &GrantId) -> Result<Option<GrantRecord>, StoreError> {
+        let row: Option<GrantRow> = self
+            .first(
+                "SELECT g.grant_id, g.subject, p.email, g.client_id, g.app, g.scope, g.redirect_uri, g.created_at, \
+                 g.revoked_at FROM grants g JOIN people p ON p.subject = g.subject WHERE g.grant_id = ?1",
+                &[text(grant_id.as_str())],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(GrantRecord {
+            grant_id: GrantId::from_stored(row.grant_id),
+            person: Person {
+                subject: row.subject,
+                email: row.email,
+            },
+            client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
+            app: row.app,
+            scopes: scopes(&row.scope)?,
+            redirect_uri: row.redirect_uri,
+            created_at: secs(row.created_at),
+            revoked_at: row.revoked_at.map(secs),
+        }))
+    }
+
+    async fn revoke_grant(
+        &self,
+        grant_id: &GrantId,
+        reason: RevocationReason,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let id = text(grant_id.as_str());
+        self.batch(vec![
+            self.statement(
+                "UPDATE grants SET revoked_at = ?2, revoked_reason = ?3 WHERE grant_id = ?1 AND revoked_at IS NULL",
+                &[id.clone(), time(now), text(reason.as_str())],
+            )?,
+            self.statement(
+                "UPDATE refresh_tokens SET rotated_at = ?2 WHERE grant_id = ?1 AND rotated_at IS NULL",
+                &[id, time(now)],
+            )?,
+        ])
+        .await?;
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeRow {
+    grant_id: String,
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    resource: String,
+    scope: String,
+    expires_at: f64,
+}
+
+impl CodeStore for D1Store<'_> {
+    async fn insert_code(&self, code: &CodeRecord, now: UnixTime) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, \
+             resource, scope, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            &[
+                hash(&code.code_hash),
+                text(code.grant_id.as_str()),
+                text(code.client_id.as_str()),
+                text(&code.redirect_uri),
+                text(&code.code_challenge),
+                text(&code.resource),
+                text(&code.scopes.to_string()),
+                time(now),
+                time(code.expires_at),
+            ],
+        )
+        .await
+    }
+
+    async fn consume_code(
+        &self,
+        code_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Consumed, StoreError> {
+        // One statement: of any number of racing callers, exactly one sees the row returned.
+        let fresh: Option<CodeRow> = self
+            .first(
+                "UPDATE authorization_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL \
+                 RETURNING grant_id, client_id, redirect_uri, code_challenge, resource, scope, expires_at",
+                &[hash(code_hash), time(now)],
+            )
+            .await?;
+        if let Some(row) = fresh {
+            return Ok(Consumed::Fresh(CodeRecord {
+                code_hash: code_hash.clone(),
+                grant_id: GrantId::from_stored(row.grant_id),
+                client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
+                redirect_uri: row.redirect_uri,
+                code_challenge: row.code_challenge,
+                resource: row.resource,
+                scopes: scopes(&row.scope)?,
+                expires_at: secs(row.expires_at),
+            }));
+        }
+        #[derive(Deserialize)]
+        struct Used {
+            grant_id: String,
+        }
+        let used: Option<Used> = self
+            .first(
+                "SELECT grant_id FROM authorization_codes WHERE code_hash = ?1",
+                &[hash(code_hash)],
+            )
+            .await?;
+        Ok(used.map_or(Consumed::Unknown, |u| {
+            Consumed::Replayed(GrantId::from_stored(u.grant_id))
+        }))
+    }
+}
+
+#[derive(Deserialize)]
+struct RefreshRow {
+    grant_id: String,
+    expires_at: f64,
+    rotated_at: Option<f64>,
+    successor_hash: Option<String>,
+}
+
+impl RefreshStore for D1Store<'_> {
+    async fn insert_refresh(&self, token: &RefreshRecord, now: UnixTime) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &[
+                hash(&token.token_hash),
+                text(token.grant_id.as_str()),
+                time(now),
+                time(token.expires_at),
+            ],
+        )
+        .await
+    }
+
+    async fn refresh(&self, token_hash: &SecretHash) -> Result<Option<RefreshRecord>, StoreError> {
+        let row: Option<RefreshRow> = self
+            .first(
+                "SELECT grant_id, expires_at, rotated_at, successor_hash FROM refresh_tokens WHERE token_hash = ?1",
+                &[hash(token_hash)],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(RefreshRecord {
+            token_hash: token_hash.clone(),
+            grant_id: GrantId::from_stored(row.grant_id),
+            expires_at: secs(row.expires_at),
+            rotated_at: row.rotated_at.map(secs),
+            successor_hash: row.successor_hash.as_deref().map(stored_hash).transpose()?,
+        }))
+    }
+
+    async fn rotate(
+        &self,
+        old: &SecretHash,
+        successor: &RefreshRecord,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // One transaction: retire the old token if it is still live, then store the successor
+        // only if this retirement named it. A racing caller computed the same successor, so
+        // its insert is the same row and is ignored.
+        let results = self
+            .batch(vec![
+                self.statement(
+                    "UPDATE refresh_tokens SET rotated_at = ?3, successor_hash = ?2 \
+                     WHERE token_hash = ?1 AND rotated_at IS NULL",
+                    &[hash(old), hash(&successor.token_hash), time(now)],
+                )?,
+                self.statement(
+                    "INSERT OR IGNORE INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) \
+                     SELECT ?2, grant_id, ?3, ?4 FROM refresh_tokens WHERE token_hash = ?1 AND successor_hash = ?2",
+                    &[hash(old), hash(&successor.token_hash), time(now), time(successor.expires_at)],
+                )?,
+            ])
+            .await?;
+        let changed = results
+            .first()
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
+        Ok(changed > 0)
+    }
+}

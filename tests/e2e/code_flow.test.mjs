@@ -1,0 +1,229 @@
+// The authorization code flow end to end: login with the demo account, consent, token, refresh
+// with rotation, revocation, introspection, and the attacks each step must refuse.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { ROOT, startGatehouse } from './support/gatehouse.mjs';
+import {
+  Browser, DEMO, REDIRECT, authorizeAsPerson, authorizeUrl, claimsOf, pkce, register, tokenRequest, tokensFor,
+} from './support/oauth.mjs';
+
+let gh;
+before(async () => (gh = await startGatehouse()));
+after(() => gh?.stop());
+
+describe('a person sends an agent through login and consent', () => {
+  test('the login page, the consent page and the redirect carry what they must', async () => {
+    const client = await register(gh.url, { client_name: '<b>Agent</b>' });
+    const { challenge } = pkce();
+    const browser = new Browser(gh.url);
+    const login = await browser.fetch(authorizeUrl(gh.url, client, { challenge }));
+    assert.equal(login.status, 200);
+    assert.match(login.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+    assert.equal(login.headers.get('cache-control'), 'no-store');
+    assert.match(login.headers.getSetCookie().join('\n'), /__Host-gatehouse-csrf=[^;]+; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax/);
+    const loginHtml = await login.text();
+    assert.match(loginHtml, /name="csrf_token"/);
+    const loggedIn = await browser.submit(loginHtml, { email: DEMO.email, password: DEMO.password });
+    assert.equal(loggedIn.status, 303);
+    assert.match(loggedIn.headers.getSetCookie().join('\n'), /__Host-gatehouse-session=[^;]+;.*Secure; HttpOnly; SameSite=Lax/);
+    const consent = await browser.fetch(loggedIn.headers.get('location'));
+    const html = await consent.text();
+    assert.equal(consent.status, 200);
+    assert.match(html, /&lt;b&gt;Agent&lt;\/b&gt;/);
+    assert.match(html, /your own computer/);
+    assert.match(html, /127\.0\.0\.1/);
+    assert.match(html, /alice@example\.com/);
+    const approved = await browser.submit(html, { decision: 'approve' });
+    assert.equal(approved.status, 303);
+    const location = new URL(approved.headers.get('location'));
+    assert.equal(`${location.origin}${location.pathname}`, REDIRECT);
+    assert.ok(location.searchParams.get('code'));
+    assert.equal(location.searchParams.get('state'), 'st4te');
+    assert.equal(location.searchParams.get('iss'), gh.url);
+  });
+
+  test('a wrong password shows the form again without revealing which part was wrong', async () => {
+    const client = await register(gh.url);
+    const browser = new Browser(gh.url);
+    const html = await (await browser.fetch(authorizeUrl(gh.url, client, { challenge: pkce().challenge }))).text();
+    for (const [email, password] of [[DEMO.email, 'wrong'], ['nobody@example.com', DEMO.password]]) {
+      const res = await browser.submit(html, { email, password });
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /Wrong email or password\./);
+    }
+  });
+
+  test('a login or consent without the CSRF cookie is refused', async () => {
+    const client = await register(gh.url);
+    const browser = new Browser(gh.url);
+    const html = await (await browser.fetch(authorizeUrl(gh.url, client, { challenge: pkce().challenge }))).text();
+    browser.cookies.delete('__Host-gatehouse-csrf');
+    const res = await browser.submit(html, { email: DEMO.email, password: DEMO.password });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /form expired/);
+  });
+
+  test('denying consent sends access_denied with state and iss', async () => {
+    const client = await register(gh.url);
+    const location = await authorizeAsPerson(gh.url, client, { challenge: pkce().challenge, decision: 'deny' });
+    assert.equal(location.searchParams.get('error'), 'access_denied');
+    assert.equal(location.searchParams.get('state'), 'st4te');
+    assert.equal(location.searchParams.get('iss'), gh.url);
+  });
+});
+
+describe('bad authorization requests', () => {
+  test('an unknown client or unregistered redirect gets an error page, never a redirect', async () => {
+    const client = await register(gh.url);
+    const cases = [
+      authorizeUrl(gh.url, { client_id: 'nope' }, { challenge: pkce().challenge }),
+      authorizeUrl(gh.url, client, { challenge: pkce().challenge, redirect: 'https://evil.example/cb' }),
+    ];
+    for (const url of cases) {
+      const res = await fetch(url, { redirect: 'manual' });
+      assert.equal(res.status, 400, url.href);
+      assert.equal(res.headers.get('location'), null);
+      assert.match(res.headers.get('content-type'), /text\/html/);
+      assert.match(res.headers.get('content-security-policy'), /default-src 'none'/);
+    }
+  });
+
+  test('missing or plain PKCE and a foreign resource are sent back as errors with iss', async () => {
+    const client = await register(gh.url);
+    const browser = new Browser(gh.url);
+    await authorizeAsPerson(gh.url, client, { challenge: pkce().challenge }, browser);
+    const noPkce = authorizeUrl(gh.url, client, {});
+    const plain = authorizeUrl(gh.url, client, { challenge: pkce().challenge });
+    plain.searchParams.set('code_challenge_method', 'plain');
+    const foreign = authorizeUrl(gh.url, client, { challenge: pkce().challenge, resource: 'https://evil.example/' });
+    for (const [url, error] of [[noPkce, 'invalid_request'], [plain, 'invalid_request'], [foreign, 'invalid_target']]) {
+      const res = await browser.fetch(url);
+      assert.equal(res.status, 302, url.href);
+      const location = new URL(res.headers.get('location'));
+      assert.equal(`${location.origin}${location.pathname}`, REDIRECT);
+      assert.equal(location.searchParams.get('error'), error);
+      assert.equal(location.searchParams.get('iss'), gh.url);
+    }
+  });
+});
+
+describe('tokens', () => {
+  test('the code becomes an RFC 9068 access token and a refresh token, not cached', async () => {
+    const client = await register(gh.url);
+    const { verifier, challenge } = pkce();
+    const location = await authorizeAsPerson(gh.url, client, { challenge, scope: 'read write' });
+    const res = await tokenRequest(gh.url, { grant_type: 'authorization_code', code: location.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: verifier, client_id: client.client_id });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const tokens = await res.json();
+    assert.equal(tokens.token_type, 'Bearer');
+    assert.equal(tokens.scope, 'read write');
+    const header = JSON.parse(Buffer.from(tokens.access_token.split('.')[0], 'base64url'));
+    assert.deepEqual([header.alg, header.typ], ['ES256', 'at+jwt']);
+    const claims = claimsOf(tokens.access_token);
+    assert.equal(claims.iss, gh.url);
+    assert.equal(claims.aud, gh.url);
+    assert.equal(claims.email, DEMO.email);
+    assert.equal(claims.client_id, client.client_id);
+  });
+
+  test('an independent JWT library verifies the token against the published JWKS', async () => {
+    const { tokens } = await tokensFor(gh.url);
+    const jwks = await (await fetch(`${gh.url}/oauth/jwks.json`)).text();
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-jwt-'));
+    await writeFile(join(dir, 'jwks.json'), jwks);
+    const { stdout } = await promisify(execFile)(
+      'cargo', ['run', '--quiet', '-p', 'gatehouse-core', '--example', 'verify_jwt', '--', join(dir, 'jwks.json'), tokens.access_token],
+      { cwd: ROOT },
+    );
+    assert.equal(JSON.parse(stdout).iss, gh.url);
+  });
+
+  test('a code works once; its replay is refused and revokes the tokens it gave', async () => {
+    const client = await register(gh.url);
+    const { verifier, challenge } = pkce();
+    const code = (await authorizeAsPerson(gh.url, client, { challenge })).searchParams.get('code');
+    const params = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: client.client_id };
+    const first = await (await tokenRequest(gh.url, params)).json();
+    const replay = await tokenRequest(gh.url, params);
+    assert.equal(replay.status, 400);
+    assert.equal((await replay.json()).error, 'invalid_grant');
+    const refresh = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: first.refresh_token, client_id: client.client_id });
+    assert.equal((await refresh.json()).error, 'invalid_grant');
+  });
+
+  test('a wrong PKCE verifier is invalid_grant', async () => {
+    const client = await register(gh.url);
+    const { challenge } = pkce();
+    const code = (await authorizeAsPerson(gh.url, client, { challenge })).searchParams.get('code');
+    const res = await tokenRequest(gh.url, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: pkce().verifier, client_id: client.client_id });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error, 'invalid_grant');
+  });
+
+  test('refresh rotates; a quick retry gets the same successor; later reuse revokes the grant', async () => {
+    const { client, tokens } = await tokensFor(gh.url);
+    const refresh = (token) => tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: token, client_id: client.client_id });
+    const a = await (await refresh(tokens.refresh_token)).json();
+    const b = await (await refresh(tokens.refresh_token)).json();
+    assert.ok(a.refresh_token && a.refresh_token !== tokens.refresh_token);
+    assert.equal(b.refresh_token, a.refresh_token, 'a retry must not fork the chain');
+    const c = await (await refresh(a.refresh_token)).json();
+    assert.ok(c.access_token);
+    const reuse = await refresh(tokens.refresh_token);
+    assert.equal(reuse.status, 400);
+    assert.equal((await reuse.json()).error, 'invalid_grant');
+    const afterReuse = await refresh(c.refresh_token);
+    assert.equal((await afterReuse.json()).error, 'invalid_grant', 'reuse must revoke the whole grant');
+  });
+
+  test('the token endpoint refuses what is not a form, and GET', async () => {
+    const json = await fetch(`${gh.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"authorization_code"}' });
+    assert.equal(json.status, 400);
+    assert.equal((await json.json()).error, 'invalid_request');
+    assert.equal((await fetch(`${gh.url}/oauth/token`)).status, 405);
+    const huge = await tokenRequest(gh.url, { grant_type: 'x', padding: 'x'.repeat(40_000) });
+    assert.equal(huge.status, 413);
+  });
+
+  test('a confidential client with a wrong secret is invalid_client with a Basic challenge', async () => {
+    const client = await register(gh.url, { token_endpoint_auth_method: 'client_secret_basic' });
+    const res = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: 'x' }, { basic: { id: client.client_id, secret: 'wrong' } });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate'), /^Basic/);
+    assert.equal((await res.json()).error, 'invalid_client');
+  });
+});
+
+describe('revocation and introspection', () => {
+  test('a confidential client revokes its refresh token; introspection then says inactive', async () => {
+    const confidential = await register(gh.url, { token_endpoint_auth_method: 'client_secret_post' });
+    const { verifier, challenge } = pkce();
+    const code = (await authorizeAsPerson(gh.url, confidential, { challenge })).searchParams.get('code');
+    const secret = { client_id: confidential.client_id, client_secret: confidential.client_secret };
+    const issued = await (await tokenRequest(gh.url, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, ...secret })).json();
+    const introspect = async (token) =>
+      (await fetch(`${gh.url}/oauth/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, ...secret }) })).json();
+    const active = await introspect(issued.access_token);
+    assert.equal(active.active, true);
+    assert.equal(active.username, DEMO.email);
+    const revoked = await fetch(`${gh.url}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.refresh_token, ...secret }) });
+    assert.equal(revoked.status, 200);
+    assert.deepEqual(await introspect(issued.access_token), { active: false });
+    assert.deepEqual(await introspect(issued.refresh_token), { active: false });
+  });
+
+  test('unknown tokens revoke with 200; public clients may not introspect', async () => {
+    const { client, tokens } = await tokensFor(gh.url);
+    const form = (params) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params) });
+    assert.equal((await fetch(`${gh.url}/oauth/revoke`, form({ token: 'nope', client_id: client.client_id }))).status, 200);
+    const res = await fetch(`${gh.url}/oauth/introspect`, form({ token: tokens.access_token, client_id: client.client_id }));
+    assert.equal(res.status, 401);
+    assert.equal((await res.json()).error, 'invalid_client');
+  });
+});

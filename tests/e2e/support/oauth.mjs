@@ -1,0 +1,120 @@
+// A minimal OAuth client and browser for the end-to-end suites: registers, drives the login and
+// consent pages through HTTP form posts with a cookie jar, and calls the token endpoints.
+import { createHash, randomBytes } from 'node:crypto';
+
+export const DEMO = { email: 'alice@example.com', password: 'gatehouse-demo' };
+export const REDIRECT = 'http://127.0.0.1:9/callback';
+
+export const b64url = (bytes) => Buffer.from(bytes).toString('base64url');
+
+export function pkce() {
+  const verifier = b64url(randomBytes(32));
+  return { verifier, challenge: b64url(createHash('sha256').update(verifier).digest()) };
+}
+
+/** A browser's cookie jar and redirect-free fetch. */
+export class Browser {
+  constructor(base) {
+    this.base = base;
+    this.cookies = new Map();
+  }
+
+  async fetch(path, init = {}) {
+    const url = new URL(path, this.base);
+    const headers = new Headers(init.headers);
+    if (url.origin === new URL(this.base).origin && this.cookies.size) {
+      headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    }
+    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const [name, value] = pair.split('=');
+      this.cookies.set(name.trim(), value);
+    }
+    return res;
+  }
+
+  /** Submits a form with the page's hidden fields plus `fields`. */
+  async submit(html, fields) {
+    const action = html.match(/<form method="post" action="([^"]+)"/)[1];
+    const body = new URLSearchParams(hiddenFields(html));
+    for (const [k, v] of Object.entries(fields)) body.set(k, v);
+    return this.fetch(action, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  }
+}
+
+/** The hidden inputs of a page, unescaped. */
+export function hiddenFields(html) {
+  const fields = {};
+  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+    fields[name] = value.replaceAll('&quot;', '"').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&#x27;', "'").replaceAll('&amp;', '&');
+  }
+  return fields;
+}
+
+export async function register(base, metadata = {}) {
+  const res = await fetch(`${base}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_name: 'e2e agent',
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      ...metadata,
+    }),
+  });
+  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+export function authorizeUrl(base, client, { challenge, state = 'st4te', scope, resource = base, redirect = REDIRECT } = {}) {
+  const url = new URL('/oauth/authorize', base);
+  const params = { response_type: 'code', client_id: client.client_id, redirect_uri: redirect, code_challenge: challenge, code_challenge_method: 'S256', state, resource };
+  if (scope) params.scope = scope;
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+  return url;
+}
+
+/** Runs authorize → login → consent as a person; returns the final redirect's URL. */
+export async function authorizeAsPerson(base, client, options = {}, browser = new Browser(base)) {
+  const { challenge } = options;
+  let res = await browser.fetch(authorizeUrl(base, client, { ...options, challenge }));
+  if (res.status === 200) {
+    let html = await res.text();
+    if (html.includes('name="password"')) {
+      res = await browser.submit(html, { email: options.email ?? DEMO.email, password: options.password ?? DEMO.password });
+      if (res.status !== 303) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+      res = await browser.fetch(res.headers.get('location'));
+      html = res.status === 200 ? await res.text() : '';
+    }
+    if (html.includes('value="approve"')) res = await browser.submit(html, { decision: options.decision ?? 'approve' });
+  }
+  const location = res.headers.get('location');
+  if (!location) throw new Error(`no redirect: ${res.status} ${await res.text()}`);
+  return new URL(location);
+}
+
+export async function tokenRequest(base, params, { basic } = {}) {
+  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (basic) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`).toString('base64')}`;
+  return fetch(`${base}/oauth/token`, { method: 'POST', headers, body: new URLSearchParams(params) });
+}
+
+/** Registers a public client and runs the whole flow; returns the client and its tokens. */
+export async function tokensFor(base, options = {}) {
+  const client = await register(base, options.metadata);
+  const { verifier, challenge } = pkce();
+  const location = await authorizeAsPerson(base, client, { ...options, challenge });
+  const res = await tokenRequest(base, {
+    grant_type: 'authorization_code',
+    code: location.searchParams.get('code'),
+    redirect_uri: REDIRECT,
+    code_verifier: verifier,
+    client_id: client.client_id,
+  });
+  if (res.status !== 200) throw new Error(`token exchange failed: ${res.status} ${await res.text()}`);
+  return { client, tokens: await res.json() };
+}
+
+export const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
