@@ -19,6 +19,8 @@ const APPS: &str = "APPS";
 const LOCAL_ACCOUNTS: &str = "LOCAL_ACCOUNTS";
 /// Secret: the server secret.
 const GATEHOUSE_SECRET: &str = "GATEHOUSE_SECRET";
+/// Variable: seconds a signing key signs before rotation.
+const SIGNING_KEY_ROTATION_SECS: &str = "SIGNING_KEY_ROTATION_SECS";
 
 thread_local! {
     static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
@@ -37,10 +39,12 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
             .or_else(|| env.secret(name).ok().map(|s| s.to_string()))
     };
     let (apps, accounts, secret) = (read(APPS), read(LOCAL_ACCOUNTS), read(GATEHOUSE_SECRET));
+    let rotation = read(SIGNING_KEY_ROTATION_SECS);
     let config = Rc::new(Config::from_settings(Settings {
         apps: apps.as_deref(),
         local_accounts: accounts.as_deref(),
         secret: secret.as_deref(),
+        signing_key_rotation_secs: rotation.as_deref(),
     })?);
     CONFIG.with(|c| {
         let _ = c.set(config.clone());

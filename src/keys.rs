@@ -1,6 +1,6 @@
 //! The token signing keys: ES256 key pairs made with WebCrypto on first use, kept in D1 with the
 //! private half sealed (AES-256-GCM under a key derived from `GATEHOUSE_SECRET`), rotated after
-//! [`SIGNING_SECS`], and published in the JWKS until every token they signed has expired.
+//! `SIGNING_KEY_ROTATION_SECS`, and published in the JWKS until every token they signed has expired.
 //!
 //! Imported keys are cached per isolate: importing costs more CPU than signing.
 
@@ -17,8 +17,6 @@ use worker::D1Database;
 
 use crate::{random, webcrypto};
 
-/// A key signs for this long, then the next one takes over.
-const SIGNING_SECS: u64 = 30 * 24 * 3600;
 /// A retired key stays published this long: longer than any access token lives (at most a day).
 const PUBLISHED_AFTER_RETIREMENT_SECS: u64 = 2 * 24 * 3600;
 /// How long an isolate trusts its list of keys before reading D1 again.
@@ -67,6 +65,7 @@ struct Coordinates {
 pub struct WebCryptoSigner<'a> {
     db: &'a D1Database,
     sealing_key: [u8; 32],
+    rotation_secs: u64,
     now: UnixTime,
 }
 
@@ -75,10 +74,16 @@ fn store_error(context: &str) -> impl Fn(worker::Error) -> StoreError + '_ {
 }
 
 impl<'a> WebCryptoSigner<'a> {
-    pub fn new(db: &'a D1Database, sealing_key: [u8; 32], now: UnixTime) -> Self {
+    pub fn new(
+        db: &'a D1Database,
+        sealing_key: [u8; 32],
+        rotation_secs: u64,
+        now: UnixTime,
+    ) -> Self {
         Self {
             db,
             sealing_key,
+            rotation_secs,
             now,
         }
     }
@@ -158,7 +163,7 @@ impl<'a> WebCryptoSigner<'a> {
             .await
             .map_err(store_error("seal"))?;
         let sealed = URL_SAFE_NO_PAD.encode(sealed);
-        let retires_at = self.now.plus(SIGNING_SECS);
+        let retires_at = self.now.plus(self.rotation_secs);
         let expires_at = retires_at.plus(PUBLISHED_AFTER_RETIREMENT_SECS);
         let public_jwk = serde_json::json!({ "x": x, "y": y }).to_string();
         self.db

@@ -46,7 +46,12 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let db = env.d1(env::DB)?;
     let store = D1Store::new(&db);
     let clock = WorkerClock;
-    let signer = WebCryptoSigner::new(&db, config.secret.derive(SEALING_KEY_LABEL), clock.now());
+    let signer = WebCryptoSigner::new(
+        &db,
+        config.secret.derive(SEALING_KEY_LABEL),
+        config.signing_key_rotation_secs,
+        clock.now(),
+    );
     let server = Server::new(&config, site, &store, &signer, &PlatformRng, &clock);
 
     if let Some(document) = paths::well_known(&path) {

@@ -73,3 +73,19 @@ test('CORS preflights are answered for browser-based clients', async () => {
     assert.match(res.headers.get('access-control-allow-headers'), /Authorization/);
   }
 });
+
+test('the local "*" app answers loopback hosts only, so a forged Host cannot mint an issuer', async () => {
+  const { request } = await import('node:http');
+  const status = (host) =>
+    new Promise((resolve, reject) => {
+      const url = new URL(gh.url);
+      const req = request({ host: url.hostname, port: url.port, path: '/.well-known/oauth-authorization-server', headers: { host } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  assert.equal(await status(`localhost:${new URL(gh.url).port}`), 200);
+  assert.equal(await status('evil.example'), 404);
+});

@@ -18,6 +18,8 @@ use crate::types::{Scope, Scopes};
 pub const ACCESS_TOKEN_TTL_SECS: u64 = 600;
 /// Refresh tokens live this long unless an app says otherwise; every use rotates them.
 pub const REFRESH_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
+/// A signing key signs for this long before the next one takes over (`SIGNING_KEY_ROTATION_SECS`).
+pub const SIGNING_KEY_ROTATION_SECS: u64 = 30 * 24 * 3600;
 /// The shortest server secret accepted: 256 bits of entropy as hex or base64 needs 32+ chars.
 const MIN_SECRET_CHARS: usize = 32;
 
@@ -51,13 +53,17 @@ pub struct Config {
     pub accounts: BTreeMap<String, PasswordHash>,
     /// The server secret from which gatehouse derives its internal keys.
     pub secret: ServerSecret,
+    /// How long a token signing key signs before it is rotated.
+    pub signing_key_rotation_secs: u64,
 }
 
 /// Which request hosts an app answers on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostPattern {
-    /// Any host: for local development, where the port is chosen at start.
-    Any,
+    /// `"*"`: any loopback host (`127.0.0.1`, `localhost`, `[::1]`, any port), for local
+    /// development where the port is chosen at start. Never a public host: behind a wildcard
+    /// route, the issuer would be whatever `Host` a caller sent.
+    AnyLoopback,
     /// Exactly this `host[:port]`, compared case-insensitively.
     Exact(String),
 }
@@ -146,6 +152,8 @@ pub struct Settings<'a> {
     pub local_accounts: Option<&'a str>,
     /// `GATEHOUSE_SECRET`: at least 32 characters.
     pub secret: Option<&'a str>,
+    /// `SIGNING_KEY_ROTATION_SECS`: seconds, default 30 days.
+    pub signing_key_rotation_secs: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -180,16 +188,32 @@ impl Config {
             apps: parse_apps(settings.apps)?,
             accounts: parse_accounts(settings.local_accounts)?,
             secret: parse_secret(settings.secret)?,
+            signing_key_rotation_secs: parse_rotation(settings.signing_key_rotation_secs)?,
         })
     }
 
     /// The app served on `host` (`host[:port]` of the request URL), if any.
     pub fn app_for_host(&self, host: &str) -> Option<&App> {
         self.apps.iter().find(|app| match &app.host {
-            HostPattern::Any => true,
+            HostPattern::AnyLoopback => is_loopback_host(host),
             HostPattern::Exact(h) => h.eq_ignore_ascii_case(host),
         })
     }
+}
+
+/// Whether `host[:port]` names this machine.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_apps(text: Option<&str>) -> Result<Vec<App>, ConfigError> {
@@ -209,7 +233,7 @@ fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
         return Err(apps_error("an app has an empty name".into()));
     }
     let host = match raw.host.as_str() {
-        "*" => HostPattern::Any,
+        "*" => HostPattern::AnyLoopback,
         h if !h.is_empty()
             && h.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b)) =>
@@ -302,6 +326,20 @@ fn parse_accounts(text: Option<&str>) -> Result<BTreeMap<String, PasswordHash>, 
             Ok((email.to_ascii_lowercase(), parsed))
         })
         .collect()
+}
+
+fn parse_rotation(text: Option<&str>) -> Result<u64, ConfigError> {
+    let Some(text) = text else {
+        return Ok(SIGNING_KEY_ROTATION_SECS);
+    };
+    match text.trim().parse::<u64>() {
+        Ok(secs) if (1..=365 * 24 * 3600).contains(&secs) => Ok(secs),
+        _ => Err(ConfigError {
+            setting: "SIGNING_KEY_ROTATION_SECS",
+            problem: format!("{text:?} is not a number of seconds between 1 and one year"),
+            fix: "set it to the seconds a signing key should sign before rotation (default 2592000, 30 days), or remove it",
+        }),
+    }
 }
 
 fn parse_secret(text: Option<&str>) -> Result<ServerSecret, ConfigError> {

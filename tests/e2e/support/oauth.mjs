@@ -76,10 +76,13 @@ export function authorizeUrl(base, client, { challenge, state = 'st4te', scope, 
   return url;
 }
 
-/** Runs authorize → login → consent as a person; returns the final redirect's URL. */
-export async function authorizeAsPerson(base, client, options = {}, browser = new Browser(base)) {
-  const { challenge } = options;
-  let res = await browser.fetch(authorizeUrl(base, client, { ...options, challenge }));
+/**
+ * Plays the person at an authorization URL built by any client: logs in with the demo account
+ * (or `email`/`password`), answers the consent page with `decision` (default approve), and
+ * returns the URL gatehouse finally redirects to.
+ */
+export async function personAt(base, url, options = {}, browser = new Browser(base)) {
+  let res = await browser.fetch(url);
   if (res.status === 200) {
     let html = await res.text();
     if (html.includes('name="password"')) {
@@ -93,6 +96,11 @@ export async function authorizeAsPerson(base, client, options = {}, browser = ne
   const location = res.headers.get('location');
   if (!location) throw new Error(`no redirect: ${res.status} ${await res.text()}`);
   return new URL(location);
+}
+
+/** Runs authorize → login → consent for `client` as a person; returns the final redirect's URL. */
+export function authorizeAsPerson(base, client, options = {}, browser = new Browser(base)) {
+  return personAt(base, authorizeUrl(base, client, options), options, browser);
 }
 
 export async function tokenRequest(base, params, { basic } = {}) {

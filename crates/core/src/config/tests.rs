@@ -9,6 +9,7 @@ fn apps(json: &str) -> Result<Config, ConfigError> {
         apps: Some(json),
         local_accounts: None,
         secret: Some(SECRET),
+        ..Settings::default()
     })
 }
 
@@ -65,7 +66,8 @@ fn each_mistake_names_the_setting_and_the_problem() {
         Config::from_settings(Settings {
             apps: None,
             local_accounts: None,
-            secret: Some(SECRET)
+            secret: Some(SECRET),
+            ..Settings::default()
         })
         .unwrap_err()
         .problem,
@@ -84,6 +86,7 @@ fn the_secret_is_required_and_long() {
             apps: Some(&app("")),
             local_accounts: None,
             secret,
+            ..Settings::default()
         })
         .unwrap_err();
         assert_eq!(error.setting, "GATEHOUSE_SECRET");
@@ -109,6 +112,7 @@ fn local_accounts_are_validated_and_lowercased() {
             apps: Some(&apps),
             local_accounts: Some(accounts),
             secret: Some(SECRET),
+            ..Settings::default()
         })
     };
     let ok = format!(r#"{{"Alice@Example.com":"{DEMO_HASH}"}}"#);
@@ -159,5 +163,54 @@ fn hosts_match_case_insensitively_and_any_matches_all() {
     assert!(config.app_for_host("wiki.example.com:8443").is_none());
     assert!(config.app_for_host("evil.example").is_none());
     let any = apps(&app("").replace("wiki.example.com", "*")).unwrap();
-    assert!(any.app_for_host("127.0.0.1:40123").is_some());
+    for local in [
+        "127.0.0.1:40123",
+        "127.0.0.1",
+        "localhost:8787",
+        "LOCALHOST",
+        "[::1]:8787",
+        "127.9.9.9:1",
+    ] {
+        assert!(any.app_for_host(local).is_some(), "{local}");
+    }
+    for public in [
+        "wiki.example.com",
+        "evil.example:8787",
+        "127.0.0.1.evil.example",
+        "localhost.evil.example",
+        "[::2]:80",
+        "10.0.0.1:8787",
+    ] {
+        assert!(
+            any.app_for_host(public).is_none(),
+            "\"*\" must not match {public}"
+        );
+    }
+}
+
+#[test]
+fn key_rotation_defaults_to_thirty_days_and_is_bounded() {
+    let configure = |rotation| {
+        Config::from_settings(Settings {
+            apps: Some(&app("")),
+            secret: Some(SECRET),
+            signing_key_rotation_secs: rotation,
+            ..Settings::default()
+        })
+    };
+    assert_eq!(
+        configure(None).unwrap().signing_key_rotation_secs,
+        SIGNING_KEY_ROTATION_SECS
+    );
+    assert_eq!(
+        configure(Some("3600")).unwrap().signing_key_rotation_secs,
+        3600
+    );
+    for bad in ["0", "-5", "soon", "99999999999"] {
+        assert_eq!(
+            configure(Some(bad)).unwrap_err().setting,
+            "SIGNING_KEY_ROTATION_SECS",
+            "{bad}"
+        );
+    }
 }

@@ -67,6 +67,7 @@ impl World {
             apps: Some(apps),
             local_accounts: Some(&accounts),
             secret: Some("test-secret-test-secret-test-secret!"),
+            ..Settings::default()
         })
         .unwrap();
         Self {
