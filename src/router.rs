@@ -1,7 +1,9 @@
 //! Dispatches a request to its handler by method and path.
 
 use gatehouse_core::config::ConfigError;
-use gatehouse_core::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
+use gatehouse_core::metadata::{
+    AuthorizationServerMetadata, ProtectedResourceMetadata, issuer_from_origin,
+};
 use gatehouse_core::paths::{self, WellKnown};
 use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
@@ -35,7 +37,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         Ok(config) => config,
         Err(error) => return misconfigured(&error),
     };
-    let origin = url.origin().ascii_serialization();
+    let origin = issuer_from_origin(url.scheme(), url.host_str().unwrap_or_default(), url.port());
     let host = match url.port() {
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_owned(),
@@ -109,7 +111,8 @@ fn discovery(site: &Site<'_>, document: WellKnown) -> Result<Response> {
                 "" => site.resource.clone(),
                 path => format!("{}/{path}", site.resource),
             };
-            let metadata = ProtectedResourceMetadata::new(&resource, &site.issuer, &scopes);
+            let metadata = ProtectedResourceMetadata::new(&resource, &site.issuer, &scopes)
+                .with_resource_name(&site.app.name);
             http::public_json(&metadata, METADATA_MAX_AGE_SECS)
         }
     }

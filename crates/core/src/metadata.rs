@@ -1,154 +1,202 @@
 //! The discovery documents: authorization server metadata (RFC 8414 §2) and protected resource
-//! metadata (RFC 9728 §2). Endpoint URLs are the issuer joined with [`crate::paths`].
+//! metadata (RFC 9728 §2), built from plain inputs. Endpoint URLs are the issuer joined with the
+//! [`crate::paths`] constants, the same ones the Worker routes on.
+//!
+//! The issuer's canonical form is `scheme://host[:port]`: lowercase scheme and host, the port
+//! only when it is not the scheme's default, no path and no trailing slash
+//! ([`issuer_from_origin`]). It is the request's origin, exactly as `url::Url::origin` serialises
+//! it. The same string is the `iss` of every token and of every authorization response (RFC 9207
+//! §2), so the documents copy it verbatim and never canonicalise it themselves: RFC 8414 §3.3
+//! needs it byte for byte.
+//!
+//! Not advertised, because not served: the implicit and password grants, `plain` PKCE, tokens in
+//! the query string or body, the device authorization grant (RFC 8628, see
+//! [`crate::paths::DEVICE_AUTHORIZATION`]) and Client ID Metadata Documents (turned on by a later
+//! change).
 
 use serde::Serialize;
 
 use crate::paths;
 
-/// RFC 8414 §2, with RFC 9207 §3 and the MCP authorization spec's additions.
-#[derive(Debug, Serialize)]
+/// The `response_types_supported` value: only the authorization code flow. OAuth 2.1 drops the
+/// implicit grant, and RFC 9700 §2.1.2 says clients SHOULD NOT use it.
+const RESPONSE_TYPES: &[&str] = &["code"];
+/// The `response_modes_supported` value. RFC 8414 §2: "If omitted, the default is `["query",
+/// "fragment"]`", so it is listed to rule out `fragment`.
+const RESPONSE_MODES: &[&str] = &["query"];
+/// The `grant_types_supported` value. RFC 8414 §2: "If omitted, the default value is
+/// `["authorization_code", "implicit"]`", so it is listed to rule out `implicit`.
+const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+/// Client authentication at the token and revocation endpoints (RFC 6749 §2.3.1, RFC 7591 §2):
+/// `none` for public clients, which RFC 7009 §2.1 lets revoke their own tokens.
+const CLIENT_AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "client_secret_post"];
+/// Client authentication at the introspection endpoint: RFC 7662 §2.1 "the endpoint MUST also
+/// require some form of authorization to access this endpoint", so never `none`.
+const INTROSPECTION_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
+/// The `code_challenge_methods_supported` value (RFC 8414 §2; methods from RFC 7636 §4.2): only
+/// `S256`. We refuse `plain` because it sends the verifier itself in the authorization request:
+/// RFC 9700 §2.1.1 says clients SHOULD use a method that does not expose it, and `S256` is the
+/// only such method.
+const CODE_CHALLENGE_METHODS: &[&str] = &["S256"];
+/// The `bearer_methods_supported` value (RFC 9728 §2): the `Authorization` header only (RFC 6750
+/// §2.1). We refuse the form-body and query methods (RFC 6750 §2.2, §2.3): tokens in URLs end up
+/// in logs, and RFC 9700 §4.3.2 says clients MUST NOT send them in the query.
+const BEARER_METHODS: &[&str] = &["header"];
+
+/// The canonical issuer for a request origin: `scheme://host[:port]`, lowercase, with the port
+/// dropped when it is the scheme's default (80 for `http`, 443 for `https`; RFC 6454 §4) and no
+/// trailing slash (RFC 8414 §2: the issuer has "no query or fragment components", and §3.1 would
+/// remove a terminating `/` anyway when building the metadata URL).
+///
+/// `scheme` may carry the trailing `:` of JavaScript's `URL.protocol`. `host` is as a URL parser
+/// serialises it (`url::Url::host_str`): a registered name, an IPv4 address or a bracketed IPv6
+/// address; an unbracketed IPv6 address is bracketed. For example `("https", "Auth.Example.com",
+/// Some(443))` gives `https://auth.example.com`, `("http", "127.0.0.1", Some(8787))` gives
+/// `http://127.0.0.1:8787`.
+pub fn issuer_from_origin(scheme: &str, host: &str, port: Option<u16>) -> String {
+    let scheme = scheme
+        .strip_suffix(':')
+        .unwrap_or(scheme)
+        .to_ascii_lowercase();
+    let host = host.to_ascii_lowercase();
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    match port.filter(|&port| Some(port) != default_port(&scheme)) {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    }
+}
+
+/// The default port of a scheme this server can be reached through (RFC 9110 §4.2.1, §4.2.2).
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    }
+}
+
+/// `issuer` joined with an absolute `path` from [`crate::paths`].
+fn endpoint(issuer: &str, path: &str) -> String {
+    format!("{issuer}{path}")
+}
+
+/// Authorization server metadata (RFC 8414 §2), with the RFC 9207 §3 and Client ID Metadata
+/// Document parameters that the MCP authorization spec reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AuthorizationServerMetadata {
-    /// RFC 8414 §3.3: identical to the issuer the client built the metadata URL from.
+    /// REQUIRED (RFC 8414 §2). RFC 8414 §3.3: "The `issuer` value returned MUST be identical to
+    /// the authorization server's issuer identifier value into which the well-known URI string
+    /// was inserted to create the URL used to retrieve the metadata."
     pub issuer: String,
-    /// RFC 6749 §3.1.
+    /// The authorization endpoint (RFC 6749 §3.1); REQUIRED here since the code grant uses it.
     pub authorization_endpoint: String,
-    /// RFC 6749 §3.2.
+    /// The token endpoint (RFC 6749 §3.2); REQUIRED unless only the implicit grant is supported.
     pub token_endpoint: String,
-    /// RFC 7591 §3.
+    /// The dynamic client registration endpoint (RFC 7591 §3).
     pub registration_endpoint: String,
-    /// RFC 7009 §2.
+    /// The revocation endpoint (RFC 7009 §2; RFC 8414 §2).
     pub revocation_endpoint: String,
-    /// RFC 7662 §2.
+    /// The introspection endpoint (RFC 7662 §2; RFC 8414 §2).
     pub introspection_endpoint: String,
-    /// RFC 7517 §5.
+    /// The JWK Set that verifies access tokens and origin assertions (RFC 8414 §2, RFC 7517 §5).
     pub jwks_uri: String,
-    /// The scopes the app offers.
+    /// The scopes the app offers; RECOMMENDED (RFC 8414 §2). Omitted when there are none, since
+    /// an empty list tells a client nothing it can ask for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
-    /// Only `code` (OAuth 2.1 removed the implicit grant).
-    pub response_types_supported: [&'static str; 1],
-    /// Only `query`.
-    pub response_modes_supported: [&'static str; 1],
-    /// The grants the token endpoint serves.
-    pub grant_types_supported: [&'static str; 2],
-    /// Public clients and both client-secret methods (RFC 6749 §2.3.1).
-    pub token_endpoint_auth_methods_supported: [&'static str; 3],
-    /// The same methods at the revocation endpoint.
-    pub revocation_endpoint_auth_methods_supported: [&'static str; 3],
-    /// Introspection needs a confidential client: never `none`.
-    pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
-    /// RFC 7636 §4.3: only `S256`; `plain` is refused.
-    pub code_challenge_methods_supported: [&'static str; 1],
-    /// RFC 9207 §3: every authorization response carries `iss`.
+    /// REQUIRED (RFC 8414 §2): `["code"]`.
+    pub response_types_supported: &'static [&'static str],
+    /// RFC 8414 §2: `["query"]`.
+    pub response_modes_supported: &'static [&'static str],
+    /// RFC 8414 §2: `["authorization_code", "refresh_token"]`.
+    pub grant_types_supported: &'static [&'static str],
+    /// RFC 8414 §2: `none`, `client_secret_basic`, `client_secret_post`.
+    pub token_endpoint_auth_methods_supported: &'static [&'static str],
+    /// RFC 8414 §2: the same methods as the token endpoint.
+    pub revocation_endpoint_auth_methods_supported: &'static [&'static str],
+    /// RFC 8414 §2: `client_secret_basic`, `client_secret_post`; never `none` (RFC 7662 §2.1).
+    pub introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    /// RFC 8414 §2: `["S256"]`; `plain` is refused (RFC 9700 §2.1.1).
+    pub code_challenge_methods_supported: &'static [&'static str],
+    /// RFC 9207 §3: every authorization response, success or error, carries `iss`.
     pub authorization_response_iss_parameter_supported: bool,
-    /// Client ID Metadata Documents are not accepted yet.
+    /// Whether a `client_id` may be an https URL naming a Client ID Metadata Document
+    /// (draft-ietf-oauth-client-id-metadata-document; MCP 2025-11-25 "Client ID Metadata
+    /// Documents"). `false` until the server fetches such documents.
     pub client_id_metadata_document_supported: bool,
 }
 
-const CLIENT_AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
-
 impl AuthorizationServerMetadata {
-    /// The document for `issuer` (`scheme://host[:port]`, no trailing slash).
+    /// The document for `issuer`, which must be in canonical form ([`issuer_from_origin`]): it is
+    /// copied verbatim into `issuer` (RFC 8414 §3.3) and prefixes every endpoint. `scopes` are
+    /// listed in the order given.
     pub fn new(issuer: &str, scopes: &[String]) -> Self {
-        let at = |path: &str| format!("{issuer}{path}");
         Self {
             issuer: issuer.to_owned(),
-            authorization_endpoint: at(paths::AUTHORIZE),
-            token_endpoint: at(paths::TOKEN),
-            registration_endpoint: at(paths::REGISTER),
-            revocation_endpoint: at(paths::REVOKE),
-            introspection_endpoint: at(paths::INTROSPECT),
-            jwks_uri: at(paths::JWKS),
+            authorization_endpoint: endpoint(issuer, paths::AUTHORIZE),
+            token_endpoint: endpoint(issuer, paths::TOKEN),
+            registration_endpoint: endpoint(issuer, paths::REGISTER),
+            revocation_endpoint: endpoint(issuer, paths::REVOKE),
+            introspection_endpoint: endpoint(issuer, paths::INTROSPECT),
+            jwks_uri: endpoint(issuer, paths::JWKS),
             scopes_supported: scopes.to_vec(),
-            response_types_supported: ["code"],
-            response_modes_supported: ["query"],
-            grant_types_supported: ["authorization_code", "refresh_token"],
+            response_types_supported: RESPONSE_TYPES,
+            response_modes_supported: RESPONSE_MODES,
+            grant_types_supported: GRANT_TYPES,
             token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
             revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
-            introspection_endpoint_auth_methods_supported: [
-                "client_secret_basic",
-                "client_secret_post",
-            ],
-            code_challenge_methods_supported: ["S256"],
+            introspection_endpoint_auth_methods_supported: INTROSPECTION_AUTH_METHODS,
+            code_challenge_methods_supported: CODE_CHALLENGE_METHODS,
             authorization_response_iss_parameter_supported: true,
             client_id_metadata_document_supported: false,
         }
     }
 }
 
-/// RFC 9728 §2.
-#[derive(Debug, Serialize)]
+/// Protected resource metadata (RFC 9728 §2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProtectedResourceMetadata {
-    /// The resource's identifier: the URL clients send as RFC 8707 `resource`.
+    /// REQUIRED (RFC 9728 §2): the resource identifier, the URL clients send as RFC 8707
+    /// `resource`. RFC 9728 §3.3: it MUST be identical to the resource identifier the
+    /// well-known URI was built from.
     pub resource: String,
-    /// The authorization servers that issue tokens for it: this one.
+    /// The issuers whose tokens the resource accepts (RFC 9728 §2): this server's issuer only.
     pub authorization_servers: Vec<String>,
-    /// The scopes it understands.
+    /// The scopes the resource understands; RECOMMENDED (RFC 9728 §2). Omitted when there are
+    /// none: MCP clients ask for the listed scopes, and an empty list would have them send an
+    /// empty `scope`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
-    /// Tokens go in the `Authorization` header only (RFC 6750 §2.1); query and body are refused.
-    pub bearer_methods_supported: [&'static str; 1],
+    /// RFC 9728 §2: `["header"]`.
+    pub bearer_methods_supported: &'static [&'static str],
+    /// A name for the resource to show the person (RFC 9728 §2); omitted unless set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
 }
 
 impl ProtectedResourceMetadata {
-    /// The document for `resource`, protected by `issuer`.
+    /// The document for `resource`, copied verbatim (RFC 9728 §3.3), whose tokens come from
+    /// `issuer` (canonical form, [`issuer_from_origin`]). `scopes` are listed in the order given.
     pub fn new(resource: &str, issuer: &str, scopes: &[String]) -> Self {
         Self {
             resource: resource.to_owned(),
             authorization_servers: vec![issuer.to_owned()],
             scopes_supported: scopes.to_vec(),
-            bearer_methods_supported: ["header"],
+            bearer_methods_supported: BEARER_METHODS,
+            resource_name: None,
         }
+    }
+
+    /// The same document with `resource_name` (RFC 9728 §2) set to `name`.
+    pub fn with_resource_name(mut self, name: impl Into<String>) -> Self {
+        self.resource_name = Some(name.into());
+        self
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_authorization_server_document_advertises_exactly_what_is_served() {
-        let doc = serde_json::to_value(AuthorizationServerMetadata::new(
-            "https://wiki.example",
-            &["read".into()],
-        ))
-        .unwrap();
-        assert_eq!(doc["issuer"], "https://wiki.example");
-        assert_eq!(
-            doc["authorization_endpoint"],
-            "https://wiki.example/oauth/authorize"
-        );
-        assert_eq!(doc["token_endpoint"], "https://wiki.example/oauth/token");
-        assert_eq!(doc["jwks_uri"], "https://wiki.example/oauth/jwks.json");
-        assert_eq!(
-            doc["code_challenge_methods_supported"],
-            serde_json::json!(["S256"])
-        );
-        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
-        assert!(
-            !doc["introspection_endpoint_auth_methods_supported"]
-                .as_array()
-                .unwrap()
-                .contains(&"none".into())
-        );
-        assert_eq!(doc["scopes_supported"], serde_json::json!(["read"]));
-    }
-
-    #[test]
-    fn the_protected_resource_document_points_at_its_authorization_server() {
-        let doc = serde_json::to_value(ProtectedResourceMetadata::new(
-            "https://wiki.example/mcp",
-            "https://wiki.example",
-            &[],
-        ))
-        .unwrap();
-        assert_eq!(doc["resource"], "https://wiki.example/mcp");
-        assert_eq!(
-            doc["authorization_servers"],
-            serde_json::json!(["https://wiki.example"])
-        );
-        assert_eq!(
-            doc["bearer_methods_supported"],
-            serde_json::json!(["header"])
-        );
-    }
-}
+mod tests;

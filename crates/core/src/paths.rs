@@ -1,154 +1,131 @@
 //! Every path gatehouse serves, in one place: the Worker's router and the discovery documents
-//! both read these, so an endpoint cannot move without its advertisement moving too.
+//! ([`crate::metadata`]) both read these constants, so an endpoint cannot move without its
+//! advertisement moving too.
+//!
+//! [`well_known`] classifies a request path into the discovery document it asks for, accepting
+//! the forms unmodified clients probe (RFC 8414 §3.1, OpenID Connect Discovery 1.0 §4, RFC 9728
+//! §3.1 and the MCP authorization spec's probe order). It deliberately does not accept a
+//! path-appending form for `oauth-authorization-server` or `oauth-protected-resource`
+//! (`/<path>/.well-known/oauth-authorization-server`): RFC 8414 §3.1 and RFC 9728 §3.1 define
+//! path insertion only, and every such path is one the protected app could serve itself.
 
 /// Authorization endpoint (RFC 6749 §3.1).
 pub const AUTHORIZE: &str = "/oauth/authorize";
 /// Token endpoint (RFC 6749 §3.2).
 pub const TOKEN: &str = "/oauth/token";
-/// Dynamic client registration (RFC 7591 §3).
+/// Dynamic client registration endpoint (RFC 7591 §3).
 pub const REGISTER: &str = "/oauth/register";
-/// Token revocation (RFC 7009 §2).
+/// Token revocation endpoint (RFC 7009 §2).
 pub const REVOKE: &str = "/oauth/revoke";
-/// Token introspection (RFC 7662 §2).
+/// Token introspection endpoint (RFC 7662 §2).
 pub const INTROSPECT: &str = "/oauth/introspect";
-/// The JWK Set of the token signing keys (RFC 7517 §5).
+/// The JWK Set of the token signing keys, advertised as `jwks_uri` (RFC 8414 §2, RFC 7517 §5).
 pub const JWKS: &str = "/oauth/jwks.json";
-/// The login form's target.
+/// Device authorization endpoint (RFC 8628 §3.1).
+///
+/// Reserved, not served yet: it must not appear in the authorization server metadata
+/// (`device_authorization_endpoint`, RFC 8628 §4) until the device grant is implemented.
+pub const DEVICE_AUTHORIZATION: &str = "/oauth/device_authorization";
+/// The login form's target (gatehouse's own page, not an OAuth endpoint).
 pub const LOGIN: &str = "/.gatehouse/login";
-/// The consent form's target.
+/// The consent form's target (gatehouse's own page, not an OAuth endpoint).
 pub const CONSENT: &str = "/.gatehouse/consent";
-/// Health of the bindings.
+/// Health of the bindings, for operators and load balancers.
 pub const HEALTHZ: &str = "/healthz";
 
-/// RFC 8414 §3: authorization server metadata.
+/// Authorization server metadata (RFC 8414 §3, well-known URI suffix registered in §7.3).
 pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
-/// OpenID Connect Discovery 1.0 §4: the same document, where OIDC-minded clients look.
+/// OpenID Connect Discovery 1.0 §4: where OIDC-minded clients look for the same document
+/// (RFC 8414 §5 "Compatibility Notes").
 pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
-/// RFC 9728 §3: protected resource metadata.
+/// Protected resource metadata (RFC 9728 §3, well-known URI suffix registered in §8.3).
 pub const OAUTH_PROTECTED_RESOURCE: &str = "/.well-known/oauth-protected-resource";
 
-/// Which discovery document a path asks for.
+/// Longest issuer or resource path accepted after (or before) a well-known prefix, in bytes.
+/// Real resource paths are a few segments long; anything longer is not a discovery probe.
+pub const MAX_WELL_KNOWN_SUFFIX_BYTES: usize = 256;
+
+/// Which discovery document a request path asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WellKnown {
-    /// Authorization server metadata (RFC 8414).
+    /// Authorization server metadata (RFC 8414 §2), whichever well-known form asked for it.
     AuthorizationServer,
-    /// Protected resource metadata (RFC 9728) for the resource at `resource_path` (no leading
-    /// slash; empty for the app's root).
+    /// Protected resource metadata (RFC 9728 §2) for the resource at `resource_path`.
     ProtectedResource {
-        /// The path of the resource within the app.
+        /// The path of the protected resource within the app, without its leading slash: `mcp`
+        /// for `/.well-known/oauth-protected-resource/mcp` (resource `https://app.example/mcp`),
+        /// empty for `/.well-known/oauth-protected-resource` (the app's root). Only unreserved
+        /// characters (RFC 3986 §2.3) in non-empty segments that do not start with `.`.
         resource_path: String,
     },
 }
 
-/// Classifies a request path. Accepts every form unmodified clients probe:
-/// - RFC 8414 §3.1 path insertion, `/.well-known/oauth-authorization-server[/<issuer path>]`;
-/// - OpenID Connect Discovery, `/.well-known/openid-configuration`, and the path-appending
-///   `/<issuer path>/.well-known/openid-configuration` and path-inserting
-///   `/.well-known/openid-configuration/<issuer path>` forms the MCP authorization spec lists in
-///   its probe order;
-/// - RFC 9728 §3.1, `/.well-known/oauth-protected-resource[/<resource path>]`.
+/// Classifies a request path (the percent-encoded path of the request URL, without query) into
+/// the discovery document it asks for, or `None` when it is not a discovery request.
 ///
-/// This server's issuer is the origin, with no path, so every issuer-path form answers with the
-/// same document: a client that derived the metadata URL from a resource URL with a path still
-/// finds it. Suffixes with `..`, empty segments, percent-encoding or odd characters are refused.
+/// Accepted forms:
+/// - RFC 8414 §3.1 (path insertion): `/.well-known/oauth-authorization-server` and
+///   `/.well-known/oauth-authorization-server/<issuer-path>`;
+/// - OpenID Connect Discovery 1.0 §4: `/.well-known/openid-configuration`, its path-appending
+///   form `/<issuer-path>/.well-known/openid-configuration` (§4.1), and the path-insertion form
+///   `/.well-known/openid-configuration/<issuer-path>` (RFC 8414 §5) — the MCP authorization
+///   spec (2025-11-25, "Authorization Server Metadata Discovery") has clients probe all three;
+/// - RFC 9728 §3.1: `/.well-known/oauth-protected-resource` and
+///   `/.well-known/oauth-protected-resource/<resource-path>`.
+///
+/// A suffix (or the appended form's prefix) with `..` or `.` segments, empty segments (`//`, a
+/// trailing `/`), percent-encoding (so no encoded `/` or `.`), characters outside RFC 3986 §2.3
+/// "unreserved", or more than [`MAX_WELL_KNOWN_SUFFIX_BYTES`] is refused: such a path is not
+/// something a conforming client builds, and it must not reach the document as a resource.
 pub fn well_known(path: &str) -> Option<WellKnown> {
     if let Some(rest) = path.strip_prefix(OAUTH_PROTECTED_RESOURCE) {
+        // RFC 9728 §3.1: the resource's path follows the well-known suffix, and §3.3 requires the
+        // `resource` returned to be identical to the resource identifier the client started
+        // from, so the path is kept, not discarded.
         return suffix(rest).map(|resource_path| WellKnown::ProtectedResource {
             resource_path: resource_path.to_owned(),
         });
     }
+    // This server's issuer is its origin and has no path (see `metadata::issuer_from_origin`), so
+    // every issuer-path form below answers with the same document: a client that derived an
+    // issuer with a path from a resource URL (the app's `/mcp`, say) still finds the metadata, and
+    // the `issuer` inside tells it the real issuer (RFC 8414 §3.3 lets it compare).
     for prefix in [OAUTH_AUTHORIZATION_SERVER, OPENID_CONFIGURATION] {
         if let Some(rest) = path.strip_prefix(prefix) {
             return suffix(rest).map(|_| WellKnown::AuthorizationServer);
         }
     }
+    // OpenID Connect Discovery 1.0 §4.1: "/.well-known/openid-configuration" appended to the
+    // issuer, path included.
     let issuer_path = path.strip_suffix(OPENID_CONFIGURATION)?;
-    suffix(issuer_path)
-        .filter(|p| !p.is_empty())
-        .map(|_| WellKnown::AuthorizationServer)
+    match suffix(issuer_path) {
+        Some(segments) if !segments.is_empty() => Some(WellKnown::AuthorizationServer),
+        _ => None,
+    }
 }
 
-/// The path after a well-known prefix: empty, or `/` followed by clean segments.
+/// The path after a well-known prefix (or before an appended well-known suffix): empty, or `/`
+/// followed by clean segments; returns the segments without the leading `/`.
 fn suffix(rest: &str) -> Option<&str> {
     if rest.is_empty() {
         return Some("");
     }
-    let inner = rest.strip_prefix('/')?;
-    let clean = |segment: &str| {
-        !segment.is_empty()
-            && segment != "."
-            && segment != ".."
-            && segment
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-    };
-    (inner.len() <= 256 && inner.split('/').all(clean)).then_some(inner)
+    let segments = rest.strip_prefix('/')?;
+    (segments.len() <= MAX_WELL_KNOWN_SUFFIX_BYTES && segments.split('/').all(is_clean_segment))
+        .then_some(segments)
+}
+
+/// A path segment a conforming client puts after a well-known prefix: non-empty, made of RFC 3986
+/// §2.3 unreserved characters only (so no `%`-encoding, which could hide `/` or `..`), and not
+/// starting with `.` (so neither the dot-segments `.` and `..` of RFC 3986 §5.2.4 nor
+/// `.well-known` or `.gatehouse` can be named as a resource).
+fn is_clean_segment(segment: &str) -> bool {
+    !segment.is_empty()
+        && !segment.starts_with('.')
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn every_probe_form_of_the_authorization_server_metadata_is_served() {
-        for path in [
-            "/.well-known/oauth-authorization-server",
-            "/.well-known/oauth-authorization-server/mcp",
-            "/.well-known/openid-configuration",
-            "/.well-known/openid-configuration/mcp",
-            "/mcp/.well-known/openid-configuration",
-            "/a/b/.well-known/openid-configuration",
-        ] {
-            assert_eq!(
-                well_known(path),
-                Some(WellKnown::AuthorizationServer),
-                "{path}"
-            );
-        }
-    }
-
-    #[test]
-    fn protected_resource_metadata_names_the_resource_path() {
-        let pr = |p: &str| {
-            Some(WellKnown::ProtectedResource {
-                resource_path: p.to_owned(),
-            })
-        };
-        assert_eq!(well_known("/.well-known/oauth-protected-resource"), pr(""));
-        assert_eq!(
-            well_known("/.well-known/oauth-protected-resource/mcp"),
-            pr("mcp")
-        );
-        assert_eq!(
-            well_known("/.well-known/oauth-protected-resource/api/v1"),
-            pr("api/v1")
-        );
-    }
-
-    #[test]
-    fn hostile_or_odd_paths_are_not_discovery() {
-        for path in [
-            "/",
-            "/.well-known",
-            "/.well-known/oauth-authorization-serverX",
-            "/.well-known/oauth-protected-resource/",
-            "/.well-known/oauth-protected-resource//x",
-            "/.well-known/oauth-protected-resource/../x",
-            "/.well-known/oauth-protected-resource/%2e%2e/x",
-            "/.well-known/oauth-protected-resource/a%2Fb",
-            "/.well-known/oauth-authorization-server/a b",
-            "//.well-known/openid-configuration",
-            "/../.well-known/openid-configuration",
-        ] {
-            assert_eq!(well_known(path), None, "{path}");
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn never_panics(path in ".{0,300}") {
-            let _ = well_known(&path);
-        }
-    }
-}
+mod tests;
