@@ -176,7 +176,13 @@ impl ClientStore for D1Store<'_> {
 struct SessionRow {
     subject: String,
     email: String,
+    groups: String,
     expires_at: f64,
+}
+
+/// The `people.groups` column: a JSON array of group names.
+fn groups(json: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(json).map_err(|_| corrupt("groups"))
 }
 
 impl SessionStore for D1Store<'_> {
@@ -186,11 +192,13 @@ impl SessionStore for D1Store<'_> {
         now: UnixTime,
     ) -> Result<(), StoreError> {
         let person = &session.person;
+        let groups_json = serde_json::to_string(&person.groups).map_err(|_| corrupt("groups"))?;
         self.batch(vec![
             self.statement(
-                "INSERT INTO people (subject, email, created_at, last_login_at) VALUES (?1, ?2, ?3, ?3) \
-                 ON CONFLICT (subject) DO UPDATE SET email = excluded.email, last_login_at = excluded.last_login_at",
-                &[text(&person.subject), text(&person.email), time(now)],
+                "INSERT INTO people (subject, email, groups, created_at, last_login_at) VALUES (?1, ?2, ?3, ?4, ?4) \
+                 ON CONFLICT (subject) DO UPDATE SET email = excluded.email, groups = excluded.groups, \
+                 last_login_at = excluded.last_login_at",
+                &[text(&person.subject), text(&person.email), text(&groups_json), time(now)],
             )?,
             self.statement(
                 "INSERT INTO sessions (session_hash, subject, created_at, last_seen_at, expires_at) \
@@ -209,16 +217,18 @@ impl SessionStore for D1Store<'_> {
     ) -> Result<Option<SessionRecord>, StoreError> {
         let row: Option<SessionRow> = self
             .first(
-                "SELECT p.subject, p.email, s.expires_at FROM sessions s JOIN people p ON p.subject = s.subject \
+                "SELECT p.subject, p.email, p.groups, s.expires_at FROM sessions s JOIN people p ON p.subject = s.subject \
                  WHERE s.session_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
                 &[hash(session_hash), time(now)],
             )
             .await?;
-        Ok(row.map(|row| SessionRecord {
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SessionRecord {
             session_hash: session_hash.clone(),
             person: Person {
                 subject: row.subject,
                 email: row.email,
+                groups: groups(&row.groups)?,
             },
             expires_at: secs(row.expires_at),
         }))
@@ -272,6 +282,7 @@ struct GrantRow {
     grant_id: String,
     subject: String,
     email: String,
+    groups: String,
     client_id: String,
     app: String,
     scope: String,
@@ -301,7 +312,7 @@ impl GrantStore for D1Store<'_> {
     async fn grant(&self, grant_id: &GrantId) -> Result<Option<GrantRecord>, StoreError> {
         let row: Option<GrantRow> = self
             .first(
-                "SELECT g.grant_id, g.subject, p.email, g.client_id, g.app, g.scope, g.redirect_uri, g.created_at, \
+                "SELECT g.grant_id, g.subject, p.email, p.groups, g.client_id, g.app, g.scope, g.redirect_uri, g.created_at, \
                  g.revoked_at FROM grants g JOIN people p ON p.subject = g.subject WHERE g.grant_id = ?1",
                 &[text(grant_id.as_str())],
             )
@@ -312,6 +323,7 @@ impl GrantStore for D1Store<'_> {
             person: Person {
                 subject: row.subject,
                 email: row.email,
+                groups: groups(&row.groups)?,
             },
             client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
             app: row.app,

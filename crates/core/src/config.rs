@@ -88,6 +88,8 @@ pub struct App {
 }
 
 /// Who may use an app: a person is admitted when no deny rule and at least one allow rule match.
+/// The same policy applies to the person's browser session and to every token issued for them,
+/// and is checked again on every request and refresh.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
@@ -97,19 +99,28 @@ pub struct Policy {
     /// Email domains admitted: `example.com` admits `alice@example.com`, not `a@sub.example.com`.
     #[serde(default)]
     pub allow_domains: Vec<String>,
+    /// Identity-provider groups admitted.
+    #[serde(default)]
+    pub allow_groups: Vec<String>,
     /// Emails refused even when an allow rule matches.
     #[serde(default)]
     pub deny_emails: Vec<String>,
+    /// Groups refused even when an allow rule matches.
+    #[serde(default)]
+    pub deny_groups: Vec<String>,
 }
 
 impl Policy {
-    /// Whether the person with this email may use the app.
-    pub fn admits(&self, email: &str) -> bool {
+    /// Whether the person with this email and these groups may use the app. Groups compare
+    /// exactly (identity providers' group names are case-sensitive).
+    pub fn admits(&self, email: &str, groups: &[String]) -> bool {
         let email = email.to_ascii_lowercase();
+        let in_any = |listed: &[String]| groups.iter().any(|g| listed.contains(g));
         if self
             .deny_emails
             .iter()
             .any(|d| d.eq_ignore_ascii_case(&email))
+            || in_any(&self.deny_groups)
         {
             return false;
         }
@@ -118,6 +129,12 @@ impl Policy {
             .iter()
             .any(|a| a.eq_ignore_ascii_case(&email))
             || domain.is_some_and(|d| self.allow_domains.iter().any(|a| a.eq_ignore_ascii_case(d)))
+            || in_any(&self.allow_groups)
+    }
+
+    /// Whether this person may use the app.
+    pub fn admits_person(&self, person: &crate::store::Person) -> bool {
+        self.admits(&person.email, &person.groups)
     }
 }
 
@@ -268,9 +285,13 @@ fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
             "default_scopes names a scope the app does not offer",
         )));
     }
-    if raw.policy.allow_emails.is_empty() && raw.policy.allow_domains.is_empty() {
+    let policy = &raw.policy;
+    if policy.allow_emails.is_empty()
+        && policy.allow_domains.is_empty()
+        && policy.allow_groups.is_empty()
+    {
         return Err(apps_error(at(
-            "policy admits nobody: set policy.allow_emails or policy.allow_domains",
+            "policy admits nobody: set policy.allow_emails, policy.allow_domains or policy.allow_groups",
         )));
     }
     let access_token_ttl_secs = raw.access_token_ttl_secs.unwrap_or(ACCESS_TOKEN_TTL_SECS);

@@ -95,6 +95,7 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
         person: Person {
             subject: format!("local:{email}"),
             email,
+            groups: Vec::new(),
         },
         expires_at: server.now.plus(SESSION_TTL_SECS),
     };

@@ -144,7 +144,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
                 &self.site, query,
             )));
         };
-        if !self.site.app.policy.admits(&person.email) {
+        if !self.site.app.policy.admits_person(&person) {
             return Err(self.refuse(&request, Reason::PolicyDenied));
         }
         let consented = self
@@ -197,7 +197,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         if submitted.decision == Decision::Deny {
             return Err(self.refuse(&request, Reason::ConsentDenied));
         }
-        if !self.site.app.policy.admits(&person.email) {
+        if !self.site.app.policy.admits_person(&person) {
             return Err(self.refuse(&request, Reason::PolicyDenied));
         }
         let client_id = &request.client.client_id;
@@ -278,7 +278,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         let Some(grant) = self.grant_of_token(token, &client).await? else {
             return Ok(Introspection::inactive());
         };
-        if grant.revoked_at.is_some() || !self.site.app.policy.admits(&grant.person.email) {
+        if grant.revoked_at.is_some() || !self.site.app.policy.admits_person(&grant.person) {
             return Ok(Introspection::inactive());
         }
         Ok(
@@ -387,7 +387,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     /// The app's policy, checked again whenever tokens are issued: a person the policy no
     /// longer admits gets no new tokens.
     pub(crate) fn check_policy(&self, person: &Person) -> Result<(), Failure> {
-        if self.site.app.policy.admits(&person.email) {
+        if self.site.app.policy.admits_person(person) {
             Ok(())
         } else {
             Err(Reason::PolicyNoLongerAdmits.into())

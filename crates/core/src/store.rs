@@ -83,6 +83,8 @@ pub struct Person {
     pub subject: String,
     /// The person's email, lowercase.
     pub email: String,
+    /// Groups from the identity provider, as of the last login (none for local accounts).
+    pub groups: Vec<String>,
 }
 
 /// A browser login session (the `__Host-gatehouse-session` cookie).

@@ -142,18 +142,19 @@ fn policy_admits_by_email_or_exact_domain_and_deny_wins() {
         allow_emails: vec!["Bob@Partner.example".into()],
         allow_domains: vec!["example.com".into()],
         deny_emails: vec!["mallory@example.com".into()],
+        ..Policy::default()
     };
-    assert!(policy.admits("alice@example.com"));
-    assert!(policy.admits("ALICE@EXAMPLE.COM"));
-    assert!(policy.admits("bob@partner.example"));
-    assert!(!policy.admits("mallory@example.com"));
+    assert!(policy.admits("alice@example.com", &[]));
+    assert!(policy.admits("ALICE@EXAMPLE.COM", &[]));
+    assert!(policy.admits("bob@partner.example", &[]));
+    assert!(!policy.admits("mallory@example.com", &[]));
     assert!(
-        !policy.admits("eve@sub.example.com"),
+        !policy.admits("eve@sub.example.com", &[]),
         "subdomains are other domains"
     );
-    assert!(!policy.admits("eve@example.com.evil.example"));
-    assert!(!policy.admits("example.com"));
-    assert!(!policy.admits("eve@evil.example"));
+    assert!(!policy.admits("eve@example.com.evil.example", &[]));
+    assert!(!policy.admits("example.com", &[]));
+    assert!(!policy.admits("eve@evil.example", &[]));
 }
 
 #[test]
@@ -213,4 +214,24 @@ fn key_rotation_defaults_to_thirty_days_and_is_bounded() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn groups_admit_and_deny_exactly() {
+    let policy = Policy {
+        allow_groups: vec!["engineering".into()],
+        deny_groups: vec!["suspended".into()],
+        ..Policy::default()
+    };
+    let groups = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert!(policy.admits("a@anywhere.example", &groups(&["engineering"])));
+    assert!(
+        !policy.admits("a@anywhere.example", &groups(&["Engineering"])),
+        "case-sensitive"
+    );
+    assert!(
+        !policy.admits("a@anywhere.example", &groups(&["engineering", "suspended"])),
+        "deny wins"
+    );
+    assert!(!policy.admits("a@anywhere.example", &[]));
 }
