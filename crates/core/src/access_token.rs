@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Reason;
+use crate::jws;
 use crate::signer::Signer;
 use crate::store::StoreError;
 use crate::time::UnixTime;
@@ -40,33 +41,27 @@ pub struct AccessTokenClaims {
     pub grant_id: String,
     /// The person's email, for origins and logs.
     pub email: String,
+    /// The person's identity-provider groups at login, for the app's group policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// The client's registered name, for origins and audit logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Header {
     alg: String,
     typ: String,
     kid: String,
 }
 
-const ALG: &str = "ES256";
 /// RFC 9068 §2.1: "Resource servers MUST verify that the typ header value is at+jwt".
 const TYP: &str = "at+jwt";
 
-/// Signs `claims` into a compact JWS (RFC 7515 §7.1).
+/// Signs `claims` into a compact JWS (RFC 7515 §7.1) with `typ: at+jwt` (RFC 9068 §2.1).
 pub async fn issue(signer: &impl Signer, claims: &AccessTokenClaims) -> Result<String, StoreError> {
-    let kid = signer.current_kid().await?;
-    let header = Header {
-        alg: ALG.into(),
-        typ: TYP.into(),
-        kid,
-    };
-    let signing_input = format!("{}.{}", b64_json(&header), b64_json(claims));
-    let signature = signer.sign(&header.kid, signing_input.as_bytes()).await?;
-    Ok(format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(signature)
-    ))
+    jws::sign(signer, TYP, claims).await
 }
 
 /// Why a token was refused, or that checking it failed for a reason that is not the token's.
@@ -96,7 +91,7 @@ pub async fn verify(
         return Err(invalid(Reason::TokenMalformed));
     };
     let header: Header = decode_json(header_b64).ok_or(invalid(Reason::TokenMalformed))?;
-    if header.alg != ALG || header.typ != TYP {
+    if header.alg != jws::ALG || header.typ != TYP {
         return Err(invalid(Reason::TokenMalformed));
     }
     let signature = URL_SAFE_NO_PAD
@@ -127,9 +122,4 @@ pub async fn verify(
 fn decode_json<T: serde::de::DeserializeOwned>(b64: &str) -> Option<T> {
     let bytes = URL_SAFE_NO_PAD.decode(b64).ok()?;
     serde_json::from_slice(&bytes).ok()
-}
-
-fn b64_json<T: Serialize>(value: &T) -> String {
-    // Serialising these plain structs of strings and integers cannot fail.
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
 }

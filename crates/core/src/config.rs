@@ -11,11 +11,14 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
+use crate::gatekeeper::route::{PathPattern, RouteRule};
 use crate::password::{PasswordHash, PasswordHashError};
 use crate::types::{Scope, Scopes};
 
 /// Access tokens live this long unless an app says otherwise (RFC 9700 §2.2.2: short-lived).
 pub const ACCESS_TOKEN_TTL_SECS: u64 = 600;
+/// The longest access-token lifetime an app may configure.
+pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 86_400;
 /// Refresh tokens live this long unless an app says otherwise; every use rotates them.
 pub const REFRESH_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 /// A signing key signs for this long before the next one takes over (`SIGNING_KEY_ROTATION_SECS`).
@@ -85,6 +88,15 @@ pub struct App {
     pub access_token_ttl_secs: u64,
     /// Lifetime of refresh tokens for this app.
     pub refresh_token_ttl_secs: u64,
+    /// Where requests are forwarded (`scheme://host[:port][/base]`); `None` for the built-in
+    /// demo app (local development only).
+    pub origin: Option<String>,
+    /// Which scope each method and path needs; the first matching rule decides.
+    pub routes: Vec<RouteRule>,
+    /// Paths served without any login (health checks, static assets).
+    pub public_paths: Vec<PathPattern>,
+    /// Whether agents may come in with tokens at all (the "managed OAuth" switch).
+    pub agents: bool,
 }
 
 /// Who may use an app: a person is admitted when no deny rule and at least one allow rule match.
@@ -184,6 +196,17 @@ struct RawApp {
     policy: Policy,
     access_token_ttl_secs: Option<u64>,
     refresh_token_ttl_secs: Option<u64>,
+    origin: Option<String>,
+    #[serde(default)]
+    routes: Vec<RouteRule>,
+    #[serde(default)]
+    public_paths: Vec<PathPattern>,
+    #[serde(default = "agents_by_default")]
+    agents: bool,
+}
+
+fn agents_by_default() -> bool {
+    true
 }
 
 const APPS_FIX: &str = "set APPS to a JSON array of apps as documented in the README, \
@@ -295,7 +318,7 @@ fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
         )));
     }
     let access_token_ttl_secs = raw.access_token_ttl_secs.unwrap_or(ACCESS_TOKEN_TTL_SECS);
-    if !(60..=86_400).contains(&access_token_ttl_secs) {
+    if !(60..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&access_token_ttl_secs) {
         return Err(apps_error(at(
             "access_token_ttl_secs must be between 60 and 86400",
         )));
@@ -306,6 +329,25 @@ fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
             "refresh_token_ttl_secs is shorter than access_token_ttl_secs",
         )));
     }
+    let origin = raw
+        .origin
+        .map(|o| validate_origin(&o).map_err(|problem| apps_error(at(&problem))))
+        .transpose()?;
+    if origin.is_none() && host != HostPattern::AnyLoopback {
+        return Err(apps_error(at(
+            "origin is required: the built-in demo app answers only for host \"*\" (local development)",
+        )));
+    }
+    if let Some(rule) = raw
+        .routes
+        .iter()
+        .find(|r| !scopes.iter().any(|(s, _)| s == &r.scope))
+    {
+        return Err(apps_error(at(&format!(
+            "a route needs scope {:?}, which the app does not offer",
+            rule.scope.as_str()
+        ))));
+    }
     Ok(App {
         name,
         host,
@@ -314,7 +356,30 @@ fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
         policy: raw.policy,
         access_token_ttl_secs,
         refresh_token_ttl_secs,
+        origin,
+        routes: raw.routes,
+        public_paths: raw.public_paths,
+        agents: raw.agents,
     })
+}
+
+/// An origin: an absolute `http` or `https` URL without query, fragment or credentials; its
+/// path, if any, is prefixed to every forwarded path. Kept without a trailing slash.
+fn validate_origin(origin: &str) -> Result<String, String> {
+    let url =
+        url::Url::parse(origin).map_err(|e| format!("origin {origin:?} is not a URL: {e}"))?;
+    let fine = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if !fine {
+        return Err(format!(
+            "origin {origin:?} must be an http(s) URL without query, fragment or credentials"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 fn parse_accounts(text: Option<&str>) -> Result<BTreeMap<String, PasswordHash>, ConfigError> {

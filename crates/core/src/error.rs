@@ -280,6 +280,19 @@ pub enum Reason {
     TokenIssuerMismatch,
     /// The access token expired (RFC 9068 §4).
     TokenExpired,
+    /// A bearer token in the URL query string (RFC 6750 §2.3), refused as leaked
+    /// (RFC 9700 §4.3.2).
+    TokenInQuery,
+    /// The app does not admit agents (its `agents` switch is off).
+    AgentsNotAdmitted,
+    /// The token is for another resource (RFC 9068 §4).
+    TokenAudienceMismatch,
+    /// The token's grant was revoked.
+    TokenRevoked,
+    /// The app's policy does not admit the token's person.
+    TokenPolicyDenied,
+    /// The token lacks the scope the route needs (RFC 6750 §3.1).
+    InsufficientScope,
     /// Storage did not answer; the client may retry.
     StoreUnavailable,
 }
@@ -471,6 +484,20 @@ impl From<Reason> for OAuthError {
                 (C::InvalidToken, TOKEN_REFUSED)
             }
             R::TokenExpired => (C::InvalidToken, "the access token expired"),
+            R::TokenInQuery => (
+                C::InvalidRequest,
+                "access tokens in the query string are refused",
+            ),
+            R::AgentsNotAdmitted => (C::InvalidToken, "this app does not admit agents"),
+            R::TokenAudienceMismatch => {
+                (C::InvalidToken, "the access token is for another resource")
+            }
+            R::TokenRevoked => (C::InvalidToken, "the access token was revoked"),
+            R::TokenPolicyDenied => (C::InvalidToken, "the app does not admit this person"),
+            R::InsufficientScope => (
+                C::InsufficientScope,
+                "the access token lacks the scope this request needs",
+            ),
             R::StoreUnavailable => (
                 C::TemporarilyUnavailable,
                 "the service is temporarily unavailable",

@@ -17,6 +17,10 @@ use crate::store::{Person, SessionRecord, Store, StoreError};
 
 /// A login session lasts this long, however it is used.
 pub const SESSION_TTL_SECS: u64 = 12 * 3600;
+/// A login session unused for this long is over.
+pub const SESSION_IDLE_SECS: u64 = 2 * 3600;
+/// A session's last use is written at most this often, to keep writes off the hot path.
+pub const SESSION_TOUCH_SECS: u64 = 60;
 /// Longest `return_to` accepted.
 const MAX_RETURN_TO_BYTES: usize = 8 * 1024;
 
@@ -34,6 +38,16 @@ pub struct LoginPrompt {
 }
 
 impl LoginPrompt {
+    /// The prompt for a person who navigated to `return_to` on the app without a session.
+    pub fn for_app(site: &Site<'_>, return_to: &str) -> Self {
+        Self {
+            app_name: site.app.name.clone(),
+            return_to: self::return_to(return_to),
+            email: String::new(),
+            error: None,
+        }
+    }
+
     /// The prompt for an authorization request with this query string.
     pub fn new(site: &Site<'_>, authorization_query: &str) -> Self {
         Self {
@@ -97,6 +111,8 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
             email,
             groups: Vec::new(),
         },
+        app: server.site.resource.clone(),
+        last_seen_at: server.now,
         expires_at: server.now.plus(SESSION_TTL_SECS),
     };
     server.store.insert_session(&record, server.now).await?;
@@ -107,11 +123,12 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
     })
 }
 
-/// Where a login may send the person: only back into an authorization request on this server,
-/// so the login form cannot be used as an open redirect. Anything else goes to the start page.
+/// Where a login may send the person: a path on this same host, so the login form cannot be
+/// used as an open redirect. `//host` and `/\host` are refused (browsers read both as another
+/// host), as are control characters, whitespace and backslashes. Anything else goes to `/`.
 pub fn return_to(requested: &str) -> String {
-    let prefix = format!("{}?", paths::AUTHORIZE);
-    let safe = requested.starts_with(&prefix)
+    let safe = requested.starts_with('/')
+        && !requested.starts_with("//")
         && requested.len() <= MAX_RETURN_TO_BYTES
         && !requested
             .chars()
@@ -128,23 +145,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn return_to_only_leads_back_into_an_authorization_request() {
-        let ok = "/oauth/authorize?client_id=x&state=y";
-        assert_eq!(return_to(ok), ok);
+    fn return_to_stays_on_this_host() {
+        for ok in [
+            "/",
+            "/oauth/authorize?client_id=x&state=y",
+            "/docs/page?q=1#top",
+            "/a/b",
+        ] {
+            assert_eq!(return_to(ok), ok);
+        }
         for bad in [
             "",
             "https://evil.example/",
             "//evil.example/oauth/authorize?x",
             "/\\evil.example",
-            "/oauth/authorize",
-            "/oauth/authorizex?a=b",
+            "/ok/..\\evil",
+            "evil.example",
+            "javascript:alert(1)",
             "/oauth/authorize?a=b\r\nLocation: https://evil.example",
             "/oauth/authorize?a=b c",
         ] {
             assert_eq!(return_to(bad), "/", "{bad:?}");
         }
         assert_eq!(
-            return_to(&format!("{ok}{}", "a".repeat(MAX_RETURN_TO_BYTES))),
+            return_to(&format!("/{}", "a".repeat(MAX_RETURN_TO_BYTES))),
             "/"
         );
     }

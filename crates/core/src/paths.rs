@@ -28,6 +28,8 @@ pub const JWKS: &str = "/oauth/jwks.json";
 pub const DEVICE_AUTHORIZATION: &str = "/oauth/device_authorization";
 /// The login form's target (gatehouse's own page, not an OAuth endpoint).
 pub const LOGIN: &str = "/.gatehouse/login";
+/// Ends the person's session (`POST`, CSRF-protected).
+pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).
 pub const CONSENT: &str = "/.gatehouse/consent";
 /// Health of the bindings, for operators and load balancers.
@@ -40,6 +42,16 @@ pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-s
 pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 /// Protected resource metadata (RFC 9728 §3, well-known URI suffix registered in §8.3).
 pub const OAUTH_PROTECTED_RESOURCE: &str = "/.well-known/oauth-protected-resource";
+
+/// Whether `path` is in one of gatehouse's own namespaces (`/oauth/`, `/.gatehouse/`,
+/// `/.well-known/`, `/healthz`), which are never forwarded to the app, so an app cannot be made
+/// to answer in gatehouse's name and a client cannot reach the app's own routes of that name.
+pub fn is_reserved(path: &str) -> bool {
+    ["/oauth/", "/.gatehouse/", "/.well-known/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+        || path == HEALTHZ
+}
 
 /// Longest issuer or resource path accepted after (or before) a well-known prefix, in bytes.
 /// Real resource paths are a few segments long; anything longer is not a discovery probe.

@@ -250,8 +250,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
         let token = form.require("token")?;
         if let Some(grant) = self.grant_of_token(token, &client).await? {
-            self.store
-                .revoke_grant(&grant.grant_id, RevocationReason::ClientRequest, self.now)
+            self.revoke_grant(&grant.grant_id, RevocationReason::ClientRequest)
                 .await?;
         }
         Ok(())
@@ -317,11 +316,57 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         Ok(grant.filter(|g| &g.client_id == client.id()))
     }
 
-    /// The person logged in with this session cookie, if the session is live.
+    /// The person logged in with this session cookie, if the session is live, for this app, and
+    /// used within [`login::SESSION_IDLE_SECS`]. Use is recorded at most once a minute.
     pub async fn person(&self, session: Option<&str>) -> Result<Option<Person>, StoreError> {
         let Some(raw) = session else { return Ok(None) };
         let hash = SessionId::from_presented(raw).hash();
-        Ok(self.store.session(&hash, self.now).await?.map(|s| s.person))
+        let Some(record) = self.store.session(&hash, self.now).await? else {
+            return Ok(None);
+        };
+        if record.app != self.site.resource
+            || self.now.since(record.last_seen_at) >= login::SESSION_IDLE_SECS
+        {
+            return Ok(None);
+        }
+        if self.now.since(record.last_seen_at) >= login::SESSION_TOUCH_SECS {
+            self.store.touch_session(&hash, self.now).await?;
+        }
+        Ok(Some(record.person))
+    }
+
+    /// `POST /.gatehouse/logout`: ends the session. CSRF-protected, so a cross-site page cannot
+    /// log a person out.
+    pub async fn logout(
+        &self,
+        body: &[u8],
+        session: Option<&str>,
+        csrf_cookie: Option<&str>,
+    ) -> Result<(), Failure> {
+        let form = Form::parse(body)?;
+        crate::csrf::verify(csrf_cookie, form.get(crate::csrf::FIELD)?)?;
+        if let Some(raw) = session {
+            self.store
+                .revoke_session(&SessionId::from_presented(raw).hash(), self.now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes a grant in storage and on the edge denylist, where the gatekeeper sees it.
+    pub(crate) async fn revoke_grant(
+        &self,
+        grant_id: &GrantId,
+        reason: RevocationReason,
+    ) -> Result<(), StoreError> {
+        self.store.revoke_grant(grant_id, reason, self.now).await?;
+        // Longer than any access token issued before now can live.
+        self.store
+            .deny_grant(
+                grant_id,
+                self.now.plus(crate::config::MAX_ACCESS_TOKEN_TTL_SECS),
+            )
+            .await
     }
 
     /// Issues the code for an approved request: a new grant, a code bound to the request, and
@@ -392,25 +437,5 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         } else {
             Err(Reason::PolicyNoLongerAdmits.into())
         }
-    }
-
-    /// The token response for a grant.
-    pub(crate) async fn respond(
-        &self,
-        grant: &GrantRecord,
-        scopes: &crate::types::Scopes,
-        refresh_token: Option<String>,
-        now: UnixTime,
-    ) -> Result<TokenResponse, StoreError> {
-        grants::respond(
-            &self.site,
-            self.signer,
-            self.rng,
-            grant,
-            scopes,
-            refresh_token,
-            now,
-        )
-        .await
     }
 }

@@ -94,6 +94,11 @@ pub struct SessionRecord {
     pub session_hash: SecretHash,
     /// Who logged in.
     pub person: Person,
+    /// The app (its canonical URL) the session is for: a session opened on one app's host is
+    /// no session on another's.
+    pub app: String,
+    /// When the session was last used (the idle timeout counts from here).
+    pub last_seen_at: UnixTime,
     /// When the session ends regardless of use.
     pub expires_at: UnixTime,
 }
@@ -107,12 +112,24 @@ pub trait SessionStore {
         session: &SessionRecord,
         now: UnixTime,
     ) -> Result<(), StoreError>;
-    /// The live session with this hash, if any.
+    /// The session with this hash, unless it was revoked or has passed `expires_at`.
     async fn session(
         &self,
         session_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<Option<SessionRecord>, StoreError>;
+    /// Records that the session was used at `now`.
+    async fn touch_session(
+        &self,
+        session_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Ends the session (logout).
+    async fn revoke_session(
+        &self,
+        session_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
 }
 
 /// Remembered consent: a person let a client use an app with some scopes.
@@ -276,12 +293,23 @@ pub trait RefreshStore {
     ) -> Result<bool, StoreError>;
 }
 
+/// The edge denylist of revoked grants, read by the gatekeeper on every authenticated request.
+/// Entries outlive every access token issued before the revocation.
+#[allow(async_fn_in_trait)]
+pub trait Denylist {
+    /// Refuses tokens of this grant until `until`.
+    async fn deny_grant(&self, grant_id: &GrantId, until: UnixTime) -> Result<(), StoreError>;
+    /// Whether tokens of this grant are refused.
+    async fn is_grant_denied(&self, grant_id: &GrantId) -> Result<bool, StoreError>;
+}
+
 /// Everything the authorization server stores.
 pub trait Store:
-    ClientStore + SessionStore + ConsentStore + GrantStore + CodeStore + RefreshStore
+    ClientStore + SessionStore + ConsentStore + GrantStore + CodeStore + RefreshStore + Denylist
 {
 }
-impl<T: ClientStore + SessionStore + ConsentStore + GrantStore + CodeStore + RefreshStore> Store
-    for T
+
+impl<T> Store for T where
+    T: ClientStore + SessionStore + ConsentStore + GrantStore + CodeStore + RefreshStore + Denylist
 {
 }

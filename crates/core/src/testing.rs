@@ -230,6 +230,7 @@ pub struct MemoryStore {
     grants: RefCell<BTreeMap<String, GrantRecord>>,
     codes: RefCell<BTreeMap<String, (CodeRecord, bool)>>,
     refresh: RefCell<BTreeMap<String, RefreshRecord>>,
+    denied: RefCell<BTreeMap<String, UnixTime>>,
     /// When set, every call fails as an outage would.
     pub down: Cell<bool>,
 }
@@ -345,6 +346,43 @@ impl SessionStore for MemoryStore {
             .get(&key(session_hash))
             .filter(|s| now < s.expires_at)
             .cloned())
+    }
+
+    async fn touch_session(
+        &self,
+        session_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        if let Some(session) = self.sessions.borrow_mut().get_mut(&key(session_hash)) {
+            session.last_seen_at = now;
+        }
+        Ok(())
+    }
+
+    async fn revoke_session(
+        &self,
+        session_hash: &SecretHash,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        self.sessions.borrow_mut().remove(&key(session_hash));
+        Ok(())
+    }
+}
+
+impl Denylist for MemoryStore {
+    async fn deny_grant(&self, grant_id: &GrantId, until: UnixTime) -> Result<(), StoreError> {
+        self.up()?;
+        self.denied
+            .borrow_mut()
+            .insert(grant_id.as_str().to_owned(), until);
+        Ok(())
+    }
+
+    async fn is_grant_denied(&self, grant_id: &GrantId) -> Result<bool, StoreError> {
+        self.up()?;
+        Ok(self.denied.borrow().contains_key(grant_id.as_str()))
     }
 }
 

@@ -15,7 +15,7 @@ fn apps(json: &str) -> Result<Config, ConfigError> {
 
 fn app(fields: &str) -> String {
     format!(
-        r#"[{{"name":"Wiki","host":"wiki.example.com","scopes":{{"read":"Read pages"}},"policy":{{"allow_domains":["example.com"]}}{fields}}}]"#
+        r#"[{{"name":"Wiki","host":"wiki.example.com","scopes":{{"read":"Read pages"}},"policy":{{"allow_domains":["example.com"]}},"origin":"https://wiki.internal.example"{fields}}}]"#
     )
 }
 
@@ -234,4 +234,71 @@ fn groups_admit_and_deny_exactly() {
         "deny wins"
     );
     assert!(!policy.admits("a@anywhere.example", &[]));
+}
+
+#[test]
+fn origins_routes_and_public_paths_are_validated() {
+    let config = apps(&app(
+        r#","routes":[{"methods":["POST"],"path":"/api/**","scope":"read"}],"public_paths":["/health","/static/**"]"#,
+    ))
+    .unwrap();
+    let wiki = &config.apps[0];
+    assert_eq!(
+        wiki.origin.as_deref(),
+        Some("https://wiki.internal.example")
+    );
+    assert!(wiki.agents, "agents are admitted unless switched off");
+    assert_eq!(wiki.routes.len(), 1);
+    assert!(wiki.public_paths[1].matches("/static/app.css"));
+    let cases: &[(String, &str)] = &[
+        (
+            app("").replace("https://wiki.internal.example", "ftp://files.example"),
+            "must be an http(s) URL",
+        ),
+        (
+            app("").replace(
+                "https://wiki.internal.example",
+                "https://u:p@wiki.internal.example",
+            ),
+            "must be an http(s) URL",
+        ),
+        (
+            app("").replace(
+                "https://wiki.internal.example",
+                "https://wiki.internal.example/?q=1",
+            ),
+            "must be an http(s) URL",
+        ),
+        (
+            app("").replace("https://wiki.internal.example", "not a url"),
+            "not a URL",
+        ),
+        (
+            app("").replace(r#","origin":"https://wiki.internal.example""#, ""),
+            "origin is required",
+        ),
+        (
+            app(r#","routes":[{"path":"/api/**","scope":"admin"}]"#),
+            "does not offer",
+        ),
+        (
+            app(r#","routes":[{"path":"api/**","scope":"read"}]"#),
+            "must start with /",
+        ),
+        (app(r#","public_paths":["/a/**/b"]"#), "may only end"),
+    ];
+    for (json, problem) in cases {
+        let error = apps(json).unwrap_err();
+        assert!(error.problem.contains(problem), "{json}: {}", error.problem);
+    }
+    let local = apps(
+        &app("")
+            .replace("wiki.example.com", "*")
+            .replace(r#","origin":"https://wiki.internal.example""#, ""),
+    )
+    .unwrap();
+    assert_eq!(
+        local.apps[0].origin, None,
+        "the demo app serves local development"
+    );
 }

@@ -222,12 +222,21 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
             "RFC 6749 §4.1.2.1: the resource owner denied",
         ),
         R::GrantTypeNotRegistered => (C::UnauthorizedClient, "RFC 6749 §5.2"),
+        R::TokenInQuery => (
+            C::InvalidRequest,
+            "RFC 6750 §3.1: uses more than one method",
+        ),
+        R::AgentsNotAdmitted => (C::InvalidToken, "RFC 6750 §3.1"),
+        R::TokenAudienceMismatch => (C::InvalidToken, "RFC 6750 §3.1, RFC 9068 §4"),
+        R::TokenRevoked => (C::InvalidToken, "RFC 6750 §3.1: revoked"),
+        R::TokenPolicyDenied => (C::InvalidToken, "RFC 6750 §3.1"),
+        R::InsufficientScope => (C::InsufficientScope, "RFC 6750 §3.1"),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 62] = [
+const REASONS: [Reason; 68] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -289,6 +298,12 @@ const REASONS: [Reason; 62] = [
     Reason::TokenSignatureInvalid,
     Reason::TokenIssuerMismatch,
     Reason::TokenExpired,
+    Reason::TokenInQuery,
+    Reason::AgentsNotAdmitted,
+    Reason::TokenAudienceMismatch,
+    Reason::TokenRevoked,
+    Reason::TokenPolicyDenied,
+    Reason::InsufficientScope,
     Reason::StoreUnavailable,
 ];
 

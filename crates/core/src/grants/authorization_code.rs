@@ -37,8 +37,7 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
         // issued based on that authorization code."
         Consumed::Replayed(grant_id) => {
             server
-                .store
-                .revoke_grant(&grant_id, RevocationReason::CodeReplayed, now)
+                .revoke_grant(&grant_id, RevocationReason::CodeReplayed)
                 .await?;
             return Err(Reason::CodeReplayed.into());
         }
@@ -65,9 +64,7 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     } else {
         None
     };
-    Ok(server
-        .respond(&grant, &record.scopes, refresh_token, now)
-        .await?)
+    Ok(super::respond(server, client, &grant, &record.scopes, refresh_token, now).await?)
 }
 
 /// The code is bound to the client, the redirect URI, the PKCE verifier and the resource of

@@ -7,9 +7,10 @@ pub mod refresh_token;
 use serde::Serialize;
 
 use crate::access_token::{self, AccessTokenClaims};
+use crate::client_auth::AuthenticatedClient;
 use crate::rng::Rng;
+use crate::server::Server;
 use crate::signer::Signer;
-use crate::site::Site;
 use crate::store::{GrantRecord, StoreError};
 use crate::time::UnixTime;
 use crate::types::Scopes;
@@ -32,30 +33,31 @@ pub struct TokenResponse {
 }
 
 /// Signs an access token for `grant` with `scopes` and builds the response around it.
-pub(crate) async fn respond(
-    site: &Site<'_>,
-    signer: &impl Signer,
-    rng: &impl Rng,
+pub(crate) async fn respond<S, K: Signer, R: Rng>(
+    server: &Server<'_, S, K, R>,
+    client: &AuthenticatedClient,
     grant: &GrantRecord,
     scopes: &Scopes,
     refresh_token: Option<String>,
     now: UnixTime,
 ) -> Result<TokenResponse, StoreError> {
-    let ttl = site.app.access_token_ttl_secs;
+    let ttl = server.site.app.access_token_ttl_secs;
     let claims = AccessTokenClaims {
-        iss: site.issuer.clone(),
+        iss: server.site.issuer.clone(),
         sub: grant.person.subject.clone(),
         aud: grant.app.clone(),
         client_id: grant.client_id.as_str().to_owned(),
         scope: scopes.to_string(),
-        jti: token_id(rng),
+        jti: token_id(server.rng),
         iat: now.0,
         exp: now.plus(ttl).0,
         grant_id: grant.grant_id.as_str().to_owned(),
         email: grant.person.email.clone(),
+        groups: grant.person.groups.clone(),
+        client_name: client.record().metadata.client_name.clone(),
     };
     Ok(TokenResponse {
-        access_token: access_token::issue(signer, &claims).await?,
+        access_token: access_token::issue(server.signer, &claims).await?,
         token_type: "Bearer",
         expires_in: ttl,
         refresh_token,

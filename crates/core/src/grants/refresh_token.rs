@@ -86,22 +86,15 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
                 && successor_is_live(server, &successor_record).await?;
             if !is_retry {
                 server
-                    .store
-                    .revoke_grant(&grant.grant_id, RevocationReason::RefreshTokenReused, now)
+                    .revoke_grant(&grant.grant_id, RevocationReason::RefreshTokenReused)
                     .await?;
                 return Err(Reason::RefreshTokenReused.into());
             }
         }
     }
     server.check_policy(&grant.person)?;
-    Ok(server
-        .respond(
-            &grant,
-            &scopes,
-            Some(successor.expose_secret().to_owned()),
-            now,
-        )
-        .await?)
+    let successor = Some(successor.expose_secret().to_owned());
+    Ok(super::respond(server, client, &grant, &scopes, successor, now).await?)
 }
 
 /// RFC 6749 §6: the scope asked for "MUST NOT include any scope not originally granted"; it may

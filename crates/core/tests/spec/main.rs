@@ -12,6 +12,7 @@ mod support;
 mod login_and_consent;
 mod rfc6749_code_flow;
 mod rfc6749_refresh;
+mod rfc6750_gatekeeper;
 mod rfc7009_revocation;
 mod rfc7591_registration;
 mod rfc7636_pkce;

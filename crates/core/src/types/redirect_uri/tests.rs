@@ -614,7 +614,11 @@ fn forbidden_byte() -> impl Strategy<Value = char> {
 /// Well-formed https redirect URIs built from the grammar.
 fn https_uri() -> impl Strategy<Value = String> {
     (
-        "[a-z][a-z0-9-]{0,10}(\\.[a-z][a-z0-9-]{0,10}){0,3}",
+        // `xn--` labels are punycode, which the URL parser decodes and may refuse: not "well formed".
+        "[a-z][a-z0-9-]{0,10}(\\.[a-z][a-z0-9-]{0,10}){0,3}"
+            .prop_filter("no punycode labels", |h: &String| {
+                !h.split('.').any(|l| l.starts_with("xn--"))
+            }),
         proptest::option::of(1u16..),
         "(/[A-Za-z0-9._~!$&'()*+,;=:@-]{0,12}){0,4}",
         proptest::option::of("[A-Za-z0-9._~!$&'()*+,;=:@/?-]{0,20}"),
@@ -690,6 +694,7 @@ proptest! {
     #[test]
     fn plain_http_is_refused_for_every_non_loopback_name(host in "[a-z][a-z0-9-]{0,10}(\\.[a-z]{1,5}){1,3}") {
         prop_assume!(host != "localhost");
+        prop_assume!(!host.split('.').any(|l| l.starts_with("xn--")), "punycode labels are another test's business");
         let raw = format!("http://{host}/cb");
         prop_assert_eq!(RedirectUri::parse(&raw).err(), Some(Reason::RedirectUriInsecureHttp));
     }

@@ -56,9 +56,12 @@ impl World {
     pub fn new() -> Self {
         let apps = r#"[
             {"name":"Wiki","host":"wiki.test","scopes":{"read":"Read pages","write":"Edit pages"},
-             "default_scopes":["read"],"policy":{"allow_domains":["example.com"],"deny_emails":["mallory@example.com"]}},
+             "default_scopes":["read"],"policy":{"allow_domains":["example.com"],"deny_emails":["mallory@example.com"]},
+             "origin":"https://wiki.internal.example",
+             "routes":[{"methods":["GET","HEAD"],"path":"/api/**","scope":"read"},{"methods":["POST","PUT","PATCH","DELETE"],"path":"/api/**","scope":"write"}],
+             "public_paths":["/health"]},
             {"name":"Files","host":"files.test","scopes":{"read":"Read files"},
-             "policy":{"allow_emails":["bob@example.com"]}}
+             "policy":{"allow_emails":["bob@example.com"]},"origin":"https://files.internal.example"}
         ]"#;
         let accounts = format!(
             r#"{{"alice@example.com":"{HASH}","bob@example.com":"{HASH}","mallory@example.com":"{HASH}","eve@evil.example":"{HASH}"}}"#

@@ -1,0 +1,244 @@
+//! The gatekeeper: every request to a protected app passes here. A person's browser without a
+//! session is sent to the login page; anything else without credentials gets a `401` whose
+//! `WWW-Authenticate` leads an agent to a token (RFC 6750 §3, RFC 9728 §5.1). A valid token or
+//! session is checked against the app's policy and route scopes on every request, and what
+//! passes is forwarded with an identity assertion (see [`assertion`]).
+
+pub mod assertion;
+pub mod challenge;
+pub mod request;
+pub mod route;
+
+use crate::access_token::{AccessTokenClaims, VerifyError};
+use crate::error::{OAuthError, Reason};
+use crate::grant_id::GrantId;
+use crate::paths;
+use crate::rng::Rng;
+use crate::server::Server;
+use crate::signer::Signer;
+use crate::store::{Person, Store, StoreError};
+use crate::time::UnixTime;
+use crate::types::{Scope, Scopes};
+
+/// What the gatekeeper reads from a request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GateRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The URL path, as the request has it.
+    pub path: &'a str,
+    /// The URL query, if any.
+    pub query: Option<&'a str>,
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// The raw session cookie.
+    pub session: Option<&'a str>,
+    /// The `Accept` header.
+    pub accept: Option<&'a str>,
+    /// The `Sec-Fetch-Mode` header.
+    pub sec_fetch_mode: Option<&'a str>,
+    /// The `Access-Control-Request-Method` header: present on a CORS preflight.
+    pub cors_request_method: Option<&'a str>,
+}
+
+/// Who a request is from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The person, in their own browser or through an agent.
+    pub person: Person,
+    /// The agent acting for them, if any.
+    pub agent: Option<Agent>,
+    /// The scopes in force: the token's for an agent, every scope of the app for the person.
+    pub scopes: Scopes,
+}
+
+/// An agent acting for a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agent {
+    /// Its client id.
+    pub client_id: String,
+    /// Its registered name.
+    pub client_name: Option<String>,
+    /// The grant it acts under.
+    pub grant_id: String,
+}
+
+/// The gatekeeper's answer.
+#[derive(Debug)]
+pub enum Gate {
+    /// A public path: forward without identity.
+    Public,
+    /// Forward with this identity.
+    Allow(Identity),
+    /// A browser without a session: `302` to the login page.
+    SignIn {
+        /// The login page, with the way back.
+        location: String,
+    },
+    /// Refused with a Bearer challenge (`401`, `403` for insufficient scope, `400` for a token
+    /// in the query string).
+    Challenge {
+        /// The status.
+        status: u16,
+        /// The `WWW-Authenticate` value.
+        www_authenticate: String,
+        /// What was wrong with the credentials presented, if any were.
+        error: Option<OAuthError>,
+    },
+    /// A logged-in person whom the app's policy does not admit: a `403` page.
+    Forbidden(Person),
+}
+
+/// Verifies access tokens. The Worker's implementation caches results per isolate; the plain
+/// one is [`crate::access_token::verify`] with the server's keys.
+#[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
+pub trait TokenVerifier {
+    /// The token's claims, if it is one this issuer signed and it has not expired.
+    async fn verify(
+        &self,
+        token: &str,
+        issuer: &str,
+        now: UnixTime,
+    ) -> Result<AccessTokenClaims, VerifyError>;
+}
+
+impl<K: Signer> TokenVerifier for K {
+    async fn verify(
+        &self,
+        token: &str,
+        issuer: &str,
+        now: UnixTime,
+    ) -> Result<AccessTokenClaims, VerifyError> {
+        crate::access_token::verify(self, token, issuer, now).await
+    }
+}
+
+impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
+    /// Decides what happens to a request for the protected app.
+    pub async fn gate(
+        &self,
+        req: &GateRequest<'_>,
+        verifier: &impl TokenVerifier,
+    ) -> Result<Gate, StoreError> {
+        let app = self.site.app;
+        if app.public_paths.iter().any(|p| p.matches(req.path)) {
+            return Ok(Gate::Public);
+        }
+        // A CORS preflight never carries credentials (Fetch standard, "CORS-preflight request"),
+        // so it goes to the origin, which answers it, without an identity; the request it
+        // announces is checked like any other.
+        if req.method.eq_ignore_ascii_case("OPTIONS") && req.cors_request_method.is_some() {
+            return Ok(Gate::Public);
+        }
+        let required = route::required_scope(&app.routes, req.method, req.path);
+        // RFC 6750 §2.3 allows it; RFC 9700 §4.3.2 forbids clients to: a token in a URL is
+        // treated as leaked and refused, whatever else the request carries.
+        if request::token_in_query(req.query) {
+            return Ok(self.challenge(400, required, Some(Reason::TokenInQuery)));
+        }
+        match request::bearer_token(req.authorization) {
+            Err(reason) => Ok(self.challenge(401, required, Some(reason))),
+            Ok(Some(token)) => self.gate_token(token, required, verifier).await,
+            Ok(None) => self.gate_session(req, required).await,
+        }
+    }
+
+    async fn gate_token(
+        &self,
+        token: &str,
+        required: Option<&Scope>,
+        verifier: &impl TokenVerifier,
+    ) -> Result<Gate, StoreError> {
+        let refuse = |reason| Ok(self.challenge(401, required, Some(reason)));
+        if !self.site.app.agents {
+            return refuse(Reason::AgentsNotAdmitted);
+        }
+        let claims = match verifier.verify(token, &self.site.issuer, self.now).await {
+            Ok(claims) => claims,
+            Err(VerifyError::Invalid(reason)) => return refuse(reason),
+            Err(VerifyError::Store(error)) => return Err(error),
+        };
+        // RFC 9068 §4: the audience must be this resource. The issuer check already ties the
+        // token to this host; this also refuses tokens of another app sharing the host.
+        if claims.aud != self.site.resource {
+            return refuse(Reason::TokenAudienceMismatch);
+        }
+        if self
+            .store
+            .is_grant_denied(&GrantId::from_stored(claims.grant_id.clone()))
+            .await?
+        {
+            return refuse(Reason::TokenRevoked);
+        }
+        if !self.site.app.policy.admits(&claims.email, &claims.groups) {
+            return refuse(Reason::TokenPolicyDenied);
+        }
+        let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
+        if let Some(scope) = required.filter(|s| !scopes.contains(s)) {
+            // RFC 6750 §3.1: insufficient_scope is 403, and `scope` says what is needed.
+            return Ok(self.challenge(403, Some(scope), Some(Reason::InsufficientScope)));
+        }
+        Ok(Gate::Allow(Identity {
+            person: Person {
+                subject: claims.sub,
+                email: claims.email,
+                groups: claims.groups,
+            },
+            agent: Some(Agent {
+                client_id: claims.client_id,
+                client_name: claims.client_name,
+                grant_id: claims.grant_id,
+            }),
+            scopes,
+        }))
+    }
+
+    async fn gate_session(
+        &self,
+        req: &GateRequest<'_>,
+        required: Option<&Scope>,
+    ) -> Result<Gate, StoreError> {
+        if let Some(person) = self.person(req.session).await? {
+            if !self.site.app.policy.admits_person(&person) {
+                return Ok(Gate::Forbidden(person));
+            }
+            let scopes = self
+                .site
+                .app
+                .scopes
+                .iter()
+                .map(|(scope, _)| scope.clone())
+                .collect();
+            return Ok(Gate::Allow(Identity {
+                person,
+                agent: None,
+                scopes,
+            }));
+        }
+        if request::is_browser_navigation(req.method, req.accept, req.sec_fetch_mode) {
+            let back = match req.query {
+                Some(query) => format!("{}?{query}", req.path),
+                None => req.path.to_owned(),
+            };
+            let return_to: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
+            return Ok(Gate::SignIn {
+                location: format!("{}?return_to={return_to}", paths::LOGIN),
+            });
+        }
+        Ok(self.challenge(401, required, None))
+    }
+
+    /// A Bearer challenge naming the scope the route needs, or else the app's default scopes.
+    fn challenge(&self, status: u16, required: Option<&Scope>, reason: Option<Reason>) -> Gate {
+        let scope = match required {
+            Some(scope) => scope.as_str().to_owned(),
+            None => self.site.app.default_scopes.to_string(),
+        };
+        let error = reason.map(OAuthError::from);
+        Gate::Challenge {
+            status,
+            www_authenticate: challenge::bearer(&self.site.issuer, Some(&scope), error.as_ref()),
+            error,
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Reading what a request to a protected app carries: a bearer token (RFC 6750 §2.1), a token
+//! in the query string (refused), and whether it is a browser navigation.
+
+use crate::error::Reason;
+
+/// The bearer token of an `Authorization` header (RFC 6750 §2.1): `Bearer` (any case), one
+/// space, and a `b64token`. `Ok(None)` when there is no header or another scheme; an error when
+/// the header says Bearer but the token is malformed.
+pub fn bearer_token(authorization: Option<&str>) -> Result<Option<&str>, Reason> {
+    let Some(header) = authorization else {
+        return Ok(None);
+    };
+    let Some((scheme, token)) = header.split_once(' ') else {
+        return if header.eq_ignore_ascii_case("bearer") {
+            Err(Reason::TokenMalformed)
+        } else {
+            Ok(None)
+        };
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    let body = token.trim_end_matches('=');
+    let well_formed = !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if well_formed {
+        Ok(Some(token))
+    } else {
+        Err(Reason::TokenMalformed)
+    }
+}
+
+/// Whether the query string carries `access_token` (RFC 6750 §2.3). gatehouse refuses that
+/// method: URLs end up in logs and histories (RFC 9700 §4.3.2: clients "MUST NOT" send tokens in
+/// the query), so a token there is treated as leaked, not as a credential.
+pub fn token_in_query(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token")
+    })
+}
+
+/// Whether the request is a person's browser navigating to a page: such a request without
+/// credentials is sent to the login page; everything else gets a machine-readable `401`.
+/// `Sec-Fetch-Mode` (Fetch Metadata) decides where the browser sends it; otherwise a `GET` or
+/// `HEAD` whose `Accept` lists `text/html`.
+pub fn is_browser_navigation(
+    method: &str,
+    accept: Option<&str>,
+    sec_fetch_mode: Option<&str>,
+) -> bool {
+    if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD") {
+        return false;
+    }
+    if let Some(mode) = sec_fetch_mode {
+        return mode.eq_ignore_ascii_case("navigate");
+    }
+    accept.is_some_and(|accept| {
+        accept.split(',').any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| p.replace(' ', "").eq_ignore_ascii_case("q=0"));
+            media.eq_ignore_ascii_case("text/html") && !refused
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bearer_tokens_follow_rfc_6750() {
+        assert_eq!(bearer_token(None), Ok(None));
+        assert_eq!(
+            bearer_token(Some("Bearer abc.def-ghi_jkl~+/==")),
+            Ok(Some("abc.def-ghi_jkl~+/=="))
+        );
+        assert_eq!(bearer_token(Some("bearer abc")), Ok(Some("abc")));
+        assert_eq!(bearer_token(Some("Basic YTpi")), Ok(None));
+        for bad in [
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Bearer a\"b",
+            "Bearer ===",
+            "Bearer  abc",
+        ] {
+            assert_eq!(
+                bearer_token(Some(bad)),
+                Err(Reason::TokenMalformed),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_in_the_query_is_noticed() {
+        assert!(token_in_query(Some("a=1&access_token=x")));
+        assert!(token_in_query(Some("access_token=")));
+        assert!(!token_in_query(Some("token=x&access_tokens=y")));
+        assert!(!token_in_query(None));
+    }
+
+    #[test]
+    fn browsers_navigating_are_told_apart_from_agents() {
+        let html = Some("text/html,application/xhtml+xml,*/*;q=0.8");
+        assert!(is_browser_navigation("GET", html, Some("navigate")));
+        assert!(is_browser_navigation("GET", html, None));
+        assert!(
+            !is_browser_navigation("GET", html, Some("cors")),
+            "fetch() from a page is not a navigation"
+        );
+        assert!(!is_browser_navigation("POST", html, Some("navigate")));
+        assert!(!is_browser_navigation("GET", Some("*/*"), None), "curl");
+        assert!(!is_browser_navigation(
+            "GET",
+            Some("application/json"),
+            None
+        ));
+        assert!(!is_browser_navigation(
+            "GET",
+            Some("text/html;q=0, application/json"),
+            None
+        ));
+        assert!(!is_browser_navigation("GET", None, None));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(header in ".{0,64}", method in "[A-Za-z]{0,8}") {
+            let _ = bearer_token(Some(&header));
+            let _ = token_in_query(Some(&header));
+            let _ = is_browser_navigation(&method, Some(&header), Some(&header));
+        }
+    }
+}
