@@ -129,21 +129,7 @@ pub async fn verify(stored: &PasswordHash, password: &str, kdf: &impl Pbkdf2) ->
 mod tests {
     use super::*;
 
-    /// A pure-Rust reference derivation.
-    struct RustPbkdf2;
-    impl Pbkdf2 for RustPbkdf2 {
-        async fn derive(
-            &self,
-            password: &[u8],
-            salt: &[u8],
-            rounds: u32,
-            len: usize,
-        ) -> Option<Vec<u8>> {
-            let mut out = vec![0; len];
-            pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, rounds, &mut out);
-            Some(out)
-        }
-    }
+    use crate::testing::RustPbkdf2;
 
     /// The demo account's hash from .dev.vars (password `gatehouse-demo`).
     const DEMO: &str =

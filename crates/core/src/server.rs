@@ -313,7 +313,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             }
         };
         let grant = self.store.grant(&grant_id).await?;
-        Ok(grant.filter(|g| &g.client_id == client.id()))
+        // Only this client's grants, and only for the app served here.
+        Ok(grant.filter(|g| &g.client_id == client.id() && g.app == self.site.resource))
     }
 
     /// The person logged in with this session cookie, if the session is live, for this app, and

@@ -7,19 +7,8 @@ use gatehouse_core::server::Failure;
 use crate::support::*;
 
 fn revoke(world: &World, client: &Client, token: &str) -> Result<(), Failure> {
-    let mut params = vec![("token", token)];
-    let basic = match &client.secret {
-        Some(secret) => Some(basic(&client.id, secret)),
-        None => {
-            params.push(("client_id", client.id.as_str()));
-            None
-        }
-    };
-    block_on(
-        world
-            .server()
-            .revoke(form(&params).as_bytes(), basic.as_deref()),
-    )
+    let (body, basic) = client_form(client, &[("token", token)]);
+    block_on(world.server().revoke(body.as_bytes(), basic.as_deref()))
 }
 
 #[test]
@@ -93,4 +82,18 @@ fn a_confidential_client_must_authenticate_to_revoke() {
     world
         .refresh(&client, tokens.refresh_token.as_deref().unwrap())
         .unwrap();
+}
+
+#[test]
+fn a_token_is_revoked_only_at_its_own_app() {
+    let world = World::new();
+    let client = world.public_client();
+    let tokens = world.tokens(&client);
+    let refresh = tokens.refresh_token.unwrap();
+    let body = form(&[
+        ("token", refresh.as_str()),
+        ("client_id", client.id.as_str()),
+    ]);
+    block_on(world.server_at(OTHER_ISSUER).revoke(body.as_bytes(), None)).unwrap();
+    world.refresh(&client, &refresh).unwrap();
 }

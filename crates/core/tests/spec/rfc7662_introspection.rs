@@ -8,19 +8,8 @@ use gatehouse_core::server::Failure;
 use crate::support::*;
 
 fn introspect(world: &World, client: &Client, token: &str) -> Result<Introspection, Failure> {
-    let mut params = vec![("token", token)];
-    let basic = match &client.secret {
-        Some(secret) => Some(basic(&client.id, secret)),
-        None => {
-            params.push(("client_id", client.id.as_str()));
-            None
-        }
-    };
-    block_on(
-        world
-            .server()
-            .introspect(form(&params).as_bytes(), basic.as_deref()),
-    )
+    let (body, basic) = client_form(client, &[("token", token)]);
+    block_on(world.server().introspect(body.as_bytes(), basic.as_deref()))
 }
 
 #[test]

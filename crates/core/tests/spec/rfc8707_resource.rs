@@ -21,10 +21,7 @@ fn a_resource_of_another_app_or_origin_is_invalid_target() {
         "wiki.test",
         "https://wiki.test/?q=1",
     ] {
-        let query = world.authorization_query(&client, REDIRECT, &[]).replace(
-            "resource=https%3A%2F%2Fwiki.test",
-            &form(&[("resource", resource)]),
-        );
+        let query = world.authorization_query(&client, REDIRECT, &[("resource", resource)]);
         match world.authorize(&query, Some(&session)) {
             Err(AuthorizeError::Redirect { error, .. }) => {
                 assert!(
@@ -50,19 +47,8 @@ fn a_path_within_the_app_is_the_app_and_the_audience_is_canonical() {
     let world = World::new();
     let client = world.public_client();
     let session = world.login("alice@example.com");
-    let query = world.authorization_query(&client, REDIRECT, &[]).replace(
-        "resource=https%3A%2F%2Fwiki.test",
-        &form(&[("resource", "https://wiki.test/mcp")]),
-    );
-    let location = match world.authorize(&query, Some(&session)).unwrap() {
-        gatehouse_core::server::AuthorizeOutcome::Consent(_) => {
-            match world.decide(&query, &session, "approve").unwrap() {
-                gatehouse_core::server::AuthorizeOutcome::Redirect(l) => l,
-                other => panic!("{other:?}"),
-            }
-        }
-        other => panic!("{other:?}"),
-    };
+    let location =
+        world.authorize_and_consent(&client, &session, &[("resource", "https://wiki.test/mcp")]);
     let code = param(&location, "code").unwrap();
     let tokens = world
         .token(

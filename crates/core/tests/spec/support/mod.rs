@@ -158,6 +158,8 @@ impl World {
             ("state", "st4te"),
             ("resource", ISSUER),
         ];
+        // A parameter in `extra` replaces the standard one of that name.
+        params.retain(|(name, _)| !extra.iter().any(|(e, _)| e == name));
         params.extend_from_slice(extra);
         form(&params)
     }
@@ -281,6 +283,20 @@ impl World {
     pub fn tokens(&self, client: &Client) -> TokenResponse {
         self.exchange(client, &self.code(client)).unwrap()
     }
+}
+
+/// A client's form request to the token, revocation or introspection endpoint: the body with
+/// `client_id` for a public client, or the Basic header for a confidential one.
+pub fn client_form(client: &Client, params: &[(&str, &str)]) -> (String, Option<String>) {
+    let mut params = params.to_vec();
+    let basic = match &client.secret {
+        Some(secret) => Some(basic(&client.id, secret)),
+        None => {
+            params.push(("client_id", client.id.as_str()));
+            None
+        }
+    };
+    (form(&params), basic)
 }
 
 /// `application/x-www-form-urlencoded` of `params`.
