@@ -42,6 +42,11 @@ pub fn failure(failure: Failure) -> Result<Response> {
             basic_challenge,
         } => {
             let mut response = oauth_error(&error)?;
+            if error.status() == 503 {
+                response
+                    .headers_mut()
+                    .set("Retry-After", RETRY_AFTER_SECS)?;
+            }
             // RFC 6749 §5.2: a client that tried HTTP Basic gets a Basic challenge back.
             if basic_challenge {
                 response

@@ -2,16 +2,20 @@
 //! `gatehouse-core`. It translates; every protocol decision lives in the core crate.
 
 mod consumer;
+mod demo;
 mod env;
+mod gate;
 mod health;
 mod http;
 mod keys;
 mod oauth;
 mod pages;
 mod platform;
+mod proxy;
 mod random;
 mod router;
 mod store;
+mod verifier;
 mod webcrypto;
 
 use gatehouse_core::queue::QueueMessage;

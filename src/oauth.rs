@@ -4,10 +4,10 @@
 use gatehouse_core::authorize::AuthorizeError;
 use gatehouse_core::error::{OAuthError, Reason};
 use gatehouse_core::form::MAX_FORM_BYTES;
-use gatehouse_core::login::LoginOutcome;
+use gatehouse_core::login::{LoginOutcome, LoginPrompt};
 use gatehouse_core::registration::{self, MAX_REGISTRATION_BYTES};
 use gatehouse_core::secret::CsrfToken;
-use gatehouse_core::server::{AuthorizeOutcome, Server};
+use gatehouse_core::server::{AuthorizeOutcome, Failure, Server};
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
 use worker::{Request, Response, Result};
@@ -98,22 +98,81 @@ fn answer<S: Store, K: Signer>(
     }
 }
 
+/// The CSRF token of this browser: its cookie's, if well formed, else a new one.
+pub fn csrf_token<S, K>(server: &AuthServer<'_, S, K>, req: &Request) -> String {
+    http::cookie(req, CSRF_COOKIE)
+        .filter(|c| CsrfToken::is_well_formed(c))
+        .unwrap_or_else(|| CsrfToken::issue(server.rng).expose_secret().to_owned())
+}
+
+/// Sets the CSRF cookie on a page that carries `token` in a form.
+pub fn set_csrf_cookie(response: &Response, token: &str) -> Result<()> {
+    http::set_cookie(
+        response.headers(),
+        CSRF_COOKIE,
+        token,
+        CSRF_COOKIE_MAX_AGE_SECS,
+    )
+}
+
 /// A form page with the CSRF token in both the form and the cookie.
 fn with_csrf<S, K>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
     render: impl FnOnce(&str) -> String,
 ) -> Result<Response> {
-    let existing = http::cookie(req, CSRF_COOKIE).filter(|c| CsrfToken::is_well_formed(c));
-    let token = existing.unwrap_or_else(|| CsrfToken::issue(server.rng).expose_secret().to_owned());
-    let response = http::page(200, render(&token))?;
-    http::set_cookie(
-        response.headers(),
-        CSRF_COOKIE,
-        &token,
-        CSRF_COOKIE_MAX_AGE_SECS,
-    )?;
+    page_with_csrf(server, req, 200, render)
+}
+
+/// [`with_csrf`] with another status.
+pub fn page_with_csrf<S, K>(
+    server: &AuthServer<'_, S, K>,
+    req: &Request,
+    status: u16,
+    render: impl FnOnce(&str) -> String,
+) -> Result<Response> {
+    let token = csrf_token(server, req);
+    let response = http::page(status, render(&token))?;
+    set_csrf_cookie(&response, &token)?;
     Ok(response)
+}
+
+/// `GET /.gatehouse/login?return_to=…`: the login page for a person who came to the app itself.
+pub fn login_page<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &Request,
+) -> Result<Response> {
+    let url = req.url()?;
+    let return_to = url
+        .query_pairs()
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v.into_owned());
+    let prompt = LoginPrompt::for_app(&server.site, return_to.as_deref().unwrap_or("/"));
+    with_csrf(server, req, |csrf| pages::login(&prompt, csrf))
+}
+
+/// `POST /.gatehouse/logout`: ends the session and clears its cookie.
+pub async fn logout<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &mut Request,
+) -> Result<Response> {
+    let body = match http::body(req, MAX_FORM_BYTES).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let session = http::cookie(req, SESSION_COOKIE);
+    let csrf = http::cookie(req, CSRF_COOKIE);
+    match server
+        .logout(&body, session.as_deref(), csrf.as_deref())
+        .await
+    {
+        Ok(()) => {
+            let response = http::redirect(303, "/")?;
+            http::set_cookie(response.headers(), SESSION_COOKIE, "", 0)?;
+            Ok(response)
+        }
+        Err(failure) => http::failure(failure),
+    }
 }
 
 /// `POST` of the login form.
@@ -151,9 +210,16 @@ pub async fn login<S: Store, K: Signer>(
     }
 }
 
-/// Reads a form body for the token, revocation and introspection endpoints. RFC 6749 §3.2: the
-/// client uses "application/x-www-form-urlencoded".
-async fn form_body(req: &mut Request) -> std::result::Result<Vec<u8>, Result<Response>> {
+/// What the token, revocation and introspection endpoints read: the form body and the
+/// `Authorization` header (client authentication, RFC 6749 §2.3.1).
+struct ClientRequest {
+    body: Vec<u8>,
+    authorization: Option<String>,
+}
+
+/// Reads a client's form request. RFC 6749 §3.2: the client uses
+/// "application/x-www-form-urlencoded"; `Err` carries the response refusing anything else.
+async fn client_request(req: &mut Request) -> std::result::Result<ClientRequest, Result<Response>> {
     let content_type = req
         .headers()
         .get("Content-Type")
@@ -168,7 +234,22 @@ async fn form_body(req: &mut Request) -> std::result::Result<Vec<u8>, Result<Res
             Reason::FormContentTypeRequired,
         )));
     }
-    http::body(req, MAX_FORM_BYTES).await
+    let body = http::body(req, MAX_FORM_BYTES).await?;
+    let authorization = req.headers().get("Authorization").ok().flatten();
+    Ok(ClientRequest {
+        body,
+        authorization,
+    })
+}
+
+/// The JSON answer of an endpoint, or its failure.
+fn json_or_failure<T: serde::Serialize>(
+    result: std::result::Result<T, Failure>,
+) -> Result<Response> {
+    match result {
+        Ok(body) => http::json(200, &body),
+        Err(failure) => http::failure(failure),
+    }
 }
 
 /// `POST /oauth/token`.
@@ -176,15 +257,15 @@ pub async fn token<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &mut Request,
 ) -> Result<Response> {
-    let body = match form_body(req).await {
-        Ok(body) => body,
+    let client = match client_request(req).await {
+        Ok(client) => client,
         Err(response) => return response,
     };
-    let authorization = req.headers().get("Authorization")?;
-    match server.token(&body, authorization.as_deref()).await {
-        Ok(tokens) => http::json(200, &tokens),
-        Err(failure) => http::failure(failure),
-    }
+    json_or_failure(
+        server
+            .token(&client.body, client.authorization.as_deref())
+            .await,
+    )
 }
 
 /// `POST /oauth/revoke`: `200` with an empty body (RFC 7009 §2.2).
@@ -192,12 +273,14 @@ pub async fn revoke<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &mut Request,
 ) -> Result<Response> {
-    let body = match form_body(req).await {
-        Ok(body) => body,
+    let client = match client_request(req).await {
+        Ok(client) => client,
         Err(response) => return response,
     };
-    let authorization = req.headers().get("Authorization")?;
-    match server.revoke(&body, authorization.as_deref()).await {
+    match server
+        .revoke(&client.body, client.authorization.as_deref())
+        .await
+    {
         Ok(()) => {
             let mut response = Response::empty()?;
             response.headers_mut().set("Cache-Control", "no-store")?;
@@ -212,13 +295,13 @@ pub async fn introspect<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &mut Request,
 ) -> Result<Response> {
-    let body = match form_body(req).await {
-        Ok(body) => body,
+    let client = match client_request(req).await {
+        Ok(client) => client,
         Err(response) => return response,
     };
-    let authorization = req.headers().get("Authorization")?;
-    match server.introspect(&body, authorization.as_deref()).await {
-        Ok(introspection) => http::json(200, &introspection),
-        Err(failure) => http::failure(failure),
-    }
+    json_or_failure(
+        server
+            .introspect(&client.body, client.authorization.as_deref())
+            .await,
+    )
 }

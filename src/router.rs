@@ -14,8 +14,8 @@ use worker::{Env, Method, Request, Response, Result};
 use crate::keys::{SEALING_KEY_LABEL, WebCryptoSigner};
 use crate::platform::WorkerClock;
 use crate::random::PlatformRng;
-use crate::store::D1Store;
-use crate::{env, health, http, oauth};
+use crate::store::WorkerStore;
+use crate::{env, gate, health, http, oauth};
 
 /// How long clients may cache discovery documents and the JWKS.
 const METADATA_MAX_AGE_SECS: u32 = 300;
@@ -46,7 +46,8 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         return http::not_found();
     };
     let db = env.d1(env::DB)?;
-    let store = D1Store::new(&db);
+    let kv = env.kv(env::KV)?;
+    let store = WorkerStore::new(&db, &kv);
     let clock = WorkerClock;
     let signer = WebCryptoSigner::new(
         &db,
@@ -75,7 +76,9 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         },
         (Method::Post, paths::REGISTER) => oauth::register(&server, &mut req).await,
         (Method::Get, paths::AUTHORIZE) => oauth::authorize(&server, &req).await,
+        (Method::Get, paths::LOGIN) => oauth::login_page(&server, &req),
         (Method::Post, paths::LOGIN) => oauth::login(&server, &mut req).await,
+        (Method::Post, paths::LOGOUT) => oauth::logout(&server, &mut req).await,
         (Method::Post, paths::CONSENT) => oauth::consent(&server, &mut req).await,
         (Method::Post, paths::TOKEN) => oauth::token(&server, &mut req).await,
         (Method::Post, paths::REVOKE) => oauth::revoke(&server, &mut req).await,
@@ -84,8 +87,11 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         (_, paths::REGISTER | paths::TOKEN | paths::REVOKE) => {
             http::method_not_allowed("POST, OPTIONS")
         }
-        (_, paths::LOGIN | paths::CONSENT | paths::INTROSPECT) => http::method_not_allowed("POST"),
-        _ => http::not_found(),
+        (_, paths::LOGIN) => http::method_not_allowed("GET, POST"),
+        (_, paths::LOGOUT | paths::CONSENT | paths::INTROSPECT) => http::method_not_allowed("POST"),
+        // gatehouse's own namespaces: never forwarded, whatever the app serves.
+        _ if paths::is_reserved(&path) => http::not_found(),
+        _ => return gate::handle(&server, req).await,
     }?;
     if cors {
         http::with_cors(response)

@@ -1,4 +1,4 @@
-//! The core's storage traits on D1. Every statement is parameterised; the atomic steps the
+//! The core's storage traits on D1, and the edge denylist on KV. Every statement is parameterised; the atomic steps the
 //! traits promise (single-use codes, refresh rotation) are single statements or D1 batches,
 //! which run as one transaction.
 
@@ -10,16 +10,18 @@ use gatehouse_core::time::UnixTime;
 use gatehouse_core::types::{ClientId, Scopes};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
+use worker::kv::KvStore;
 use worker::{D1Database, D1PreparedStatement};
 
-/// The core's `Store` on D1.
-pub struct D1Store<'a> {
+/// The core's `Store` on the Worker's bindings: D1 for records, KV for the edge denylist.
+pub struct WorkerStore<'a> {
     db: &'a D1Database,
+    kv: &'a KvStore,
 }
 
-impl<'a> D1Store<'a> {
-    pub fn new(db: &'a D1Database) -> Self {
-        Self { db }
+impl<'a> WorkerStore<'a> {
+    pub fn new(db: &'a D1Database, kv: &'a KvStore) -> Self {
+        Self { db, kv }
     }
 
     fn statement(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, StoreError> {
@@ -94,7 +96,7 @@ struct ClientRow {
     expires_at: Option<f64>,
 }
 
-impl ClientStore for D1Store<'_> {
+impl ClientStore for WorkerStore<'_> {
     async fn insert_client(
         &self,
         client: &ClientRecord,
@@ -177,6 +179,8 @@ struct SessionRow {
     subject: String,
     email: String,
     groups: String,
+    app: Option<String>,
+    last_seen_at: f64,
     expires_at: f64,
 }
 
@@ -185,7 +189,7 @@ fn groups(json: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(json).map_err(|_| corrupt("groups"))
 }
 
-impl SessionStore for D1Store<'_> {
+impl SessionStore for WorkerStore<'_> {
     async fn insert_session(
         &self,
         session: &SessionRecord,
@@ -201,9 +205,16 @@ impl SessionStore for D1Store<'_> {
                 &[text(&person.subject), text(&person.email), text(&groups_json), time(now)],
             )?,
             self.statement(
-                "INSERT INTO sessions (session_hash, subject, created_at, last_seen_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?3, ?4)",
-                &[hash(&session.session_hash), text(&person.subject), time(now), time(session.expires_at)],
+                "INSERT INTO sessions (session_hash, subject, app, created_at, last_seen_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    hash(&session.session_hash),
+                    text(&person.subject),
+                    text(&session.app),
+                    time(now),
+                    time(session.last_seen_at),
+                    time(session.expires_at),
+                ],
             )?,
         ])
         .await?;
@@ -217,7 +228,8 @@ impl SessionStore for D1Store<'_> {
     ) -> Result<Option<SessionRecord>, StoreError> {
         let row: Option<SessionRow> = self
             .first(
-                "SELECT p.subject, p.email, p.groups, s.expires_at FROM sessions s JOIN people p ON p.subject = s.subject \
+                "SELECT p.subject, p.email, p.groups, s.app, s.last_seen_at, s.expires_at \
+                 FROM sessions s JOIN people p ON p.subject = s.subject \
                  WHERE s.session_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
                 &[hash(session_hash), time(now)],
             )
@@ -230,8 +242,34 @@ impl SessionStore for D1Store<'_> {
                 email: row.email,
                 groups: groups(&row.groups)?,
             },
+            app: row.app.unwrap_or_default(),
+            last_seen_at: secs(row.last_seen_at),
             expires_at: secs(row.expires_at),
         }))
+    }
+
+    async fn touch_session(
+        &self,
+        session_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE sessions SET last_seen_at = ?2 WHERE session_hash = ?1",
+            &[hash(session_hash), time(now)],
+        )
+        .await
+    }
+
+    async fn revoke_session(
+        &self,
+        session_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE sessions SET revoked_at = ?2 WHERE session_hash = ?1 AND revoked_at IS NULL",
+            &[hash(session_hash), time(now)],
+        )
+        .await
     }
 }
 
@@ -239,7 +277,7 @@ fn scopes(text: &str) -> Result<Scopes, StoreError> {
     Scopes::parse(text).map_err(|_| corrupt("scope"))
 }
 
-impl ConsentStore for D1Store<'_> {
+impl ConsentStore for WorkerStore<'_> {
     async fn consent(
         &self,
         subject: &str,
@@ -291,7 +329,7 @@ struct GrantRow {
     revoked_at: Option<f64>,
 }
 
-impl GrantStore for D1Store<'_> {
+impl GrantStore for WorkerStore<'_> {
     async fn insert_grant(&self, grant: &GrantRecord) -> Result<(), StoreError> {
         self.run(
             "INSERT INTO grants (grant_id, subject, client_id, app, scope, redirect_uri, created_at) \
@@ -367,7 +405,7 @@ struct CodeRow {
     expires_at: f64,
 }
 
-impl CodeStore for D1Store<'_> {
+impl CodeStore for WorkerStore<'_> {
     async fn insert_code(&self, code: &CodeRecord, now: UnixTime) -> Result<(), StoreError> {
         self.run(
             "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, \
@@ -436,7 +474,7 @@ struct RefreshRow {
     successor_hash: Option<String>,
 }
 
-impl RefreshStore for D1Store<'_> {
+impl RefreshStore for WorkerStore<'_> {
     async fn insert_refresh(&self, token: &RefreshRecord, now: UnixTime) -> Result<(), StoreError> {
         self.run(
             "INSERT INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -496,5 +534,61 @@ impl RefreshStore for D1Store<'_> {
             .and_then(|m| m.changes)
             .unwrap_or(0);
         Ok(changed > 0)
+    }
+}
+
+/// KV key of a denied grant.
+fn denylist_key(grant_id: &GrantId) -> String {
+    format!("deny:grant:{}", grant_id.as_str())
+}
+
+/// How long an isolate trusts a "not denied" answer before asking KV again: part of the
+/// revocation propagation bound (README, "Revocation").
+const DENYLIST_CACHE_MS: f64 = 5_000.0;
+
+thread_local! {
+    /// grant id → (denied, checked at, in ms). Denials are permanent; "not denied" expires.
+    static DENYLIST_CACHE: std::cell::RefCell<std::collections::HashMap<String, (bool, f64)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Bounds the per-isolate cache; an isolate that sees this many grants just starts over.
+const DENYLIST_CACHE_ENTRIES: usize = 10_000;
+
+impl Denylist for WorkerStore<'_> {
+    async fn deny_grant(&self, grant_id: &GrantId, until: UnixTime) -> Result<(), StoreError> {
+        DENYLIST_CACHE
+            .with_borrow_mut(|cache| cache.insert(grant_id.as_str().to_owned(), (true, 0.0)));
+        self.kv
+            .put(&denylist_key(grant_id), "1")
+            .map_err(|e| StoreError(format!("KV binding `KV`: denylist put: {e}")))?
+            .expiration(until.0)
+            .execute()
+            .await
+            .map_err(|e| StoreError(format!("KV binding `KV`: denylist put: {e}")))
+    }
+
+    async fn is_grant_denied(&self, grant_id: &GrantId) -> Result<bool, StoreError> {
+        let now = worker::Date::now().as_millis() as f64;
+        let cached = DENYLIST_CACHE.with_borrow(|cache| cache.get(grant_id.as_str()).copied());
+        match cached {
+            Some((true, _)) => return Ok(true),
+            Some((false, at)) if now - at < DENYLIST_CACHE_MS => return Ok(false),
+            _ => {}
+        }
+        let denied = self
+            .kv
+            .get(&denylist_key(grant_id))
+            .text()
+            .await
+            .map_err(|e| StoreError(format!("KV binding `KV`: denylist get: {e}")))?
+            .is_some();
+        DENYLIST_CACHE.with_borrow_mut(|cache| {
+            if cache.len() >= DENYLIST_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(grant_id.as_str().to_owned(), (denied, now));
+        });
+        Ok(denied)
     }
 }

@@ -4,10 +4,12 @@
 //! Rendering is pure (strings in, string out), so it is tested natively.
 
 mod consent;
+mod demo;
 mod error;
 mod login;
 
 pub use consent::consent;
+pub use demo::{demo, forbidden};
 pub use error::error;
 pub use login::login;
 

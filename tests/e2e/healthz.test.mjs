@@ -23,8 +23,10 @@ describe('a migrated local gatehouse', () => {
     assert.match(body.queue.detail, /consumed/);
   });
 
-  test('answers unknown paths with 404 JSON', async () => {
-    for (const path of ['/', '/nope', '/healthz/extra']) {
+  // Every other path belongs to the protected app (the gatekeeper suites); only gatehouse's
+  // own namespaces answer 404 for what they do not serve.
+  test("answers unknown paths in gatehouse's namespaces with 404 JSON", async () => {
+    for (const path of ['/oauth/nope', '/.gatehouse/nope', '/.well-known/nope']) {
       const res = await fetch(`${gh.url}${path}`);
       assert.equal(res.status, 404, path);
       assert.match(res.headers.get('content-type'), /^application\/json/);

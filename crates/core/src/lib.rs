@@ -23,6 +23,7 @@ pub mod grants;
 pub mod introspection;
 pub mod jws;
 pub mod login;
+pub mod markdown;
 pub mod metadata;
 pub mod password;
 pub mod paths;

@@ -57,14 +57,18 @@ function wrangler(args) {
  * Starts gatehouse. Options:
  *   migrate: apply the D1 migrations first (default true)
  *   vars:    extra Worker variables, passed as `--var NAME:VALUE`
+ *   config:  another wrangler configuration file (default: the repository's wrangler.toml)
+ * The returned `pid` is wrangler's, and the id of the process group holding it and its workerd.
  */
-export async function startGatehouse({ migrate = true, vars = {} } = {}) {
+export async function startGatehouse({ migrate = true, vars = {}, config } = {}) {
   const state = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
-  if (migrate) await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state]);
+  const configArgs = config ? ['--config', config] : [];
+  if (migrate) await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...configArgs]);
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const args = [
     WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-port', String(inspectorPort), '--persist-to', state, '--show-interactive-dev-session=false',
+    ...configArgs,
   ];
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
   // Its own process group, so that stop() reaches workerd too and nothing else.
@@ -92,7 +96,7 @@ export async function startGatehouse({ migrate = true, vars = {} } = {}) {
     await stop();
     throw error;
   }
-  return { url, stop, log: () => log };
+  return { url, stop, log: () => log, pid: child.pid };
 }
 
 function signalGroup(pid, signal) {

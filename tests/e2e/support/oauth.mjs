@@ -1,6 +1,7 @@
 // A minimal OAuth client and browser for the end-to-end suites: registers, drives the login and
 // consent pages through HTTP form posts with a cookie jar, and calls the token endpoints.
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 
 export const DEMO = { email: 'alice@example.com', password: 'gatehouse-demo' };
 export const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -10,6 +11,32 @@ export const b64url = (bytes) => Buffer.from(bytes).toString('base64url');
 export function pkce() {
   const verifier = b64url(randomBytes(32));
   return { verifier, challenge: b64url(createHash('sha256').update(verifier).digest()) };
+}
+
+/**
+ * fetch() over node:http, as a browser would send it: node's own fetch adds
+ * `Sec-Fetch-Mode: cors` to every request and refuses hop-by-hop headers, which a browser
+ * navigation or a misbehaving client would not. Never follows redirects.
+ */
+export function rawFetch(url, { method = 'GET', headers = {}, body } = {}) {
+  const target = new URL(url);
+  const flat = headers instanceof Headers ? Object.fromEntries(headers) : headers;
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method, headers: flat }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const out = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const v of [].concat(value)) out.append(name, v);
+        }
+        const nullBody = [101, 204, 205, 304].includes(res.statusCode);
+        resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status: res.statusCode, headers: out }));
+      });
+    });
+    req.on('error', reject);
+    req.end(body instanceof URLSearchParams ? body.toString() : body);
+  });
 }
 
 /** A browser's cookie jar and redirect-free fetch. */
@@ -25,7 +52,7 @@ export class Browser {
     if (url.origin === new URL(this.base).origin && this.cookies.size) {
       headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     }
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    const res = await rawFetch(url, { ...init, headers });
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const [name, value] = pair.split('=');
@@ -88,7 +115,10 @@ export async function personAt(base, url, options = {}, browser = new Browser(ba
     if (html.includes('name="password"')) {
       res = await browser.submit(html, { email: options.email ?? DEMO.email, password: options.password ?? DEMO.password });
       if (res.status !== 303) throw new Error(`login failed: ${res.status} ${await res.text()}`);
-      res = await browser.fetch(res.headers.get('location'));
+      const back = res.headers.get('location');
+      // A login from the app itself returns to the app; only an authorization continues here.
+      if (!back.startsWith('/oauth/authorize')) return new URL(back, base);
+      res = await browser.fetch(back);
       html = res.status === 200 ? await res.text() : '';
     }
     if (html.includes('value="approve"')) res = await browser.submit(html, { decision: options.decision ?? 'approve' });

@@ -1,0 +1,348 @@
+//! Markdown for agents: the gatekeeper answers `text/markdown` instead of `text/html` when the
+//! request's `Accept` header prefers it (RFC 9110 §12.5.1) and the origin answered `text/html`.
+//!
+//! The adapter's part, for a proxied response:
+//!
+//! 1. [`prefers_markdown`] on the request's `Accept` and [`is_html`] on the response's
+//!    `Content-Type`; if either is false the response goes through untouched.
+//! 2. A body larger than [`MAX_MARKDOWN_SOURCE_BYTES`] goes through unconverted (check
+//!    `Content-Length` before reading it when there is one).
+//! 3. [`html_to_markdown`]; on `Err` the HTML goes through unconverted (log the
+//!    [`Unconverted`] reason).
+//! 4. On `Ok`, answer with `Content-Type: ` [`MARKDOWN_CONTENT_TYPE`] and `Vary: Accept`
+//!    (RFC 9110 §12.5.5), drop `Content-Length` and `Content-Encoding` (the body changed) and any
+//!    strong `ETag` (RFC 9110 §8.8.3: it names the HTML representation).
+//!
+//! The conversion itself is the [`mdka`] crate, which parses with html5ever. html5ever follows
+//! the WHATWG tree-construction algorithm, whose cost is not linear: nesting depth, the list of
+//! active formatting elements and the attributes of one tag each multiply it (html5ever issues
+//! #289 and #788; 10,000 `<b id=N>` tags, 109 KB, take 3.8 s natively). A Worker has a CPU budget
+//! and 128 MB of memory, and the page comes from an origin that may serve what its users wrote,
+//! so a page is first rewritten by a linear pass (`normalize`) into small, well-formed HTML whose
+//! parse cost that pass can bound, and refused when a bound is exceeded:
+//! [`MAX_MARKDOWN_NESTING_DEPTH`], a work budget, and [`MAX_MARKDOWN_OUTPUT_BYTES`].
+//!
+//! What the Markdown keeps: headings, paragraphs, links, images, emphasis, lists, block quotes,
+//! code spans and blocks (with the `language-*` class), tables. What it drops: `<head>` (the
+//! `<title>` too), `<script>`, `<style>`, `<noscript>`, `<template>`, `<iframe>`, `<svg>`,
+//! `<math>`, form controls, comments, and every attribute the Markdown has no use for.
+//!
+//! Not here: reading, decoding (`Content-Encoding`, a charset other than UTF-8) or streaming the
+//! body, and the decision which apps offer the conversion; the Worker makes those.
+
+mod normalize;
+
+/// The `Content-Type` of a converted response (RFC 7763 §2 registers `text/markdown`).
+pub const MARKDOWN_CONTENT_TYPE: &str = "text/markdown; charset=utf-8";
+
+/// The largest HTML body converted, in bytes; a larger body goes through as HTML.
+///
+/// Measured natively: 1 MiB of real-looking markup converts in about 0.2 s and peaks at about
+/// 45 MB of memory (the parsed tree); 2 MiB of `<p>x</p>` peaked at 87 MB, too close to a
+/// Worker's 128 MB.
+pub const MAX_MARKDOWN_SOURCE_BYTES: usize = 1 << 20;
+
+/// The deepest nesting of elements converted, counted the way `normalize` counts it (elements
+/// the parser will hold open, plus two per open table for the rows and bodies it adds). Deeper
+/// pages go through as HTML: the parser's scope checks walk every open element, so its time
+/// grows with depth × tags. Browsers stop nesting at 512 (Chromium's
+/// `kMaximumHTMLParserDOMTreeDepth`); real pages rarely pass 40.
+pub const MAX_MARKDOWN_NESTING_DEPTH: usize = 256;
+
+/// The largest Markdown produced, in bytes, as estimated before converting. Markdown repeats
+/// every enclosing block quote and list indentation on each line, so a few KB of nested
+/// `<blockquote>` around many lines can become hundreds of MB; such pages go through as HTML.
+pub const MAX_MARKDOWN_OUTPUT_BYTES: usize = 8 << 20;
+
+/// Why [`html_to_markdown`] gave a page back unconverted. The caller answers the HTML instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unconverted {
+    /// The body is larger than [`MAX_MARKDOWN_SOURCE_BYTES`].
+    TooLarge,
+    /// Elements nest deeper than [`MAX_MARKDOWN_NESTING_DEPTH`].
+    TooDeep,
+    /// The parse would cost more than its work budget (deep nesting times many tags, or many
+    /// formatting elements left open).
+    TooCostly,
+    /// The Markdown would be larger than [`MAX_MARKDOWN_OUTPUT_BYTES`].
+    OutputTooLarge,
+}
+
+impl Unconverted {
+    /// A short, stable name for logs.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::TooDeep => "too_deep",
+            Self::TooCostly => "too_costly",
+            Self::OutputTooLarge => "output_too_large",
+        }
+    }
+}
+
+/// Whether a request whose `Accept` header is `accept` prefers `text/markdown` to `text/html`
+/// (RFC 9110 §12.5.1).
+///
+/// Each type's weight is the `q` (RFC 9110 §12.4.2; 1 when absent) of the most specific media
+/// range that matches it: `text/markdown` before `text/*` before `*/*`; equally specific ranges
+/// give the highest of their weights; no matching range, or `q=0`, means not acceptable. Markdown
+/// is preferred only when its weight is above zero and strictly above HTML's, so a tie (`*/*`,
+/// `text/*`, or both types listed with equal weight) keeps HTML, which is what browsers get.
+/// Media-type parameters other than `q` are ignored. A malformed list member (no `/`, a
+/// character outside the token grammar, a `q` outside the `qvalue` grammar, an unterminated
+/// quoted string) is skipped. No header means false: RFC 9110 §12.5.1 reads it as "any media
+/// type", and HTML is what the origin sent.
+#[must_use]
+pub fn prefers_markdown(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    let mut markdown = Weight::NONE;
+    let mut html = Weight::NONE;
+    for member in split_unquoted(accept, b',') {
+        let Some(range) = MediaRange::parse(member) else {
+            continue;
+        };
+        markdown = markdown.merge(range.weight_for("text", "markdown"));
+        html = html.merge(range.weight_for("text", "html"));
+    }
+    markdown.q > 0 && markdown.q > html.q
+}
+
+/// Whether a `Content-Type` names `text/html`, with any parameters, in any case (RFC 9110
+/// §8.3.1: type and subtype are case-insensitive).
+#[must_use]
+pub fn is_html(content_type: Option<&str>) -> bool {
+    let Some(content_type) = content_type else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim_matches(is_ows);
+    essence.eq_ignore_ascii_case("text/html")
+}
+
+/// Converts an HTML page to Markdown, or says why it did not.
+///
+/// The page is first rewritten into well-formed HTML with only the elements and attributes the
+/// Markdown uses (see the module documentation), then converted by [`mdka`]. Bodies over
+/// [`MAX_MARKDOWN_SOURCE_BYTES`] are refused before any work; the other limits are checked as
+/// the rewrite goes and stop it early. Never panics; time and memory are linear in the input
+/// within those limits.
+///
+/// # Errors
+///
+/// [`Unconverted`] when a limit is exceeded; the caller then answers the HTML unchanged.
+pub fn html_to_markdown(html: &str) -> Result<String, Unconverted> {
+    if html.len() > MAX_MARKDOWN_SOURCE_BYTES {
+        return Err(Unconverted::TooLarge);
+    }
+    let normalized = normalize::normalize(html)?;
+    let markdown = mdka::html_to_markdown(&normalized);
+    let mut markdown = markdown.trim_matches('\n').to_owned();
+    markdown.push('\n');
+    Ok(markdown)
+}
+
+/// A media range's claim on one type: how specific it is and its weight in thousandths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Weight {
+    /// 0: no range matched; 1: `*/*`; 2: `type/*`; 3: `type/subtype`.
+    specificity: u8,
+    /// `qvalue` × 1000, 0..=1000.
+    q: u16,
+}
+
+impl Weight {
+    const NONE: Self = Self {
+        specificity: 0,
+        q: 0,
+    };
+
+    /// RFC 9110 §12.5.1: "If more than one media range applies to a given type, the most
+    /// specific reference has precedence." Equally specific ranges: the highest weight.
+    fn merge(self, other: Self) -> Self {
+        match self.specificity.cmp(&other.specificity) {
+            std::cmp::Ordering::Less => other,
+            std::cmp::Ordering::Greater => self,
+            std::cmp::Ordering::Equal => Self {
+                specificity: self.specificity,
+                q: self.q.max(other.q),
+            },
+        }
+    }
+}
+
+/// One member of an `Accept` list: `type/subtype` (either may be `*`) and its weight.
+#[derive(Debug)]
+struct MediaRange<'a> {
+    main: &'a str,
+    sub: &'a str,
+    q: u16,
+}
+
+impl<'a> MediaRange<'a> {
+    /// Parses `media-range [ weight ]` (RFC 9110 §12.5.1); `None` when malformed.
+    fn parse(member: &'a str) -> Option<Self> {
+        let mut parts = split_unquoted(member, b';');
+        let range = parts.next()?.trim_matches(is_ows);
+        if range.is_empty() {
+            return None;
+        }
+        let (main, sub) = range.split_once('/')?;
+        if !is_token(main) || !is_token(sub) || (main == "*" && sub != "*") {
+            return None;
+        }
+        let mut q = None;
+        for parameter in parts {
+            let parameter = parameter.trim_matches(is_ows);
+            // RFC 9110 §5.6.6: `parameters = *( OWS ";" OWS [ parameter ] )`.
+            if parameter.is_empty() {
+                continue;
+            }
+            let (name, value) = parameter.split_once('=')?;
+            if !is_token(name) || !(is_token(value) || is_quoted_string(value)) {
+                return None;
+            }
+            // RFC 9110 §5.6.6: "Parameter names are case-insensitive." The first `q` is the
+            // weight; the media type registry allows no parameter of that name.
+            if q.is_none() && name.eq_ignore_ascii_case("q") {
+                q = Some(parse_qvalue(value)?);
+            }
+        }
+        Some(Self {
+            main,
+            sub,
+            q: q.unwrap_or(1000),
+        })
+    }
+
+    /// This range's claim on `main/sub`, or [`Weight::NONE`] when it does not match.
+    fn weight_for(&self, main: &str, sub: &str) -> Weight {
+        let specificity = if self.main == "*" {
+            1
+        } else if !self.main.eq_ignore_ascii_case(main) {
+            0
+        } else if self.sub == "*" {
+            2
+        } else if self.sub.eq_ignore_ascii_case(sub) {
+            3
+        } else {
+            0
+        };
+        if specificity == 0 {
+            Weight::NONE
+        } else {
+            Weight {
+                specificity,
+                q: self.q,
+            }
+        }
+    }
+}
+
+/// RFC 9110 §12.4.2: `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`, in
+/// thousandths.
+fn parse_qvalue(value: &str) -> Option<u16> {
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let whole: u16 = match whole {
+        "0" => 0,
+        "1" => 1,
+        _ => return None,
+    };
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut thousandths: u16 = 0;
+    let mut scale: u16 = 100;
+    for digit in fraction.bytes() {
+        thousandths += u16::from(digit - b'0') * scale;
+        scale /= 10;
+    }
+    let q = whole * 1000 + thousandths;
+    (q <= 1000).then_some(q)
+}
+
+/// RFC 9110 §5.6.3: `OWS = *( SP / HTAB )`.
+fn is_ows(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// RFC 9110 §5.6.2: `token = 1*tchar`.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
+/// RFC 9110 §5.6.4: `quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE`.
+fn is_quoted_string(s: &str) -> bool {
+    let Some(inner) = s.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')) else {
+        return false;
+    };
+    let mut escaped = false;
+    for b in inner.bytes() {
+        if escaped {
+            escaped = false;
+        } else if b == b'\\' {
+            escaped = true;
+        } else if b == b'"' {
+            return false;
+        }
+    }
+    !escaped
+}
+
+/// Splits `s` at each `separator` byte that is not inside a quoted string (RFC 9110 §5.6.4), so
+/// that `a;x="1,2", b` is two members. An unterminated quote runs to the end.
+fn split_unquoted(s: &str, separator: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        let mut in_quotes = false;
+        let mut escaped = false;
+        for (index, b) in current.bytes().enumerate() {
+            if in_quotes {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_quotes = false;
+                }
+            } else if b == b'"' {
+                in_quotes = true;
+            } else if b == separator {
+                // `separator` is ASCII, so both sides are on character boundaries.
+                rest = current.get(index + 1..);
+                return current.get(..index);
+            }
+        }
+        rest = None;
+        Some(current)
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,48 @@
+//! The built-in demo app, served in place of an origin when an app has none (local development
+//! only; configuration refuses it for a real host). It answers with what an origin would have
+//! received from gatehouse, so a developer or an agent can see the whole flow offline:
+//!
+//! - `GET /` — an HTML page showing who is signed in and the identity headers;
+//! - `GET /api/whoami` — the same as JSON;
+//! - `POST /api/notes` — echoes the body, attributed to the person and the agent.
+
+use gatehouse_core::gatekeeper::assertion;
+use worker::{Headers, Method, Request, Response, Result};
+
+use crate::{http, pages};
+
+/// Answers `req` as an origin would, given the `headers` gatehouse forwards.
+pub async fn respond(req: &mut Request, headers: &Headers, csrf_token: &str) -> Result<Response> {
+    let path = req.url()?.path().to_owned();
+    match (req.method(), path.as_str()) {
+        (Method::Get | Method::Head, "/") => {
+            http::page(200, pages::demo(&identity_rows(headers), csrf_token))
+        }
+        (Method::Get | Method::Head, "/api/whoami") => http::json(200, &identity_json(headers)),
+        (Method::Post, "/api/notes") => {
+            let note = req.text().await?;
+            let mut body = identity_json(headers);
+            body.insert("saved".into(), serde_json::Value::String(note));
+            http::json(201, &body)
+        }
+        _ => http::not_found(),
+    }
+}
+
+/// The gatehouse headers, as (name, value) pairs, for display.
+fn identity_rows(headers: &Headers) -> Vec<(String, String)> {
+    headers
+        .entries()
+        .filter(|(name, _)| {
+            name.to_ascii_lowercase()
+                .starts_with(assertion::HEADER_PREFIX)
+        })
+        .collect()
+}
+
+fn identity_json(headers: &Headers) -> serde_json::Map<String, serde_json::Value> {
+    identity_rows(headers)
+        .into_iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), serde_json::Value::String(value)))
+        .collect()
+}

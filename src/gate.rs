@@ -1,0 +1,98 @@
+//! Requests for the protected app: the core's gatekeeper decides, and this module carries the
+//! decision out — forward to the origin (or the built-in demo app), redirect a browser to log in,
+//! or refuse with the Bearer challenge.
+
+use gatehouse_core::error::OAuthError;
+use gatehouse_core::gatekeeper::{Gate, GateRequest, Identity};
+use gatehouse_core::server::Server;
+use gatehouse_core::signer::Signer;
+use gatehouse_core::store::Store;
+use worker::{Request, Response, Result};
+
+use crate::random::PlatformRng;
+use crate::verifier::CachedVerifier;
+use crate::{demo, http, oauth, pages, proxy};
+
+/// Handles a request for the app.
+pub async fn handle<S: Store, K: Signer>(
+    server: &Server<'_, S, K, PlatformRng>,
+    mut req: Request,
+) -> Result<Response> {
+    let url = req.url()?;
+    let method = req.method().to_string();
+    let headers = req.headers();
+    let (authorization, accept, fetch_mode) = (
+        headers.get("Authorization")?,
+        headers.get("Accept")?,
+        headers.get("Sec-Fetch-Mode")?,
+    );
+    let cors_request_method = headers.get("Access-Control-Request-Method")?;
+    let session = http::cookie(&req, oauth::SESSION_COOKIE);
+    let gate_request = GateRequest {
+        method: &method,
+        path: url.path(),
+        query: url.query(),
+        authorization: authorization.as_deref(),
+        session: session.as_deref(),
+        accept: accept.as_deref(),
+        sec_fetch_mode: fetch_mode.as_deref(),
+        cors_request_method: cors_request_method.as_deref(),
+    };
+    let gate = match server
+        .gate(&gate_request, &CachedVerifier::new(server.signer))
+        .await
+    {
+        Ok(gate) => gate,
+        Err(error) => return http::unavailable(&error.to_string()),
+    };
+    match gate {
+        Gate::Public => pass(server, &mut req, None).await,
+        Gate::Allow(identity) => pass(server, &mut req, Some(&identity)).await,
+        Gate::SignIn { location } => http::redirect(302, &location),
+        Gate::Challenge {
+            status,
+            www_authenticate,
+            error,
+        } => challenge(status, &www_authenticate, error.as_ref()),
+        Gate::Forbidden(person) => oauth::page_with_csrf(server, &req, 403, |csrf| {
+            pages::forbidden(&server.site.app.name, &person.email, csrf)
+        }),
+    }
+}
+
+/// Forwards to the origin, or lets the demo app answer when there is none.
+async fn pass<S: Store, K: Signer>(
+    server: &Server<'_, S, K, PlatformRng>,
+    req: &mut Request,
+    identity: Option<&Identity>,
+) -> Result<Response> {
+    let headers =
+        proxy::origin_headers(req, &server.site, identity, server.signer, server.now).await?;
+    match &server.site.app.origin {
+        Some(origin) => proxy::forward(req, origin, headers).await,
+        None => {
+            let csrf = oauth::csrf_token(server, req);
+            let response = demo::respond(req, &headers, &csrf).await?;
+            oauth::set_csrf_cookie(&response, &csrf)?;
+            Ok(response)
+        }
+    }
+}
+
+/// The refusal: RFC 6750 §3 status and `WWW-Authenticate`, with a JSON body saying the same.
+fn challenge(status: u16, www_authenticate: &str, error: Option<&OAuthError>) -> Result<Response> {
+    let body = match error {
+        Some(error) => serde_json::to_value(error.body()).unwrap_or_default(),
+        None => serde_json::json!({
+            "error_description": "this resource needs a bearer token; WWW-Authenticate says where to get one"
+        }),
+    };
+    let mut response = http::json(status, &body)?;
+    response
+        .headers_mut()
+        .set("WWW-Authenticate", www_authenticate)?;
+    response
+        .headers_mut()
+        .set("Access-Control-Expose-Headers", "WWW-Authenticate")?;
+    Ok(response)
+}

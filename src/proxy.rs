@@ -1,0 +1,183 @@
+//! Forwarding to the app's origin: the request streams through with the client's credentials
+//! and gatehouse's cookies removed and an identity assertion added; the response streams back
+//! without hop-by-hop headers. Which headers pass is decided in `gatehouse_core::gatekeeper`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use gatehouse_core::gatekeeper::Identity;
+use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims};
+use gatehouse_core::signer::Signer;
+use gatehouse_core::site::Site;
+use gatehouse_core::time::UnixTime;
+use worker::{
+    Fetch, Headers, Request, RequestInit, RequestRedirect, Response, ResponseBody, Result,
+};
+
+use gatehouse_core::markdown;
+
+use crate::http;
+
+/// An isolate keeps at most this many signed assertions for reuse.
+const MAX_ASSERTIONS: usize = 10_000;
+
+thread_local! {
+    /// identity key → (assertion JWT, reusable until).
+    static ASSERTIONS: RefCell<HashMap<String, (String, UnixTime)>> = RefCell::new(HashMap::new());
+}
+
+/// The headers the origin receives: the client's, filtered, plus the identity.
+pub async fn origin_headers(
+    req: &Request,
+    site: &Site<'_>,
+    identity: Option<&Identity>,
+    signer: &impl Signer,
+    now: UnixTime,
+) -> Result<Headers> {
+    let incoming = req.headers();
+    let connection = incoming.get("Connection")?;
+    let headers = Headers::new();
+    for (name, value) in incoming.entries() {
+        if name.eq_ignore_ascii_case("cookie") {
+            if let Some(kept) = assertion::strip_gatehouse_cookies(&value) {
+                headers.append("Cookie", &kept)?;
+            }
+        } else if assertion::forwards_request_header(&name, connection.as_deref()) {
+            headers.append(&name, &value)?;
+        }
+    }
+    let url = req.url()?;
+    // The Host the client used, port included (RFC 9110 §7.2).
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => headers.set("X-Forwarded-Host", &format!("{host}:{port}"))?,
+        None => headers.set("X-Forwarded-Host", host)?,
+    }
+    headers.set("X-Forwarded-Proto", url.scheme())?;
+    if let Some(identity) = identity {
+        headers.set(
+            assertion::HEADER,
+            &signed_assertion(site, identity, signer, now).await?,
+        )?;
+        for (name, value) in assertion::plain_headers(identity) {
+            headers.set(name, &value)?;
+        }
+    }
+    Ok(headers)
+}
+
+/// The assertion for `identity`, signed once and reused while it has time to live.
+async fn signed_assertion(
+    site: &Site<'_>,
+    identity: &Identity,
+    signer: &impl Signer,
+    now: UnixTime,
+) -> Result<String> {
+    let key = match &identity.agent {
+        Some(agent) => format!("{}|{}|{}", site.resource, agent.grant_id, identity.scopes),
+        None => format!("{}|{}", site.resource, identity.person.subject),
+    };
+    let cached = ASSERTIONS.with_borrow(|cache| {
+        cache
+            .get(&key)
+            .filter(|(_, until)| now < *until)
+            .map(|(jwt, _)| jwt.clone())
+    });
+    if let Some(jwt) = cached {
+        return Ok(jwt);
+    }
+    let claims = AssertionClaims::new(site, identity, now);
+    let jwt = assertion::sign(signer, &claims)
+        .await
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    ASSERTIONS.with_borrow_mut(|cache| {
+        if cache.len() >= MAX_ASSERTIONS {
+            cache.clear();
+        }
+        cache.insert(key, (jwt.clone(), assertion::reusable_until(&claims)));
+    });
+    Ok(jwt)
+}
+
+/// Forwards `req` to `origin` with `headers`, streaming both bodies.
+pub async fn forward(req: &Request, origin: &str, headers: Headers) -> Result<Response> {
+    let url = req.url()?;
+    let target = match url.query() {
+        Some(query) => format!("{origin}{}?{query}", url.path()),
+        None => format!("{origin}{}", url.path()),
+    };
+    let mut init = RequestInit::new();
+    init.with_method(req.method())
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    if let Some(body) = req.inner().body() {
+        init.with_body(Some(body.into()));
+    }
+    let upstream = match Fetch::Request(Request::new_with_init(&target, &init)?)
+        .send()
+        .await
+    {
+        Ok(response) => response,
+        Err(error) => {
+            worker::console_error!("origin {origin} unreachable: {error}");
+            return http::json(
+                502,
+                &serde_json::json!({ "error": "bad_gateway", "error_description": "the app's origin did not answer" }),
+            );
+        }
+    };
+    let accept = req.headers().get("Accept")?;
+    respond(upstream, accept.as_deref()).await
+}
+
+/// The client's response: the origin's status, headers minus hop-by-hop ones, and its body as a
+/// stream, or converted to Markdown for an agent that prefers it.
+async fn respond(mut upstream: Response, accept: Option<&str>) -> Result<Response> {
+    let connection = upstream.headers().get("Connection")?;
+    let content_type = upstream.headers().get("Content-Type")?;
+    let headers = Headers::new();
+    for (name, value) in upstream.headers().entries() {
+        if assertion::forwards_response_header(&name, connection.as_deref()) {
+            headers.append(&name, &value)?;
+        }
+    }
+    let status = upstream.status_code();
+    if markdown::is_html(content_type.as_deref()) {
+        // The answer depends on Accept, so caches must key on it.
+        headers.append("Vary", "Accept")?;
+        if markdown::prefers_markdown(accept) {
+            return to_markdown(&mut upstream, status, headers).await;
+        }
+    }
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .body(upstream.body().clone()))
+}
+
+async fn to_markdown(upstream: &mut Response, status: u16, headers: Headers) -> Result<Response> {
+    let html = upstream.text().await?;
+    let markdown = match markdown::html_to_markdown(&html) {
+        Ok(markdown) => markdown,
+        // Too large or too deep to convert within a request's budget: the agent gets the HTML.
+        Err(_) => {
+            return Ok(Response::builder()
+                .with_status(status)
+                .with_headers(headers)
+                .body(ResponseBody::Body(html.into_bytes())));
+        }
+    };
+    headers.set("Content-Type", markdown::MARKDOWN_CONTENT_TYPE)?;
+    for stale in [
+        "Content-Length",
+        "Content-Encoding",
+        "ETag",
+        "Last-Modified",
+    ] {
+        headers.delete(stale)?;
+    }
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .body(ResponseBody::Body(markdown.into_bytes())))
+}

@@ -1,0 +1,232 @@
+// The gatekeeper in front of a real origin: the 401 that leads agents to a token, the login
+// redirect for browsers, route scopes, what the origin receives (and must not), streaming,
+// origin failures, cross-app tokens, revocation, Markdown for agents, and logout.
+import assert from 'node:assert/strict';
+import { createHash, webcrypto } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { freePort, startGatehouse } from './support/gatehouse.mjs';
+import { Browser, DEMO, personAt, rawFetch, tokensFor } from './support/oauth.mjs';
+import { requestWithHost, startOrigin } from './support/origin.mjs';
+
+let gh;
+let origin;
+before(async () => {
+  origin = await startOrigin();
+  const closedPort = await freePort();
+  const policy = { allow_domains: ['example.com'] };
+  const apps = [
+    { name: 'Files', host: 'files.test', scopes: { read: 'Read files' }, policy, origin: origin.url },
+    { name: 'Down', host: 'down.test', scopes: { read: 'Read' }, policy, origin: `http://127.0.0.1:${closedPort}`, public_paths: ['/**'] },
+    {
+      name: 'Wiki', host: '*', scopes: { read: 'Read pages', write: 'Edit pages' }, default_scopes: ['read'], policy, origin: origin.url,
+      routes: [
+        { methods: ['GET', 'HEAD'], path: '/**', scope: 'read' },
+        { methods: ['POST', 'PUT', 'PATCH', 'DELETE'], path: '/**', scope: 'write' },
+      ],
+      public_paths: ['/public/**'],
+    },
+  ];
+  gh = await startGatehouse({ vars: { APPS: JSON.stringify(apps) } });
+});
+after(async () => {
+  await gh?.stop();
+  await origin?.stop();
+});
+
+const bearer = (token) => ({ authorization: `Bearer ${token}` });
+
+async function verifyAssertion(jwt) {
+  const [header, payload, signature] = jwt.split('.');
+  const { kid, typ } = JSON.parse(Buffer.from(header, 'base64url'));
+  assert.equal(typ, 'gatehouse-assertion+jwt');
+  const { keys } = await (await fetch(`${gh.url}/oauth/jwks.json`)).json();
+  const jwk = keys.find((k) => k.kid === kid);
+  const key = await webcrypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+  const valid = await webcrypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(signature, 'base64url'), Buffer.from(`${header}.${payload}`));
+  assert.ok(valid, 'the assertion verifies with the published JWKS');
+  return JSON.parse(Buffer.from(payload, 'base64url'));
+}
+
+describe('without credentials', () => {
+  test('an agent gets 401 with a Bearer challenge pointing at the metadata', async () => {
+    const res = await fetch(`${gh.url}/echo`, { headers: { accept: 'application/json' } });
+    assert.equal(res.status, 401);
+    assert.equal(
+      res.headers.get('www-authenticate'),
+      `Bearer resource_metadata="${gh.url}/.well-known/oauth-protected-resource", scope="read"`,
+    );
+    const post = await fetch(`${gh.url}/echo`, { method: 'POST', body: 'x' });
+    assert.match(post.headers.get('www-authenticate'), /scope="write"/);
+  });
+
+  test('a browser is sent to log in, then back to where it was going', async () => {
+    const browser = new Browser(gh.url);
+    const res = await browser.fetch('/echo?x=1', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
+    assert.equal(res.status, 302);
+    const location = res.headers.get('location');
+    assert.equal(location, '/.gatehouse/login?return_to=%2Fecho%3Fx%3D1');
+    const back = await personAt(gh.url, new URL(location, gh.url), {}, browser);
+    assert.equal(`${back.pathname}${back.search}`, '/echo?x=1');
+    const page = await browser.fetch(back);
+    assert.equal(page.status, 200);
+    const seen = await page.json();
+    assert.equal(seen.headers['gatehouse-email'], DEMO.email);
+    assert.equal(seen.headers['gatehouse-client-id'], undefined, 'no agent: the person in their browser');
+    assert.equal(seen.headers['gatehouse-scope'], 'read write');
+  });
+
+  test('public paths pass without any login', async () => {
+    const res = await fetch(`${gh.url}/public/health`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'ok');
+  });
+
+  test('gatehouse namespaces are never forwarded', async () => {
+    for (const path of ['/oauth/anything', '/.gatehouse/anything', '/.well-known/other']) {
+      assert.equal((await fetch(`${gh.url}${path}`)).status, 404, path);
+    }
+  });
+});
+
+describe('an agent with a token', () => {
+  let client;
+  let tokens;
+  before(async () => ({ client, tokens } = await tokensFor(gh.url, { scope: 'read' })));
+
+  test('reaches the origin as the person, with an assertion and without its own credentials', async () => {
+    const res = await rawFetch(`${gh.url}/echo?q=1`, {
+      headers: {
+        ...bearer(tokens.access_token),
+        cookie: 'theme=dark; __Host-gatehouse-session=stolen',
+        'gatehouse-email': 'ceo@example.com',
+        'gatehouse-assertion': 'forged',
+        'x-kept': 'yes',
+      },
+    });
+    assert.equal(res.status, 200);
+    const seen = await res.json();
+    assert.equal(seen.query, '?q=1');
+    assert.equal(seen.headers.authorization, undefined, 'the bearer token never reaches the origin');
+    assert.equal(seen.headers.cookie, 'theme=dark', "gatehouse's cookies stay behind");
+    assert.equal(seen.headers['gatehouse-email'], DEMO.email, 'a client cannot speak for gatehouse');
+    assert.equal(seen.headers['gatehouse-client-id'], client.client_id);
+    assert.equal(seen.headers['gatehouse-scope'], 'read');
+    assert.equal(seen.headers['x-kept'], 'yes');
+    assert.equal(seen.headers['x-forwarded-host'], new URL(gh.url).host);
+    const claims = await verifyAssertion(seen.headers['gatehouse-assertion']);
+    assert.equal(claims.aud, gh.url);
+    assert.equal(claims.email, DEMO.email);
+    assert.equal(claims.client_id, client.client_id);
+    assert.equal(claims.client_name, 'e2e agent');
+    assert.ok(claims.grant_id);
+    assert.ok(claims.exp - claims.iat <= 60);
+    assert.equal(res.headers.get('x-origin'), 'yes');
+    assert.equal(res.headers.get('x-origin-hop'), null, 'response hop-by-hop headers are dropped');
+  });
+
+  test('a route needing a scope it lacks is 403 insufficient_scope', async () => {
+    const res = await fetch(`${gh.url}/echo`, { method: 'POST', headers: bearer(tokens.access_token), body: 'x' });
+    assert.equal(res.status, 403);
+    const challenge = res.headers.get('www-authenticate');
+    assert.match(challenge, /error="insufficient_scope"/);
+    assert.match(challenge, /scope="write"/);
+    assert.match(challenge, /resource_metadata="/);
+  });
+
+  test('a token in the query string is refused', async () => {
+    const res = await fetch(`${gh.url}/echo?access_token=${tokens.access_token}`);
+    assert.equal(res.status, 400);
+    assert.match(res.headers.get('www-authenticate'), /error="invalid_request"/);
+  });
+
+  test('an invalid token is 401 invalid_token', async () => {
+    const res = await fetch(`${gh.url}/echo`, { headers: bearer(`${tokens.access_token.slice(0, -4)}AAAA`) });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate'), /error="invalid_token"/);
+    assert.equal((await res.json()).error, 'invalid_token');
+  });
+
+  test("a token for one app is refused at another", async () => {
+    const res = await requestWithHost(gh.url, '/echo', { host: 'files.test', headers: bearer(tokens.access_token) });
+    assert.equal(res.status, 401);
+    assert.match(res.headers['www-authenticate'], /error="invalid_token"/);
+    assert.match(res.headers['www-authenticate'], /resource_metadata="http:\/\/files\.test\/\.well-known/);
+  });
+});
+
+describe('with write scope', () => {
+  test('a large body streams through intact', async () => {
+    const { tokens } = await tokensFor(gh.url, { scope: 'read write' });
+    const body = Buffer.alloc(8 * 1024 * 1024, 7);
+    const res = await fetch(`${gh.url}/echo`, { method: 'PUT', headers: bearer(tokens.access_token), body });
+    assert.equal(res.status, 200);
+    const seen = await res.json();
+    assert.equal(seen.length, body.length);
+    assert.equal(seen.sha256, createHash('sha256').update(body).digest('hex'));
+  });
+});
+
+describe('origin behaviour', () => {
+  let tokens;
+  before(async () => ({ tokens } = await tokensFor(gh.url)));
+
+  test("the origin's errors pass through", async () => {
+    const res = await fetch(`${gh.url}/status/503`, { headers: bearer(tokens.access_token) });
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), { from: 'origin', status: 503 });
+  });
+
+  test('an unreachable origin is a 502 JSON answer', async () => {
+    const res = await requestWithHost(gh.url, '/anything', { host: 'down.test' });
+    assert.equal(res.status, 502);
+    assert.equal(JSON.parse(res.body).error, 'bad_gateway');
+  });
+
+  test('an agent preferring Markdown gets the HTML page as Markdown', async () => {
+    const md = await fetch(`${gh.url}/page`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown, text/html;q=0.5' } });
+    assert.equal(md.status, 200);
+    assert.equal(md.headers.get('content-type'), 'text/markdown; charset=utf-8');
+    assert.match(md.headers.get('vary'), /Accept/);
+    const text = await md.text();
+    assert.match(text, /# Team notes/);
+    assert.match(text, /\[guide\]\(https:\/\/docs\.example\/guide\)/);
+    assert.doesNotMatch(text, /alert|<script|color:red/);
+    const html = await fetch(`${gh.url}/page`, { headers: { ...bearer(tokens.access_token), accept: 'text/html' } });
+    assert.match(html.headers.get('content-type'), /^text\/html/);
+    assert.match(html.headers.get('vary'), /Accept/);
+    assert.match(await html.text(), /<h1>Team notes<\/h1>/);
+    const json = await fetch(`${gh.url}/echo`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown' } });
+    assert.match(json.headers.get('content-type'), /^application\/json/, 'only HTML is converted');
+  });
+});
+
+describe('revocation and logout', () => {
+  test('a revoked token is refused at the gate at once', async () => {
+    const { client, tokens } = await tokensFor(gh.url);
+    assert.equal((await fetch(`${gh.url}/echo`, { headers: bearer(tokens.access_token) })).status, 200);
+    await fetch(`${gh.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.refresh_token, client_id: client.client_id }),
+    });
+    const res = await fetch(`${gh.url}/echo`, { headers: bearer(tokens.access_token) });
+    assert.equal(res.status, 401);
+    assert.equal((await res.json()).error, 'invalid_token');
+  });
+
+  test('logging out ends the browser session', async () => {
+    const browser = new Browser(gh.url);
+    const nav = { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } };
+    const login = await browser.fetch('/echo', nav);
+    await personAt(gh.url, new URL(login.headers.get('location'), gh.url), {}, browser);
+    assert.equal((await browser.fetch('/echo', nav)).status, 200);
+    const csrf = browser.cookies.get('__Host-gatehouse-csrf');
+    const out = await browser.fetch('/.gatehouse/logout', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf_token: csrf }),
+    });
+    assert.equal(out.status, 303);
+    assert.equal((await browser.fetch('/echo', nav)).status, 302, 'back to the login page');
+  });
+});

@@ -1,0 +1,72 @@
+// A real origin app for the gatekeeper suites: a node:http server on 127.0.0.1 that tells what
+// it received, serves an HTML page, streams and errors on request.
+//   GET|POST /echo      → JSON: method, path, query, headers, body length and SHA-256
+//   GET /page           → an HTML page (for the Markdown conversion)
+//   GET /status/<code>  → that status with a JSON body
+//   GET /public/health  → "ok"
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+
+const PAGE = `<!doctype html><html><head><title>Notes</title><style>p{color:red}</style>
+<script>alert('x')</script></head><body><nav><a href="/home">Home</a></nav>
+<h1>Team notes</h1><p>Read the <a href="https://docs.example/guide">guide</a> first.</p>
+<ul><li>one</li><li>two</li></ul><pre><code>let x = 1;</code></pre></body></html>`;
+
+export async function startOrigin() {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://origin');
+    const hash = createHash('sha256');
+    let length = 0;
+    req.on('data', (chunk) => {
+      length += chunk.length;
+      hash.update(chunk);
+    });
+    req.on('end', () => {
+      if (url.pathname === '/page') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return res.end(PAGE);
+      }
+      const status = url.pathname.match(/^\/status\/(\d{3})$/);
+      if (status) {
+        res.writeHead(Number(status[1]), { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ from: 'origin', status: Number(status[1]) }));
+      }
+      if (url.pathname === '/public/health') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return res.end('ok');
+      }
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close, x-origin-hop', 'x-origin-hop': 'secret', 'x-origin': 'yes' });
+      res.end(JSON.stringify({
+        method: req.method,
+        path: url.pathname,
+        query: url.search,
+        headers: req.headers,
+        length,
+        sha256: hash.digest('hex'),
+      }));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+/** A request to gatehouse with a chosen Host header (fetch cannot set Host). */
+export function requestWithHost(base, path, { host, method = 'GET', headers = {}, body } = {}) {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: url.hostname, port: url.port, path, method, headers: { ...headers, host } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
