@@ -1,6 +1,7 @@
 //! HTTP plumbing: reading bounded bodies and cookies, and turning core outcomes into responses
 //! with the headers the RFCs ask for.
 
+use futures_util::StreamExt as _;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::server::Failure;
 use serde::Serialize;
@@ -100,14 +101,26 @@ pub async fn body(req: &mut Request, max: usize) -> std::result::Result<Vec<u8>,
     if declared.is_some_and(|len| len > max) {
         return Err(too_large());
     }
-    match req.bytes().await {
-        Ok(bytes) if bytes.len() <= max => Ok(bytes),
-        Ok(_) => Err(too_large()),
-        Err(_) => Err(json(
+    // Read chunk by chunk and stop at the limit: a chunked body declares no length, and reading
+    // it whole first would let a client make the Worker buffer anything it sends.
+    let malformed = || {
+        Err(json(
             400,
             &OAuthError::from(gatehouse_core::error::Reason::MalformedBody).body(),
-        )),
+        ))
+    };
+    let Ok(mut stream) = req.stream() else {
+        return Ok(Vec::new());
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else { return malformed() };
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
     }
+    Ok(body)
 }
 
 fn too_large() -> Result<Response> {

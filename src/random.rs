@@ -13,7 +13,7 @@ pub fn bytes<const N: usize>() -> Result<[u8; N]> {
 
 /// `N` random bytes as lowercase hex.
 pub fn hex<const N: usize>() -> Result<String> {
-    Ok(hex::encode(bytes::<N>()?))
+    Ok(gatehouse_core::crypto::hex(&bytes::<N>()?))
 }
 
 /// The core's [`Rng`] on the platform CSPRNG.

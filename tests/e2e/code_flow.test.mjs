@@ -191,6 +191,29 @@ describe('tokens', () => {
     assert.equal(huge.status, 413);
   });
 
+  test('a chunked body that never declares its length is cut off at the limit', async () => {
+    // gatehouse answers 413 as soon as the limit is passed and stops reading, so the answer is
+    // taken from the response event; the client's later writes may then fail, as they should.
+    const { request } = await import('node:http');
+    const url = new URL(`${gh.url}/oauth/token`);
+    const status = await new Promise((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked' } },
+      (res) => { res.resume(); resolve(res.statusCode); });
+      req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+      // 512 KiB and then silence: the body never ends, so only a server that stops at the limit
+      // answers at all.
+      const chunk = `padding=${'x'.repeat(8 * 1024)}&`;
+      let sent = 0;
+      const write = () => {
+        if (sent++ < 64 && !req.destroyed) req.write(chunk, () => setTimeout(write, 1));
+      };
+      write();
+      setTimeout(() => { req.destroy(); reject(new Error('no answer: the body was read without a limit')); }, 10_000).unref();
+    });
+    assert.equal(status, 413);
+  });
+
   test('a confidential client with a wrong secret is invalid_client with a Basic challenge', async () => {
     const client = await register(gh.url, { token_endpoint_auth_method: 'client_secret_basic' });
     const res = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: 'x' }, { basic: { id: client.client_id, secret: 'wrong' } });

@@ -328,3 +328,22 @@ fn a_storage_outage_is_an_outage_not_a_client_error() {
         Err(gatehouse_core::server::Failure::Store(_))
     ));
 }
+
+#[test]
+fn codes_and_refresh_tokens_reach_storage_only_as_hashes() {
+    let world = World::new();
+    let client = world.public_client();
+    let code = world.code(&client);
+    let tokens = world.exchange(&client, &code).unwrap();
+    let next = world
+        .refresh(&client, tokens.refresh_token.as_deref().unwrap())
+        .unwrap();
+    let stored = world.store.dump();
+    for secret in [
+        code.as_str(),
+        tokens.refresh_token.as_deref().unwrap(),
+        next.refresh_token.as_deref().unwrap(),
+    ] {
+        assert!(!stored.contains(secret), "a raw secret reached storage");
+    }
+}
