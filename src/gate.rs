@@ -2,12 +2,13 @@
 //! decision out — forward to the origin (or the built-in demo app), redirect a browser to log in,
 //! or refuse with the Bearer challenge.
 
+use gatehouse_core::config::Origin;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::gatekeeper::{Gate, GateRequest, Identity};
 use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
-use worker::{Request, Response, Result};
+use worker::{Env, Request, Response, Result};
 
 use crate::random::PlatformRng;
 use crate::verifier::CachedVerifier;
@@ -16,6 +17,7 @@ use crate::{demo, http, oauth, pages, proxy};
 /// Handles a request for the app.
 pub async fn handle<S: Store, K: Signer>(
     server: &Server<'_, S, K, PlatformRng>,
+    env: &Env,
     mut req: Request,
 ) -> Result<Response> {
     let url = req.url()?;
@@ -46,8 +48,8 @@ pub async fn handle<S: Store, K: Signer>(
         Err(error) => return http::unavailable(&error.to_string()),
     };
     match gate {
-        Gate::Public => pass(server, &mut req, None).await,
-        Gate::Allow(identity) => pass(server, &mut req, Some(&identity)).await,
+        Gate::Public => pass(server, env, &mut req, None).await,
+        Gate::Allow(identity) => pass(server, env, &mut req, Some(&identity)).await,
         Gate::SignIn { location } => http::redirect(302, &location),
         Gate::Challenge {
             status,
@@ -63,13 +65,20 @@ pub async fn handle<S: Store, K: Signer>(
 /// Forwards to the origin, or lets the demo app answer when there is none.
 async fn pass<S: Store, K: Signer>(
     server: &Server<'_, S, K, PlatformRng>,
+    env: &Env,
     req: &mut Request,
     identity: Option<&Identity>,
 ) -> Result<Response> {
     let headers =
         proxy::origin_headers(req, &server.site, identity, server.signer, server.now).await?;
     match &server.site.app.origin {
-        Some(origin) => proxy::forward(req, origin, headers).await,
+        Some(Origin::Url(origin)) => {
+            proxy::forward(req, proxy::Upstream::Url(origin), headers).await
+        }
+        Some(Origin::Service(binding)) => match env.service(binding) {
+            Ok(fetcher) => proxy::forward(req, proxy::Upstream::Service(&fetcher), headers).await,
+            Err(_) => unbound_service(binding),
+        },
         None => {
             let csrf = oauth::csrf_token(server, req);
             let response = demo::respond(req, &headers, &csrf).await?;
@@ -77,6 +86,19 @@ async fn pass<S: Store, K: Signer>(
             Ok(response)
         }
     }
+}
+
+/// An app's origin names a service binding this deployment lacks: a misconfiguration, named.
+fn unbound_service(binding: &str) -> Result<Response> {
+    let message = format!(
+        "configuration error in APPS: origin \"service:{binding}\" names no service binding. Fix: add \
+         [[services]] binding = \"{binding}\" to wrangler.toml"
+    );
+    worker::console_error!("{message}");
+    http::json(
+        500,
+        &serde_json::json!({ "error": "server_error", "error_description": message }),
+    )
 }
 
 /// The refusal: RFC 6750 §3 status and `WWW-Authenticate`, with a JSON body saying the same.

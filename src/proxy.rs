@@ -11,7 +11,7 @@ use gatehouse_core::signer::Signer;
 use gatehouse_core::site::Site;
 use gatehouse_core::time::UnixTime;
 use worker::{
-    Fetch, Headers, Request, RequestInit, RequestRedirect, Response, ResponseBody, Result,
+    Fetch, Fetcher, Headers, Request, RequestInit, RequestRedirect, Response, ResponseBody, Result,
 };
 
 use gatehouse_core::markdown;
@@ -99,12 +99,21 @@ async fn signed_assertion(
     Ok(jwt)
 }
 
-/// Forwards `req` to `origin` with `headers`, streaming both bodies.
-pub async fn forward(req: &Request, origin: &str, headers: Headers) -> Result<Response> {
+/// Where a request goes.
+pub enum Upstream<'a> {
+    /// An origin URL (`scheme://host[:port][/base]`): the request's path and query are appended.
+    Url(&'a str),
+    /// A Worker behind a service binding: it sees the URL the client used.
+    Service(&'a Fetcher),
+}
+
+/// Forwards `req` upstream with `headers`, streaming both bodies.
+pub async fn forward(req: &Request, upstream: Upstream<'_>, headers: Headers) -> Result<Response> {
     let url = req.url()?;
-    let target = match url.query() {
-        Some(query) => format!("{origin}{}?{query}", url.path()),
-        None => format!("{origin}{}", url.path()),
+    let target = match (&upstream, url.query()) {
+        (Upstream::Url(origin), Some(query)) => format!("{origin}{}?{query}", url.path()),
+        (Upstream::Url(origin), None) => format!("{origin}{}", url.path()),
+        (Upstream::Service(_), _) => url.to_string(),
     };
     let mut init = RequestInit::new();
     init.with_method(req.method())
@@ -113,13 +122,15 @@ pub async fn forward(req: &Request, origin: &str, headers: Headers) -> Result<Re
     if let Some(body) = req.inner().body() {
         init.with_body(Some(body.into()));
     }
-    let upstream = match Fetch::Request(Request::new_with_init(&target, &init)?)
-        .send()
-        .await
-    {
+    let request = Request::new_with_init(&target, &init)?;
+    let answer = match upstream {
+        Upstream::Url(_) => Fetch::Request(request).send().await,
+        Upstream::Service(fetcher) => fetcher.fetch_request(request).await,
+    };
+    let upstream = match answer {
         Ok(response) => response,
         Err(error) => {
-            worker::console_error!("origin {origin} unreachable: {error}");
+            worker::console_error!("origin of {target} unreachable: {error}");
             return http::json(
                 502,
                 &serde_json::json!({ "error": "bad_gateway", "error_description": "the app's origin did not answer" }),

@@ -91,7 +91,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         (_, paths::LOGOUT | paths::CONSENT | paths::INTROSPECT) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.
         _ if paths::is_reserved(&path) => http::not_found(),
-        _ => return gate::handle(&server, req).await,
+        _ => return gate::handle(&server, env, req).await,
     }?;
     if cors {
         http::with_cors(response)

@@ -88,15 +88,24 @@ pub struct App {
     pub access_token_ttl_secs: u64,
     /// Lifetime of refresh tokens for this app.
     pub refresh_token_ttl_secs: u64,
-    /// Where requests are forwarded (`scheme://host[:port][/base]`); `None` for the built-in
-    /// demo app (local development only).
-    pub origin: Option<String>,
+    /// Where requests are forwarded; `None` for the built-in demo app (local development only).
+    pub origin: Option<Origin>,
     /// Which scope each method and path needs; the first matching rule decides.
     pub routes: Vec<RouteRule>,
     /// Paths served without any login (health checks, static assets).
     pub public_paths: Vec<PathPattern>,
     /// Whether agents may come in with tokens at all (the "managed OAuth" switch).
     pub agents: bool,
+}
+
+/// Where an app's requests go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// An http(s) base URL, `scheme://host[:port][/base]`, without a trailing slash.
+    Url(String),
+    /// A Worker reached through the service binding of this name (`"service:NAME"` in `APPS`),
+    /// declared under `[[services]]` in wrangler.toml.
+    Service(String),
 }
 
 /// Who may use an app: a person is admitted when no deny rule and at least one allow rule match.
@@ -363,9 +372,23 @@ fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
     })
 }
 
-/// An origin: an absolute `http` or `https` URL without query, fragment or credentials; its
-/// path, if any, is prefixed to every forwarded path. Kept without a trailing slash.
-fn validate_origin(origin: &str) -> Result<String, String> {
+/// An origin: `service:NAME` for a service binding (NAME as wrangler.toml declares it: letters,
+/// digits and `_`), or an absolute `http`/`https` URL without query, fragment or credentials,
+/// whose path, if any, is prefixed to every forwarded path. Kept without a trailing slash.
+fn validate_origin(origin: &str) -> Result<Origin, String> {
+    if let Some(binding) = origin.strip_prefix("service:") {
+        let valid = !binding.is_empty()
+            && binding
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        return if valid {
+            Ok(Origin::Service(binding.to_owned()))
+        } else {
+            Err(format!(
+                "origin {origin:?} names no valid service binding (letters, digits and _)"
+            ))
+        };
+    }
     let url =
         url::Url::parse(origin).map_err(|e| format!("origin {origin:?} is not a URL: {e}"))?;
     let fine = matches!(url.scheme(), "http" | "https")
@@ -379,7 +402,7 @@ fn validate_origin(origin: &str) -> Result<String, String> {
             "origin {origin:?} must be an http(s) URL without query, fragment or credentials"
         ));
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    Ok(Origin::Url(url.as_str().trim_end_matches('/').to_owned()))
 }
 
 fn parse_accounts(text: Option<&str>) -> Result<BTreeMap<String, PasswordHash>, ConfigError> {

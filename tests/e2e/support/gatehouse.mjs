@@ -57,13 +57,17 @@ function wrangler(args) {
  * Starts gatehouse. Options:
  *   migrate: apply the D1 migrations first (default true)
  *   vars:    extra Worker variables, passed as `--var NAME:VALUE`
- *   config:  another wrangler configuration file (default: the repository's wrangler.toml)
+ *   config:  another wrangler configuration file (default: the repository's wrangler.toml), or
+ *            several: the first is gatehouse's, the others run beside it in the same wrangler
+ *            dev (reachable through service bindings)
  * The returned `pid` is wrangler's, and the id of the process group holding it and its workerd.
  */
 export async function startGatehouse({ migrate = true, vars = {}, config } = {}) {
   const state = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
-  const configArgs = config ? ['--config', config] : [];
-  if (migrate) await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...configArgs]);
+  const configs = [].concat(config ?? []);
+  const primary = configs.length ? ['--config', configs[0]] : [];
+  const configArgs = configs.flatMap((c) => ['--config', c]);
+  if (migrate) await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...primary]);
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const args = [
     WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port),

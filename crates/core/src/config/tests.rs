@@ -244,8 +244,8 @@ fn origins_routes_and_public_paths_are_validated() {
     .unwrap();
     let wiki = &config.apps[0];
     assert_eq!(
-        wiki.origin.as_deref(),
-        Some("https://wiki.internal.example")
+        wiki.origin,
+        Some(Origin::Url("https://wiki.internal.example".into()))
     );
     assert!(wiki.agents, "agents are admitted unless switched off");
     assert_eq!(wiki.routes.len(), 1);
@@ -286,11 +286,25 @@ fn origins_routes_and_public_paths_are_validated() {
             "must start with /",
         ),
         (app(r#","public_paths":["/a/**/b"]"#), "may only end"),
+        (
+            app("").replace("https://wiki.internal.example", "service:"),
+            "no valid service binding",
+        ),
+        (
+            app("").replace("https://wiki.internal.example", "service:WIKI-ORIGIN"),
+            "no valid service binding",
+        ),
     ];
     for (json, problem) in cases {
         let error = apps(json).unwrap_err();
         assert!(error.problem.contains(problem), "{json}: {}", error.problem);
     }
+    let bound =
+        apps(&app("").replace("https://wiki.internal.example", "service:WIKI_ORIGIN")).unwrap();
+    assert_eq!(
+        bound.apps[0].origin,
+        Some(Origin::Service("WIKI_ORIGIN".into()))
+    );
     let local = apps(
         &app("")
             .replace("wiki.example.com", "*")
