@@ -1,0 +1,460 @@
+// gatehouse's benchmark (bench/README.md). `bench/run` builds the optimised release Worker, then
+// runs this; `node bench/bench.mjs` alone measures whatever build/ holds.
+//
+// For every scenario it prints requests/s, p50 and p99 latency and the CPU time per request of
+// the `wrangler dev` process group serving it (utime + stime from /proc/<pid>/stat of every
+// process in the group, before and after, divided by the number of requests). Absolute times on
+// a shared machine are noise; the figures to compare are the ratios within one run.
+//
+// Bounds (environment): BENCH_REQUESTS (2000) and BENCH_SECONDS (10) per scenario,
+// BENCH_CONCURRENCY (8), BENCH_CODES (200) codes prepared for the exchange, BENCH_CHAINS (8)
+// refresh chains. Everything listens on and talks to 127.0.0.1 only.
+import { execFileSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { ROOT, startGatehouse } from '../tests/e2e/support/gatehouse.mjs';
+import { Browser, REDIRECT, authorizeUrl, personAt, pkce, tokenRequest } from '../tests/e2e/support/oauth.mjs';
+
+const int = (name, fallback) => {
+  const value = Number.parseInt(process.env[name] ?? '', 10);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const MAX_REQUESTS = int('BENCH_REQUESTS', 2000);
+const MAX_MS = int('BENCH_SECONDS', 10) * 1000;
+const CONCURRENCY = int('BENCH_CONCURRENCY', 8);
+const CODES = Math.min(int('BENCH_CODES', 200), MAX_REQUESTS);
+const CHAINS = int('BENCH_CHAINS', 8);
+const ROUNDS = 4; // alternating rounds of scenarios 6 and 7
+const WARMUP = 30; // unmeasured requests before each repeatable scenario
+const PREP_MS = 30_000; // codes live 60 s: preparation must leave time to exchange them
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+// ---------------------------------------------------------------------------------------------
+// CPU of a process group
+
+const cmdlines = new Map();
+const cmdline = (pid) => {
+  if (!cmdlines.has(pid)) {
+    try {
+      cmdlines.set(pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+    } catch {
+      cmdlines.set(pid, '');
+    }
+  }
+  return cmdlines.get(pid);
+};
+
+/**
+ * CPU seconds (utime + stime) of every live process whose process group is `server.pid`: the
+ * total, and the share of the workerd that runs the Worker itself. `wrangler dev` runs two
+ * workerd: one with wrangler's proxy and inspector-relay workers, listening on the port we
+ * chose, and one with the Worker, listening on an internal port.
+ */
+function groupCpu(server) {
+  const port = new URL(server.url).port;
+  let total = 0;
+  let worker = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3, state
+    if (Number(fields[2]) !== server.pid) continue;
+    const seconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    total += seconds;
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    if (name === 'workerd' && !cmdline(pid).includes(`entry=127.0.0.1:${port} `)) worker += seconds;
+  }
+  return { total, worker };
+}
+
+const cpuDelta = (before, after) => ({ total: after.total - before.total, worker: after.worker - before.worker });
+
+/** CPU milliseconds per second of the group while nothing is asked of it. */
+async function idleCpu(server, ms = 3000) {
+  const before = groupCpu(server);
+  await new Promise((r) => setTimeout(r, ms));
+  return ((groupCpu(server).total - before.total) * 1000) / (ms / 1000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP client: node:http with keep-alive (lighter on the shared CPU than fetch)
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
+
+function request(base, path, { method = 'GET', headers = {}, body } = {}) {
+  const url = new URL(path, base);
+  return new Promise((resolve) => {
+    const req = http.request(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, agent },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on('error', () => resolve({ status: 'error', headers: {}, body: '' }));
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ status: 'error', headers: {}, body: String(e) }));
+    req.end(body);
+  });
+}
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const form = (params) => new URLSearchParams(params).toString();
+
+// ---------------------------------------------------------------------------------------------
+// The load loop
+
+/**
+ * Sends `send(i, worker)` from `concurrency` workers until `maxRequests` were sent or `maxMs`
+ * passed (or a worker's response says `stop`); returns the latencies, statuses, wall time and
+ * the CPU the server's process group spent meanwhile.
+ */
+async function run({ server, send, maxRequests = MAX_REQUESTS, maxMs = MAX_MS, concurrency = CONCURRENCY }) {
+  const latencies = [];
+  const statuses = {};
+  let issued = 0;
+  const cpuBefore = groupCpu(server);
+  const started = performance.now();
+  const deadline = started + maxMs;
+  const worker = async (w) => {
+    while (issued < maxRequests && performance.now() < deadline) {
+      const i = issued++;
+      const t = performance.now();
+      const res = await send(i, w);
+      latencies.push(performance.now() - t);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      if (res.stop) break;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+  const seconds = (performance.now() - started) / 1000;
+  return { latencies, statuses, seconds, cpu: cpuDelta(cpuBefore, groupCpu(server)) };
+}
+
+/** The figures of one or more runs of the same scenario taken together. */
+function summarize(expect, runs) {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const statuses = {};
+  for (const r of runs) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  const sum = (f) => runs.reduce((acc, r) => acc + f(r), 0);
+  const n = latencies.length;
+  const pct = (p) => latencies[Math.min(n - 1, Math.floor((p / 100) * n))];
+  return {
+    n,
+    ok: statuses[expect] ?? 0,
+    expect,
+    statuses,
+    rps: n / sum((r) => r.seconds),
+    p50: pct(50),
+    p99: pct(99),
+    cpuMs: (sum((r) => r.cpu.total) * 1000) / n,
+    workerMs: (sum((r) => r.cpu.worker) * 1000) / n,
+  };
+}
+
+const load = async (expect, options) => summarize(expect, [await run(options)]);
+
+async function warmUp(count, send) {
+  for (let i = 0; i < count; i += CONCURRENCY) {
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count - i) }, (_, k) => send(i + k)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup: the origin, a snapshot of the build, the servers
+
+const ORIGIN_MARK = 'gatehouse bench origin';
+
+/** The origin app both gatehouse and the pass-through forward to. */
+async function startOrigin() {
+  const payload = JSON.stringify({ ok: true, items: [1, 2, 3], note: ORIGIN_MARK });
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'GET' && req.url.split('?')[0] === '/api/bench') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+        res.end(payload);
+      } else {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end('{"error":"not found"}');
+      }
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+/**
+ * Copies the built Worker, the migrations, .dev.vars and wrangler.toml (without its [build]
+ * section) to a directory of its own, so that a rebuild in the working tree during the run can
+ * neither reload nor change the Worker being measured.
+ */
+async function snapshotWorker() {
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
+  await cp(join(ROOT, 'build'), join(dir, 'build'), { recursive: true });
+  await cp(join(ROOT, 'migrations'), join(dir, 'migrations'), { recursive: true });
+  await cp(join(ROOT, '.dev.vars'), join(dir, '.dev.vars'));
+  const toml = await readFile(join(ROOT, 'wrangler.toml'), 'utf8');
+  let inBuild = false;
+  const kept = toml.split('\n').filter((line) => {
+    if (/^\s*\[/.test(line)) inBuild = /^\s*\[build\]\s*$/.test(line);
+    return !inBuild;
+  });
+  await writeFile(join(dir, 'wrangler.toml'), kept.join('\n'));
+  return dir;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preparation helpers (not timed)
+
+/** Authorizes `client` as alice in `browser` (logging in and consenting when asked); a code. */
+async function codeFor(base, browser, client, scope = 'read') {
+  const { verifier, challenge } = pkce();
+  const location = await personAt(base, authorizeUrl(base, client, { challenge, scope }), {}, browser);
+  const code = location.searchParams.get('code');
+  if (!code) throw new Error(`authorization gave no code: ${location}`);
+  return { code, verifier, client_id: client.client_id };
+}
+
+const exchangeParams = ({ code, verifier, client_id }) => ({
+  grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id,
+});
+
+/** Registers a public client from a source address of its own (outside scenario 2's range). */
+let clients = 0;
+async function registerClient(base) {
+  const res = await request(base, '/oauth/register', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'cf-connecting-ip': `10.254.${(clients >> 8) & 255}.${clients++ & 255}` },
+    body: JSON.stringify({
+      client_name: 'bench agent', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    }),
+  });
+  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${res.body}`);
+  return JSON.parse(res.body);
+}
+
+/** A new client of alice's with its tokens. */
+async function tokensFor(base, browser, scope = 'read') {
+  const client = await registerClient(base);
+  const res = await tokenRequest(base, exchangeParams(await codeFor(base, browser, client, scope)));
+  if (res.status !== 200) throw new Error(`token exchange failed: ${res.status} ${await res.text()}`);
+  return { client, tokens: await res.json() };
+}
+
+/** A distinct source address per request, so the registration rate limit never applies. */
+const sourceAddress = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+const results = []; // { name, server, result | na }
+const idle = {}; // server → CPU ms/s while idle
+const record = (name, server, result) => {
+  results.push({ name, server, ...result });
+  const line = result.na ? `n/a (${result.na})` : `${result.ok}/${result.n} ${result.expect}, ${result.rps.toFixed(0)} req/s`;
+  console.error(`  ${name}: ${line}`);
+};
+
+async function scenarios(origin, workerDir) {
+  const apps = [{ name: 'Bench', host: '*', scopes: { read: 'Read' }, policy: { allow_domains: ['example.com'] }, origin: origin.url }];
+  const config = join(workerDir, 'wrangler.toml');
+  let gh = await startGatehouse({ config, vars: { APPS: JSON.stringify(apps) } });
+  let gatekeeperConfig = true;
+  const probe = await request(gh.url, '/.well-known/oauth-authorization-server');
+  if (probe.status !== 200) {
+    // This build does not take the gatekeeper's `origin` field yet: measure the rest without it.
+    console.error(`  APPS with "origin" answered ${probe.status}; restarting without it`);
+    await gh.stop();
+    delete apps[0].origin;
+    gatekeeperConfig = probe.status;
+    gh = await startGatehouse({ config, vars: { APPS: JSON.stringify(apps) } });
+  }
+  const base = gh.url;
+  const server = gh;
+  let pt;
+  try {
+    pt = await startGatehouse({ config: join(ROOT, 'bench', 'passthrough', 'wrangler.toml'), migrate: false, vars: { ORIGIN: origin.url } });
+    [idle.gatehouse, idle['pass-through']] = await Promise.all([idleCpu(server), idleCpu(pt)]);
+
+    // 1. AS metadata
+    const metadata = () => request(base, '/.well-known/oauth-authorization-server');
+    await warmUp(WARMUP, metadata);
+    record('1. GET /.well-known/oauth-authorization-server', 'gatehouse', await load(200, { server, send: metadata }));
+
+    // 2. Dynamic client registration, each request from its own source address.
+    const registration = JSON.stringify({
+      client_name: 'bench agent', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    });
+    const registerFrom = (ip) => request(base, '/oauth/register', {
+      method: 'POST', body: registration, headers: { 'content-type': 'application/json', 'cf-connecting-ip': ip },
+    });
+    await warmUp(WARMUP, (i) => registerFrom(`10.255.255.${i}`));
+    record('2. POST /oauth/register (DCR)', 'gatehouse', await load(201, { server, send: (i) => registerFrom(sourceAddress(i)) }));
+
+    // Preparation for 3, 4 and 6: alice logs in once; one client per refresh chain, one for the
+    // codes, one for the proxied requests.
+    const prepStarted = performance.now();
+    const browser = new Browser(base);
+    const chainClients = [];
+    for (let k = 0; k < CHAINS; k++) chainClients.push(await tokensFor(base, browser));
+    const proxied = await tokensFor(base, browser);
+    const codeClient = await registerClient(base);
+    await codeFor(base, browser, codeClient); // consent once; later authorizations redirect at once
+    console.error(`  prepared ${CHAINS + 1} clients with tokens in ${((performance.now() - prepStarted) / 1000).toFixed(1)} s`);
+
+    // 3. Authorization-code exchange: CODES codes prepared first (each works once, for 60 s).
+    const prepCodes = performance.now();
+    const codes = [];
+    const prepDeadline = prepCodes + PREP_MS;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (codes.length < CODES + WARMUP && performance.now() < prepDeadline) {
+        const slot = codes.push(null) - 1;
+        codes[slot] = await codeFor(base, browser, codeClient);
+      }
+    }));
+    console.error(`  prepared ${codes.length} codes in ${((performance.now() - prepCodes) / 1000).toFixed(1)} s`);
+    const exchange = (i) => request(base, '/oauth/token', { method: 'POST', headers: FORM, body: form(exchangeParams(codes[i])) });
+    const warmCodes = Math.min(WARMUP, Math.max(0, codes.length - CODES)); // the rest are measured
+    await warmUp(warmCodes, (i) => exchange(codes.length - 1 - i));
+    record('3. POST /oauth/token authorization_code', 'gatehouse',
+      await load(200, { server, maxRequests: codes.length - warmCodes, send: exchange }));
+
+    // 4. Refresh: CHAINS independent chains, each refreshing sequentially with its newest token.
+    const refreshTokens = chainClients.map(({ tokens }) => tokens.refresh_token);
+    const refresh = async (w) => {
+      const res = await request(base, '/oauth/token', {
+        method: 'POST', headers: FORM,
+        body: form({ grant_type: 'refresh_token', refresh_token: refreshTokens[w], client_id: chainClients[w].client.client_id }),
+      });
+      if (res.status !== 200) return { ...res, stop: true }; // the chain is broken: end it
+      refreshTokens[w] = JSON.parse(res.body).refresh_token;
+      return res;
+    };
+    for (let w = 0; w < CHAINS; w++) await refresh(w); // warm-up, one step of every chain
+    record(`4. POST /oauth/token refresh_token (${CHAINS} chains)`, 'gatehouse',
+      await load(200, { server, concurrency: CHAINS, send: (_, w) => refresh(w) }));
+
+    // 5. Unauthenticated request to a protected path: 401 with the Bearer challenge.
+    const anonymous = () => request(base, '/api/bench', { headers: { accept: 'application/json' } });
+    const first = await anonymous();
+    const challenged = first.status === 401 && /resource_metadata=/.test(first.headers['www-authenticate'] ?? '');
+    if (gatekeeperConfig === true && challenged) {
+      await warmUp(WARMUP, anonymous);
+      record('5. GET /api/bench without a token (401)', 'gatehouse', await load(401, { server, send: anonymous }));
+    } else {
+      record('5. GET /api/bench without a token (401)', 'gatehouse', { na: `got ${gatekeeperConfig === true ? first.status : gatekeeperConfig}` });
+    }
+
+    // 6 and 7. The authenticated proxied GET and the same GET through the bare pass-through,
+    // measured in alternating rounds so that a change in the machine's load meets both alike.
+    const bearer = { accept: 'application/json', authorization: `Bearer ${proxied.tokens.access_token}` };
+    const authenticated = () => request(base, '/api/bench', { headers: bearer });
+    const viaPassthrough = () => request(pt.url, '/api/bench', { headers: { accept: 'application/json' } });
+    const one = await authenticated();
+    const fromOrigin = one.status === 200 && one.body.includes(ORIGIN_MARK);
+    const gated = gatekeeperConfig === true && fromOrigin;
+    if (gated) await warmUp(WARMUP, authenticated);
+    await warmUp(WARMUP, viaPassthrough);
+    const rounds = gated ? ROUNDS : 1;
+    const [mine, theirs] = [[], []];
+    for (let r = 0; r < rounds; r++) {
+      const bounds = { maxRequests: Math.ceil(MAX_REQUESTS / rounds), maxMs: MAX_MS / rounds };
+      if (gated) mine.push(await run({ server, send: authenticated, ...bounds }));
+      theirs.push(await run({ server: pt, send: viaPassthrough, ...bounds }));
+    }
+    record('6. GET /api/bench with a token (proxied)', 'gatehouse',
+      gated ? summarize(200, mine) : { na: `got ${gatekeeperConfig === true ? one.status : gatekeeperConfig}` });
+    record('7. GET /api/bench through a bare JS pass-through', 'pass-through', summarize(200, theirs));
+  } finally {
+    await Promise.all([gh.stop(), pt?.stop()]);
+  }
+}
+
+function report(wasm, started) {
+  const ms = (x) => x.toFixed(2);
+  const base = results.find((r) => r.server === 'pass-through' && !r.na);
+  const rows = [['scenario', 'ok/requests', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'Worker workerd ms/req', 'CPU ÷ pass-through']];
+  for (const r of results) {
+    if (r.na) {
+      rows.push([r.name, `n/a (${r.na})`, '', '', '', '', '', '']);
+      continue;
+    }
+    rows.push([
+      r.name,
+      r.ok === r.n ? String(r.n) : `${r.ok}/${r.n} ${JSON.stringify(r.statuses)}`,
+      r.rps.toFixed(0), ms(r.p50), ms(r.p99), ms(r.cpuMs), ms(r.workerMs),
+      base ? `${(r.cpuMs / base.cpuMs).toFixed(2)}×` : '',
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const line = (row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  const out = [];
+  out.push('', `gatehouse bench — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), node ${process.version}`);
+  out.push(`bounds: at most ${MAX_REQUESTS} requests or ${MAX_MS / 1000} s per scenario, concurrency ${CONCURRENCY} (refresh: ${CHAINS} chains); ${CODES} codes prepared`);
+  out.push(`release wasm build/index_bg.wasm: ${wasm.raw} bytes raw (${(wasm.raw / 1024).toFixed(0)} KiB), ${wasm.gzip} bytes gzip (${(wasm.gzip / 1024).toFixed(0)} KiB)`);
+  out.push('', line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), '');
+  out.push('CPU ms/req: utime+stime of every process in the wrangler dev process group (wrangler\'s node, both');
+  out.push('workerd, esbuild) after minus before the scenario, divided by its requests. Worker workerd: the');
+  out.push('share of the workerd running the Worker (not wrangler\'s proxy/inspector one). Idle CPU of the');
+  out.push(`groups: ${Object.entries(idle).map(([k, v]) => `${k} ${v.toFixed(1)} ms/s`).join(', ')}. Compare ratios within one run only.`);
+  const proxied = results.find((r) => r.name.startsWith('6.'));
+  out.push('');
+  if (proxied && !proxied.na && base) {
+    const extra = proxied.cpuMs - base.cpuMs;
+    out.push(`authenticated proxied GET /api/bench, CPU per request: gatehouse ${ms(proxied.cpuMs)} ms, pass-through ${ms(base.cpuMs)} ms`);
+    out.push(`gatehouse's extra CPU per authenticated request: ${ms(extra)} ms (target ≤ 0.5 ms: ${extra <= 0.5 ? 'met' : 'NOT met'}); in the Worker's workerd alone: ${ms(proxied.workerMs - base.workerMs)} ms`);
+    out.push(`throughput, gatehouse ÷ pass-through: ${(proxied.rps / base.rps).toFixed(2)}`);
+  } else {
+    out.push(`gatehouse's extra CPU per authenticated request: n/a (${proxied?.na ?? 'no pass-through figure'})`);
+  }
+  out.push(`run took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log(out.join('\n'));
+}
+
+async function main() {
+  const started = performance.now();
+  const workerDir = await snapshotWorker();
+  const wasmBytes = await readFile(join(workerDir, 'build', 'index_bg.wasm'));
+  const wasm = { raw: wasmBytes.length, gzip: gzipSync(wasmBytes).length };
+  const origin = await startOrigin();
+  try {
+    await scenarios(origin, workerDir);
+  } finally {
+    agent.destroy();
+    await origin.stop();
+    await rm(workerDir, { recursive: true, force: true });
+  }
+  report(wasm, started);
+}
+
+// Ctrl-C: exit through process.exit so that the harness's exit hook stops the servers' groups.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
