@@ -7,17 +7,30 @@
 //! - `POST /api/notes` — echoes the body, attributed to the person and the agent.
 
 use gatehouse_core::gatekeeper::assertion;
+use gatehouse_core::paths;
+use gatehouse_core::site::Site;
 use worker::{Headers, Method, Request, Response, Result};
 
 use crate::{http, pages};
 
 /// Answers `req` as an origin would, given the `headers` gatehouse forwards.
-pub async fn respond(req: &mut Request, headers: &Headers, csrf_token: &str) -> Result<Response> {
-    let path = req.url()?.path().to_owned();
+pub async fn respond(
+    req: &mut Request,
+    site: &Site<'_>,
+    headers: &Headers,
+    csrf_token: &str,
+) -> Result<Response> {
+    let url = req.url()?;
+    let path = site.local_path(url.path()).to_owned();
     match (req.method(), path.as_str()) {
-        (Method::Get | Method::Head, "/") => {
-            http::page(200, pages::demo(&identity_rows(headers), csrf_token))
-        }
+        (Method::Get | Method::Head, "/") => http::page(
+            200,
+            pages::demo(
+                &identity_rows(headers),
+                &site.path(paths::LOGOUT),
+                csrf_token,
+            ),
+        ),
         (Method::Get | Method::Head, "/api/whoami") => http::json(200, &identity_json(headers)),
         (Method::Post, "/api/notes") => {
             let note = req.text().await?;

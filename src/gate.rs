@@ -5,6 +5,7 @@
 use gatehouse_core::config::Origin;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::gatekeeper::{Gate, GateRequest, Identity};
+use gatehouse_core::paths;
 use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
@@ -29,7 +30,7 @@ pub async fn handle<S: Store, K: Signer>(
         headers.get("Sec-Fetch-Mode")?,
     );
     let cors_request_method = headers.get("Access-Control-Request-Method")?;
-    let session = http::cookie(&req, oauth::SESSION_COOKIE);
+    let session = http::cookie(&req, &server.site.session_cookie());
     let gate_request = GateRequest {
         method: &method,
         path: url.path(),
@@ -57,7 +58,12 @@ pub async fn handle<S: Store, K: Signer>(
             error,
         } => challenge(status, &www_authenticate, error.as_ref()),
         Gate::Forbidden(person) => oauth::page_with_csrf(server, &req, 403, |csrf| {
-            pages::forbidden(&server.site.app.name, &person.email, csrf)
+            pages::forbidden(
+                &server.site.app.name,
+                &person.email,
+                &server.site.path(paths::LOGOUT),
+                csrf,
+            )
         }),
     }
 }
@@ -81,7 +87,7 @@ async fn pass<S: Store, K: Signer>(
         },
         None => {
             let csrf = oauth::csrf_token(server, req);
-            let response = demo::respond(req, &headers, &csrf).await?;
+            let response = demo::respond(req, &server.site, &headers, &csrf).await?;
             oauth::set_csrf_cookie(&response, &csrf)?;
             Ok(response)
         }

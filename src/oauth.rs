@@ -15,8 +15,6 @@ use worker::{Request, Response, Result};
 use crate::random::PlatformRng;
 use crate::{http, pages, platform};
 
-/// The session cookie: who is logged in.
-pub const SESSION_COOKIE: &str = "__Host-gatehouse-session";
 /// The double-submit CSRF cookie of gatehouse's forms.
 const CSRF_COOKIE: &str = "__Host-gatehouse-csrf";
 /// The CSRF cookie outlives a slow login by a good margin.
@@ -49,7 +47,7 @@ pub async fn authorize<S: Store, K: Signer>(
     req: &Request,
 ) -> Result<Response> {
     let query = req.url()?.query().unwrap_or_default().to_owned();
-    let session = http::cookie(req, SESSION_COOKIE);
+    let session = http::cookie(req, &server.site.session_cookie());
     let outcome = server.authorize(&query, session.as_deref()).await;
     answer(server, req, outcome, 302)
 }
@@ -63,7 +61,7 @@ pub async fn consent<S: Store, K: Signer>(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let session = http::cookie(req, SESSION_COOKIE);
+    let session = http::cookie(req, &server.site.session_cookie());
     let csrf = http::cookie(req, CSRF_COOKIE);
     let outcome = server
         .consent(&body, session.as_deref(), csrf.as_deref())
@@ -160,7 +158,7 @@ pub async fn logout<S: Store, K: Signer>(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let session = http::cookie(req, SESSION_COOKIE);
+    let session = http::cookie(req, &server.site.session_cookie());
     let csrf = http::cookie(req, CSRF_COOKIE);
     match server
         .logout(&body, session.as_deref(), csrf.as_deref())
@@ -168,7 +166,7 @@ pub async fn logout<S: Store, K: Signer>(
     {
         Ok(()) => {
             let response = http::redirect(303, "/")?;
-            http::set_cookie(response.headers(), SESSION_COOKIE, "", 0)?;
+            http::set_cookie(response.headers(), &server.site.session_cookie(), "", 0)?;
             Ok(response)
         }
         Err(failure) => http::failure(failure),
@@ -197,7 +195,7 @@ pub async fn login<S: Store, K: Signer>(
             let response = http::redirect(303, &return_to)?;
             http::set_cookie(
                 response.headers(),
-                SESSION_COOKIE,
+                &server.site.session_cookie(),
                 session.expose_secret(),
                 max_age_secs,
             )?;

@@ -42,7 +42,13 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_owned(),
     };
-    let Some(site) = Site::resolve(&config, &origin, &host) else {
+    // Discovery documents are at the host's root and name the app by the path after them;
+    // everything else belongs to the app whose path prefix covers it.
+    let document = paths::well_known(&path);
+    let app_path = paths::document_path(&path)
+        .filter(|_| document.is_some())
+        .unwrap_or_else(|| path.clone());
+    let Some(site) = Site::resolve(&config, &origin, &host, &app_path) else {
         return http::not_found();
     };
     let db = env.d1(env::DB)?;
@@ -57,18 +63,20 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     );
     let server = Server::new(&config, site, &store, &signer, &PlatformRng, &clock);
 
-    if let Some(document) = paths::well_known(&path) {
+    if let Some(document) = document {
         return match method {
             Method::Get => http::with_cors(discovery(&server.site, document)?),
             Method::Options => http::preflight(),
             _ => http::method_not_allowed("GET, OPTIONS"),
         };
     }
+    // gatehouse's endpoints for an app live under its path prefix.
+    let local = server.site.local_path(&path).to_owned();
     let cors = matches!(
-        path.as_str(),
+        local.as_str(),
         paths::REGISTER | paths::TOKEN | paths::REVOKE | paths::JWKS
     );
-    let response = match (method, path.as_str()) {
+    let response = match (method, local.as_str()) {
         (Method::Options, _) if cors => return http::preflight(),
         (Method::Get, paths::JWKS) => match server.signer.jwks().await {
             Ok(jwks) => http::public_json(&jwks, METADATA_MAX_AGE_SECS),
@@ -90,7 +98,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         (_, paths::LOGIN) => http::method_not_allowed("GET, POST"),
         (_, paths::LOGOUT | paths::CONSENT | paths::INTROSPECT) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.
-        _ if paths::is_reserved(&path) => http::not_found(),
+        _ if paths::is_reserved(&local) => http::not_found(),
         _ => return gate::handle(&server, env, req).await,
     }?;
     if cors {
@@ -115,7 +123,7 @@ fn discovery(site: &Site<'_>, document: WellKnown) -> Result<Response> {
         WellKnown::ProtectedResource { resource_path } => {
             let resource = match resource_path.as_str() {
                 "" => site.resource.clone(),
-                path => format!("{}/{path}", site.resource),
+                path => format!("{}/{path}", site.origin),
             };
             let metadata = ProtectedResourceMetadata::new(&resource, &site.issuer, &scopes)
                 .with_resource_name(&site.app.name);

@@ -1,7 +1,7 @@
 //! The consent page: the person decides whether an agent may act for them.
 
 use gatehouse_core::consent::{ConsentPrompt, DECISION_FIELD, REQUEST_FIELD};
-use gatehouse_core::{csrf, paths};
+use gatehouse_core::csrf;
 use html_escape::encode_text as text;
 
 use super::{document, hidden};
@@ -40,7 +40,7 @@ pub fn consent(prompt: &ConsentPrompt, csrf_token: &str) -> String {
         app_url = text(&prompt.app_url),
         email = text(&prompt.person_email),
         destination = text(&prompt.redirect_destination),
-        action = paths::CONSENT,
+        action = html_escape::encode_double_quoted_attribute(&prompt.action),
         request = hidden(REQUEST_FIELD, &prompt.request),
         csrf = hidden(csrf::FIELD, csrf_token),
         decision = DECISION_FIELD,
@@ -70,6 +70,7 @@ mod tests {
             ],
             person_email: "alice@example.com".into(),
             request: "client_id=c_1&state=\"><x".into(),
+            action: "/.gatehouse/consent".into(),
         }
     }
 

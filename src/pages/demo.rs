@@ -6,7 +6,7 @@ use html_escape::encode_text as text;
 use super::{document, hidden};
 
 /// The demo page showing the identity headers an origin receives.
-pub fn demo(rows: &[(String, String)], csrf_token: &str) -> String {
+pub fn demo(rows: &[(String, String)], logout_action: &str, csrf_token: &str) -> String {
     let rows: String = rows
         .iter()
         .map(|(name, value)| {
@@ -24,21 +24,21 @@ pub fn demo(rows: &[(String, String)], csrf_token: &str) -> String {
          <code>{jwks}</code>.</p>\
          <form method=\"post\" action=\"{logout}\">{csrf}<button type=\"submit\">Log out</button></form>",
         jwks = paths::JWKS,
-        logout = paths::LOGOUT,
+        logout = html_escape::encode_double_quoted_attribute(logout_action),
         csrf = hidden(csrf::FIELD, csrf_token),
     );
     document("Demo app", &body)
 }
 
 /// The page for a person the app's policy does not admit.
-pub fn forbidden(app_name: &str, email: &str, csrf_token: &str) -> String {
+pub fn forbidden(app_name: &str, email: &str, logout_action: &str, csrf_token: &str) -> String {
     let body = format!(
         "<h1>No access to {app}</h1><p class=\"error\">You are logged in as <strong>{email}</strong>, \
          and {app} does not admit this account.</p>\
          <form method=\"post\" action=\"{logout}\">{csrf}<button type=\"submit\">Log out</button></form>",
         app = text(app_name),
         email = text(email),
-        logout = paths::LOGOUT,
+        logout = html_escape::encode_double_quoted_attribute(logout_action),
         csrf = hidden(csrf::FIELD, csrf_token),
     );
     document("No access", &body)
@@ -52,11 +52,17 @@ mod tests {
     fn values_are_escaped_and_logout_carries_csrf() {
         let page = demo(
             &[("Gatehouse-Client-Name".into(), "<script>x</script>".into())],
+            "/.gatehouse/logout",
             "t0k",
         );
         assert!(!page.contains("<script>x"));
         assert!(page.contains("name=\"csrf_token\" value=\"t0k\""));
-        let page = forbidden("<b>Wiki</b>", "eve@evil.example", "t0k");
+        let page = forbidden(
+            "<b>Wiki</b>",
+            "eve@evil.example",
+            "/.gatehouse/logout",
+            "t0k",
+        );
         assert!(page.contains("&lt;b&gt;Wiki&lt;/b&gt;"));
     }
 }

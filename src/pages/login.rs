@@ -2,7 +2,6 @@
 
 use gatehouse_core::csrf;
 use gatehouse_core::login::LoginPrompt;
-use gatehouse_core::paths;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::{document, hidden};
@@ -22,7 +21,7 @@ pub fn login(prompt: &LoginPrompt, csrf_token: &str) -> String {
          <input id=\"password\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
          {return_to}{csrf}<button type=\"submit\">Log in</button></form>",
         app = text(&prompt.app_name),
-        action = paths::LOGIN,
+        action = attr(&prompt.action),
         email = attr(&prompt.email),
         return_to = hidden("return_to", &prompt.return_to),
         csrf = hidden(csrf::FIELD, csrf_token),
@@ -37,6 +36,7 @@ mod tests {
     fn prompt() -> LoginPrompt {
         LoginPrompt {
             app_name: "<script>alert(1)</script>".into(),
+            action: "/wiki/.gatehouse/login".into(),
             return_to: "/oauth/authorize?a=\"><script>".into(),
             email: "\"><img src=x onerror=alert(1)>".into(),
             error: Some("Wrong email or password."),
@@ -58,6 +58,6 @@ mod tests {
         assert!(page.contains("name=\"csrf_token\" value=\"t0ken\""));
         assert!(page.contains("name=\"return_to\""));
         assert!(page.contains("Wrong email or password."));
-        assert!(page.contains("action=\"/.gatehouse/login\""));
+        assert!(page.contains("action=\"/wiki/.gatehouse/login\""));
     }
 }

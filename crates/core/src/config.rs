@@ -78,6 +78,9 @@ pub struct App {
     pub name: String,
     /// The hosts this app is served on.
     pub host: HostPattern,
+    /// The part of those hosts' paths that is this app: `/` (all of it) or `/segment[/…]`,
+    /// without a trailing slash. Everything gatehouse serves for the app lives under it.
+    pub path_prefix: String,
     /// The scopes the app offers, with the description the consent page shows.
     pub scopes: Vec<(Scope, String)>,
     /// Granted when a client asks for no scope (RFC 6749 §3.3).
@@ -206,6 +209,7 @@ struct RawApp {
     access_token_ttl_secs: Option<u64>,
     refresh_token_ttl_secs: Option<u64>,
     origin: Option<String>,
+    path_prefix: Option<String>,
     #[serde(default)]
     routes: Vec<RouteRule>,
     #[serde(default)]
@@ -241,12 +245,46 @@ impl Config {
         })
     }
 
-    /// The app served on `host` (`host[:port]` of the request URL), if any.
-    pub fn app_for_host(&self, host: &str) -> Option<&App> {
-        self.apps.iter().find(|app| match &app.host {
-            HostPattern::AnyLoopback => is_loopback_host(host),
-            HostPattern::Exact(h) => h.eq_ignore_ascii_case(host),
-        })
+    /// The app that serves `path` on `host` (`host[:port]` of the request URL): of the apps on
+    /// that host whose path prefix covers the path, the one with the longest prefix.
+    pub fn app_for(&self, host: &str, path: &str) -> Option<&App> {
+        self.apps
+            .iter()
+            .filter(|app| match &app.host {
+                HostPattern::AnyLoopback => is_loopback_host(host),
+                HostPattern::Exact(h) => h.eq_ignore_ascii_case(host),
+            })
+            .filter(|app| prefix_covers(&app.path_prefix, path))
+            .max_by_key(|app| app.path_prefix.len())
+    }
+}
+
+/// Whether `path` is `prefix` or below it (`/wiki` covers `/wiki` and `/wiki/x`, not `/wikis`).
+fn prefix_covers(prefix: &str, path: &str) -> bool {
+    prefix == "/"
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// A path prefix: `/`, or `/` and unreserved-character segments (RFC 3986 §2.3), no trailing
+/// slash, no dot-segments.
+fn validate_path_prefix(prefix: &str) -> Result<String, String> {
+    if prefix == "/" {
+        return Ok(prefix.to_owned());
+    }
+    let clean = |segment: &str| {
+        !segment.is_empty()
+            && !segment.starts_with('.')
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    };
+    match prefix.strip_prefix('/') {
+        Some(rest) if rest.split('/').all(clean) => Ok(prefix.to_owned()),
+        _ => Err(format!(
+            "path_prefix {prefix:?} must be \"/\" or \"/segment[/segment…]\" without a trailing slash"
+        )),
     }
 }
 
@@ -272,7 +310,23 @@ fn parse_apps(text: Option<&str>) -> Result<Vec<App>, ConfigError> {
     if raw.is_empty() {
         return Err(apps_error("it lists no app".into()));
     }
-    raw.into_iter().map(validate_app).collect()
+    let apps: Vec<App> = raw
+        .into_iter()
+        .map(validate_app)
+        .collect::<Result<_, _>>()?;
+    for (i, app) in apps.iter().enumerate() {
+        let twin = apps
+            .iter()
+            .skip(i + 1)
+            .find(|other| other.host == app.host && other.path_prefix == app.path_prefix);
+        if let Some(twin) = twin {
+            return Err(apps_error(format!(
+                "apps {:?} and {:?} have the same host and path_prefix",
+                app.name, twin.name
+            )));
+        }
+    }
+    Ok(apps)
 }
 
 fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
@@ -338,6 +392,8 @@ fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
             "refresh_token_ttl_secs is shorter than access_token_ttl_secs",
         )));
     }
+    let path_prefix = validate_path_prefix(raw.path_prefix.as_deref().unwrap_or("/"))
+        .map_err(|problem| apps_error(at(&problem)))?;
     let origin = raw
         .origin
         .map(|o| validate_origin(&o).map_err(|problem| apps_error(at(&problem))))
@@ -365,6 +421,7 @@ fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
         policy: raw.policy,
         access_token_ttl_secs,
         refresh_token_ttl_secs,
+        path_prefix,
         origin,
         routes: raw.routes,
         public_paths: raw.public_paths,

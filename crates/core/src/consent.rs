@@ -8,6 +8,7 @@ use crate::authorize::AuthorizationRequest;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::paths;
 use crate::site::Site;
 use crate::store::Person;
 
@@ -37,6 +38,8 @@ pub struct ConsentPrompt {
     pub person_email: String,
     /// The authorization request to re-submit.
     pub request: String,
+    /// Where the form posts: the consent path under the app's prefix.
+    pub action: String,
 }
 
 impl ConsentPrompt {
@@ -73,6 +76,7 @@ impl ConsentPrompt {
                 .collect(),
             person_email: person.email.clone(),
             request: query.to_owned(),
+            action: site.path(paths::CONSENT),
         }
     }
 }

@@ -29,6 +29,8 @@ const MAX_RETURN_TO_BYTES: usize = 8 * 1024;
 pub struct LoginPrompt {
     /// The app the person is logging in to.
     pub app_name: String,
+    /// Where the form posts: the login path under the app's prefix.
+    pub action: String,
     /// Where to go after logging in: always an authorization request on this server.
     pub return_to: String,
     /// The email typed before, to fill the field again.
@@ -42,6 +44,7 @@ impl LoginPrompt {
     pub fn for_app(site: &Site<'_>, return_to: &str) -> Self {
         Self {
             app_name: site.app.name.clone(),
+            action: site.path(paths::LOGIN),
             return_to: self::return_to(return_to),
             email: String::new(),
             error: None,
@@ -52,7 +55,8 @@ impl LoginPrompt {
     pub fn new(site: &Site<'_>, authorization_query: &str) -> Self {
         Self {
             app_name: site.app.name.clone(),
-            return_to: format!("{}?{authorization_query}", paths::AUTHORIZE),
+            action: site.path(paths::LOGIN),
+            return_to: format!("{}?{authorization_query}", site.path(paths::AUTHORIZE)),
             email: String::new(),
             error: None,
         }
@@ -88,6 +92,7 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
     let retry = |error| {
         Ok(LoginOutcome::Retry(LoginPrompt {
             app_name: server.site.app.name.clone(),
+            action: server.site.path(paths::LOGIN),
             return_to: return_to(field("return_to")),
             email: email.clone(),
             error: Some(error),

@@ -116,6 +116,24 @@ pub fn well_known(path: &str) -> Option<WellKnown> {
     }
 }
 
+/// The path whose app a discovery request is about: the issuer or resource path the client put
+/// after (or, for `openid-configuration`, before) the well-known part, `/` when there is none. An
+/// app mounted at `/wiki` has its metadata at `/.well-known/oauth-authorization-server/wiki`
+/// (RFC 8414 §3.1) and `/.well-known/oauth-protected-resource/wiki` (RFC 9728 §3.1).
+pub fn document_path(path: &str) -> Option<String> {
+    let inner = if let Some(rest) = path.strip_prefix(OAUTH_PROTECTED_RESOURCE) {
+        suffix(rest)?
+    } else if let Some(rest) = path
+        .strip_prefix(OAUTH_AUTHORIZATION_SERVER)
+        .or_else(|| path.strip_prefix(OPENID_CONFIGURATION))
+    {
+        suffix(rest)?
+    } else {
+        suffix(path.strip_suffix(OPENID_CONFIGURATION)?)?
+    };
+    Some(format!("/{inner}"))
+}
+
 /// The path after a well-known prefix (or before an appended well-known suffix): empty, or `/`
 /// followed by clean segments; returns the segments without the leading `/`.
 fn suffix(rest: &str) -> Option<&str> {

@@ -117,7 +117,7 @@ export async function personAt(base, url, options = {}, browser = new Browser(ba
       if (res.status !== 303) throw new Error(`login failed: ${res.status} ${await res.text()}`);
       const back = res.headers.get('location');
       // A login from the app itself returns to the app; only an authorization continues here.
-      if (!back.startsWith('/oauth/authorize')) return new URL(back, base);
+      if (!new URL(back, base).pathname.endsWith('/oauth/authorize')) return new URL(back, base);
       res = await browser.fetch(back);
       html = res.status === 200 ? await res.text() : '';
     }

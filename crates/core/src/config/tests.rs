@@ -160,9 +160,9 @@ fn policy_admits_by_email_or_exact_domain_and_deny_wins() {
 #[test]
 fn hosts_match_case_insensitively_and_any_matches_all() {
     let config = apps(&app("")).unwrap();
-    assert!(config.app_for_host("WIKI.example.com").is_some());
-    assert!(config.app_for_host("wiki.example.com:8443").is_none());
-    assert!(config.app_for_host("evil.example").is_none());
+    assert!(config.app_for_test("WIKI.example.com").is_some());
+    assert!(config.app_for_test("wiki.example.com:8443").is_none());
+    assert!(config.app_for_test("evil.example").is_none());
     let any = apps(&app("").replace("wiki.example.com", "*")).unwrap();
     for local in [
         "127.0.0.1:40123",
@@ -172,7 +172,7 @@ fn hosts_match_case_insensitively_and_any_matches_all() {
         "[::1]:8787",
         "127.9.9.9:1",
     ] {
-        assert!(any.app_for_host(local).is_some(), "{local}");
+        assert!(any.app_for_test(local).is_some(), "{local}");
     }
     for public in [
         "wiki.example.com",
@@ -183,7 +183,7 @@ fn hosts_match_case_insensitively_and_any_matches_all() {
         "10.0.0.1:8787",
     ] {
         assert!(
-            any.app_for_host(public).is_none(),
+            any.app_for_test(public).is_none(),
             "\"*\" must not match {public}"
         );
     }
@@ -315,4 +315,49 @@ fn origins_routes_and_public_paths_are_validated() {
         local.apps[0].origin, None,
         "the demo app serves local development"
     );
+}
+
+impl Config {
+    fn app_for_test(&self, host: &str) -> Option<&App> {
+        self.app_for(host, "/")
+    }
+}
+
+#[test]
+fn the_longest_path_prefix_on_the_host_serves_a_path() {
+    let json = r#"[
+        {"name":"Root","host":"apps.example.com","scopes":{"read":"R"},"policy":{"allow_domains":["example.com"]},"origin":"https://root.internal"},
+        {"name":"Wiki","host":"apps.example.com","path_prefix":"/wiki","scopes":{"read":"R"},"policy":{"allow_domains":["example.com"]},"origin":"https://wiki.internal"},
+        {"name":"Wiki API","host":"apps.example.com","path_prefix":"/wiki/api","scopes":{"read":"R"},"policy":{"allow_domains":["example.com"]},"origin":"https://api.internal"}
+    ]"#;
+    let config = apps(json).unwrap();
+    let name = |path| {
+        config
+            .app_for("apps.example.com", path)
+            .map(|a| a.name.as_str())
+    };
+    assert_eq!(name("/"), Some("Root"));
+    assert_eq!(
+        name("/wikis"),
+        Some("Root"),
+        "a prefix covers whole segments only"
+    );
+    assert_eq!(name("/wiki"), Some("Wiki"));
+    assert_eq!(name("/wiki/page"), Some("Wiki"));
+    assert_eq!(name("/wiki/api/v1"), Some("Wiki API"));
+    assert!(config.app_for("other.example.com", "/wiki").is_none());
+    let twins = json.replace(r#""path_prefix":"/wiki/api""#, r#""path_prefix":"/wiki""#);
+    assert!(
+        apps(&twins)
+            .unwrap_err()
+            .problem
+            .contains("same host and path_prefix")
+    );
+    for bad in ["wiki", "/wiki/", "/../x", "/a//b", "/a b", "/%2e"] {
+        let json = app(&format!(r#","path_prefix":"{bad}""#));
+        assert!(
+            apps(&json).unwrap_err().problem.contains("path_prefix"),
+            "{bad}"
+        );
+    }
 }

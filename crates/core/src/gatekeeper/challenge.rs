@@ -2,19 +2,15 @@
 //! URL (RFC 9728 §5.1), which is how an agent that hit a wall finds its way to a token.
 
 use crate::error::OAuthError;
-use crate::paths;
 
-/// A Bearer challenge for the resource at `issuer`.
+/// A Bearer challenge naming the resource's metadata URL.
 ///
 /// RFC 9728 §5.1: `resource_metadata` names the protected resource metadata URL; RFC 6750 §3:
 /// `scope` lists the scopes needed, and `error`/`error_description` say what was wrong with the
 /// token presented (omitted when none was). Values are gatehouse's own (URLs, scope tokens,
 /// fixed descriptions), none of which can hold `"` or `\`.
-pub fn bearer(issuer: &str, scope: Option<&str>, error: Option<&OAuthError>) -> String {
-    let mut challenge = format!(
-        "Bearer resource_metadata=\"{issuer}{}\"",
-        paths::OAUTH_PROTECTED_RESOURCE
-    );
+pub fn bearer(resource_metadata: &str, scope: Option<&str>, error: Option<&OAuthError>) -> String {
+    let mut challenge = format!("Bearer resource_metadata=\"{resource_metadata}\"");
     if let Some(scope) = scope.filter(|s| !s.is_empty()) {
         challenge.push_str(&format!(", scope=\"{scope}\""));
     }
@@ -36,7 +32,11 @@ mod tests {
     #[test]
     fn a_missing_token_gets_metadata_and_scope_but_no_error() {
         assert_eq!(
-            bearer("https://wiki.example", Some("read"), None),
+            bearer(
+                "https://wiki.example/.well-known/oauth-protected-resource",
+                Some("read"),
+                None
+            ),
             "Bearer resource_metadata=\"https://wiki.example/.well-known/oauth-protected-resource\", scope=\"read\""
         );
     }

@@ -222,7 +222,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             };
             let return_to: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
             return Ok(Gate::SignIn {
-                location: format!("{}?return_to={return_to}", paths::LOGIN),
+                location: format!("{}?return_to={return_to}", self.site.path(paths::LOGIN)),
             });
         }
         Ok(self.challenge(401, required, None))
@@ -237,7 +237,11 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         let error = reason.map(OAuthError::from);
         Gate::Challenge {
             status,
-            www_authenticate: challenge::bearer(&self.site.issuer, Some(&scope), error.as_ref()),
+            www_authenticate: challenge::bearer(
+                &self.site.resource_metadata_url(),
+                Some(&scope),
+                error.as_ref(),
+            ),
             error,
         }
     }

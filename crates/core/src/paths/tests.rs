@@ -454,3 +454,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn document_paths_name_the_app_the_document_is_about() {
+    assert_eq!(
+        document_path("/.well-known/oauth-authorization-server").as_deref(),
+        Some("/")
+    );
+    assert_eq!(
+        document_path("/.well-known/oauth-authorization-server/wiki").as_deref(),
+        Some("/wiki")
+    );
+    assert_eq!(
+        document_path("/.well-known/openid-configuration/wiki").as_deref(),
+        Some("/wiki")
+    );
+    assert_eq!(
+        document_path("/wiki/.well-known/openid-configuration").as_deref(),
+        Some("/wiki")
+    );
+    assert_eq!(
+        document_path("/.well-known/oauth-protected-resource/wiki/mcp").as_deref(),
+        Some("/wiki/mcp")
+    );
+    assert_eq!(
+        document_path("/.well-known/oauth-protected-resource/../x"),
+        None
+    );
+    assert_eq!(document_path("/wiki/page"), None);
+}

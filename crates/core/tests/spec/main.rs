@@ -10,6 +10,7 @@
 mod support;
 
 mod login_and_consent;
+mod path_prefix;
 mod rfc6749_code_flow;
 mod rfc6749_refresh;
 mod rfc6750_gatekeeper;

@@ -43,6 +43,9 @@ pub struct World {
     pub signer: TestSigner,
     pub rng: SeqRng,
     pub clock: FixedClock,
+    /// The path requests are served at: `/` (the Wiki app) unless a test moves to another app
+    /// on the same host (`/docs`).
+    pub mount: std::cell::Cell<&'static str>,
 }
 
 /// A client as the registration response described it.
@@ -61,7 +64,9 @@ impl World {
              "routes":[{"methods":["GET","HEAD"],"path":"/api/**","scope":"read"},{"methods":["POST","PUT","PATCH","DELETE"],"path":"/api/**","scope":"write"}],
              "public_paths":["/health"]},
             {"name":"Files","host":"files.test","scopes":{"read":"Read files"},
-             "policy":{"allow_emails":["bob@example.com"]},"origin":"https://files.internal.example"}
+             "policy":{"allow_emails":["bob@example.com"]},"origin":"https://files.internal.example"},
+            {"name":"Docs","host":"wiki.test","path_prefix":"/docs","scopes":{"read":"Read docs"},"default_scopes":["read"],
+             "policy":{"allow_domains":["example.com"]},"origin":"https://docs.internal.example"}
         ]"#;
         let accounts = format!(
             r#"{{"alice@example.com":"{HASH}","bob@example.com":"{HASH}","mallory@example.com":"{HASH}","eve@evil.example":"{HASH}"}}"#
@@ -79,16 +84,25 @@ impl World {
             signer: TestSigner::new(),
             rng: SeqRng::default(),
             clock: FixedClock::at(1_800_000_000),
+            mount: std::cell::Cell::new("/"),
         }
     }
 
     pub fn server(&self) -> Server<'_, MemoryStore, TestSigner, SeqRng> {
-        self.server_at(ISSUER)
+        let site = Site::resolve(&self.config, ISSUER, HOST, self.mount.get()).unwrap();
+        Server::new(
+            &self.config,
+            site,
+            &self.store,
+            &self.signer,
+            &self.rng,
+            &self.clock,
+        )
     }
 
     pub fn server_at(&self, issuer: &str) -> Server<'_, MemoryStore, TestSigner, SeqRng> {
         let host = issuer.trim_start_matches("https://");
-        let site = Site::resolve(&self.config, issuer, host).unwrap();
+        let site = Site::resolve(&self.config, issuer, host, "/").unwrap();
         Server::new(
             &self.config,
             site,
@@ -227,7 +241,8 @@ impl World {
         client: &Client,
         params: &[(&str, &str)],
     ) -> Result<TokenResponse, Failure> {
-        self.token_at(ISSUER, client, params)
+        let (body, basic) = client_form(client, params);
+        block_on(self.server().token(body.as_bytes(), basic.as_deref()))
     }
 
     /// A token request at the app served on `issuer`.
