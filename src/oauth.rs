@@ -5,6 +5,7 @@ use gatehouse_core::authorize::AuthorizeError;
 use gatehouse_core::error::{OAuthError, Reason};
 use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::login::{LoginOutcome, LoginPrompt};
+use gatehouse_core::paths;
 use gatehouse_core::registration::{self, MAX_REGISTRATION_BYTES};
 use gatehouse_core::secret::CsrfToken;
 use gatehouse_core::server::{AuthorizeOutcome, Failure, Server};
@@ -302,4 +303,53 @@ pub async fn introspect<S: Store, K: Signer>(
             .introspect(&client.body, client.authorization.as_deref())
             .await,
     )
+}
+
+/// `GET /.gatehouse/agents`: the person's connected agents, as a page or (for `Accept:
+/// application/json`) JSON; without a session, the login page first.
+pub async fn agents_page<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &Request,
+) -> Result<Response> {
+    let session = http::cookie(req, &server.site.session_cookie());
+    match server.connected_agents(session.as_deref()).await {
+        Ok(None) => {
+            let back: String =
+                form_urlencoded::byte_serialize(server.site.path(paths::AGENTS).as_bytes())
+                    .collect();
+            http::redirect(
+                302,
+                &format!("{}?return_to={back}", server.site.path(paths::LOGIN)),
+            )
+        }
+        Ok(Some(view)) => {
+            let accept = req.headers().get("Accept")?.unwrap_or_default();
+            if accept.contains("application/json") {
+                http::json(200, &view)
+            } else {
+                with_csrf(server, req, |csrf| pages::agents(&view, csrf))
+            }
+        }
+        Err(error) => http::unavailable(&error.to_string()),
+    }
+}
+
+/// `POST /.gatehouse/agents/revoke`: revokes one, then back to the list.
+pub async fn revoke_agent<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &mut Request,
+) -> Result<Response> {
+    let body = match http::body(req, MAX_FORM_BYTES).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let session = http::cookie(req, &server.site.session_cookie());
+    let csrf = http::cookie(req, CSRF_COOKIE);
+    match server
+        .revoke_agent(&body, session.as_deref(), csrf.as_deref())
+        .await
+    {
+        Ok(()) => http::redirect(303, &server.site.path(paths::AGENTS)),
+        Err(failure) => http::failure(failure),
+    }
 }

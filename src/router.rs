@@ -87,6 +87,8 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         (Method::Get, paths::LOGIN) => oauth::login_page(&server, &req),
         (Method::Post, paths::LOGIN) => oauth::login(&server, &mut req).await,
         (Method::Post, paths::LOGOUT) => oauth::logout(&server, &mut req).await,
+        (Method::Get, paths::AGENTS) => oauth::agents_page(&server, &req).await,
+        (Method::Post, paths::AGENTS_REVOKE) => oauth::revoke_agent(&server, &mut req).await,
         (Method::Post, paths::CONSENT) => oauth::consent(&server, &mut req).await,
         (Method::Post, paths::TOKEN) => oauth::token(&server, &mut req).await,
         (Method::Post, paths::REVOKE) => oauth::revoke(&server, &mut req).await,
@@ -96,7 +98,10 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
             http::method_not_allowed("POST, OPTIONS")
         }
         (_, paths::LOGIN) => http::method_not_allowed("GET, POST"),
-        (_, paths::LOGOUT | paths::CONSENT | paths::INTROSPECT) => http::method_not_allowed("POST"),
+        (_, paths::AGENTS) => http::method_not_allowed("GET"),
+        (_, paths::LOGOUT | paths::CONSENT | paths::INTROSPECT | paths::AGENTS_REVOKE) => {
+            http::method_not_allowed("POST")
+        }
         // gatehouse's own namespaces: never forwarded, whatever the app serves.
         _ if paths::is_reserved(&local) => http::not_found(),
         _ => return gate::handle(&server, env, req).await,

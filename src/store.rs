@@ -392,6 +392,54 @@ impl GrantStore for WorkerStore<'_> {
         .await?;
         Ok(())
     }
+
+    async fn live_grants(&self, subject: &str, app: &str) -> Result<Vec<GrantSummary>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            grant_id: String,
+            client_id: String,
+            client_name: Option<String>,
+            redirect_uri: String,
+            scope: String,
+            created_at: f64,
+            last_used_at: Option<f64>,
+        }
+        let rows: Vec<Row> = self
+            .statement(
+                "SELECT g.grant_id, g.client_id, json_extract(c.metadata, '$.client_name') AS client_name, \
+                 g.redirect_uri, g.scope, g.created_at, g.last_used_at \
+                 FROM grants g LEFT JOIN clients c ON c.client_id = g.client_id \
+                 WHERE g.subject = ?1 AND g.app = ?2 AND g.revoked_at IS NULL \
+                 ORDER BY g.created_at DESC, g.grant_id LIMIT 500",
+                &[text(subject), text(app)],
+            )?
+            .all()
+            .await
+            .map_err(|e| failed("SELECT grants", e))?
+            .results()
+            .map_err(|e| failed("SELECT grants", e))?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(GrantSummary {
+                    grant_id: GrantId::from_stored(row.grant_id),
+                    client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
+                    client_name: row.client_name,
+                    redirect_uri: row.redirect_uri,
+                    scopes: scopes(&row.scope)?,
+                    created_at: secs(row.created_at),
+                    last_used_at: row.last_used_at.map(secs),
+                })
+            })
+            .collect()
+    }
+
+    async fn touch_grant(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE grants SET last_used_at = ?2 WHERE grant_id = ?1",
+            &[text(grant_id.as_str()), time(now)],
+        )
+        .await
+    }
 }
 
 #[derive(Deserialize)]

@@ -3,11 +3,13 @@
 //!
 //! Rendering is pure (strings in, string out), so it is tested natively.
 
+mod agents;
 mod consent;
 mod demo;
 mod error;
 mod login;
 
+pub use agents::agents;
 pub use consent::consent;
 pub use demo::{demo, forbidden};
 pub use error::error;

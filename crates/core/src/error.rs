@@ -293,6 +293,8 @@ pub enum Reason {
     TokenPolicyDenied,
     /// The token lacks the scope the route needs (RFC 6750 §3.1).
     InsufficientScope,
+    /// A person asked to revoke a grant that is not a live grant of theirs at this app.
+    AgentNotFound,
     /// Storage did not answer; the client may retry.
     StoreUnavailable,
 }
@@ -498,6 +500,7 @@ impl From<Reason> for OAuthError {
                 C::InsufficientScope,
                 "the access token lacks the scope this request needs",
             ),
+            R::AgentNotFound => (C::InvalidRequest, "no such connected agent"),
             R::StoreUnavailable => (
                 C::TemporarilyUnavailable,
                 "the service is temporarily unavailable",

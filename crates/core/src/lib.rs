@@ -9,6 +9,7 @@ pub mod health;
 pub mod queue;
 
 pub mod access_token;
+pub mod agents;
 pub mod authorize;
 pub mod client_auth;
 pub mod config;

@@ -28,6 +28,10 @@ pub const JWKS: &str = "/oauth/jwks.json";
 pub const DEVICE_AUTHORIZATION: &str = "/oauth/device_authorization";
 /// The login form's target (gatehouse's own page, not an OAuth endpoint).
 pub const LOGIN: &str = "/.gatehouse/login";
+/// The person's connected agents at this app (`GET`; JSON when `Accept` asks for it).
+pub const AGENTS: &str = "/.gatehouse/agents";
+/// Revokes one of them (`POST`, CSRF-protected).
+pub const AGENTS_REVOKE: &str = "/.gatehouse/agents/revoke";
 /// Ends the person's session (`POST`, CSRF-protected).
 pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).

@@ -183,6 +183,8 @@ pub enum RevocationReason {
     CodeReplayed,
     /// A rotated refresh token was presented again (RFC 9700 §4.14.2).
     RefreshTokenReused,
+    /// The person revoked the agent on their connected-agents page.
+    PersonRequest,
 }
 
 impl RevocationReason {
@@ -192,6 +194,7 @@ impl RevocationReason {
             Self::ClientRequest => "client_request",
             Self::CodeReplayed => "code_replayed",
             Self::RefreshTokenReused => "refresh_token_reused",
+            Self::PersonRequest => "person_request",
         }
     }
 }
@@ -211,6 +214,29 @@ pub trait GrantStore {
         reason: RevocationReason,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// The person's live grants at an app, newest first, for their connected-agents page.
+    async fn live_grants(&self, subject: &str, app: &str) -> Result<Vec<GrantSummary>, StoreError>;
+    /// Records that tokens were issued under the grant at `now` (its "last used").
+    async fn touch_grant(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError>;
+}
+
+/// A grant as the connected-agents page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantSummary {
+    /// The grant.
+    pub grant_id: GrantId,
+    /// The agent's client id.
+    pub client_id: ClientId,
+    /// The agent's registered name, if it gave one.
+    pub client_name: Option<String>,
+    /// Where the agent receives codes: tells two installations of one agent apart.
+    pub redirect_uri: String,
+    /// The scopes granted.
+    pub scopes: Scopes,
+    /// When the person approved it.
+    pub created_at: UnixTime,
+    /// When tokens were last issued under it.
+    pub last_used_at: Option<UnixTime>,
 }
 
 /// An issued authorization code, bound to everything the token request must repeat.

@@ -231,6 +231,7 @@ pub struct MemoryStore {
     codes: RefCell<BTreeMap<String, (CodeRecord, bool)>>,
     refresh: RefCell<BTreeMap<String, RefreshRecord>>,
     denied: RefCell<BTreeMap<String, UnixTime>>,
+    grants_used: RefCell<BTreeMap<String, UnixTime>>,
     /// When set, every call fails as an outage would.
     pub down: Cell<bool>,
 }
@@ -458,6 +459,43 @@ impl GrantStore for MemoryStore {
         {
             token.rotated_at.get_or_insert(now);
         }
+        Ok(())
+    }
+
+    async fn live_grants(&self, subject: &str, app: &str) -> Result<Vec<GrantSummary>, StoreError> {
+        self.up()?;
+        let clients = self.clients.borrow();
+        let used = self.grants_used.borrow();
+        let mut live: Vec<GrantSummary> = self
+            .grants
+            .borrow()
+            .values()
+            .filter(|g| g.person.subject == subject && g.app == app && g.revoked_at.is_none())
+            .map(|g| GrantSummary {
+                grant_id: g.grant_id.clone(),
+                client_id: g.client_id.clone(),
+                client_name: clients
+                    .get(g.client_id.as_str())
+                    .and_then(|(c, _, _)| c.metadata.client_name.clone()),
+                redirect_uri: g.redirect_uri.clone(),
+                scopes: g.scopes.clone(),
+                created_at: g.created_at,
+                last_used_at: used.get(g.grant_id.as_str()).copied(),
+            })
+            .collect();
+        live.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.grant_id.cmp(&b.grant_id))
+        });
+        Ok(live)
+    }
+
+    async fn touch_grant(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {
+        self.up()?;
+        self.grants_used
+            .borrow_mut()
+            .insert(grant_id.as_str().to_owned(), now);
         Ok(())
     }
 }

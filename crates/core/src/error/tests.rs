@@ -231,12 +231,13 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::TokenRevoked => (C::InvalidToken, "RFC 6750 §3.1: revoked"),
         R::TokenPolicyDenied => (C::InvalidToken, "RFC 6750 §3.1"),
         R::InsufficientScope => (C::InsufficientScope, "RFC 6750 §3.1"),
+        R::AgentNotFound => (C::InvalidRequest, "RFC 6749 §5.2"),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 68] = [
+const REASONS: [Reason; 69] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -304,6 +305,7 @@ const REASONS: [Reason; 68] = [
     Reason::TokenRevoked,
     Reason::TokenPolicyDenied,
     Reason::InsufficientScope,
+    Reason::AgentNotFound,
     Reason::StoreUnavailable,
 ];
 

@@ -11,7 +11,7 @@ use crate::client_auth::AuthenticatedClient;
 use crate::rng::Rng;
 use crate::server::Server;
 use crate::signer::Signer;
-use crate::store::{GrantRecord, StoreError};
+use crate::store::{GrantRecord, Store, StoreError};
 use crate::time::UnixTime;
 use crate::types::Scopes;
 
@@ -33,7 +33,7 @@ pub struct TokenResponse {
 }
 
 /// Signs an access token for `grant` with `scopes` and builds the response around it.
-pub(crate) async fn respond<S, K: Signer, R: Rng>(
+pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
     server: &Server<'_, S, K, R>,
     client: &AuthenticatedClient,
     grant: &GrantRecord,
@@ -56,6 +56,7 @@ pub(crate) async fn respond<S, K: Signer, R: Rng>(
         groups: grant.person.groups.clone(),
         client_name: client.record().metadata.client_name.clone(),
     };
+    server.store.touch_grant(&grant.grant_id, now).await?;
     Ok(TokenResponse {
         access_token: access_token::issue(server.signer, &claims).await?,
         token_type: "Bearer",

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod connected_agents;
 mod login_and_consent;
 mod path_prefix;
 mod rfc6749_code_flow;

@@ -1,0 +1,108 @@
+//! The connected-agents page: the agents acting for the person at this app, each with a revoke
+//! button.
+
+use gatehouse_core::agents::{AgentsView, GRANT_FIELD};
+use gatehouse_core::csrf;
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+use super::{document, hidden};
+
+/// The page for `view`, its forms carrying `csrf_token`.
+pub fn agents(view: &AgentsView, csrf_token: &str) -> String {
+    let rows: String = view
+        .agents
+        .iter()
+        .map(|agent| {
+            let loopback = if agent.redirect_is_loopback { " (on your own computer)" } else { "" };
+            let last_used = agent.last_used_at.map(utc).unwrap_or_else(|| "never".into());
+            format!(
+                "<li><strong>{name}</strong> <span class=\"small\">client id <code>{id}</code></span><br>\
+                 answers to <code>{destination}</code>{loopback}; may <code>{scopes}</code><br>\
+                 <span class=\"small\">approved {created}, last used {last_used}</span>\
+                 <form method=\"post\" action=\"{action}\">{grant}{csrf}<button type=\"submit\">Revoke</button></form></li>",
+                name = text(&agent.client_name),
+                id = text(&agent.client_id),
+                destination = text(&agent.redirect_destination),
+                scopes = text(&agent.scopes.join(" ")),
+                created = utc(agent.created_at),
+                action = attr(&view.revoke_action),
+                grant = hidden(GRANT_FIELD, &agent.grant_id),
+                csrf = hidden(csrf::FIELD, csrf_token),
+            )
+        })
+        .collect();
+    let list = if rows.is_empty() {
+        "<p>No agent acts for you here.</p>".to_owned()
+    } else {
+        format!("<ul>{rows}</ul>")
+    };
+    let body = format!(
+        "<h1>Agents acting for you at {app}</h1><p class=\"small\">Signed in as {email}. Revoking an \
+         agent ends its access at once; it would have to ask you again.</p>{list}",
+        app = text(&view.app_name),
+        email = text(&view.person_email),
+    );
+    document("Connected agents", &body)
+}
+
+/// `YYYY-MM-DD HH:MM UTC` for Unix seconds (proleptic Gregorian; days to civil date after
+/// Howard Hinnant's `civil_from_days`).
+fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let (hour, minute) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::agents::ConnectedAgent;
+
+    fn view() -> AgentsView {
+        AgentsView {
+            app_name: "Wiki".into(),
+            person_email: "alice@example.com".into(),
+            agents: vec![ConnectedAgent {
+                grant_id: "g_1".into(),
+                client_id: "c_1".into(),
+                client_name: "<script>x</script>".into(),
+                redirect_destination: "127.0.0.1".into(),
+                redirect_is_loopback: true,
+                scopes: vec!["read".into(), "write".into()],
+                created_at: 1_800_000_000,
+                last_used_at: None,
+            }],
+            revoke_action: "/.gatehouse/agents/revoke".into(),
+        }
+    }
+
+    #[test]
+    fn agents_are_listed_escaped_with_a_revoke_form_each() {
+        let page = agents(&view(), "t0k");
+        assert!(!page.contains("<script>x"), "{page}");
+        assert!(page.contains("name=\"grant_id\" value=\"g_1\""));
+        assert!(page.contains("name=\"csrf_token\" value=\"t0k\""));
+        assert!(page.contains("on your own computer"));
+        assert!(page.contains("approved 2027-01-15 08:00 UTC"));
+        assert!(page.contains("last used never"));
+    }
+
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(
+            utc(1_795_996_800 + 3600 * 13 + 60 * 7),
+            "2026-11-30 13:07 UTC"
+        );
+    }
+}
