@@ -53,7 +53,8 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     };
     let db = env.d1(env::DB)?;
     let kv = env.kv(env::KV)?;
-    let store = WorkerStore::new(&db, &kv);
+    let queue = env.queue(env::REVOCATIONS)?;
+    let store = WorkerStore::new(&db, &kv, &queue);
     let clock = WorkerClock;
     let signer = WebCryptoSigner::new(
         &db,

@@ -11,17 +11,19 @@ use gatehouse_core::types::{ClientId, Scopes};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1PreparedStatement, Queue};
 
-/// The core's `Store` on the Worker's bindings: D1 for records, KV for the edge denylist.
+/// The core's `Store` on the Worker's bindings: D1 for records, KV for the edge denylist, the
+/// `revocations` Queue for revocation commands.
 pub struct WorkerStore<'a> {
     db: &'a D1Database,
     kv: &'a KvStore,
+    queue: &'a Queue,
 }
 
 impl<'a> WorkerStore<'a> {
-    pub fn new(db: &'a D1Database, kv: &'a KvStore) -> Self {
-        Self { db, kv }
+    pub fn new(db: &'a D1Database, kv: &'a KvStore, queue: &'a Queue) -> Self {
+        Self { db, kv, queue }
     }
 
     fn statement(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, StoreError> {
@@ -638,5 +640,17 @@ impl Denylist for WorkerStore<'_> {
             cache.insert(grant_id.as_str().to_owned(), (denied, now));
         });
         Ok(denied)
+    }
+}
+
+impl RevocationQueue for WorkerStore<'_> {
+    async fn enqueue(
+        &self,
+        message: &gatehouse_core::queue::QueueMessage,
+    ) -> Result<(), StoreError> {
+        self.queue
+            .send(message)
+            .await
+            .map_err(|e| StoreError(format!("Queue binding `REVOCATIONS`: send: {e}")))
     }
 }

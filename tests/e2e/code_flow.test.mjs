@@ -241,6 +241,21 @@ describe('revocation and introspection', () => {
     assert.deepEqual(await introspect(issued.refresh_token), { active: false });
   });
 
+  test('a revocation also goes through the revocations Queue and its consumer applies it', async () => {
+    const { client, tokens } = await tokensFor(gh.url);
+    const grant = claimsOf(tokens.access_token).grant_id;
+    const res = await fetch(`${gh.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.refresh_token, client_id: client.client_id }),
+    });
+    assert.equal(res.status, 200);
+    const applied = `revocation of ${grant} (client_request) applied from the queue`;
+    const deadline = Date.now() + 15_000;
+    while (!gh.log().includes(applied) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(gh.log().includes(applied), 'the consumer applied the queued command');
+  });
+
   test('unknown tokens revoke with 200; public clients may not introspect', async () => {
     const { client, tokens } = await tokensFor(gh.url);
     const form = (params) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params) });

@@ -4,7 +4,10 @@ use crate::rng::Rng;
 
 /// Identifies a grant (person × client × app × scopes). Not a secret: it appears in access
 /// tokens, on the connected-agents page and in audit events.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct GrantId(String);
 
 impl GrantId {

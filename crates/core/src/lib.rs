@@ -30,6 +30,7 @@ pub mod password;
 pub mod paths;
 pub mod pkce;
 pub mod registration;
+pub mod revocation;
 pub mod rng;
 pub mod secret;
 pub mod server;

@@ -360,14 +360,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         grant_id: &GrantId,
         reason: RevocationReason,
     ) -> Result<(), StoreError> {
-        self.store.revoke_grant(grant_id, reason, self.now).await?;
-        // Longer than any access token issued before now can live.
-        self.store
-            .deny_grant(
-                grant_id,
-                self.now.plus(crate::config::MAX_ACCESS_TOKEN_TTL_SECS),
-            )
-            .await
+        crate::revocation::revoke(self.store, grant_id, reason, self.now).await
     }
 
     /// Issues the code for an approved request: a new grant, a code bound to the request, and

@@ -175,7 +175,8 @@ pub struct GrantRecord {
 }
 
 /// Why a grant was revoked (stored and audited).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RevocationReason {
     /// RFC 7009 revocation by the client.
     ClientRequest,
@@ -329,13 +330,34 @@ pub trait Denylist {
     async fn is_grant_denied(&self, grant_id: &GrantId) -> Result<bool, StoreError>;
 }
 
+/// The `revocations` Queue, as the producer sees it.
+#[allow(async_fn_in_trait)]
+pub trait RevocationQueue {
+    /// Puts a message on the Queue; once this returns, the message is durable.
+    async fn enqueue(&self, message: &crate::queue::QueueMessage) -> Result<(), StoreError>;
+}
+
 /// Everything the authorization server stores.
 pub trait Store:
-    ClientStore + SessionStore + ConsentStore + GrantStore + CodeStore + RefreshStore + Denylist
+    ClientStore
+    + SessionStore
+    + ConsentStore
+    + GrantStore
+    + CodeStore
+    + RefreshStore
+    + Denylist
+    + RevocationQueue
 {
 }
 
 impl<T> Store for T where
-    T: ClientStore + SessionStore + ConsentStore + GrantStore + CodeStore + RefreshStore + Denylist
+    T: ClientStore
+        + SessionStore
+        + ConsentStore
+        + GrantStore
+        + CodeStore
+        + RefreshStore
+        + Denylist
+        + RevocationQueue
 {
 }

@@ -234,9 +234,21 @@ pub struct MemoryStore {
     grants_used: RefCell<BTreeMap<String, UnixTime>>,
     /// When set, every call fails as an outage would.
     pub down: Cell<bool>,
+    /// When set, revoking and denylisting fail (storage being moved) while reads still work.
+    pub writes_down: Cell<bool>,
+    /// What was put on the `revocations` Queue, oldest first (the Queue is up regardless).
+    pub queued: RefCell<Vec<crate::queue::QueueMessage>>,
 }
 
 impl MemoryStore {
+    fn writable(&self) -> Result<(), StoreError> {
+        if self.writes_down.get() {
+            Err(StoreError("store is read-only".into()))
+        } else {
+            Ok(())
+        }
+    }
+
     fn up(&self) -> Result<(), StoreError> {
         if self.down.get() {
             Err(StoreError("store is down".into()))
@@ -372,9 +384,17 @@ impl SessionStore for MemoryStore {
     }
 }
 
+impl RevocationQueue for MemoryStore {
+    async fn enqueue(&self, message: &crate::queue::QueueMessage) -> Result<(), StoreError> {
+        self.queued.borrow_mut().push(message.clone());
+        Ok(())
+    }
+}
+
 impl Denylist for MemoryStore {
     async fn deny_grant(&self, grant_id: &GrantId, until: UnixTime) -> Result<(), StoreError> {
         self.up()?;
+        self.writable()?;
         self.denied
             .borrow_mut()
             .insert(grant_id.as_str().to_owned(), until);
@@ -448,6 +468,7 @@ impl GrantStore for MemoryStore {
         now: UnixTime,
     ) -> Result<(), StoreError> {
         self.up()?;
+        self.writable()?;
         if let Some(grant) = self.grants.borrow_mut().get_mut(grant_id.as_str()) {
             grant.revoked_at.get_or_insert(now);
         }

@@ -12,6 +12,7 @@ mod support;
 mod connected_agents;
 mod login_and_consent;
 mod path_prefix;
+mod revocation_queue;
 mod rfc6749_code_flow;
 mod rfc6749_refresh;
 mod rfc6750_gatekeeper;
