@@ -62,7 +62,9 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         config.signing_key_rotation_secs,
         clock.now(),
     );
-    let server = Server::new(&config, site, &store, &signer, &PlatformRng, &clock);
+    let source = req.headers().get("CF-Connecting-IP")?;
+    let server =
+        Server::new(&config, site, &store, &signer, &PlatformRng, &clock).with_source(source);
 
     if let Some(document) = document {
         return match method {

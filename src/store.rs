@@ -654,3 +654,28 @@ impl RevocationQueue for WorkerStore<'_> {
             .map_err(|e| StoreError(format!("Queue binding `REVOCATIONS`: send: {e}")))
     }
 }
+
+impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
+    async fn record(
+        &self,
+        event: &gatehouse_core::audit::AuditEvent,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
+        self.run(
+            "INSERT INTO audit_events (at, kind, subject, client_id, app, grant_id, source_ip, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                time(at),
+                text(event.kind.as_str()),
+                optional(&event.subject),
+                optional(&event.client_id),
+                optional(&event.app),
+                optional(&event.grant_id),
+                optional(&event.source),
+                text(&event.detail.to_string()),
+            ],
+        )
+        .await
+    }
+}

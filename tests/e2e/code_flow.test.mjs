@@ -254,6 +254,10 @@ describe('revocation and introspection', () => {
     const deadline = Date.now() + 15_000;
     while (!gh.log().includes(applied) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     assert.ok(gh.log().includes(applied), 'the consumer applied the queued command');
+    const events = await gh.query(`SELECT kind, subject, client_id, source_ip FROM audit_events WHERE grant_id = '${grant}' ORDER BY id`);
+    assert.deepEqual(events.map((e) => e.kind), ['grant_created', 'token_issued', 'grant_revoked']);
+    assert.equal(events[1].subject, 'local:alice@example.com');
+    assert.equal(events[1].client_id, client.client_id);
   });
 
   test('unknown tokens revoke with 200; public clients may not introspect', async () => {

@@ -10,6 +10,7 @@ pub mod queue;
 
 pub mod access_token;
 pub mod agents;
+pub mod audit;
 pub mod authorize;
 pub mod client_auth;
 pub mod config;

@@ -3,6 +3,7 @@
 //! A wrong email and a wrong password get the same answer after the same work (a decoy hash is
 //! checked for unknown emails), so the form does not reveal which accounts exist.
 
+use crate::audit::AuditKind;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
@@ -121,6 +122,16 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
         expires_at: server.now.plus(SESSION_TTL_SECS),
     };
     server.store.insert_session(&record, server.now).await?;
+    let subject = record.person.subject.as_str();
+    server
+        .audit(
+            AuditKind::LoggedIn,
+            Some(subject),
+            None,
+            None,
+            serde_json::Value::Null,
+        )
+        .await?;
     Ok(LoginOutcome::LoggedIn {
         session,
         max_age_secs: SESSION_TTL_SECS,

@@ -2,6 +2,7 @@
 //! a typed outcome that the Worker turns into HTTP. Nothing here knows about HTTP types.
 
 use crate::access_token::{self, VerifyError};
+use crate::audit::{AuditEvent, AuditKind};
 use crate::authorize::{self, AuthorizationRequest, AuthorizeError};
 use crate::client_auth::{self, AuthError, AuthenticatedClient};
 use crate::config::Config;
@@ -20,6 +21,7 @@ use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{CodeRecord, GrantRecord, Person, RevocationReason, Store, StoreError};
 use crate::time::{Clock, UnixTime};
+use crate::types::ClientId;
 
 /// Authorization codes live this long (RFC 6749 §4.1.2: "A maximum authorization code lifetime
 /// of 10 minutes is RECOMMENDED"; a client exchanges it within seconds).
@@ -91,6 +93,8 @@ pub struct Server<'a, S, K, R> {
     pub rng: &'a R,
     /// The request's time, read once.
     pub now: UnixTime,
+    /// Where the request came from (`CF-Connecting-IP`), for the audit log.
+    pub source: Option<String>,
 }
 
 impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
@@ -110,7 +114,35 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             signer,
             rng,
             now: clock.now(),
+            source: None,
         }
+    }
+
+    /// The same server, recording `source` as where requests came from.
+    pub fn with_source(mut self, source: Option<String>) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// Appends an audit event about this app.
+    pub(crate) async fn audit(
+        &self,
+        kind: AuditKind,
+        subject: Option<&str>,
+        client_id: Option<&ClientId>,
+        grant_id: Option<&GrantId>,
+        detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let event = AuditEvent {
+            kind,
+            subject: subject.map(str::to_owned),
+            client_id: client_id.map(|c| c.as_str().to_owned()),
+            app: Some(self.site.resource.clone()),
+            grant_id: grant_id.map(|g| g.as_str().to_owned()),
+            source: self.source.clone(),
+            detail,
+        };
+        self.store.record(&event, self.now).await
     }
 
     /// `POST /oauth/register` (RFC 7591 §3). `source` names the caller's network for the rate
@@ -129,6 +161,15 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         }
         let registered = registration::register(metadata, self.rng, self.now);
         self.store.insert_client(&registered.record, source).await?;
+        let name = serde_json::json!({ "client_name": registered.record.metadata.client_name });
+        self.audit(
+            AuditKind::ClientRegistered,
+            None,
+            Some(&registered.record.client_id),
+            None,
+            name,
+        )
+        .await?;
         Ok(registered)
     }
 
@@ -360,7 +401,14 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         grant_id: &GrantId,
         reason: RevocationReason,
     ) -> Result<(), StoreError> {
-        crate::revocation::revoke(self.store, grant_id, reason, self.now).await
+        crate::revocation::revoke(self.store, grant_id, reason, self.now).await?;
+        // A revocation accepted while storage is down was queued; its audit event is lost with
+        // the write that failed, and the queue's consumer does not write one.
+        let detail = serde_json::json!({ "reason": reason.as_str() });
+        let _ = self
+            .audit(AuditKind::GrantRevoked, None, None, Some(grant_id), detail)
+            .await;
+        Ok(())
     }
 
     /// Issues the code for an approved request: a new grant, a code bound to the request, and
@@ -396,7 +444,16 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             self.store.insert_code(&record, self.now).await?;
             self.store
                 .mark_client_used(&request.client.client_id, self.now)
-                .await
+                .await?;
+            let detail = serde_json::json!({ "scope": grant.scopes.to_string() });
+            self.audit(
+                AuditKind::GrantCreated,
+                Some(&person.subject),
+                Some(&grant.client_id),
+                Some(&grant.grant_id),
+                detail,
+            )
+            .await
         };
         stored.await.map_err(AuthorizeError::Store)?;
         Ok(request.redirect.with_code(

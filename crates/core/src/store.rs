@@ -347,6 +347,7 @@ pub trait Store:
     + RefreshStore
     + Denylist
     + RevocationQueue
+    + crate::audit::AuditLog
 {
 }
 
@@ -359,5 +360,6 @@ impl<T> Store for T where
         + RefreshStore
         + Denylist
         + RevocationQueue
+        + crate::audit::AuditLog
 {
 }

@@ -236,6 +236,8 @@ pub struct MemoryStore {
     pub down: Cell<bool>,
     /// When set, revoking and denylisting fail (storage being moved) while reads still work.
     pub writes_down: Cell<bool>,
+    /// The audit log, oldest first.
+    pub audit: RefCell<Vec<(UnixTime, crate::audit::AuditEvent)>>,
     /// What was put on the `revocations` Queue, oldest first (the Queue is up regardless).
     pub queued: RefCell<Vec<crate::queue::QueueMessage>>,
 }
@@ -380,6 +382,18 @@ impl SessionStore for MemoryStore {
     ) -> Result<(), StoreError> {
         self.up()?;
         self.sessions.borrow_mut().remove(&key(session_hash));
+        Ok(())
+    }
+}
+
+impl crate::audit::AuditLog for MemoryStore {
+    async fn record(
+        &self,
+        event: &crate::audit::AuditEvent,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        self.audit.borrow_mut().push((at, event.clone()));
         Ok(())
     }
 }

@@ -60,7 +60,8 @@ function wrangler(args) {
  *   config:  another wrangler configuration file (default: the repository's wrangler.toml), or
  *            several: the first is gatehouse's, the others run beside it in the same wrangler
  *            dev (reachable through service bindings)
- * The returned `pid` is wrangler's, and the id of the process group holding it and its workerd.
+ * The returned `pid` is wrangler's, and the id of the process group holding it and its workerd;
+ * `query(sql)` reads the instance's local D1.
  */
 export async function startGatehouse({ migrate = true, vars = {}, config } = {}) {
   const state = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
@@ -100,7 +101,12 @@ export async function startGatehouse({ migrate = true, vars = {}, config } = {})
     await stop();
     throw error;
   }
-  return { url, stop, log: () => log, pid: child.pid };
+  // Reads the instance's local D1 with wrangler, as an operator would (`SELECT` only).
+  const query = async (sql) => {
+    const out = await wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', state, '--json', '--command', sql, ...primary]);
+    return JSON.parse(out.slice(out.indexOf('[')))[0].results;
+  };
+  return { url, stop, log: () => log, pid: child.pid, query };
 }
 
 function signalGroup(pid, signal) {

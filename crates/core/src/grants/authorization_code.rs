@@ -1,5 +1,6 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707 §2.2).
 
+use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::error::Reason;
 use crate::form::Form;
@@ -64,7 +65,16 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     } else {
         None
     };
-    Ok(super::respond(server, client, &grant, &record.scopes, refresh_token, now).await?)
+    Ok(super::respond(
+        server,
+        AuditKind::TokenIssued,
+        client,
+        &grant,
+        &record.scopes,
+        refresh_token,
+        now,
+    )
+    .await?)
 }
 
 /// The code is bound to the client, the redirect URI, the PKCE verifier and the resource of

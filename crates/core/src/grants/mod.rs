@@ -7,6 +7,7 @@ pub mod refresh_token;
 use serde::Serialize;
 
 use crate::access_token::{self, AccessTokenClaims};
+use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::rng::Rng;
 use crate::server::Server;
@@ -35,6 +36,7 @@ pub struct TokenResponse {
 /// Signs an access token for `grant` with `scopes` and builds the response around it.
 pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
     server: &Server<'_, S, K, R>,
+    kind: AuditKind,
     client: &AuthenticatedClient,
     grant: &GrantRecord,
     scopes: &Scopes,
@@ -57,6 +59,16 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
         client_name: client.record().metadata.client_name.clone(),
     };
     server.store.touch_grant(&grant.grant_id, now).await?;
+    let detail = serde_json::json!({ "scope": claims.scope, "jti": claims.jti });
+    server
+        .audit(
+            kind,
+            Some(&grant.person.subject),
+            Some(&grant.client_id),
+            Some(&grant.grant_id),
+            detail,
+        )
+        .await?;
     Ok(TokenResponse {
         access_token: access_token::issue(server.signer, &claims).await?,
         token_type: "Bearer",

@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::error::Reason;
 use crate::form::Form;
@@ -94,7 +95,16 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
     }
     server.check_policy(&grant.person)?;
     let successor = Some(successor.expose_secret().to_owned());
-    Ok(super::respond(server, client, &grant, &scopes, successor, now).await?)
+    Ok(super::respond(
+        server,
+        AuditKind::TokenRefreshed,
+        client,
+        &grant,
+        &scopes,
+        successor,
+        now,
+    )
+    .await?)
 }
 
 /// RFC 6749 §6: the scope asked for "MUST NOT include any scope not originally granted"; it may

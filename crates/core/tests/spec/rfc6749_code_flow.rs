@@ -347,3 +347,41 @@ fn codes_and_refresh_tokens_reach_storage_only_as_hashes() {
         assert!(!stored.contains(secret), "a raw secret reached storage");
     }
 }
+
+#[test]
+fn registration_login_consent_issuance_refresh_and_revocation_are_audited() {
+    use gatehouse_core::audit::AuditKind::*;
+    let world = World::new();
+    let client = world.public_client();
+    let tokens = world.tokens(&client);
+    let next = world
+        .refresh(&client, tokens.refresh_token.as_deref().unwrap())
+        .unwrap();
+    let (body, basic) = client_form(
+        &client,
+        &[("token", next.refresh_token.as_deref().unwrap())],
+    );
+    block_on(world.server().revoke(body.as_bytes(), basic.as_deref())).unwrap();
+    let audit = world.store.audit.borrow();
+    let kinds: Vec<_> = audit.iter().map(|(_, e)| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ClientRegistered,
+            LoggedIn,
+            GrantCreated,
+            TokenIssued,
+            TokenRefreshed,
+            GrantRevoked
+        ]
+    );
+    let issued = &audit[3].1;
+    assert_eq!(issued.subject.as_deref(), Some("local:alice@example.com"));
+    assert_eq!(issued.client_id.as_deref(), Some(client.id.as_str()));
+    assert_eq!(issued.app.as_deref(), Some(ISSUER));
+    assert_eq!(
+        issued.grant_id.as_deref(),
+        claims(&tokens.access_token)["grant_id"].as_str()
+    );
+    assert_eq!(audit[5].1.detail["reason"], "client_request");
+}

@@ -1,0 +1,66 @@
+//! The audit log: who (the person), through what (the agent), did what, at which app, when, and
+//! from where. Written in the same request as the act it records; an act whose record cannot be
+//! written fails like any other storage outage.
+
+use serde::Serialize;
+
+use crate::store::StoreError;
+use crate::time::UnixTime;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    /// A client registered (RFC 7591).
+    ClientRegistered,
+    /// A person logged in.
+    LoggedIn,
+    /// A person approved an agent (a new grant).
+    GrantCreated,
+    /// Tokens were issued for an authorization code.
+    TokenIssued,
+    /// Tokens were issued for a refresh token.
+    TokenRefreshed,
+    /// A grant was revoked; `detail.reason` says why.
+    GrantRevoked,
+}
+
+impl AuditKind {
+    /// The value stored in `audit_events.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientRegistered => "client_registered",
+            Self::LoggedIn => "logged_in",
+            Self::GrantCreated => "grant_created",
+            Self::TokenIssued => "token_issued",
+            Self::TokenRefreshed => "token_refreshed",
+            Self::GrantRevoked => "grant_revoked",
+        }
+    }
+}
+
+/// One audit event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditEvent {
+    /// What happened.
+    pub kind: AuditKind,
+    /// The person, when one is involved.
+    pub subject: Option<String>,
+    /// The agent, when one is involved.
+    pub client_id: Option<String>,
+    /// The app (its canonical URL).
+    pub app: Option<String>,
+    /// The grant.
+    pub grant_id: Option<String>,
+    /// Where the request came from (`CF-Connecting-IP`).
+    pub source: Option<String>,
+    /// Anything else worth keeping (scopes, a revocation's reason), as JSON.
+    pub detail: serde_json::Value,
+}
+
+/// Where audit events go.
+#[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
+pub trait AuditLog {
+    /// Appends an event.
+    async fn record(&self, event: &AuditEvent, at: UnixTime) -> Result<(), StoreError>;
+}
