@@ -19,6 +19,8 @@ const APPS: &str = "APPS";
 const LOCAL_ACCOUNTS: &str = "LOCAL_ACCOUNTS";
 /// Secret: the server secret.
 const GATEHOUSE_SECRET: &str = "GATEHOUSE_SECRET";
+/// Secret: the admin API's bearer token.
+const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 /// Variable: seconds a signing key signs before rotation.
 const SIGNING_KEY_ROTATION_SECS: &str = "SIGNING_KEY_ROTATION_SECS";
 
@@ -40,11 +42,13 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     };
     let (apps, accounts, secret) = (read(APPS), read(LOCAL_ACCOUNTS), read(GATEHOUSE_SECRET));
     let rotation = read(SIGNING_KEY_ROTATION_SECS);
+    let admin_token = read(ADMIN_TOKEN);
     let config = Rc::new(Config::from_settings(Settings {
         apps: apps.as_deref(),
         local_accounts: accounts.as_deref(),
         secret: secret.as_deref(),
         signing_key_rotation_secs: rotation.as_deref(),
+        admin_token: admin_token.as_deref(),
     })?);
     CONFIG.with(|c| {
         let _ = c.set(config.clone());

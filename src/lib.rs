@@ -1,6 +1,7 @@
 //! The gatehouse Worker: maps HTTP requests, D1, KV and the `revocations` Queue onto
 //! `gatehouse-core`. It translates; every protocol decision lives in the core crate.
 
+mod admin;
 mod consumer;
 mod demo;
 mod env;

@@ -15,7 +15,7 @@ use crate::keys::{SEALING_KEY_LABEL, WebCryptoSigner};
 use crate::platform::WorkerClock;
 use crate::random::PlatformRng;
 use crate::store::WorkerStore;
-use crate::{env, gate, health, http, oauth};
+use crate::{admin, env, gate, health, http, oauth};
 
 /// How long clients may cache discovery documents and the JWKS.
 const METADATA_MAX_AGE_SECS: u32 = 300;
@@ -91,6 +91,9 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         (Method::Post, paths::LOGIN) => oauth::login(&server, &mut req).await,
         (Method::Post, paths::LOGOUT) => oauth::logout(&server, &mut req).await,
         (Method::Get, paths::AGENTS) => oauth::agents_page(&server, &req).await,
+        (Method::Get, paths::ADMIN_GRANTS) => admin::grants(&server, &req).await,
+        (Method::Post, paths::ADMIN_REVOKE) => admin::revoke(&server, &mut req).await,
+        (Method::Get, paths::ADMIN_AUDIT) => admin::audit(&server, &req).await,
         (Method::Post, paths::AGENTS_REVOKE) => oauth::revoke_agent(&server, &mut req).await,
         (Method::Post, paths::CONSENT) => oauth::consent(&server, &mut req).await,
         (Method::Post, paths::TOKEN) => oauth::token(&server, &mut req).await,

@@ -262,6 +262,14 @@ impl SessionStore for WorkerStore<'_> {
         .await
     }
 
+    async fn revoke_sessions_of(&self, subject: &str, now: UnixTime) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE sessions SET revoked_at = ?2 WHERE subject = ?1 AND revoked_at IS NULL",
+            &[text(subject), time(now)],
+        )
+        .await
+    }
+
     async fn revoke_session(
         &self,
         session_hash: &SecretHash,
@@ -331,6 +339,23 @@ struct GrantRow {
     revoked_at: Option<f64>,
 }
 
+fn grant_record(row: GrantRow) -> Result<GrantRecord, StoreError> {
+    Ok(GrantRecord {
+        grant_id: GrantId::from_stored(row.grant_id),
+        person: Person {
+            subject: row.subject,
+            email: row.email,
+            groups: groups(&row.groups)?,
+        },
+        client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
+        app: row.app,
+        scopes: scopes(&row.scope)?,
+        redirect_uri: row.redirect_uri,
+        created_at: secs(row.created_at),
+        revoked_at: row.revoked_at.map(secs),
+    })
+}
+
 impl GrantStore for WorkerStore<'_> {
     async fn insert_grant(&self, grant: &GrantRecord) -> Result<(), StoreError> {
         self.run(
@@ -357,21 +382,7 @@ impl GrantStore for WorkerStore<'_> {
                 &[text(grant_id.as_str())],
             )
             .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(GrantRecord {
-            grant_id: GrantId::from_stored(row.grant_id),
-            person: Person {
-                subject: row.subject,
-                email: row.email,
-                groups: groups(&row.groups)?,
-            },
-            client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
-            app: row.app,
-            scopes: scopes(&row.scope)?,
-            redirect_uri: row.redirect_uri,
-            created_at: secs(row.created_at),
-            revoked_at: row.revoked_at.map(secs),
-        }))
+        row.map(grant_record).transpose()
     }
 
     async fn revoke_grant(
@@ -433,6 +444,29 @@ impl GrantStore for WorkerStore<'_> {
                 })
             })
             .collect()
+    }
+
+    async fn grants_matching(
+        &self,
+        app: &str,
+        subject: Option<&str>,
+        client_id: Option<&ClientId>,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
+        let rows: Vec<GrantRow> = self
+            .statement(
+                "SELECT g.grant_id, g.subject, p.email, p.groups, g.client_id, g.app, g.scope, g.redirect_uri, \
+                 g.created_at, g.revoked_at FROM grants g JOIN people p ON p.subject = g.subject \
+                 WHERE g.app = ?1 AND (?2 IS NULL OR g.subject = ?2) AND (?3 IS NULL OR g.client_id = ?3) \
+                 ORDER BY g.created_at DESC, g.grant_id LIMIT 500",
+                &[text(app), optional(subject), optional(client_id.map(ClientId::as_str))],
+            )?
+            .all()
+            .await
+            .map_err(|e| failed("SELECT grants", e))?
+            .results()
+            .map_err(|e| failed("SELECT grants", e))?;
+        rows.into_iter().map(grant_record).collect()
     }
 
     async fn touch_grant(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {
@@ -655,7 +689,57 @@ impl RevocationQueue for WorkerStore<'_> {
     }
 }
 
+#[derive(Deserialize)]
+struct AuditRow {
+    at: f64,
+    kind: String,
+    subject: Option<String>,
+    client_id: Option<String>,
+    app: Option<String>,
+    grant_id: Option<String>,
+    source_ip: Option<String>,
+    detail: String,
+}
+
 impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
+    async fn events(
+        &self,
+        app: &str,
+        subject: Option<&str>,
+        client_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(UnixTime, gatehouse_core::audit::AuditEvent)>, StoreError> {
+        let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
+        let rows: Vec<AuditRow> = self
+            .statement(
+                "SELECT at, kind, subject, client_id, app, grant_id, source_ip, detail FROM audit_events \
+                 WHERE app = ?1 AND (?2 IS NULL OR subject = ?2) AND (?3 IS NULL OR client_id = ?3) \
+                 ORDER BY id DESC LIMIT ?4",
+                &[text(app), optional(subject), optional(client_id), JsValue::from_f64(f64::from(limit))],
+            )?
+            .all()
+            .await
+            .map_err(|e| failed("SELECT audit_events", e))?
+            .results()
+            .map_err(|e| failed("SELECT audit_events", e))?;
+        rows.into_iter()
+            .map(|row| {
+                let kind = gatehouse_core::audit::AuditKind::parse(&row.kind)
+                    .ok_or_else(|| corrupt("audit kind"))?;
+                let event = gatehouse_core::audit::AuditEvent {
+                    kind,
+                    subject: row.subject,
+                    client_id: row.client_id,
+                    app: row.app,
+                    grant_id: row.grant_id,
+                    source: row.source_ip,
+                    detail: serde_json::from_str(&row.detail).unwrap_or_default(),
+                };
+                Ok((secs(row.at), event))
+            })
+            .collect()
+    }
+
     async fn record(
         &self,
         event: &gatehouse_core::audit::AuditEvent,

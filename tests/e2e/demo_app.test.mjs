@@ -35,3 +35,8 @@ test('a person sees the demo page after logging in', async () => {
   assert.match(html, /alice@example\.com/);
   assert.match(html, /Log out/);
 });
+
+test('without ADMIN_TOKEN the admin API does not exist', async () => {
+  const res = await fetch(`${gh.url}/.gatehouse/admin/grants?subject=x`, { headers: { authorization: 'Bearer anything-anything-anything-anything' } });
+  assert.equal(res.status, 404);
+});

@@ -26,6 +26,21 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
+    /// Every kind, for reading `audit_events.kind` back.
+    const ALL: [Self; 6] = [
+        Self::ClientRegistered,
+        Self::LoggedIn,
+        Self::GrantCreated,
+        Self::TokenIssued,
+        Self::TokenRefreshed,
+        Self::GrantRevoked,
+    ];
+
+    /// The kind stored as `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
     /// The value stored in `audit_events.kind`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -63,4 +78,12 @@ pub struct AuditEvent {
 pub trait AuditLog {
     /// Appends an event.
     async fn record(&self, event: &AuditEvent, at: UnixTime) -> Result<(), StoreError>;
+    /// The app's events, newest first, of one person and/or one client, at most `limit`.
+    async fn events(
+        &self,
+        app: &str,
+        subject: Option<&str>,
+        client_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(UnixTime, AuditEvent)>, StoreError>;
 }

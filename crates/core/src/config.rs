@@ -58,6 +58,8 @@ pub struct Config {
     pub secret: ServerSecret,
     /// How long a token signing key signs before it is rotated.
     pub signing_key_rotation_secs: u64,
+    /// The SHA-256 of the admin API's bearer token (`ADMIN_TOKEN`); `None` turns the API off.
+    pub admin_token: Option<crate::secret::SecretHash>,
 }
 
 /// Which request hosts an app answers on.
@@ -195,6 +197,8 @@ pub struct Settings<'a> {
     pub secret: Option<&'a str>,
     /// `SIGNING_KEY_ROTATION_SECS`: seconds, default 30 days.
     pub signing_key_rotation_secs: Option<&'a str>,
+    /// `ADMIN_TOKEN`: the admin API's bearer token, at least 32 characters.
+    pub admin_token: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +246,7 @@ impl Config {
             accounts: parse_accounts(settings.local_accounts)?,
             secret: parse_secret(settings.secret)?,
             signing_key_rotation_secs: parse_rotation(settings.signing_key_rotation_secs)?,
+            admin_token: parse_admin_token(settings.admin_token)?,
         })
     }
 
@@ -505,6 +510,31 @@ fn parse_rotation(text: Option<&str>) -> Result<u64, ConfigError> {
             problem: format!("{text:?} is not a number of seconds between 1 and one year"),
             fix: "set it to the seconds a signing key should sign before rotation (default 2592000, 30 days), or remove it",
         }),
+    }
+}
+
+fn parse_admin_token(text: Option<&str>) -> Result<Option<crate::secret::SecretHash>, ConfigError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(token) if token.chars().count() < MIN_SECRET_CHARS => Err(ConfigError {
+            setting: "ADMIN_TOKEN",
+            problem: "it is shorter than 32 characters".into(),
+            fix: "run `openssl rand -base64 48 | npx wrangler secret put ADMIN_TOKEN`, or delete the secret to turn the admin API off",
+        }),
+        // It travels as a bearer token (RFC 6750 §2.1 `b64token`), so only those characters.
+        Some(token)
+            if crate::gatekeeper::request::bearer_token(Some(&format!("Bearer {token}")))
+                != Ok(Some(token)) =>
+        {
+            Err(ConfigError {
+                setting: "ADMIN_TOKEN",
+                problem: "it has characters a bearer token cannot carry".into(),
+                fix: "use letters, digits and - . _ ~ + / (base64 output is fine), e.g. `openssl rand -base64 48`",
+            })
+        }
+        Some(token) => Ok(Some(
+            crate::secret::AdminToken::from_presented(token).hash(),
+        )),
     }
 }
 

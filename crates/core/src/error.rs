@@ -295,6 +295,12 @@ pub enum Reason {
     InsufficientScope,
     /// A person asked to revoke a grant that is not a live grant of theirs at this app.
     AgentNotFound,
+    /// The admin API was called without `ADMIN_TOKEN` set: it does not exist.
+    AdminApiOff,
+    /// The admin API's bearer token is missing or wrong.
+    AdminUnauthorized,
+    /// An admin query named neither a person nor a client.
+    AdminFilterRequired,
     /// Storage did not answer; the client may retry.
     StoreUnavailable,
 }
@@ -501,6 +507,9 @@ impl From<Reason> for OAuthError {
                 "the access token lacks the scope this request needs",
             ),
             R::AgentNotFound => (C::InvalidRequest, "no such connected agent"),
+            R::AdminApiOff => (C::InvalidRequest, "no such endpoint"),
+            R::AdminUnauthorized => (C::InvalidToken, "the admin token is missing or wrong"),
+            R::AdminFilterRequired => (C::InvalidRequest, "name a subject or a client_id"),
             R::StoreUnavailable => (
                 C::TemporarilyUnavailable,
                 "the service is temporarily unavailable",

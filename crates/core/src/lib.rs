@@ -9,6 +9,7 @@ pub mod health;
 pub mod queue;
 
 pub mod access_token;
+pub mod admin;
 pub mod agents;
 pub mod audit;
 pub mod authorize;

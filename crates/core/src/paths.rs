@@ -32,6 +32,12 @@ pub const LOGIN: &str = "/.gatehouse/login";
 pub const AGENTS: &str = "/.gatehouse/agents";
 /// Revokes one of them (`POST`, CSRF-protected).
 pub const AGENTS_REVOKE: &str = "/.gatehouse/agents/revoke";
+/// Admin API: an app's grants by person or client (`GET`, `ADMIN_TOKEN` bearer).
+pub const ADMIN_GRANTS: &str = "/.gatehouse/admin/grants";
+/// Admin API: revoke by grant, person or client (`POST`).
+pub const ADMIN_REVOKE: &str = "/.gatehouse/admin/revoke";
+/// Admin API: the audit log by person or client (`GET`).
+pub const ADMIN_AUDIT: &str = "/.gatehouse/admin/audit";
 /// Ends the person's session (`POST`, CSRF-protected).
 pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).

@@ -99,6 +99,11 @@ secret_type!(
     SessionId
 );
 
+secret_type!(
+    /// The admin API's bearer token (`ADMIN_TOKEN`), compared by hash in constant time.
+    AdminToken
+);
+
 impl CsrfToken {
     /// Whether a cookie value looks like a token [`CsrfToken::issue`] made (43 base64url
     /// characters), so a planted or truncated cookie is replaced rather than reused.

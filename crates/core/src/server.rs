@@ -402,11 +402,21 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         reason: RevocationReason,
     ) -> Result<(), StoreError> {
         crate::revocation::revoke(self.store, grant_id, reason, self.now).await?;
-        // A revocation accepted while storage is down was queued; its audit event is lost with
-        // the write that failed, and the queue's consumer does not write one.
+        // The event names the person and the agent, so it shows in their audit trails. A
+        // revocation accepted while storage is down was queued; its event is lost with the
+        // writes that failed (the queue's consumer does not write one).
         let detail = serde_json::json!({ "reason": reason.as_str() });
+        let grant = self.store.grant(grant_id).await.ok().flatten();
+        let subject = grant.as_ref().map(|g| g.person.subject.as_str());
+        let client = grant.as_ref().map(|g| &g.client_id);
         let _ = self
-            .audit(AuditKind::GrantRevoked, None, None, Some(grant_id), detail)
+            .audit(
+                AuditKind::GrantRevoked,
+                subject,
+                client,
+                Some(grant_id),
+                detail,
+            )
             .await;
         Ok(())
     }

@@ -124,6 +124,8 @@ pub trait SessionStore {
         session_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// Ends every session of the person (an administrator cutting them off).
+    async fn revoke_sessions_of(&self, subject: &str, now: UnixTime) -> Result<(), StoreError>;
     /// Ends the session (logout).
     async fn revoke_session(
         &self,
@@ -186,6 +188,8 @@ pub enum RevocationReason {
     RefreshTokenReused,
     /// The person revoked the agent on their connected-agents page.
     PersonRequest,
+    /// An administrator revoked it through the admin API.
+    AdminRequest,
 }
 
 impl RevocationReason {
@@ -196,6 +200,7 @@ impl RevocationReason {
             Self::CodeReplayed => "code_replayed",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::PersonRequest => "person_request",
+            Self::AdminRequest => "admin_request",
         }
     }
 }
@@ -217,6 +222,14 @@ pub trait GrantStore {
     ) -> Result<(), StoreError>;
     /// The person's live grants at an app, newest first, for their connected-agents page.
     async fn live_grants(&self, subject: &str, app: &str) -> Result<Vec<GrantSummary>, StoreError>;
+    /// The grants at an app, revoked or not, of one person and/or one client, newest first
+    /// (at most 500).
+    async fn grants_matching(
+        &self,
+        app: &str,
+        subject: Option<&str>,
+        client_id: Option<&ClientId>,
+    ) -> Result<Vec<GrantRecord>, StoreError>;
     /// Records that tokens were issued under the grant at `now` (its "last used").
     async fn touch_grant(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError>;
 }

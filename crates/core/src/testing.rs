@@ -375,6 +375,14 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn revoke_sessions_of(&self, subject: &str, _now: UnixTime) -> Result<(), StoreError> {
+        self.up()?;
+        self.sessions
+            .borrow_mut()
+            .retain(|_, s| s.person.subject != subject);
+        Ok(())
+    }
+
     async fn revoke_session(
         &self,
         session_hash: &SecretHash,
@@ -395,6 +403,27 @@ impl crate::audit::AuditLog for MemoryStore {
         self.up()?;
         self.audit.borrow_mut().push((at, event.clone()));
         Ok(())
+    }
+
+    async fn events(
+        &self,
+        app: &str,
+        subject: Option<&str>,
+        client_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(UnixTime, crate::audit::AuditEvent)>, StoreError> {
+        self.up()?;
+        Ok(self
+            .audit
+            .borrow()
+            .iter()
+            .rev()
+            .filter(|(_, e)| e.app.as_deref() == Some(app))
+            .filter(|(_, e)| subject.is_none_or(|s| e.subject.as_deref() == Some(s)))
+            .filter(|(_, e)| client_id.is_none_or(|c| e.client_id.as_deref() == Some(c)))
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 }
 
@@ -524,6 +553,30 @@ impl GrantStore for MemoryStore {
                 .then_with(|| a.grant_id.cmp(&b.grant_id))
         });
         Ok(live)
+    }
+
+    async fn grants_matching(
+        &self,
+        app: &str,
+        subject: Option<&str>,
+        client_id: Option<&ClientId>,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        self.up()?;
+        let mut grants: Vec<GrantRecord> = self
+            .grants
+            .borrow()
+            .values()
+            .filter(|g| g.app == app)
+            .filter(|g| subject.is_none_or(|s| g.person.subject == s))
+            .filter(|g| client_id.is_none_or(|c| &g.client_id == c))
+            .cloned()
+            .collect();
+        grants.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.grant_id.cmp(&b.grant_id))
+        });
+        Ok(grants)
     }
 
     async fn touch_grant(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {

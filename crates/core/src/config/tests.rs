@@ -361,3 +361,33 @@ fn the_longest_path_prefix_on_the_host_serves_a_path() {
         );
     }
 }
+
+#[test]
+fn the_admin_token_is_optional_long_and_bearer_safe() {
+    let configure = |token| {
+        Config::from_settings(Settings {
+            apps: Some(&app("")),
+            secret: Some(SECRET),
+            admin_token: token,
+            ..Settings::default()
+        })
+    };
+    assert!(configure(None).unwrap().admin_token.is_none());
+    assert!(
+        configure(Some("b5bbWq3rRa8t+Xw0/9ZkYl2hTyu7Qm1nVcJx4sPoE6g="))
+            .unwrap()
+            .admin_token
+            .is_some()
+    );
+    for bad in [
+        "short",
+        "has spaces in it and is long enough to pass",
+        "quote\"quote\"quote\"quote\"quote\"quote\"",
+    ] {
+        assert_eq!(
+            configure(Some(bad)).unwrap_err().setting,
+            "ADMIN_TOKEN",
+            "{bad}"
+        );
+    }
+}

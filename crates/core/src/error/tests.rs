@@ -232,12 +232,15 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::TokenPolicyDenied => (C::InvalidToken, "RFC 6750 §3.1"),
         R::InsufficientScope => (C::InsufficientScope, "RFC 6750 §3.1"),
         R::AgentNotFound => (C::InvalidRequest, "RFC 6749 §5.2"),
+        R::AdminApiOff => (C::InvalidRequest, "RFC 6749 §5.2"),
+        R::AdminUnauthorized => (C::InvalidToken, "RFC 6750 §3.1"),
+        R::AdminFilterRequired => (C::InvalidRequest, "RFC 6749 §5.2"),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 69] = [
+const REASONS: [Reason; 72] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -306,6 +309,9 @@ const REASONS: [Reason; 69] = [
     Reason::TokenPolicyDenied,
     Reason::InsufficientScope,
     Reason::AgentNotFound,
+    Reason::AdminApiOff,
+    Reason::AdminUnauthorized,
+    Reason::AdminFilterRequired,
     Reason::StoreUnavailable,
 ];
 

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod admin_api;
 mod connected_agents;
 mod login_and_consent;
 mod path_prefix;

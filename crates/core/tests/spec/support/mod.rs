@@ -28,6 +28,7 @@ pub const REDIRECT: &str = "http://127.0.0.1:4242/callback";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub const CSRF: &str = "csrf-token-value-0123456789";
+pub const ADMIN_TOKEN: &str = "admin-token-admin-token-admin-token0";
 
 const HASH: &str =
     "pbkdf2-sha256:10000:Z2F0ZWhvdXNlLXRlc3RzIQ:t1-oClZvwdHWR8OyOn2BC4OkSqsGtC7B57tHyMgQtVE";
@@ -75,6 +76,7 @@ impl World {
             apps: Some(apps),
             local_accounts: Some(&accounts),
             secret: Some("test-secret-test-secret-test-secret!"),
+            admin_token: Some(ADMIN_TOKEN),
             ..Settings::default()
         })
         .unwrap();
