@@ -76,7 +76,11 @@ async fn pass<S: Store, K: Signer>(
     identity: Option<&Identity>,
 ) -> Result<Response> {
     let headers =
-        proxy::origin_headers(req, &server.site, identity, server.signer, server.now).await?;
+        match proxy::origin_headers(req, &server.site, identity, server.signer, server.now).await {
+            Ok(headers) => headers,
+            // Signing the assertion needs the keys in D1: an outage, not a bug.
+            Err(error) => return http::unavailable(&error.to_string()),
+        };
     match &server.site.app.origin {
         Some(Origin::Url(origin)) => {
             proxy::forward(req, proxy::Upstream::Url(origin), headers).await

@@ -47,6 +47,9 @@ pub async fn origin_headers(
         }
     }
     let url = req.url()?;
+    if let Some(ip) = incoming.get("CF-Connecting-IP")? {
+        headers.set("X-Forwarded-For", &ip)?;
+    }
     // The Host the client used, port included (RFC 9110 §7.2).
     let host = url.host_str().unwrap_or_default();
     match url.port() {
@@ -148,7 +151,9 @@ async fn respond(mut upstream: Response, accept: Option<&str>) -> Result<Respons
     let content_type = upstream.headers().get("Content-Type")?;
     let headers = Headers::new();
     for (name, value) in upstream.headers().entries() {
-        if assertion::forwards_response_header(&name, connection.as_deref()) {
+        let planted =
+            name.eq_ignore_ascii_case("set-cookie") && !assertion::forwards_set_cookie(&value);
+        if assertion::forwards_response_header(&name, connection.as_deref()) && !planted {
             headers.append(&name, &value)?;
         }
     }

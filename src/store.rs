@@ -323,6 +323,20 @@ impl ConsentStore for WorkerStore<'_> {
         )
         .await
     }
+
+    async fn withdraw_consent(
+        &self,
+        subject: &str,
+        client_id: &ClientId,
+        app: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE consents SET withdrawn_at = ?4 WHERE subject = ?1 AND client_id = ?2 AND app = ?3 AND withdrawn_at IS NULL",
+            &[text(subject), text(client_id.as_str()), text(app), time(now)],
+        )
+        .await
+    }
 }
 
 #[derive(Deserialize)]

@@ -101,6 +101,7 @@ describe('an agent with a token', () => {
         'gatehouse-email': 'ceo@example.com',
         'gatehouse-assertion': 'forged',
         'x-kept': 'yes',
+        'x-forwarded-for': '203.0.113.66',
       },
     });
     assert.equal(res.status, 200);
@@ -112,6 +113,7 @@ describe('an agent with a token', () => {
     assert.equal(seen.headers['gatehouse-client-id'], client.client_id);
     assert.equal(seen.headers['gatehouse-scope'], 'read');
     assert.equal(seen.headers['x-kept'], 'yes');
+    assert.notEqual(seen.headers['x-forwarded-for'], '203.0.113.66', 'a client cannot claim another address');
     assert.equal(seen.headers['x-forwarded-host'], new URL(gh.url).host);
     const claims = await verifyAssertion(seen.headers['gatehouse-assertion']);
     assert.equal(claims.aud, gh.url);
@@ -169,6 +171,14 @@ describe('with write scope', () => {
 describe('origin behaviour', () => {
   let tokens;
   before(async () => ({ tokens } = await tokensFor(gh.url)));
+
+  test("the origin cannot plant gatehouse's cookies", async () => {
+    const res = await fetch(`${gh.url}/cookies`, { headers: bearer(tokens.access_token) });
+    assert.equal(res.status, 200);
+    const cookies = res.headers.getSetCookie();
+    assert.ok(cookies.some((c) => c.startsWith('theme=dark')));
+    assert.ok(!cookies.some((c) => c.startsWith('__Host-gatehouse-')), cookies.join(' | '));
+  });
 
   test("the origin's errors pass through", async () => {
     const res = await fetch(`${gh.url}/status/503`, { headers: bearer(tokens.access_token) });

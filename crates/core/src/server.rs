@@ -402,11 +402,25 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         reason: RevocationReason,
     ) -> Result<(), StoreError> {
         crate::revocation::revoke(self.store, grant_id, reason, self.now).await?;
+        let grant = self.store.grant(grant_id).await.ok().flatten();
+        // Revoked by the person or an administrator: the agent must ask again, not find its
+        // old consent on record and get a new grant without a prompt.
+        if let (Some(grant), RevocationReason::PersonRequest | RevocationReason::AdminRequest) =
+            (&grant, reason)
+        {
+            self.store
+                .withdraw_consent(
+                    &grant.person.subject,
+                    &grant.client_id,
+                    &grant.app,
+                    self.now,
+                )
+                .await?;
+        }
         // The event names the person and the agent, so it shows in their audit trails. A
         // revocation accepted while storage is down was queued; its event is lost with the
         // writes that failed (the queue's consumer does not write one).
         let detail = serde_json::json!({ "reason": reason.as_str() });
-        let grant = self.store.grant(grant_id).await.ok().flatten();
         let subject = grant.as_ref().map(|g| g.person.subject.as_str());
         let client = grant.as_ref().map(|g| &g.client_id);
         let _ = self

@@ -153,6 +153,14 @@ pub trait ConsentStore {
         scopes: &Scopes,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// Forgets the consent, so the client must ask the person again.
+    async fn withdraw_consent(
+        &self,
+        subject: &str,
+        client_id: &ClientId,
+        app: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
 }
 
 /// A grant: the unit of consent and of revocation.

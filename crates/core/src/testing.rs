@@ -488,6 +488,22 @@ impl ConsentStore for MemoryStore {
         );
         Ok(())
     }
+
+    async fn withdraw_consent(
+        &self,
+        subject: &str,
+        client_id: &ClientId,
+        app: &str,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        self.consents.borrow_mut().remove(&(
+            subject.to_owned(),
+            client_id.as_str().to_owned(),
+            app.to_owned(),
+        ));
+        Ok(())
+    }
 }
 
 impl GrantStore for MemoryStore {

@@ -31,6 +31,10 @@ export async function startOrigin() {
         res.writeHead(Number(status[1]), { 'content-type': 'application/json' });
         return res.end(JSON.stringify({ from: 'origin', status: Number(status[1]) }));
       }
+      if (url.pathname === '/cookies') {
+        res.writeHead(200, { 'content-type': 'text/plain', 'set-cookie': ['theme=dark; Path=/', '__Host-gatehouse-session=planted; Path=/; Secure; HttpOnly'] });
+        return res.end('cookies');
+      }
       if (url.pathname === '/public/health') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         return res.end('ok');

@@ -111,19 +111,36 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
+/// Headers that say where a request came from: gatehouse sets them from what the platform saw,
+/// so a client cannot claim another address or host to the origin.
+const FORWARDING: &[&str] = &[
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
 /// Whether a request header passes to the origin. Dropped: hop-by-hop headers and any that
-/// `Connection` names, the client's `Authorization` (the origin gets an assertion instead), and
-/// anything starting `Gatehouse-` (only gatehouse may set those; a client sending its own
-/// `Gatehouse-Email` must not reach the origin). `Host` and `Content-Length` are set by the
-/// platform.
+/// `Connection` names, the client's `Authorization` (the origin gets an assertion instead),
+/// forwarding headers (gatehouse sets its own), and anything starting `Gatehouse-` (only
+/// gatehouse may set those; a client sending its own `Gatehouse-Email` must not reach the
+/// origin). `Host` and `Content-Length` are set by the platform.
 pub fn forwards_request_header(name: &str, connection: Option<&str>) -> bool {
     let name = name.to_ascii_lowercase();
     !HOP_BY_HOP.contains(&name.as_str())
+        && !FORWARDING.contains(&name.as_str())
         && !named_by_connection(&name, connection)
         && name != "authorization"
         && name != "host"
         && name != "content-length"
         && !name.starts_with(HEADER_PREFIX)
+}
+
+/// Whether an origin's `Set-Cookie` passes to the client: not when it would set one of
+/// gatehouse's own cookies (an origin must not plant or replace a person's session).
+pub fn forwards_set_cookie(value: &str) -> bool {
+    !value.trim_start().starts_with(COOKIE_PREFIX)
 }
 
 /// Whether a response header passes back to the client: all but hop-by-hop ones.

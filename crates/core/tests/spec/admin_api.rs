@@ -121,8 +121,18 @@ fn revoking_a_client_ends_every_grant_it_holds_and_the_audit_log_says_so() {
             .count(),
         2
     );
-    assert_eq!(events[0].event.kind, AuditKind::GrantRevoked, "newest first");
-    assert_eq!(kinds.iter().filter(|k| **k == AuditKind::GrantRevoked).count(), 2);
+    assert_eq!(
+        events[0].event.kind,
+        AuditKind::GrantRevoked,
+        "newest first"
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == AuditKind::GrantRevoked)
+            .count(),
+        2
+    );
     assert_eq!(events[0].event.detail["reason"], "admin_request");
     assert!(
         events

@@ -126,3 +126,30 @@ fn nobody_revokes_another_persons_agent_or_without_the_csrf_token() {
         .refresh(&client, tokens.refresh_token.as_deref().unwrap())
         .unwrap();
 }
+
+#[test]
+fn a_revoked_agent_must_ask_for_consent_again() {
+    let world = World::new();
+    let client = world.public_client();
+    let session = world.login("alice@example.com");
+    let tokens = world
+        .exchange(
+            &client,
+            &param(&world.authorize_and_consent(&client, &session, &[]), "code").unwrap(),
+        )
+        .unwrap();
+    let again = world.authorization_query(&client, REDIRECT, &[]);
+    assert!(matches!(
+        world.authorize(&again, Some(&session)).unwrap(),
+        gatehouse_core::server::AuthorizeOutcome::Redirect(_)
+    ));
+    let grant = claims(&tokens.access_token)["grant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    revoke(&world, &session, &grant, Some(CSRF)).unwrap();
+    assert!(matches!(
+        world.authorize(&again, Some(&session)).unwrap(),
+        gatehouse_core::server::AuthorizeOutcome::Consent(_)
+    ));
+}
