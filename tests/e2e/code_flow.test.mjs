@@ -2,7 +2,7 @@
 // with rotation, revocation, introspection, and the attacks each step must refuse.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFile, mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -141,6 +141,7 @@ describe('tokens', () => {
       'cargo', ['run', '--quiet', '-p', 'gatehouse-core', '--example', 'verify_jwt', '--', join(dir, 'jwks.json'), tokens.access_token],
       { cwd: ROOT },
     );
+    await rm(dir, { recursive: true, force: true });
     assert.equal(JSON.parse(stdout).iss, gh.url);
   });
 
