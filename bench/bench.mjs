@@ -6,6 +6,10 @@
 // process in the group, before and after, divided by the number of requests). Absolute times on
 // a shared machine are noise; the figures to compare are the ratios within one run.
 //
+// Every scenario is measured, in alternating rounds, on gatehouse and on the reference Worker
+// (bench/reference/: Cloudflare's @cloudflare/workers-oauth-provider), and the authenticated GET
+// also on a bare pass-through Worker (bench/passthrough/); the report prints gatehouse ÷ reference.
+//
 // Bounds (environment): BENCH_REQUESTS (2000) and BENCH_SECONDS (10) per scenario,
 // BENCH_CONCURRENCY (8), BENCH_CODES (200) codes prepared for the exchange, BENCH_CHAINS (8)
 // refresh chains. Everything listens on and talks to 127.0.0.1 only.
@@ -28,7 +32,7 @@ const MAX_MS = int('BENCH_SECONDS', 10) * 1000;
 const CONCURRENCY = int('BENCH_CONCURRENCY', 8);
 const CODES = Math.min(int('BENCH_CODES', 200), MAX_REQUESTS);
 const CHAINS = int('BENCH_CHAINS', 8);
-const ROUNDS = 4; // alternating rounds of scenarios 6 and 7
+const ROUNDS = 4; // alternating rounds: every scenario is measured on each server in turn
 const WARMUP = 30; // unmeasured requests before each repeatable scenario
 const PREP_MS = 30_000; // codes live 60 s: preparation must leave time to exchange them
 
@@ -268,15 +272,73 @@ async function tokensFor(base, browser, scope = 'read') {
 const sourceAddress = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
 // ---------------------------------------------------------------------------------------------
+// The reference Worker (bench/reference/): @cloudflare/workers-oauth-provider
+
+/** Registers a public client with the reference Worker. */
+async function referenceClient(base, i) {
+  const res = await request(base, '/oauth/register', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'cf-connecting-ip': `10.253.${(i >> 8) & 255}.${i & 255}` },
+    body: JSON.stringify({
+      client_name: 'bench agent', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    }),
+  });
+  if (res.status !== 201) throw new Error(`reference registration failed: ${res.status} ${res.body}`);
+  return JSON.parse(res.body);
+}
+
+/** A code from the reference Worker: its defaultHandler completes every authorization at once. */
+async function referenceCode(base, client) {
+  const { verifier, challenge } = pkce();
+  const query = new URLSearchParams({
+    response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, scope: 'read',
+    state: 'st4te', code_challenge: challenge, code_challenge_method: 'S256',
+  });
+  const res = await request(base, `/oauth/authorize?${query}`);
+  const code = res.headers.location && new URL(res.headers.location).searchParams.get('code');
+  if (res.status !== 302 || !code) throw new Error(`reference authorization gave no code: ${res.status} ${res.body}`);
+  return { code, verifier, client_id: client.client_id };
+}
+
+async function referenceTokens(base, i) {
+  const client = await referenceClient(base, i);
+  const res = await request(base, '/oauth/token', { method: 'POST', headers: FORM, body: form(exchangeParams(await referenceCode(base, client))) });
+  if (res.status !== 200) throw new Error(`reference token exchange failed: ${res.status} ${res.body}`);
+  return { client, tokens: JSON.parse(res.body) };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The run
 
-const results = []; // { name, server, result | na }
+const results = []; // { key, name, server, result | na }
 const idle = {}; // server → CPU ms/s while idle
-const record = (name, server, result) => {
-  results.push({ name, server, ...result });
+const record = (key, name, server, result) => {
+  results.push({ key, name, server, ...result });
   const line = result.na ? `n/a (${result.na})` : `${result.ok}/${result.n} ${result.expect}, ${result.rps.toFixed(0)} req/s`;
-  console.error(`  ${name}: ${line}`);
+  console.error(`  ${name} [${server}]: ${line}`);
 };
+
+/**
+ * Measures one scenario on several servers in ROUNDS alternating rounds of a quarter of the
+ * bounds each, so that a change in the machine's load meets all of them alike. `sides`:
+ * { server: label, target (the started server), send, expect, maxRequests?, concurrency?, na? };
+ * a side with `na` is recorded as not measured.
+ */
+async function alternate(key, name, sides) {
+  const live = sides.filter((s) => !s.na);
+  const runs = live.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [k, side] of live.entries()) {
+      const maxRequests = Math.ceil((side.maxRequests ?? MAX_REQUESTS) / ROUNDS);
+      runs[k].push(await run({ server: side.target, send: side.send, concurrency: side.concurrency, maxRequests, maxMs: MAX_MS / ROUNDS }));
+    }
+  }
+  for (const side of sides) {
+    if (side.na) record(key, name, side.server, { na: side.na });
+    else record(key, name, side.server, summarize(side.expect, runs[live.indexOf(side)]));
+  }
+}
 
 async function scenarios(origin, workerDir) {
   const apps = [{ name: 'Bench', host: '*', scopes: { read: 'Read' }, policy: { allow_domains: ['example.com'] }, origin: origin.url }];
@@ -295,28 +357,44 @@ async function scenarios(origin, workerDir) {
   const base = gh.url;
   const server = gh;
   let pt;
+  let ref;
   try {
-    pt = await startGatehouse({ config: join(ROOT, 'bench', 'passthrough', 'wrangler.toml'), migrate: false, vars: { ORIGIN: origin.url } });
-    [idle.gatehouse, idle['pass-through']] = await Promise.all([idleCpu(server), idleCpu(pt)]);
+    const started = await Promise.allSettled([
+      startGatehouse({ config: join(ROOT, 'bench', 'passthrough', 'wrangler.toml'), migrate: false, vars: { ORIGIN: origin.url } }),
+      startGatehouse({ config: join(ROOT, 'bench', 'reference', 'wrangler.toml'), migrate: false }),
+    ]);
+    [pt, ref] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    const rb = ref.url;
+    [idle.gatehouse, idle['pass-through'], idle.reference] = await Promise.all([idleCpu(server), idleCpu(pt), idleCpu(ref)]);
+    const both = (gh, rf) => [{ server: 'gatehouse', target: server, ...gh }, { server: 'reference', target: ref, ...rf }];
 
     // 1. AS metadata
-    const metadata = () => request(base, '/.well-known/oauth-authorization-server');
-    await warmUp(WARMUP, metadata);
-    record('1. GET /.well-known/oauth-authorization-server', 'gatehouse', await load(200, { server, send: metadata }));
+    const metadata = (b) => () => request(b, '/.well-known/oauth-authorization-server');
+    await warmUp(WARMUP, metadata(base));
+    await warmUp(WARMUP, metadata(rb));
+    await alternate('metadata', '1. GET /.well-known/oauth-authorization-server',
+      both({ send: metadata(base), expect: 200 }, { send: metadata(rb), expect: 200 }));
 
     // 2. Dynamic client registration, each request from its own source address.
     const registration = JSON.stringify({
       client_name: 'bench agent', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none',
       grant_types: ['authorization_code', 'refresh_token'],
     });
-    const registerFrom = (ip) => request(base, '/oauth/register', {
+    const registerFrom = (b, ip) => request(b, '/oauth/register', {
       method: 'POST', body: registration, headers: { 'content-type': 'application/json', 'cf-connecting-ip': ip },
     });
-    await warmUp(WARMUP, (i) => registerFrom(`10.255.255.${i}`));
-    record('2. POST /oauth/register (DCR)', 'gatehouse', await load(201, { server, send: (i) => registerFrom(sourceAddress(i)) }));
+    await warmUp(WARMUP, (i) => registerFrom(base, `10.255.255.${i}`));
+    await warmUp(WARMUP, (i) => registerFrom(rb, `10.255.255.${i}`));
+    const registrations = (b) => {
+      let next = 0; // a new source address per request, across rounds
+      return () => registerFrom(b, sourceAddress(next++));
+    };
+    await alternate('dcr', '2. POST /oauth/register (DCR)',
+      both({ send: registrations(base), expect: 201 }, { send: registrations(rb), expect: 201 }));
 
     // Preparation for 3, 4 and 6: alice logs in once; one client per refresh chain, one for the
-    // codes, one for the proxied requests.
+    // codes, one for the proxied requests. The reference completes authorizations without UI.
     const prepStarted = performance.now();
     const browser = new Browser(base);
     const chainClients = [];
@@ -324,104 +402,160 @@ async function scenarios(origin, workerDir) {
     const proxied = await tokensFor(base, browser);
     const codeClient = await registerClient(base);
     await codeFor(base, browser, codeClient); // consent once; later authorizations redirect at once
-    console.error(`  prepared ${CHAINS + 1} clients with tokens in ${((performance.now() - prepStarted) / 1000).toFixed(1)} s`);
+    const refChains = [];
+    for (let k = 0; k < CHAINS; k++) refChains.push(await referenceTokens(rb, k));
+    const refApi = await referenceTokens(rb, CHAINS);
+    const refCodeClient = await referenceClient(rb, CHAINS + 1);
+    console.error(`  prepared ${CHAINS + 1} clients with tokens on each in ${((performance.now() - prepStarted) / 1000).toFixed(1)} s`);
 
-    // 3. Authorization-code exchange: CODES codes prepared first (each works once, for 60 s).
+    // 3. Authorization-code exchange: CODES codes prepared first on each (each works once; on
+    // gatehouse for 60 s), the reference's first since they are quicker to make.
     const prepCodes = performance.now();
-    const codes = [];
-    const prepDeadline = prepCodes + PREP_MS;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (codes.length < CODES + WARMUP && performance.now() < prepDeadline) {
-        const slot = codes.push(null) - 1;
-        codes[slot] = await codeFor(base, browser, codeClient);
-      }
-    }));
-    console.error(`  prepared ${codes.length} codes in ${((performance.now() - prepCodes) / 1000).toFixed(1)} s`);
-    const exchange = (i) => request(base, '/oauth/token', { method: 'POST', headers: FORM, body: form(exchangeParams(codes[i])) });
-    const warmCodes = Math.min(WARMUP, Math.max(0, codes.length - CODES)); // the rest are measured
-    await warmUp(warmCodes, (i) => exchange(codes.length - 1 - i));
-    record('3. POST /oauth/token authorization_code', 'gatehouse',
-      await load(200, { server, maxRequests: codes.length - warmCodes, send: exchange }));
+    const prepare = async (make, ms) => {
+      const codes = [];
+      const prepDeadline = performance.now() + ms;
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        while (codes.length < CODES + WARMUP && performance.now() < prepDeadline) {
+          const slot = codes.push(null) - 1;
+          codes[slot] = await make();
+        }
+      }));
+      return codes;
+    };
+    const refCodes = await prepare(() => referenceCode(rb, refCodeClient), PREP_MS / 2);
+    const codes = await prepare(() => codeFor(base, browser, codeClient), PREP_MS);
+    console.error(`  prepared ${codes.length} + ${refCodes.length} codes in ${((performance.now() - prepCodes) / 1000).toFixed(1)} s`);
+    const exchanges = (b, list) => {
+      const warm = Math.min(WARMUP, Math.max(0, list.length - CODES)); // the rest are measured
+      let next = warm;
+      const exchange = (c) => request(b, '/oauth/token', { method: 'POST', headers: FORM, body: form(exchangeParams(c)) });
+      return { warm: () => warmUp(warm, (i) => exchange(list[i])), send: () => exchange(list[next++]), count: list.length - warm };
+    };
+    const [ghx, rfx] = [exchanges(base, codes), exchanges(rb, refCodes)];
+    await ghx.warm();
+    await rfx.warm();
+    await alternate('code', '3. POST /oauth/token authorization_code', both(
+      { send: ghx.send, expect: 200, maxRequests: ghx.count },
+      { send: rfx.send, expect: 200, maxRequests: rfx.count },
+    ));
 
     // 4. Refresh: CHAINS independent chains, each refreshing sequentially with its newest token.
-    const refreshTokens = chainClients.map(({ tokens }) => tokens.refresh_token);
-    const refresh = async (w) => {
-      const res = await request(base, '/oauth/token', {
-        method: 'POST', headers: FORM,
-        body: form({ grant_type: 'refresh_token', refresh_token: refreshTokens[w], client_id: chainClients[w].client.client_id }),
-      });
-      if (res.status !== 200) return { ...res, stop: true }; // the chain is broken: end it
-      refreshTokens[w] = JSON.parse(res.body).refresh_token;
-      return res;
+    const refresher = (b, chains) => {
+      const tokens = chains.map((c) => c.tokens.refresh_token);
+      return async (_, w) => {
+        const res = await request(b, '/oauth/token', {
+          method: 'POST', headers: FORM,
+          body: form({ grant_type: 'refresh_token', refresh_token: tokens[w], client_id: chains[w].client.client_id }),
+        });
+        if (res.status !== 200) return { ...res, stop: true }; // the chain is broken: end it
+        tokens[w] = JSON.parse(res.body).refresh_token;
+        return res;
+      };
     };
-    for (let w = 0; w < CHAINS; w++) await refresh(w); // warm-up, one step of every chain
-    record(`4. POST /oauth/token refresh_token (${CHAINS} chains)`, 'gatehouse',
-      await load(200, { server, concurrency: CHAINS, send: (_, w) => refresh(w) }));
+    const [ghRefresh, rfRefresh] = [refresher(base, chainClients), refresher(rb, refChains)];
+    for (let w = 0; w < CHAINS; w++) await ghRefresh(0, w); // warm-up, one step of every chain
+    for (let w = 0; w < CHAINS; w++) await rfRefresh(0, w);
+    await alternate('refresh', `4. POST /oauth/token refresh_token (${CHAINS} chains)`, both(
+      { send: ghRefresh, expect: 200, concurrency: CHAINS },
+      { send: rfRefresh, expect: 200, concurrency: CHAINS },
+    ));
 
     // 5. Unauthenticated request to a protected path: 401 with the Bearer challenge.
-    const anonymous = () => request(base, '/api/bench', { headers: { accept: 'application/json' } });
-    const first = await anonymous();
-    const challenged = first.status === 401 && /resource_metadata=/.test(first.headers['www-authenticate'] ?? '');
-    if (gatekeeperConfig === true && challenged) {
-      await warmUp(WARMUP, anonymous);
-      record('5. GET /api/bench without a token (401)', 'gatehouse', await load(401, { server, send: anonymous }));
-    } else {
-      record('5. GET /api/bench without a token (401)', 'gatehouse', { na: `got ${gatekeeperConfig === true ? first.status : gatekeeperConfig}` });
-    }
+    const anonymous = (b) => () => request(b, '/api/bench', { headers: { accept: 'application/json' } });
+    const challengedBy = (res) => res.status === 401 && /resource_metadata=/.test(res.headers['www-authenticate'] ?? '');
+    const first = await anonymous(base)();
+    const refFirst = await anonymous(rb)();
+    const ghAnonNa = gatekeeperConfig === true && challengedBy(first) ? undefined : `got ${gatekeeperConfig === true ? first.status : gatekeeperConfig}`;
+    const rfAnonNa = challengedBy(refFirst) ? undefined : `got ${refFirst.status}`;
+    if (!ghAnonNa) await warmUp(WARMUP, anonymous(base));
+    if (!rfAnonNa) await warmUp(WARMUP, anonymous(rb));
+    await alternate('anon', '5. GET /api/bench without a token (401)', both(
+      { send: anonymous(base), expect: 401, na: ghAnonNa },
+      { send: anonymous(rb), expect: 401, na: rfAnonNa },
+    ));
 
-    // 6 and 7. The authenticated proxied GET and the same GET through the bare pass-through,
-    // measured in alternating rounds so that a change in the machine's load meets both alike.
-    const bearer = { accept: 'application/json', authorization: `Bearer ${proxied.tokens.access_token}` };
-    const authenticated = () => request(base, '/api/bench', { headers: bearer });
+    // 6 and 7. The authenticated GET (gatehouse: proxied to the origin; reference: its apiHandler)
+    // and the same GET through the bare pass-through, in alternating rounds.
+    const withToken = (b, token) => () => request(b, '/api/bench', { headers: { accept: 'application/json', authorization: `Bearer ${token}` } });
+    const authenticated = withToken(base, proxied.tokens.access_token);
+    const refAuthenticated = withToken(rb, refApi.tokens.access_token);
     const viaPassthrough = () => request(pt.url, '/api/bench', { headers: { accept: 'application/json' } });
     const one = await authenticated();
-    const fromOrigin = one.status === 200 && one.body.includes(ORIGIN_MARK);
-    const gated = gatekeeperConfig === true && fromOrigin;
-    if (gated) await warmUp(WARMUP, authenticated);
+    const refOne = await refAuthenticated();
+    const ghAuthNa = gatekeeperConfig === true && one.status === 200 && one.body.includes(ORIGIN_MARK)
+      ? undefined : `got ${gatekeeperConfig === true ? one.status : gatekeeperConfig}`;
+    const rfAuthNa = refOne.status === 200 ? undefined : `got ${refOne.status}`;
+    if (!ghAuthNa) await warmUp(WARMUP, authenticated);
+    if (!rfAuthNa) await warmUp(WARMUP, refAuthenticated);
     await warmUp(WARMUP, viaPassthrough);
-    const rounds = gated ? ROUNDS : 1;
-    const [mine, theirs] = [[], []];
-    for (let r = 0; r < rounds; r++) {
-      const bounds = { maxRequests: Math.ceil(MAX_REQUESTS / rounds), maxMs: MAX_MS / rounds };
-      if (gated) mine.push(await run({ server, send: authenticated, ...bounds }));
-      theirs.push(await run({ server: pt, send: viaPassthrough, ...bounds }));
-    }
-    record('6. GET /api/bench with a token (proxied)', 'gatehouse',
-      gated ? summarize(200, mine) : { na: `got ${gatekeeperConfig === true ? one.status : gatekeeperConfig}` });
-    record('7. GET /api/bench through a bare JS pass-through', 'pass-through', summarize(200, theirs));
+    await alternate('auth', '6. GET /api/bench with a token', [
+      ...both({ send: authenticated, expect: 200, na: ghAuthNa }, { send: refAuthenticated, expect: 200, na: rfAuthNa }),
+      { server: 'pass-through', target: pt, send: viaPassthrough, expect: 200 },
+    ]);
   } finally {
-    await Promise.all([gh.stop(), pt?.stop()]);
+    await Promise.all([gh.stop(), pt?.stop(), ref?.stop()]);
   }
 }
 
+function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const line = (row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+}
+
+const ms = (x) => x.toFixed(2);
+
 function report(wasm, started) {
-  const ms = (x) => x.toFixed(2);
   const base = results.find((r) => r.server === 'pass-through' && !r.na);
-  const rows = [['scenario', 'ok/requests', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'Worker workerd ms/req', 'CPU ÷ pass-through']];
+  const rows = [['scenario', 'server', 'ok/requests', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'Worker workerd ms/req', 'CPU ÷ pass-through']];
   for (const r of results) {
     if (r.na) {
-      rows.push([r.name, `n/a (${r.na})`, '', '', '', '', '', '']);
+      rows.push([r.name, r.server, `n/a (${r.na})`, '', '', '', '', '', '']);
       continue;
     }
     rows.push([
-      r.name,
+      r.name, r.server,
       r.ok === r.n ? String(r.n) : `${r.ok}/${r.n} ${JSON.stringify(r.statuses)}`,
       r.rps.toFixed(0), ms(r.p50), ms(r.p99), ms(r.cpuMs), ms(r.workerMs),
       base ? `${(r.cpuMs / base.cpuMs).toFixed(2)}×` : '',
     ]);
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const line = (row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const out = [];
   out.push('', `gatehouse bench — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), node ${process.version}`);
-  out.push(`bounds: at most ${MAX_REQUESTS} requests or ${MAX_MS / 1000} s per scenario, concurrency ${CONCURRENCY} (refresh: ${CHAINS} chains); ${CODES} codes prepared`);
-  out.push(`release wasm build/index_bg.wasm: ${wasm.raw} bytes raw (${(wasm.raw / 1024).toFixed(0)} KiB), ${wasm.gzip} bytes gzip (${(wasm.gzip / 1024).toFixed(0)} KiB)`);
-  out.push('', line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), '');
+  out.push(`bounds: at most ${MAX_REQUESTS} requests or ${MAX_MS / 1000} s per scenario and server, in ${ROUNDS} alternating rounds, concurrency ${CONCURRENCY} (refresh: ${CHAINS} chains); ${CODES} codes prepared`);
+  out.push(`release wasm build/index_bg.wasm: ${wasm.raw} bytes raw (${(wasm.raw / 1024).toFixed(0)} KiB), ${wasm.gzip} bytes gzip (${(wasm.gzip / 1024).toFixed(0)} KiB); budget ≤ 1 MiB gzip: ${wasm.gzip <= 1024 * 1024 ? 'met' : 'NOT met'}`);
+  out.push('', ...table(rows), '');
   out.push('CPU ms/req: utime+stime of every process in the wrangler dev process group (wrangler\'s node, both');
   out.push('workerd, esbuild) after minus before the scenario, divided by its requests. Worker workerd: the');
   out.push('share of the workerd running the Worker (not wrangler\'s proxy/inspector one). Idle CPU of the');
   out.push(`groups: ${Object.entries(idle).map(([k, v]) => `${k} ${v.toFixed(1)} ms/s`).join(', ')}. Compare ratios within one run only.`);
-  const proxied = results.find((r) => r.name.startsWith('6.'));
+
+  // Side by side with the reference library, CPU in the Worker's own workerd.
+  const side = [['scenario', 'gatehouse req/s', 'p50', 'p99', 'CPU ms/req', 'reference req/s', 'p50', 'p99', 'CPU ms/req', 'CPU ratio', 'req/s ratio', 'budget']];
+  const verdicts = [];
+  for (const key of ['auth', 'anon', 'metadata', 'dcr', 'code', 'refresh']) {
+    const g = results.find((r) => r.key === key && r.server === 'gatehouse');
+    const f = results.find((r) => r.key === key && r.server === 'reference');
+    if (!g || !f) continue;
+    const cells = (r) => (r.na ? [`n/a (${r.na})`, '', '', ''] : [r.rps.toFixed(0), ms(r.p50), ms(r.p99), ms(r.workerMs)]);
+    const limit = key === 'auth' ? 0.5 : 1;
+    let ratio = '';
+    let tput = '';
+    let verdict = 'n/a';
+    if (!g.na && !f.na) {
+      const q = g.workerMs / f.workerMs;
+      ratio = `${q.toFixed(2)}×`;
+      tput = `${(g.rps / f.rps).toFixed(2)}×`;
+      verdict = `≤ ${limit}×: ${q <= limit ? 'met' : 'MISSED'}`;
+      verdicts.push(`${g.name.replace(/^\d+\. /, '')}: gatehouse ${ms(g.workerMs)} ms vs reference ${ms(f.workerMs)} ms = ${ratio} (budget ≤ ${limit}×: ${q <= limit ? 'met' : 'MISSED'})`);
+    }
+    side.push([g.name, ...cells(g), ...cells(f), ratio, tput, verdict]);
+  }
+  out.push('', 'gatehouse ÷ reference (@cloudflare/workers-oauth-provider), CPU = the Worker\'s own workerd, ms per request:', '', ...table(side), '');
+  out.push('Budgets: gatehouse CPU ≤ the reference\'s on every scenario, ≤ 50% of it on the authenticated API request.');
+  out.push('(The reference\'s apiHandler answers itself; gatehouse\'s authenticated request also proxies to the origin.)');
+
+  const proxied = results.find((r) => r.key === 'auth' && r.server === 'gatehouse');
   out.push('');
   if (proxied && !proxied.na && base) {
     const extra = proxied.cpuMs - base.cpuMs;
