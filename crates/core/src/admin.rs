@@ -1,27 +1,46 @@
-//! The admin API, for operators and their automation: list an app's grants by person or client,
-//! revoke by grant, person or client, and read the audit log. Authenticated by the `ADMIN_TOKEN`
-//! secret as a bearer token (compared by hash in constant time); without that secret the API
-//! answers as if it did not exist.
+//! The admin API, for operators and their automation: list an app's grants by person or client
+//! (or all of them), revoke by grant, person, client or the whole app, disable a client
+//! everywhere, read the audit log by person, client and time, and see the writes migration mode
+//! holds.
 //!
+//! Two ways in: the `ADMIN_TOKEN` secret as a bearer token (automation; compared by hash in
+//! constant time), or the browser session of a person the `ADMINS` policy admits (changes then
+//! need the CSRF token too, so a cross-site page cannot ride the session). Without either
+//! setting the API answers as if it did not exist.
+//!
+//! Every change is an `admin_action` audit event naming who made it, written before the change.
 //! Revoking a person also ends their browser sessions: "when a person is cut off, their agents'
 //! tokens die too".
 
 use serde::Serialize;
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, AuditKind, AuditQuery};
 use crate::error::Reason;
 use crate::form::Form;
 use crate::gatekeeper::request::bearer_token;
 use crate::grant_id::GrantId;
+use crate::migration::{DRAIN_BATCH, HeldWrite};
 use crate::rng::Rng;
 use crate::secret::AdminToken;
 use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{GrantRecord, RevocationReason, Store};
+use crate::time::UnixTime;
 use crate::types::ClientId;
 
 /// Most audit events one query returns.
 pub const MAX_AUDIT_EVENTS: u32 = 500;
+
+/// What a caller presents to the admin API.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AdminCredentials<'a> {
+    /// The `Authorization` header (`Bearer <ADMIN_TOKEN>`).
+    pub authorization: Option<&'a str>,
+    /// The raw session cookie of a browser.
+    pub session: Option<&'a str>,
+    /// The CSRF cookie of a browser.
+    pub csrf_cookie: Option<&'a str>,
+}
 
 /// A grant as the admin API lists it.
 #[derive(Debug, Serialize)]
@@ -76,7 +95,8 @@ pub struct Revoked {
     pub grants: usize,
 }
 
-/// Whom a request is about: `subject` and/or `client_id`, at least one.
+/// Whom a request is about: `subject` and/or `client_id`, or `all=true` for the whole app.
+/// Leaving every filter out is refused, never read as "everyone".
 struct Filter {
     subject: Option<String>,
     client_id: Option<ClientId>,
@@ -86,7 +106,8 @@ impl Filter {
     fn parse(form: &Form) -> Result<Self, Reason> {
         let subject = form.get("subject")?.map(str::to_owned);
         let client_id = form.get("client_id")?.map(ClientId::parse).transpose()?;
-        if subject.is_none() && client_id.is_none() {
+        let all = form.get("all")? == Some("true");
+        if subject.is_none() && client_id.is_none() && !all {
             return Err(Reason::AdminFilterRequired);
         }
         Ok(Self { subject, client_id })
@@ -94,34 +115,67 @@ impl Filter {
 }
 
 impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// Checks the admin bearer token; `AdminApiOff` when no `ADMIN_TOKEN` is set.
-    fn admin(&self, authorization: Option<&str>) -> Result<(), Failure> {
-        let Some(expected) = &self.config.admin_token else {
+    /// Who is calling: `admin-token`, or the email of a person `ADMINS` admits. A browser's
+    /// changes (`form` given) also need the CSRF token. `AdminApiOff` when neither way in is
+    /// configured.
+    async fn admin(
+        &self,
+        credentials: &AdminCredentials<'_>,
+        form: Option<&Form>,
+    ) -> Result<String, Failure> {
+        if self.config.admin_token.is_none() && self.config.admins.is_none() {
             return Err(Reason::AdminApiOff.into());
-        };
-        let presented = bearer_token(authorization)
-            .ok()
-            .flatten()
-            .ok_or(Reason::AdminUnauthorized)?;
-        if AdminToken::from_presented(presented).hash().ct_eq(expected) {
-            Ok(())
-        } else {
-            Err(Reason::AdminUnauthorized.into())
         }
+        let presented = bearer_token(credentials.authorization).ok().flatten();
+        if let (Some(presented), Some(expected)) = (presented, &self.config.admin_token) {
+            if AdminToken::from_presented(presented).hash().ct_eq(expected) {
+                return Ok("admin-token".to_owned());
+            }
+            return Err(Reason::AdminUnauthorized.into());
+        }
+        let Some(admins) = &self.config.admins else {
+            return Err(Reason::AdminUnauthorized.into());
+        };
+        let person = self.person(credentials.session).await?;
+        let Some(person) = person.filter(|p| admins.admits_person(p)) else {
+            return Err(Reason::AdminUnauthorized.into());
+        };
+        if let Some(form) = form {
+            crate::csrf::verify(credentials.csrf_cookie, form.get(crate::csrf::FIELD)?)?;
+        }
+        Ok(person.email)
     }
 
-    /// `GET …/.gatehouse/admin/grants?subject=…&client_id=…`.
+    /// Records an administrator's change before it is made.
+    async fn admin_action(&self, by: &str, action: &str, form: &Form) -> Result<(), Failure> {
+        let field = |name| form.get(name).ok().flatten();
+        let detail = serde_json::json!({
+            "by": by,
+            "action": action,
+            "target": {
+                "grant_id": field("grant_id"),
+                "subject": field("subject"),
+                "client_id": field("client_id"),
+                "all": field("all") == Some("true"),
+            },
+        });
+        Ok(self
+            .audit(AuditKind::AdminAction, None, None, None, detail)
+            .await?)
+    }
+
+    /// `GET …/.gatehouse/admin/grants?subject=…&client_id=…` (or `all=true`).
     pub async fn admin_grants(
         &self,
-        authorization: Option<&str>,
+        credentials: &AdminCredentials<'_>,
         query: &str,
     ) -> Result<Vec<AdminGrant>, Failure> {
-        self.admin(authorization)?;
+        self.admin(credentials, None).await?;
         let filter = Filter::parse(&Form::parse(query.as_bytes())?)?;
         let grants = self
             .store
             .grants_matching(
-                &self.site.resource,
+                Some(&self.site.resource),
                 filter.subject.as_deref(),
                 filter.client_id.as_ref(),
             )
@@ -129,21 +183,23 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         Ok(grants.into_iter().map(AdminGrant::from).collect())
     }
 
-    /// `POST …/.gatehouse/admin/revoke` with `grant_id`, or `subject` and/or `client_id`: revokes
-    /// the matching live grants at this app; revoking a person also ends their sessions.
+    /// `POST …/.gatehouse/admin/revoke` with `grant_id`, or `subject` and/or `client_id`, or
+    /// `all=true`: revokes the matching live grants at this app; revoking a person also ends
+    /// their sessions.
     pub async fn admin_revoke(
         &self,
-        authorization: Option<&str>,
+        credentials: &AdminCredentials<'_>,
         body: &[u8],
     ) -> Result<Revoked, Failure> {
-        self.admin(authorization)?;
         let form = Form::parse(body)?;
+        let by = self.admin(credentials, Some(&form)).await?;
         let grants: Vec<GrantId> = match form.get("grant_id")? {
             Some(id) => {
                 let grant = self
                     .store
                     .grant(&GrantId::from_stored(id.to_owned()))
                     .await?;
+                self.admin_action(&by, "revoke", &form).await?;
                 grant
                     .filter(|g| g.app == self.site.resource && g.revoked_at.is_none())
                     .map(|g| g.grant_id)
@@ -152,56 +208,116 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             }
             None => {
                 let filter = Filter::parse(&form)?;
+                self.admin_action(&by, "revoke", &form).await?;
                 if let Some(subject) = &filter.subject {
-                    self.store.revoke_sessions_of(subject, self.now).await?;
+                    self.write_or_hold(HeldWrite::EndSessionsOf {
+                        subject: subject.clone(),
+                        at: self.now,
+                    })
+                    .await?;
                 }
-                self.store
-                    .grants_matching(
-                        &self.site.resource,
-                        filter.subject.as_deref(),
-                        filter.client_id.as_ref(),
-                    )
-                    .await?
-                    .into_iter()
-                    .filter(|g| g.revoked_at.is_none())
-                    .map(|g| g.grant_id)
-                    .collect()
+                self.live_grant_ids(
+                    Some(&self.site.resource),
+                    filter.subject.as_deref(),
+                    filter.client_id.as_ref(),
+                )
+                .await?
             }
         };
-        for grant_id in &grants {
-            self.revoke_grant(grant_id, RevocationReason::AdminRequest)
-                .await?;
-        }
-        Ok(Revoked {
-            grants: grants.len(),
-        })
+        self.revoke_all(&grants, RevocationReason::AdminRequest)
+            .await
     }
 
-    /// `GET …/.gatehouse/admin/audit?subject=…&client_id=…&limit=…`: newest first.
+    /// `POST …/.gatehouse/admin/clients/disable` with `client_id`: the client can no longer
+    /// authenticate, authorize or refresh at any app, and every grant it holds, at every app,
+    /// is revoked. A write that cannot wait for migration mode to end is still refused then,
+    /// because a disabled client must stay disabled in D1.
+    pub async fn admin_disable_client(
+        &self,
+        credentials: &AdminCredentials<'_>,
+        body: &[u8],
+    ) -> Result<Revoked, Failure> {
+        let form = Form::parse(body)?;
+        let by = self.admin(credentials, Some(&form)).await?;
+        self.writable()?;
+        let client_id = ClientId::parse(form.require("client_id")?)?;
+        self.admin_action(&by, "disable_client", &form).await?;
+        self.store.disable_client(&client_id, self.now).await?;
+        let grants = self.live_grant_ids(None, None, Some(&client_id)).await?;
+        self.revoke_all(&grants, RevocationReason::ClientDisabled)
+            .await
+    }
+
+    /// `GET …/.gatehouse/admin/audit?subject=…&client_id=…&since=…&until=…&limit=…`: the app's
+    /// events, newest first; `since` and `until` are Unix seconds, inclusive.
     pub async fn admin_audit(
         &self,
-        authorization: Option<&str>,
+        credentials: &AdminCredentials<'_>,
         query: &str,
     ) -> Result<Vec<AdminAuditEvent>, Failure> {
-        self.admin(authorization)?;
+        self.admin(credentials, None).await?;
         let form = Form::parse(query.as_bytes())?;
-        let limit = form
-            .get("limit")?
-            .and_then(|l| l.parse::<u32>().ok())
-            .unwrap_or(100)
+        let number = |name| -> Result<Option<u64>, Reason> {
+            form.get(name)?
+                .map(|v| v.parse::<u64>().map_err(|_| Reason::AdminBadNumber))
+                .transpose()
+        };
+        let limit = number("limit")?
+            .map_or(100, |l| u32::try_from(l).unwrap_or(u32::MAX))
             .min(MAX_AUDIT_EVENTS);
         let events = self
             .store
-            .events(
-                &self.site.resource,
-                form.get("subject")?,
-                form.get("client_id")?,
+            .events(&AuditQuery {
+                app: &self.site.resource,
+                subject: form.get("subject")?,
+                client_id: form.get("client_id")?,
+                since: number("since")?.map(UnixTime),
+                until: number("until")?.map(UnixTime),
                 limit,
-            )
+            })
             .await?;
         Ok(events
             .into_iter()
             .map(|(at, event)| AdminAuditEvent { at: at.0, event })
             .collect())
+    }
+
+    /// `GET …/.gatehouse/admin/held`: the writes migration mode (or an outage) holds in KV
+    /// until the drain writes them to D1.
+    pub async fn admin_held(
+        &self,
+        credentials: &AdminCredentials<'_>,
+    ) -> Result<Vec<HeldWrite>, Failure> {
+        self.admin(credentials, None).await?;
+        Ok(self.store.held(DRAIN_BATCH).await?)
+    }
+
+    async fn live_grant_ids(
+        &self,
+        app: Option<&str>,
+        subject: Option<&str>,
+        client_id: Option<&ClientId>,
+    ) -> Result<Vec<GrantId>, Failure> {
+        Ok(self
+            .store
+            .grants_matching(app, subject, client_id)
+            .await?
+            .into_iter()
+            .filter(|g| g.revoked_at.is_none())
+            .map(|g| g.grant_id)
+            .collect())
+    }
+
+    async fn revoke_all(
+        &self,
+        grants: &[GrantId],
+        reason: RevocationReason,
+    ) -> Result<Revoked, Failure> {
+        for grant_id in grants {
+            self.revoke_grant(grant_id, reason).await?;
+        }
+        Ok(Revoked {
+            grants: grants.len(),
+        })
     }
 }

@@ -2,13 +2,13 @@
 //! from where. Written in the same request as the act it records; an act whose record cannot be
 //! written fails like any other storage outage.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::StoreError;
 use crate::time::UnixTime;
 
 /// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditKind {
     /// A client registered (RFC 7591).
@@ -23,17 +23,20 @@ pub enum AuditKind {
     TokenRefreshed,
     /// A grant was revoked; `detail.reason` says why.
     GrantRevoked,
+    /// An administrator changed something; `detail.by` names who, `detail.action` what.
+    AdminAction,
 }
 
 impl AuditKind {
     /// Every kind, for reading `audit_events.kind` back.
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 7] = [
         Self::ClientRegistered,
         Self::LoggedIn,
         Self::GrantCreated,
         Self::TokenIssued,
         Self::TokenRefreshed,
         Self::GrantRevoked,
+        Self::AdminAction,
     ];
 
     /// The kind stored as `text`.
@@ -50,12 +53,13 @@ impl AuditKind {
             Self::TokenIssued => "token_issued",
             Self::TokenRefreshed => "token_refreshed",
             Self::GrantRevoked => "grant_revoked",
+            Self::AdminAction => "admin_action",
         }
     }
 }
 
 /// One audit event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// What happened.
     pub kind: AuditKind,
@@ -73,17 +77,47 @@ pub struct AuditEvent {
     pub detail: serde_json::Value,
 }
 
+/// Which events to read: an app's, of one person and/or one client, within a time range
+/// (inclusive), newest first, at most `limit`.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditQuery<'a> {
+    /// The app (its canonical URL).
+    pub app: &'a str,
+    /// Only this person's.
+    pub subject: Option<&'a str>,
+    /// Only this agent's.
+    pub client_id: Option<&'a str>,
+    /// Not before.
+    pub since: Option<UnixTime>,
+    /// Not after.
+    pub until: Option<UnixTime>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+impl AuditQuery<'_> {
+    /// Whether an event recorded at `at` is one this query asks for.
+    pub fn matches(&self, at: UnixTime, event: &AuditEvent) -> bool {
+        event.app.as_deref() == Some(self.app)
+            && self
+                .subject
+                .is_none_or(|s| event.subject.as_deref() == Some(s))
+            && self
+                .client_id
+                .is_none_or(|c| event.client_id.as_deref() == Some(c))
+            && self.since.is_none_or(|since| at >= since)
+            && self.until.is_none_or(|until| at <= until)
+    }
+}
+
 /// Where audit events go.
 #[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
 pub trait AuditLog {
     /// Appends an event.
     async fn record(&self, event: &AuditEvent, at: UnixTime) -> Result<(), StoreError>;
-    /// The app's events, newest first, of one person and/or one client, at most `limit`.
+    /// The events the query asks for, newest first.
     async fn events(
         &self,
-        app: &str,
-        subject: Option<&str>,
-        client_id: Option<&str>,
-        limit: u32,
+        query: &AuditQuery<'_>,
     ) -> Result<Vec<(UnixTime, AuditEvent)>, StoreError>;
 }

@@ -60,6 +60,11 @@ pub struct Config {
     pub signing_key_rotation_secs: u64,
     /// The SHA-256 of the admin API's bearer token (`ADMIN_TOKEN`); `None` turns the API off.
     pub admin_token: Option<crate::secret::SecretHash>,
+    /// The people who may use the admin API from their browser session (`ADMINS`); `None`
+    /// admits nobody that way.
+    pub admins: Option<Policy>,
+    /// Migration mode (`MIGRATION_MODE=on`): D1 is being moved, so nothing is written to it.
+    pub migration: Option<crate::migration::Migration>,
 }
 
 /// Which request hosts an app answers on.
@@ -199,6 +204,14 @@ pub struct Settings<'a> {
     pub signing_key_rotation_secs: Option<&'a str>,
     /// `ADMIN_TOKEN`: the admin API's bearer token, at least 32 characters.
     pub admin_token: Option<&'a str>,
+    /// `ADMINS`: JSON policy of the people who may use the admin API from a browser session.
+    pub admins: Option<&'a str>,
+    /// `MIGRATION_MODE`: `on` or `off` (the default).
+    pub migration_mode: Option<&'a str>,
+    /// `MIGRATION_RETRY_AFTER_SECS`: seconds, default 300.
+    pub migration_retry_after_secs: Option<&'a str>,
+    /// `MIGRATION_ACCESS_TOKEN_TTL_SECS`: seconds, default 14400.
+    pub migration_access_token_ttl_secs: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -245,8 +258,18 @@ impl Config {
             apps: parse_apps(settings.apps)?,
             accounts: parse_accounts(settings.local_accounts)?,
             secret: parse_secret(settings.secret)?,
-            signing_key_rotation_secs: parse_rotation(settings.signing_key_rotation_secs)?,
+            signing_key_rotation_secs: parse_secs(
+                settings.signing_key_rotation_secs,
+                Secs {
+                    setting: "SIGNING_KEY_ROTATION_SECS",
+                    default: SIGNING_KEY_ROTATION_SECS,
+                    range: 1..=365 * 24 * 3600,
+                    fix: "set it to the seconds a signing key should sign before rotation (default 2592000, 30 days), or remove it",
+                },
+            )?,
             admin_token: parse_admin_token(settings.admin_token)?,
+            admins: parse_admins(settings.admins)?,
+            migration: parse_migration(settings)?,
         })
     }
 
@@ -499,18 +522,81 @@ fn parse_accounts(text: Option<&str>) -> Result<BTreeMap<String, PasswordHash>, 
         .collect()
 }
 
-fn parse_rotation(text: Option<&str>) -> Result<u64, ConfigError> {
+/// A setting in seconds: its name, default, the values it may take, and the fix to name.
+struct Secs {
+    setting: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    fix: &'static str,
+}
+
+fn parse_secs(text: Option<&str>, secs: Secs) -> Result<u64, ConfigError> {
     let Some(text) = text else {
-        return Ok(SIGNING_KEY_ROTATION_SECS);
+        return Ok(secs.default);
     };
     match text.trim().parse::<u64>() {
-        Ok(secs) if (1..=365 * 24 * 3600).contains(&secs) => Ok(secs),
+        Ok(value) if secs.range.contains(&value) => Ok(value),
         _ => Err(ConfigError {
-            setting: "SIGNING_KEY_ROTATION_SECS",
-            problem: format!("{text:?} is not a number of seconds between 1 and one year"),
-            fix: "set it to the seconds a signing key should sign before rotation (default 2592000, 30 days), or remove it",
+            setting: secs.setting,
+            problem: format!(
+                "{text:?} is not a number of seconds between {} and {}",
+                secs.range.start(),
+                secs.range.end()
+            ),
+            fix: secs.fix,
         }),
     }
+}
+
+fn parse_admins(text: Option<&str>) -> Result<Option<Policy>, ConfigError> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    serde_json::from_str(text).map(Some).map_err(|e| ConfigError {
+        setting: "ADMINS",
+        problem: format!("it is not a valid policy: {e}"),
+        fix: "set ADMINS to a policy like an app's, e.g. {\"allow_emails\":[\"ops@example.com\"]}, or remove it",
+    })
+}
+
+fn parse_migration(
+    settings: Settings<'_>,
+) -> Result<Option<crate::migration::Migration>, ConfigError> {
+    use crate::migration::{
+        MIGRATION_ACCESS_TOKEN_TTL_SECS, MIGRATION_RETRY_AFTER_SECS, Migration,
+    };
+    match settings.migration_mode.map(str::trim) {
+        None | Some("" | "off") => return Ok(None),
+        Some("on") => {}
+        Some(other) => {
+            return Err(ConfigError {
+                setting: "MIGRATION_MODE",
+                problem: format!("{other:?} is neither \"on\" nor \"off\""),
+                fix: "set MIGRATION_MODE to \"on\" while the database is being moved, and to \"off\" (or remove it) afterwards",
+            });
+        }
+    }
+    Ok(Some(Migration {
+        retry_after_secs: parse_secs(
+            settings.migration_retry_after_secs,
+            Secs {
+                setting: "MIGRATION_RETRY_AFTER_SECS",
+                default: MIGRATION_RETRY_AFTER_SECS,
+                range: 1..=86_400,
+                fix: "set it to the seconds refused clients should wait (default 300), or remove it",
+            },
+        )?,
+        access_token_ttl_secs: parse_secs(
+            settings.migration_access_token_ttl_secs,
+            Secs {
+                setting: "MIGRATION_ACCESS_TOKEN_TTL_SECS",
+                default: MIGRATION_ACCESS_TOKEN_TTL_SECS,
+                // No longer than the denylist keeps a revoked grant.
+                range: 60..=MAX_ACCESS_TOKEN_TTL_SECS,
+                fix: "set it to the lifetime of access tokens issued during the migration, at most 86400 (default 14400), or remove it",
+            },
+        )?,
+    }))
 }
 
 fn parse_admin_token(text: Option<&str>) -> Result<Option<crate::secret::SecretHash>, ConfigError> {

@@ -295,12 +295,16 @@ pub enum Reason {
     InsufficientScope,
     /// A person asked to revoke a grant that is not a live grant of theirs at this app.
     AgentNotFound,
-    /// The admin API was called without `ADMIN_TOKEN` set: it does not exist.
+    /// The admin API was called without `ADMIN_TOKEN` or `ADMINS` set: it does not exist.
     AdminApiOff,
-    /// The admin API's bearer token is missing or wrong.
+    /// The admin API's bearer token is missing or wrong, or the session's person is no admin.
     AdminUnauthorized,
-    /// An admin query named neither a person nor a client.
+    /// An admin query named neither a person nor a client, nor `all=true`.
     AdminFilterRequired,
+    /// An admin query's `since`, `until` or `limit` is not a number.
+    AdminBadNumber,
+    /// Migration mode refuses writes that can wait.
+    MigrationMode,
     /// Storage did not answer; the client may retry.
     StoreUnavailable,
 }
@@ -509,10 +513,21 @@ impl From<Reason> for OAuthError {
             R::AgentNotFound => (C::InvalidRequest, "no such connected agent"),
             R::AdminApiOff => (C::InvalidRequest, "no such endpoint"),
             R::AdminUnauthorized => (C::InvalidToken, "the admin token is missing or wrong"),
-            R::AdminFilterRequired => (C::InvalidRequest, "name a subject or a client_id"),
+            R::AdminFilterRequired => (
+                C::InvalidRequest,
+                "name a subject or a client_id, or say all=true",
+            ),
+            R::AdminBadNumber => (
+                C::InvalidRequest,
+                "since, until and limit are whole numbers",
+            ),
             R::StoreUnavailable => (
                 C::TemporarilyUnavailable,
                 "the service is temporarily unavailable",
+            ),
+            R::MigrationMode => (
+                C::TemporarilyUnavailable,
+                "gatehouse is in maintenance (migration mode) and accepts no new logins, consents or registrations; retry after the time Retry-After gives",
             ),
         };
         Self {

@@ -78,6 +78,8 @@ pub enum LoginOutcome {
     },
     /// Show the form again.
     Retry(LoginPrompt),
+    /// Migration mode: no sessions can be opened now.
+    Paused(crate::migration::Paused),
 }
 
 /// Checks a login submission and opens a session.

@@ -13,6 +13,7 @@ use crate::grant_id::GrantId;
 use crate::grants::{self, TokenResponse};
 use crate::introspection::Introspection;
 use crate::login::{self, LoginOutcome};
+use crate::migration::{self, HeldWrite, Migration, Paused};
 use crate::password::Pbkdf2;
 use crate::registration::{self, MAX_REGISTRATIONS_PER_HOUR, Registered};
 use crate::rng::Rng;
@@ -39,6 +40,14 @@ pub enum Failure {
     },
     /// `503` + `Retry-After`.
     Store(StoreError),
+    /// Migration mode: `503` + the operator's `Retry-After`.
+    Paused(Paused),
+}
+
+impl From<Paused> for Failure {
+    fn from(paused: Paused) -> Self {
+        Self::Paused(paused)
+    }
 }
 
 impl From<Reason> for Failure {
@@ -142,12 +151,47 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             source: self.source.clone(),
             detail,
         };
-        self.store.record(&event, self.now).await
+        if self.migration().is_none() {
+            return self.store.record(&event, self.now).await;
+        }
+        let mut id = [0u8; 16];
+        self.rng.fill(&mut id);
+        let held = HeldWrite::Audit {
+            id: crate::crypto::hex(&id),
+            event,
+            at: self.now,
+        };
+        self.store.hold(&held).await
+    }
+
+    /// Migration mode's settings, while it is on.
+    pub fn migration(&self) -> Option<Migration> {
+        self.config.migration
+    }
+
+    /// Refuses a write that can wait while migration mode is on.
+    pub(crate) fn writable(&self) -> Result<(), Paused> {
+        match self.migration() {
+            Some(m) => Err(Paused {
+                retry_after_secs: m.retry_after_secs,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes to D1 now, or, while migration mode is on, holds the write in KV for the drain.
+    pub(crate) async fn write_or_hold(&self, write: HeldWrite) -> Result<(), StoreError> {
+        if self.migration().is_some() {
+            self.store.hold(&write).await
+        } else {
+            migration::apply(self.store, &write).await
+        }
     }
 
     /// `POST /oauth/register` (RFC 7591 §3). `source` names the caller's network for the rate
     /// limit.
     pub async fn register(&self, body: &[u8], source: &str) -> Result<Registered, Failure> {
+        self.writable()?;
         let metadata = registration::validate(body).map_err(|e| Failure::OAuth {
             error: OAuthError::from(e.reason),
             basic_challenge: false,
@@ -179,6 +223,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         query: &str,
         session: Option<&str>,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        self.writable()?;
         let request = authorize::check(&self.site, self.store, query, self.now).await?;
         let Some(person) = self.person(session).await.map_err(AuthorizeError::Store)? else {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
@@ -215,6 +260,9 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         csrf_cookie: Option<&str>,
         kdf: &impl Pbkdf2,
     ) -> Result<LoginOutcome, StoreError> {
+        if let Err(paused) = self.writable() {
+            return Ok(LoginOutcome::Paused(paused));
+        }
         login::submit(self, body, csrf_cookie, kdf).await
     }
 
@@ -225,6 +273,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         session: Option<&str>,
         csrf_cookie: Option<&str>,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        self.writable()?;
         let submitted =
             consent::Submitted::parse(body, csrf_cookie).map_err(AuthorizeError::Render)?;
         let request =
@@ -276,6 +325,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
         match form.require("grant_type")? {
             "authorization_code" => {
+                self.writable()?;
                 grants::authorization_code::exchange(self, &client, &form, self.now).await
             }
             "refresh_token" => grants::refresh_token::rotate(self, &client, &form, self.now).await,
@@ -371,6 +421,18 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         {
             return Ok(None);
         }
+        if self.migration().is_some() {
+            // Logouts and cut-offs of the migration wait in KV; D1 does not know them yet.
+            let ended = self
+                .store
+                .is_held(&migration::end_session_key(&hash))
+                .await?
+                || self
+                    .store
+                    .is_held(&migration::end_sessions_key(&record.person.subject))
+                    .await?;
+            return Ok((!ended).then_some(record.person));
+        }
         if self.now.since(record.last_seen_at) >= login::SESSION_TOUCH_SECS {
             self.store.touch_session(&hash, self.now).await?;
         }
@@ -388,9 +450,12 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         let form = Form::parse(body)?;
         crate::csrf::verify(csrf_cookie, form.get(crate::csrf::FIELD)?)?;
         if let Some(raw) = session {
-            self.store
-                .revoke_session(&SessionId::from_presented(raw).hash(), self.now)
-                .await?;
+            let session_hash = SessionId::from_presented(raw).hash();
+            self.write_or_hold(HeldWrite::EndSession {
+                session_hash: session_hash.as_hex().to_owned(),
+                at: self.now,
+            })
+            .await?;
         }
         Ok(())
     }
@@ -401,21 +466,26 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         grant_id: &GrantId,
         reason: RevocationReason,
     ) -> Result<(), StoreError> {
-        crate::revocation::revoke(self.store, grant_id, reason, self.now).await?;
+        let migrating = self.migration().is_some();
+        crate::revocation::revoke(self.store, grant_id, reason, self.now, migrating).await?;
         let grant = self.store.grant(grant_id).await.ok().flatten();
-        // Revoked by the person or an administrator: the agent must ask again, not find its
-        // old consent on record and get a new grant without a prompt.
-        if let (Some(grant), RevocationReason::PersonRequest | RevocationReason::AdminRequest) =
-            (&grant, reason)
-        {
-            self.store
-                .withdraw_consent(
-                    &grant.person.subject,
-                    &grant.client_id,
-                    &grant.app,
-                    self.now,
-                )
-                .await?;
+        // Revoked by the person, an administrator or a policy change: the agent must ask again,
+        // not find its old consent on record and get a new grant without a prompt.
+        let withdraws = matches!(
+            reason,
+            RevocationReason::PersonRequest
+                | RevocationReason::AdminRequest
+                | RevocationReason::ClientDisabled
+                | RevocationReason::PolicyChanged
+        );
+        if let Some(grant) = grant.as_ref().filter(|_| withdraws) {
+            let held = HeldWrite::WithdrawConsent {
+                subject: grant.person.subject.clone(),
+                client_id: grant.client_id.as_str().to_owned(),
+                app: grant.app.clone(),
+                at: self.now,
+            };
+            self.write_or_hold(held).await?;
         }
         // The event names the person and the agent, so it shows in their audit trails. A
         // revocation accepted while storage is down was queued; its event is lost with the
@@ -504,13 +574,15 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         }
     }
 
-    /// The app's policy, checked again whenever tokens are issued: a person the policy no
-    /// longer admits gets no new tokens.
-    pub(crate) fn check_policy(&self, person: &Person) -> Result<(), Failure> {
-        if self.site.app.policy.admits_person(person) {
-            Ok(())
-        } else {
-            Err(Reason::PolicyNoLongerAdmits.into())
+    /// The app's policy, checked again whenever tokens are issued: the grant of a person the
+    /// policy no longer admits is revoked, so that admitting them again later does not revive
+    /// it (a new grant needs their consent again).
+    pub(crate) async fn enforce_policy(&self, grant: &GrantRecord) -> Result<(), Failure> {
+        if self.site.app.policy.admits_person(&grant.person) {
+            return Ok(());
         }
+        self.revoke_grant(&grant.grant_id, RevocationReason::PolicyChanged)
+            .await?;
+        Err(Reason::PolicyNoLongerAdmits.into())
     }
 }

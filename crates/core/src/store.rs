@@ -74,6 +74,8 @@ pub trait ClientStore {
     /// Marks the client used: it no longer lapses.
     async fn mark_client_used(&self, client_id: &ClientId, now: UnixTime)
     -> Result<(), StoreError>;
+    /// Disables the client for good (idempotent): [`ClientStore::client`] no longer finds it.
+    async fn disable_client(&self, client_id: &ClientId, now: UnixTime) -> Result<(), StoreError>;
 }
 
 /// A person who logged in.
@@ -198,6 +200,10 @@ pub enum RevocationReason {
     PersonRequest,
     /// An administrator revoked it through the admin API.
     AdminRequest,
+    /// An administrator disabled the client.
+    ClientDisabled,
+    /// The app's policy no longer admits the person (found when the grant was next used).
+    PolicyChanged,
 }
 
 impl RevocationReason {
@@ -209,6 +215,8 @@ impl RevocationReason {
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::PersonRequest => "person_request",
             Self::AdminRequest => "admin_request",
+            Self::ClientDisabled => "client_disabled",
+            Self::PolicyChanged => "policy_changed",
         }
     }
 }
@@ -230,11 +238,11 @@ pub trait GrantStore {
     ) -> Result<(), StoreError>;
     /// The person's live grants at an app, newest first, for their connected-agents page.
     async fn live_grants(&self, subject: &str, app: &str) -> Result<Vec<GrantSummary>, StoreError>;
-    /// The grants at an app, revoked or not, of one person and/or one client, newest first
-    /// (at most 500).
+    /// The grants, revoked or not, at one app (or every app) of one person and/or one client
+    /// (or everyone), newest first (at most 500).
     async fn grants_matching(
         &self,
-        app: &str,
+        app: Option<&str>,
         subject: Option<&str>,
         client_id: Option<&ClientId>,
     ) -> Result<Vec<GrantRecord>, StoreError>;
@@ -368,6 +376,7 @@ pub trait Store:
     + RefreshStore
     + Denylist
     + RevocationQueue
+    + crate::migration::HeldWrites
     + crate::audit::AuditLog
 {
 }
@@ -381,6 +390,7 @@ impl<T> Store for T where
         + RefreshStore
         + Denylist
         + RevocationQueue
+        + crate::migration::HeldWrites
         + crate::audit::AuditLog
 {
 }

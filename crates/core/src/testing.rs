@@ -240,9 +240,25 @@ pub struct MemoryStore {
     pub audit: RefCell<Vec<(UnixTime, crate::audit::AuditEvent)>>,
     /// What was put on the `revocations` Queue, oldest first (the Queue is up regardless).
     pub queued: RefCell<Vec<crate::queue::QueueMessage>>,
+    /// When set, every D1 write fails while reads, KV and the Queue work: the database is
+    /// being moved. Migration mode must not notice, because it writes nothing to D1.
+    pub d1_read_only: Cell<bool>,
+    /// The writes held in KV, by key.
+    pub held: RefCell<BTreeMap<String, crate::migration::HeldWrite>>,
+    disabled: RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl MemoryStore {
+    /// A D1 write: fails while the store is down or D1 is read-only.
+    fn d1_write(&self) -> Result<(), StoreError> {
+        self.up()?;
+        if self.d1_read_only.get() {
+            Err(StoreError("D1 is read-only (being moved)".into()))
+        } else {
+            Ok(())
+        }
+    }
+
     fn writable(&self) -> Result<(), StoreError> {
         if self.writes_down.get() {
             Err(StoreError("store is read-only".into()))
@@ -290,7 +306,7 @@ impl ClientStore for MemoryStore {
         client: &ClientRecord,
         registered_from: &str,
     ) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.clients.borrow_mut().insert(
             client.client_id.as_str().to_owned(),
             (client.clone(), registered_from.to_owned(), false),
@@ -309,6 +325,7 @@ impl ClientStore for MemoryStore {
             .borrow()
             .get(client_id.as_str())
             .map(|(c, _, _)| c.clone())
+            .filter(|c| !self.disabled.borrow().contains(c.client_id.as_str()))
             .filter(|c| c.expires_at.is_none_or(|at| now < at)))
     }
 
@@ -327,12 +344,50 @@ impl ClientStore for MemoryStore {
         client_id: &ClientId,
         _now: UnixTime,
     ) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         if let Some((client, _, used)) = self.clients.borrow_mut().get_mut(client_id.as_str()) {
             client.expires_at = None;
             *used = true;
         }
         Ok(())
+    }
+
+    async fn disable_client(&self, client_id: &ClientId, _now: UnixTime) -> Result<(), StoreError> {
+        self.d1_write()?;
+        self.disabled
+            .borrow_mut()
+            .insert(client_id.as_str().to_owned());
+        Ok(())
+    }
+}
+
+impl crate::migration::HeldWrites for MemoryStore {
+    async fn hold(&self, write: &crate::migration::HeldWrite) -> Result<(), StoreError> {
+        self.up()?;
+        self.held.borrow_mut().insert(write.key(), write.clone());
+        Ok(())
+    }
+
+    async fn held(&self, limit: u32) -> Result<Vec<crate::migration::HeldWrite>, StoreError> {
+        self.up()?;
+        Ok(self
+            .held
+            .borrow()
+            .values()
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn release(&self, write: &crate::migration::HeldWrite) -> Result<(), StoreError> {
+        self.up()?;
+        self.held.borrow_mut().remove(&write.key());
+        Ok(())
+    }
+
+    async fn is_held(&self, key: &str) -> Result<bool, StoreError> {
+        self.up()?;
+        Ok(self.held.borrow().contains_key(key))
     }
 }
 
@@ -342,7 +397,7 @@ impl SessionStore for MemoryStore {
         session: &SessionRecord,
         _now: UnixTime,
     ) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.sessions
             .borrow_mut()
             .insert(key(&session.session_hash), session.clone());
@@ -368,7 +423,7 @@ impl SessionStore for MemoryStore {
         session_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         if let Some(session) = self.sessions.borrow_mut().get_mut(&key(session_hash)) {
             session.last_seen_at = now;
         }
@@ -376,7 +431,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn revoke_sessions_of(&self, subject: &str, _now: UnixTime) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.sessions
             .borrow_mut()
             .retain(|_, s| s.person.subject != subject);
@@ -388,7 +443,7 @@ impl SessionStore for MemoryStore {
         session_hash: &SecretHash,
         _now: UnixTime,
     ) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.sessions.borrow_mut().remove(&key(session_hash));
         Ok(())
     }
@@ -400,17 +455,14 @@ impl crate::audit::AuditLog for MemoryStore {
         event: &crate::audit::AuditEvent,
         at: UnixTime,
     ) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.audit.borrow_mut().push((at, event.clone()));
         Ok(())
     }
 
     async fn events(
         &self,
-        app: &str,
-        subject: Option<&str>,
-        client_id: Option<&str>,
-        limit: u32,
+        query: &crate::audit::AuditQuery<'_>,
     ) -> Result<Vec<(UnixTime, crate::audit::AuditEvent)>, StoreError> {
         self.up()?;
         Ok(self
@@ -418,10 +470,8 @@ impl crate::audit::AuditLog for MemoryStore {
             .borrow()
             .iter()
             .rev()
-            .filter(|(_, e)| e.app.as_deref() == Some(app))
-            .filter(|(_, e)| subject.is_none_or(|s| e.subject.as_deref() == Some(s)))
-            .filter(|(_, e)| client_id.is_none_or(|c| e.client_id.as_deref() == Some(c)))
-            .take(limit as usize)
+            .filter(|(at, e)| query.matches(*at, e))
+            .take(query.limit as usize)
             .cloned()
             .collect())
     }
@@ -477,7 +527,7 @@ impl ConsentStore for MemoryStore {
         scopes: &Scopes,
         _now: UnixTime,
     ) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.consents.borrow_mut().insert(
             (
                 subject.to_owned(),
@@ -496,7 +546,7 @@ impl ConsentStore for MemoryStore {
         app: &str,
         _now: UnixTime,
     ) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.consents.borrow_mut().remove(&(
             subject.to_owned(),
             client_id.as_str().to_owned(),
@@ -508,7 +558,7 @@ impl ConsentStore for MemoryStore {
 
 impl GrantStore for MemoryStore {
     async fn insert_grant(&self, grant: &GrantRecord) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.grants
             .borrow_mut()
             .insert(grant.grant_id.as_str().to_owned(), grant.clone());
@@ -526,7 +576,7 @@ impl GrantStore for MemoryStore {
         _reason: RevocationReason,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.writable()?;
         if let Some(grant) = self.grants.borrow_mut().get_mut(grant_id.as_str()) {
             grant.revoked_at.get_or_insert(now);
@@ -573,7 +623,7 @@ impl GrantStore for MemoryStore {
 
     async fn grants_matching(
         &self,
-        app: &str,
+        app: Option<&str>,
         subject: Option<&str>,
         client_id: Option<&ClientId>,
     ) -> Result<Vec<GrantRecord>, StoreError> {
@@ -582,7 +632,7 @@ impl GrantStore for MemoryStore {
             .grants
             .borrow()
             .values()
-            .filter(|g| g.app == app)
+            .filter(|g| app.is_none_or(|a| g.app == a))
             .filter(|g| subject.is_none_or(|s| g.person.subject == s))
             .filter(|g| client_id.is_none_or(|c| &g.client_id == c))
             .cloned()
@@ -596,7 +646,7 @@ impl GrantStore for MemoryStore {
     }
 
     async fn touch_grant(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.grants_used
             .borrow_mut()
             .insert(grant_id.as_str().to_owned(), now);
@@ -606,7 +656,7 @@ impl GrantStore for MemoryStore {
 
 impl CodeStore for MemoryStore {
     async fn insert_code(&self, code: &CodeRecord, _now: UnixTime) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         self.codes
             .borrow_mut()
             .insert(key(&code.code_hash), (code.clone(), false));
@@ -618,7 +668,7 @@ impl CodeStore for MemoryStore {
         code_hash: &SecretHash,
         _now: UnixTime,
     ) -> Result<Consumed, StoreError> {
-        self.up()?;
+        self.d1_write()?;
         Ok(match self.codes.borrow_mut().get_mut(&key(code_hash)) {
             None => Consumed::Unknown,
             Some((code, used)) if *used => Consumed::Replayed(code.grant_id.clone()),
@@ -636,7 +686,7 @@ impl RefreshStore for MemoryStore {
         token: &RefreshRecord,
         _now: UnixTime,
     ) -> Result<(), StoreError> {
-        self.up()?;
+        self.d1_write()?;
         let mut tokens = self.refresh.borrow_mut();
         if tokens
             .values()
@@ -659,7 +709,7 @@ impl RefreshStore for MemoryStore {
         successor: &RefreshRecord,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
-        self.up()?;
+        self.d1_write()?;
         let mut tokens = self.refresh.borrow_mut();
         let Some(current) = tokens.get_mut(&key(old)).filter(|r| r.rotated_at.is_none()) else {
             return Ok(false);

@@ -53,6 +53,14 @@ pub enum AuthorizeError {
     },
     /// Storage failed: `503`.
     Store(StoreError),
+    /// Migration mode: a `503` page with the operator's `Retry-After`.
+    Paused(crate::migration::Paused),
+}
+
+impl From<crate::migration::Paused> for AuthorizeError {
+    fn from(paused: crate::migration::Paused) -> Self {
+        Self::Paused(paused)
+    }
 }
 
 /// Runs every check on the query string of an authorization request.

@@ -235,12 +235,17 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::AdminApiOff => (C::InvalidRequest, "RFC 6749 §5.2"),
         R::AdminUnauthorized => (C::InvalidToken, "RFC 6750 §3.1"),
         R::AdminFilterRequired => (C::InvalidRequest, "RFC 6749 §5.2"),
+        R::AdminBadNumber => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
+        R::MigrationMode => (
+            C::TemporarilyUnavailable,
+            "RFC 6749 §4.1.2.1: temporarily_unavailable",
+        ),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 72] = [
+const REASONS: [Reason; 74] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -312,6 +317,8 @@ const REASONS: [Reason; 72] = [
     Reason::AdminApiOff,
     Reason::AdminUnauthorized,
     Reason::AdminFilterRequired,
+    Reason::AdminBadNumber,
+    Reason::MigrationMode,
     Reason::StoreUnavailable,
 ];
 

@@ -16,7 +16,7 @@ use crate::paths;
 use crate::rng::Rng;
 use crate::server::Server;
 use crate::signer::Signer;
-use crate::store::{Person, Store, StoreError};
+use crate::store::{Person, RevocationReason, Store, StoreError};
 use crate::time::UnixTime;
 use crate::types::{Scope, Scopes};
 
@@ -163,14 +163,15 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         if claims.aud != self.site.resource {
             return refuse(Reason::TokenAudienceMismatch);
         }
-        if self
-            .store
-            .is_grant_denied(&GrantId::from_stored(claims.grant_id.clone()))
-            .await?
-        {
+        let grant_id = GrantId::from_stored(claims.grant_id.clone());
+        if self.store.is_grant_denied(&grant_id).await? {
             return refuse(Reason::TokenRevoked);
         }
         if !self.site.app.policy.admits(&claims.email, &claims.groups) {
+            // The policy changed since the token was issued: the grant goes, so no refresh
+            // or cached consent brings the person's agent back.
+            self.revoke_grant(&grant_id, RevocationReason::PolicyChanged)
+                .await?;
             return refuse(Reason::TokenPolicyDenied);
         }
         let scopes = Scopes::parse(&claims.scope).unwrap_or_default();

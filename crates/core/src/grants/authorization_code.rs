@@ -45,7 +45,7 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     };
     check_binding(server, client, &record, form, now)?;
     let grant = server.live_grant(&record.grant_id).await?;
-    server.check_policy(&grant.person)?;
+    server.enforce_policy(&grant).await?;
     let refresh_token = if client.record().metadata.allows(GrantType::RefreshToken) {
         let token = RefreshToken::issue(server.rng);
         server

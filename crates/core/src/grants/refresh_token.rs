@@ -60,7 +60,8 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
     if &grant.client_id != client.id() || grant.app != server.site.resource {
         return Err(Reason::RefreshTokenUnknown.into());
     }
-    if grant.revoked_at.is_some() {
+    // The denylist knows revocations D1 does not have yet (held during migration mode).
+    if grant.revoked_at.is_some() || server.store.is_grant_denied(&grant.grant_id).await? {
         return Err(Reason::GrantRevoked.into());
     }
     let scopes = requested_scopes(form, &grant.scopes)?;
@@ -74,6 +75,13 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
     };
     match record.rotated_at {
         None if now >= record.expires_at => return Err(Reason::RefreshTokenExpired.into()),
+        // Migration mode writes nothing to D1: the token is not rotated, and the response
+        // carries no new one, so the client keeps using it (RFC 6749 §6, §5.1).
+        None if server.migration().is_some() => {
+            server.enforce_policy(&grant).await?;
+            let kind = AuditKind::TokenRefreshed;
+            return Ok(super::respond(server, kind, client, &grant, &scopes, None, now).await?);
+        }
         // Whether this call or a racing one rotated it, the successor is the same token.
         None => {
             server
@@ -93,7 +101,7 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
             }
         }
     }
-    server.check_policy(&grant.person)?;
+    server.enforce_policy(&grant).await?;
     let successor = Some(successor.expose_secret().to_owned());
     Ok(super::respond(
         server,

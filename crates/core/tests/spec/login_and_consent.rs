@@ -27,7 +27,7 @@ fn login(world: &World, email: &str, password: &str, csrf_cookie: Option<&str>) 
 fn retry_error(outcome: LoginOutcome) -> &'static str {
     match outcome {
         LoginOutcome::Retry(prompt) => prompt.error.unwrap(),
-        LoginOutcome::LoggedIn { .. } => panic!("logged in"),
+        other => panic!("{other:?}"),
     }
 }
 
@@ -48,7 +48,7 @@ fn a_right_password_opens_a_session_and_returns_to_the_request() {
                 "raw session id stored"
             );
         }
-        LoginOutcome::Retry(prompt) => panic!("{:?}", prompt.error),
+        other => panic!("{other:?}"),
     }
 }
 

@@ -5,48 +5,10 @@
 
 use gatehouse_core::error::{ErrorCode, Reason};
 use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims};
-use gatehouse_core::gatekeeper::{Gate, GateRequest, Identity};
+use gatehouse_core::gatekeeper::{Gate, GateRequest};
 use gatehouse_core::login::{SESSION_IDLE_SECS, SESSION_TTL_SECS};
 
 use crate::support::*;
-
-fn gate(world: &World, req: GateRequest<'_>) -> Gate {
-    block_on(world.server().gate(&req, &world.signer)).unwrap()
-}
-
-fn api(method: &'static str, authorization: Option<&str>) -> GateRequest<'static> {
-    // The strings live as long as the test; leak for the 'static convenience.
-    let authorization = authorization.map(|a| &*Box::leak(a.to_owned().into_boxed_str()));
-    GateRequest {
-        method,
-        path: "/api/notes",
-        authorization,
-        accept: Some("*/*"),
-        ..GateRequest::default()
-    }
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
-fn challenge(gate: Gate) -> (u16, String, Option<Reason>) {
-    match gate {
-        Gate::Challenge {
-            status,
-            www_authenticate,
-            error,
-        } => (status, www_authenticate, error.map(|e| e.reason)),
-        other => panic!("expected a challenge, got {other:?}"),
-    }
-}
-
-fn allowed(gate: Gate) -> Identity {
-    match gate {
-        Gate::Allow(identity) => identity,
-        other => panic!("expected to be let in, got {other:?}"),
-    }
-}
 
 #[test]
 fn an_agent_without_a_token_gets_a_401_that_leads_to_the_metadata() {

@@ -12,6 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::authorize::AuthorizeError;
 use gatehouse_core::config::{Config, Settings};
+use gatehouse_core::error::Reason;
+use gatehouse_core::gatekeeper::{Gate, GateRequest, Identity};
 use gatehouse_core::grants::TokenResponse;
 use gatehouse_core::login::LoginOutcome;
 use gatehouse_core::server::{AuthorizeOutcome, Failure, Server};
@@ -154,6 +156,7 @@ impl World {
         {
             LoginOutcome::LoggedIn { session, .. } => session.expose_secret().to_owned(),
             LoginOutcome::Retry(prompt) => panic!("login refused: {:?}", prompt.error),
+            LoginOutcome::Paused(paused) => panic!("login paused: {paused:?}"),
         }
     }
 
@@ -360,4 +363,44 @@ pub fn claims(jwt: &str) -> serde_json::Value {
 /// The S256 challenge of a verifier.
 pub fn challenge_of(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+// The gatekeeper, as an agent meets it.
+
+pub fn gate(world: &World, req: GateRequest<'_>) -> Gate {
+    block_on(world.server().gate(&req, &world.signer)).unwrap()
+}
+
+pub fn api(method: &'static str, authorization: Option<&str>) -> GateRequest<'static> {
+    // The strings live as long as the test; leak for the 'static convenience.
+    let authorization = authorization.map(|a| &*Box::leak(a.to_owned().into_boxed_str()));
+    GateRequest {
+        method,
+        path: "/api/notes",
+        authorization,
+        accept: Some("*/*"),
+        ..GateRequest::default()
+    }
+}
+
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+pub fn challenge(gate: Gate) -> (u16, String, Option<Reason>) {
+    match gate {
+        Gate::Challenge {
+            status,
+            www_authenticate,
+            error,
+        } => (status, www_authenticate, error.map(|e| e.reason)),
+        other => panic!("expected a challenge, got {other:?}"),
+    }
+}
+
+pub fn allowed(gate: Gate) -> Identity {
+    match gate {
+        Gate::Allow(identity) => identity,
+        other => panic!("expected to be let in, got {other:?}"),
+    }
 }
