@@ -1,6 +1,8 @@
 //! The admin API's endpoints (the decisions are in `gatehouse_core::admin`): JSON in and out,
-//! authenticated by `Authorization: Bearer <ADMIN_TOKEN>`.
+//! authenticated by `Authorization: Bearer <ADMIN_TOKEN>` or by the browser session of a person
+//! the `ADMINS` policy admits.
 
+use gatehouse_core::admin::AdminCredentials;
 use gatehouse_core::error::Reason;
 use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::server::{Failure, Server};
@@ -10,20 +12,61 @@ use serde::Serialize;
 use worker::{Request, Response, Result};
 
 use crate::http;
+use crate::oauth::CSRF_COOKIE;
 use crate::random::PlatformRng;
 
 type AdminServer<'a, S, K> = Server<'a, S, K, PlatformRng>;
+
+/// What the request presents: its `Authorization` header and its session and CSRF cookies.
+struct Presented {
+    authorization: Option<String>,
+    session: Option<String>,
+    csrf_cookie: Option<String>,
+}
+
+impl Presented {
+    fn of<S, K>(server: &AdminServer<'_, S, K>, req: &Request) -> Result<Self> {
+        Ok(Self {
+            authorization: req.headers().get("Authorization")?,
+            session: http::cookie(req, &server.site.session_cookie()),
+            csrf_cookie: http::cookie(req, CSRF_COOKIE),
+        })
+    }
+
+    fn credentials(&self) -> AdminCredentials<'_> {
+        AdminCredentials {
+            authorization: self.authorization.as_deref(),
+            session: self.session.as_deref(),
+            csrf_cookie: self.csrf_cookie.as_deref(),
+        }
+    }
+}
 
 /// `GET …/.gatehouse/admin/grants`.
 pub async fn grants<S: Store, K: Signer>(
     server: &AdminServer<'_, S, K>,
     req: &Request,
 ) -> Result<Response> {
-    let (authorization, query) = (
-        req.headers().get("Authorization")?,
-        req.url()?.query().unwrap_or_default().to_owned(),
-    );
-    answer(server.admin_grants(authorization.as_deref(), &query).await)
+    let (presented, query) = (Presented::of(server, req)?, query(req)?);
+    answer(server.admin_grants(&presented.credentials(), &query).await)
+}
+
+/// `GET …/.gatehouse/admin/audit`.
+pub async fn audit<S: Store, K: Signer>(
+    server: &AdminServer<'_, S, K>,
+    req: &Request,
+) -> Result<Response> {
+    let (presented, query) = (Presented::of(server, req)?, query(req)?);
+    answer(server.admin_audit(&presented.credentials(), &query).await)
+}
+
+/// `GET …/.gatehouse/admin/held`.
+pub async fn held<S: Store, K: Signer>(
+    server: &AdminServer<'_, S, K>,
+    req: &Request,
+) -> Result<Response> {
+    let presented = Presented::of(server, req)?;
+    answer(server.admin_held(&presented.credentials()).await)
 }
 
 /// `POST …/.gatehouse/admin/revoke`.
@@ -35,20 +78,29 @@ pub async fn revoke<S: Store, K: Signer>(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let authorization = req.headers().get("Authorization")?;
-    answer(server.admin_revoke(authorization.as_deref(), &body).await)
+    let presented = Presented::of(server, req)?;
+    answer(server.admin_revoke(&presented.credentials(), &body).await)
 }
 
-/// `GET …/.gatehouse/admin/audit`.
-pub async fn audit<S: Store, K: Signer>(
+/// `POST …/.gatehouse/admin/clients/disable`.
+pub async fn disable_client<S: Store, K: Signer>(
     server: &AdminServer<'_, S, K>,
-    req: &Request,
+    req: &mut Request,
 ) -> Result<Response> {
-    let (authorization, query) = (
-        req.headers().get("Authorization")?,
-        req.url()?.query().unwrap_or_default().to_owned(),
-    );
-    answer(server.admin_audit(authorization.as_deref(), &query).await)
+    let body = match http::body(req, MAX_FORM_BYTES).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let presented = Presented::of(server, req)?;
+    answer(
+        server
+            .admin_disable_client(&presented.credentials(), &body)
+            .await,
+    )
+}
+
+fn query(req: &Request) -> Result<String> {
+    Ok(req.url()?.query().unwrap_or_default().to_owned())
 }
 
 /// JSON, or the failure: `404` while the API is off, `401` with a Bearer challenge for a wrong

@@ -1,13 +1,18 @@
-//! The consumer of the `revocations` Queue: applies each message to D1 and KV. Every handler is
-//! idempotent, because the Queue delivers at least once and every revocation was, as a rule,
-//! applied once already when it was asked for.
+//! The consumer of the `revocations` Queue, and the scheduled drain of held writes. Every
+//! handler is idempotent, because the Queue delivers at least once and every revocation was, as
+//! a rule, applied once already when it was asked for.
 
+use gatehouse_core::migration;
 use gatehouse_core::queue::QueueMessage;
 use gatehouse_core::revocation;
 use worker::{Env, Error, Result};
 
 use crate::store::WorkerStore;
 use crate::{env, health};
+
+/// Shortest and longest wait before a failed message is delivered again.
+const RETRY_MIN_SECS: u64 = 10;
+const RETRY_MAX_SECS: u64 = 600;
 
 pub async fn apply(message: &QueueMessage, env: &Env) -> Result<()> {
     match message {
@@ -17,21 +22,73 @@ pub async fn apply(message: &QueueMessage, env: &Env) -> Result<()> {
             reason,
             at,
         } => {
-            let (db, kv, queue) = (
-                env.d1(env::DB)?,
-                env.kv(env::KV)?,
-                env.queue(env::REVOCATIONS)?,
-            );
+            let migrating = env::config(env)
+                .map_err(|e| Error::RustError(e.to_string()))?
+                .migration
+                .is_some();
+            let (db, kv, queue) = bindings(env)?;
             let store = WorkerStore::new(&db, &kv, &queue);
-            revocation::apply(&store, grant_id, *reason, *at)
+            revocation::consume(&store, grant_id, *reason, *at, migrating)
                 .await
                 .map_err(|e| Error::RustError(e.to_string()))?;
+            let done = if migrating {
+                "held for the drain"
+            } else {
+                "applied"
+            };
             worker::console_log!(
-                "revocation of {} ({}) applied from the queue",
+                "revocation of {} ({}) from the queue: {done}",
                 grant_id.as_str(),
                 reason.as_str()
             );
             Ok(())
         }
+    }
+}
+
+/// The cron trigger: once migration mode is off, writes what it held to D1.
+pub async fn drain(env: &Env) -> Result<()> {
+    let config = env::config(env).map_err(|e| Error::RustError(e.to_string()))?;
+    if config.migration.is_some() {
+        return Ok(());
+    }
+    let (db, kv, queue) = bindings(env)?;
+    let store = WorkerStore::new(&db, &kv, &queue);
+    match migration::drain(&store).await {
+        Ok(0) => Ok(()),
+        Ok(written) => {
+            worker::console_log!("drain: {written} held writes written to D1");
+            Ok(())
+        }
+        Err(error) => Err(Error::RustError(format!("drain: {error}"))),
+    }
+}
+
+/// How long a failed message waits before the next delivery: as long again as it has waited so
+/// far since it was sent, within bounds, so a short outage is retried quickly and a long one
+/// does not burn the Queue's retries (`max_retries` in wrangler.toml) in minutes. (workers-rs
+/// does not expose the delivery attempt count; the message's age serves.)
+pub fn retry_delay_secs(age_secs: u64) -> u32 {
+    let secs = age_secs.clamp(RETRY_MIN_SECS, RETRY_MAX_SECS);
+    u32::try_from(secs).unwrap_or(u32::MAX)
+}
+
+fn bindings(env: &Env) -> Result<(worker::D1Database, worker::kv::KvStore, worker::Queue)> {
+    Ok((
+        env.d1(env::DB)?,
+        env.kv(env::KV)?,
+        env.queue(env::REVOCATIONS)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_with_the_messages_age_within_bounds() {
+        assert_eq!(retry_delay_secs(0), 10);
+        assert_eq!(retry_delay_secs(45), 45);
+        assert_eq!(retry_delay_secs(86_400), 600);
     }
 }

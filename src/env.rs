@@ -23,6 +23,14 @@ const GATEHOUSE_SECRET: &str = "GATEHOUSE_SECRET";
 const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 /// Variable: seconds a signing key signs before rotation.
 const SIGNING_KEY_ROTATION_SECS: &str = "SIGNING_KEY_ROTATION_SECS";
+/// Variable: the policy of the people who may use the admin API from a browser.
+const ADMINS: &str = "ADMINS";
+/// Variable: `on` while the database is being moved.
+const MIGRATION_MODE: &str = "MIGRATION_MODE";
+/// Variable: the `Retry-After` of writes refused in migration mode.
+const MIGRATION_RETRY_AFTER_SECS: &str = "MIGRATION_RETRY_AFTER_SECS";
+/// Variable: the lifetime of access tokens issued in migration mode.
+const MIGRATION_ACCESS_TOKEN_TTL_SECS: &str = "MIGRATION_ACCESS_TOKEN_TTL_SECS";
 
 thread_local! {
     static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
@@ -40,15 +48,38 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
             .map(|v| v.to_string())
             .or_else(|| env.secret(name).ok().map(|s| s.to_string()))
     };
-    let (apps, accounts, secret) = (read(APPS), read(LOCAL_ACCOUNTS), read(GATEHOUSE_SECRET));
-    let rotation = read(SIGNING_KEY_ROTATION_SECS);
-    let admin_token = read(ADMIN_TOKEN);
+    let [
+        apps,
+        accounts,
+        secret,
+        rotation,
+        admin_token,
+        admins,
+        migration,
+        retry_after,
+        ttl,
+    ] = [
+        APPS,
+        LOCAL_ACCOUNTS,
+        GATEHOUSE_SECRET,
+        SIGNING_KEY_ROTATION_SECS,
+        ADMIN_TOKEN,
+        ADMINS,
+        MIGRATION_MODE,
+        MIGRATION_RETRY_AFTER_SECS,
+        MIGRATION_ACCESS_TOKEN_TTL_SECS,
+    ]
+    .map(read);
     let config = Rc::new(Config::from_settings(Settings {
         apps: apps.as_deref(),
         local_accounts: accounts.as_deref(),
         secret: secret.as_deref(),
         signing_key_rotation_secs: rotation.as_deref(),
         admin_token: admin_token.as_deref(),
+        admins: admins.as_deref(),
+        migration_mode: migration.as_deref(),
+        migration_retry_after_secs: retry_after.as_deref(),
+        migration_access_token_ttl_secs: ttl.as_deref(),
     })?);
     CONFIG.with(|c| {
         let _ = c.set(config.clone());

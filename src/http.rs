@@ -3,6 +3,7 @@
 
 use futures_util::StreamExt as _;
 use gatehouse_core::error::OAuthError;
+use gatehouse_core::migration::Paused;
 use gatehouse_core::server::Failure;
 use serde::Serialize;
 use worker::{Headers, Request, Response, Result};
@@ -57,7 +58,23 @@ pub fn failure(failure: Failure) -> Result<Response> {
             Ok(response)
         }
         Failure::Store(error) => unavailable(&error.to_string()),
+        Failure::Paused(paused) => {
+            let error = OAuthError::from(gatehouse_core::error::Reason::MigrationMode);
+            with_retry_after(oauth_error(&error)?, paused)
+        }
     }
+}
+
+/// The `503` page a browser gets for a step migration mode refuses.
+pub fn paused_page(paused: Paused) -> Result<Response> {
+    with_retry_after(page(503, pages::paused(paused.retry_after_secs))?, paused)
+}
+
+fn with_retry_after(response: Response, paused: Paused) -> Result<Response> {
+    response
+        .headers()
+        .set("Retry-After", &paused.retry_after_secs.to_string())?;
+    Ok(response)
 }
 
 /// `503` + `Retry-After`: storage is down; logged for the operator, generic for the client.

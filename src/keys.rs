@@ -67,6 +67,9 @@ pub struct WebCryptoSigner<'a> {
     sealing_key: [u8; 32],
     rotation_secs: u64,
     now: UnixTime,
+    /// Migration mode: no key is generated (that would write to D1); the newest published key
+    /// keeps signing past its retirement.
+    frozen: bool,
 }
 
 fn store_error(context: &str) -> impl Fn(worker::Error) -> StoreError + '_ {
@@ -79,12 +82,14 @@ impl<'a> WebCryptoSigner<'a> {
         sealing_key: [u8; 32],
         rotation_secs: u64,
         now: UnixTime,
+        frozen: bool,
     ) -> Self {
         Self {
             db,
             sealing_key,
             rotation_secs,
             now,
+            frozen,
         }
     }
 
@@ -200,9 +205,16 @@ impl<'a> WebCryptoSigner<'a> {
 impl Signer for WebCryptoSigner<'_> {
     async fn current_kid(&self) -> Result<String, StoreError> {
         let keys = self.keys(false).await?;
-        match keys.iter().find(|k| self.now.0 < k.retires_at) {
-            Some(key) => Ok(key.kid.clone()),
-            None => self.generate().await,
+        if let Some(key) = keys.iter().find(|k| self.now.0 < k.retires_at) {
+            return Ok(key.kid.clone());
+        }
+        let published = keys
+            .iter()
+            .filter(|k| self.now.0 < k.expires_at)
+            .max_by_key(|k| k.retires_at);
+        match published {
+            Some(key) if self.frozen => Ok(key.kid.clone()),
+            _ => self.generate().await,
         }
     }
 

@@ -20,7 +20,10 @@ mod verifier;
 mod webcrypto;
 
 use gatehouse_core::queue::QueueMessage;
-use worker::{Context, Env, MessageBatch, MessageExt, Request, Response, Result, event};
+use worker::{
+    Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response, Result,
+    ScheduleContext, ScheduledEvent, event,
+};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -35,10 +38,27 @@ async fn queue(batch: MessageBatch<QueueMessage>, env: Env, _ctx: Context) -> Re
         match consumer::apply(message.body(), &env).await {
             Ok(()) => message.ack(),
             Err(error) => {
-                worker::console_error!("queue message not applied, will retry: {error}");
-                message.retry();
+                let age_ms = worker::Date::now()
+                    .as_millis()
+                    .saturating_sub(message.timestamp().as_millis());
+                let delay = consumer::retry_delay_secs(age_ms / 1000);
+                worker::console_error!("queue message not applied, retrying in {delay} s: {error}");
+                message.retry_with_options(
+                    &QueueRetryOptionsBuilder::new()
+                        .with_delay_seconds(delay)
+                        .build(),
+                );
             }
         }
     }
     Ok(())
+}
+
+/// The cron trigger (wrangler.toml `[triggers]`): drains the writes held during migration mode
+/// (or an outage) into D1 once it can take them.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    if let Err(error) = consumer::drain(&env).await {
+        worker::console_error!("{error}");
+    }
 }

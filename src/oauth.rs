@@ -17,7 +17,7 @@ use crate::random::PlatformRng;
 use crate::{http, pages, platform};
 
 /// The double-submit CSRF cookie of gatehouse's forms.
-const CSRF_COOKIE: &str = "__Host-gatehouse-csrf";
+pub const CSRF_COOKIE: &str = "__Host-gatehouse-csrf";
 /// The CSRF cookie outlives a slow login by a good margin.
 const CSRF_COOKIE_MAX_AGE_SECS: u64 = 3600;
 
@@ -94,6 +94,7 @@ fn answer<S: Store, K: Signer>(
             &to.with_error(&error, state.as_ref(), &server.site.issuer),
         ),
         Err(AuthorizeError::Store(error)) => http::unavailable(&error.to_string()),
+        Err(AuthorizeError::Paused(paused)) => http::paused_page(paused),
     }
 }
 
@@ -205,6 +206,7 @@ pub async fn login<S: Store, K: Signer>(
         Ok(LoginOutcome::Retry(prompt)) => {
             with_csrf(server, req, |csrf| pages::login(&prompt, csrf))
         }
+        Ok(LoginOutcome::Paused(paused)) => http::paused_page(paused),
         Err(error) => http::unavailable(&error.to_string()),
     }
 }

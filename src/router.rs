@@ -61,6 +61,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         config.secret.derive(SEALING_KEY_LABEL),
         config.signing_key_rotation_secs,
         clock.now(),
+        config.migration.is_some(),
     );
     let source = req.headers().get("CF-Connecting-IP")?;
     let server =
@@ -94,6 +95,10 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         (Method::Get, paths::ADMIN_GRANTS) => admin::grants(&server, &req).await,
         (Method::Post, paths::ADMIN_REVOKE) => admin::revoke(&server, &mut req).await,
         (Method::Get, paths::ADMIN_AUDIT) => admin::audit(&server, &req).await,
+        (Method::Get, paths::ADMIN_HELD) => admin::held(&server, &req).await,
+        (Method::Post, paths::ADMIN_DISABLE_CLIENT) => {
+            admin::disable_client(&server, &mut req).await
+        }
         (Method::Post, paths::AGENTS_REVOKE) => oauth::revoke_agent(&server, &mut req).await,
         (Method::Post, paths::CONSENT) => oauth::consent(&server, &mut req).await,
         (Method::Post, paths::TOKEN) => oauth::token(&server, &mut req).await,
@@ -104,10 +109,18 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
             http::method_not_allowed("POST, OPTIONS")
         }
         (_, paths::LOGIN) => http::method_not_allowed("GET, POST"),
-        (_, paths::AGENTS) => http::method_not_allowed("GET"),
-        (_, paths::LOGOUT | paths::CONSENT | paths::INTROSPECT | paths::AGENTS_REVOKE) => {
-            http::method_not_allowed("POST")
+        (_, paths::AGENTS | paths::ADMIN_GRANTS | paths::ADMIN_AUDIT | paths::ADMIN_HELD) => {
+            http::method_not_allowed("GET")
         }
+        (
+            _,
+            paths::LOGOUT
+            | paths::CONSENT
+            | paths::INTROSPECT
+            | paths::AGENTS_REVOKE
+            | paths::ADMIN_REVOKE
+            | paths::ADMIN_DISABLE_CLIENT,
+        ) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.
         _ if paths::is_reserved(&local) => http::not_found(),
         _ => return gate::handle(&server, env, req).await,

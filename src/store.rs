@@ -3,6 +3,7 @@
 //! which run as one transaction.
 
 use gatehouse_core::grant_id::GrantId;
+use gatehouse_core::migration::{HELD_PREFIX, HeldWrite, HeldWrites};
 use gatehouse_core::registration::ClientMetadata;
 use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::*;
@@ -170,6 +171,14 @@ impl ClientStore for WorkerStore<'_> {
     ) -> Result<(), StoreError> {
         self.run(
             "UPDATE clients SET expires_at = NULL, last_used_at = ?2 WHERE client_id = ?1",
+            &[text(client_id.as_str()), time(now)],
+        )
+        .await
+    }
+
+    async fn disable_client(&self, client_id: &ClientId, now: UnixTime) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE clients SET disabled_at = ?2 WHERE client_id = ?1 AND disabled_at IS NULL",
             &[text(client_id.as_str()), time(now)],
         )
         .await
@@ -462,7 +471,7 @@ impl GrantStore for WorkerStore<'_> {
 
     async fn grants_matching(
         &self,
-        app: &str,
+        app: Option<&str>,
         subject: Option<&str>,
         client_id: Option<&ClientId>,
     ) -> Result<Vec<GrantRecord>, StoreError> {
@@ -471,9 +480,9 @@ impl GrantStore for WorkerStore<'_> {
             .statement(
                 "SELECT g.grant_id, g.subject, p.email, p.groups, g.client_id, g.app, g.scope, g.redirect_uri, \
                  g.created_at, g.revoked_at FROM grants g JOIN people p ON p.subject = g.subject \
-                 WHERE g.app = ?1 AND (?2 IS NULL OR g.subject = ?2) AND (?3 IS NULL OR g.client_id = ?3) \
+                 WHERE (?1 IS NULL OR g.app = ?1) AND (?2 IS NULL OR g.subject = ?2) AND (?3 IS NULL OR g.client_id = ?3) \
                  ORDER BY g.created_at DESC, g.grant_id LIMIT 500",
-                &[text(app), optional(subject), optional(client_id.map(ClientId::as_str))],
+                &[optional(app), optional(subject), optional(client_id.map(ClientId::as_str))],
             )?
             .all()
             .await
@@ -691,6 +700,67 @@ impl Denylist for WorkerStore<'_> {
     }
 }
 
+fn kv_failed(operation: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("KV binding `KV`: {operation}: {error}"))
+}
+
+/// Held writes live in KV under `held:…` without expiry until the drain releases them.
+impl HeldWrites for WorkerStore<'_> {
+    async fn hold(&self, write: &HeldWrite) -> Result<(), StoreError> {
+        let value = serde_json::to_string(write).map_err(|e| kv_failed("held put", e))?;
+        self.kv
+            .put(&write.key(), value)
+            .map_err(|e| kv_failed("held put", e))?
+            .execute()
+            .await
+            .map_err(|e| kv_failed("held put", e))
+    }
+
+    async fn held(&self, limit: u32) -> Result<Vec<HeldWrite>, StoreError> {
+        let listed = self
+            .kv
+            .list()
+            .prefix(HELD_PREFIX.to_owned())
+            .limit(u64::from(limit))
+            .execute()
+            .await
+            .map_err(|e| kv_failed("held list", e))?;
+        let mut writes = Vec::with_capacity(listed.keys.len());
+        for key in listed.keys {
+            let value = self
+                .kv
+                .get(&key.name)
+                .text()
+                .await
+                .map_err(|e| kv_failed("held get", e))?;
+            // A key listed but gone was released by a concurrent drain.
+            let Some(value) = value else { continue };
+            match serde_json::from_str(&value) {
+                Ok(write) => writes.push(write),
+                Err(e) => worker::console_error!("held write {} does not parse: {e}", key.name),
+            }
+        }
+        Ok(writes)
+    }
+
+    async fn release(&self, write: &HeldWrite) -> Result<(), StoreError> {
+        self.kv
+            .delete(&write.key())
+            .await
+            .map_err(|e| kv_failed("held delete", e))
+    }
+
+    async fn is_held(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .kv
+            .get(key)
+            .text()
+            .await
+            .map_err(|e| kv_failed("held get", e))?
+            .is_some())
+    }
+}
+
 impl RevocationQueue for WorkerStore<'_> {
     async fn enqueue(
         &self,
@@ -718,18 +788,24 @@ struct AuditRow {
 impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
     async fn events(
         &self,
-        app: &str,
-        subject: Option<&str>,
-        client_id: Option<&str>,
-        limit: u32,
+        query: &gatehouse_core::audit::AuditQuery<'_>,
     ) -> Result<Vec<(UnixTime, gatehouse_core::audit::AuditEvent)>, StoreError> {
         let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
+        let optional_time = |value: Option<UnixTime>| value.map_or(JsValue::NULL, time);
         let rows: Vec<AuditRow> = self
             .statement(
                 "SELECT at, kind, subject, client_id, app, grant_id, source_ip, detail FROM audit_events \
                  WHERE app = ?1 AND (?2 IS NULL OR subject = ?2) AND (?3 IS NULL OR client_id = ?3) \
-                 ORDER BY id DESC LIMIT ?4",
-                &[text(app), optional(subject), optional(client_id), JsValue::from_f64(f64::from(limit))],
+                 AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at <= ?5) \
+                 ORDER BY at DESC, id DESC LIMIT ?6",
+                &[
+                    text(query.app),
+                    optional(query.subject),
+                    optional(query.client_id),
+                    optional_time(query.since),
+                    optional_time(query.until),
+                    JsValue::from_f64(f64::from(query.limit)),
+                ],
             )?
             .all()
             .await

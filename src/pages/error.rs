@@ -17,3 +17,16 @@ pub fn error(error: &OAuthError) -> String {
     );
     document("Error", &body)
 }
+
+/// The page for a person who arrives while gatehouse is paused (migration mode): nothing is
+/// wrong with the app or the agent; they should come back later.
+pub fn paused(retry_after_secs: u64) -> String {
+    let minutes = retry_after_secs.div_ceil(60);
+    let body = format!(
+        "<h1>Back shortly</h1><p>Sign-in is paused for maintenance. Nothing is wrong with your \
+         account or with the app; please try again in about {minutes} minute{}.</p>\
+         <p class=\"small\">Error code: <code>temporarily_unavailable</code>.</p>",
+        if minutes == 1 { "" } else { "s" }
+    );
+    document("Paused for maintenance", &body)
+}

@@ -36,8 +36,12 @@ pub const AGENTS_REVOKE: &str = "/.gatehouse/agents/revoke";
 pub const ADMIN_GRANTS: &str = "/.gatehouse/admin/grants";
 /// Admin API: revoke by grant, person or client (`POST`).
 pub const ADMIN_REVOKE: &str = "/.gatehouse/admin/revoke";
-/// Admin API: the audit log by person or client (`GET`).
+/// Admin API: the audit log by person, client or time (`GET`).
 pub const ADMIN_AUDIT: &str = "/.gatehouse/admin/audit";
+/// Admin API: disable a client at every app and revoke its grants (`POST`).
+pub const ADMIN_DISABLE_CLIENT: &str = "/.gatehouse/admin/clients/disable";
+/// Admin API: the writes migration mode holds until the drain (`GET`).
+pub const ADMIN_HELD: &str = "/.gatehouse/admin/held";
 /// Ends the person's session (`POST`, CSRF-protected).
 pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).

@@ -60,20 +60,24 @@ function wrangler(args) {
  *   config:  another wrangler configuration file (default: the repository's wrangler.toml), or
  *            several: the first is gatehouse's, the others run beside it in the same wrangler
  *            dev (reachable through service bindings)
+ *   restart: the `{ state, port }` of an instance killed with `crash()`, to start again on its
+ *            local D1, KV and Queue state and at its address
  * The returned `pid` is wrangler's, and the id of the process group holding it and its workerd;
- * `query(sql)` reads the instance's local D1.
+ * `query(sql)` reads the instance's local D1; `crash()` kills the whole group at once (SIGKILL,
+ * nothing shut down cleanly) and keeps the state for a restart. `/__scheduled` runs the cron
+ * handler (`--test-scheduled`).
  */
-export async function startGatehouse({ migrate = true, vars = {}, config } = {}) {
-  const state = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
+export async function startGatehouse({ migrate = true, vars = {}, config, restart } = {}) {
+  const state = restart?.state ?? (await mkdtemp(join(tmpdir(), 'gatehouse-e2e-')));
   const configs = [].concat(config ?? []);
   const primary = configs.length ? ['--config', configs[0]] : [];
   const configArgs = configs.flatMap((c) => ['--config', c]);
-  if (migrate) await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...primary]);
-  const [port, inspectorPort] = [await freePort(), await freePort()];
+  if (migrate && !restart) await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...primary]);
+  const [port, inspectorPort] = [restart?.port ?? (await freePort()), await freePort()];
   const args = [
     WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-port', String(inspectorPort), '--persist-to', state, '--show-interactive-dev-session=false',
-    ...configArgs,
+    '--test-scheduled', ...configArgs,
   ];
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
   // Its own process group, so that stop() reaches workerd too and nothing else.
@@ -106,7 +110,13 @@ export async function startGatehouse({ migrate = true, vars = {}, config } = {})
     const out = await wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', state, '--json', '--command', sql, ...primary]);
     return JSON.parse(out.slice(out.indexOf('[')))[0].results;
   };
-  return { url, stop, log: () => log, pid: child.pid, query };
+  const crash = async () => {
+    process.off('exit', killOnExit);
+    signalGroup(child.pid, 'SIGKILL');
+    await exited;
+    return { state, port };
+  };
+  return { url, stop, crash, log: () => log, pid: child.pid, query };
 }
 
 function signalGroup(pid, signal) {
