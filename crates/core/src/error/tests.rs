@@ -235,12 +235,19 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::AdminApiOff => (C::InvalidRequest, "RFC 6749 §5.2"),
         R::AdminUnauthorized => (C::InvalidToken, "RFC 6750 §3.1"),
         R::AdminFilterRequired => (C::InvalidRequest, "RFC 6749 §5.2"),
+        R::DeviceCodeUnknown => (C::InvalidGrant, "RFC 8628 §3.5, RFC 6749 §5.2: invalid"),
+        R::DeviceCodeExpired => (C::ExpiredToken, "RFC 8628 §3.5"),
+        R::DeviceCodeRedeemed => (C::InvalidGrant, "RFC 6749 §5.2: invalid"),
+        R::DeviceAuthorizationPending => (C::AuthorizationPending, "RFC 8628 §3.5"),
+        R::DevicePollingTooFast => (C::SlowDown, "RFC 8628 §3.5"),
+        R::UserCodeUnknown => (C::InvalidRequest, "RFC 8628 §3.3 (shown on a page)"),
+        R::UserCodeGuessLimit => (C::InvalidRequest, "RFC 8628 §5.1 (shown on a page)"),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 72] = [
+const REASONS: [Reason; 79] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -312,6 +319,13 @@ const REASONS: [Reason; 72] = [
     Reason::AdminApiOff,
     Reason::AdminUnauthorized,
     Reason::AdminFilterRequired,
+    Reason::DeviceCodeUnknown,
+    Reason::DeviceCodeExpired,
+    Reason::DeviceCodeRedeemed,
+    Reason::DeviceAuthorizationPending,
+    Reason::DevicePollingTooFast,
+    Reason::UserCodeUnknown,
+    Reason::UserCodeGuessLimit,
     Reason::StoreUnavailable,
 ];
 
