@@ -484,3 +484,34 @@ fn a_grant_revoked_before_the_poll_yields_no_tokens() {
         Reason::GrantRevoked
     );
 }
+
+#[test]
+fn an_app_under_a_path_prefix_serves_its_own_verification_page() {
+    // The Docs app lives under /docs on the Wiki's host: its verification URI is under its
+    // prefix, and a code issued there is unknown to the Wiki's page and token endpoint.
+    let world = World::new();
+    world.mount.set("/docs");
+    let client = device_client(&world);
+    let started = start(&world, &client, &[]).unwrap();
+    assert_eq!(
+        started.verification_uri,
+        format!("{ISSUER}/docs/.gatehouse/device")
+    );
+    world.mount.set("/");
+    let session = world.login("alice@example.com");
+    assert!(matches!(
+        submit(&world, &session, &started.user_code, None),
+        DevicePage::Enter(prompt) if prompt.error.is_some()
+    ));
+    assert_eq!(
+        reason(poll(&world, &client, &started.device_code)),
+        Reason::DeviceCodeUnknown
+    );
+    world.mount.set("/docs");
+    decide(&world, "alice@example.com", &started.user_code, "approve");
+    let tokens = poll(&world, &client, &started.device_code).unwrap();
+    assert_eq!(
+        claims(&tokens.access_token)["aud"],
+        format!("{ISSUER}/docs")
+    );
+}
