@@ -4,6 +4,7 @@
 mod admin;
 mod consumer;
 mod demo;
+mod device;
 mod env;
 mod gate;
 mod health;

@@ -17,11 +17,11 @@ use crate::random::PlatformRng;
 use crate::{http, pages, platform};
 
 /// The double-submit CSRF cookie of gatehouse's forms.
-pub const CSRF_COOKIE: &str = "__Host-gatehouse-csrf";
+pub(crate) const CSRF_COOKIE: &str = "__Host-gatehouse-csrf";
 /// The CSRF cookie outlives a slow login by a good margin.
 const CSRF_COOKIE_MAX_AGE_SECS: u64 = 3600;
 
-type AuthServer<'a, S, K> = Server<'a, S, K, PlatformRng>;
+pub(crate) type AuthServer<'a, S, K> = Server<'a, S, K, PlatformRng>;
 
 /// `POST /oauth/register`.
 pub async fn register<S: Store, K: Signer>(
@@ -213,14 +213,16 @@ pub async fn login<S: Store, K: Signer>(
 
 /// What the token, revocation and introspection endpoints read: the form body and the
 /// `Authorization` header (client authentication, RFC 6749 §2.3.1).
-struct ClientRequest {
-    body: Vec<u8>,
-    authorization: Option<String>,
+pub(crate) struct ClientRequest {
+    pub(crate) body: Vec<u8>,
+    pub(crate) authorization: Option<String>,
 }
 
 /// Reads a client's form request. RFC 6749 §3.2: the client uses
 /// "application/x-www-form-urlencoded"; `Err` carries the response refusing anything else.
-async fn client_request(req: &mut Request) -> std::result::Result<ClientRequest, Result<Response>> {
+pub(crate) async fn client_request(
+    req: &mut Request,
+) -> std::result::Result<ClientRequest, Result<Response>> {
     let content_type = req
         .headers()
         .get("Content-Type")
@@ -244,7 +246,7 @@ async fn client_request(req: &mut Request) -> std::result::Result<ClientRequest,
 }
 
 /// The JSON answer of an endpoint, or its failure.
-fn json_or_failure<T: serde::Serialize>(
+pub(crate) fn json_or_failure<T: serde::Serialize>(
     result: std::result::Result<T, Failure>,
 ) -> Result<Response> {
     match result {

@@ -15,7 +15,7 @@ use crate::keys::{SEALING_KEY_LABEL, WebCryptoSigner};
 use crate::platform::WorkerClock;
 use crate::random::PlatformRng;
 use crate::store::WorkerStore;
-use crate::{admin, env, gate, health, http, oauth};
+use crate::{admin, device, env, gate, health, http, oauth};
 
 /// How long clients may cache discovery documents and the JWKS.
 const METADATA_MAX_AGE_SECS: u32 = 300;
@@ -78,7 +78,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let local = server.site.local_path(&path).to_owned();
     let cors = matches!(
         local.as_str(),
-        paths::REGISTER | paths::TOKEN | paths::REVOKE | paths::JWKS
+        paths::REGISTER | paths::TOKEN | paths::REVOKE | paths::JWKS | paths::DEVICE_AUTHORIZATION
     );
     let response = match (method, local.as_str()) {
         (Method::Options, _) if cors => return http::preflight(),
@@ -104,6 +104,13 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         (Method::Post, paths::TOKEN) => oauth::token(&server, &mut req).await,
         (Method::Post, paths::REVOKE) => oauth::revoke(&server, &mut req).await,
         (Method::Post, paths::INTROSPECT) => oauth::introspect(&server, &mut req).await,
+        (Method::Post, paths::DEVICE_AUTHORIZATION) => {
+            device::authorization(&server, &mut req).await
+        }
+        (Method::Get, paths::DEVICE) => device::page(&server, &req).await,
+        (Method::Post, paths::DEVICE) => device::submit(&server, &mut req).await,
+        (_, paths::DEVICE_AUTHORIZATION) => http::method_not_allowed("POST, OPTIONS"),
+        (_, paths::DEVICE) => http::method_not_allowed("GET, POST"),
         (_, paths::JWKS) | (_, paths::AUTHORIZE) => http::method_not_allowed("GET"),
         (_, paths::REGISTER | paths::TOKEN | paths::REVOKE) => {
             http::method_not_allowed("POST, OPTIONS")

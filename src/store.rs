@@ -14,6 +14,8 @@ use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
 use worker::{D1Database, D1PreparedStatement, Queue};
 
+mod device;
+
 /// The core's `Store` on the Worker's bindings: D1 for records, KV for the edge denylist, the
 /// `revocations` Queue for revocation commands.
 pub struct WorkerStore<'a> {

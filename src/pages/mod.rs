@@ -1,4 +1,4 @@
-//! gatehouse's HTML pages: login, consent and errors. Server-rendered, no scripts, no external
+//! gatehouse's HTML pages: login, consent, device verification and errors. Server-rendered, no scripts, no external
 //! assets; every interpolated value is HTML-escaped; every form carries the CSRF token.
 //!
 //! Rendering is pure (strings in, string out), so it is tested natively.
@@ -6,12 +6,14 @@
 mod agents;
 mod consent;
 mod demo;
+mod device;
 mod error;
 mod login;
 
 pub use agents::agents;
 pub use consent::consent;
 pub use demo::{demo, forbidden};
+pub use device::{device_consent, device_done, device_entry, device_refused};
 pub use error::{error, paused};
 pub use login::login;
 

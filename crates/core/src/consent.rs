@@ -11,6 +11,7 @@ use crate::form::Form;
 use crate::paths;
 use crate::site::Site;
 use crate::store::Person;
+use crate::types::Scopes;
 
 /// Field carrying the original authorization request's query string.
 pub const REQUEST_FIELD: &str = "authorization_request";
@@ -61,24 +62,29 @@ impl ConsentPrompt {
             redirect_is_loopback: request.redirect.is_loopback(),
             app_name: site.app.name.clone(),
             app_url: site.resource.clone(),
-            scopes: request
-                .scopes
-                .iter()
-                .map(|scope| {
-                    let description = site
-                        .app
-                        .scopes
-                        .iter()
-                        .find(|(s, _)| s == scope)
-                        .map(|(_, d)| d.clone());
-                    (scope.as_str().to_owned(), description.unwrap_or_default())
-                })
-                .collect(),
+            scopes: describe_scopes(site, &request.scopes),
             person_email: person.email.clone(),
             request: query.to_owned(),
             action: site.path(paths::CONSENT),
         }
     }
+}
+
+/// Each scope with the app's description of it (empty when the app gives none), for a consent
+/// screen.
+pub fn describe_scopes(site: &Site<'_>, scopes: &Scopes) -> Vec<(String, String)> {
+    scopes
+        .iter()
+        .map(|scope| {
+            let description = site
+                .app
+                .scopes
+                .iter()
+                .find(|(s, _)| s == scope)
+                .map(|(_, d)| d.clone());
+            (scope.as_str().to_owned(), description.unwrap_or_default())
+        })
+        .collect()
 }
 
 /// The person's answer.

@@ -305,6 +305,20 @@ pub enum Reason {
     AdminBadNumber,
     /// Migration mode refuses writes that can wait.
     MigrationMode,
+    /// No device code with this value was issued to this client for this app (RFC 8628 §3.5).
+    DeviceCodeUnknown,
+    /// The device code expired (RFC 8628 §3.5 `expired_token`).
+    DeviceCodeExpired,
+    /// Tokens were already issued for this device code: it is single use.
+    DeviceCodeRedeemed,
+    /// The person has not decided yet (RFC 8628 §3.5 `authorization_pending`).
+    DeviceAuthorizationPending,
+    /// The device polled sooner than the interval allows (RFC 8628 §3.5 `slow_down`).
+    DevicePollingTooFast,
+    /// The user code typed on the verification page matches no pending request here.
+    UserCodeUnknown,
+    /// The person typed too many wrong user codes recently (RFC 8628 §5.1: brute force).
+    UserCodeGuessLimit,
     /// Storage did not answer; the client may retry.
     StoreUnavailable,
 }
@@ -521,6 +535,18 @@ impl From<Reason> for OAuthError {
                 C::InvalidRequest,
                 "since, until and limit are whole numbers",
             ),
+            R::DeviceCodeUnknown | R::DeviceCodeRedeemed => (
+                C::InvalidGrant,
+                "the device code is invalid or was already used",
+            ),
+            R::DeviceCodeExpired => (C::ExpiredToken, "the device code expired"),
+            R::DeviceAuthorizationPending => (
+                C::AuthorizationPending,
+                "the user has not yet approved the request",
+            ),
+            R::DevicePollingTooFast => (C::SlowDown, "polling too fast; wait longer between polls"),
+            R::UserCodeUnknown => (C::InvalidRequest, "the code is wrong or has expired"),
+            R::UserCodeGuessLimit => (C::InvalidRequest, "too many wrong codes; try again later"),
             R::StoreUnavailable => (
                 C::TemporarilyUnavailable,
                 "the service is temporarily unavailable",

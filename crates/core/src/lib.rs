@@ -18,6 +18,7 @@ pub mod config;
 pub mod consent;
 pub mod crypto;
 pub mod csrf;
+pub mod device;
 pub mod error;
 pub mod form;
 pub mod gatekeeper;

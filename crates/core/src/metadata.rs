@@ -10,9 +10,7 @@
 //! needs it byte for byte.
 //!
 //! Not advertised, because not served: the implicit and password grants, `plain` PKCE, tokens in
-//! the query string or body, the device authorization grant (RFC 8628, see
-//! [`crate::paths::DEVICE_AUTHORIZATION`]) and Client ID Metadata Documents (turned on by a later
-//! change).
+//! the query string or body, and Client ID Metadata Documents (turned on by a later change).
 
 use serde::Serialize;
 
@@ -26,7 +24,12 @@ const RESPONSE_TYPES: &[&str] = &["code"];
 const RESPONSE_MODES: &[&str] = &["query"];
 /// The `grant_types_supported` value. RFC 8414 §2: "If omitted, the default value is
 /// `["authorization_code", "implicit"]`", so it is listed to rule out `implicit`.
-const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+/// The device code grant (RFC 8628 §3.4) is listed with its endpoint (§4).
+const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    crate::grants::device_code::GRANT_TYPE,
+];
 /// Client authentication at the token and revocation endpoints (RFC 6749 §2.3.1, RFC 7591 §2):
 /// `none` for public clients, which RFC 7009 §2.1 lets revoke their own tokens.
 const CLIENT_AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "client_secret_post"];
@@ -102,6 +105,8 @@ pub struct AuthorizationServerMetadata {
     pub revocation_endpoint: String,
     /// The introspection endpoint (RFC 7662 §2; RFC 8414 §2).
     pub introspection_endpoint: String,
+    /// The device authorization endpoint (RFC 8628 §4).
+    pub device_authorization_endpoint: String,
     /// The JWK Set that verifies access tokens and origin assertions (RFC 8414 §2, RFC 7517 §5).
     pub jwks_uri: String,
     /// The scopes the app offers; RECOMMENDED (RFC 8414 §2). Omitted when there are none, since
@@ -112,7 +117,7 @@ pub struct AuthorizationServerMetadata {
     pub response_types_supported: &'static [&'static str],
     /// RFC 8414 §2: `["query"]`.
     pub response_modes_supported: &'static [&'static str],
-    /// RFC 8414 §2: `["authorization_code", "refresh_token"]`.
+    /// RFC 8414 §2: `authorization_code`, `refresh_token` and the device code grant.
     pub grant_types_supported: &'static [&'static str],
     /// RFC 8414 §2: `none`, `client_secret_basic`, `client_secret_post`.
     pub token_endpoint_auth_methods_supported: &'static [&'static str],
@@ -142,6 +147,7 @@ impl AuthorizationServerMetadata {
             registration_endpoint: endpoint(issuer, paths::REGISTER),
             revocation_endpoint: endpoint(issuer, paths::REVOKE),
             introspection_endpoint: endpoint(issuer, paths::INTROSPECT),
+            device_authorization_endpoint: endpoint(issuer, paths::DEVICE_AUTHORIZATION),
             jwks_uri: endpoint(issuer, paths::JWKS),
             scopes_supported: scopes.to_vec(),
             response_types_supported: RESPONSE_TYPES,

@@ -21,11 +21,12 @@ pub const REVOKE: &str = "/oauth/revoke";
 pub const INTROSPECT: &str = "/oauth/introspect";
 /// The JWK Set of the token signing keys, advertised as `jwks_uri` (RFC 8414 §2, RFC 7517 §5).
 pub const JWKS: &str = "/oauth/jwks.json";
-/// Device authorization endpoint (RFC 8628 §3.1).
-///
-/// Reserved, not served yet: it must not appear in the authorization server metadata
-/// (`device_authorization_endpoint`, RFC 8628 §4) until the device grant is implemented.
+/// Device authorization endpoint (RFC 8628 §3.1), advertised as
+/// `device_authorization_endpoint` (RFC 8628 §4).
 pub const DEVICE_AUTHORIZATION: &str = "/oauth/device_authorization";
+/// The device grant's verification page (RFC 8628 §3.3 `verification_uri`): the person types
+/// the user code here (`GET` shows the form, `POST` submits it; CSRF-protected).
+pub const DEVICE: &str = "/.gatehouse/device";
 /// The login form's target (gatehouse's own page, not an OAuth endpoint).
 pub const LOGIN: &str = "/.gatehouse/login";
 /// The person's connected agents at this app (`GET`; JSON when `Accept` asks for it).

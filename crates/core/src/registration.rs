@@ -4,8 +4,12 @@
 //! RFC 7591 §2: "The authorization server MUST ignore any client metadata sent by the client
 //! that it does not understand" — unknown fields are dropped, known ones are validated strictly.
 //! Not supported (refused as `invalid_client_metadata`): `private_key_jwt`, `jwks`, `jwks_uri`,
-//! grant types other than `authorization_code` and `refresh_token`, response types other than
-//! `code`.
+//! grant types other than `authorization_code`, `refresh_token` and the device code grant
+//! (RFC 8628 §3.4), response types other than `code`.
+//!
+//! A device-only client (`grant_types` without `authorization_code`) never receives a redirect:
+//! it registers no `redirect_uris` and no `response_types` (both omitted or empty), since a
+//! registered redirect URI would be one the authorization endpoint could send codes to.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +44,9 @@ pub enum GrantType {
     AuthorizationCode,
     /// RFC 6749 §6.
     RefreshToken,
+    /// RFC 8628 §3.4.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
 }
 
 /// Validated client metadata, as stored and as returned (RFC 7591 §3.2.1).
@@ -138,11 +145,16 @@ pub fn validate(body: &[u8]) -> Result<ClientMetadata, MetadataError> {
             .map_err(|_| bad("token_endpoint_auth_method"))?,
     };
     let grant_types = grant_types(request.grant_types)?;
-    let response_types = string_list(request.response_types, "response_types", 4)?
-        .unwrap_or_else(|| vec!["code".into()]);
-    if response_types != ["code"] {
-        return Err(bad("response_types"));
-    }
+    let redirects = grant_types.contains(&GrantType::AuthorizationCode);
+    let response_types = string_list(request.response_types, "response_types", 4)?;
+    let response_types = match (redirects, response_types) {
+        (true, None) => vec!["code".into()],
+        (true, Some(types)) if types == ["code"] => types,
+        // RFC 7591 §2.1: `code` goes with `authorization_code` only.
+        (false, None) => Vec::new(),
+        (false, Some(types)) if types.is_empty() => types,
+        _ => return Err(bad("response_types")),
+    };
     let client_name = optional_string(request.client_name, "client_name")?;
     if client_name
         .as_ref()
@@ -170,7 +182,7 @@ pub fn validate(body: &[u8]) -> Result<ClientMetadata, MetadataError> {
         "software_version",
     )?;
     Ok(ClientMetadata {
-        redirect_uris: redirect_uris(request.redirect_uris)?,
+        redirect_uris: redirect_uris(request.redirect_uris, redirects)?,
         token_endpoint_auth_method,
         grant_types,
         response_types,
@@ -183,12 +195,22 @@ pub fn validate(body: &[u8]) -> Result<ClientMetadata, MetadataError> {
     })
 }
 
-fn redirect_uris(value: Option<serde_json::Value>) -> Result<Vec<RedirectUri>, MetadataError> {
+/// The redirect URIs: required for the authorization code grant, which redirects (RFC 7591 §2,
+/// "redirect_uris"); refused for a device-only client, which never receives a redirect.
+fn redirect_uris(
+    value: Option<serde_json::Value>,
+    redirects: bool,
+) -> Result<Vec<RedirectUri>, MetadataError> {
     let invalid = |reason| MetadataError {
         reason,
         field: "redirect_uris",
     };
-    // Required: the only grant we issue codes for redirects (RFC 7591 §2, "redirect_uris").
+    if !redirects {
+        return match string_list(value, "redirect_uris", 0) {
+            Ok(None | Some(_)) => Ok(Vec::new()),
+            Err(_) => Err(invalid(Reason::RedirectUriInvalid)),
+        };
+    }
     let uris = string_list(value, "redirect_uris", MAX_REDIRECT_URIS)
         .map_err(|_| invalid(Reason::RedirectUriInvalid))?
         .ok_or(invalid(Reason::RedirectUriInvalid))?;
@@ -214,7 +236,8 @@ fn grant_types(value: Option<serde_json::Value>) -> Result<Vec<GrantType>, Metad
         .collect::<Result<Vec<GrantType>, _>>()?;
     types.sort();
     types.dedup();
-    if !types.contains(&GrantType::AuthorizationCode) {
+    // A client must be able to obtain a first grant: by a code or on a device.
+    if !types.contains(&GrantType::AuthorizationCode) && !types.contains(&GrantType::DeviceCode) {
         return Err(bad("grant_types"));
     }
     Ok(types)

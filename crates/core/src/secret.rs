@@ -100,6 +100,12 @@ secret_type!(
 );
 
 secret_type!(
+    /// A device code (RFC 8628 §3.2): polled by the device at the token endpoint, single use,
+    /// stored only hashed.
+    DeviceCode
+);
+
+secret_type!(
     /// The admin API's bearer token (`ADMIN_TOKEN`), compared by hash in constant time.
     AdminToken
 );
@@ -129,6 +135,12 @@ impl SecretHash {
         } else {
             Err(MalformedSecretHash)
         }
+    }
+
+    /// A keyed digest (an HMAC, e.g. of a user code, see [`crate::device`]) in the same stored
+    /// form.
+    pub fn from_digest(digest: &[u8; crypto::SHA256_BYTES]) -> Self {
+        Self(crypto::hex(digest))
     }
 
     /// The hash as 64 lowercase hexadecimal characters, for storage.

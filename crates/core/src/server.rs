@@ -22,7 +22,7 @@ use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{CodeRecord, GrantRecord, Person, RevocationReason, Store, StoreError};
 use crate::time::{Clock, UnixTime};
-use crate::types::ClientId;
+use crate::types::{ClientId, Scopes};
 
 /// Authorization codes live this long (RFC 6749 §4.1.2: "A maximum authorization code lifetime
 /// of 10 minutes is RECOMMENDED"; a client exchanges it within seconds).
@@ -290,26 +290,9 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         if !self.site.app.policy.admits_person(&person) {
             return Err(self.refuse(&request, Reason::PolicyDenied));
         }
-        let client_id = &request.client.client_id;
-        let remember = async {
-            // Consent only widens: approving `write` keeps an earlier `read`.
-            let earlier = self
-                .store
-                .consent(&person.subject, client_id, &self.site.resource)
-                .await?;
-            let scopes =
-                earlier.map_or_else(|| request.scopes.clone(), |e| e.union(&request.scopes));
-            self.store
-                .put_consent(
-                    &person.subject,
-                    client_id,
-                    &self.site.resource,
-                    &scopes,
-                    self.now,
-                )
-                .await
-        };
-        remember.await.map_err(AuthorizeError::Store)?;
+        self.remember_consent(&person, &request.client.client_id, &request.scopes)
+            .await
+            .map_err(AuthorizeError::Store)?;
         self.complete(request, &person)
             .await
             .map(AuthorizeOutcome::Redirect)
@@ -329,6 +312,11 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
                 grants::authorization_code::exchange(self, &client, &form, self.now).await
             }
             "refresh_token" => grants::refresh_token::rotate(self, &client, &form, self.now).await,
+            grants::device_code::GRANT_TYPE => {
+                // Polls record their time (RFC 8628 §3.5 slow_down) and redemption writes.
+                self.writable()?;
+                grants::device_code::redeem(self, &client, &form, self.now).await
+            }
             _ => Err(Reason::GrantTypeUnsupported.into()),
         }
     }
@@ -512,42 +500,28 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         request: AuthorizationRequest,
         person: &Person,
     ) -> Result<String, AuthorizeError> {
-        let grant = GrantRecord {
-            grant_id: GrantId::issue(self.rng),
-            person: person.clone(),
-            client_id: request.client.client_id.clone(),
-            app: request.resource.clone(),
-            scopes: request.scopes.clone(),
-            redirect_uri: request.redirect.as_str().to_owned(),
-            created_at: self.now,
-            revoked_at: None,
-        };
         let code = AuthorizationCode::issue(self.rng);
-        let record = CodeRecord {
-            code_hash: code.hash(),
-            grant_id: grant.grant_id.clone(),
-            client_id: request.client.client_id.clone(),
-            redirect_uri: request.redirect.as_str().to_owned(),
-            code_challenge: request.code_challenge.as_str().to_owned(),
-            resource: request.resource.clone(),
-            scopes: request.scopes.clone(),
-            expires_at: self.now.plus(CODE_TTL_SECS),
-        };
         let stored = async {
-            self.store.insert_grant(&grant).await?;
-            self.store.insert_code(&record, self.now).await?;
-            self.store
-                .mark_client_used(&request.client.client_id, self.now)
+            let grant = self
+                .create_grant(
+                    person,
+                    &request.client.client_id,
+                    &request.resource,
+                    &request.scopes,
+                    request.redirect.as_str(),
+                )
                 .await?;
-            let detail = serde_json::json!({ "scope": grant.scopes.to_string() });
-            self.audit(
-                AuditKind::GrantCreated,
-                Some(&person.subject),
-                Some(&grant.client_id),
-                Some(&grant.grant_id),
-                detail,
-            )
-            .await
+            let record = CodeRecord {
+                code_hash: code.hash(),
+                grant_id: grant.grant_id,
+                client_id: request.client.client_id.clone(),
+                redirect_uri: request.redirect.as_str().to_owned(),
+                code_challenge: request.code_challenge.as_str().to_owned(),
+                resource: request.resource.clone(),
+                scopes: request.scopes.clone(),
+                expires_at: self.now.plus(CODE_TTL_SECS),
+            };
+            self.store.insert_code(&record, self.now).await
         };
         stored.await.map_err(AuthorizeError::Store)?;
         Ok(request.redirect.with_code(
@@ -555,6 +529,65 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             request.state.as_ref(),
             &self.site.issuer,
         ))
+    }
+
+    /// Records that `person` approved `client_id` for `scopes` at this app. Consent only widens:
+    /// approving `write` keeps an earlier `read`.
+    pub(crate) async fn remember_consent(
+        &self,
+        person: &Person,
+        client_id: &ClientId,
+        scopes: &Scopes,
+    ) -> Result<(), StoreError> {
+        let earlier = self
+            .store
+            .consent(&person.subject, client_id, &self.site.resource)
+            .await?;
+        let scopes = earlier.map_or_else(|| scopes.clone(), |e| e.union(scopes));
+        self.store
+            .put_consent(
+                &person.subject,
+                client_id,
+                &self.site.resource,
+                &scopes,
+                self.now,
+            )
+            .await
+    }
+
+    /// A new grant: `person` lets `client_id` act at `app` with `scopes`; the client stops
+    /// lapsing and the grant is audited. `redirect_uri` tells installations apart (empty for a
+    /// device, which has none).
+    pub(crate) async fn create_grant(
+        &self,
+        person: &Person,
+        client_id: &ClientId,
+        app: &str,
+        scopes: &Scopes,
+        redirect_uri: &str,
+    ) -> Result<GrantRecord, StoreError> {
+        let grant = GrantRecord {
+            grant_id: GrantId::issue(self.rng),
+            person: person.clone(),
+            client_id: client_id.clone(),
+            app: app.to_owned(),
+            scopes: scopes.clone(),
+            redirect_uri: redirect_uri.to_owned(),
+            created_at: self.now,
+            revoked_at: None,
+        };
+        self.store.insert_grant(&grant).await?;
+        self.store.mark_client_used(client_id, self.now).await?;
+        let detail = serde_json::json!({ "scope": grant.scopes.to_string() });
+        self.audit(
+            AuditKind::GrantCreated,
+            Some(&person.subject),
+            Some(&grant.client_id),
+            Some(&grant.grant_id),
+            detail,
+        )
+        .await?;
+        Ok(grant)
     }
 
     /// An error sent back to the client's redirect URI.

@@ -366,6 +366,101 @@ pub trait RevocationQueue {
     async fn enqueue(&self, message: &crate::queue::QueueMessage) -> Result<(), StoreError>;
 }
 
+/// Where a device authorization stands (RFC 8628 §3.3–§3.5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Waiting for the person: polls are answered `authorization_pending`.
+    Pending,
+    /// The person approved: the next poll receives tokens of this grant.
+    Approved(GrantId),
+    /// The person denied: polls are answered `access_denied`.
+    Denied,
+    /// Tokens were issued: the device code is spent.
+    Redeemed,
+}
+
+/// An issued device code (RFC 8628 §3.2), bound to its client, app and scopes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceCodeRecord {
+    /// Hash (SHA-256) of the device code.
+    pub device_code_hash: SecretHash,
+    /// Keyed digest (HMAC) of the normalised user code.
+    pub user_code_hash: SecretHash,
+    /// The client that asked.
+    pub client_id: ClientId,
+    /// The app (its canonical URL) the tokens will be for (RFC 8707).
+    pub resource: String,
+    /// The scopes asked for, as narrowed at the device authorization endpoint.
+    pub scopes: Scopes,
+    /// The current minimum polling interval (RFC 8628 §3.5: grows by 5 s on `slow_down`).
+    pub interval_secs: u64,
+    /// When the codes stop working.
+    pub expires_at: UnixTime,
+    /// Where it stands.
+    pub status: DeviceStatus,
+}
+
+/// What a poll of the token endpoint found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevicePoll {
+    /// The device code, after the poll was recorded.
+    pub record: DeviceCodeRecord,
+    /// The previous poll was less than the interval ago (the interval has grown by the slow-down
+    /// step already).
+    pub too_fast: bool,
+}
+
+/// Device codes (RFC 8628) and the wrong user codes people typed.
+#[allow(async_fn_in_trait)]
+pub trait DeviceStore {
+    /// Stores a new device code, unless an unexpired one has the same user code digest.
+    /// Returns whether it was stored; check and insert are one atomic step.
+    async fn insert_device_code(
+        &self,
+        code: &DeviceCodeRecord,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// The pending, unexpired device code with this user code digest.
+    async fn pending_device_code(
+        &self,
+        user_code_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<DeviceCodeRecord>, StoreError>;
+    /// Records the person's decision (`Some(grant)`: approved; `None`: denied) on a pending,
+    /// unexpired code in one atomic step. Returns whether this call decided it.
+    async fn decide_device_code(
+        &self,
+        device_code_hash: &SecretHash,
+        approved: Option<&GrantId>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Records a poll by `client_id` in one atomic step: when the previous poll was less than
+    /// the interval ago, the interval grows by `slow_down_secs`. `None` when the client has no
+    /// device code with this hash.
+    async fn poll_device_code(
+        &self,
+        device_code_hash: &SecretHash,
+        client_id: &ClientId,
+        slow_down_secs: u64,
+        now: UnixTime,
+    ) -> Result<Option<DevicePoll>, StoreError>;
+    /// Marks an approved code redeemed in one atomic step (D1: `UPDATE … WHERE status =
+    /// 'approved'`). Exactly one caller ever receives the grant, however many race.
+    async fn redeem_device_code(
+        &self,
+        device_code_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<GrantId>, StoreError>;
+    /// Records that `subject` typed a user code that matched nothing.
+    async fn record_wrong_user_code(&self, subject: &str, now: UnixTime) -> Result<(), StoreError>;
+    /// How many wrong user codes `subject` typed after `since`.
+    async fn wrong_user_codes_since(
+        &self,
+        subject: &str,
+        since: UnixTime,
+    ) -> Result<u64, StoreError>;
+}
+
 /// Everything the authorization server stores.
 pub trait Store:
     ClientStore
@@ -377,6 +472,7 @@ pub trait Store:
     + Denylist
     + RevocationQueue
     + crate::migration::HeldWrites
+    + DeviceStore
     + crate::audit::AuditLog
 {
 }
@@ -391,6 +487,7 @@ impl<T> Store for T where
         + Denylist
         + RevocationQueue
         + crate::migration::HeldWrites
+        + DeviceStore
         + crate::audit::AuditLog
 {
 }

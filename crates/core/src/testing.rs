@@ -232,6 +232,9 @@ pub struct MemoryStore {
     refresh: RefCell<BTreeMap<String, RefreshRecord>>,
     denied: RefCell<BTreeMap<String, UnixTime>>,
     grants_used: RefCell<BTreeMap<String, UnixTime>>,
+    /// Device codes by hash, with the time of their last poll.
+    devices: RefCell<BTreeMap<String, (DeviceCodeRecord, Option<UnixTime>)>>,
+    wrong_user_codes: RefCell<Vec<(String, UnixTime)>>,
     /// When set, every call fails as an outage would.
     pub down: Cell<bool>,
     /// When set, revoking and denylisting fail (storage being moved) while reads still work.
@@ -287,11 +290,12 @@ impl MemoryStore {
     /// Every stored key and value, to check that no raw secret was stored.
     pub fn dump(&self) -> String {
         format!(
-            "{:?}{:?}{:?}{:?}",
+            "{:?}{:?}{:?}{:?}{:?}",
             self.clients.borrow(),
             self.sessions.borrow(),
             self.codes.borrow(),
-            self.refresh.borrow()
+            self.refresh.borrow(),
+            self.devices.borrow()
         )
     }
 }
@@ -677,6 +681,129 @@ impl CodeStore for MemoryStore {
                 Consumed::Fresh(code.clone())
             }
         })
+    }
+}
+
+impl DeviceStore for MemoryStore {
+    async fn insert_device_code(
+        &self,
+        code: &DeviceCodeRecord,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.up()?;
+        let mut devices = self.devices.borrow_mut();
+        if devices
+            .values()
+            .any(|(d, _)| d.user_code_hash == code.user_code_hash && now < d.expires_at)
+        {
+            return Ok(false);
+        }
+        devices.insert(key(&code.device_code_hash), (code.clone(), None));
+        Ok(true)
+    }
+
+    async fn pending_device_code(
+        &self,
+        user_code_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<DeviceCodeRecord>, StoreError> {
+        self.up()?;
+        Ok(self
+            .devices
+            .borrow()
+            .values()
+            .map(|(d, _)| d)
+            .find(|d| {
+                &d.user_code_hash == user_code_hash
+                    && now < d.expires_at
+                    && d.status == DeviceStatus::Pending
+            })
+            .cloned())
+    }
+
+    async fn decide_device_code(
+        &self,
+        device_code_hash: &SecretHash,
+        approved: Option<&GrantId>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.up()?;
+        let mut devices = self.devices.borrow_mut();
+        match devices.get_mut(&key(device_code_hash)) {
+            Some((d, _)) if d.status == DeviceStatus::Pending && now < d.expires_at => {
+                d.status =
+                    approved.map_or(DeviceStatus::Denied, |g| DeviceStatus::Approved(g.clone()));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn poll_device_code(
+        &self,
+        device_code_hash: &SecretHash,
+        client_id: &ClientId,
+        slow_down_secs: u64,
+        now: UnixTime,
+    ) -> Result<Option<DevicePoll>, StoreError> {
+        self.up()?;
+        let mut devices = self.devices.borrow_mut();
+        let Some((record, last_polled_at)) = devices
+            .get_mut(&key(device_code_hash))
+            .filter(|(d, _)| &d.client_id == client_id)
+        else {
+            return Ok(None);
+        };
+        let too_fast = last_polled_at.is_some_and(|at| now.since(at) < record.interval_secs);
+        if too_fast {
+            record.interval_secs += slow_down_secs;
+        }
+        *last_polled_at = Some(now);
+        Ok(Some(DevicePoll {
+            record: record.clone(),
+            too_fast,
+        }))
+    }
+
+    async fn redeem_device_code(
+        &self,
+        device_code_hash: &SecretHash,
+        _now: UnixTime,
+    ) -> Result<Option<GrantId>, StoreError> {
+        self.up()?;
+        let mut devices = self.devices.borrow_mut();
+        let Some((record, _)) = devices.get_mut(&key(device_code_hash)) else {
+            return Ok(None);
+        };
+        match std::mem::replace(&mut record.status, DeviceStatus::Redeemed) {
+            DeviceStatus::Approved(grant_id) => Ok(Some(grant_id)),
+            other => {
+                record.status = other;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn record_wrong_user_code(&self, subject: &str, now: UnixTime) -> Result<(), StoreError> {
+        self.up()?;
+        self.wrong_user_codes
+            .borrow_mut()
+            .push((subject.to_owned(), now));
+        Ok(())
+    }
+
+    async fn wrong_user_codes_since(
+        &self,
+        subject: &str,
+        since: UnixTime,
+    ) -> Result<u64, StoreError> {
+        self.up()?;
+        Ok(self
+            .wrong_user_codes
+            .borrow()
+            .iter()
+            .filter(|(s, at)| s == subject && *at > since)
+            .count() as u64)
     }
 }
 

@@ -165,7 +165,7 @@ fn check_pkce(params: &Form) -> Result<CodeChallenge, Reason> {
 
 /// RFC 8707 §2: the resource must be one this server protects; without one, the app served on
 /// this host is meant.
-fn check_resource(site: &Site<'_>, params: &Form) -> Result<String, Reason> {
+pub(crate) fn check_resource(site: &Site<'_>, params: &Form) -> Result<String, Reason> {
     let Some(requested) = params.get("resource")? else {
         return Ok(site.resource.clone());
     };
@@ -177,7 +177,11 @@ fn check_resource(site: &Site<'_>, params: &Form) -> Result<String, Reason> {
 
 /// RFC 6749 §3.3: the scopes granted are those asked for that the app offers and the client
 /// registered; without a `scope`, the app's defaults. Nothing left is `invalid_scope`.
-fn check_scope(site: &Site<'_>, client: &ClientMetadata, params: &Form) -> Result<Scopes, Reason> {
+pub(crate) fn check_scope(
+    site: &Site<'_>,
+    client: &ClientMetadata,
+    params: &Form,
+) -> Result<Scopes, Reason> {
     let requested = match params.get("scope")? {
         Some(scope) => Scopes::parse(scope)?,
         None => site.app.default_scopes.clone(),

@@ -240,12 +240,19 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
             C::TemporarilyUnavailable,
             "RFC 6749 §4.1.2.1: temporarily_unavailable",
         ),
+        R::DeviceCodeUnknown => (C::InvalidGrant, "RFC 8628 §3.5, RFC 6749 §5.2: invalid"),
+        R::DeviceCodeExpired => (C::ExpiredToken, "RFC 8628 §3.5"),
+        R::DeviceCodeRedeemed => (C::InvalidGrant, "RFC 6749 §5.2: invalid"),
+        R::DeviceAuthorizationPending => (C::AuthorizationPending, "RFC 8628 §3.5"),
+        R::DevicePollingTooFast => (C::SlowDown, "RFC 8628 §3.5"),
+        R::UserCodeUnknown => (C::InvalidRequest, "RFC 8628 §3.3 (shown on a page)"),
+        R::UserCodeGuessLimit => (C::InvalidRequest, "RFC 8628 §5.1 (shown on a page)"),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 74] = [
+const REASONS: [Reason; 81] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -319,6 +326,13 @@ const REASONS: [Reason; 74] = [
     Reason::AdminFilterRequired,
     Reason::AdminBadNumber,
     Reason::MigrationMode,
+    Reason::DeviceCodeUnknown,
+    Reason::DeviceCodeExpired,
+    Reason::DeviceCodeRedeemed,
+    Reason::DeviceAuthorizationPending,
+    Reason::DevicePollingTooFast,
+    Reason::UserCodeUnknown,
+    Reason::UserCodeGuessLimit,
     Reason::StoreUnavailable,
 ];
 

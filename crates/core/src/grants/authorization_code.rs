@@ -8,12 +8,11 @@ use crate::grants::TokenResponse;
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::secret::{AuthorizationCode, RefreshToken};
+use crate::secret::AuthorizationCode;
 use crate::server::{Failure, Server};
 use crate::signer::Signer;
-use crate::store::{CodeRecord, Consumed, RefreshRecord, RevocationReason, Store};
+use crate::store::{CodeRecord, Consumed, RevocationReason, Store};
 use crate::time::UnixTime;
-use crate::types::ResourceUri;
 
 /// Exchanges a code for tokens.
 pub async fn exchange<S: Store, K: Signer, R: Rng>(
@@ -46,25 +45,7 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     check_binding(server, client, &record, form, now)?;
     let grant = server.live_grant(&record.grant_id).await?;
     server.enforce_policy(&grant).await?;
-    let refresh_token = if client.record().metadata.allows(GrantType::RefreshToken) {
-        let token = RefreshToken::issue(server.rng);
-        server
-            .store
-            .insert_refresh(
-                &RefreshRecord {
-                    token_hash: token.hash(),
-                    grant_id: grant.grant_id.clone(),
-                    expires_at: now.plus(server.site.app.refresh_token_ttl_secs),
-                    rotated_at: None,
-                    successor_hash: None,
-                },
-                now,
-            )
-            .await?;
-        Some(token.expose_secret().to_owned())
-    } else {
-        None
-    };
+    let refresh_token = super::issue_refresh_token(server, client, &grant, now).await?;
     Ok(super::respond(
         server,
         AuditKind::TokenIssued,
@@ -115,12 +96,6 @@ fn check_binding<S, K, R>(
             .ok_or(Reason::PkceVerifierMissing)?,
     )?;
     CodeChallenge::parse(&record.code_challenge, Some("S256"))?.verify(&verifier)?;
-    // RFC 8707 §2.2: a resource in the token request must be one the grant covers.
-    if let Some(resource) = form.get("resource")? {
-        let resource = ResourceUri::parse(resource)?;
-        if server.site.resource_for(&resource) != Some(record.resource.as_str()) {
-            return Err(Reason::ResourceUnknown.into());
-        }
-    }
+    super::check_resource_parameter(server, form, &record.resource)?;
     Ok(())
 }

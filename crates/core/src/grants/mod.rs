@@ -2,6 +2,7 @@
 //! response they share (RFC 6749 §5.1).
 
 pub mod authorization_code;
+pub mod device_code;
 pub mod refresh_token;
 
 use serde::Serialize;
@@ -9,12 +10,16 @@ use serde::Serialize;
 use crate::access_token::{self, AccessTokenClaims};
 use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
+use crate::error::Reason;
+use crate::form::Form;
+use crate::registration::GrantType;
 use crate::rng::Rng;
+use crate::secret::RefreshToken;
 use crate::server::Server;
 use crate::signer::Signer;
-use crate::store::{GrantRecord, Store, StoreError};
+use crate::store::{GrantRecord, RefreshRecord, Store, StoreError};
 use crate::time::UnixTime;
-use crate::types::Scopes;
+use crate::types::{ResourceUri, Scopes};
 
 /// A successful token response (RFC 6749 §5.1). Sent with `Cache-Control: no-store`.
 #[derive(Debug, Serialize)]
@@ -83,6 +88,43 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
         refresh_token,
         scope: claims.scope,
     })
+}
+
+/// The first refresh token of a new grant, for clients registered for the refresh grant.
+pub(crate) async fn issue_refresh_token<S: Store, K: Signer, R: Rng>(
+    server: &Server<'_, S, K, R>,
+    client: &AuthenticatedClient,
+    grant: &GrantRecord,
+    now: UnixTime,
+) -> Result<Option<String>, StoreError> {
+    if !client.record().metadata.allows(GrantType::RefreshToken) {
+        return Ok(None);
+    }
+    let token = RefreshToken::issue(server.rng);
+    let record = RefreshRecord {
+        token_hash: token.hash(),
+        grant_id: grant.grant_id.clone(),
+        expires_at: now.plus(server.site.app.refresh_token_ttl_secs),
+        rotated_at: None,
+        successor_hash: None,
+    };
+    server.store.insert_refresh(&record, now).await?;
+    Ok(Some(token.expose_secret().to_owned()))
+}
+
+/// RFC 8707 §2.2: a `resource` in the token request must be one the grant covers.
+pub(crate) fn check_resource_parameter<S, K, R>(
+    server: &Server<'_, S, K, R>,
+    form: &Form,
+    granted: &str,
+) -> Result<(), Reason> {
+    if let Some(resource) = form.get("resource")? {
+        let resource = ResourceUri::parse(resource)?;
+        if server.site.resource_for(&resource) != Some(granted) {
+            return Err(Reason::ResourceUnknown);
+        }
+    }
+    Ok(())
 }
 
 fn token_id(rng: &impl Rng) -> String {

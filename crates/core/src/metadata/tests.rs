@@ -66,11 +66,17 @@ fn the_authorization_server_document_is_exactly_what_is_served() {
             "registration_endpoint": "https://auth.example.com/oauth/register",
             "revocation_endpoint": "https://auth.example.com/oauth/revoke",
             "introspection_endpoint": "https://auth.example.com/oauth/introspect",
+            "device_authorization_endpoint":
+                "https://auth.example.com/oauth/device_authorization",
             "jwks_uri": "https://auth.example.com/oauth/jwks.json",
             "scopes_supported": ["read", "write"],
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": [
+                "authorization_code",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ],
             "token_endpoint_auth_methods_supported":
                 ["none", "client_secret_basic", "client_secret_post"],
             "revocation_endpoint_auth_methods_supported":
@@ -178,7 +184,11 @@ fn grants_and_response_types_that_are_not_served_are_not_advertised() {
     let doc = authorization_server("https://auth.example.com");
     assert_eq!(
         strings(&doc["grant_types_supported"]),
-        ["authorization_code", "refresh_token"]
+        [
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ]
     );
     assert_eq!(strings(&doc["response_types_supported"]), ["code"]);
     assert_eq!(strings(&doc["response_modes_supported"]), ["query"]);
@@ -187,7 +197,6 @@ fn grants_and_response_types_that_are_not_served_are_not_advertised() {
         "implicit",
         "password",
         "client_credentials",
-        "device_code",
         "fragment",
         "\"token\"",
     ] {
@@ -196,12 +205,14 @@ fn grants_and_response_types_that_are_not_served_are_not_advertised() {
 }
 
 #[test]
-fn the_device_authorization_endpoint_is_not_advertised_until_it_is_served() {
-    // RFC 8628 §4: `device_authorization_endpoint` would tell clients to use a grant that does
-    // not exist yet.
+fn the_device_authorization_endpoint_is_advertised_where_it_is_served() {
+    // RFC 8628 §4: `device_authorization_endpoint` tells clients where the device grant starts;
+    // it must be the path the router serves, under this issuer.
     let doc = authorization_server("https://auth.example.com");
-    assert!(doc.get("device_authorization_endpoint").is_none());
-    assert!(!doc.to_string().contains(paths::DEVICE_AUTHORIZATION));
+    assert_eq!(
+        doc["device_authorization_endpoint"],
+        format!("https://auth.example.com{}", paths::DEVICE_AUTHORIZATION)
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@ fn protected_resource(path: &str) -> Option<WellKnown> {
     })
 }
 
-const ENDPOINTS: [&str; 10] = [
+const ENDPOINTS: [&str; 11] = [
     AUTHORIZE,
     TOKEN,
     REGISTER,
@@ -18,6 +18,7 @@ const ENDPOINTS: [&str; 10] = [
     INTROSPECT,
     JWKS,
     DEVICE_AUTHORIZATION,
+    DEVICE,
     LOGIN,
     CONSENT,
     HEALTHZ,
@@ -71,6 +72,7 @@ fn endpoint_paths_have_the_values_clients_and_the_router_expect() {
     assert_eq!(INTROSPECT, "/oauth/introspect");
     assert_eq!(JWKS, "/oauth/jwks.json");
     assert_eq!(DEVICE_AUTHORIZATION, "/oauth/device_authorization");
+    assert_eq!(DEVICE, "/.gatehouse/device");
     assert_eq!(LOGIN, "/.gatehouse/login");
     assert_eq!(CONSENT, "/.gatehouse/consent");
     assert_eq!(HEALTHZ, "/healthz");

@@ -23,5 +23,6 @@ mod rfc7009_revocation;
 mod rfc7591_registration;
 mod rfc7636_pkce;
 mod rfc7662_introspection;
+mod rfc8628_device_grant;
 mod rfc8707_resource;
 mod rfc9068_access_token;

@@ -1,0 +1,84 @@
+//! The device code grant's token request (RFC 8628 §3.4–§3.5): the device polls with its device
+//! code until the person has decided on the verification page.
+//!
+//! Every poll is recorded in one atomic step that also applies the slow-down rule, and tokens
+//! are issued only to the caller whose atomic `UPDATE … WHERE status = 'approved'` marked the
+//! code redeemed, so racing polls receive tokens exactly once. A poll after redemption is
+//! answered `invalid_grant` but does not revoke the grant: unlike a replayed authorization code,
+//! a repeated poll is what a device does when a response crosses its next request.
+
+use crate::audit::AuditKind;
+use crate::client_auth::AuthenticatedClient;
+use crate::error::Reason;
+use crate::form::Form;
+use crate::grants::TokenResponse;
+use crate::registration::GrantType;
+use crate::rng::Rng;
+use crate::secret::DeviceCode;
+use crate::server::{Failure, Server};
+use crate::signer::Signer;
+use crate::store::{DeviceStatus, Store};
+use crate::time::UnixTime;
+
+/// The grant type's wire value (RFC 8628 §3.4).
+pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// RFC 8628 §3.5 `slow_down`: "the interval MUST be increased by 5 seconds for this and all
+/// subsequent requests".
+pub const SLOW_DOWN_SECS: u64 = 5;
+
+/// Answers a poll: tokens once the person approved, else the RFC 8628 §3.5 error that says
+/// what the device should do next.
+pub async fn redeem<S: Store, K: Signer, R: Rng>(
+    server: &Server<'_, S, K, R>,
+    client: &AuthenticatedClient,
+    form: &Form,
+    now: UnixTime,
+) -> Result<TokenResponse, Failure> {
+    if !client.record().metadata.allows(GrantType::DeviceCode) {
+        return Err(Reason::GrantTypeNotRegistered.into());
+    }
+    let code = DeviceCode::from_presented(form.require("device_code")?);
+    let hash = code.hash();
+    // RFC 8628 §3.4: the device code must have been issued to the authenticated client; a code
+    // of another client is unknown to this one (and its poll is not recorded).
+    let poll = server
+        .store
+        .poll_device_code(&hash, client.id(), SLOW_DOWN_SECS, now)
+        .await?
+        .ok_or(Reason::DeviceCodeUnknown)?;
+    let record = poll.record;
+    // Each app is its own issuer: a code issued for one app is unknown at another.
+    if record.resource != server.site.resource {
+        return Err(Reason::DeviceCodeUnknown.into());
+    }
+    super::check_resource_parameter(server, form, &record.resource)?;
+    if now >= record.expires_at {
+        return Err(Reason::DeviceCodeExpired.into());
+    }
+    match record.status {
+        DeviceStatus::Pending if poll.too_fast => Err(Reason::DevicePollingTooFast.into()),
+        DeviceStatus::Pending => Err(Reason::DeviceAuthorizationPending.into()),
+        DeviceStatus::Denied => Err(Reason::ConsentDenied.into()),
+        DeviceStatus::Redeemed => Err(Reason::DeviceCodeRedeemed.into()),
+        DeviceStatus::Approved(_) => {
+            let grant_id = server
+                .store
+                .redeem_device_code(&hash, now)
+                .await?
+                .ok_or(Reason::DeviceCodeRedeemed)?;
+            let grant = server.live_grant(&grant_id).await?;
+            server.enforce_policy(&grant).await?;
+            let refresh_token = super::issue_refresh_token(server, client, &grant, now).await?;
+            Ok(super::respond(
+                server,
+                AuditKind::TokenIssued,
+                client,
+                &grant,
+                &grant.scopes,
+                refresh_token,
+                now,
+            )
+            .await?)
+        }
+    }
+}
