@@ -131,7 +131,7 @@ pub struct Response {
 #[derive(Debug)]
 pub struct Logout {
     /// The resource whose tokens were forgotten.
-    pub resource: Url,
+    pub resource: String,
     /// Their issuer.
     pub issuer: String,
     /// Whether the server confirmed the revocation (RFC 7009); `false` when it has no endpoint.
@@ -372,7 +372,7 @@ impl<P: Person> Client<P> {
         };
         let mut record = TokenRecord {
             issuer: found.server.issuer.clone(),
-            resource: found.resource.clone(),
+            resource: found.resource_metadata.resource.clone(),
             client_id,
             token_endpoint: found.server.token_endpoint.clone(),
             revocation_endpoint: found.server.revocation_endpoint.clone(),
@@ -448,7 +448,7 @@ impl<P: Person> Client<P> {
                 .append_pair("code_challenge", pkce.challenge())
                 .append_pair("code_challenge_method", "S256")
                 .append_pair("state", state.expose_secret())
-                .append_pair("resource", found.resource.as_str());
+                .append_pair("resource", &found.resource_metadata.resource);
             if !scope.is_empty() {
                 q.append_pair("scope", scope);
             }
@@ -468,7 +468,7 @@ impl<P: Person> Client<P> {
             &code,
             listener.redirect_uri(),
             pkce.verifier(),
-            &found.resource,
+            &found.resource_metadata.resource,
         )
     }
 
@@ -484,7 +484,13 @@ impl<P: Person> Client<P> {
             .device_authorization_endpoint
             .as_ref()
             .ok_or_else(|| Error::Discovery("no device_authorization_endpoint".into()))?;
-        let authorization = device::start(&self.http, endpoint, client_id, scope, &found.resource)?;
+        let authorization = device::start(
+            &self.http,
+            endpoint,
+            client_id,
+            scope,
+            &found.resource_metadata.resource,
+        )?;
         self.person.enter_code(&authorization);
         device::poll(
             &self.http,

@@ -62,9 +62,9 @@ pub fn start(
     endpoint: &Url,
     client_id: &str,
     scope: &str,
-    resource: &Url,
+    resource: &str,
 ) -> Result<DeviceAuthorization, Error> {
-    let mut params = vec![("client_id", client_id), ("resource", resource.as_str())];
+    let mut params = vec![("client_id", client_id), ("resource", resource)];
     if !scope.is_empty() {
         params.push(("scope", scope));
     }

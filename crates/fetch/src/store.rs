@@ -27,8 +27,9 @@ const FILE: &str = "tokens.json";
 pub struct TokenRecord {
     /// The authorization server (RFC 8414 issuer).
     pub issuer: String,
-    /// The resource indicator the tokens are bound to.
-    pub resource: Url,
+    /// The resource indicator the tokens are bound to, exactly as the resource's metadata names
+    /// it (RFC 8707 compares it as a string).
+    pub resource: String,
     /// The client they were issued to.
     pub client_id: String,
     /// Where to refresh them.
@@ -97,8 +98,14 @@ impl TokenStore {
         self.contents
             .tokens
             .iter()
-            .filter(|t| covers(&t.resource, url))
-            .max_by_key(|t| t.resource.path().len())
+            .filter_map(|t| {
+                Url::parse(&t.resource)
+                    .ok()
+                    .filter(|r| covers(r, url))
+                    .map(|r| (t, r.path().len()))
+            })
+            .max_by_key(|(_, specificity)| *specificity)
+            .map(|(t, _)| t)
     }
 
     /// Puts (or replaces) the tokens for the record's issuer and resource, and saves.
@@ -111,10 +118,10 @@ impl TokenStore {
     }
 
     /// Forgets the tokens for an issuer and resource, and saves.
-    pub fn remove_token(&mut self, issuer: &str, resource: &Url) -> Result<(), Error> {
+    pub fn remove_token(&mut self, issuer: &str, resource: &str) -> Result<(), Error> {
         self.contents
             .tokens
-            .retain(|t| !(t.issuer == issuer && &t.resource == resource));
+            .retain(|t| !(t.issuer == issuer && t.resource == resource));
         self.save()
     }
 
@@ -200,7 +207,7 @@ mod tests {
     fn record(resource: &str, token: &str) -> TokenRecord {
         TokenRecord {
             issuer: "https://as.example".into(),
-            resource: Url::parse(resource).unwrap(),
+            resource: resource.into(),
             client_id: "c".into(),
             token_endpoint: Url::parse("https://as.example/token").unwrap(),
             revocation_endpoint: None,

@@ -82,7 +82,7 @@ pub fn exchange_code(
     code: &Secret,
     redirect_uri: &Url,
     verifier: &Secret,
-    resource: &Url,
+    resource: &str,
 ) -> Result<TokenResponse, Error> {
     let params = [
         ("grant_type", "authorization_code"),
@@ -90,7 +90,7 @@ pub fn exchange_code(
         ("redirect_uri", redirect_uri.as_str()),
         ("code_verifier", verifier.expose_secret()),
         ("client_id", client_id),
-        ("resource", resource.as_str()),
+        ("resource", resource),
     ];
     match request(http, endpoint, &params)? {
         Outcome::Tokens(t) => Ok(t),
@@ -104,13 +104,13 @@ pub fn refresh(
     endpoint: &Url,
     client_id: &str,
     refresh_token: &Secret,
-    resource: &Url,
+    resource: &str,
 ) -> Result<Outcome, Error> {
     let params = [
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.expose_secret()),
         ("client_id", client_id),
-        ("resource", resource.as_str()),
+        ("resource", resource),
     ];
     request(http, endpoint, &params)
 }
