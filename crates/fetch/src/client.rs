@@ -117,7 +117,7 @@ impl Request {
 pub struct Response {
     /// The status code.
     pub status: u16,
-    /// The HTTP version and reason, for `-i`.
+    /// The HTTP version.
     pub version: ureq::http::Version,
     /// Its headers.
     pub headers: HeaderMap,
@@ -154,13 +154,13 @@ struct Sent {
 
 impl<P: Person> Client<P> {
     /// A client with these options, tokens and person.
-    pub fn new(options: Options, store: TokenStore, person: P) -> Result<Self, Error> {
-        Ok(Client {
+    pub fn new(options: Options, store: TokenStore, person: P) -> Self {
+        Client {
             http: Http::new(options.timeout),
             store,
             person,
             options,
-        })
+        }
     }
 
     /// The token store.

@@ -10,7 +10,7 @@
 //! ```no_run
 //! use gatehouse_fetch::{Client, Options, Request, TokenStore, person::Terminal};
 //! let store = TokenStore::at_default_location()?;
-//! let mut client = Client::new(Options::default(), store, Terminal::new(false, false))?;
+//! let mut client = Client::new(Options::default(), store, Terminal::new(false, false));
 //! let url = url::Url::parse("https://wiki.example.com/api/whoami").map_err(|e| gatehouse_fetch::Error::Usage(e.to_string()))?;
 //! let mut response = client.fetch(&Request::get(url))?;
 //! println!("{}", response.status);

@@ -272,7 +272,7 @@ fn client(
         authorization_timeout: Duration::from_secs(auth.auth_timeout),
         ..Options::default()
     };
-    Client::new(options, store, Terminal::new(auth.yes, silent))
+    Ok(Client::new(options, store, Terminal::new(auth.yes, silent)))
 }
 
 fn parse_url(s: &str) -> Result<Url, Error> {
