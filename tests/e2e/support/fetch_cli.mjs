@@ -60,6 +60,7 @@ export function runFetch(bin, args, { home, onAuthorizeUrl, onDeviceCode, stdin 
       }
     }
   });
+  child.stdin.on('error', () => {}); // a run that exits before reading stdin closes the pipe
   child.stdin.end(stdin ?? '');
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
