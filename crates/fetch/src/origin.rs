@@ -86,6 +86,19 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        // Whatever the paths, a resource never covers a URL on another origin, and always
+        // covers its own sub-paths.
+        #[test]
+        fn coverage_never_crosses_origins(a in "[a-z]{1,8}", b in "[a-z]{1,8}", p in "(/[a-z%.]{0,6}){0,4}", q in "(/[a-z%.]{0,6}){0,4}") {
+            let resource = Url::parse(&format!("https://{a}.example{p}")).unwrap();
+            let url = Url::parse(&format!("https://{b}.example{q}")).unwrap();
+            proptest::prop_assert!(!covers(&resource, &url) || a == b);
+            let below = Url::parse(&format!("{}/x", resource.as_str().trim_end_matches('/'))).unwrap();
+            proptest::prop_assert!(covers(&resource, &below));
+        }
+    }
+
     #[test]
     fn plain_http_is_secure_only_on_loopback() {
         assert!(is_secure(&u("https://as.example")));

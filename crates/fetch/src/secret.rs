@@ -6,7 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::fmt;
 
 /// A secret string with a redacted `Debug`.
-#[derive(Clone, PartialEq, Eq)]
+/// No `PartialEq`: nothing in the client needs to compare secrets, so nothing can leak timing.
+#[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {
@@ -47,6 +48,9 @@ mod tests {
         let a = Secret::random(32).unwrap();
         assert_eq!(format!("{a:?}"), "Secret([redacted])");
         assert_eq!(a.expose_secret().len(), 43);
-        assert_ne!(a, Secret::random(32).unwrap());
+        assert_ne!(
+            a.expose_secret(),
+            Secret::random(32).unwrap().expose_secret()
+        );
     }
 }
