@@ -23,6 +23,7 @@ const servers = [];
 const collected = []; // requests the foreign origin received
 const READ = 'notes:read';
 const WRITE = 'notes:write';
+const PRE_REGISTERED = 'pre-registered-cli';
 
 const listen = (handler, port) =>
   new Promise((resolve) => {
@@ -40,7 +41,15 @@ async function startProvider(port) {
   issuer = `http://127.0.0.1:${port}`;
   const jwk = (type, options) => ({ ...generateKeyPairSync(type, options).privateKey.export({ format: 'jwk' }) });
   const provider = new Provider(issuer, {
-    clients: [],
+    // A client registered by the operator, for --client-id.
+    clients: [{
+      client_id: PRE_REGISTERED,
+      token_endpoint_auth_method: 'none',
+      application_type: 'native',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    }],
     jwks: { keys: [{ ...jwk('rsa', { modulusLength: 2048 }), alg: 'RS256', use: 'sig' }, { ...jwk('ec', { namedCurve: 'P-256' }), alg: 'ES256', use: 'sig' }] },
     cookies: { keys: ['oidc-provider-e2e-cookie-key'] },
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
@@ -208,8 +217,11 @@ describe('authorization code with PKCE and a loopback redirect', () => {
   });
 
   test('reuses the token, then refreshes it once expired', async () => {
-    const reuse = await fetchCli([`${rsUrl}/notes`], { home });
+    const file = join(home, 'notes.json');
+    const reuse = await fetchCli(['-o', file, `${rsUrl}/notes`], { home });
     assert.equal(reuse.code, 0, reuse.stderr);
+    assert.equal(reuse.stdout, '');
+    assert.equal(JSON.parse(await readFile(file, 'utf8')).sub, 'alice');
     const held = await store(home);
     held.tokens[0].expires_at = 1;
     await writeFile(join(home, 'tokens.json'), JSON.stringify(held));
@@ -272,6 +284,17 @@ describe('authorization code with PKCE and a loopback redirect', () => {
     const out = await fetchCli(['--yes', '--no-browser', `${rsUrl}/notes`], { home: await freshHome(), onAuthorizeUrl: (u) => person(u.href, { decision: 'deny' }) });
     assert.equal(out.code, 5, out.stderr);
     assert.match(out.stderr, /access_denied/);
+  });
+
+  test('--client-id uses a pre-registered client and registers nothing', async () => {
+    const home2 = await freshHome();
+    const out = await fetchCli(['--yes', '--no-browser', '--client-id', PRE_REGISTERED, `${rsUrl}/notes`], { home: home2, onAuthorizeUrl: (u) => person(u.href) });
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.authorizeUrl.searchParams.get('client_id'), PRE_REGISTERED);
+    assert.equal(JSON.parse(out.stdout).client_id, PRE_REGISTERED);
+    const saved = await store(home2);
+    assert.deepEqual(saved.clients, []);
+    assert.equal(saved.tokens[0].client_id, PRE_REGISTERED);
   });
 
   test('metadata whose issuer differs from the one named is refused', async () => {
