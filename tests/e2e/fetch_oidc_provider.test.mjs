@@ -24,6 +24,7 @@ const collected = []; // requests the foreign origin received
 const READ = 'notes:read';
 const WRITE = 'notes:write';
 const PRE_REGISTERED = 'pre-registered-cli';
+const SHORT_DEVICE = 'short-lived-device-codes';
 
 const listen = (handler, port) =>
   new Promise((resolve) => {
@@ -49,7 +50,16 @@ async function startProvider(port) {
       redirect_uris: ['http://127.0.0.1/callback'],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
+    }, {
+      // Its device codes live 2 seconds: for the expiry test.
+      client_id: SHORT_DEVICE,
+      token_endpoint_auth_method: 'none',
+      application_type: 'native',
+      redirect_uris: [],
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code'],
+      response_types: [],
     }],
+    ttl: { DeviceCode: (_ctx, _token, client) => (client.clientId === SHORT_DEVICE ? 2 : 600) },
     jwks: { keys: [{ ...jwk('rsa', { modulusLength: 2048 }), alg: 'RS256', use: 'sig' }, { ...jwk('ec', { namedCurve: 'P-256' }), alg: 'ES256', use: 'sig' }] },
     cookies: { keys: ['oidc-provider-e2e-cookie-key'] },
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
@@ -332,5 +342,14 @@ describe('device authorization grant (RFC 8628)', () => {
     });
     assert.equal(out.code, 5, out.stderr);
     assert.match(out.stderr, /denied/);
+  });
+
+  test('a device code nobody enters expires, and polling stops', async () => {
+    const out = await fetchCli(['--yes', '--device', '--client-id', SHORT_DEVICE, `${rsUrl}/notes`], {
+      home: await freshHome(),
+      onDeviceCode: async () => {}, // the person never comes
+    });
+    assert.equal(out.code, 5, out.stderr);
+    assert.match(out.stderr, /expired/);
   });
 });
