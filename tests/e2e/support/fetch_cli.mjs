@@ -5,6 +5,7 @@
 //   const out = await runFetch(['--yes', '--no-browser', url], { home, onAuthorizeUrl: async (u) => … });
 //   out.code, out.stdout, out.stderr, out.authorizeUrl
 import { execFile, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +22,14 @@ export async function buildFetchCli() {
   return join(JSON.parse(stdout).target_directory, 'debug', 'gatehouse-fetch');
 }
 
-/** A fresh token store directory. */
-export const freshHome = () => mkdtemp(join(tmpdir(), 'gatehouse-fetch-home-'));
+/** A fresh token store directory, removed when the suite's process exits. */
+const homes = [];
+process.on('exit', () => homes.forEach((home) => rmSync(home, { recursive: true, force: true })));
+export async function freshHome() {
+  const home = await mkdtemp(join(tmpdir(), 'gatehouse-fetch-home-'));
+  homes.push(home);
+  return home;
+}
 
 /**
  * Runs the binary. `onAuthorizeUrl(url)` is called with the authorization URL it prints and must
