@@ -143,3 +143,36 @@ describe('exit codes', () => {
     assert.match(out.stderr, /access_denied/);
   });
 });
+
+describe('the device grant against gatehouse (RFC 8628)', () => {
+  /** The person opens the verification page, logs in, types the code and approves. */
+  const enterCode = async ({ uri, code }) => {
+    const browser = new Browser(gh.url);
+    const first = await browser.fetch(uri);
+    assert.equal(first.status, 302, 'the verification page asks for a login first');
+    const login = await browser.fetch(first.headers.get('location'));
+    const back = await browser.submit(await login.text(), { email: DEMO.email, password: DEMO.password });
+    assert.equal(back.status, 303);
+    const page = await browser.fetch(back.headers.get('location'));
+    const consent = await browser.submit(await page.text(), { user_code: code });
+    assert.equal(consent.status, 200);
+    const done = await browser.submit(await consent.text(), { decision: 'approve' });
+    assert.equal(done.status, 200);
+  };
+
+  test('--device: the CLI prints a code, the person approves it elsewhere, polling brings the token', async () => {
+    const home = await freshHome();
+    const out = await runFetch(bin, ['--yes', '--device', `${gh.url}/api/whoami`], { home, onDeviceCode: enterCode });
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(out.device, 'the device grant was used');
+    assert.equal(out.authorizeUrl, undefined, 'no browser redirect was needed');
+    assert.equal(JSON.parse(out.stdout)['gatehouse-email'], DEMO.email);
+  });
+
+  test('without a display or browser, the CLI picks the device grant by itself', async () => {
+    const home = await freshHome();
+    const out = await runFetch(bin, ['--yes', `${gh.url}/api/whoami`], { home, onDeviceCode: enterCode });
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(out.device);
+  });
+});
