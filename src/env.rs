@@ -21,6 +21,8 @@ const LOCAL_ACCOUNTS: &str = "LOCAL_ACCOUNTS";
 const GATEHOUSE_SECRET: &str = "GATEHOUSE_SECRET";
 /// Secret: the admin API's bearer token.
 const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+/// Variable: upstream OpenID Connect providers, as JSON.
+const OIDC_PROVIDERS: &str = "OIDC_PROVIDERS";
 /// Variable: seconds a signing key signs before rotation.
 const SIGNING_KEY_ROTATION_SECS: &str = "SIGNING_KEY_ROTATION_SECS";
 
@@ -34,7 +36,7 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     if let Some(config) = CONFIG.with(|c| c.get().cloned()) {
         return Ok(config);
     }
-    let read = |name| {
+    let read = |name: &str| {
         env.var(name)
             .ok()
             .map(|v| v.to_string())
@@ -43,12 +45,20 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     let (apps, accounts, secret) = (read(APPS), read(LOCAL_ACCOUNTS), read(GATEHOUSE_SECRET));
     let rotation = read(SIGNING_KEY_ROTATION_SECS);
     let admin_token = read(ADMIN_TOKEN);
+    let providers = read(OIDC_PROVIDERS);
+    // The client secrets are Worker secrets named inside OIDC_PROVIDERS.
+    let oidc_secrets = gatehouse_core::oidc::provider::secret_names(providers.as_deref())
+        .into_iter()
+        .filter_map(|name| read(&name).map(|value| (name, value)))
+        .collect();
     let config = Rc::new(Config::from_settings(Settings {
         apps: apps.as_deref(),
         local_accounts: accounts.as_deref(),
         secret: secret.as_deref(),
         signing_key_rotation_secs: rotation.as_deref(),
         admin_token: admin_token.as_deref(),
+        oidc_providers: providers.as_deref(),
+        oidc_secrets: Some(&oidc_secrets),
     })?);
     CONFIG.with(|c| {
         let _ = c.set(config.clone());

@@ -15,7 +15,8 @@ use crate::keys::{SEALING_KEY_LABEL, WebCryptoSigner};
 use crate::platform::WorkerClock;
 use crate::random::PlatformRng;
 use crate::store::WorkerStore;
-use crate::{admin, env, gate, health, http, oauth};
+use crate::upstream::WorkerUpstream;
+use crate::{admin, env, gate, health, http, oauth, oidc};
 
 /// How long clients may cache discovery documents and the JWKS.
 const METADATA_MAX_AGE_SECS: u32 = 300;
@@ -65,6 +66,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let source = req.headers().get("CF-Connecting-IP")?;
     let server =
         Server::new(&config, site, &store, &signer, &PlatformRng, &clock).with_source(source);
+    let upstream = WorkerUpstream::new(&kv, server.now.0);
 
     if let Some(document) = document {
         return match method {
@@ -86,8 +88,10 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
             Err(error) => http::unavailable(&error.to_string()),
         },
         (Method::Post, paths::REGISTER) => oauth::register(&server, &mut req).await,
-        (Method::Get, paths::AUTHORIZE) => oauth::authorize(&server, &req).await,
-        (Method::Get, paths::LOGIN) => oauth::login_page(&server, &req),
+        (Method::Get, paths::AUTHORIZE) => oauth::authorize(&server, &req, &upstream).await,
+        (Method::Get, paths::LOGIN) => oauth::login_page(&server, &req, &upstream).await,
+        (Method::Post, paths::OIDC_START) => oidc::start(&server, &mut req, &upstream).await,
+        (Method::Get, paths::OIDC_CALLBACK) => oidc::callback(&server, &req, &upstream).await,
         (Method::Post, paths::LOGIN) => oauth::login(&server, &mut req).await,
         (Method::Post, paths::LOGOUT) => oauth::logout(&server, &mut req).await,
         (Method::Get, paths::AGENTS) => oauth::agents_page(&server, &req).await,
@@ -95,7 +99,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         (Method::Post, paths::ADMIN_REVOKE) => admin::revoke(&server, &mut req).await,
         (Method::Get, paths::ADMIN_AUDIT) => admin::audit(&server, &req).await,
         (Method::Post, paths::AGENTS_REVOKE) => oauth::revoke_agent(&server, &mut req).await,
-        (Method::Post, paths::CONSENT) => oauth::consent(&server, &mut req).await,
+        (Method::Post, paths::CONSENT) => oauth::consent(&server, &mut req, &upstream).await,
         (Method::Post, paths::TOKEN) => oauth::token(&server, &mut req).await,
         (Method::Post, paths::REVOKE) => oauth::revoke(&server, &mut req).await,
         (Method::Post, paths::INTROSPECT) => oauth::introspect(&server, &mut req).await,
@@ -104,7 +108,8 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
             http::method_not_allowed("POST, OPTIONS")
         }
         (_, paths::LOGIN) => http::method_not_allowed("GET, POST"),
-        (_, paths::AGENTS) => http::method_not_allowed("GET"),
+        (_, paths::AGENTS | paths::OIDC_CALLBACK) => http::method_not_allowed("GET"),
+        (_, paths::OIDC_START) => http::method_not_allowed("POST"),
         (_, paths::LOGOUT | paths::CONSENT | paths::INTROSPECT | paths::AGENTS_REVOKE) => {
             http::method_not_allowed("POST")
         }

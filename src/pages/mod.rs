@@ -12,7 +12,7 @@ mod login;
 pub use agents::agents;
 pub use consent::consent;
 pub use demo::{demo, forbidden};
-pub use error::error;
+pub use error::{error, login_failed};
 pub use login::login;
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};

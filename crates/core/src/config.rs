@@ -60,6 +60,8 @@ pub struct Config {
     pub signing_key_rotation_secs: u64,
     /// The SHA-256 of the admin API's bearer token (`ADMIN_TOKEN`); `None` turns the API off.
     pub admin_token: Option<crate::secret::SecretHash>,
+    /// Upstream OpenID Connect providers people may log in with (`OIDC_PROVIDERS`).
+    pub oidc_providers: Vec<crate::oidc::provider::Provider>,
 }
 
 /// Which request hosts an app answers on.
@@ -199,6 +201,10 @@ pub struct Settings<'a> {
     pub signing_key_rotation_secs: Option<&'a str>,
     /// `ADMIN_TOKEN`: the admin API's bearer token, at least 32 characters.
     pub admin_token: Option<&'a str>,
+    /// `OIDC_PROVIDERS`: JSON array of upstream OpenID Connect providers.
+    pub oidc_providers: Option<&'a str>,
+    /// The Worker secrets `OIDC_PROVIDERS` names (`client_secret_env`), by name.
+    pub oidc_secrets: Option<&'a BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +253,10 @@ impl Config {
             secret: parse_secret(settings.secret)?,
             signing_key_rotation_secs: parse_rotation(settings.signing_key_rotation_secs)?,
             admin_token: parse_admin_token(settings.admin_token)?,
+            oidc_providers: crate::oidc::provider::parse(
+                settings.oidc_providers,
+                settings.oidc_secrets.unwrap_or(&BTreeMap::new()),
+            )?,
         })
     }
 

@@ -28,6 +28,7 @@ pub mod jws;
 pub mod login;
 pub mod markdown;
 pub mod metadata;
+pub mod oidc;
 pub mod password;
 pub mod paths;
 pub mod pkce;

@@ -358,6 +358,25 @@ pub trait RevocationQueue {
     async fn enqueue(&self, message: &crate::queue::QueueMessage) -> Result<(), StoreError>;
 }
 
+/// Pending upstream OpenID Connect logins (`oidc_states`).
+#[allow(async_fn_in_trait)]
+pub trait OidcStateStore {
+    /// Stores a new pending login.
+    async fn insert_oidc_state(
+        &self,
+        state: &crate::oidc::state::StateRecord,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Marks the state used in one atomic step (D1: `UPDATE … WHERE used_at IS NULL`).
+    /// Exactly one caller ever receives `Fresh` for a given state, however many race; expiry is
+    /// the caller's to check.
+    async fn consume_oidc_state(
+        &self,
+        state_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<crate::oidc::state::StateUse, StoreError>;
+}
+
 /// Everything the authorization server stores.
 pub trait Store:
     ClientStore
@@ -368,6 +387,7 @@ pub trait Store:
     + RefreshStore
     + Denylist
     + RevocationQueue
+    + OidcStateStore
     + crate::audit::AuditLog
 {
 }
@@ -381,6 +401,7 @@ impl<T> Store for T where
         + RefreshStore
         + Denylist
         + RevocationQueue
+        + OidcStateStore
         + crate::audit::AuditLog
 {
 }

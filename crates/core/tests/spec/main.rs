@@ -12,6 +12,7 @@ mod support;
 mod admin_api;
 mod connected_agents;
 mod login_and_consent;
+mod oidc_login;
 mod path_prefix;
 mod revocation_queue;
 mod rfc6749_code_flow;
