@@ -93,18 +93,15 @@ impl Upstream for WorkerUpstream<'_> {
             if let (true, Some(cached)) = (recently_forced, &cached) {
                 return Ok(cached.body.clone());
             }
+            let body = self.fetch_document(url).await;
+            // Counted whether or not the fetch succeeded, so a failing provider is not retried
+            // on every request either.
             DOCUMENTS.with_borrow_mut(|docs| {
                 if let Some(doc) = docs.get_mut(url) {
                     doc.forced_at = Some(self.now);
                 }
             });
-            let body = self.fetch_document(url).await?;
-            DOCUMENTS.with_borrow_mut(|docs| {
-                if let Some(doc) = docs.get_mut(url) {
-                    doc.forced_at = Some(self.now);
-                }
-            });
-            return Ok(body);
+            return body;
         }
         if let Some(cached) =
             cached.filter(|c| self.now.saturating_sub(c.fetched_at) < UPSTREAM_CACHE_SECS)
