@@ -150,14 +150,9 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             return Err(Reason::OidcStateExpired.into());
         }
         let provider = self.provider(&record.provider)?;
-        // Core §3.1.2.6: the provider answered with an error (the person cancelled, or is not
-        // assigned to the application).
-        if params.get("error")?.is_some() {
-            return Err(Reason::UpstreamDenied.into());
-        }
         let metadata = metadata(provider, upstream).await?;
-        // RFC 9207 §2.4: with `iss` in the response, it must be the provider's issuer (mix-up
-        // defence); a provider that promises it must send it.
+        // RFC 9207 §2.4: with `iss` in the response (error responses included), it must be the
+        // provider's issuer (mix-up defence); a provider that promises it must send it.
         match params.get("iss")? {
             Some(iss) if iss != metadata.issuer => {
                 return Err(Reason::UpstreamIssuerMismatch.into());
@@ -166,6 +161,11 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                 return Err(Reason::UpstreamIssuerMismatch.into());
             }
             _ => {}
+        }
+        // Core §3.1.2.6: the provider answered with an error (the person cancelled, or is not
+        // assigned to the application).
+        if params.get("error")?.is_some() {
+            return Err(Reason::UpstreamDenied.into());
         }
         let code = params.get("code")?.ok_or(Reason::UpstreamCodeMissing)?;
         let derived = state::derive(&self.state_key(), presented);

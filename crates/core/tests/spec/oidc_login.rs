@@ -679,6 +679,24 @@ fn upstream_errors_and_mixups_are_refused() {
         refused(callback(&world, &idp, &cancelled)),
         Reason::UpstreamDenied
     );
+    // An error response claiming to come from another provider is a mix-up, not a cancellation.
+    let start = begin(&world, &idp);
+    let state = url::Url::parse(&start.location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let foreign = form(&[
+        ("error", "access_denied"),
+        ("state", &state),
+        ("iss", "https://evil.test"),
+    ]);
+    assert_eq!(
+        refused(callback(&world, &idp, &foreign)),
+        Reason::UpstreamIssuerMismatch
+    );
     // RFC 9207: a response naming another issuer (mix-up), or none when it is promised.
     for iss in [Some("https://evil.test"), None] {
         let start = begin(&world, &idp);
