@@ -21,6 +21,8 @@ const LOCAL_ACCOUNTS: &str = "LOCAL_ACCOUNTS";
 const GATEHOUSE_SECRET: &str = "GATEHOUSE_SECRET";
 /// Secret: the admin API's bearer token.
 const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+/// Variable: upstream OpenID Connect providers, as JSON.
+const OIDC_PROVIDERS: &str = "OIDC_PROVIDERS";
 /// Variable: seconds a signing key signs before rotation.
 const SIGNING_KEY_ROTATION_SECS: &str = "SIGNING_KEY_ROTATION_SECS";
 /// Variable: the policy of the people who may use the admin API from a browser.
@@ -42,7 +44,7 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     if let Some(config) = CONFIG.with(|c| c.get().cloned()) {
         return Ok(config);
     }
-    let read = |name| {
+    let read = |name: &str| {
         env.var(name)
             .ok()
             .map(|v| v.to_string())
@@ -70,6 +72,12 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
         MIGRATION_ACCESS_TOKEN_TTL_SECS,
     ]
     .map(read);
+    let providers = read(OIDC_PROVIDERS);
+    // The client secrets are Worker secrets named inside OIDC_PROVIDERS.
+    let oidc_secrets = gatehouse_core::oidc::provider::secret_names(providers.as_deref())
+        .into_iter()
+        .filter_map(|name| read(&name).map(|value| (name, value)))
+        .collect();
     let config = Rc::new(Config::from_settings(Settings {
         apps: apps.as_deref(),
         local_accounts: accounts.as_deref(),
@@ -80,6 +88,8 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
         migration_mode: migration.as_deref(),
         migration_retry_after_secs: retry_after.as_deref(),
         migration_access_token_ttl_secs: ttl.as_deref(),
+        oidc_providers: providers.as_deref(),
+        oidc_secrets: Some(&oidc_secrets),
     })?);
     CONFIG.with(|c| {
         let _ = c.set(config.clone());

@@ -11,12 +11,14 @@ mod health;
 mod http;
 mod keys;
 mod oauth;
+mod oidc;
 mod pages;
 mod platform;
 mod proxy;
 mod random;
 mod router;
 mod store;
+mod upstream;
 mod verifier;
 mod webcrypto;
 

@@ -14,10 +14,11 @@ use gatehouse_core::store::Store;
 use worker::{Request, Response, Result};
 
 use crate::random::PlatformRng;
-use crate::{http, pages, platform};
+use crate::upstream::WorkerUpstream;
+use crate::{http, oidc, pages, platform};
 
 /// The double-submit CSRF cookie of gatehouse's forms.
-pub(crate) const CSRF_COOKIE: &str = "__Host-gatehouse-csrf";
+pub const CSRF_COOKIE: &str = "__Host-gatehouse-csrf";
 /// The CSRF cookie outlives a slow login by a good margin.
 const CSRF_COOKIE_MAX_AGE_SECS: u64 = 3600;
 
@@ -46,17 +47,19 @@ pub async fn register<S: Store, K: Signer>(
 pub async fn authorize<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
+    upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
     let query = req.url()?.query().unwrap_or_default().to_owned();
     let session = http::cookie(req, &server.site.session_cookie());
     let outcome = server.authorize(&query, session.as_deref()).await;
-    answer(server, req, outcome, 302)
+    answer(server, req, upstream, outcome, 302).await
 }
 
 /// `POST` of the consent form.
 pub async fn consent<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &mut Request,
+    upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {
         Ok(body) => body,
@@ -67,20 +70,19 @@ pub async fn consent<S: Store, K: Signer>(
     let outcome = server
         .consent(&body, session.as_deref(), csrf.as_deref())
         .await;
-    answer(server, req, outcome, 303)
+    answer(server, req, upstream, outcome, 303).await
 }
 
 /// Turns an authorization outcome into a page or a redirect.
-fn answer<S: Store, K: Signer>(
+async fn answer<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
+    upstream: &WorkerUpstream<'_>,
     outcome: std::result::Result<AuthorizeOutcome, AuthorizeError>,
     redirect_status: u16,
 ) -> Result<Response> {
     match outcome {
-        Ok(AuthorizeOutcome::Login(prompt)) => {
-            with_csrf(server, req, |csrf| pages::login(&prompt, csrf))
-        }
+        Ok(AuthorizeOutcome::Login(prompt)) => login_prompt(server, req, upstream, &prompt).await,
         Ok(AuthorizeOutcome::Consent(prompt)) => {
             with_csrf(server, req, |csrf| pages::consent(&prompt, csrf))
         }
@@ -138,17 +140,35 @@ pub fn page_with_csrf<S, K>(
 }
 
 /// `GET /.gatehouse/login?return_to=…`: the login page for a person who came to the app itself.
-pub fn login_page<S: Store, K: Signer>(
+pub async fn login_page<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
+    upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
     let url = req.url()?;
     let return_to = url
         .query_pairs()
         .find(|(k, _)| k == "return_to")
         .map(|(_, v)| v.into_owned());
-    let prompt = LoginPrompt::for_app(&server.site, return_to.as_deref().unwrap_or("/"));
-    with_csrf(server, req, |csrf| pages::login(&prompt, csrf))
+    let prompt = LoginPrompt::for_app(
+        server.config,
+        &server.site,
+        return_to.as_deref().unwrap_or("/"),
+    );
+    login_prompt(server, req, upstream, &prompt).await
+}
+
+/// The login page, or, when one upstream provider is the only way to log in, that provider.
+async fn login_prompt<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &Request,
+    upstream: &WorkerUpstream<'_>,
+    prompt: &LoginPrompt,
+) -> Result<Response> {
+    match prompt.sole_provider() {
+        Some(provider) => oidc::begin(server, req, upstream, provider, &prompt.return_to).await,
+        None => with_csrf(server, req, |csrf| pages::login(prompt, csrf)),
+    }
 }
 
 /// `POST /.gatehouse/logout`: ends the session and clears its cookie.

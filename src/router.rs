@@ -15,7 +15,8 @@ use crate::keys::{SEALING_KEY_LABEL, WebCryptoSigner};
 use crate::platform::WorkerClock;
 use crate::random::PlatformRng;
 use crate::store::WorkerStore;
-use crate::{admin, device, env, gate, health, http, oauth};
+use crate::upstream::WorkerUpstream;
+use crate::{admin, device, env, gate, health, http, oauth, oidc};
 
 /// How long clients may cache discovery documents and the JWKS.
 const METADATA_MAX_AGE_SECS: u32 = 300;
@@ -66,6 +67,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let source = req.headers().get("CF-Connecting-IP")?;
     let server =
         Server::new(&config, site, &store, &signer, &PlatformRng, &clock).with_source(source);
+    let upstream = WorkerUpstream::new(&kv, server.now.0);
 
     if let Some(document) = document {
         return match method {
@@ -87,8 +89,10 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
             Err(error) => http::unavailable(&error.to_string()),
         },
         (Method::Post, paths::REGISTER) => oauth::register(&server, &mut req).await,
-        (Method::Get, paths::AUTHORIZE) => oauth::authorize(&server, &req).await,
-        (Method::Get, paths::LOGIN) => oauth::login_page(&server, &req),
+        (Method::Get, paths::AUTHORIZE) => oauth::authorize(&server, &req, &upstream).await,
+        (Method::Get, paths::LOGIN) => oauth::login_page(&server, &req, &upstream).await,
+        (Method::Post, paths::OIDC_START) => oidc::start(&server, &mut req, &upstream).await,
+        (Method::Get, paths::OIDC_CALLBACK) => oidc::callback(&server, &req, &upstream).await,
         (Method::Post, paths::LOGIN) => oauth::login(&server, &mut req).await,
         (Method::Post, paths::LOGOUT) => oauth::logout(&server, &mut req).await,
         (Method::Get, paths::AGENTS) => oauth::agents_page(&server, &req).await,
@@ -100,7 +104,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
             admin::disable_client(&server, &mut req).await
         }
         (Method::Post, paths::AGENTS_REVOKE) => oauth::revoke_agent(&server, &mut req).await,
-        (Method::Post, paths::CONSENT) => oauth::consent(&server, &mut req).await,
+        (Method::Post, paths::CONSENT) => oauth::consent(&server, &mut req, &upstream).await,
         (Method::Post, paths::TOKEN) => oauth::token(&server, &mut req).await,
         (Method::Post, paths::REVOKE) => oauth::revoke(&server, &mut req).await,
         (Method::Post, paths::INTROSPECT) => oauth::introspect(&server, &mut req).await,
@@ -116,12 +120,18 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
             http::method_not_allowed("POST, OPTIONS")
         }
         (_, paths::LOGIN) => http::method_not_allowed("GET, POST"),
-        (_, paths::AGENTS | paths::ADMIN_GRANTS | paths::ADMIN_AUDIT | paths::ADMIN_HELD) => {
-            http::method_not_allowed("GET")
-        }
         (
             _,
-            paths::LOGOUT
+            paths::AGENTS
+            | paths::ADMIN_GRANTS
+            | paths::ADMIN_AUDIT
+            | paths::ADMIN_HELD
+            | paths::OIDC_CALLBACK,
+        ) => http::method_not_allowed("GET"),
+        (
+            _,
+            paths::OIDC_START
+            | paths::LOGOUT
             | paths::CONSENT
             | paths::INTROSPECT
             | paths::AGENTS_REVOKE

@@ -196,3 +196,55 @@ pub async fn pbkdf2(password: &[u8], salt: &[u8], rounds: u32, len: usize) -> Re
         &resolve(subtle()?.derive_bits_with_object(&params, &base, bits)).await?,
     ))
 }
+
+/// Whether `signature` is a valid RS256 or ES256 (JWS, RFC 7518 §3) signature of `message`
+/// under an upstream provider's public key, imported from its JWK (`crypto.subtle.importKey`
+/// with format `"jwk"`).
+pub async fn verify_jwk(
+    jwk: &gatehouse_core::oidc::id_token::Jwk,
+    alg: gatehouse_core::oidc::id_token::JwsAlg,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<bool> {
+    use gatehouse_core::oidc::id_token::JwsAlg;
+    let text = |v: &Option<String>| JsValue::from_str(v.as_deref().unwrap_or_default());
+    let (data, algorithm) = match alg {
+        JwsAlg::Rs256 => (
+            object(&[
+                ("kty", "RSA".into()),
+                ("n", text(&jwk.n)),
+                ("e", text(&jwk.e)),
+            ])?,
+            object(&[
+                ("name", "RSASSA-PKCS1-v1_5".into()),
+                ("hash", "SHA-256".into()),
+            ])?,
+        ),
+        JwsAlg::Es256 => (
+            object(&[
+                ("kty", "EC".into()),
+                ("crv", "P-256".into()),
+                ("x", text(&jwk.x)),
+                ("y", text(&jwk.y)),
+            ])?,
+            ecdsa()?,
+        ),
+    };
+    let key: CryptoKey = resolve(subtle()?.import_key_with_object(
+        "jwk",
+        &data,
+        &algorithm,
+        false,
+        &usages(&["verify"]),
+    ))
+    .await?
+    .unchecked_into();
+    let (data, signature) = (Uint8Array::from(message), Uint8Array::from(signature));
+    let valid = resolve(
+        subtle()?.verify_with_object_and_buffer_source_and_buffer_source(
+            &algorithm, &key, &signature, &data,
+        ),
+    )
+    .await?;
+    Ok(valid.as_bool().unwrap_or(false))
+}

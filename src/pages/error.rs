@@ -30,3 +30,16 @@ pub fn paused(retry_after_secs: u64) -> String {
     );
     document("Paused for maintenance", &body)
 }
+
+/// A login through an identity provider that did not complete: why, and a way to start again.
+pub fn login_failed(error: &OAuthError, login_path: &str) -> String {
+    let body = format!(
+        "<h1>Login did not complete</h1><p class=\"error\" role=\"alert\">{}</p>\
+         <p><a href=\"{}\">Start again</a></p>\
+         <p class=\"small\">Error code: <code>{}</code>.</p>",
+        text(error.description),
+        html_escape::encode_double_quoted_attribute(login_path),
+        error.code.as_str()
+    );
+    document("Login did not complete", &body)
+}

@@ -1,7 +1,10 @@
-//! The login page (local accounts).
+//! The login page: the local-account form when there are local accounts, and one button per
+//! upstream OpenID Connect provider (each a CSRF-protected `POST` form).
 
 use gatehouse_core::csrf;
 use gatehouse_core::login::LoginPrompt;
+#[cfg(test)]
+use gatehouse_core::login::ProviderChoice;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::{document, hidden};
@@ -12,21 +15,47 @@ pub fn login(prompt: &LoginPrompt, csrf_token: &str) -> String {
         .error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", text(e)))
         .unwrap_or_default();
+    let local = if prompt.local {
+        local_form(prompt, csrf_token)
+    } else {
+        String::new()
+    };
+    let buttons: String = prompt
+        .providers
+        .iter()
+        .map(|p| {
+            format!(
+                "<form method=\"post\" action=\"{action}\">{provider}{return_to}{csrf}\
+                 <button type=\"submit\">Log in with {name}</button></form>",
+                action = attr(&prompt.provider_action),
+                provider = hidden("provider", &p.id),
+                return_to = hidden("return_to", &prompt.return_to),
+                csrf = hidden(csrf::FIELD, csrf_token),
+                name = text(&p.name),
+            )
+        })
+        .collect();
     let body = format!(
-        "<h1>Log in to {app}</h1>{error}\
-         <form method=\"post\" action=\"{action}\">\
+        "<h1>Log in to {app}</h1>{error}{local}{buttons}",
+        app = text(&prompt.app_name),
+    );
+    document("Log in", &body)
+}
+
+/// The email and password form.
+fn local_form(prompt: &LoginPrompt, csrf_token: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\">\
          <label for=\"email\">Email</label>\
          <input id=\"email\" type=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"username\" required autofocus>\
          <label for=\"password\">Password</label>\
          <input id=\"password\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
          {return_to}{csrf}<button type=\"submit\">Log in</button></form>",
-        app = text(&prompt.app_name),
         action = attr(&prompt.action),
         email = attr(&prompt.email),
         return_to = hidden("return_to", &prompt.return_to),
         csrf = hidden(csrf::FIELD, csrf_token),
-    );
-    document("Log in", &body)
+    )
 }
 
 #[cfg(test)]
@@ -40,7 +69,34 @@ mod tests {
             return_to: "/oauth/authorize?a=\"><script>".into(),
             email: "\"><img src=x onerror=alert(1)>".into(),
             error: Some("Wrong email or password."),
+            local: true,
+            providers: vec![ProviderChoice {
+                id: "corp".into(),
+                name: "<b>Corp</b> SSO".into(),
+            }],
+            provider_action: "/wiki/.gatehouse/oidc/start".into(),
         }
+    }
+
+    #[test]
+    fn providers_are_buttons_posting_with_csrf_and_without_the_local_form_when_off() {
+        let page = login(&prompt(), "t0ken");
+        assert!(page.contains("action=\"/wiki/.gatehouse/oidc/start\""));
+        assert!(page.contains("name=\"provider\" value=\"corp\""));
+        assert!(page.contains("Log in with &lt;b&gt;Corp&lt;/b&gt; SSO"));
+        assert_eq!(
+            page.matches("name=\"csrf_token\" value=\"t0ken\"").count(),
+            2
+        );
+        let upstream_only = login(
+            &LoginPrompt {
+                local: false,
+                ..prompt()
+            },
+            "t0ken",
+        );
+        assert!(!upstream_only.contains("name=\"password\""));
+        assert!(upstream_only.contains("name=\"provider\""));
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub use agents::agents;
 pub use consent::consent;
 pub use demo::{demo, forbidden};
 pub use device::{device_consent, device_done, device_entry, device_refused};
-pub use error::{error, paused};
+pub use error::{error, login_failed, paused};
 pub use login::login;
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};

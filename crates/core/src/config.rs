@@ -65,6 +65,8 @@ pub struct Config {
     pub admins: Option<Policy>,
     /// Migration mode (`MIGRATION_MODE=on`): D1 is being moved, so nothing is written to it.
     pub migration: Option<crate::migration::Migration>,
+    /// Upstream OpenID Connect providers people may log in with (`OIDC_PROVIDERS`).
+    pub oidc_providers: Vec<crate::oidc::provider::Provider>,
 }
 
 /// Which request hosts an app answers on.
@@ -212,6 +214,10 @@ pub struct Settings<'a> {
     pub migration_retry_after_secs: Option<&'a str>,
     /// `MIGRATION_ACCESS_TOKEN_TTL_SECS`: seconds, default 14400.
     pub migration_access_token_ttl_secs: Option<&'a str>,
+    /// `OIDC_PROVIDERS`: JSON array of upstream OpenID Connect providers.
+    pub oidc_providers: Option<&'a str>,
+    /// The Worker secrets `OIDC_PROVIDERS` names (`client_secret_env`), by name.
+    pub oidc_secrets: Option<&'a BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -270,6 +276,10 @@ impl Config {
             admin_token: parse_admin_token(settings.admin_token)?,
             admins: parse_admins(settings.admins)?,
             migration: parse_migration(settings)?,
+            oidc_providers: crate::oidc::provider::parse(
+                settings.oidc_providers,
+                settings.oidc_secrets.unwrap_or(&BTreeMap::new()),
+            )?,
         })
     }
 

@@ -319,6 +319,54 @@ pub enum Reason {
     UserCodeUnknown,
     /// The person typed too many wrong user codes recently (RFC 8628 §5.1: brute force).
     UserCodeGuessLimit,
+    /// The login form named an upstream provider that is not configured.
+    OidcProviderUnknown,
+    /// The upstream callback carries no `state`.
+    OidcStateMissing,
+    /// The upstream callback's `state` was never issued (or not by this server).
+    OidcStateUnknown,
+    /// The upstream callback's `state` was used before: a replayed callback.
+    OidcStateReplayed,
+    /// The upstream login took longer than the state lives.
+    OidcStateExpired,
+    /// The upstream callback reached another browser (or app) than the one that started the
+    /// login (RFC 9700 §4.7.1, login CSRF).
+    OidcStateBrowserMismatch,
+    /// The provider answered with an error: the person cancelled, or was refused there
+    /// (OpenID Connect Core §3.1.2.6).
+    UpstreamDenied,
+    /// The authorization response's `iss` is not the provider's, or is missing although the
+    /// provider promises it (RFC 9207 §2.4).
+    UpstreamIssuerMismatch,
+    /// The authorization response has no `code`.
+    UpstreamCodeMissing,
+    /// The provider's token endpoint refused the code.
+    UpstreamTokenRefused,
+    /// The provider could not be reached, or its discovery document, JWK Set or token answer
+    /// is unusable.
+    UpstreamUnavailable,
+    /// The ID token is not a well-formed JWS with the claims required (Core §2).
+    IdTokenMalformed,
+    /// The ID token is signed with an algorithm other than RS256 or ES256.
+    IdTokenAlgorithmRefused,
+    /// No key of the provider's JWK Set, even refetched, matches the ID token's `kid`.
+    IdTokenKeyUnknown,
+    /// The ID token's signature does not verify (Core §3.1.3.7 item 6).
+    IdTokenSignatureInvalid,
+    /// The ID token's `iss` is not the provider's (Core §3.1.3.7 item 2).
+    IdTokenIssuerMismatch,
+    /// The ID token is not for gatehouse's client (`aud`, `azp`; Core §3.1.3.7 items 3–5).
+    IdTokenAudienceMismatch,
+    /// The ID token expired or was issued in the future (Core §3.1.3.7 items 9–10).
+    IdTokenExpired,
+    /// The ID token's `nonce` is not the one sent (Core §3.1.3.7 item 11).
+    IdTokenNonceMismatch,
+    /// The ID token carries no usable `email`.
+    UpstreamEmailMissing,
+    /// The provider did not vouch for the email (`email_verified`, Core §5.1).
+    UpstreamEmailUnverified,
+    /// The email's domain is not among the provider's `allowed_domains`.
+    UpstreamDomainRefused,
     /// Storage did not answer; the client may retry.
     StoreUnavailable,
 }
@@ -386,6 +434,9 @@ pub struct ErrorBody {
 const CODE_REFUSED: &str = "the authorization code is invalid, expired, or was already used";
 const REFRESH_REFUSED: &str = "the refresh token is invalid, expired, or revoked";
 const TOKEN_REFUSED: &str = "the access token is invalid";
+const LOGIN_RESTART: &str = "this login link expired, was already used, or was opened in another browser; please start again";
+const UPSTREAM_REFUSED: &str =
+    "the answer of the identity provider could not be verified; please start again";
 
 impl From<Reason> for OAuthError {
     /// The single mapping from reason to public code and description.
@@ -547,6 +598,43 @@ impl From<Reason> for OAuthError {
             R::DevicePollingTooFast => (C::SlowDown, "polling too fast; wait longer between polls"),
             R::UserCodeUnknown => (C::InvalidRequest, "the code is wrong or has expired"),
             R::UserCodeGuessLimit => (C::InvalidRequest, "too many wrong codes; try again later"),
+            R::OidcProviderUnknown => (C::InvalidRequest, "no such identity provider"),
+            R::OidcStateMissing
+            | R::OidcStateUnknown
+            | R::OidcStateReplayed
+            | R::OidcStateExpired
+            | R::OidcStateBrowserMismatch => (C::InvalidRequest, LOGIN_RESTART),
+            R::UpstreamDenied => (
+                C::AccessDenied,
+                "the identity provider did not log you in (the login was cancelled or refused there)",
+            ),
+            R::UpstreamIssuerMismatch
+            | R::UpstreamCodeMissing
+            | R::UpstreamTokenRefused
+            | R::IdTokenMalformed
+            | R::IdTokenAlgorithmRefused
+            | R::IdTokenKeyUnknown
+            | R::IdTokenSignatureInvalid
+            | R::IdTokenIssuerMismatch
+            | R::IdTokenAudienceMismatch
+            | R::IdTokenExpired
+            | R::IdTokenNonceMismatch => (C::AccessDenied, UPSTREAM_REFUSED),
+            R::UpstreamUnavailable => (
+                C::TemporarilyUnavailable,
+                "the identity provider cannot be reached right now; please try again in a minute",
+            ),
+            R::UpstreamEmailMissing => (
+                C::AccessDenied,
+                "the identity provider did not share your email address",
+            ),
+            R::UpstreamEmailUnverified => (
+                C::AccessDenied,
+                "the identity provider has not verified your email address",
+            ),
+            R::UpstreamDomainRefused => (
+                C::AccessDenied,
+                "accounts of your email domain cannot log in through this identity provider",
+            ),
             R::StoreUnavailable => (
                 C::TemporarilyUnavailable,
                 "the service is temporarily unavailable",

@@ -30,6 +30,7 @@ pub mod login;
 pub mod markdown;
 pub mod metadata;
 pub mod migration;
+pub mod oidc;
 pub mod password;
 pub mod paths;
 pub mod pkce;

@@ -4,6 +4,7 @@
 //! checked for unknown emails), so the form does not reveal which accounts exist.
 
 use crate::audit::AuditKind;
+use crate::config::Config;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
@@ -25,7 +26,17 @@ pub const SESSION_TOUCH_SECS: u64 = 60;
 /// Longest `return_to` accepted.
 const MAX_RETURN_TO_BYTES: usize = 8 * 1024;
 
-/// What the login page shows.
+/// An upstream provider's button on the login page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderChoice {
+    /// The provider's id, posted to [`paths::OIDC_START`].
+    pub id: String,
+    /// Its name, on the button.
+    pub name: String,
+}
+
+/// What the login page shows: the local-account form when there are local accounts, and one
+/// button per upstream provider.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginPrompt {
     /// The app the person is logging in to.
@@ -38,28 +49,52 @@ pub struct LoginPrompt {
     pub email: String,
     /// Why the previous attempt failed.
     pub error: Option<&'static str>,
+    /// Whether the local-account form is shown (local accounts are configured).
+    pub local: bool,
+    /// The upstream providers, one button each.
+    pub providers: Vec<ProviderChoice>,
+    /// Where the provider buttons post: [`paths::OIDC_START`] under the app's prefix.
+    pub provider_action: String,
 }
 
 impl LoginPrompt {
     /// The prompt for a person who navigated to `return_to` on the app without a session.
-    pub fn for_app(site: &Site<'_>, return_to: &str) -> Self {
-        Self {
-            app_name: site.app.name.clone(),
-            action: site.path(paths::LOGIN),
-            return_to: self::return_to(return_to),
-            email: String::new(),
-            error: None,
-        }
+    pub fn for_app(config: &Config, site: &Site<'_>, return_to: &str) -> Self {
+        Self::returning_to(config, site, self::return_to(return_to))
     }
 
     /// The prompt for an authorization request with this query string.
-    pub fn new(site: &Site<'_>, authorization_query: &str) -> Self {
+    pub fn new(config: &Config, site: &Site<'_>, authorization_query: &str) -> Self {
+        let back = format!("{}?{authorization_query}", site.path(paths::AUTHORIZE));
+        Self::returning_to(config, site, back)
+    }
+
+    fn returning_to(config: &Config, site: &Site<'_>, return_to: String) -> Self {
         Self {
             app_name: site.app.name.clone(),
             action: site.path(paths::LOGIN),
-            return_to: format!("{}?{authorization_query}", site.path(paths::AUTHORIZE)),
+            return_to,
             email: String::new(),
             error: None,
+            local: !config.accounts.is_empty() || config.oidc_providers.is_empty(),
+            providers: config
+                .oidc_providers
+                .iter()
+                .map(|p| ProviderChoice {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                })
+                .collect(),
+            provider_action: site.path(paths::OIDC_START),
+        }
+    }
+
+    /// The one provider to send the person to at once, without a page: when it is the only way
+    /// to log in (one provider, no local accounts).
+    pub fn sole_provider(&self) -> Option<&str> {
+        match self.providers.as_slice() {
+            [only] if !self.local => Some(&only.id),
+            _ => None,
         }
     }
 }
@@ -94,11 +129,9 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
     let email = field("email").trim().to_ascii_lowercase();
     let retry = |error| {
         Ok(LoginOutcome::Retry(LoginPrompt {
-            app_name: server.site.app.name.clone(),
-            action: server.site.path(paths::LOGIN),
-            return_to: return_to(field("return_to")),
             email: email.clone(),
             error: Some(error),
+            ..LoginPrompt::for_app(server.config, &server.site, field("return_to"))
         }))
     };
     if csrf::verify(csrf_cookie, form.get(csrf::FIELD).ok().flatten()) == Err(Reason::CsrfMismatch)
@@ -111,14 +144,30 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
     if stored.is_none() || !matches {
         return retry("Wrong email or password.");
     }
+    let person = Person {
+        subject: format!("local:{email}"),
+        email,
+        groups: Vec::new(),
+    };
+    let session = open_session(server, person, serde_json::Value::Null).await?;
+    Ok(LoginOutcome::LoggedIn {
+        session,
+        max_age_secs: SESSION_TTL_SECS,
+        return_to: return_to(field("return_to")),
+    })
+}
+
+/// Opens a session for `person` at this app and records the login (`detail` in the audit
+/// event says how they logged in).
+pub(crate) async fn open_session<S: Store, K: Signer, R: Rng>(
+    server: &Server<'_, S, K, R>,
+    person: Person,
+    detail: serde_json::Value,
+) -> Result<SessionId, StoreError> {
     let session = SessionId::issue(server.rng);
     let record = SessionRecord {
         session_hash: session.hash(),
-        person: Person {
-            subject: format!("local:{email}"),
-            email,
-            groups: Vec::new(),
-        },
+        person,
         app: server.site.resource.clone(),
         last_seen_at: server.now,
         expires_at: server.now.plus(SESSION_TTL_SECS),
@@ -126,19 +175,9 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
     server.store.insert_session(&record, server.now).await?;
     let subject = record.person.subject.as_str();
     server
-        .audit(
-            AuditKind::LoggedIn,
-            Some(subject),
-            None,
-            None,
-            serde_json::Value::Null,
-        )
+        .audit(AuditKind::LoggedIn, Some(subject), None, None, detail)
         .await?;
-    Ok(LoginOutcome::LoggedIn {
-        session,
-        max_age_secs: SESSION_TTL_SECS,
-        return_to: return_to(field("return_to")),
-    })
+    Ok(session)
 }
 
 /// Where a login may send the person: a path on this same host, so the login form cannot be

@@ -29,6 +29,11 @@ pub const DEVICE_AUTHORIZATION: &str = "/oauth/device_authorization";
 pub const DEVICE: &str = "/.gatehouse/device";
 /// The login form's target (gatehouse's own page, not an OAuth endpoint).
 pub const LOGIN: &str = "/.gatehouse/login";
+/// Starts an upstream OpenID Connect login (`POST` from the login page, CSRF-protected).
+pub const OIDC_START: &str = "/.gatehouse/oidc/start";
+/// Where upstream OpenID Connect providers send the browser back: the redirect URI to register
+/// at the provider is the app's URL followed by this path.
+pub const OIDC_CALLBACK: &str = "/.gatehouse/oidc/callback";
 /// The person's connected agents at this app (`GET`; JSON when `Accept` asks for it).
 pub const AGENTS: &str = "/.gatehouse/agents";
 /// Revokes one of them (`POST`, CSRF-protected).

@@ -110,14 +110,39 @@ secret_type!(
     AdminToken
 );
 
+secret_type!(
+    /// The `state` of an upstream OpenID Connect login (RFC 6749 §10.12): stored only hashed,
+    /// single use.
+    OidcState
+);
+secret_type!(
+    /// The `__Host-gatehouse-oidc` cookie value that binds an upstream login's `state` to the
+    /// browser that started it; stored only hashed.
+    BrowserBinding
+);
+
+/// Whether a cookie value looks like a secret [`CsrfToken::issue`] (or any `issue`) made: 43
+/// base64url characters.
+fn is_issued_shape(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 impl CsrfToken {
     /// Whether a cookie value looks like a token [`CsrfToken::issue`] made (43 base64url
     /// characters), so a planted or truncated cookie is replaced rather than reused.
     pub fn is_well_formed(value: &str) -> bool {
-        value.len() == 43
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        is_issued_shape(value)
+    }
+}
+
+impl BrowserBinding {
+    /// Whether a cookie value looks like a binding [`BrowserBinding::issue`] made, so a
+    /// planted or truncated cookie is replaced rather than reused.
+    pub fn is_well_formed(value: &str) -> bool {
+        is_issued_shape(value)
     }
 }
 

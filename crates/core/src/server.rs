@@ -227,7 +227,9 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         let request = authorize::check(&self.site, self.store, query, self.now).await?;
         let Some(person) = self.person(session).await.map_err(AuthorizeError::Store)? else {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
-                &self.site, query,
+                self.config,
+                &self.site,
+                query,
             )));
         };
         if !self.site.app.policy.admits_person(&person) {
@@ -280,6 +282,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             authorize::check(&self.site, self.store, &submitted.request, self.now).await?;
         let Some(person) = self.person(session).await.map_err(AuthorizeError::Store)? else {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
+                self.config,
                 &self.site,
                 &submitted.request,
             )));

@@ -461,6 +461,25 @@ pub trait DeviceStore {
     ) -> Result<u64, StoreError>;
 }
 
+/// Pending upstream OpenID Connect logins (`oidc_states`).
+#[allow(async_fn_in_trait)]
+pub trait OidcStateStore {
+    /// Stores a new pending login.
+    async fn insert_oidc_state(
+        &self,
+        state: &crate::oidc::state::StateRecord,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Marks the state used in one atomic step (D1: `UPDATE … WHERE used_at IS NULL`).
+    /// Exactly one caller ever receives `Fresh` for a given state, however many race; expiry is
+    /// the caller's to check.
+    async fn consume_oidc_state(
+        &self,
+        state_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<crate::oidc::state::StateUse, StoreError>;
+}
+
 /// Everything the authorization server stores.
 pub trait Store:
     ClientStore
@@ -473,6 +492,7 @@ pub trait Store:
     + RevocationQueue
     + crate::migration::HeldWrites
     + DeviceStore
+    + OidcStateStore
     + crate::audit::AuditLog
 {
 }
@@ -488,6 +508,7 @@ impl<T> Store for T where
         + RevocationQueue
         + crate::migration::HeldWrites
         + DeviceStore
+        + OidcStateStore
         + crate::audit::AuditLog
 {
 }

@@ -239,6 +239,8 @@ pub struct MemoryStore {
     pub down: Cell<bool>,
     /// When set, revoking and denylisting fail (storage being moved) while reads still work.
     pub writes_down: Cell<bool>,
+    /// Pending upstream logins by state hash, with whether each was used.
+    oidc_states: RefCell<BTreeMap<String, (crate::oidc::state::StateRecord, bool)>>,
     /// The audit log, oldest first.
     pub audit: RefCell<Vec<(UnixTime, crate::audit::AuditEvent)>>,
     /// What was put on the `revocations` Queue, oldest first (the Queue is up regardless).
@@ -290,12 +292,13 @@ impl MemoryStore {
     /// Every stored key and value, to check that no raw secret was stored.
     pub fn dump(&self) -> String {
         format!(
-            "{:?}{:?}{:?}{:?}{:?}",
+            "{:?}{:?}{:?}{:?}{:?}{:?}",
             self.clients.borrow(),
             self.sessions.borrow(),
             self.codes.borrow(),
             self.refresh.borrow(),
-            self.devices.borrow()
+            self.devices.borrow(),
+            self.oidc_states.borrow()
         )
     }
 }
@@ -805,6 +808,58 @@ impl DeviceStore for MemoryStore {
             .filter(|(s, at)| s == subject && *at > since)
             .count() as u64)
     }
+}
+
+impl OidcStateStore for MemoryStore {
+    async fn insert_oidc_state(
+        &self,
+        state: &crate::oidc::state::StateRecord,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        self.oidc_states
+            .borrow_mut()
+            .insert(key(&state.state_hash), (state.clone(), false));
+        Ok(())
+    }
+
+    async fn consume_oidc_state(
+        &self,
+        state_hash: &SecretHash,
+        _now: UnixTime,
+    ) -> Result<crate::oidc::state::StateUse, StoreError> {
+        use crate::oidc::state::StateUse;
+        self.up()?;
+        Ok(
+            match self.oidc_states.borrow_mut().get_mut(&key(state_hash)) {
+                None => StateUse::Unknown,
+                Some((_, used)) if *used => StateUse::Replayed,
+                Some((state, used)) => {
+                    *used = true;
+                    StateUse::Fresh(state.clone())
+                }
+            },
+        )
+    }
+}
+
+/// Whether `signature` is a valid ES256 signature of `input` under the P-256 public key with
+/// these base64url coordinates: the native stand-in for WebCrypto's `verify` with an imported
+/// JWK. Other algorithms (RS256) are verified only in the Worker, through WebCrypto.
+pub fn verify_es256_jwk(x: &str, y: &str, input: &[u8], signature: &[u8]) -> bool {
+    let (Ok(x), Ok(y)) = (URL_SAFE_NO_PAD.decode(x), URL_SAFE_NO_PAD.decode(y)) else {
+        return false;
+    };
+    let mut sec1 = vec![4u8];
+    sec1.extend_from_slice(&x);
+    sec1.extend_from_slice(&y);
+    let (Ok(key), Ok(signature)) = (
+        VerifyingKey::from_sec1_bytes(&sec1),
+        Signature::from_slice(signature),
+    ) else {
+        return false;
+    };
+    key.verify(input, &signature).is_ok()
 }
 
 impl RefreshStore for MemoryStore {

@@ -247,12 +247,94 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::DevicePollingTooFast => (C::SlowDown, "RFC 8628 §3.5"),
         R::UserCodeUnknown => (C::InvalidRequest, "RFC 8628 §3.3 (shown on a page)"),
         R::UserCodeGuessLimit => (C::InvalidRequest, "RFC 8628 §5.1 (shown on a page)"),
+        R::OidcProviderUnknown => (C::InvalidRequest, "a form field names nothing configured"),
+        R::OidcStateMissing => (
+            C::InvalidRequest,
+            "RFC 6749 §10.12: the state does not match",
+        ),
+        R::OidcStateUnknown => (
+            C::InvalidRequest,
+            "RFC 6749 §10.12: the state does not match",
+        ),
+        R::OidcStateReplayed => (
+            C::InvalidRequest,
+            "RFC 6749 §10.12: the state does not match",
+        ),
+        R::OidcStateExpired => (
+            C::InvalidRequest,
+            "RFC 6749 §10.12: the state does not match",
+        ),
+        R::OidcStateBrowserMismatch => (
+            C::InvalidRequest,
+            "RFC 6749 §10.12: the state does not match",
+        ),
+        R::UpstreamDenied => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::UpstreamIssuerMismatch => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::UpstreamCodeMissing => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::UpstreamTokenRefused => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::UpstreamUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1: try later"),
+        R::IdTokenMalformed => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::IdTokenAlgorithmRefused => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::IdTokenKeyUnknown => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::IdTokenSignatureInvalid => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::IdTokenIssuerMismatch => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::IdTokenAudienceMismatch => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::IdTokenExpired => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::IdTokenNonceMismatch => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::UpstreamEmailMissing => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::UpstreamEmailUnverified => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
+        R::UpstreamDomainRefused => (
+            C::AccessDenied,
+            "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
+        ),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 81] = [
+const REASONS: [Reason; 103] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -333,6 +415,28 @@ const REASONS: [Reason; 81] = [
     Reason::DevicePollingTooFast,
     Reason::UserCodeUnknown,
     Reason::UserCodeGuessLimit,
+    Reason::OidcProviderUnknown,
+    Reason::OidcStateMissing,
+    Reason::OidcStateUnknown,
+    Reason::OidcStateReplayed,
+    Reason::OidcStateExpired,
+    Reason::OidcStateBrowserMismatch,
+    Reason::UpstreamDenied,
+    Reason::UpstreamIssuerMismatch,
+    Reason::UpstreamCodeMissing,
+    Reason::UpstreamTokenRefused,
+    Reason::UpstreamUnavailable,
+    Reason::IdTokenMalformed,
+    Reason::IdTokenAlgorithmRefused,
+    Reason::IdTokenKeyUnknown,
+    Reason::IdTokenSignatureInvalid,
+    Reason::IdTokenIssuerMismatch,
+    Reason::IdTokenAudienceMismatch,
+    Reason::IdTokenExpired,
+    Reason::IdTokenNonceMismatch,
+    Reason::UpstreamEmailMissing,
+    Reason::UpstreamEmailUnverified,
+    Reason::UpstreamDomainRefused,
     Reason::StoreUnavailable,
 ];
 

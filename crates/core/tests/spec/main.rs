@@ -13,6 +13,7 @@ mod admin_api;
 mod connected_agents;
 mod login_and_consent;
 mod migration_mode;
+mod oidc_login;
 mod path_prefix;
 mod policy_change;
 mod revocation_queue;

@@ -82,6 +82,11 @@ impl World {
             ..Settings::default()
         })
         .unwrap();
+        Self::with_config(config)
+    }
+
+    /// A world with this configuration.
+    pub fn with_config(config: Config) -> Self {
         Self {
             config,
             store: MemoryStore::default(),
