@@ -37,7 +37,7 @@ pub async fn apply(message: &QueueMessage, env: &Env) -> Result<()> {
                 "applied"
             };
             worker::console_log!(
-                "revocation of {} ({}) from the queue: {done}",
+                "revocation of {} ({}) {done} from the queue",
                 grant_id.as_str(),
                 reason.as_str()
             );

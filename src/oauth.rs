@@ -7,7 +7,7 @@ use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::login::{LoginOutcome, LoginPrompt};
 use gatehouse_core::paths;
 use gatehouse_core::registration::{self, MAX_REGISTRATION_BYTES};
-use gatehouse_core::secret::CsrfToken;
+use gatehouse_core::secret::{CsrfToken, SessionId};
 use gatehouse_core::server::{AuthorizeOutcome, Failure, Server};
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
@@ -213,22 +213,31 @@ pub async fn login<S: Store, K: Signer>(
             session,
             max_age_secs,
             return_to,
-        }) => {
-            let response = http::redirect(303, &return_to)?;
-            http::set_cookie(
-                response.headers(),
-                &server.site.session_cookie(),
-                session.expose_secret(),
-                max_age_secs,
-            )?;
-            Ok(response)
-        }
+        }) => logged_in(server, &session, max_age_secs, &return_to),
         Ok(LoginOutcome::Retry(prompt)) => {
             with_csrf(server, req, |csrf| pages::login(&prompt, csrf))
         }
         Ok(LoginOutcome::Paused(paused)) => http::paused_page(paused),
         Err(error) => http::unavailable(&error.to_string()),
     }
+}
+
+/// A session was opened: set its cookie and send the browser on (303: with GET, whatever
+/// brought it here).
+pub(crate) fn logged_in<S, K>(
+    server: &AuthServer<'_, S, K>,
+    session: &SessionId,
+    max_age_secs: u64,
+    return_to: &str,
+) -> Result<Response> {
+    let response = http::redirect(303, return_to)?;
+    http::set_cookie(
+        response.headers(),
+        &server.site.session_cookie(),
+        session.expose_secret(),
+        max_age_secs,
+    )?;
+    Ok(response)
 }
 
 /// What the token, revocation and introspection endpoints read: the form body and the

@@ -94,17 +94,7 @@ pub async fn callback<S: Store, K: Signer>(
             session,
             max_age_secs,
             return_to,
-        }) => {
-            // 303: the browser fetches `return_to` with GET, whatever brought it here.
-            let response = http::redirect(303, &return_to)?;
-            http::set_cookie(
-                response.headers(),
-                &server.site.session_cookie(),
-                session.expose_secret(),
-                max_age_secs,
-            )?;
-            Ok(response)
-        }
+        }) => oauth::logged_in(server, &session, max_age_secs, &return_to),
         Ok(LoginOutcome::Retry(_)) => failed(server, OidcFailure::Refused(Reason::UpstreamDenied)),
         Ok(LoginOutcome::Paused(paused)) => http::paused_page(paused),
         Err(failure) => failed(server, failure),

@@ -39,15 +39,6 @@ fn finish(world: &mut World) -> usize {
     block_on(migration::drain(&world.store)).unwrap()
 }
 
-fn grant_of(access_token: &str) -> GrantId {
-    GrantId::from_stored(
-        claims(access_token)["grant_id"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    )
-}
-
 fn revoked_in_d1(world: &World, grant: &GrantId) -> bool {
     block_on(world.store.grant(grant))
         .unwrap()

@@ -2,19 +2,9 @@
 //! refresh token per grant, an idempotent retry window, reuse revokes the grant, scope narrows.
 
 use gatehouse_core::error::{ErrorCode, Reason};
-use gatehouse_core::grant_id::GrantId;
 use gatehouse_core::grants::refresh_token::RETRY_WINDOW_SECS;
 
 use crate::support::*;
-
-fn grant_of(access_token: &str) -> GrantId {
-    GrantId::from_stored(
-        claims(access_token)["grant_id"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    )
-}
 
 #[test]
 fn every_refresh_rotates_and_keeps_one_live_token() {

@@ -360,6 +360,16 @@ pub fn error_of(result: Result<TokenResponse, Failure>) -> gatehouse_core::error
 }
 
 /// The claims of a JWT, without verifying it.
+/// The grant an access token was issued under.
+pub fn grant_of(access_token: &str) -> gatehouse_core::grant_id::GrantId {
+    gatehouse_core::grant_id::GrantId::from_stored(
+        claims(access_token)["grant_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
 pub fn claims(jwt: &str) -> serde_json::Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
