@@ -52,6 +52,14 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let Some(site) = Site::resolve(&config, &origin, &host, &app_path) else {
         return http::not_found();
     };
+    // Discovery needs no storage: answered before any binding is looked up.
+    if let Some(document) = document {
+        return match method {
+            Method::Get => http::with_cors(discovery(&site, document)?),
+            Method::Options => http::preflight(),
+            _ => http::method_not_allowed("GET, OPTIONS"),
+        };
+    }
     let db = env.d1(env::DB)?;
     let kv = env.kv(env::KV)?;
     let queue = env.queue(env::REVOCATIONS)?;
@@ -69,13 +77,6 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         Server::new(&config, site, &store, &signer, &PlatformRng, &clock).with_source(source);
     let upstream = WorkerUpstream::new(&kv, server.now.0);
 
-    if let Some(document) = document {
-        return match method {
-            Method::Get => http::with_cors(discovery(&server.site, document)?),
-            Method::Options => http::preflight(),
-            _ => http::method_not_allowed("GET, OPTIONS"),
-        };
-    }
     // gatehouse's endpoints for an app live under its path prefix.
     let local = server.site.local_path(&path).to_owned();
     let cors = matches!(
