@@ -495,12 +495,21 @@ impl GrantStore for WorkerStore<'_> {
         rows.into_iter().map(grant_record).collect()
     }
 
-    async fn touch_grant(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {
-        self.run(
-            "UPDATE grants SET last_used_at = ?2 WHERE grant_id = ?1",
-            &[text(grant_id.as_str()), time(now)],
-        )
-        .await
+    async fn record_token_use(
+        &self,
+        grant_id: &GrantId,
+        event: &gatehouse_core::audit::AuditEvent,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.batch(vec![
+            self.statement(
+                "UPDATE grants SET last_used_at = ?2 WHERE grant_id = ?1",
+                &[text(grant_id.as_str()), time(now)],
+            )?,
+            self.audit_insert(event, now)?,
+        ])
+        .await?;
+        Ok(())
     }
 }
 
@@ -584,6 +593,16 @@ struct RefreshRow {
     successor_hash: Option<String>,
 }
 
+/// A refresh token and its grant, read in one statement.
+#[derive(Deserialize)]
+struct RefreshGrantRow {
+    refresh_expires_at: f64,
+    rotated_at: Option<f64>,
+    successor_hash: Option<String>,
+    #[serde(flatten)]
+    grant: GrantRow,
+}
+
 impl RefreshStore for WorkerStore<'_> {
     async fn insert_refresh(&self, token: &RefreshRecord, now: UnixTime) -> Result<(), StoreError> {
         self.run(
@@ -613,6 +632,30 @@ impl RefreshStore for WorkerStore<'_> {
             rotated_at: row.rotated_at.map(secs),
             successor_hash: row.successor_hash.as_deref().map(stored_hash).transpose()?,
         }))
+    }
+
+    async fn refresh_with_grant(
+        &self,
+        token_hash: &SecretHash,
+    ) -> Result<Option<(RefreshRecord, GrantRecord)>, StoreError> {
+        let row: Option<RefreshGrantRow> = self
+            .first(
+                "SELECT r.expires_at AS refresh_expires_at, r.rotated_at, r.successor_hash, \
+                 g.grant_id, g.subject, p.email, p.groups, g.client_id, g.app, g.scope, g.redirect_uri, \
+                 g.created_at, g.revoked_at FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id \
+                 JOIN people p ON p.subject = g.subject WHERE r.token_hash = ?1",
+                &[hash(token_hash)],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let record = RefreshRecord {
+            token_hash: token_hash.clone(),
+            grant_id: GrantId::from_stored(row.grant.grant_id.clone()),
+            expires_at: secs(row.refresh_expires_at),
+            rotated_at: row.rotated_at.map(secs),
+            successor_hash: row.successor_hash.as_deref().map(stored_hash).transpose()?,
+        };
+        Ok(Some((record, grant_record(row.grant)?)))
     }
 
     async fn rotate(
@@ -788,6 +831,31 @@ struct AuditRow {
     detail: String,
 }
 
+impl WorkerStore<'_> {
+    /// The statement appending an audit event, alone or in a batch with what it records.
+    fn audit_insert(
+        &self,
+        event: &gatehouse_core::audit::AuditEvent,
+        at: UnixTime,
+    ) -> Result<D1PreparedStatement, StoreError> {
+        let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
+        self.statement(
+            "INSERT INTO audit_events (at, kind, subject, client_id, app, grant_id, source_ip, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                time(at),
+                text(event.kind.as_str()),
+                optional(&event.subject),
+                optional(&event.client_id),
+                optional(&event.app),
+                optional(&event.grant_id),
+                optional(&event.source),
+                text(&event.detail.to_string()),
+            ],
+        )
+    }
+}
+
 impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
     async fn events(
         &self,
@@ -838,22 +906,11 @@ impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
         event: &gatehouse_core::audit::AuditEvent,
         at: UnixTime,
     ) -> Result<(), StoreError> {
-        let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
-        self.run(
-            "INSERT INTO audit_events (at, kind, subject, client_id, app, grant_id, source_ip, detail) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            &[
-                time(at),
-                text(event.kind.as_str()),
-                optional(&event.subject),
-                optional(&event.client_id),
-                optional(&event.app),
-                optional(&event.grant_id),
-                optional(&event.source),
-                text(&event.detail.to_string()),
-            ],
-        )
-        .await
+        self.audit_insert(event, at)?
+            .run()
+            .await
+            .map_err(|e| failed("INSERT INTO audit_events", e))?;
+        Ok(())
     }
 }
 

@@ -142,7 +142,23 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         grant_id: Option<&GrantId>,
         detail: serde_json::Value,
     ) -> Result<(), StoreError> {
-        let event = AuditEvent {
+        let event = self.audit_event(kind, subject, client_id, grant_id, detail);
+        if self.migration().is_none() {
+            return self.store.record(&event, self.now).await;
+        }
+        self.hold_audit(event).await
+    }
+
+    /// An audit event about this app, from where this request came.
+    pub(crate) fn audit_event(
+        &self,
+        kind: AuditKind,
+        subject: Option<&str>,
+        client_id: Option<&ClientId>,
+        grant_id: Option<&GrantId>,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
+        AuditEvent {
             kind,
             subject: subject.map(str::to_owned),
             client_id: client_id.map(|c| c.as_str().to_owned()),
@@ -150,10 +166,11 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             grant_id: grant_id.map(|g| g.as_str().to_owned()),
             source: self.source.clone(),
             detail,
-        };
-        if self.migration().is_none() {
-            return self.store.record(&event, self.now).await;
         }
+    }
+
+    /// Keeps an audit event in KV until the drain writes it (migration mode).
+    pub(crate) async fn hold_audit(&self, event: AuditEvent) -> Result<(), StoreError> {
         let mut id = [0u8; 16];
         self.rng.fill(&mut id);
         let held = HeldWrite::Audit {

@@ -246,8 +246,14 @@ pub trait GrantStore {
         subject: Option<&str>,
         client_id: Option<&ClientId>,
     ) -> Result<Vec<GrantRecord>, StoreError>;
-    /// Records that tokens were issued under the grant at `now` (its "last used").
-    async fn touch_grant(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError>;
+    /// Records that tokens were issued under the grant at `now` (its "last used") and appends
+    /// the audit event of that issuance, in one round trip.
+    async fn record_token_use(
+        &self,
+        grant_id: &GrantId,
+        event: &crate::audit::AuditEvent,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
 }
 
 /// A grant as the connected-agents page shows it.
@@ -337,6 +343,12 @@ pub trait RefreshStore {
     async fn insert_refresh(&self, token: &RefreshRecord, now: UnixTime) -> Result<(), StoreError>;
     /// The token with this hash, live or rotated.
     async fn refresh(&self, token_hash: &SecretHash) -> Result<Option<RefreshRecord>, StoreError>;
+    /// The token with this hash and its grant, read together (one round trip for the refresh
+    /// grant); `None` when either is unknown.
+    async fn refresh_with_grant(
+        &self,
+        token_hash: &SecretHash,
+    ) -> Result<Option<(RefreshRecord, GrantRecord)>, StoreError>;
     /// Compare-and-swap: if `old` is still live, marks it rotated into `successor` and stores
     /// `successor` as the grant's live token, atomically. Returns whether this call rotated it.
     /// Because the successor is derived from the old token, a racing caller that lost computes

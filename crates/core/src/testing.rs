@@ -652,11 +652,17 @@ impl GrantStore for MemoryStore {
         Ok(grants)
     }
 
-    async fn touch_grant(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {
+    async fn record_token_use(
+        &self,
+        grant_id: &GrantId,
+        event: &crate::audit::AuditEvent,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
         self.d1_write()?;
         self.grants_used
             .borrow_mut()
             .insert(grant_id.as_str().to_owned(), now);
+        self.audit.borrow_mut().push((now, event.clone()));
         Ok(())
     }
 }
@@ -883,6 +889,19 @@ impl RefreshStore for MemoryStore {
     async fn refresh(&self, token_hash: &SecretHash) -> Result<Option<RefreshRecord>, StoreError> {
         self.up()?;
         Ok(self.refresh.borrow().get(&key(token_hash)).cloned())
+    }
+
+    async fn refresh_with_grant(
+        &self,
+        token_hash: &SecretHash,
+    ) -> Result<Option<(RefreshRecord, GrantRecord)>, StoreError> {
+        let Some(record) = self.refresh(token_hash).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .grant(&record.grant_id)
+            .await?
+            .map(|grant| (record, grant)))
     }
 
     async fn rotate(

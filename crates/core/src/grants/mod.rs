@@ -68,19 +68,25 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
         groups: grant.person.groups.clone(),
         client_name: client.record().metadata.client_name.clone(),
     };
-    if server.migration().is_none() {
-        server.store.touch_grant(&grant.grant_id, now).await?;
-    }
     let detail = serde_json::json!({ "scope": claims.scope, "jti": claims.jti });
-    server
-        .audit(
-            kind,
-            Some(&grant.person.subject),
-            Some(&grant.client_id),
-            Some(&grant.grant_id),
-            detail,
-        )
-        .await?;
+    let event = server.audit_event(
+        kind,
+        Some(&grant.person.subject),
+        Some(&grant.client_id),
+        Some(&grant.grant_id),
+        detail,
+    );
+    // Last use and the audit row go to D1 together (one round trip); migration mode writes
+    // neither to D1 and holds the event.
+    match server.migration() {
+        None => {
+            server
+                .store
+                .record_token_use(&grant.grant_id, &event, now)
+                .await?
+        }
+        Some(_) => server.hold_audit(event).await?,
+    }
     Ok(TokenResponse {
         access_token: access_token::issue(server.signer, &claims).await?,
         token_type: "Bearer",

@@ -45,14 +45,9 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
         return Err(Reason::GrantTypeNotRegistered.into());
     }
     let presented = RefreshToken::from_presented(form.require("refresh_token")?);
-    let record = server
+    let (record, grant) = server
         .store
-        .refresh(&presented.hash())
-        .await?
-        .ok_or(Reason::RefreshTokenUnknown)?;
-    let grant = server
-        .store
-        .grant(&record.grant_id)
+        .refresh_with_grant(&presented.hash())
         .await?
         .ok_or(Reason::RefreshTokenUnknown)?;
     // RFC 6749 §6: "validate the refresh token and ensure that it was issued to the
