@@ -9,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
+use crate::cimd::{self, CimdPolicy, LookupError, MetadataDocuments};
 use crate::error::Reason;
 use crate::form::Form;
 use crate::secret::ClientSecret;
@@ -78,7 +79,8 @@ pub enum AuthError {
 
 /// Authenticates the client of a form request with its registered method.
 pub async fn authenticate(
-    store: &impl ClientStore,
+    store: &(impl ClientStore + MetadataDocuments),
+    cimd: &CimdPolicy,
     form: &Form,
     authorization: Option<&str>,
     now: UnixTime,
@@ -86,11 +88,11 @@ pub async fn authenticate(
     let used_basic = authorization.is_some();
     let refused = |reason| AuthError::Refused { reason, used_basic };
     let presented = presented(form, authorization).map_err(refused)?;
-    let record = store
-        .client(&presented.client_id, now)
-        .await
-        .map_err(AuthError::Store)?
-        .ok_or(refused(Reason::ClientUnknown))?;
+    let record = match cimd::find_client(store, cimd, &presented.client_id, now).await {
+        Ok(record) => record.ok_or(refused(Reason::ClientUnknown))?,
+        Err(LookupError::Refused(reason)) => return Err(refused(reason)),
+        Err(LookupError::Store(e)) => return Err(AuthError::Store(e)),
+    };
     let registered = record.metadata.token_endpoint_auth_method;
     if presented.method != registered {
         return Err(refused(Reason::ClientAuthMethodMismatch));

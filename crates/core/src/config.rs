@@ -65,6 +65,9 @@ pub struct Config {
     pub admins: Option<Policy>,
     /// Migration mode (`MIGRATION_MODE=on`): D1 is being moved, so nothing is written to it.
     pub migration: Option<crate::migration::Migration>,
+    /// Client ID Metadata Documents: on or off, which hosts (`CIMD`, `CIMD_ALLOWED_HOSTS`,
+    /// `CIMD_DENIED_HOSTS`, `CIMD_ALLOW_INSECURE_LOOPBACK`).
+    pub cimd: crate::cimd::CimdPolicy,
 }
 
 /// Which request hosts an app answers on.
@@ -212,6 +215,8 @@ pub struct Settings<'a> {
     pub migration_retry_after_secs: Option<&'a str>,
     /// `MIGRATION_ACCESS_TOKEN_TTL_SECS`: seconds, default 14400.
     pub migration_access_token_ttl_secs: Option<&'a str>,
+    /// `CIMD`, `CIMD_ALLOWED_HOSTS`, `CIMD_DENIED_HOSTS`, `CIMD_ALLOW_INSECURE_LOOPBACK`.
+    pub cimd: crate::cimd::CimdSettings<'a>,
 }
 
 #[derive(Deserialize)]
@@ -254,8 +259,10 @@ fn apps_error(problem: String) -> ConfigError {
 impl Config {
     /// Parses and validates every setting.
     pub fn from_settings(settings: Settings<'_>) -> Result<Self, ConfigError> {
+        let apps = parse_apps(settings.apps)?;
+        let cimd = crate::cimd::CimdPolicy::from_settings(settings.cimd, &apps)?;
         Ok(Self {
-            apps: parse_apps(settings.apps)?,
+            apps,
             accounts: parse_accounts(settings.local_accounts)?,
             secret: parse_secret(settings.secret)?,
             signing_key_rotation_secs: parse_secs(
@@ -270,6 +277,7 @@ impl Config {
             admin_token: parse_admin_token(settings.admin_token)?,
             admins: parse_admins(settings.admins)?,
             migration: parse_migration(settings)?,
+            cimd,
         })
     }
 

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod agents;
 pub mod audit;
 pub mod authorize;
+pub mod cimd;
 pub mod client_auth;
 pub mod config;
 pub mod consent;

@@ -20,7 +20,9 @@ use crate::rng::Rng;
 use crate::secret::{AuthorizationCode, RefreshToken, SessionId};
 use crate::signer::Signer;
 use crate::site::Site;
-use crate::store::{CodeRecord, GrantRecord, Person, RevocationReason, Store, StoreError};
+use crate::store::{
+    ClientSource, CodeRecord, GrantRecord, Person, RevocationReason, Store, StoreError,
+};
 use crate::time::{Clock, UnixTime};
 use crate::types::{ClientId, Scopes};
 
@@ -224,7 +226,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         session: Option<&str>,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
         self.writable()?;
-        let request = authorize::check(&self.site, self.store, query, self.now).await?;
+        let request =
+            authorize::check(&self.site, self.store, &self.config.cimd, query, self.now).await?;
         let Some(person) = self.person(session).await.map_err(AuthorizeError::Store)? else {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
                 &self.site, query,
@@ -276,8 +279,14 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         self.writable()?;
         let submitted =
             consent::Submitted::parse(body, csrf_cookie).map_err(AuthorizeError::Render)?;
-        let request =
-            authorize::check(&self.site, self.store, &submitted.request, self.now).await?;
+        let request = authorize::check(
+            &self.site,
+            self.store,
+            &self.config.cimd,
+            &submitted.request,
+            self.now,
+        )
+        .await?;
         let Some(person) = self.person(session).await.map_err(AuthorizeError::Store)? else {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
                 &self.site,
@@ -289,6 +298,14 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         }
         if !self.site.app.policy.admits_person(&person) {
             return Err(self.refuse(&request, Reason::PolicyDenied));
+        }
+        // Consents and grants name their client in D1: a metadata document client gets its
+        // row (or its metadata refreshed) when a person first approves it.
+        if request.client.source == ClientSource::MetadataDocument {
+            self.store
+                .remember_document_client(&request.client, self.now)
+                .await
+                .map_err(AuthorizeError::Store)?;
         }
         self.remember_consent(&person, &request.client.client_id, &request.scopes)
             .await
@@ -305,7 +322,14 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         authorization: Option<&str>,
     ) -> Result<TokenResponse, Failure> {
         let form = Form::parse(body)?;
-        let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
+        let client = client_auth::authenticate(
+            self.store,
+            &self.config.cimd,
+            &form,
+            authorization,
+            self.now,
+        )
+        .await?;
         match form.require("grant_type")? {
             "authorization_code" => {
                 self.writable()?;
@@ -326,7 +350,14 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     /// like revoked ones (§2.2) and left alone.
     pub async fn revoke(&self, body: &[u8], authorization: Option<&str>) -> Result<(), Failure> {
         let form = Form::parse(body)?;
-        let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
+        let client = client_auth::authenticate(
+            self.store,
+            &self.config.cimd,
+            &form,
+            authorization,
+            self.now,
+        )
+        .await?;
         let token = form.require("token")?;
         if let Some(grant) = self.grant_of_token(token, &client).await? {
             self.revoke_grant(&grant.grant_id, RevocationReason::ClientRequest)
@@ -343,7 +374,14 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         authorization: Option<&str>,
     ) -> Result<Introspection, Failure> {
         let form = Form::parse(body)?;
-        let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
+        let client = client_auth::authenticate(
+            self.store,
+            &self.config.cimd,
+            &form,
+            authorization,
+            self.now,
+        )
+        .await?;
         if !client
             .record()
             .metadata

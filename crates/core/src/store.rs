@@ -26,6 +26,8 @@ impl std::fmt::Display for StoreError {
 pub enum ClientSource {
     /// Registered through `POST /oauth/register` (RFC 7591).
     Dynamic,
+    /// Described by the Client ID Metadata Document at its `client_id` URL (`crate::cimd`).
+    MetadataDocument,
 }
 
 impl ClientSource {
@@ -33,6 +35,7 @@ impl ClientSource {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Dynamic => "dynamic",
+            Self::MetadataDocument => "metadata_document",
         }
     }
 }
@@ -474,6 +477,7 @@ pub trait Store:
     + crate::migration::HeldWrites
     + DeviceStore
     + crate::audit::AuditLog
+    + crate::cimd::MetadataDocuments
 {
 }
 
@@ -489,5 +493,6 @@ impl<T> Store for T where
         + crate::migration::HeldWrites
         + DeviceStore
         + crate::audit::AuditLog
+        + crate::cimd::MetadataDocuments
 {
 }

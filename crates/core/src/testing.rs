@@ -249,6 +249,12 @@ pub struct MemoryStore {
     /// The writes held in KV, by key.
     pub held: RefCell<BTreeMap<String, crate::migration::HeldWrite>>,
     disabled: RefCell<std::collections::BTreeSet<String>>,
+    /// The web as the metadata fetcher sees it: URL → response. Unlisted URLs fail to fetch.
+    pub web: RefCell<BTreeMap<String, crate::cimd::FetchedDocument>>,
+    /// Every URL the metadata fetcher requested, in order.
+    pub fetched: RefCell<Vec<String>>,
+    /// Cached documents (KV `cimd:<sha256(url)>`): key → (body, expiry).
+    document_cache: RefCell<BTreeMap<String, (Vec<u8>, UnixTime)>>,
 }
 
 impl MemoryStore {
@@ -361,6 +367,102 @@ impl ClientStore for MemoryStore {
         self.disabled
             .borrow_mut()
             .insert(client_id.as_str().to_owned());
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    /// Serves `body` at `url` with status 200 and `cache_control`.
+    pub fn serve_document(&self, url: &str, body: &str, cache_control: Option<&str>) {
+        self.web.borrow_mut().insert(
+            url.to_owned(),
+            crate::cimd::FetchedDocument {
+                status: 200,
+                body: body.as_bytes().to_vec(),
+                cache_control: cache_control.map(str::to_owned),
+                ..Default::default()
+            },
+        );
+    }
+
+    /// Answers `url` with a redirect to `location`.
+    pub fn serve_redirect(&self, url: &str, location: &str) {
+        self.web.borrow_mut().insert(
+            url.to_owned(),
+            crate::cimd::FetchedDocument {
+                status: 302,
+                location: Some(location.to_owned()),
+                ..Default::default()
+            },
+        );
+    }
+}
+
+impl crate::cimd::MetadataDocuments for MemoryStore {
+    async fn cached_document(
+        &self,
+        url: &crate::cimd::CimdUrl,
+        now: UnixTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.up()?;
+        Ok(self
+            .document_cache
+            .borrow()
+            .get(&url.cache_key())
+            .filter(|(_, expires)| now < *expires)
+            .map(|(body, _)| body.clone()))
+    }
+
+    async fn cache_document(
+        &self,
+        url: &crate::cimd::CimdUrl,
+        body: &[u8],
+        ttl_secs: u64,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        // KV refuses expirations under 60 s; so does this stand-in.
+        if ttl_secs < 60 {
+            return Err(StoreError("KV expiration under 60 s".into()));
+        }
+        self.document_cache
+            .borrow_mut()
+            .insert(url.cache_key(), (body.to_vec(), now.plus(ttl_secs)));
+        Ok(())
+    }
+
+    async fn fetch_document(
+        &self,
+        url: &crate::cimd::CimdUrl,
+    ) -> Result<crate::cimd::FetchedDocument, crate::cimd::FetchError> {
+        self.fetched.borrow_mut().push(url.as_str().to_owned());
+        self.web
+            .borrow()
+            .get(url.as_str())
+            .cloned()
+            .ok_or_else(|| crate::cimd::FetchError("no such host".into()))
+    }
+
+    async fn remember_document_client(
+        &self,
+        client: &ClientRecord,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.d1_write()?;
+        let mut clients = self.clients.borrow_mut();
+        match clients.get_mut(client.client_id.as_str()) {
+            // A registered client never shares an id with a document (ours have no `://`).
+            Some((existing, _, _)) if existing.source == ClientSource::MetadataDocument => {
+                existing.metadata = client.metadata.clone();
+            }
+            Some(_) => return Err(StoreError("client id taken by a registration".into())),
+            None => {
+                clients.insert(
+                    client.client_id.as_str().to_owned(),
+                    (client.clone(), String::new(), true),
+                );
+            }
+        }
         Ok(())
     }
 }

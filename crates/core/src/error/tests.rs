@@ -247,12 +247,40 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::DevicePollingTooFast => (C::SlowDown, "RFC 8628 §3.5"),
         R::UserCodeUnknown => (C::InvalidRequest, "RFC 8628 §3.3 (shown on a page)"),
         R::UserCodeGuessLimit => (C::InvalidRequest, "RFC 8628 §5.1 (shown on a page)"),
+        R::CimdDisabled => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdUrlInvalid => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdAddressRefused => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdHostNotAllowed => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdFetchFailed => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdDocumentInvalid => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdClientIdMismatch => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 81] = [
+const REASONS: [Reason; 88] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -333,6 +361,13 @@ const REASONS: [Reason; 81] = [
     Reason::DevicePollingTooFast,
     Reason::UserCodeUnknown,
     Reason::UserCodeGuessLimit,
+    Reason::CimdDisabled,
+    Reason::CimdUrlInvalid,
+    Reason::CimdAddressRefused,
+    Reason::CimdHostNotAllowed,
+    Reason::CimdFetchFailed,
+    Reason::CimdDocumentInvalid,
+    Reason::CimdClientIdMismatch,
     Reason::StoreUnavailable,
 ];
 

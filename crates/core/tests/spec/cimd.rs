@@ -1,0 +1,202 @@
+//! Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document; MCP
+//! authorization 2025-11-25 "Client ID Metadata Documents"): §3 client identifier URLs, §4
+//! fetching and validating the document, §4.1 `client_id` equality and no secrets, §6.5 SSRF,
+//! caching per the response's headers, exact redirect-URI matching.
+
+use gatehouse_core::authorize::AuthorizeError;
+use gatehouse_core::error::Reason;
+use gatehouse_core::server::AuthorizeOutcome;
+
+use crate::support::*;
+
+const URL: &str = "https://agent.example.com/oauth/client.json";
+
+fn document(redirect: &str) -> String {
+    format!(
+        r#"{{"client_id":"{URL}","client_name":"Doc Agent","redirect_uris":["{redirect}"],
+            "grant_types":["authorization_code","refresh_token"]}}"#
+    )
+}
+
+fn cimd_client() -> Client {
+    Client {
+        id: URL.to_owned(),
+        secret: None,
+    }
+}
+
+fn world_serving(body: &str, cache_control: Option<&str>) -> World {
+    let world = World::new();
+    world.store.serve_document(URL, body, cache_control);
+    world
+}
+
+fn render_reason(world: &World, client_id: &str) -> Reason {
+    let client = Client {
+        id: client_id.to_owned(),
+        secret: None,
+    };
+    let session = world.login("alice@example.com");
+    let query = world.authorization_query(&client, REDIRECT, &[]);
+    match world.authorize(&query, Some(&session)) {
+        Err(AuthorizeError::Render(reason)) => reason,
+        other => panic!("expected an error page, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_document_client_goes_through_authorize_consent_token_and_refresh() {
+    let world = world_serving(&document(REDIRECT), None);
+    let client = cimd_client();
+    let session = world.login("alice@example.com");
+    let query = world.authorization_query(&client, REDIRECT, &[]);
+    match world.authorize(&query, Some(&session)).unwrap() {
+        AuthorizeOutcome::Consent(prompt) => {
+            assert_eq!(prompt.client_name, "Doc Agent");
+            assert_eq!(
+                prompt.client_document_host.as_deref(),
+                Some("agent.example.com")
+            );
+        }
+        other => panic!("expected consent, got {other:?}"),
+    }
+    let location = match world.decide(&query, &session, "approve").unwrap() {
+        AuthorizeOutcome::Redirect(location) => location,
+        other => panic!("{other:?}"),
+    };
+    let tokens = world
+        .exchange(&client, &param(&location, "code").unwrap())
+        .unwrap();
+    assert_eq!(claims(&tokens.access_token)["client_id"], URL);
+    let refreshed = world
+        .refresh(&client, tokens.refresh_token.as_deref().unwrap())
+        .unwrap();
+    assert!(refreshed.refresh_token.is_some());
+    // One fetch served authorize, consent, token and refresh: the document was cached.
+    assert_eq!(world.store.fetched.borrow().as_slice(), [URL]);
+}
+
+#[test]
+fn a_document_naming_another_client_id_is_refused() {
+    let world = world_serving(
+        &document(REDIRECT).replace(URL, "https://other.example.com/client.json"),
+        None,
+    );
+    assert_eq!(render_reason(&world, URL), Reason::CimdClientIdMismatch);
+}
+
+#[test]
+fn a_redirect_uri_not_in_the_document_is_refused_and_loopback_ports_match_exactly() {
+    let world = world_serving(&document(REDIRECT), None);
+    let session = world.login("alice@example.com");
+    for redirect in ["https://evil.example/cb", "http://127.0.0.1:9999/callback"] {
+        let query = world.authorization_query(&cimd_client(), redirect, &[]);
+        assert!(
+            matches!(
+                world.authorize(&query, Some(&session)),
+                Err(AuthorizeError::Render(Reason::RedirectUriMismatch))
+            ),
+            "{redirect}"
+        );
+    }
+}
+
+#[test]
+fn ssrf_client_ids_are_refused_before_any_fetch() {
+    let world = World::new();
+    for id in [
+        "https://127.0.0.1/client.json",
+        "https://localhost/client.json",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.1/client.json",
+        "https://192.168.1.10/client.json",
+        "https://[::1]/client.json",
+        "https://metadata.google.internal/client.json",
+    ] {
+        world
+            .store
+            .serve_document(id, &document(REDIRECT).replace(URL, id), None);
+        assert_eq!(
+            render_reason(&world, id),
+            Reason::CimdAddressRefused,
+            "{id}"
+        );
+    }
+    // Plain http, even on loopback, needs the local-development flag.
+    assert_eq!(
+        render_reason(&world, "http://127.0.0.1:8080/client.json"),
+        Reason::CimdUrlInvalid
+    );
+    assert!(
+        world.store.fetched.borrow().is_empty(),
+        "nothing was fetched"
+    );
+}
+
+#[test]
+fn a_redirect_to_an_internal_address_is_not_followed() {
+    let world = World::new();
+    world
+        .store
+        .serve_redirect(URL, "https://169.254.169.254/latest/meta-data");
+    world.store.serve_document(
+        "https://169.254.169.254/latest/meta-data",
+        &document(REDIRECT),
+        None,
+    );
+    assert_eq!(render_reason(&world, URL), Reason::CimdAddressRefused);
+    assert_eq!(world.store.fetched.borrow().as_slice(), [URL]);
+}
+
+#[test]
+fn a_redirect_to_a_public_document_is_followed() {
+    let world = World::new();
+    world
+        .store
+        .serve_redirect(URL, "https://cdn.example.net/client.json");
+    world.store.serve_document(
+        "https://cdn.example.net/client.json",
+        &document(REDIRECT),
+        None,
+    );
+    let session = world.login("alice@example.com");
+    let query = world.authorization_query(&cimd_client(), REDIRECT, &[]);
+    assert!(matches!(
+        world.authorize(&query, Some(&session)).unwrap(),
+        AuthorizeOutcome::Consent(_)
+    ));
+}
+
+#[test]
+fn the_cache_is_honoured_and_expires() {
+    let world = world_serving(&document(REDIRECT), Some("max-age=3600"));
+    let session = world.login("alice@example.com");
+    let query = world.authorization_query(&cimd_client(), REDIRECT, &[]);
+    world.authorize(&query, Some(&session)).unwrap();
+    world.clock.advance(3599);
+    world.authorize(&query, Some(&session)).unwrap();
+    assert_eq!(world.store.fetched.borrow().len(), 1, "cached for max-age");
+    world.clock.advance(2);
+    world.authorize(&query, Some(&session)).unwrap();
+    assert_eq!(world.store.fetched.borrow().len(), 2, "fetched again after");
+}
+
+#[test]
+fn an_unreachable_document_is_a_clear_refusal() {
+    let world = World::new();
+    assert_eq!(render_reason(&world, URL), Reason::CimdFetchFailed);
+}
+
+#[test]
+fn the_token_endpoint_refuses_a_document_client_whose_document_is_gone() {
+    let world = World::new();
+    let error = error_of(world.refresh(&cimd_client(), "whatever"));
+    assert_eq!(error.reason, Reason::CimdFetchFailed);
+}
+
+#[test]
+fn approving_a_document_client_records_it_for_grants_and_consents() {
+    let world = world_serving(&document(REDIRECT), None);
+    world.tokens(&cimd_client());
+    assert!(world.store.dump().contains("MetadataDocument"));
+}
