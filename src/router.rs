@@ -69,7 +69,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
 
     if let Some(document) = document {
         return match method {
-            Method::Get => http::with_cors(discovery(&server.site, document)?),
+            Method::Get => http::with_cors(discovery(&server.site, config.cimd.enabled, document)?),
             Method::Options => http::preflight(),
             _ => http::method_not_allowed("GET, OPTIONS"),
         };
@@ -139,7 +139,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     }
 }
 
-fn discovery(site: &Site<'_>, document: WellKnown) -> Result<Response> {
+fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown) -> Result<Response> {
     let scopes: Vec<String> = site
         .app
         .scopes
@@ -148,7 +148,8 @@ fn discovery(site: &Site<'_>, document: WellKnown) -> Result<Response> {
         .collect();
     match document {
         WellKnown::AuthorizationServer => http::public_json(
-            &AuthorizationServerMetadata::new(&site.issuer, &scopes),
+            &AuthorizationServerMetadata::new(&site.issuer, &scopes)
+                .with_client_id_metadata_documents(cimd),
             METADATA_MAX_AGE_SECS,
         ),
         WellKnown::ProtectedResource { resource_path } => {

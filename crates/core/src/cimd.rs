@@ -373,14 +373,13 @@ pub async fn find_client(
             .map_err(LookupError::Store);
     }
     let url = CimdUrl::parse(client_id.as_str(), policy).map_err(LookupError::Refused)?;
-    if let Some(body) = store
+    let cached = store
         .cached_document(&url, now)
         .await
-        .map_err(LookupError::Store)?
-    {
-        if let Ok(record) = client_record(&url, &body, now) {
-            return Ok(Some(record));
-        }
+        .map_err(LookupError::Store)?;
+    // A cached body is validated again: the rules may have changed since it was stored.
+    if let Some(record) = cached.and_then(|body| client_record(&url, &body, now).ok()) {
+        return Ok(Some(record));
     }
     let response = fetch(store, &url, policy)
         .await

@@ -1,0 +1,153 @@
+//! The core's `MetadataDocuments` on the Worker: `fetch` for Client ID Metadata Documents (one
+//! hop at a time, `redirect: manual`, so that core checks every redirect target before it is
+//! requested; a timeout that aborts the request; the body read up to the size cap and no
+//! further), a per-isolate cache in front of KV (`cimd:<sha256(url)>`, with the lifetime core
+//! computed), and the `clients` row that consents and grants refer to.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use futures_util::future::{Either, select};
+use gatehouse_core::cimd::{
+    CimdUrl, FETCH_TIMEOUT_MS, FetchError, FetchedDocument, MAX_DOCUMENT_BYTES, MetadataDocuments,
+};
+use gatehouse_core::store::{ClientRecord, StoreError};
+use gatehouse_core::time::UnixTime;
+use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit, RequestRedirect};
+
+use super::{WorkerStore, kv_failed, text, time};
+
+thread_local! {
+    /// Documents this isolate fetched or read from KV: cache key → (body, expiry in Unix seconds).
+    static DOCUMENT_CACHE: std::cell::RefCell<std::collections::HashMap<String, (Vec<u8>, u64)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Bounds the per-isolate cache; an isolate that sees this many documents starts over.
+const DOCUMENT_CACHE_ENTRIES: usize = 1_000;
+
+fn remember(key: String, body: Vec<u8>, expires: u64) {
+    DOCUMENT_CACHE.with_borrow_mut(|cache| {
+        if cache.len() >= DOCUMENT_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, (body, expires));
+    });
+}
+
+impl MetadataDocuments for WorkerStore<'_> {
+    async fn cached_document(
+        &self,
+        url: &CimdUrl,
+        now: UnixTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = url.cache_key();
+        let local = DOCUMENT_CACHE.with_borrow(|cache| {
+            cache
+                .get(&key)
+                .filter(|(_, expires)| now.0 < *expires)
+                .map(|(body, _)| body.clone())
+        });
+        if local.is_some() {
+            return Ok(local);
+        }
+        // KV keeps the value until its expiration; the isolate copy lives a minute, so an
+        // isolate does not outlive KV's copy by much.
+        let stored = self
+            .kv
+            .get(&key)
+            .bytes()
+            .await
+            .map_err(|e| kv_failed("cimd get", e))?;
+        if let Some(body) = &stored {
+            remember(key, body.clone(), now.0 + 60);
+        }
+        Ok(stored)
+    }
+
+    async fn cache_document(
+        &self,
+        url: &CimdUrl,
+        body: &[u8],
+        ttl_secs: u64,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let key = url.cache_key();
+        remember(key.clone(), body.to_vec(), now.0 + ttl_secs);
+        self.kv
+            .put_bytes(&key, body)
+            .map_err(|e| kv_failed("cimd put", e))?
+            .expiration_ttl(ttl_secs)
+            .execute()
+            .await
+            .map_err(|e| kv_failed("cimd put", e))
+    }
+
+    async fn fetch_document(&self, url: &CimdUrl) -> Result<FetchedDocument, FetchError> {
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let fetch = Box::pin(fetch_once(url.as_str(), signal));
+        let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(
+            FETCH_TIMEOUT_MS,
+        ))));
+        match select(fetch, timeout).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => {
+                controller.abort();
+                Err(FetchError(format!("{} timed out", url.as_str())))
+            }
+        }
+    }
+
+    async fn remember_document_client(
+        &self,
+        client: &ClientRecord,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let metadata = serde_json::to_string(&client.metadata)
+            .map_err(|e| StoreError(format!("client metadata: {e}")))?;
+        // The upsert never touches a registered client: only rows of this source are updated.
+        self.run(
+            "INSERT INTO clients (client_id, source, token_endpoint_auth_method, metadata, created_at, last_used_at) \
+             VALUES (?1, 'metadata_document', 'none', ?2, ?3, ?3) \
+             ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata, last_used_at = excluded.last_used_at \
+             WHERE clients.source = 'metadata_document'",
+            &[text(client.client_id.as_str()), text(&metadata), time(now)],
+        )
+        .await
+    }
+}
+
+/// One GET, redirects not followed, the body read up to one byte past the cap.
+async fn fetch_once(url: &str, signal: worker::AbortSignal) -> Result<FetchedDocument, FetchError> {
+    let failed = |e: worker::Error| FetchError(format!("{url}: {e}"));
+    let headers = Headers::new();
+    headers.set("Accept", "application/json").map_err(failed)?;
+    let mut init = RequestInit::new();
+    init.with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    let request = Request::new_with_init(url, &init).map_err(failed)?;
+    let mut response = Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(failed)?;
+    let header = |name: &str| response.headers().get(name).ok().flatten();
+    let mut document = FetchedDocument {
+        status: response.status_code(),
+        location: header("Location"),
+        cache_control: header("Cache-Control"),
+        expires: header("Expires"),
+        body: Vec::new(),
+    };
+    if document.status == 200 {
+        let mut stream = response.stream().map_err(failed)?;
+        while let Some(chunk) = stream.next().await {
+            document.body.extend(chunk.map_err(failed)?);
+            if document.body.len() > MAX_DOCUMENT_BYTES {
+                // Core refuses it as too large; reading on would only cost memory.
+                break;
+            }
+        }
+    }
+    Ok(document)
+}
