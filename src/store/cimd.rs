@@ -11,11 +11,12 @@ use futures_util::future::{Either, select};
 use gatehouse_core::cimd::{
     CimdUrl, FETCH_TIMEOUT_MS, FetchError, FetchedDocument, MAX_DOCUMENT_BYTES, MetadataDocuments,
 };
+use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::{ClientRecord, StoreError};
 use gatehouse_core::time::UnixTime;
 use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit, RequestRedirect};
 
-use super::{WorkerStore, kv_failed, text, time};
+use super::{WorkerStore, hash, kv_failed, text, time};
 
 thread_local! {
     /// Documents this isolate fetched or read from KV: cache key → (body, expiry in Unix seconds).
@@ -83,6 +84,30 @@ impl MetadataDocuments for WorkerStore<'_> {
             .map_err(|e| kv_failed("cimd put", e))
     }
 
+    async fn use_assertion_id(
+        &self,
+        jti_hash: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Used {
+            #[allow(dead_code)] // Its presence is the answer.
+            jti_hash: String,
+        }
+        // One statement: a new jti inserts; a known one is taken over only once it expired.
+        // `RETURNING` yields a row exactly when this statement recorded the jti.
+        let row: Option<Used> = self
+            .first(
+                "INSERT INTO client_assertion_jtis (jti_hash, expires_at) VALUES (?1, ?2) \
+                 ON CONFLICT (jti_hash) DO UPDATE SET expires_at = excluded.expires_at \
+                 WHERE client_assertion_jtis.expires_at <= ?3 RETURNING jti_hash",
+                &[hash(jti_hash), time(expires_at), time(now)],
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
     async fn fetch_document(&self, url: &CimdUrl) -> Result<FetchedDocument, FetchError> {
         let controller = AbortController::default();
         let signal = controller.signal();
@@ -106,13 +131,21 @@ impl MetadataDocuments for WorkerStore<'_> {
     ) -> Result<(), StoreError> {
         let metadata = serde_json::to_string(&client.metadata)
             .map_err(|e| StoreError(format!("client metadata: {e}")))?;
+        let method = serde_json::to_value(client.metadata.token_endpoint_auth_method)
+            .map_err(|e| StoreError(format!("client metadata: {e}")))?;
         // The upsert never touches a registered client: only rows of this source are updated.
         self.run(
             "INSERT INTO clients (client_id, source, token_endpoint_auth_method, metadata, created_at, last_used_at) \
-             VALUES (?1, 'metadata_document', 'none', ?2, ?3, ?3) \
-             ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata, last_used_at = excluded.last_used_at \
+             VALUES (?1, 'metadata_document', ?4, ?2, ?3, ?3) \
+             ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata, \
+             token_endpoint_auth_method = excluded.token_endpoint_auth_method, last_used_at = excluded.last_used_at \
              WHERE clients.source = 'metadata_document'",
-            &[text(client.client_id.as_str()), text(&metadata), time(now)],
+            &[
+                text(client.client_id.as_str()),
+                text(&metadata),
+                time(now),
+                text(method.as_str().unwrap_or_default()),
+            ],
         )
         .await
     }

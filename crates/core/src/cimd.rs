@@ -10,14 +10,14 @@
 //! client authentication look a client up, registered or not.
 //!
 //! Not here: the HTTP fetch itself, which the Worker does through [`MetadataDocuments`]
-//! (one hop at a time, so that every redirect target passes the same rules here), and
-//! `private_key_jwt`, which is not supported yet: a document must say
-//! `token_endpoint_auth_method: none` (or omit it).
+//! (one hop at a time, so that every redirect target passes the same rules here), and the
+//! verification of `private_key_jwt` assertions (`crate::client_assertion`).
 
 pub mod address;
 
 use serde_json::Value;
 
+use crate::client_assertion::{ClientJwks, ClientKeys};
 use crate::client_auth::AuthMethod;
 use crate::config::{App, ConfigError, HostPattern};
 use crate::error::Reason;
@@ -337,6 +337,14 @@ pub trait MetadataDocuments {
         ttl_secs: u64,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// Records a client assertion's `jti` (hashed with the client id) until `expires_at`, in one
+    /// atomic step. `true` when it was not already recorded (RFC 7523 §3 item 7: single use).
+    async fn use_assertion_id(
+        &self,
+        jti_hash: &crate::secret::SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
     /// One GET of `url`, without following redirects.
     async fn fetch_document(&self, url: &CimdUrl) -> Result<FetchedDocument, FetchError>;
     /// Records the client (insert, or refresh its metadata) so that grants and consents can
@@ -378,13 +386,13 @@ pub async fn find_client(
         .await
         .map_err(LookupError::Store)?;
     // A cached body is validated again: the rules may have changed since it was stored.
-    if let Some(record) = cached.and_then(|body| client_record(&url, &body, now).ok()) {
+    if let Some(record) = cached.and_then(|body| client_record(&url, &body, policy, now).ok()) {
         return Ok(Some(record));
     }
     let response = fetch(store, &url, policy)
         .await
         .map_err(LookupError::Refused)?;
-    let record = client_record(&url, &response.body, now).map_err(LookupError::Refused)?;
+    let record = client_record(&url, &response.body, policy, now).map_err(LookupError::Refused)?;
     let ttl = cache_ttl(
         response.cache_control.as_deref(),
         response.expires.as_deref(),
@@ -399,7 +407,7 @@ pub async fn find_client(
 
 /// Fetches `url`, following at most [`MAX_REDIRECTS`] redirects, each target checked by
 /// [`CimdUrl::redirect`] before it is requested.
-async fn fetch(
+pub(crate) async fn fetch(
     fetcher: &impl MetadataDocuments,
     url: &CimdUrl,
     policy: &CimdPolicy,
@@ -426,8 +434,14 @@ async fn fetch(
 /// Draft §4.1: the document's `client_id` MUST equal the URL (simple string comparison);
 /// it MUST NOT contain `client_secret` or `client_secret_expires_at`; symmetric-secret auth
 /// methods are not allowed. The remaining metadata passes registration's validation (same
-/// redirect-URI and field rules), with `none` as the default auth method.
-pub fn client_record(url: &CimdUrl, body: &[u8], now: UnixTime) -> Result<ClientRecord, Reason> {
+/// redirect-URI and field rules), with `none` as the default auth method. `private_key_jwt`
+/// needs exactly one of `jwks_uri` (held to the same URL rules) and `jwks` (P-256 keys).
+pub fn client_record(
+    url: &CimdUrl,
+    body: &[u8],
+    policy: &CimdPolicy,
+    now: UnixTime,
+) -> Result<ClientRecord, Reason> {
     if body.len() > MAX_DOCUMENT_BYTES {
         return Err(Reason::CimdDocumentInvalid);
     }
@@ -440,19 +454,37 @@ pub fn client_record(url: &CimdUrl, body: &[u8], now: UnixTime) -> Result<Client
     if document.contains_key("client_secret") || document.contains_key("client_secret_expires_at") {
         return Err(Reason::CimdDocumentInvalid);
     }
-    document
-        .entry("token_endpoint_auth_method")
-        .or_insert_with(|| Value::String("none".into()));
+    let method = document
+        .remove("token_endpoint_auth_method")
+        .unwrap_or_else(|| Value::String("none".into()));
+    let keys = match (
+        method.as_str(),
+        document.remove("jwks_uri"),
+        document.remove("jwks"),
+    ) {
+        (Some("none"), None, None) => None,
+        (Some("private_key_jwt"), Some(Value::String(uri)), None) => {
+            CimdUrl::parse(&uri, policy)?;
+            Some(ClientKeys::JwksUri(uri))
+        }
+        (Some("private_key_jwt"), None, Some(jwks)) => Some(ClientKeys::Jwks(
+            ClientJwks::parse(&jwks).ok_or(Reason::CimdDocumentInvalid)?,
+        )),
+        _ => return Err(Reason::CimdDocumentInvalid),
+    };
+    // Registration's rules for the rest; it knows no key-based method, so it sees `none`.
+    document.insert("token_endpoint_auth_method".into(), "none".into());
     let bytes = serde_json::to_vec(&document).map_err(|_| Reason::CimdDocumentInvalid)?;
-    let metadata = registration::validate(&bytes).map_err(|e| match e.field {
+    let mut metadata = registration::validate(&bytes).map_err(|e| match e.field {
         "redirect_uris" => e.reason,
         _ => Reason::CimdDocumentInvalid,
     })?;
-    // A document client has no secret, and redirects: only the code grant and refresh.
-    if metadata.token_endpoint_auth_method != AuthMethod::None
-        || !metadata.allows(GrantType::AuthorizationCode)
-        || metadata.allows(GrantType::DeviceCode)
-    {
+    if keys.is_some() {
+        metadata.token_endpoint_auth_method = AuthMethod::PrivateKeyJwt;
+        metadata.keys = keys;
+    }
+    // A document client redirects: only the code grant and refresh.
+    if !metadata.allows(GrantType::AuthorizationCode) || metadata.allows(GrantType::DeviceCode) {
         return Err(Reason::CimdDocumentInvalid);
     }
     Ok(ClientRecord {

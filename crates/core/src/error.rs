@@ -337,6 +337,16 @@ pub enum Reason {
     CimdDocumentInvalid,
     /// The document's `client_id` is not the URL it was fetched from (draft §4.1).
     CimdClientIdMismatch,
+    /// A `client_assertion` is malformed, of the wrong type, expired, not yet valid, or names
+    /// another client (RFC 7523 §3).
+    ClientAssertionInvalid,
+    /// A `client_assertion`'s `aud` names neither the token endpoint nor the issuer
+    /// (RFC 7523 §3 item 3).
+    ClientAssertionAudience,
+    /// A `client_assertion`'s signature verifies with none of the client's keys.
+    ClientAssertionSignature,
+    /// A `client_assertion`'s `jti` was used before (RFC 7523 §3 item 7).
+    ClientAssertionReplayed,
     /// Storage did not answer; the client may retry.
     StoreUnavailable,
 }
@@ -592,6 +602,13 @@ impl From<Reason> for OAuthError {
             R::CimdClientIdMismatch => (
                 C::InvalidClient,
                 "the client ID metadata document names another client_id",
+            ),
+            R::ClientAssertionInvalid
+            | R::ClientAssertionAudience
+            | R::ClientAssertionSignature
+            | R::ClientAssertionReplayed => (
+                C::InvalidClient,
+                "the client assertion is invalid, expired, or was already used",
             ),
             R::StoreUnavailable => (
                 C::TemporarilyUnavailable,

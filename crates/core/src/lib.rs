@@ -14,6 +14,7 @@ pub mod agents;
 pub mod audit;
 pub mod authorize;
 pub mod cimd;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod config;
 pub mod consent;

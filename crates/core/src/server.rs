@@ -322,9 +322,10 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         authorization: Option<&str>,
     ) -> Result<TokenResponse, Failure> {
         let form = Form::parse(body)?;
+        let audiences = self.client_assertion_audiences();
         let client = client_auth::authenticate(
             self.store,
-            &self.config.cimd,
+            &self.client_verification(&audiences),
             &form,
             authorization,
             self.now,
@@ -350,9 +351,10 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     /// like revoked ones (§2.2) and left alone.
     pub async fn revoke(&self, body: &[u8], authorization: Option<&str>) -> Result<(), Failure> {
         let form = Form::parse(body)?;
+        let audiences = self.client_assertion_audiences();
         let client = client_auth::authenticate(
             self.store,
-            &self.config.cimd,
+            &self.client_verification(&audiences),
             &form,
             authorization,
             self.now,
@@ -374,9 +376,10 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         authorization: Option<&str>,
     ) -> Result<Introspection, Failure> {
         let form = Form::parse(body)?;
+        let audiences = self.client_assertion_audiences();
         let client = client_auth::authenticate(
             self.store,
-            &self.config.cimd,
+            &self.client_verification(&audiences),
             &form,
             authorization,
             self.now,
@@ -626,6 +629,31 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         )
         .await?;
         Ok(grant)
+    }
+
+    /// What a client assertion's `aud` may name (RFC 7523 §3 item 3): the token endpoint URL
+    /// or the issuer.
+    pub(crate) fn client_assertion_audiences(&self) -> [String; 2] {
+        [
+            format!(
+                "{}{}",
+                self.site.origin,
+                self.site.path(crate::paths::TOKEN)
+            ),
+            self.site.issuer.clone(),
+        ]
+    }
+
+    /// What client credentials are checked against.
+    pub(crate) fn client_verification<'v>(
+        &'v self,
+        audiences: &'v [String],
+    ) -> client_auth::Verification<'v, K> {
+        client_auth::Verification {
+            signer: self.signer,
+            cimd: &self.config.cimd,
+            audiences,
+        }
     }
 
     /// An error sent back to the client's redirect URI.

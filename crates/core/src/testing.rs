@@ -151,6 +151,29 @@ impl Signer for TestSigner {
         Ok(key.verify(message, &signature).is_ok())
     }
 
+    async fn verify_client_signature(
+        &self,
+        x: &str,
+        y: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (Ok(x), Ok(y)) = (URL_SAFE_NO_PAD.decode(x), URL_SAFE_NO_PAD.decode(y)) else {
+            return Ok(false);
+        };
+        let (Ok(x), Ok(y)) = (<[u8; 32]>::try_from(x), <[u8; 32]>::try_from(y)) else {
+            return Ok(false);
+        };
+        let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
+        let (Ok(key), Ok(signature)) = (
+            VerifyingKey::from_encoded_point(&point),
+            Signature::from_slice(signature),
+        ) else {
+            return Ok(false);
+        };
+        Ok(key.verify(message, &signature).is_ok())
+    }
+
     async fn jwks(&self) -> Result<JwkSet, StoreError> {
         let keys = self.keys.borrow();
         let keys = keys
@@ -255,6 +278,8 @@ pub struct MemoryStore {
     pub fetched: RefCell<Vec<String>>,
     /// Cached documents (KV `cimd:<sha256(url)>`): key → (body, expiry).
     document_cache: RefCell<BTreeMap<String, (Vec<u8>, UnixTime)>>,
+    /// Client assertion `jti` hashes, with their expiry.
+    assertion_ids: RefCell<BTreeMap<String, UnixTime>>,
 }
 
 impl MemoryStore {
@@ -429,6 +454,21 @@ impl crate::cimd::MetadataDocuments for MemoryStore {
             .borrow_mut()
             .insert(url.cache_key(), (body.to_vec(), now.plus(ttl_secs)));
         Ok(())
+    }
+
+    async fn use_assertion_id(
+        &self,
+        jti_hash: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.d1_write()?;
+        let mut ids = self.assertion_ids.borrow_mut();
+        if ids.get(jti_hash.as_hex()).is_some_and(|until| now < *until) {
+            return Ok(false);
+        }
+        ids.insert(jti_hash.as_hex().to_owned(), expires_at);
+        Ok(true)
     }
 
     async fn fetch_document(

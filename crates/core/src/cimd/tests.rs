@@ -184,12 +184,12 @@ fn document(extra: &str) -> String {
 fn documents_are_validated_like_registrations() {
     let url = CimdUrl::parse(URL, &policy()).unwrap();
     let now = UnixTime(1_800_000_000);
-    let record = client_record(&url, document("").as_bytes(), now).unwrap();
+    let record = client_record(&url, document("").as_bytes(), &policy(), now).unwrap();
     assert_eq!(record.client_id.as_str(), URL);
     assert_eq!(record.source, ClientSource::MetadataDocument);
     assert_eq!(record.metadata.token_endpoint_auth_method, AuthMethod::None);
     assert_eq!(record.secret_hash, None);
-    let refused = |body: &str| client_record(&url, body.as_bytes(), now).map(|_| ());
+    let refused = |body: &str| client_record(&url, body.as_bytes(), &policy(), now).map(|_| ());
     assert_eq!(
         refused(&document("").replace(URL, "https://other.example.com/c")),
         Err(Reason::CimdClientIdMismatch),
@@ -305,12 +305,53 @@ proptest! {
     #[test]
     fn hostile_documents_never_panic(body in proptest::collection::vec(any::<u8>(), 0..300)) {
         let url = CimdUrl::parse(URL, &policy()).unwrap();
-        let _ = client_record(&url, &body, UnixTime(0));
+        let _ = client_record(&url, &body, &policy(), UnixTime(0));
     }
 
     #[test]
     fn cache_lifetime_is_always_within_bounds(cc in "\\PC{0,40}", exp in "\\PC{0,40}", now in any::<u64>()) {
         let ttl = cache_ttl(Some(&cc), Some(&exp), UnixTime(now));
         prop_assert!((MIN_CACHE_SECS..=MAX_CACHE_SECS).contains(&ttl));
+    }
+}
+
+#[test]
+fn private_key_jwt_documents_need_exactly_one_key_source() {
+    let url = CimdUrl::parse(URL, &policy()).unwrap();
+    let now = UnixTime(1_800_000_000);
+    let jwks = r#"{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+    let record = |extra: &str| client_record(&url, document(extra).as_bytes(), &policy(), now);
+    let keyed = record(&format!(
+        r#","token_endpoint_auth_method":"private_key_jwt","jwks":{jwks}"#
+    ))
+    .unwrap();
+    assert_eq!(
+        keyed.metadata.token_endpoint_auth_method,
+        AuthMethod::PrivateKeyJwt
+    );
+    assert!(
+        record(r#","token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://agent.example.com/jwks.json""#)
+            .is_ok()
+    );
+    for (extra, expected) in [
+        (
+            r#","token_endpoint_auth_method":"private_key_jwt""#.to_owned(),
+            Reason::CimdDocumentInvalid,
+        ),
+        (
+            format!(r#","token_endpoint_auth_method":"private_key_jwt","jwks":{jwks},"jwks_uri":"https://agent.example.com/j""#),
+            Reason::CimdDocumentInvalid,
+        ),
+        (format!(r#","jwks":{jwks}"#), Reason::CimdDocumentInvalid),
+        (
+            r#","token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[{"kty":"RSA","n":"x","e":"AQAB"}]}"#.to_owned(),
+            Reason::CimdDocumentInvalid,
+        ),
+        (
+            r#","token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://10.0.0.1/jwks.json""#.to_owned(),
+            Reason::CimdAddressRefused,
+        ),
+    ] {
+        assert_eq!(record(&extra).map(|_| ()), Err(expected), "{extra}");
     }
 }

@@ -70,9 +70,10 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
     ) -> Result<DeviceAuthorizationResponse, Failure> {
         self.writable()?;
         let form = Form::parse(body)?;
+        let audiences = self.client_assertion_audiences();
         let client = client_auth::authenticate(
             self.store,
-            &self.config.cimd,
+            &self.client_verification(&audiences),
             &form,
             authorization,
             self.now,

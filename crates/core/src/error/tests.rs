@@ -275,12 +275,16 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
             C::InvalidClient,
             "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
         ),
+        R::ClientAssertionInvalid => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
+        R::ClientAssertionAudience => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
+        R::ClientAssertionSignature => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
+        R::ClientAssertionReplayed => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 88] = [
+const REASONS: [Reason; 92] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -368,6 +372,10 @@ const REASONS: [Reason; 88] = [
     Reason::CimdFetchFailed,
     Reason::CimdDocumentInvalid,
     Reason::CimdClientIdMismatch,
+    Reason::ClientAssertionInvalid,
+    Reason::ClientAssertionAudience,
+    Reason::ClientAssertionSignature,
+    Reason::ClientAssertionReplayed,
     Reason::StoreUnavailable,
 ];
 

@@ -200,3 +200,198 @@ fn approving_a_document_client_records_it_for_grants_and_consents() {
     world.tokens(&cimd_client());
     assert!(world.store.dump().contains("MetadataDocument"));
 }
+
+// private_key_jwt (RFC 7523 §2.2, §3) for document clients that publish their keys.
+
+mod private_key_jwt {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use gatehouse_core::error::Reason;
+    use p256::ecdsa::signature::Signer as _;
+    use p256::ecdsa::{Signature, SigningKey};
+
+    use super::{URL, cimd_client};
+    use crate::support::*;
+
+    const JWKS_URL: &str = "https://agent.example.com/oauth/jwks.json";
+    const TOKEN_ENDPOINT: &str = "https://wiki.test/oauth/token";
+    /// The test clock's time, which these tests never advance.
+    const ISSUED_AT: u64 = 1_800_000_000;
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32].into()).unwrap()
+    }
+
+    fn jwks(key: &SigningKey) -> String {
+        let point = key.verifying_key().to_encoded_point(false);
+        format!(
+            r#"{{"keys":[{{"kty":"EC","crv":"P-256","kid":"k1","use":"sig","x":"{}","y":"{}"}}]}}"#,
+            URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+            URL_SAFE_NO_PAD.encode(point.y().unwrap())
+        )
+    }
+
+    fn document(keys: &str) -> String {
+        format!(
+            r#"{{"client_id":"{URL}","client_name":"Keyed Agent","redirect_uris":["{REDIRECT}"],
+                "grant_types":["authorization_code","refresh_token"],
+                "token_endpoint_auth_method":"private_key_jwt",{keys}}}"#
+        )
+    }
+
+    fn assertion(key: &SigningKey, aud: &str, jti: &str, exp: u64) -> String {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"k1","typ":"JWT"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"iss":"{URL}","sub":"{URL}","aud":"{aud}","jti":"{jti}","exp":{exp},"iat":{ISSUED_AT}}}"#
+        ));
+        let input = format!("{header}.{claims}");
+        let signature: Signature = key.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+
+    /// A world whose agent publishes `key`'s public half at its `jwks_uri`, and a code for it.
+    fn keyed_world(key: &SigningKey) -> (World, String) {
+        let world = World::new();
+        world
+            .store
+            .serve_document(URL, &document(&format!(r#""jwks_uri":"{JWKS_URL}""#)), None);
+        world.store.serve_document(JWKS_URL, &jwks(key), None);
+        let session = world.login("alice@example.com");
+        let location = world.authorize_and_consent(&cimd_client(), &session, &[]);
+        (world, param(&location, "code").unwrap())
+    }
+
+    fn exchange(
+        world: &World,
+        code: &str,
+        client_assertion: &str,
+    ) -> Result<gatehouse_core::grants::TokenResponse, gatehouse_core::server::Failure> {
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", client_assertion),
+        ]);
+        block_on(world.server().token(body.as_bytes(), None))
+    }
+
+    fn now(world: &World) -> u64 {
+        use gatehouse_core::time::Clock as _;
+        world.clock.now().0
+    }
+
+    #[test]
+    fn a_signed_assertion_by_a_published_key_authenticates_the_client() {
+        let key = key(7);
+        let (world, code) = keyed_world(&key);
+        let jwt = assertion(&key, TOKEN_ENDPOINT, "jti-1", now(&world) + 120);
+        let tokens = exchange(&world, &code, &jwt).unwrap();
+        assert_eq!(claims(&tokens.access_token)["client_id"], URL);
+        // The issuer is an accepted audience too (RFC 7523 §3 item 3).
+        let refresh = form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens.refresh_token.as_deref().unwrap()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            (
+                "client_assertion",
+                &assertion(&key, ISSUER, "jti-2", now(&world) + 120),
+            ),
+        ]);
+        assert!(block_on(world.server().token(refresh.as_bytes(), None)).is_ok());
+    }
+
+    #[test]
+    fn inline_jwks_work_too() {
+        let key = key(9);
+        let world = World::new();
+        world
+            .store
+            .serve_document(URL, &document(&format!(r#""jwks":{}"#, jwks(&key))), None);
+        let session = world.login("alice@example.com");
+        let location = world.authorize_and_consent(&cimd_client(), &session, &[]);
+        let jwt = assertion(&key, TOKEN_ENDPOINT, "jti-1", now(&world) + 120);
+        assert!(exchange(&world, &param(&location, "code").unwrap(), &jwt).is_ok());
+    }
+
+    #[test]
+    fn a_replayed_jti_is_refused() {
+        let key = key(7);
+        let (world, code) = keyed_world(&key);
+        let jwt = assertion(&key, TOKEN_ENDPOINT, "jti-1", now(&world) + 120);
+        exchange(&world, &code, &jwt).unwrap();
+        let error = error_of(exchange(&world, &code, &jwt));
+        assert_eq!(error.reason, Reason::ClientAssertionReplayed);
+    }
+
+    #[test]
+    fn a_wrong_audience_is_refused() {
+        let key = key(7);
+        let (world, code) = keyed_world(&key);
+        let jwt = assertion(
+            &key,
+            "https://files.test/oauth/token",
+            "jti-1",
+            now(&world) + 120,
+        );
+        assert_eq!(
+            error_of(exchange(&world, &code, &jwt)).reason,
+            Reason::ClientAssertionAudience
+        );
+    }
+
+    #[test]
+    fn a_wrong_key_is_refused() {
+        let (world, code) = keyed_world(&key(7));
+        let jwt = assertion(&key(8), TOKEN_ENDPOINT, "jti-1", now(&world) + 120);
+        assert_eq!(
+            error_of(exchange(&world, &code, &jwt)).reason,
+            Reason::ClientAssertionSignature
+        );
+    }
+
+    #[test]
+    fn expired_or_long_lived_assertions_and_missing_assertions_are_refused() {
+        let key = key(7);
+        let (world, code) = keyed_world(&key);
+        let expired = assertion(&key, TOKEN_ENDPOINT, "a", now(&world) - 60);
+        assert_eq!(
+            error_of(exchange(&world, &code, &expired)).reason,
+            Reason::ClientAssertionInvalid
+        );
+        let forever = assertion(&key, TOKEN_ENDPOINT, "b", now(&world) + 86_400);
+        assert_eq!(
+            error_of(exchange(&world, &code, &forever)).reason,
+            Reason::ClientAssertionInvalid
+        );
+        // Without an assertion, the keyed client cannot pass as a public one.
+        let error = error_of(world.exchange(&cimd_client(), &code));
+        assert_eq!(error.reason, Reason::ClientAuthMethodMismatch);
+    }
+
+    #[test]
+    fn a_jwks_uri_pointing_inside_is_refused_before_any_fetch() {
+        let world = World::new();
+        world.store.serve_document(
+            URL,
+            &document(r#""jwks_uri":"https://169.254.169.254/keys""#),
+            None,
+        );
+        let session = world.login("alice@example.com");
+        let query = world.authorization_query(&cimd_client(), REDIRECT, &[]);
+        assert!(matches!(
+            world.authorize(&query, Some(&session)),
+            Err(gatehouse_core::authorize::AuthorizeError::Render(
+                Reason::CimdAddressRefused
+            ))
+        ));
+        assert_eq!(world.store.fetched.borrow().as_slice(), [URL]);
+    }
+}
