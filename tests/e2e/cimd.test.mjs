@@ -6,7 +6,9 @@
 // refuses the same URL. No test sends a request to a non-loopback address: gatehouse refuses
 // those before fetching, which the request counter of the test server and the error pages show.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { after, before, describe, test } from 'node:test';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { REDIRECT, authorizeAsPerson, authorizeUrl, Browser, DEMO, pkce, tokenRequest } from './support/oauth.mjs';
@@ -144,5 +146,59 @@ describe('server-side request forgery', () => {
     assert.equal(status, 400);
     assert.match(html, /canonical https URL/);
     assert.equal(hits.filter((h) => h === '/strict.json').length, 0);
+  });
+});
+
+describe('private_key_jwt for an agent that publishes its keys', () => {
+  const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+  async function keyedAgent() {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    routes.set('/keyed/jwks.json', {
+      body: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', use: 'sig' }] }),
+    });
+    const client = serveDocument('/keyed/client.json', {
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks_uri: `${docsUrl}/keyed/jwks.json`,
+    });
+    const sign = ({ aud = `${gh.url}/oauth/token`, jti = randomUUID(), key = privateKey } = {}) =>
+      new SignJWT({ jti })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(client.client_id)
+        .setSubject(client.client_id)
+        .setAudience(aud)
+        .setIssuedAt()
+        .setExpirationTime('2m')
+        .sign(key);
+    return { client, sign };
+  }
+
+  async function exchange(client, assertion) {
+    const { verifier, challenge } = pkce();
+    const location = await authorizeAsPerson(gh.url, client, { challenge });
+    return tokenRequest(gh.url, {
+      grant_type: 'authorization_code',
+      code: location.searchParams.get('code'),
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      ...(assertion ? { client_assertion_type: ASSERTION_TYPE, client_assertion: assertion } : { client_id: client.client_id }),
+    });
+  }
+
+  test('a signed assertion authenticates; its replay, a wrong audience or a wrong key do not', async () => {
+    const { client, sign } = await keyedAgent();
+    const assertion = await sign();
+    const ok = await exchange(client, assertion);
+    assert.equal(ok.status, 200, await ok.clone().text());
+    const replayed = await exchange(client, assertion);
+    assert.equal(replayed.status, 401);
+    assert.equal((await replayed.json()).error, 'invalid_client');
+    const wrongAudience = await exchange(client, await sign({ aud: 'https://elsewhere.example/oauth/token' }));
+    assert.equal(wrongAudience.status, 401);
+    const { privateKey: otherKey } = await generateKeyPair('ES256');
+    const wrongKey = await exchange(client, await sign({ key: otherKey }));
+    assert.equal(wrongKey.status, 401);
+    const asPublicClient = await exchange(client, null);
+    assert.equal(asPublicClient.status, 401, 'a keyed client cannot pass as a public one');
   });
 });
