@@ -395,3 +395,70 @@ mod private_key_jwt {
         assert_eq!(world.store.fetched.borrow().as_slice(), [URL]);
     }
 }
+
+#[test]
+fn installations_are_told_apart_and_revoking_one_leaves_the_other() {
+    const SECOND: &str = "http://127.0.0.1:5555/callback";
+    let world = World::new();
+    world.store.serve_document(
+        URL,
+        &format!(
+            r#"{{"client_id":"{URL}","client_name":"Doc Agent","redirect_uris":["{REDIRECT}","{SECOND}"],
+                "grant_types":["authorization_code","refresh_token"]}}"#
+        ),
+        None,
+    );
+    let client = cimd_client();
+    let session = world.login("alice@example.com");
+    let laptop = world.tokens(&client);
+    let location = world.authorize_and_consent(&client, &session, &[("redirect_uri", SECOND)]);
+    let desktop = world
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &param(&location, "code").unwrap()),
+                ("redirect_uri", SECOND),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .unwrap();
+    let view = block_on(world.server().connected_agents(Some(&session)))
+        .unwrap()
+        .unwrap();
+    let mut redirects: Vec<&str> = view
+        .agents
+        .iter()
+        .map(|a| a.redirect_uri.as_str())
+        .collect();
+    redirects.sort_unstable();
+    assert_eq!(redirects, [REDIRECT, SECOND]);
+    assert!(
+        view.agents
+            .iter()
+            .all(|a| a.client_document_host.as_deref() == Some("agent.example.com"))
+    );
+    let laptop_grant = &view
+        .agents
+        .iter()
+        .find(|a| a.redirect_uri == REDIRECT)
+        .unwrap()
+        .grant_id;
+    let body = form(&[("grant_id", laptop_grant), ("csrf_token", CSRF)]);
+    block_on(
+        world
+            .server()
+            .revoke_agent(body.as_bytes(), Some(&session), Some(CSRF)),
+    )
+    .unwrap();
+    assert!(
+        world
+            .refresh(&client, laptop.refresh_token.as_deref().unwrap())
+            .is_err()
+    );
+    assert!(
+        world
+            .refresh(&client, desktop.refresh_token.as_deref().unwrap())
+            .is_ok()
+    );
+}
