@@ -24,6 +24,8 @@ before(async () => {
   docs = createServer((req, res) => {
     hits.push(req.url);
     const route = routes.get(req.url);
+    // Never answers: gatehouse's fetch must time out on its own.
+    if (route?.hang) return;
     if (!route) {
       res.writeHead(404).end();
       return;
@@ -40,6 +42,7 @@ before(async () => {
 });
 after(async () => {
   await Promise.all([gh?.stop(), strict?.stop()]);
+  docs?.closeAllConnections();
   docs?.close();
 });
 
@@ -109,6 +112,24 @@ describe('an agent identified by its metadata document', () => {
     const location = await authorizeAsPerson(gh.url, client, { challenge: pkce().challenge, redirect: 'http://127.0.0.1:10/elsewhere' })
       .catch((e) => e);
     assert.match(String(location), /no redirect: 400/);
+  });
+});
+
+describe('documents that cost too much', () => {
+  test('a server that never answers is given up after the timeout', async () => {
+    routes.set('/slow.json', { hang: true });
+    const started = Date.now();
+    const { status, html } = await errorPage(gh.url, `${docsUrl}/slow.json`);
+    assert.equal(status, 400);
+    assert.match(html, /could not be fetched/);
+    assert.ok(Date.now() - started < 15_000, 'within the fetch timeout, not the platform default');
+  });
+
+  test('a document over the size cap is refused', async () => {
+    const client = serveDocument('/large.json', { software_id: 'x'.repeat(6 * 1024) });
+    const { status, html } = await errorPage(gh.url, client.client_id);
+    assert.equal(status, 400);
+    assert.match(html, /not valid client metadata/);
   });
 });
 
