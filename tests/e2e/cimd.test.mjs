@@ -15,6 +15,8 @@ import { REDIRECT, authorizeAsPerson, authorizeUrl, Browser, DEMO, pkce, tokenRe
 
 let gh;
 let strict;
+let denied;
+let off;
 let docs;
 let docsUrl;
 const hits = [];
@@ -35,13 +37,15 @@ before(async () => {
   });
   await new Promise((resolve) => docs.listen(0, '127.0.0.1', resolve));
   docsUrl = `http://127.0.0.1:${docs.address().port}`;
-  [gh, strict] = await Promise.all([
+  [gh, strict, denied, off] = await Promise.all([
     startGatehouse({ vars: { CIMD_ALLOW_INSECURE_LOOPBACK: 'on' } }),
     startGatehouse(),
+    startGatehouse({ vars: { CIMD_ALLOW_INSECURE_LOOPBACK: 'on', CIMD_DENIED_HOSTS: '127.0.0.1' } }),
+    startGatehouse({ vars: { CIMD: 'off' } }),
   ]);
 });
 after(async () => {
-  await Promise.all([gh?.stop(), strict?.stop()]);
+  await Promise.all([gh?.stop(), strict?.stop(), denied?.stop(), off?.stop()]);
   docs?.closeAllConnections();
   docs?.close();
 });
@@ -221,5 +225,25 @@ describe('private_key_jwt for an agent that publishes its keys', () => {
     assert.equal(wrongKey.status, 401);
     const asPublicClient = await exchange(client, null);
     assert.equal(asPublicClient.status, 401, 'a keyed client cannot pass as a public one');
+  });
+});
+
+describe('operator controls', () => {
+  test('CIMD_DENIED_HOSTS refuses a host before fetching', async () => {
+    const client = serveDocument('/denied.json');
+    const { status, html } = await errorPage(denied.url, client.client_id);
+    assert.equal(status, 400);
+    assert.match(html, /from this host are not accepted here/);
+    assert.equal(hits.filter((h) => h === '/denied.json').length, 0);
+  });
+
+  test('CIMD=off stops advertising and accepting documents', async () => {
+    const metadata = await (await fetch(`${off.url}/.well-known/oauth-authorization-server`)).json();
+    assert.equal(metadata.client_id_metadata_document_supported, false);
+    const client = serveDocument('/off.json');
+    const { status, html } = await errorPage(off.url, client.client_id);
+    assert.equal(status, 400);
+    assert.match(html, /not accepted here; register the client/);
+    assert.equal(hits.filter((h) => h === '/off.json').length, 0);
   });
 });
