@@ -14,6 +14,7 @@ use gatehouse_core::cimd::{
 use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::{ClientRecord, StoreError};
 use gatehouse_core::time::UnixTime;
+use gatehouse_core::types::ClientId;
 use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit, RequestRedirect};
 
 use super::{WorkerStore, hash, kv_failed, text, time};
@@ -122,6 +123,21 @@ impl MetadataDocuments for WorkerStore<'_> {
                 Err(FetchError(format!("{} timed out", url.as_str())))
             }
         }
+    }
+
+    async fn document_client_disabled(&self, client_id: &ClientId) -> Result<bool, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Disabled {
+            #[allow(dead_code)] // Its presence is the answer.
+            disabled_at: f64,
+        }
+        let row: Option<Disabled> = self
+            .first(
+                "SELECT disabled_at FROM clients WHERE client_id = ?1 AND disabled_at IS NOT NULL",
+                &[text(client_id.as_str())],
+            )
+            .await?;
+        Ok(row.is_some())
     }
 
     async fn remember_document_client(

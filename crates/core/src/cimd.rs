@@ -347,6 +347,9 @@ pub trait MetadataDocuments {
     ) -> Result<bool, StoreError>;
     /// One GET of `url`, without following redirects.
     async fn fetch_document(&self, url: &CimdUrl) -> Result<FetchedDocument, FetchError>;
+    /// Whether an operator disabled this document client (admin API): its document no longer
+    /// counts.
+    async fn document_client_disabled(&self, client_id: &ClientId) -> Result<bool, StoreError>;
     /// Records the client (insert, or refresh its metadata) so that grants and consents can
     /// name it; called when a person approves it.
     async fn remember_document_client(
@@ -381,6 +384,13 @@ pub async fn find_client(
             .map_err(LookupError::Store);
     }
     let url = CimdUrl::parse(client_id.as_str(), policy).map_err(LookupError::Refused)?;
+    if store
+        .document_client_disabled(client_id)
+        .await
+        .map_err(LookupError::Store)?
+    {
+        return Ok(None);
+    }
     let cached = store
         .cached_document(&url, now)
         .await

@@ -483,6 +483,11 @@ impl crate::cimd::MetadataDocuments for MemoryStore {
             .ok_or_else(|| crate::cimd::FetchError("no such host".into()))
     }
 
+    async fn document_client_disabled(&self, client_id: &ClientId) -> Result<bool, StoreError> {
+        self.up()?;
+        Ok(self.disabled.borrow().contains(client_id.as_str()))
+    }
+
     async fn remember_document_client(
         &self,
         client: &ClientRecord,

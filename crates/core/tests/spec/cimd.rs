@@ -462,3 +462,28 @@ fn installations_are_told_apart_and_revoking_one_leaves_the_other() {
             .is_ok()
     );
 }
+
+#[test]
+fn an_operator_can_disable_a_document_client() {
+    let world = world_serving(&document(REDIRECT), None);
+    let client = cimd_client();
+    let tokens = world.tokens(&client);
+    let body = form(&[("client_id", URL)]);
+    let credentials = gatehouse_core::admin::AdminCredentials {
+        authorization: Some(&format!("Bearer {ADMIN_TOKEN}")),
+        ..Default::default()
+    };
+    let revoked = block_on(
+        world
+            .server()
+            .admin_disable_client(&credentials, body.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(revoked.grants, 1);
+    // The document still validates, but the client is gone.
+    assert_eq!(
+        error_of(world.refresh(&client, tokens.refresh_token.as_deref().unwrap())).reason,
+        Reason::ClientUnknown
+    );
+    assert_eq!(render_reason(&world, URL), Reason::ClientUnknown);
+}
