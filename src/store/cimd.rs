@@ -1,7 +1,6 @@
-//! The core's `MetadataDocuments` on the Worker: `fetch` for Client ID Metadata Documents (one
-//! hop at a time, `redirect: manual`, so that core checks every redirect target before it is
-//! requested; a timeout that aborts the request; the body read up to the size cap and no
-//! further), a per-isolate cache in front of KV (`cimd:<sha256(url)>`, with the lifetime core
+//! The core's `MetadataDocuments` on the Worker: `fetch` for Client ID Metadata Documents
+//! (`redirect: manual`, so that a redirect comes back to core, which refuses it; a timeout that
+//! aborts the request; the body read up to the size cap and no further), a per-isolate cache in front of KV (`cimd:<sha256(url)>`, with the lifetime core
 //! computed), and the `clients` row that consents and grants refer to.
 
 use std::time::Duration;
@@ -167,7 +166,7 @@ impl MetadataDocuments for WorkerStore<'_> {
     }
 }
 
-/// One GET, redirects not followed, the body read up to one byte past the cap.
+/// One GET, redirects not followed, the body read up to one chunk past the cap.
 async fn fetch_once(url: &str, signal: worker::AbortSignal) -> Result<FetchedDocument, FetchError> {
     let failed = |e: worker::Error| FetchError(format!("{url}: {e}"));
     let headers = Headers::new();
@@ -183,7 +182,7 @@ async fn fetch_once(url: &str, signal: worker::AbortSignal) -> Result<FetchedDoc
     let header = |name: &str| response.headers().get(name).ok().flatten();
     let mut document = FetchedDocument {
         status: response.status_code(),
-        location: header("Location"),
+        content_type: header("Content-Type"),
         cache_control: header("Cache-Control"),
         expires: header("Expires"),
         body: Vec::new(),

@@ -10,7 +10,7 @@
 //! client authentication look a client up, registered or not.
 //!
 //! Not here: the HTTP fetch itself, which the Worker does through [`MetadataDocuments`]
-//! (one hop at a time, so that every redirect target passes the same rules here), and the
+//! (redirects are not followed: draft §4), and the
 //! verification of `private_key_jwt` assertions (`crate::client_assertion`).
 
 pub mod address;
@@ -31,8 +31,6 @@ use crate::types::ClientId;
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
 /// How long one fetch may take before it is abandoned, in milliseconds.
 pub const FETCH_TIMEOUT_MS: u32 = 5_000;
-/// Redirects followed before giving up; each target passes the same rules as the client id.
-pub const MAX_REDIRECTS: usize = 3;
 /// The shortest time a document is cached, even when its response says `no-store`: without a
 /// floor, an agent's every request would make us fetch (and anyone could make us fetch often).
 pub const MIN_CACHE_SECS: u64 = 300;
@@ -279,16 +277,6 @@ impl CimdUrl {
     pub fn cache_key(&self) -> String {
         format!("cimd:{}", crate::crypto::sha256_hex(self.raw.as_bytes()))
     }
-
-    /// The target of a redirect from this URL: `location` resolved against it (RFC 9110
-    /// §10.2.2), then held to the same rules.
-    pub fn redirect(&self, location: &str, policy: &CimdPolicy) -> Result<Self, Reason> {
-        let target = self
-            .url
-            .join(location)
-            .map_err(|_| Reason::CimdFetchFailed)?;
-        Self::parse(target.as_str(), policy)
-    }
 }
 
 /// The host of a metadata document client id, for pages that show who a client is.
@@ -304,8 +292,8 @@ pub fn document_host(client_id: &ClientId) -> Option<String> {
 pub struct FetchedDocument {
     /// The HTTP status.
     pub status: u16,
-    /// The `Location` header of a redirect.
-    pub location: Option<String>,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
     /// The body, at most [`MAX_DOCUMENT_BYTES`] + 1 bytes (the fetcher stops reading there).
     pub body: Vec<u8>,
     /// The `Cache-Control` header.
@@ -319,7 +307,8 @@ pub struct FetchedDocument {
 pub struct FetchError(pub String);
 
 /// Fetching and caching metadata documents. The Worker implements it with `fetch` (redirect
-/// `manual`, [`FETCH_TIMEOUT_MS`], body capped) and KV; native tests in memory.
+/// `manual`, so that a redirect comes back as a response and is refused; [`FETCH_TIMEOUT_MS`];
+/// body capped) and KV; native tests in memory.
 #[allow(async_fn_in_trait)]
 pub trait MetadataDocuments {
     /// A cached document body, if one is live at `now`.
@@ -399,9 +388,7 @@ pub async fn find_client(
     if let Some(record) = cached.and_then(|body| client_record(&url, &body, policy, now).ok()) {
         return Ok(Some(record));
     }
-    let response = fetch(store, &url, policy)
-        .await
-        .map_err(LookupError::Refused)?;
+    let response = fetch(store, &url).await.map_err(LookupError::Refused)?;
     let record = client_record(&url, &response.body, policy, now).map_err(LookupError::Refused)?;
     let ttl = cache_ttl(
         response.cache_control.as_deref(),
@@ -415,28 +402,35 @@ pub async fn find_client(
     Ok(Some(record))
 }
 
-/// Fetches `url`, following at most [`MAX_REDIRECTS`] redirects, each target checked by
-/// [`CimdUrl::redirect`] before it is requested.
+/// Fetches `url` once. Draft §4 (-01; §5 in -02): "A successful response MUST use the 200 OK
+/// HTTP status code, have the content type of `application/json` or a more specific content
+/// type that conforms to `application/<AS-defined>+json` [...] The authorization server MUST
+/// treat all other HTTP status codes and content types as an error response. The
+/// authorization server MUST NOT automatically follow HTTP redirects". So a redirect, to an
+/// internal address or anywhere else, is never followed.
 pub(crate) async fn fetch(
     fetcher: &impl MetadataDocuments,
     url: &CimdUrl,
-    policy: &CimdPolicy,
 ) -> Result<FetchedDocument, Reason> {
-    let mut current = url.clone();
-    for _ in 0..=MAX_REDIRECTS {
-        let response = fetcher
-            .fetch_document(&current)
-            .await
-            .map_err(|_| Reason::CimdFetchFailed)?;
-        match (response.status, &response.location) {
-            (200, _) => return Ok(response),
-            (301 | 302 | 303 | 307 | 308, Some(location)) => {
-                current = current.redirect(location, policy)?;
-            }
-            _ => return Err(Reason::CimdFetchFailed),
-        }
+    let response = fetcher
+        .fetch_document(url)
+        .await
+        .map_err(|_| Reason::CimdFetchFailed)?;
+    let essence = response
+        .content_type
+        .as_deref()
+        .and_then(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let json = essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"));
+    if response.status == 200 && json {
+        Ok(response)
+    } else {
+        Err(Reason::CimdFetchFailed)
     }
-    Err(Reason::CimdFetchFailed)
 }
 
 /// Validates a document fetched from `url` and turns it into a client record.

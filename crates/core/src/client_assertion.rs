@@ -242,7 +242,7 @@ async fn client_keys(
             if let Some(keys) = cached.as_deref().and_then(parse) {
                 return Ok(keys);
             }
-            let response = cimd::fetch(store, &url, policy).await?;
+            let response = cimd::fetch(store, &url).await?;
             let keys = parse(&response.body).ok_or(Reason::ClientAssertionSignature)?;
             let ttl = cimd::cache_ttl(
                 response.cache_control.as_deref(),

@@ -403,6 +403,7 @@ impl MemoryStore {
             url.to_owned(),
             crate::cimd::FetchedDocument {
                 status: 200,
+                content_type: Some("application/json; charset=utf-8".into()),
                 body: body.as_bytes().to_vec(),
                 cache_control: cache_control.map(str::to_owned),
                 ..Default::default()
@@ -410,16 +411,9 @@ impl MemoryStore {
         );
     }
 
-    /// Answers `url` with a redirect to `location`.
-    pub fn serve_redirect(&self, url: &str, location: &str) {
-        self.web.borrow_mut().insert(
-            url.to_owned(),
-            crate::cimd::FetchedDocument {
-                status: 302,
-                location: Some(location.to_owned()),
-                ..Default::default()
-            },
-        );
+    /// Answers `url` with `response` as it is.
+    pub fn serve_response(&self, url: &str, response: crate::cimd::FetchedDocument) {
+        self.web.borrow_mut().insert(url.to_owned(), response);
     }
 }
 

@@ -4,6 +4,7 @@
 //! caching per the response's headers, exact redirect-URI matching.
 
 use gatehouse_core::authorize::AuthorizeError;
+use gatehouse_core::cimd::FetchedDocument;
 use gatehouse_core::error::Reason;
 use gatehouse_core::server::AuthorizeOutcome;
 
@@ -134,30 +135,43 @@ fn ssrf_client_ids_are_refused_before_any_fetch() {
 }
 
 #[test]
-fn a_redirect_to_an_internal_address_is_not_followed() {
+fn redirects_are_never_followed() {
+    // Draft §4 (-01): "The authorization server MUST NOT automatically follow HTTP redirects";
+    // a 3xx is an error, whatever its target.
     let world = World::new();
-    world
-        .store
-        .serve_redirect(URL, "https://169.254.169.254/latest/meta-data");
-    world.store.serve_document(
-        "https://169.254.169.254/latest/meta-data",
-        &document(REDIRECT),
-        None,
+    world.store.serve_response(
+        URL,
+        FetchedDocument {
+            status: 302,
+            ..FetchedDocument::default()
+        },
     );
-    assert_eq!(render_reason(&world, URL), Reason::CimdAddressRefused);
+    assert_eq!(render_reason(&world, URL), Reason::CimdFetchFailed);
     assert_eq!(world.store.fetched.borrow().as_slice(), [URL]);
 }
 
 #[test]
-fn a_redirect_to_a_public_document_is_followed() {
+fn a_response_that_is_not_json_is_refused() {
+    // Draft §4: any content type other than application/json or application/*+json is an error.
     let world = World::new();
-    world
-        .store
-        .serve_redirect(URL, "https://cdn.example.net/client.json");
-    world.store.serve_document(
-        "https://cdn.example.net/client.json",
-        &document(REDIRECT),
-        None,
+    world.store.serve_response(
+        URL,
+        FetchedDocument {
+            status: 200,
+            content_type: Some("text/html".into()),
+            body: document(REDIRECT).into_bytes(),
+            ..FetchedDocument::default()
+        },
+    );
+    assert_eq!(render_reason(&world, URL), Reason::CimdFetchFailed);
+    world.store.serve_response(
+        URL,
+        FetchedDocument {
+            status: 200,
+            content_type: Some("application/client-metadata+json".into()),
+            body: document(REDIRECT).into_bytes(),
+            ..FetchedDocument::default()
+        },
     );
     let session = world.login("alice@example.com");
     let query = world.authorization_query(&cimd_client(), REDIRECT, &[]);
