@@ -33,6 +33,14 @@ const MIGRATION_MODE: &str = "MIGRATION_MODE";
 const MIGRATION_RETRY_AFTER_SECS: &str = "MIGRATION_RETRY_AFTER_SECS";
 /// Variable: the lifetime of access tokens issued in migration mode.
 const MIGRATION_ACCESS_TOKEN_TTL_SECS: &str = "MIGRATION_ACCESS_TOKEN_TTL_SECS";
+/// Variable: `on` (default) or `off`, Client ID Metadata Documents.
+const CIMD: &str = "CIMD";
+/// Variable: the only hosts metadata documents may come from (comma-separated patterns).
+const CIMD_ALLOWED_HOSTS: &str = "CIMD_ALLOWED_HOSTS";
+/// Variable: hosts metadata documents may not come from.
+const CIMD_DENIED_HOSTS: &str = "CIMD_DENIED_HOSTS";
+/// Variable: local tests only, plain-http loopback documents.
+const CIMD_ALLOW_INSECURE_LOOPBACK: &str = "CIMD_ALLOW_INSECURE_LOOPBACK";
 
 thread_local! {
     static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
@@ -60,6 +68,10 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
         migration,
         retry_after,
         ttl,
+        cimd,
+        cimd_allowed,
+        cimd_denied,
+        cimd_insecure,
     ] = [
         APPS,
         LOCAL_ACCOUNTS,
@@ -70,6 +82,10 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
         MIGRATION_MODE,
         MIGRATION_RETRY_AFTER_SECS,
         MIGRATION_ACCESS_TOKEN_TTL_SECS,
+        CIMD,
+        CIMD_ALLOWED_HOSTS,
+        CIMD_DENIED_HOSTS,
+        CIMD_ALLOW_INSECURE_LOOPBACK,
     ]
     .map(read);
     let providers = read(OIDC_PROVIDERS);
@@ -90,6 +106,12 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
         migration_access_token_ttl_secs: ttl.as_deref(),
         oidc_providers: providers.as_deref(),
         oidc_secrets: Some(&oidc_secrets),
+        cimd: gatehouse_core::cimd::CimdSettings {
+            cimd: cimd.as_deref(),
+            allowed_hosts: cimd_allowed.as_deref(),
+            denied_hosts: cimd_denied.as_deref(),
+            allow_insecure_loopback: cimd_insecure.as_deref(),
+        },
     })?);
     CONFIG.with(|c| {
         let _ = c.set(config.clone());

@@ -274,6 +274,23 @@ impl Signer for WebCryptoSigner<'_> {
             .map_err(store_error("verify"))
     }
 
+    async fn verify_client_signature(
+        &self,
+        x: &str,
+        y: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, StoreError> {
+        // A client's key that WebCrypto will not import, or a signature it will not check, is
+        // a failed authentication, not an outage.
+        let Ok(key) = webcrypto::import_es256_public(x, y).await else {
+            return Ok(false);
+        };
+        Ok(webcrypto::verify_es256(&key, message, signature)
+            .await
+            .unwrap_or(false))
+    }
+
     async fn jwks(&self) -> Result<JwkSet, StoreError> {
         // Publish a key before the first token is signed, so origins can fetch it early.
         self.current_kid().await?;

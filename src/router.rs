@@ -55,7 +55,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     // Discovery needs no storage: answered before any binding is looked up.
     if let Some(document) = document {
         return match method {
-            Method::Get => http::with_cors(discovery(&site, document)?),
+            Method::Get => http::with_cors(discovery(&site, config.cimd.enabled, document)?),
             Method::Options => http::preflight(),
             _ => http::method_not_allowed("GET, OPTIONS"),
         };
@@ -150,7 +150,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     }
 }
 
-fn discovery(site: &Site<'_>, document: WellKnown) -> Result<Response> {
+fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown) -> Result<Response> {
     let scopes: Vec<String> = site
         .app
         .scopes
@@ -159,7 +159,8 @@ fn discovery(site: &Site<'_>, document: WellKnown) -> Result<Response> {
         .collect();
     match document {
         WellKnown::AuthorizationServer => http::public_json(
-            &AuthorizationServerMetadata::new(&site.issuer, &scopes),
+            &AuthorizationServerMetadata::new(&site.issuer, &scopes)
+                .with_client_id_metadata_documents(cimd),
             METADATA_MAX_AGE_SECS,
         ),
         WellKnown::ProtectedResource { resource_path } => {

@@ -15,6 +15,7 @@ use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
 use worker::{D1Database, D1PreparedStatement, Queue};
 
+mod cimd;
 mod device;
 
 /// The core's `Store` on the Worker's bindings: D1 for records, KV for the edge denylist, the

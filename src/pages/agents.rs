@@ -15,14 +15,23 @@ pub fn agents(view: &AgentsView, csrf_token: &str) -> String {
         .map(|agent| {
             let loopback = if agent.redirect_is_loopback { " (on your own computer)" } else { "" };
             let last_used = agent.last_used_at.map(utc).unwrap_or_else(|| "never".into());
+            // A metadata document agent: its host vouches for it, and one document serves every
+            // installation, so the full redirect URI tells them apart.
+            let (identified_by, destination) = match &agent.client_document_host {
+                Some(host) => (
+                    format!(" <span class=\"small\">identified by https://{}/…</span>", text(host)),
+                    &agent.redirect_uri,
+                ),
+                None => (String::new(), &agent.redirect_destination),
+            };
             format!(
-                "<li><strong>{name}</strong> <span class=\"small\">client id <code>{id}</code></span><br>\
+                "<li><strong>{name}</strong>{identified_by} <span class=\"small\">client id <code>{id}</code></span><br>\
                  answers to <code>{destination}</code>{loopback}; may <code>{scopes}</code><br>\
                  <span class=\"small\">approved {created}, last used {last_used}</span>\
                  <form method=\"post\" action=\"{action}\">{grant}{csrf}<button type=\"submit\">Revoke</button></form></li>",
                 name = text(&agent.client_name),
                 id = text(&agent.client_id),
-                destination = text(&agent.redirect_destination),
+                destination = text(destination),
                 scopes = text(&agent.scopes.join(" ")),
                 created = utc(agent.created_at),
                 action = attr(&view.revoke_action),
@@ -75,6 +84,8 @@ mod tests {
                 grant_id: "g_1".into(),
                 client_id: "c_1".into(),
                 client_name: "<script>x</script>".into(),
+                client_document_host: None,
+                redirect_uri: "http://127.0.0.1:4242/cb".into(),
                 redirect_destination: "127.0.0.1".into(),
                 redirect_is_loopback: true,
                 scopes: vec!["read".into(), "write".into()],
@@ -94,6 +105,24 @@ mod tests {
         assert!(page.contains("on your own computer"));
         assert!(page.contains("approved 2027-01-15 08:00 UTC"));
         assert!(page.contains("last used never"));
+    }
+
+    #[test]
+    fn a_metadata_document_agent_shows_its_host_and_full_redirect_uri() {
+        let mut view = view();
+        assert!(!agents(&view, "t").contains("identified by"));
+        if let Some(agent) = view.agents.first_mut() {
+            agent.client_document_host = Some("agent.example.com".into());
+        }
+        let page = agents(&view, "t");
+        assert!(
+            page.contains("identified by https://agent.example.com/…"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<code>http://127.0.0.1:4242/cb</code>"),
+            "{page}"
+        );
     }
 
     #[test]

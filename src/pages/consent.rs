@@ -23,9 +23,20 @@ pub fn consent(prompt: &ConsentPrompt, csrf_token: &str) -> String {
     } else {
         ""
     };
+    // A metadata document client names itself; the host its document came from vouches for it.
+    let identified_by = prompt
+        .client_document_host
+        .as_deref()
+        .map(|host| {
+            format!(
+                " <span class=\"small\">client identified by <strong>https://{}/…</strong></span>",
+                text(host)
+            )
+        })
+        .unwrap_or_default();
     let body = format!(
         "<h1>Allow {client} to act for you?</h1>\
-         <p><strong>{client}</strong> <span class=\"small\">(client id <code>{client_id}</code>)</span> \
+         <p><strong>{client}</strong>{identified_by} <span class=\"small\">(client id <code>{client_id}</code>)</span> \
          asks to use <strong>{app}</strong> <span class=\"small\">({app_url})</span> as \
          <strong>{email}</strong>, with these permissions:</p><ul>{scopes}</ul>\
          <p>You will then be sent to <strong>{destination}</strong>.</p>{loopback}\
@@ -56,6 +67,7 @@ mod tests {
         ConsentPrompt {
             client_name: "<script>alert(1)</script>".into(),
             client_id: "c_1".into(),
+            client_document_host: None,
             redirect_destination: if loopback {
                 "127.0.0.1".into()
             } else {
@@ -82,6 +94,17 @@ mod tests {
         assert!(page.contains("Wiki &amp; &lt;b&gt;Docs&lt;/b&gt;"));
         assert!(page.contains("Read &lt;pages&gt;"));
         assert!(!page.contains("\"><x"));
+    }
+
+    #[test]
+    fn a_metadata_document_client_shows_its_host_escaped() {
+        let mut prompt = prompt(false);
+        assert!(!consent(&prompt, "t").contains("client identified by"));
+        prompt.client_document_host = Some("agent.example.com<b>".into());
+        let page = consent(&prompt, "t");
+        assert!(page.contains(
+            "client identified by <strong>https://agent.example.com&lt;b&gt;/…</strong>"
+        ));
     }
 
     #[test]

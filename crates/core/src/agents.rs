@@ -25,6 +25,10 @@ pub struct ConnectedAgent {
     pub client_id: String,
     /// The agent's registered name, or its client id.
     pub client_name: String,
+    /// For an agent identified by a Client ID Metadata Document: the document's host.
+    pub client_document_host: Option<String>,
+    /// The full redirect URI of this grant: what tells two installations of one agent apart.
+    pub redirect_uri: String,
     /// Where it receives codes: a host, or a native app's scheme.
     pub redirect_destination: String,
     /// Whether that is a program on the person's own machine.
@@ -72,7 +76,9 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                     client_name: grant
                         .client_name
                         .unwrap_or_else(|| grant.client_id.as_str().to_owned()),
+                    client_document_host: crate::cimd::document_host(&grant.client_id),
                     client_id: grant.client_id.as_str().to_owned(),
+                    redirect_uri: grant.redirect_uri.clone(),
                     redirect_destination: redirect
                         .as_ref()
                         .map(|r| r.host().unwrap_or(r.scheme()).to_owned())

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
+use crate::cimd::{self, CimdPolicy, LookupError, MetadataDocuments};
 use crate::error::Reason;
 use crate::form::Form;
 use crate::secret::ClientSecret;
@@ -26,12 +27,20 @@ pub enum AuthMethod {
     ClientSecretBasic,
     /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
     ClientSecretPost,
+    /// A JWT signed with the client's private key (RFC 7523 §2.2, OIDC Core §9); metadata
+    /// document clients only.
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
-    /// Whether the client holds a secret.
+    /// Whether the client authenticates (a secret or a key), rather than only naming itself.
     pub fn is_confidential(self) -> bool {
         !matches!(self, Self::None)
+    }
+
+    /// Whether the client authenticates with a shared secret.
+    fn uses_secret(self) -> bool {
+        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
     }
 }
 
@@ -40,7 +49,18 @@ impl AuthMethod {
 struct Presented {
     client_id: ClientId,
     secret: Option<String>,
+    assertion: Option<String>,
     method: AuthMethod,
+}
+
+/// What a client's credentials are checked against, besides its record.
+pub struct Verification<'a, K> {
+    /// Verifies `private_key_jwt` signatures.
+    pub signer: &'a K,
+    /// Client ID Metadata Document rules (also for fetching a `jwks_uri`).
+    pub cimd: &'a CimdPolicy,
+    /// What a client assertion's `aud` may name: the token endpoint URL and the issuer.
+    pub audiences: &'a [String],
 }
 
 /// A client that proved who it is. Only [`authenticate`] builds one.
@@ -78,7 +98,8 @@ pub enum AuthError {
 
 /// Authenticates the client of a form request with its registered method.
 pub async fn authenticate(
-    store: &impl ClientStore,
+    store: &(impl ClientStore + MetadataDocuments),
+    verification: &Verification<'_, impl crate::signer::Signer>,
     form: &Form,
     authorization: Option<&str>,
     now: UnixTime,
@@ -86,16 +107,34 @@ pub async fn authenticate(
     let used_basic = authorization.is_some();
     let refused = |reason| AuthError::Refused { reason, used_basic };
     let presented = presented(form, authorization).map_err(refused)?;
-    let record = store
-        .client(&presented.client_id, now)
-        .await
-        .map_err(AuthError::Store)?
-        .ok_or(refused(Reason::ClientUnknown))?;
+    let cimd = verification.cimd;
+    let record = match cimd::find_client(store, cimd, &presented.client_id, now).await {
+        Ok(record) => record.ok_or(refused(Reason::ClientUnknown))?,
+        Err(LookupError::Refused(reason)) => return Err(refused(reason)),
+        Err(LookupError::Store(e)) => return Err(AuthError::Store(e)),
+    };
     let registered = record.metadata.token_endpoint_auth_method;
     if presented.method != registered {
         return Err(refused(Reason::ClientAuthMethodMismatch));
     }
-    if registered.is_confidential() {
+    if registered == AuthMethod::PrivateKeyJwt {
+        let Some(assertion) = presented.assertion else {
+            return Err(refused(Reason::ClientAuthFailed));
+        };
+        let checked = crate::client_assertion::verify(
+            store,
+            verification.signer,
+            cimd,
+            &record,
+            &assertion,
+            verification.audiences,
+            now,
+        )
+        .await
+        .map_err(AuthError::Store)?;
+        checked.map_err(refused)?;
+    }
+    if registered.uses_secret() {
         let (Some(secret), Some(stored)) = (presented.secret, &record.secret_hash) else {
             return Err(refused(Reason::ClientAuthFailed));
         };
@@ -111,6 +150,29 @@ pub async fn authenticate(
 fn presented(form: &Form, authorization: Option<&str>) -> Result<Presented, Reason> {
     let body_id = form.get("client_id")?;
     let body_secret = form.get("client_secret")?;
+    if let Some(kind) = form.get("client_assertion_type")? {
+        // RFC 7523 §2.2; one method per request (RFC 6749 §2.3).
+        if authorization.is_some() || body_secret.is_some() {
+            return Err(Reason::ClientAuthMultipleMethods);
+        }
+        if kind != crate::client_assertion::ASSERTION_TYPE {
+            return Err(Reason::ClientAssertionInvalid);
+        }
+        let assertion = form
+            .get("client_assertion")?
+            .ok_or(Reason::ClientAssertionInvalid)?;
+        // RFC 7523 §3: `sub` is the client id; a `client_id` sent too must agree.
+        let parsed = crate::client_assertion::Assertion::parse(assertion)?;
+        if body_id.is_some_and(|id| id != parsed.subject()) {
+            return Err(Reason::ClientAssertionInvalid);
+        }
+        return Ok(Presented {
+            client_id: ClientId::parse(parsed.subject())?,
+            secret: None,
+            assertion: Some(assertion.to_owned()),
+            method: AuthMethod::PrivateKeyJwt,
+        });
+    }
     if let Some(header) = authorization {
         if body_secret.is_some() {
             return Err(Reason::ClientAuthMultipleMethods);
@@ -123,6 +185,7 @@ fn presented(form: &Form, authorization: Option<&str>) -> Result<Presented, Reas
         return Ok(Presented {
             client_id,
             secret: Some(secret),
+            assertion: None,
             method: AuthMethod::ClientSecretBasic,
         });
     }
@@ -131,11 +194,13 @@ fn presented(form: &Form, authorization: Option<&str>) -> Result<Presented, Reas
         Some(secret) => Presented {
             client_id,
             secret: Some(secret.to_owned()),
+            assertion: None,
             method: AuthMethod::ClientSecretPost,
         },
         None => Presented {
             client_id,
             secret: None,
+            assertion: None,
             method: AuthMethod::None,
         },
     })

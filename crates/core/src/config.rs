@@ -67,6 +67,9 @@ pub struct Config {
     pub migration: Option<crate::migration::Migration>,
     /// Upstream OpenID Connect providers people may log in with (`OIDC_PROVIDERS`).
     pub oidc_providers: Vec<crate::oidc::provider::Provider>,
+    /// Client ID Metadata Documents: on or off, which hosts (`CIMD`, `CIMD_ALLOWED_HOSTS`,
+    /// `CIMD_DENIED_HOSTS`, `CIMD_ALLOW_INSECURE_LOOPBACK`).
+    pub cimd: crate::cimd::CimdPolicy,
 }
 
 /// Which request hosts an app answers on.
@@ -218,6 +221,8 @@ pub struct Settings<'a> {
     pub oidc_providers: Option<&'a str>,
     /// The Worker secrets `OIDC_PROVIDERS` names (`client_secret_env`), by name.
     pub oidc_secrets: Option<&'a BTreeMap<String, String>>,
+    /// `CIMD`, `CIMD_ALLOWED_HOSTS`, `CIMD_DENIED_HOSTS`, `CIMD_ALLOW_INSECURE_LOOPBACK`.
+    pub cimd: crate::cimd::CimdSettings<'a>,
 }
 
 #[derive(Deserialize)]
@@ -260,8 +265,10 @@ fn apps_error(problem: String) -> ConfigError {
 impl Config {
     /// Parses and validates every setting.
     pub fn from_settings(settings: Settings<'_>) -> Result<Self, ConfigError> {
+        let apps = parse_apps(settings.apps)?;
+        let cimd = crate::cimd::CimdPolicy::from_settings(settings.cimd, &apps)?;
         Ok(Self {
-            apps: parse_apps(settings.apps)?,
+            apps,
             accounts: parse_accounts(settings.local_accounts)?,
             secret: parse_secret(settings.secret)?,
             signing_key_rotation_secs: parse_secs(
@@ -280,6 +287,7 @@ impl Config {
                 settings.oidc_providers,
                 settings.oidc_secrets.unwrap_or(&BTreeMap::new()),
             )?,
+            cimd,
         })
     }
 

@@ -25,6 +25,10 @@ pub struct ConsentPrompt {
     pub client_name: String,
     /// The client id, shown small for the curious.
     pub client_id: String,
+    /// For a client identified by a metadata document URL: that URL's host, shown next to the
+    /// name ("client identified by https://host/…"), since the name is the document's claim
+    /// and the host is what vouches for it.
+    pub client_document_host: Option<String>,
     /// Where the person will be sent back: a host, or a native app's scheme.
     pub redirect_destination: String,
     /// The redirect goes to a program on the person's own machine: warn.
@@ -58,6 +62,10 @@ impl ConsentPrompt {
                 .clone()
                 .unwrap_or_else(|| request.client.client_id.as_str().to_owned()),
             client_id: request.client.client_id.as_str().to_owned(),
+            client_document_host: (request.client.source
+                == crate::store::ClientSource::MetadataDocument)
+                .then(|| crate::cimd::document_host(&request.client.client_id))
+                .flatten(),
             redirect_destination: request.redirect.destination().to_owned(),
             redirect_is_loopback: request.redirect.is_loopback(),
             app_name: site.app.name.clone(),

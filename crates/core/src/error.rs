@@ -367,6 +367,34 @@ pub enum Reason {
     UpstreamEmailUnverified,
     /// The email's domain is not among the provider's `allowed_domains`.
     UpstreamDomainRefused,
+    /// A `client_id` is a metadata document URL, but the operator turned them off (`CIMD=off`).
+    CimdDisabled,
+    /// A metadata document URL breaks the draft's §3 rules (https, a path, no fragment, no
+    /// dot segments, no userinfo, canonical form).
+    CimdUrlInvalid,
+    /// A metadata document URL, or a redirect from it, points at a loopback, private,
+    /// link-local or otherwise internal address (SSRF; draft §6.5). Never fetched.
+    CimdAddressRefused,
+    /// The operator's `CIMD_ALLOWED_HOSTS` / `CIMD_DENIED_HOSTS` refuse the document's host.
+    CimdHostNotAllowed,
+    /// The document could not be fetched: network error, timeout, status other than 200, too
+    /// many redirects.
+    CimdFetchFailed,
+    /// The document is not valid client metadata (not JSON, too large, a secret, a refused
+    /// auth method or grant type).
+    CimdDocumentInvalid,
+    /// The document's `client_id` is not the URL it was fetched from (draft §4.1).
+    CimdClientIdMismatch,
+    /// A `client_assertion` is malformed, of the wrong type, expired, not yet valid, or names
+    /// another client (RFC 7523 §3).
+    ClientAssertionInvalid,
+    /// A `client_assertion`'s `aud` names neither the token endpoint nor the issuer
+    /// (RFC 7523 §3 item 3).
+    ClientAssertionAudience,
+    /// A `client_assertion`'s signature verifies with none of the client's keys.
+    ClientAssertionSignature,
+    /// A `client_assertion`'s `jti` was used before (RFC 7523 §3 item 7).
+    ClientAssertionReplayed,
     /// Storage did not answer; the client may retry.
     StoreUnavailable,
 }
@@ -634,6 +662,41 @@ impl From<Reason> for OAuthError {
             R::UpstreamDomainRefused => (
                 C::AccessDenied,
                 "accounts of your email domain cannot log in through this identity provider",
+            ),
+            R::CimdDisabled => (
+                C::InvalidClient,
+                "client ID metadata documents are not accepted here; register the client",
+            ),
+            R::CimdUrlInvalid => (
+                C::InvalidClient,
+                "the client_id URL must be a canonical https URL with a path, without fragment or userinfo",
+            ),
+            R::CimdAddressRefused => (
+                C::InvalidClient,
+                "the client_id URL points at a local or private address; it was not fetched",
+            ),
+            R::CimdHostNotAllowed => (
+                C::InvalidClient,
+                "client ID metadata documents from this host are not accepted here",
+            ),
+            R::CimdFetchFailed => (
+                C::InvalidClient,
+                "the client ID metadata document could not be fetched",
+            ),
+            R::CimdDocumentInvalid => (
+                C::InvalidClient,
+                "the client ID metadata document is not valid client metadata",
+            ),
+            R::CimdClientIdMismatch => (
+                C::InvalidClient,
+                "the client ID metadata document names another client_id",
+            ),
+            R::ClientAssertionInvalid
+            | R::ClientAssertionAudience
+            | R::ClientAssertionSignature
+            | R::ClientAssertionReplayed => (
+                C::InvalidClient,
+                "the client assertion is invalid, expired, or was already used",
             ),
             R::StoreUnavailable => (
                 C::TemporarilyUnavailable,

@@ -13,6 +13,8 @@ pub mod admin;
 pub mod agents;
 pub mod audit;
 pub mod authorize;
+pub mod cimd;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod config;
 pub mod consent;

@@ -131,7 +131,7 @@ pub struct AuthorizationServerMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     /// Whether a `client_id` may be an https URL naming a Client ID Metadata Document
     /// (draft-ietf-oauth-client-id-metadata-document; MCP 2025-11-25 "Client ID Metadata
-    /// Documents"). `false` until the server fetches such documents.
+    /// Documents"). Follows the `CIMD` setting ([`Self::with_client_id_metadata_documents`]).
     pub client_id_metadata_document_supported: bool,
 }
 
@@ -160,6 +160,14 @@ impl AuthorizationServerMetadata {
             authorization_response_iss_parameter_supported: true,
             client_id_metadata_document_supported: false,
         }
+    }
+
+    /// The same document, advertising Client ID Metadata Documents when `supported` (the
+    /// operator's `CIMD` setting). Clients using them authenticate with `none`, which
+    /// `token_endpoint_auth_methods_supported` lists.
+    pub fn with_client_id_metadata_documents(mut self, supported: bool) -> Self {
+        self.client_id_metadata_document_supported = supported;
+        self
     }
 }
 

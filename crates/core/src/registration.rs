@@ -78,6 +78,10 @@ pub struct ClientMetadata {
     /// The client software's version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub software_version: Option<String>,
+    /// The keys of a `private_key_jwt` client (metadata documents only; registration refuses
+    /// `jwks` and `jwks_uri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<crate::client_assertion::ClientKeys>,
 }
 
 impl ClientMetadata {
@@ -144,6 +148,10 @@ pub fn validate(body: &[u8]) -> Result<ClientMetadata, MetadataError> {
         Some(method) => serde_json::from_value(serde_json::Value::String(method))
             .map_err(|_| bad("token_endpoint_auth_method"))?,
     };
+    // Key-based authentication needs keys, which registration does not take.
+    if token_endpoint_auth_method == AuthMethod::PrivateKeyJwt {
+        return Err(bad("token_endpoint_auth_method"));
+    }
     let grant_types = grant_types(request.grant_types)?;
     let redirects = grant_types.contains(&GrantType::AuthorizationCode);
     let response_types = string_list(request.response_types, "response_types", 4)?;
@@ -192,6 +200,7 @@ pub fn validate(body: &[u8]) -> Result<ClientMetadata, MetadataError> {
         contacts,
         software_id,
         software_version,
+        keys: None,
     })
 }
 

@@ -20,7 +20,9 @@ use crate::rng::Rng;
 use crate::secret::{AuthorizationCode, RefreshToken, SessionId};
 use crate::signer::Signer;
 use crate::site::Site;
-use crate::store::{CodeRecord, GrantRecord, Person, RevocationReason, Store, StoreError};
+use crate::store::{
+    ClientSource, CodeRecord, GrantRecord, Person, RevocationReason, Store, StoreError,
+};
 use crate::time::{Clock, UnixTime};
 use crate::types::{ClientId, Scopes};
 
@@ -241,7 +243,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         session: Option<&str>,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
         self.writable()?;
-        let request = authorize::check(&self.site, self.store, query, self.now).await?;
+        let request =
+            authorize::check(&self.site, self.store, &self.config.cimd, query, self.now).await?;
         let Some(person) = self.person(session).await.map_err(AuthorizeError::Store)? else {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
                 self.config,
@@ -295,8 +298,14 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         self.writable()?;
         let submitted =
             consent::Submitted::parse(body, csrf_cookie).map_err(AuthorizeError::Render)?;
-        let request =
-            authorize::check(&self.site, self.store, &submitted.request, self.now).await?;
+        let request = authorize::check(
+            &self.site,
+            self.store,
+            &self.config.cimd,
+            &submitted.request,
+            self.now,
+        )
+        .await?;
         let Some(person) = self.person(session).await.map_err(AuthorizeError::Store)? else {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
                 self.config,
@@ -309,6 +318,14 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         }
         if !self.site.app.policy.admits_person(&person) {
             return Err(self.refuse(&request, Reason::PolicyDenied));
+        }
+        // Consents and grants name their client in D1: a metadata document client gets its
+        // row (or its metadata refreshed) when a person first approves it.
+        if request.client.source == ClientSource::MetadataDocument {
+            self.store
+                .remember_document_client(&request.client, self.now)
+                .await
+                .map_err(AuthorizeError::Store)?;
         }
         self.remember_consent(&person, &request.client.client_id, &request.scopes)
             .await
@@ -325,7 +342,15 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         authorization: Option<&str>,
     ) -> Result<TokenResponse, Failure> {
         let form = Form::parse(body)?;
-        let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
+        let audiences = self.client_assertion_audiences();
+        let client = client_auth::authenticate(
+            self.store,
+            &self.client_verification(&audiences),
+            &form,
+            authorization,
+            self.now,
+        )
+        .await?;
         match form.require("grant_type")? {
             "authorization_code" => {
                 self.writable()?;
@@ -346,7 +371,15 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     /// like revoked ones (§2.2) and left alone.
     pub async fn revoke(&self, body: &[u8], authorization: Option<&str>) -> Result<(), Failure> {
         let form = Form::parse(body)?;
-        let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
+        let audiences = self.client_assertion_audiences();
+        let client = client_auth::authenticate(
+            self.store,
+            &self.client_verification(&audiences),
+            &form,
+            authorization,
+            self.now,
+        )
+        .await?;
         let token = form.require("token")?;
         if let Some(grant) = self.grant_of_token(token, &client).await? {
             self.revoke_grant(&grant.grant_id, RevocationReason::ClientRequest)
@@ -363,7 +396,15 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         authorization: Option<&str>,
     ) -> Result<Introspection, Failure> {
         let form = Form::parse(body)?;
-        let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
+        let audiences = self.client_assertion_audiences();
+        let client = client_auth::authenticate(
+            self.store,
+            &self.client_verification(&audiences),
+            &form,
+            authorization,
+            self.now,
+        )
+        .await?;
         if !client
             .record()
             .metadata
@@ -608,6 +649,31 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         )
         .await?;
         Ok(grant)
+    }
+
+    /// What a client assertion's `aud` may name (RFC 7523 §3 item 3): the token endpoint URL
+    /// or the issuer.
+    pub(crate) fn client_assertion_audiences(&self) -> [String; 2] {
+        [
+            format!(
+                "{}{}",
+                self.site.origin,
+                self.site.path(crate::paths::TOKEN)
+            ),
+            self.site.issuer.clone(),
+        ]
+    }
+
+    /// What client credentials are checked against.
+    pub(crate) fn client_verification<'v>(
+        &'v self,
+        audiences: &'v [String],
+    ) -> client_auth::Verification<'v, K> {
+        client_auth::Verification {
+            signer: self.signer,
+            cimd: &self.config.cimd,
+            audiences,
+        }
     }
 
     /// An error sent back to the client's redirect URI.

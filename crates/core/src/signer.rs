@@ -49,4 +49,14 @@ pub trait Signer {
     -> Result<bool, StoreError>;
     /// The public keys that verify tokens now.
     async fn jwks(&self) -> Result<JwkSet, StoreError>;
+    /// Whether `signature` (`R || S`) is an ES256 signature of `message` by the P-256 public
+    /// key with base64url coordinates `x`, `y`: a client's key, for `private_key_jwt`
+    /// (RFC 7523). A malformed key or signature is `Ok(false)`.
+    async fn verify_client_signature(
+        &self,
+        x: &str,
+        y: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, StoreError>;
 }

@@ -26,6 +26,8 @@ impl std::fmt::Display for StoreError {
 pub enum ClientSource {
     /// Registered through `POST /oauth/register` (RFC 7591).
     Dynamic,
+    /// Described by the Client ID Metadata Document at its `client_id` URL (`crate::cimd`).
+    MetadataDocument,
 }
 
 impl ClientSource {
@@ -33,6 +35,7 @@ impl ClientSource {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Dynamic => "dynamic",
+            Self::MetadataDocument => "metadata_document",
         }
     }
 }
@@ -506,6 +509,7 @@ pub trait Store:
     + DeviceStore
     + OidcStateStore
     + crate::audit::AuditLog
+    + crate::cimd::MetadataDocuments
 {
 }
 
@@ -522,5 +526,6 @@ impl<T> Store for T where
         + DeviceStore
         + OidcStateStore
         + crate::audit::AuditLog
+        + crate::cimd::MetadataDocuments
 {
 }

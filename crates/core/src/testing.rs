@@ -151,6 +151,29 @@ impl Signer for TestSigner {
         Ok(key.verify(message, &signature).is_ok())
     }
 
+    async fn verify_client_signature(
+        &self,
+        x: &str,
+        y: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (Ok(x), Ok(y)) = (URL_SAFE_NO_PAD.decode(x), URL_SAFE_NO_PAD.decode(y)) else {
+            return Ok(false);
+        };
+        let (Ok(x), Ok(y)) = (<[u8; 32]>::try_from(x), <[u8; 32]>::try_from(y)) else {
+            return Ok(false);
+        };
+        let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
+        let (Ok(key), Ok(signature)) = (
+            VerifyingKey::from_encoded_point(&point),
+            Signature::from_slice(signature),
+        ) else {
+            return Ok(false);
+        };
+        Ok(key.verify(message, &signature).is_ok())
+    }
+
     async fn jwks(&self) -> Result<JwkSet, StoreError> {
         let keys = self.keys.borrow();
         let keys = keys
@@ -251,6 +274,14 @@ pub struct MemoryStore {
     /// The writes held in KV, by key.
     pub held: RefCell<BTreeMap<String, crate::migration::HeldWrite>>,
     disabled: RefCell<std::collections::BTreeSet<String>>,
+    /// The web as the metadata fetcher sees it: URL → response. Unlisted URLs fail to fetch.
+    pub web: RefCell<BTreeMap<String, crate::cimd::FetchedDocument>>,
+    /// Every URL the metadata fetcher requested, in order.
+    pub fetched: RefCell<Vec<String>>,
+    /// Cached documents (KV `cimd:<sha256(url)>`): key → (body, expiry).
+    document_cache: RefCell<BTreeMap<String, (Vec<u8>, UnixTime)>>,
+    /// Client assertion `jti` hashes, with their expiry.
+    assertion_ids: RefCell<BTreeMap<String, UnixTime>>,
 }
 
 impl MemoryStore {
@@ -364,6 +395,116 @@ impl ClientStore for MemoryStore {
         self.disabled
             .borrow_mut()
             .insert(client_id.as_str().to_owned());
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    /// Serves `body` at `url` with status 200 and `cache_control`.
+    pub fn serve_document(&self, url: &str, body: &str, cache_control: Option<&str>) {
+        self.web.borrow_mut().insert(
+            url.to_owned(),
+            crate::cimd::FetchedDocument {
+                status: 200,
+                content_type: Some("application/json; charset=utf-8".into()),
+                body: body.as_bytes().to_vec(),
+                cache_control: cache_control.map(str::to_owned),
+                ..Default::default()
+            },
+        );
+    }
+
+    /// Answers `url` with `response` as it is.
+    pub fn serve_response(&self, url: &str, response: crate::cimd::FetchedDocument) {
+        self.web.borrow_mut().insert(url.to_owned(), response);
+    }
+}
+
+impl crate::cimd::MetadataDocuments for MemoryStore {
+    async fn cached_document(
+        &self,
+        url: &crate::cimd::CimdUrl,
+        now: UnixTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.up()?;
+        Ok(self
+            .document_cache
+            .borrow()
+            .get(&url.cache_key())
+            .filter(|(_, expires)| now < *expires)
+            .map(|(body, _)| body.clone()))
+    }
+
+    async fn cache_document(
+        &self,
+        url: &crate::cimd::CimdUrl,
+        body: &[u8],
+        ttl_secs: u64,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.up()?;
+        // KV refuses expirations under 60 s; so does this stand-in.
+        if ttl_secs < 60 {
+            return Err(StoreError("KV expiration under 60 s".into()));
+        }
+        self.document_cache
+            .borrow_mut()
+            .insert(url.cache_key(), (body.to_vec(), now.plus(ttl_secs)));
+        Ok(())
+    }
+
+    async fn use_assertion_id(
+        &self,
+        jti_hash: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.d1_write()?;
+        let mut ids = self.assertion_ids.borrow_mut();
+        if ids.get(jti_hash.as_hex()).is_some_and(|until| now < *until) {
+            return Ok(false);
+        }
+        ids.insert(jti_hash.as_hex().to_owned(), expires_at);
+        Ok(true)
+    }
+
+    async fn fetch_document(
+        &self,
+        url: &crate::cimd::CimdUrl,
+    ) -> Result<crate::cimd::FetchedDocument, crate::cimd::FetchError> {
+        self.fetched.borrow_mut().push(url.as_str().to_owned());
+        self.web
+            .borrow()
+            .get(url.as_str())
+            .cloned()
+            .ok_or_else(|| crate::cimd::FetchError("no such host".into()))
+    }
+
+    async fn document_client_disabled(&self, client_id: &ClientId) -> Result<bool, StoreError> {
+        self.up()?;
+        Ok(self.disabled.borrow().contains(client_id.as_str()))
+    }
+
+    async fn remember_document_client(
+        &self,
+        client: &ClientRecord,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.d1_write()?;
+        let mut clients = self.clients.borrow_mut();
+        match clients.get_mut(client.client_id.as_str()) {
+            // A registered client never shares an id with a document (ours have no `://`).
+            Some((existing, _, _)) if existing.source == ClientSource::MetadataDocument => {
+                existing.metadata = client.metadata.clone();
+            }
+            Some(_) => return Err(StoreError("client id taken by a registration".into())),
+            None => {
+                clients.insert(
+                    client.client_id.as_str().to_owned(),
+                    (client.clone(), String::new(), true),
+                );
+            }
+        }
         Ok(())
     }
 }

@@ -11,12 +11,13 @@ mod redirect;
 
 pub use redirect::RegisteredRedirect;
 
+use crate::cimd::{self, CimdPolicy, LookupError, MetadataDocuments};
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
 use crate::pkce::CodeChallenge;
 use crate::registration::ClientMetadata;
 use crate::site::Site;
-use crate::store::{ClientRecord, ClientStore, StoreError};
+use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
 use crate::time::UnixTime;
 use crate::types::{ClientId, ResourceUri, Scopes, State};
 
@@ -66,14 +67,15 @@ impl From<crate::migration::Paused> for AuthorizeError {
 /// Runs every check on the query string of an authorization request.
 pub async fn check(
     site: &Site<'_>,
-    store: &impl ClientStore,
+    store: &(impl ClientStore + MetadataDocuments),
+    cimd: &CimdPolicy,
     query: &str,
     now: UnixTime,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     let render = AuthorizeError::Render;
     let params = Form::parse(query.as_bytes()).map_err(render)?;
-    let client = check_client(store, &params, now).await?;
-    let redirect = check_redirect_uri(&client.metadata, &params).map_err(render)?;
+    let client = check_client(store, cimd, &params, now).await?;
+    let redirect = check_redirect_uri(&client, &params).map_err(render)?;
     // From here on errors go to the client. `state` is echoed only when well formed.
     let state = params
         .get("state")
@@ -104,7 +106,8 @@ pub async fn check(
 }
 
 async fn check_client(
-    store: &impl ClientStore,
+    store: &(impl ClientStore + MetadataDocuments),
+    cimd: &CimdPolicy,
     params: &Form,
     now: UnixTime,
 ) -> Result<ClientRecord, AuthorizeError> {
@@ -114,25 +117,32 @@ async fn check_client(
         .map_err(render)?
         .ok_or(render(Reason::ClientIdMissing))?;
     let id = ClientId::parse(id).map_err(|_| render(Reason::ClientUnknown))?;
-    store
-        .client(&id, now)
-        .await
-        .map_err(AuthorizeError::Store)?
-        .ok_or(render(Reason::ClientUnknown))
+    match cimd::find_client(store, cimd, &id, now).await {
+        Ok(client) => client.ok_or(render(Reason::ClientUnknown)),
+        Err(LookupError::Refused(reason)) => Err(render(reason)),
+        Err(LookupError::Store(e)) => Err(AuthorizeError::Store(e)),
+    }
 }
 
 /// RFC 6749 §3.1.2.3 and OAuth 2.1 §2.3.1: the redirect URI must match a registered one
 /// exactly (a loopback port may differ, RFC 8252 §7.3). It may be omitted only when the client
-/// registered exactly one.
-fn check_redirect_uri(
-    client: &ClientMetadata,
-    params: &Form,
-) -> Result<RegisteredRedirect, Reason> {
+/// registered exactly one. A metadata document client's redirect URI must be one of its
+/// document's byte for byte, loopback port included (MCP 2025-11-25, "Client ID Metadata
+/// Documents": "validate redirect URIs match exactly").
+fn check_redirect_uri(client: &ClientRecord, params: &Form) -> Result<RegisteredRedirect, Reason> {
+    let exact = client.source == ClientSource::MetadataDocument;
+    let client = &client.metadata;
     match params.get("redirect_uri")? {
         Some(requested) => client
             .redirect_uris
             .iter()
-            .find(|registered| registered.matches(requested))
+            .find(|registered| {
+                if exact {
+                    registered.as_str() == requested
+                } else {
+                    registered.matches(requested)
+                }
+            })
             .map(|_| RegisteredRedirect::new(requested))
             .ok_or(Reason::RedirectUriMismatch)?,
         None => match client.redirect_uris.as_slice() {

@@ -70,7 +70,15 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
     ) -> Result<DeviceAuthorizationResponse, Failure> {
         self.writable()?;
         let form = Form::parse(body)?;
-        let client = client_auth::authenticate(self.store, &form, authorization, self.now).await?;
+        let audiences = self.client_assertion_audiences();
+        let client = client_auth::authenticate(
+            self.store,
+            &self.client_verification(&audiences),
+            &form,
+            authorization,
+            self.now,
+        )
+        .await?;
         let metadata = &client.record().metadata;
         if !metadata.allows(GrantType::DeviceCode) {
             return Err(Reason::GrantTypeNotRegistered.into());

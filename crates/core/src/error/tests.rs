@@ -329,12 +329,44 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
             C::AccessDenied,
             "OpenID Connect Core §3.1.2.6, §3.1.3.7: refused",
         ),
+        R::CimdDisabled => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdUrlInvalid => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdAddressRefused => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdHostNotAllowed => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdFetchFailed => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdDocumentInvalid => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::CimdClientIdMismatch => (
+            C::InvalidClient,
+            "RFC 6749 §5.2: the client cannot be established (CIMD draft)",
+        ),
+        R::ClientAssertionInvalid => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
+        R::ClientAssertionAudience => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
+        R::ClientAssertionSignature => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
+        R::ClientAssertionReplayed => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 103] = [
+const REASONS: [Reason; 114] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -437,6 +469,17 @@ const REASONS: [Reason; 103] = [
     Reason::UpstreamEmailMissing,
     Reason::UpstreamEmailUnverified,
     Reason::UpstreamDomainRefused,
+    Reason::CimdDisabled,
+    Reason::CimdUrlInvalid,
+    Reason::CimdAddressRefused,
+    Reason::CimdHostNotAllowed,
+    Reason::CimdFetchFailed,
+    Reason::CimdDocumentInvalid,
+    Reason::CimdClientIdMismatch,
+    Reason::ClientAssertionInvalid,
+    Reason::ClientAssertionAudience,
+    Reason::ClientAssertionSignature,
+    Reason::ClientAssertionReplayed,
     Reason::StoreUnavailable,
 ];
 

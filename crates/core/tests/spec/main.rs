@@ -10,6 +10,7 @@
 mod support;
 
 mod admin_api;
+mod cimd;
 mod connected_agents;
 mod login_and_consent;
 mod migration_mode;

@@ -1,0 +1,258 @@
+//! `private_key_jwt` client authentication (RFC 7523 §2.2 and §3; OpenID Connect Core §9) for
+//! clients identified by a Client ID Metadata Document that publishes its keys (`jwks_uri` or
+//! `jwks`).
+//!
+//! The client sends `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`
+//! and `client_assertion`, a JWT it signed. We accept ES256 only (RFC 7518 §3.4), verified by
+//! the `Signer`'s WebCrypto in the Worker; RS256 is not supported yet. Each `jti` is accepted
+//! once (RFC 7523 §3 item 7), remembered until the assertion expires.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::cimd::{self, CimdPolicy, CimdUrl, MetadataDocuments};
+use crate::error::Reason;
+use crate::store::{ClientRecord, StoreError};
+use crate::time::UnixTime;
+
+/// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
+pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// The longest an assertion may still be valid for: bounds how long its `jti` is stored.
+pub const MAX_ASSERTION_LIFETIME_SECS: u64 = 600;
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+const LEEWAY_SECS: u64 = 30;
+
+/// One P-256 public key of a client (RFC 7517 §4, RFC 7518 §6.2.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientJwk {
+    /// Must be `EC`.
+    pub kty: String,
+    /// Must be `P-256`.
+    pub crv: String,
+    /// base64url x coordinate.
+    pub x: String,
+    /// base64url y coordinate.
+    pub y: String,
+    /// The key's id, matched against the assertion's `kid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+}
+
+/// A client's JWK Set (RFC 7517 §5). Keys of other types are ignored when read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientJwks {
+    /// The P-256 keys.
+    pub keys: Vec<ClientJwk>,
+}
+
+impl ClientJwks {
+    /// Parses a JWK Set, keeping its P-256 signature keys; `None` when it has none.
+    pub fn parse(value: &serde_json::Value) -> Option<Self> {
+        let keys: Vec<ClientJwk> = value
+            .get("keys")?
+            .as_array()?
+            .iter()
+            .filter(|k| k.get("use").is_none_or(|u| u == "sig"))
+            .filter_map(|k| serde_json::from_value::<ClientJwk>(k.clone()).ok())
+            .filter(|k| k.kty == "EC" && k.crv == "P-256")
+            .collect();
+        (!keys.is_empty()).then_some(Self { keys })
+    }
+}
+
+/// Where a `private_key_jwt` client's keys are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKeys {
+    /// Fetched from this URL (held to the metadata document URL rules).
+    JwksUri(String),
+    /// Given inline in the document.
+    Jwks(ClientJwks),
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    aud: Audience,
+    exp: u64,
+    jti: String,
+    #[serde(default)]
+    nbf: Option<u64>,
+    #[serde(default)]
+    iat: Option<u64>,
+}
+
+/// A parsed, not yet verified, assertion.
+pub struct Assertion {
+    signing_input: String,
+    signature: Vec<u8>,
+    header: Header,
+    claims: Claims,
+}
+
+impl Assertion {
+    /// Parses a compact JWS (RFC 7515 §7.1).
+    pub fn parse(raw: &str) -> Result<Self, Reason> {
+        let malformed = |_| Reason::ClientAssertionInvalid;
+        let mut parts = raw.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Reason::ClientAssertionInvalid);
+        };
+        let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(malformed);
+        Ok(Self {
+            signing_input: format!("{header}.{payload}"),
+            signature: decode(signature)?,
+            header: serde_json::from_slice(&decode(header)?)
+                .map_err(|_| Reason::ClientAssertionInvalid)?,
+            claims: serde_json::from_slice(&decode(payload)?)
+                .map_err(|_| Reason::ClientAssertionInvalid)?,
+        })
+    }
+
+    /// The client it names (`sub`, RFC 7523 §3 item 2).
+    pub fn subject(&self) -> &str {
+        &self.claims.sub
+    }
+}
+
+/// Verifies `raw` for `client` (RFC 7523 §3): `iss` and `sub` are the client id; `aud` names
+/// one of `audiences` (the token endpoint URL or the issuer); it has not expired, is not valid
+/// for longer than [`MAX_ASSERTION_LIFETIME_SECS`], and is not used before `nbf`; ES256 by one
+/// of the client's keys; its `jti` was never seen.
+pub async fn verify(
+    store: &impl MetadataDocuments,
+    verifier: &impl crate::signer::Signer,
+    policy: &CimdPolicy,
+    client: &ClientRecord,
+    raw: &str,
+    audiences: &[String],
+    now: UnixTime,
+) -> Result<Result<(), Reason>, StoreError> {
+    let Ok(assertion) = Assertion::parse(raw) else {
+        return Ok(Err(Reason::ClientAssertionInvalid));
+    };
+    let claims = &assertion.claims;
+    let id = client.client_id.as_str();
+    if claims.iss != id || claims.sub != id {
+        return Ok(Err(Reason::ClientAssertionInvalid));
+    }
+    let aud_ok = match &claims.aud {
+        Audience::One(a) => audiences.contains(a),
+        Audience::Many(many) => many.iter().any(|a| audiences.contains(a)),
+    };
+    if !aud_ok {
+        return Ok(Err(Reason::ClientAssertionAudience));
+    }
+    let fresh = now.0 < claims.exp.saturating_add(LEEWAY_SECS)
+        && claims.exp <= now.0.saturating_add(MAX_ASSERTION_LIFETIME_SECS)
+        && claims
+            .nbf
+            .is_none_or(|nbf| nbf <= now.0.saturating_add(LEEWAY_SECS))
+        && claims
+            .iat
+            .is_none_or(|iat| iat <= now.0.saturating_add(LEEWAY_SECS))
+        && !claims.jti.is_empty()
+        && claims.jti.len() <= 255;
+    if !fresh {
+        return Ok(Err(Reason::ClientAssertionInvalid));
+    }
+    // RFC 8725 §3.1: the algorithm is ours to choose, never the token's.
+    if assertion.header.alg != "ES256" {
+        return Ok(Err(Reason::ClientAssertionInvalid));
+    }
+    let keys = match client_keys(store, policy, client, now).await {
+        Ok(keys) => keys,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let mut verified = false;
+    for key in keys.keys.iter().filter(|k| {
+        assertion.header.kid.is_none() || k.kid.is_none() || k.kid == assertion.header.kid
+    }) {
+        if verifier
+            .verify_client_signature(
+                &key.x,
+                &key.y,
+                assertion.signing_input.as_bytes(),
+                &assertion.signature,
+            )
+            .await?
+        {
+            verified = true;
+            break;
+        }
+    }
+    if !verified {
+        return Ok(Err(Reason::ClientAssertionSignature));
+    }
+    let jti_hash = crate::secret::SecretHash::from_digest(&crate::crypto::sha256(
+        format!("{id} {}", claims.jti).as_bytes(),
+    ));
+    let first_use = store
+        .use_assertion_id(
+            &jti_hash,
+            UnixTime(claims.exp.saturating_add(LEEWAY_SECS)),
+            now,
+        )
+        .await?;
+    Ok(if first_use {
+        Ok(())
+    } else {
+        Err(Reason::ClientAssertionReplayed)
+    })
+}
+
+/// The client's keys: inline, or fetched from its `jwks_uri` under the SSRF rules.
+async fn client_keys(
+    store: &impl MetadataDocuments,
+    policy: &CimdPolicy,
+    client: &ClientRecord,
+    now: UnixTime,
+) -> Result<ClientJwks, Reason> {
+    match &client.metadata.keys {
+        Some(ClientKeys::Jwks(jwks)) => Ok(jwks.clone()),
+        Some(ClientKeys::JwksUri(uri)) => {
+            let url = CimdUrl::parse(uri, policy)?;
+            let parse = |body: &[u8]| {
+                serde_json::from_slice::<serde_json::Value>(body)
+                    .ok()
+                    .filter(|_| body.len() <= cimd::MAX_DOCUMENT_BYTES)
+                    .as_ref()
+                    .and_then(ClientJwks::parse)
+            };
+            // Cached like documents, under the JWKS URL's own key.
+            let cached = store.cached_document(&url, now).await.ok().flatten();
+            if let Some(keys) = cached.as_deref().and_then(parse) {
+                return Ok(keys);
+            }
+            let response = cimd::fetch(store, &url).await?;
+            let keys = parse(&response.body).ok_or(Reason::ClientAssertionSignature)?;
+            let ttl = cimd::cache_ttl(
+                response.cache_control.as_deref(),
+                response.expires.as_deref(),
+                now,
+            );
+            // A failed cache write costs a fetch next time, nothing else.
+            let _ = store.cache_document(&url, &response.body, ttl, now).await;
+            Ok(keys)
+        }
+        None => Err(Reason::ClientAuthMethodMismatch),
+    }
+}
