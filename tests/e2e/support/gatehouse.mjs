@@ -7,7 +7,8 @@
 //
 // The Worker must already be built (tests/e2e/run builds it once for all suites).
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +26,24 @@ const ENV = {
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
   NO_COLOR: '1',
 };
+
+/**
+ * The configuration `wrangler dev` runs: a copy of `config` beside it without its `[build]`
+ * section. The suite built the Worker once; with `[build]`, wrangler would also watch `src/` and
+ * rebuild and restart mid-test on any change event there (seen as a flaky "Address already in
+ * use" on the restart). Copies are removed when the suite's process exits.
+ */
+let copies = 0;
+const made = [];
+process.on('exit', () => made.forEach((path) => rmSync(path, { force: true })));
+async function withoutBuild(config) {
+  const text = await readFile(config, 'utf8');
+  if (!/^\[build\]/m.test(text)) return config;
+  const path = join(dirname(config), `.wrangler-e2e-${process.pid}-${++copies}.toml`);
+  await writeFile(path, text.replace(/^\[build\][\s\S]*?(?=^\[)/m, ''));
+  made.push(path);
+  return path;
+}
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
 export function freePort() {
@@ -69,8 +88,8 @@ function wrangler(args) {
  */
 export async function startGatehouse({ migrate = true, vars = {}, config, restart } = {}) {
   const state = restart?.state ?? (await mkdtemp(join(tmpdir(), 'gatehouse-e2e-')));
-  const configs = [].concat(config ?? []);
-  const primary = configs.length ? ['--config', configs[0]] : [];
+  const configs = await Promise.all([].concat(config ?? join(ROOT, 'wrangler.toml')).map(withoutBuild));
+  const primary = ['--config', configs[0]];
   const configArgs = configs.flatMap((c) => ['--config', c]);
   if (migrate && !restart) await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...primary]);
   const [port, inspectorPort] = [restart?.port ?? (await freePort()), await freePort()];
