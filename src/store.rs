@@ -108,11 +108,12 @@ impl ClientStore for WorkerStore<'_> {
         &self,
         client: &ClientRecord,
         registered_from: &str,
+        event: &gatehouse_core::audit::AuditEvent,
     ) -> Result<(), StoreError> {
         let metadata = serde_json::to_string(&client.metadata).map_err(|_| corrupt("client"))?;
         let method = serde_json::to_value(client.metadata.token_endpoint_auth_method)
             .map_err(|_| corrupt("client"))?;
-        self.run(
+        let insert = self.statement(
             "INSERT INTO clients (client_id, source, secret_hash, token_endpoint_auth_method, metadata, \
              registered_from, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             &[
@@ -125,8 +126,10 @@ impl ClientStore for WorkerStore<'_> {
                 time(client.created_at),
                 client.expires_at.map_or(JsValue::NULL, time),
             ],
-        )
-        .await
+        )?;
+        self.batch(vec![insert, self.audit_insert(event, client.created_at)?])
+            .await?;
+        Ok(())
     }
 
     async fn client(

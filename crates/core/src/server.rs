@@ -223,16 +223,17 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             return Err(Reason::RegistrationRateLimited.into());
         }
         let registered = registration::register(metadata, self.rng, self.now);
-        self.store.insert_client(&registered.record, source).await?;
         let name = serde_json::json!({ "client_name": registered.record.metadata.client_name });
-        self.audit(
+        let event = self.audit_event(
             AuditKind::ClientRegistered,
             None,
             Some(&registered.record.client_id),
             None,
             name,
-        )
-        .await?;
+        );
+        self.store
+            .insert_client(&registered.record, source, &event)
+            .await?;
         Ok(registered)
     }
 

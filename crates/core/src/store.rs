@@ -60,11 +60,13 @@ pub struct ClientRecord {
 /// Clients (RFC 7591 registrations).
 #[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
 pub trait ClientStore {
-    /// Stores a new client, recording the network it registered from for rate limiting.
+    /// Stores a new client, recording the network it registered from for rate limiting, and
+    /// the audit event of its registration, in one round trip.
     async fn insert_client(
         &self,
         client: &ClientRecord,
         registered_from: &str,
+        event: &crate::audit::AuditEvent,
     ) -> Result<(), StoreError>;
     /// The client, unless unknown, disabled or lapsed at `now`.
     async fn client(

@@ -343,12 +343,16 @@ impl ClientStore for MemoryStore {
         &self,
         client: &ClientRecord,
         registered_from: &str,
+        event: &crate::audit::AuditEvent,
     ) -> Result<(), StoreError> {
         self.d1_write()?;
         self.clients.borrow_mut().insert(
             client.client_id.as_str().to_owned(),
             (client.clone(), registered_from.to_owned(), false),
         );
+        self.audit
+            .borrow_mut()
+            .push((client.created_at, event.clone()));
         Ok(())
     }
 
