@@ -5,17 +5,14 @@
 use gatehouse_core::admin::AdminCredentials;
 use gatehouse_core::error::Reason;
 use gatehouse_core::form::MAX_FORM_BYTES;
-use gatehouse_core::server::{Failure, Server};
+use gatehouse_core::server::Failure;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
 use serde::Serialize;
 use worker::{Request, Response, Result};
 
 use crate::http;
-use crate::oauth::CSRF_COOKIE;
-use crate::random::PlatformRng;
-
-type AdminServer<'a, S, K> = Server<'a, S, K, PlatformRng>;
+use crate::oauth::{AuthServer, CSRF_COOKIE};
 
 /// What the request presents: its `Authorization` header and its session and CSRF cookies.
 struct Presented {
@@ -25,7 +22,7 @@ struct Presented {
 }
 
 impl Presented {
-    fn of<S, K>(server: &AdminServer<'_, S, K>, req: &Request) -> Result<Self> {
+    fn of<S, K>(server: &AuthServer<'_, S, K>, req: &Request) -> Result<Self> {
         Ok(Self {
             authorization: req.headers().get("Authorization")?,
             session: http::cookie(req, &server.site.session_cookie()),
@@ -44,7 +41,7 @@ impl Presented {
 
 /// `GET …/.gatehouse/admin/grants`.
 pub async fn grants<S: Store, K: Signer>(
-    server: &AdminServer<'_, S, K>,
+    server: &AuthServer<'_, S, K>,
     req: &Request,
 ) -> Result<Response> {
     let (presented, query) = (Presented::of(server, req)?, query(req)?);
@@ -53,7 +50,7 @@ pub async fn grants<S: Store, K: Signer>(
 
 /// `GET …/.gatehouse/admin/audit`.
 pub async fn audit<S: Store, K: Signer>(
-    server: &AdminServer<'_, S, K>,
+    server: &AuthServer<'_, S, K>,
     req: &Request,
 ) -> Result<Response> {
     let (presented, query) = (Presented::of(server, req)?, query(req)?);
@@ -62,7 +59,7 @@ pub async fn audit<S: Store, K: Signer>(
 
 /// `GET …/.gatehouse/admin/held`.
 pub async fn held<S: Store, K: Signer>(
-    server: &AdminServer<'_, S, K>,
+    server: &AuthServer<'_, S, K>,
     req: &Request,
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
@@ -71,7 +68,7 @@ pub async fn held<S: Store, K: Signer>(
 
 /// `POST …/.gatehouse/admin/revoke`.
 pub async fn revoke<S: Store, K: Signer>(
-    server: &AdminServer<'_, S, K>,
+    server: &AuthServer<'_, S, K>,
     req: &mut Request,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {
@@ -84,7 +81,7 @@ pub async fn revoke<S: Store, K: Signer>(
 
 /// `POST …/.gatehouse/admin/clients/disable`.
 pub async fn disable_client<S: Store, K: Signer>(
-    server: &AdminServer<'_, S, K>,
+    server: &AuthServer<'_, S, K>,
     req: &mut Request,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {

@@ -8,12 +8,11 @@ use gatehouse_core::login::LoginOutcome;
 use gatehouse_core::oidc::state::STATE_TTL_SECS;
 use gatehouse_core::oidc::{OidcFailure, OidcStart};
 use gatehouse_core::paths;
-use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
 use worker::{Request, Response, Result};
 
-use crate::random::PlatformRng;
+use crate::oauth::AuthServer;
 use crate::upstream::WorkerUpstream;
 use crate::{http, oauth, pages};
 
@@ -21,8 +20,6 @@ use crate::{http, oauth, pages};
 const BINDING_COOKIE: &str = "__Host-gatehouse-oidc";
 /// Seconds a browser should wait before trying a provider that did not answer again.
 const UPSTREAM_RETRY_AFTER_SECS: &str = "30";
-
-type AuthServer<'a, S, K> = Server<'a, S, K, PlatformRng>;
 
 /// `POST /.gatehouse/oidc/start`: a provider button on the login page.
 pub async fn start<S: Store, K: Signer>(

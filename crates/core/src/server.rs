@@ -342,16 +342,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         body: &[u8],
         authorization: Option<&str>,
     ) -> Result<TokenResponse, Failure> {
-        let form = Form::parse(body)?;
-        let audiences = self.client_assertion_audiences();
-        let client = client_auth::authenticate(
-            self.store,
-            &self.client_verification(&audiences),
-            &form,
-            authorization,
-            self.now,
-        )
-        .await?;
+        let (form, client) = self.authenticate_client(body, authorization).await?;
         match form.require("grant_type")? {
             "authorization_code" => {
                 self.writable()?;
@@ -371,16 +362,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     /// every token issued under it. Unknown tokens, and tokens of other clients, are answered
     /// like revoked ones (§2.2) and left alone.
     pub async fn revoke(&self, body: &[u8], authorization: Option<&str>) -> Result<(), Failure> {
-        let form = Form::parse(body)?;
-        let audiences = self.client_assertion_audiences();
-        let client = client_auth::authenticate(
-            self.store,
-            &self.client_verification(&audiences),
-            &form,
-            authorization,
-            self.now,
-        )
-        .await?;
+        let (form, client) = self.authenticate_client(body, authorization).await?;
         let token = form.require("token")?;
         if let Some(grant) = self.grant_of_token(token, &client).await? {
             self.revoke_grant(&grant.grant_id, RevocationReason::ClientRequest)
@@ -396,16 +378,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         body: &[u8],
         authorization: Option<&str>,
     ) -> Result<Introspection, Failure> {
-        let form = Form::parse(body)?;
-        let audiences = self.client_assertion_audiences();
-        let client = client_auth::authenticate(
-            self.store,
-            &self.client_verification(&audiences),
-            &form,
-            authorization,
-            self.now,
-        )
-        .await?;
+        let (form, client) = self.authenticate_client(body, authorization).await?;
         if !client
             .record()
             .metadata
@@ -663,6 +636,22 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             ),
             self.site.issuer.clone(),
         ]
+    }
+
+    /// Reads a client's form request and authenticates the client (RFC 6749 §2.3, §3.2), as
+    /// the token, revocation, introspection and device authorization endpoints all do.
+    pub(crate) async fn authenticate_client(
+        &self,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> Result<(Form, AuthenticatedClient), Failure> {
+        let form = Form::parse(body)?;
+        let audiences = self.client_assertion_audiences();
+        let verification = self.client_verification(&audiences);
+        let client =
+            client_auth::authenticate(self.store, &verification, &form, authorization, self.now)
+                .await?;
+        Ok((form, client))
     }
 
     /// What client credentials are checked against.

@@ -13,9 +13,7 @@ pub mod verification;
 use serde::Serialize;
 
 use crate::authorize;
-use crate::client_auth;
 use crate::error::Reason;
-use crate::form::Form;
 use crate::grants::device_code::SLOW_DOWN_SECS;
 use crate::paths;
 use crate::registration::GrantType;
@@ -69,16 +67,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         authorization: Option<&str>,
     ) -> Result<DeviceAuthorizationResponse, Failure> {
         self.writable()?;
-        let form = Form::parse(body)?;
-        let audiences = self.client_assertion_audiences();
-        let client = client_auth::authenticate(
-            self.store,
-            &self.client_verification(&audiences),
-            &form,
-            authorization,
-            self.now,
-        )
-        .await?;
+        let (form, client) = self.authenticate_client(body, authorization).await?;
         let metadata = &client.record().metadata;
         if !metadata.allows(GrantType::DeviceCode) {
             return Err(Reason::GrantTypeNotRegistered.into());
