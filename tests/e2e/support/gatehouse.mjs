@@ -90,40 +90,27 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
   const state = restart?.state ?? (await mkdtemp(join(tmpdir(), 'gatehouse-e2e-')));
   const configs = await Promise.all([].concat(config ?? join(ROOT, 'wrangler.toml')).map(withoutBuild));
   const primary = ['--config', configs[0]];
-  const configArgs = configs.flatMap((c) => ['--config', c]);
   if (migrate && !restart) await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...primary]);
-  const [port, inspectorPort] = [restart?.port ?? (await freePort()), await freePort()];
-  const args = [
-    WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port),
-    '--inspector-port', String(inspectorPort), '--persist-to', state, '--show-interactive-dev-session=false',
-    '--test-scheduled', ...configArgs,
-  ];
-  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
-  // Its own process group, so that stop() reaches workerd too and nothing else.
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: ENV, detached: true });
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const killOnExit = () => signalGroup(child.pid, 'SIGKILL');
-  process.on('exit', killOnExit);
-
-  const url = `http://127.0.0.1:${port}`;
+  const varArgs = Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]);
+  const devArgs = ['--persist-to', state, ...configs.flatMap((c) => ['--config', c]), ...varArgs];
+  let instance;
+  for (let attempt = 1; !instance; attempt++) {
+    try {
+      instance = await launch(restart?.port ?? (await freePort()), devArgs);
+    } catch (error) {
+      // Another process bound the port between freePort() and wrangler: try another, unless this
+      // is a restart, which must keep its address.
+      if (!error.portTaken || restart || attempt === PORT_ATTEMPTS) {
+        await rm(state, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+  const { url, port, child, exited, killOnExit, log } = instance;
   const stop = async () => {
-    process.off('exit', killOnExit);
-    signalGroup(child.pid, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-    signalGroup(child.pid, 'SIGKILL'); // any straggler workerd of this group
+    await halt(instance);
     await rm(state, { recursive: true, force: true });
   };
-  try {
-    await waitUntilServing(url, exited, () => log);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
   // Reads the instance's local D1 with wrangler, as an operator would (`SELECT` only).
   const query = async (sql) => {
     const out = await wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', state, '--json', '--command', sql, ...primary]);
@@ -135,7 +122,43 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
     await exited;
     return { state, port };
   };
-  return { url, stop, crash, log: () => log, pid: child.pid, query };
+  return { url, stop, crash, log, pid: child.pid, query };
+}
+
+const PORT_ATTEMPTS = 5;
+
+/** Starts `wrangler dev` on `port` and waits until that very process serves it. */
+async function launch(port, devArgs) {
+  const args = [
+    WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()),
+    '--show-interactive-dev-session=false', '--test-scheduled', ...devArgs,
+  ];
+  // Its own process group, so that stopping it reaches workerd too and nothing else.
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: ENV, detached: true });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const killOnExit = () => signalGroup(child.pid, 'SIGKILL');
+  process.on('exit', killOnExit);
+  const instance = { url: `http://127.0.0.1:${port}`, port, child, exited, killOnExit, log: () => output };
+  try {
+    await waitUntilServing(instance);
+  } catch (error) {
+    await halt(instance);
+    throw error;
+  }
+  return instance;
+}
+
+/** Stops an instance's whole process group: SIGTERM, then SIGKILL after a grace period. */
+async function halt({ child, exited, killOnExit }) {
+  process.off('exit', killOnExit);
+  signalGroup(child.pid, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+  signalGroup(child.pid, 'SIGKILL'); // any straggler workerd of this group
 }
 
 function signalGroup(pid, signal) {
@@ -146,18 +169,30 @@ function signalGroup(pid, signal) {
   }
 }
 
-async function waitUntilServing(url, exited, log) {
+/**
+ * Waits until wrangler reports it serves `url` and the address answers. A response alone is not
+ * enough: another process may hold the port, and it answers while this wrangler fails to bind
+ * ("Address already in use") and exits; that failure is thrown with `portTaken`.
+ */
+async function waitUntilServing({ url, exited, log }) {
   let gone = false;
   exited.then(() => (gone = true));
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (gone) throw new Error(`wrangler dev exited before serving:\n${log()}`);
-    try {
-      await fetch(`${url}/.gatehouse-e2e-ready`, { signal: AbortSignal.timeout(2_000) });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
+    if (gone) {
+      const error = new Error(`wrangler dev exited before serving ${url}:\n${log()}`);
+      error.portTaken = /address already in use/i.test(log());
+      throw error;
     }
+    if (log().includes(`Ready on ${url}`)) {
+      try {
+        await fetch(`${url}/.gatehouse-e2e-ready`, { signal: AbortSignal.timeout(2_000) });
+        return;
+      } catch {
+        // not answering yet
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`wrangler dev did not serve ${url} within ${READY_TIMEOUT_MS} ms:\n${log()}`);
 }
