@@ -65,6 +65,42 @@ impl<'a> WorkerStore<'a> {
     }
 }
 
+/// The start of the statement appending an audit event, as a literal for `concat!`.
+macro_rules! audit_insert {
+    () => {
+        "INSERT INTO audit_events (at, kind, subject, client_id, app, grant_id, source_ip, detail)"
+    };
+}
+
+/// The start of the statement reading grants with their person ([`GrantRow`]), as a literal
+/// for `concat!`.
+macro_rules! select_grant {
+    () => {
+        "SELECT g.grant_id, g.subject, p.email, p.groups, g.client_id, g.app, g.scope, g.redirect_uri, \
+         g.created_at, g.revoked_at FROM grants g JOIN people p ON p.subject = g.subject"
+    };
+}
+
+/// The first row the `index`th statement of a batch returned.
+fn first_row<T: for<'de> Deserialize<'de>>(
+    results: &[worker::D1Result],
+    index: usize,
+) -> Result<Option<T>, StoreError> {
+    let Some(result) = results.get(index) else {
+        return Ok(None);
+    };
+    let rows: Vec<T> = result.results().map_err(|e| failed("batch", e))?;
+    Ok(rows.into_iter().next())
+}
+
+/// The rows a statement of a batch changed.
+fn changes(result: Option<&worker::D1Result>) -> usize {
+    result
+        .and_then(|r| r.meta().ok().flatten())
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
+}
+
 fn failed(sql: &str, error: worker::Error) -> StoreError {
     let statement = sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
     StoreError(format!("D1 binding `DB`: {statement}…: {error}"))
@@ -109,13 +145,17 @@ impl ClientStore for WorkerStore<'_> {
         client: &ClientRecord,
         registered_from: &str,
         event: &gatehouse_core::audit::AuditEvent,
-    ) -> Result<(), StoreError> {
+        limit: RegistrationLimit,
+    ) -> Result<bool, StoreError> {
         let metadata = serde_json::to_string(&client.metadata).map_err(|_| corrupt("client"))?;
         let method = serde_json::to_value(client.metadata.token_endpoint_auth_method)
             .map_err(|_| corrupt("client"))?;
+        // The count and the insert are one statement, so racing registrations cannot pass the
+        // limit; the audit row follows only a stored client (its id is new).
         let insert = self.statement(
             "INSERT INTO clients (client_id, source, secret_hash, token_endpoint_auth_method, metadata, \
-             registered_from, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             registered_from, created_at, expires_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+             WHERE (SELECT COUNT(*) FROM clients WHERE registered_from = ?6 AND created_at >= ?9) < ?10",
             &[
                 text(client.client_id.as_str()),
                 text(client.source.as_str()),
@@ -125,11 +165,14 @@ impl ClientStore for WorkerStore<'_> {
                 text(registered_from),
                 time(client.created_at),
                 client.expires_at.map_or(JsValue::NULL, time),
+                time(limit.since),
+                JsValue::from_f64(limit.max as f64),
             ],
         )?;
-        self.batch(vec![insert, self.audit_insert(event, client.created_at)?])
-            .await?;
-        Ok(())
+        let audit =
+            self.audit_insert_for_new_client(event, client.created_at, &client.client_id)?;
+        let results = self.batch(vec![insert, audit]).await?;
+        Ok(changes(results.first()) > 0)
     }
 
     async fn client(
@@ -155,20 +198,6 @@ impl ClientStore for WorkerStore<'_> {
             created_at: secs(row.created_at),
             expires_at: row.expires_at.map(secs),
         }))
-    }
-
-    async fn registrations_since(&self, source: &str, since: UnixTime) -> Result<u64, StoreError> {
-        #[derive(Deserialize)]
-        struct Count {
-            n: f64,
-        }
-        let count: Option<Count> = self
-            .first(
-                "SELECT COUNT(*) AS n FROM clients WHERE registered_from = ?1 AND created_at >= ?2",
-                &[text(source), time(since)],
-            )
-            .await?;
-        Ok(count.map_or(0, |c| c.n as u64))
     }
 
     async fn mark_client_used(
@@ -407,8 +436,7 @@ impl GrantStore for WorkerStore<'_> {
     async fn grant(&self, grant_id: &GrantId) -> Result<Option<GrantRecord>, StoreError> {
         let row: Option<GrantRow> = self
             .first(
-                "SELECT g.grant_id, g.subject, p.email, p.groups, g.client_id, g.app, g.scope, g.redirect_uri, g.created_at, \
-                 g.revoked_at FROM grants g JOIN people p ON p.subject = g.subject WHERE g.grant_id = ?1",
+                concat!(select_grant!(), " WHERE g.grant_id = ?1"),
                 &[text(grant_id.as_str())],
             )
             .await?;
@@ -485,10 +513,11 @@ impl GrantStore for WorkerStore<'_> {
         let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
         let rows: Vec<GrantRow> = self
             .statement(
-                "SELECT g.grant_id, g.subject, p.email, p.groups, g.client_id, g.app, g.scope, g.redirect_uri, \
-                 g.created_at, g.revoked_at FROM grants g JOIN people p ON p.subject = g.subject \
-                 WHERE (?1 IS NULL OR g.app = ?1) AND (?2 IS NULL OR g.subject = ?2) AND (?3 IS NULL OR g.client_id = ?3) \
-                 ORDER BY g.created_at DESC, g.grant_id LIMIT 500",
+                concat!(
+                    select_grant!(),
+                    " WHERE (?1 IS NULL OR g.app = ?1) AND (?2 IS NULL OR g.subject = ?2) AND (?3 IS NULL OR g.client_id = ?3) \
+                     ORDER BY g.created_at DESC, g.grant_id LIMIT 500"
+                ),
                 &[optional(app), optional(subject), optional(client_id.map(ClientId::as_str))],
             )?
             .all()
@@ -499,20 +528,41 @@ impl GrantStore for WorkerStore<'_> {
         rows.into_iter().map(grant_record).collect()
     }
 
-    async fn record_token_use(
-        &self,
-        grant_id: &GrantId,
-        event: &gatehouse_core::audit::AuditEvent,
-        now: UnixTime,
-    ) -> Result<(), StoreError> {
-        self.batch(vec![
-            self.statement(
-                "UPDATE grants SET last_used_at = ?2 WHERE grant_id = ?1",
-                &[text(grant_id.as_str()), time(now)],
-            )?,
-            self.audit_insert(event, now)?,
-        ])
-        .await?;
+    async fn record_issuance(&self, issuance: &Issuance<'_>) -> Result<(), StoreError> {
+        let now = issuance.now;
+        let mut statements = match issuance.refresh {
+            RefreshWrite::None => Vec::with_capacity(2),
+            RefreshWrite::Insert(token) => vec![self.statement(
+                "INSERT INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                &[
+                    hash(&token.token_hash),
+                    text(token.grant_id.as_str()),
+                    time(now),
+                    time(token.expires_at),
+                ],
+            )?],
+            // Retire the old token if it is still live, then store the successor only if this
+            // retirement named it. A racing caller computed the same successor, so its insert
+            // is the same row and is ignored.
+            RefreshWrite::Rotate { old, successor } => vec![
+                self.statement(
+                    "UPDATE refresh_tokens SET rotated_at = ?3, successor_hash = ?2 \
+                     WHERE token_hash = ?1 AND rotated_at IS NULL",
+                    &[hash(old), hash(&successor.token_hash), time(now)],
+                )?,
+                self.statement(
+                    "INSERT OR IGNORE INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) \
+                     SELECT ?2, grant_id, ?3, ?4 FROM refresh_tokens WHERE token_hash = ?1 AND successor_hash = ?2",
+                    &[hash(old), hash(&successor.token_hash), time(now), time(successor.expires_at)],
+                )?,
+            ],
+        };
+        statements.push(self.statement(
+            "UPDATE grants SET last_used_at = ?2 WHERE grant_id = ?1",
+            &[text(issuance.grant_id.as_str()), time(now)],
+        )?);
+        statements.push(self.audit_insert(issuance.event, now)?);
+        self.batch(statements).await?;
         Ok(())
     }
 }
@@ -553,39 +603,40 @@ impl CodeStore for WorkerStore<'_> {
         code_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<Consumed, StoreError> {
-        // One statement: of any number of racing callers, exactly one sees the row returned.
-        let fresh: Option<CodeRow> = self
-            .first(
-                "UPDATE authorization_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL \
-                 RETURNING grant_id, client_id, redirect_uri, code_challenge, resource, scope, expires_at",
-                &[hash(code_hash), time(now)],
-            )
+        // One statement marks the code used: of any number of racing callers, exactly one sees
+        // the row returned. The code's grant is read in the same round trip.
+        let results = self
+            .batch(vec![
+                self.statement(
+                    "UPDATE authorization_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL \
+                     RETURNING grant_id, client_id, redirect_uri, code_challenge, resource, scope, expires_at",
+                    &[hash(code_hash), time(now)],
+                )?,
+                self.statement(
+                    concat!(
+                        select_grant!(),
+                        " WHERE g.grant_id = (SELECT grant_id FROM authorization_codes WHERE code_hash = ?1)"
+                    ),
+                    &[hash(code_hash)],
+                )?,
+            ])
             .await?;
-        if let Some(row) = fresh {
-            return Ok(Consumed::Fresh(CodeRecord {
-                code_hash: code_hash.clone(),
-                grant_id: GrantId::from_stored(row.grant_id),
-                client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
-                redirect_uri: row.redirect_uri,
-                code_challenge: row.code_challenge,
-                resource: row.resource,
-                scopes: scopes(&row.scope)?,
-                expires_at: secs(row.expires_at),
-            }));
-        }
-        #[derive(Deserialize)]
-        struct Used {
-            grant_id: String,
-        }
-        let used: Option<Used> = self
-            .first(
-                "SELECT grant_id FROM authorization_codes WHERE code_hash = ?1",
-                &[hash(code_hash)],
-            )
-            .await?;
-        Ok(used.map_or(Consumed::Unknown, |u| {
-            Consumed::Replayed(GrantId::from_stored(u.grant_id))
-        }))
+        let fresh: Option<CodeRow> = first_row(&results, 0)?;
+        let grant = first_row(&results, 1)?.map(grant_record).transpose()?;
+        let Some(row) = fresh else {
+            return Ok(grant.map_or(Consumed::Unknown, |g| Consumed::Replayed(g.grant_id)));
+        };
+        let code = CodeRecord {
+            code_hash: code_hash.clone(),
+            grant_id: GrantId::from_stored(row.grant_id),
+            client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
+            redirect_uri: row.redirect_uri,
+            code_challenge: row.code_challenge,
+            resource: row.resource,
+            scopes: scopes(&row.scope)?,
+            expires_at: secs(row.expires_at),
+        };
+        Ok(Consumed::Fresh(code, grant))
     }
 }
 
@@ -608,19 +659,6 @@ struct RefreshGrantRow {
 }
 
 impl RefreshStore for WorkerStore<'_> {
-    async fn insert_refresh(&self, token: &RefreshRecord, now: UnixTime) -> Result<(), StoreError> {
-        self.run(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            &[
-                hash(&token.token_hash),
-                text(token.grant_id.as_str()),
-                time(now),
-                time(token.expires_at),
-            ],
-        )
-        .await
-    }
-
     async fn refresh(&self, token_hash: &SecretHash) -> Result<Option<RefreshRecord>, StoreError> {
         let row: Option<RefreshRow> = self
             .first(
@@ -660,37 +698,6 @@ impl RefreshStore for WorkerStore<'_> {
             successor_hash: row.successor_hash.as_deref().map(stored_hash).transpose()?,
         };
         Ok(Some((record, grant_record(row.grant)?)))
-    }
-
-    async fn rotate(
-        &self,
-        old: &SecretHash,
-        successor: &RefreshRecord,
-        now: UnixTime,
-    ) -> Result<bool, StoreError> {
-        // One transaction: retire the old token if it is still live, then store the successor
-        // only if this retirement named it. A racing caller computed the same successor, so
-        // its insert is the same row and is ignored.
-        let results = self
-            .batch(vec![
-                self.statement(
-                    "UPDATE refresh_tokens SET rotated_at = ?3, successor_hash = ?2 \
-                     WHERE token_hash = ?1 AND rotated_at IS NULL",
-                    &[hash(old), hash(&successor.token_hash), time(now)],
-                )?,
-                self.statement(
-                    "INSERT OR IGNORE INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) \
-                     SELECT ?2, grant_id, ?3, ?4 FROM refresh_tokens WHERE token_hash = ?1 AND successor_hash = ?2",
-                    &[hash(old), hash(&successor.token_hash), time(now), time(successor.expires_at)],
-                )?,
-            ])
-            .await?;
-        let changed = results
-            .first()
-            .and_then(|r| r.meta().ok().flatten())
-            .and_then(|m| m.changes)
-            .unwrap_or(0);
-        Ok(changed > 0)
     }
 }
 
@@ -842,21 +849,55 @@ impl WorkerStore<'_> {
         event: &gatehouse_core::audit::AuditEvent,
         at: UnixTime,
     ) -> Result<D1PreparedStatement, StoreError> {
-        let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
-        self.statement(
-            "INSERT INTO audit_events (at, kind, subject, client_id, app, grant_id, source_ip, detail) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            &[
-                time(at),
-                text(event.kind.as_str()),
-                optional(&event.subject),
-                optional(&event.client_id),
-                optional(&event.app),
-                optional(&event.grant_id),
-                optional(&event.source),
-                text(&event.detail.to_string()),
-            ],
+        self.audit_statement(
+            concat!(audit_insert!(), " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            event,
+            at,
+            None,
         )
+    }
+
+    /// [`Self::audit_insert`] that appends only if the statement before it in the batch
+    /// stored the client `client_id` (a new id, so no earlier row has it).
+    fn audit_insert_for_new_client(
+        &self,
+        event: &gatehouse_core::audit::AuditEvent,
+        at: UnixTime,
+        client_id: &ClientId,
+    ) -> Result<D1PreparedStatement, StoreError> {
+        self.audit_statement(
+            concat!(
+                audit_insert!(),
+                " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM clients WHERE client_id = ?9)"
+            ),
+            event,
+            at,
+            Some(text(client_id.as_str())),
+        )
+    }
+
+    fn audit_statement(
+        &self,
+        sql: &str,
+        event: &gatehouse_core::audit::AuditEvent,
+        at: UnixTime,
+        condition: Option<JsValue>,
+    ) -> Result<D1PreparedStatement, StoreError> {
+        let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
+        let values = [
+            time(at),
+            text(event.kind.as_str()),
+            optional(&event.subject),
+            optional(&event.client_id),
+            optional(&event.app),
+            optional(&event.grant_id),
+            optional(&event.source),
+            text(&event.detail.to_string()),
+        ];
+        match condition {
+            None => self.statement(sql, &values),
+            Some(arg) => self.statement(sql, &[values.as_slice(), &[arg]].concat()),
+        }
     }
 }
 

@@ -54,3 +54,24 @@ test('only POST registers', async () => {
   assert.equal(res.status, 405);
   assert.match(res.headers.get('allow'), /POST/);
 });
+
+test('a burst of registrations from one address stops at 30 an hour, racing or not; others still register', async () => {
+  // Concurrent requests: the count and the insert must be one step, or a burst gets past it.
+  const from = (ip) => post(JSON.stringify({ client_name: 'Burst', redirect_uris: [REDIRECT] }), {
+    'content-type': 'application/json',
+    'cf-connecting-ip': ip,
+  });
+  const burst = await Promise.all(Array.from({ length: 40 }, () => from('198.51.100.7')));
+  const statuses = burst.map((r) => r.status);
+  assert.equal(statuses.filter((s) => s === 201).length, 30, statuses.join(' '));
+  const refused = burst.filter((r) => r.status === 503);
+  assert.equal(refused.length, 10, statuses.join(' '));
+  assert.equal((await refused[0].json()).error, 'temporarily_unavailable');
+  assert.equal((await from('198.51.100.7')).status, 503, 'still refused afterwards');
+  assert.equal((await from('198.51.100.8')).status, 201, 'another address is not affected');
+  // Only the stored clients are in the audit log.
+  const [{ n }] = await gh.query(
+    "SELECT COUNT(*) AS n FROM audit_events WHERE kind = 'client_registered' AND source_ip = '198.51.100.7'",
+  );
+  assert.equal(n, 30);
+});

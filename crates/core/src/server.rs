@@ -21,7 +21,8 @@ use crate::secret::{AuthorizationCode, RefreshToken, SessionId};
 use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{
-    ClientSource, CodeRecord, GrantRecord, Person, RevocationReason, Store, StoreError,
+    ClientSource, CodeRecord, GrantRecord, Person, RegistrationLimit, RevocationReason, Store,
+    StoreError,
 };
 use crate::time::{Clock, UnixTime};
 use crate::types::{ClientId, Scopes};
@@ -215,13 +216,6 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             error: OAuthError::from(e.reason),
             basic_challenge: false,
         })?;
-        let recent = self
-            .store
-            .registrations_since(source, UnixTime(self.now.0.saturating_sub(3600)))
-            .await?;
-        if recent >= MAX_REGISTRATIONS_PER_HOUR {
-            return Err(Reason::RegistrationRateLimited.into());
-        }
         let registered = registration::register(metadata, self.rng, self.now);
         let name = serde_json::json!({ "client_name": registered.record.metadata.client_name });
         let event = self.audit_event(
@@ -231,9 +225,17 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             None,
             name,
         );
-        self.store
-            .insert_client(&registered.record, source, &event)
+        let limit = RegistrationLimit {
+            max: MAX_REGISTRATIONS_PER_HOUR,
+            since: UnixTime(self.now.0.saturating_sub(3600)),
+        };
+        let stored = self
+            .store
+            .insert_client(&registered.record, source, &event, limit)
             .await?;
+        if !stored {
+            return Err(Reason::RegistrationRateLimited.into());
+        }
         Ok(registered)
     }
 

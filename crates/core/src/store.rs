@@ -57,25 +57,35 @@ pub struct ClientRecord {
     pub expires_at: Option<UnixTime>,
 }
 
+/// At most `max` registrations from one network since `since`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegistrationLimit {
+    /// Registrations allowed in the window.
+    pub max: u64,
+    /// The start of the window.
+    pub since: UnixTime,
+}
+
 /// Clients (RFC 7591 registrations).
 #[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
 pub trait ClientStore {
-    /// Stores a new client, recording the network it registered from for rate limiting, and
-    /// the audit event of its registration, in one round trip.
+    /// Stores a new client, recording the network it registered from, and the audit event of
+    /// its registration, in one round trip, unless that network has already registered
+    /// `limit.max` clients since `limit.since`. Counting and inserting are one atomic step, so
+    /// racing registrations cannot exceed the limit. Returns whether the client was stored.
     async fn insert_client(
         &self,
         client: &ClientRecord,
         registered_from: &str,
         event: &crate::audit::AuditEvent,
-    ) -> Result<(), StoreError>;
+        limit: RegistrationLimit,
+    ) -> Result<bool, StoreError>;
     /// The client, unless unknown, disabled or lapsed at `now`.
     async fn client(
         &self,
         client_id: &ClientId,
         now: UnixTime,
     ) -> Result<Option<ClientRecord>, StoreError>;
-    /// How many clients registered from `source` since `since`.
-    async fn registrations_since(&self, source: &str, since: UnixTime) -> Result<u64, StoreError>;
     /// Marks the client used: it no longer lapses.
     async fn mark_client_used(&self, client_id: &ClientId, now: UnixTime)
     -> Result<(), StoreError>;
@@ -251,14 +261,42 @@ pub trait GrantStore {
         subject: Option<&str>,
         client_id: Option<&ClientId>,
     ) -> Result<Vec<GrantRecord>, StoreError>;
-    /// Records that tokens were issued under the grant at `now` (its "last used") and appends
-    /// the audit event of that issuance, in one round trip.
-    async fn record_token_use(
-        &self,
-        grant_id: &GrantId,
-        event: &crate::audit::AuditEvent,
-        now: UnixTime,
-    ) -> Result<(), StoreError>;
+    /// Records an issuance of tokens in one transaction (one round trip): the grant's last
+    /// use, the audit event, and the refresh token write, if any.
+    async fn record_issuance(&self, issuance: &Issuance<'_>) -> Result<(), StoreError>;
+}
+
+/// What issuing tokens under a grant writes.
+#[derive(Clone, Copy, Debug)]
+pub struct Issuance<'a> {
+    /// The grant the tokens were issued under; its "last used" becomes `now`.
+    pub grant_id: &'a GrantId,
+    /// The audit event of the issuance.
+    pub event: &'a crate::audit::AuditEvent,
+    /// When.
+    pub now: UnixTime,
+    /// The refresh token written with it.
+    pub refresh: RefreshWrite<'a>,
+}
+
+/// The refresh token write of an [`Issuance`].
+#[derive(Clone, Copy, Debug)]
+pub enum RefreshWrite<'a> {
+    /// None: the client does not use refresh tokens, or a retried refresh returns the
+    /// successor stored before.
+    None,
+    /// The first refresh token of a new grant.
+    Insert(&'a RefreshRecord),
+    /// Rotation, a compare-and-swap: if `old` is still live, mark it rotated into `successor`
+    /// and store `successor` as the grant's live token. Because the successor is derived from
+    /// the old token, a racing caller that lost computed the same successor, and the chain
+    /// never forks.
+    Rotate {
+        /// The presented token's hash.
+        old: &'a SecretHash,
+        /// Its successor.
+        successor: &'a RefreshRecord,
+    },
 }
 
 /// A grant as the connected-agents page shows it.
@@ -303,9 +341,12 @@ pub struct CodeRecord {
 
 /// What consuming a code found.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Returned once per token request and matched at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Consumed {
-    /// First use: the caller alone received it.
-    Fresh(CodeRecord),
+    /// First use: the caller alone received it, with its grant (read in the same round trip;
+    /// `None` if the grant is gone).
+    Fresh(CodeRecord, Option<GrantRecord>),
     /// The code was used before: its grant must be revoked (RFC 6749 §4.1.2).
     Replayed(GrantId),
     /// No such code.
@@ -317,8 +358,9 @@ pub enum Consumed {
 pub trait CodeStore {
     /// Stores a new code.
     async fn insert_code(&self, code: &CodeRecord, now: UnixTime) -> Result<(), StoreError>;
-    /// Marks the code used in one atomic step (D1: `UPDATE … WHERE used_at IS NULL`). Exactly
-    /// one caller ever receives `Fresh` for a given code, however many race.
+    /// Marks the code used in one atomic step (D1: `UPDATE … WHERE used_at IS NULL`) and reads
+    /// its grant, in one round trip. Exactly one caller ever receives `Fresh` for a given code,
+    /// however many race.
     async fn consume_code(
         &self,
         code_hash: &SecretHash,
@@ -344,8 +386,6 @@ pub struct RefreshRecord {
 /// Refresh tokens.
 #[allow(async_fn_in_trait)]
 pub trait RefreshStore {
-    /// Stores the first refresh token of a grant.
-    async fn insert_refresh(&self, token: &RefreshRecord, now: UnixTime) -> Result<(), StoreError>;
     /// The token with this hash, live or rotated.
     async fn refresh(&self, token_hash: &SecretHash) -> Result<Option<RefreshRecord>, StoreError>;
     /// The token with this hash and its grant, read together (one round trip for the refresh
@@ -354,16 +394,6 @@ pub trait RefreshStore {
         &self,
         token_hash: &SecretHash,
     ) -> Result<Option<(RefreshRecord, GrantRecord)>, StoreError>;
-    /// Compare-and-swap: if `old` is still live, marks it rotated into `successor` and stores
-    /// `successor` as the grant's live token, atomically. Returns whether this call rotated it.
-    /// Because the successor is derived from the old token, a racing caller that lost computes
-    /// the same successor, and the chain never forks.
-    async fn rotate(
-        &self,
-        old: &SecretHash,
-        successor: &RefreshRecord,
-        now: UnixTime,
-    ) -> Result<bool, StoreError>;
 }
 
 /// The edge denylist of revoked grants, read by the gatekeeper on every authenticated request.

@@ -344,8 +344,18 @@ impl ClientStore for MemoryStore {
         client: &ClientRecord,
         registered_from: &str,
         event: &crate::audit::AuditEvent,
-    ) -> Result<(), StoreError> {
+        limit: RegistrationLimit,
+    ) -> Result<bool, StoreError> {
         self.d1_write()?;
+        let recent = self
+            .clients
+            .borrow()
+            .values()
+            .filter(|(c, s, _)| s == registered_from && c.created_at >= limit.since)
+            .count() as u64;
+        if recent >= limit.max {
+            return Ok(false);
+        }
         self.clients.borrow_mut().insert(
             client.client_id.as_str().to_owned(),
             (client.clone(), registered_from.to_owned(), false),
@@ -353,7 +363,7 @@ impl ClientStore for MemoryStore {
         self.audit
             .borrow_mut()
             .push((client.created_at, event.clone()));
-        Ok(())
+        Ok(true)
     }
 
     async fn client(
@@ -369,16 +379,6 @@ impl ClientStore for MemoryStore {
             .map(|(c, _, _)| c.clone())
             .filter(|c| !self.disabled.borrow().contains(c.client_id.as_str()))
             .filter(|c| c.expires_at.is_none_or(|at| now < at)))
-    }
-
-    async fn registrations_since(&self, source: &str, since: UnixTime) -> Result<u64, StoreError> {
-        self.up()?;
-        Ok(self
-            .clients
-            .borrow()
-            .values()
-            .filter(|(c, s, _)| s == source && c.created_at >= since)
-            .count() as u64)
     }
 
     async fn mark_client_used(
@@ -797,17 +797,19 @@ impl GrantStore for MemoryStore {
         Ok(grants)
     }
 
-    async fn record_token_use(
-        &self,
-        grant_id: &GrantId,
-        event: &crate::audit::AuditEvent,
-        now: UnixTime,
-    ) -> Result<(), StoreError> {
+    async fn record_issuance(&self, issuance: &Issuance<'_>) -> Result<(), StoreError> {
         self.d1_write()?;
+        match issuance.refresh {
+            RefreshWrite::None => {}
+            RefreshWrite::Insert(token) => self.insert_refresh(token)?,
+            RefreshWrite::Rotate { old, successor } => self.rotate(old, successor, issuance.now),
+        }
         self.grants_used
             .borrow_mut()
-            .insert(grant_id.as_str().to_owned(), now);
-        self.audit.borrow_mut().push((now, event.clone()));
+            .insert(issuance.grant_id.as_str().to_owned(), issuance.now);
+        self.audit
+            .borrow_mut()
+            .push((issuance.now, issuance.event.clone()));
         Ok(())
     }
 }
@@ -827,14 +829,16 @@ impl CodeStore for MemoryStore {
         _now: UnixTime,
     ) -> Result<Consumed, StoreError> {
         self.d1_write()?;
-        Ok(match self.codes.borrow_mut().get_mut(&key(code_hash)) {
-            None => Consumed::Unknown,
-            Some((code, used)) if *used => Consumed::Replayed(code.grant_id.clone()),
+        let code = match self.codes.borrow_mut().get_mut(&key(code_hash)) {
+            None => return Ok(Consumed::Unknown),
+            Some((code, used)) if *used => return Ok(Consumed::Replayed(code.grant_id.clone())),
             Some((code, used)) => {
                 *used = true;
-                Consumed::Fresh(code.clone())
+                code.clone()
             }
-        })
+        };
+        let grant = self.grant(&code.grant_id).await?;
+        Ok(Consumed::Fresh(code, grant))
     }
 }
 
@@ -1013,13 +1017,9 @@ pub fn verify_es256_jwk(x: &str, y: &str, input: &[u8], signature: &[u8]) -> boo
     key.verify(input, &signature).is_ok()
 }
 
-impl RefreshStore for MemoryStore {
-    async fn insert_refresh(
-        &self,
-        token: &RefreshRecord,
-        _now: UnixTime,
-    ) -> Result<(), StoreError> {
-        self.d1_write()?;
+impl MemoryStore {
+    /// A grant's first refresh token; D1 refuses a second live one per grant.
+    fn insert_refresh(&self, token: &RefreshRecord) -> Result<(), StoreError> {
         let mut tokens = self.refresh.borrow_mut();
         if tokens
             .values()
@@ -1031,6 +1031,21 @@ impl RefreshStore for MemoryStore {
         Ok(())
     }
 
+    /// The compare-and-swap of [`RefreshWrite::Rotate`]: a lost race changes nothing.
+    fn rotate(&self, old: &SecretHash, successor: &RefreshRecord, now: UnixTime) {
+        let mut tokens = self.refresh.borrow_mut();
+        let Some(current) = tokens.get_mut(&key(old)).filter(|r| r.rotated_at.is_none()) else {
+            return;
+        };
+        current.rotated_at = Some(now);
+        current.successor_hash = Some(successor.token_hash.clone());
+        tokens
+            .entry(key(&successor.token_hash))
+            .or_insert_with(|| successor.clone());
+    }
+}
+
+impl RefreshStore for MemoryStore {
     async fn refresh(&self, token_hash: &SecretHash) -> Result<Option<RefreshRecord>, StoreError> {
         self.up()?;
         Ok(self.refresh.borrow().get(&key(token_hash)).cloned())
@@ -1047,24 +1062,5 @@ impl RefreshStore for MemoryStore {
             .grant(&record.grant_id)
             .await?
             .map(|grant| (record, grant)))
-    }
-
-    async fn rotate(
-        &self,
-        old: &SecretHash,
-        successor: &RefreshRecord,
-        now: UnixTime,
-    ) -> Result<bool, StoreError> {
-        self.d1_write()?;
-        let mut tokens = self.refresh.borrow_mut();
-        let Some(current) = tokens.get_mut(&key(old)).filter(|r| r.rotated_at.is_none()) else {
-            return Ok(false);
-        };
-        current.rotated_at = Some(now);
-        current.successor_hash = Some(successor.token_hash.clone());
-        tokens
-            .entry(key(&successor.token_hash))
-            .or_insert_with(|| successor.clone());
-        Ok(true)
     }
 }

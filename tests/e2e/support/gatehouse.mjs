@@ -106,7 +106,7 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
       }
     }
   }
-  const { url, port, child, exited, killOnExit, log } = instance;
+  const { url, port, inspectorPort, child, exited, killOnExit, log } = instance;
   const stop = async () => {
     await halt(instance);
     await rm(state, { recursive: true, force: true });
@@ -122,15 +122,16 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
     await exited;
     return { state, port };
   };
-  return { url, stop, crash, log, pid: child.pid, query };
+  return { url, stop, crash, log, pid: child.pid, inspectorPort, query };
 }
 
 const PORT_ATTEMPTS = 5;
 
 /** Starts `wrangler dev` on `port` and waits until that very process serves it. */
 async function launch(port, devArgs) {
+  const inspectorPort = await freePort();
   const args = [
-    WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()),
+    WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
     '--show-interactive-dev-session=false', '--test-scheduled', ...devArgs,
   ];
   // Its own process group, so that stopping it reaches workerd too and nothing else.
@@ -141,7 +142,7 @@ async function launch(port, devArgs) {
   const exited = new Promise((resolve) => child.on('exit', resolve));
   const killOnExit = () => signalGroup(child.pid, 'SIGKILL');
   process.on('exit', killOnExit);
-  const instance = { url: `http://127.0.0.1:${port}`, port, child, exited, killOnExit, log: () => output };
+  const instance = { url: `http://127.0.0.1:${port}`, port, inspectorPort, child, exited, killOnExit, log: () => output };
   try {
     await waitUntilServing(instance);
   } catch (error) {

@@ -29,8 +29,8 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
         return Err(Reason::GrantTypeNotRegistered.into());
     }
     let code = AuthorizationCode::from_presented(form.require("code")?);
-    let record = match server.store.consume_code(&code.hash(), now).await? {
-        Consumed::Fresh(record) => record,
+    let (record, grant) = match server.store.consume_code(&code.hash(), now).await? {
+        Consumed::Fresh(record, grant) => (record, grant),
         Consumed::Unknown => return Err(Reason::CodeUnknown.into()),
         // RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization
         // server MUST deny the request and SHOULD revoke (when possible) all tokens previously
@@ -43,16 +43,18 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
         }
     };
     check_binding(server, client, &record, form, now)?;
-    let grant = server.live_grant(&record.grant_id).await?;
+    let grant = grant
+        .filter(|g| g.revoked_at.is_none())
+        .ok_or(Reason::GrantRevoked)?;
     server.enforce_policy(&grant).await?;
-    let refresh_token = super::issue_refresh_token(server, client, &grant, now).await?;
+    let refresh = super::FirstRefreshToken::issue(server, client, &grant, now);
     Ok(super::respond(
         server,
         AuditKind::TokenIssued,
         client,
         &grant,
         &record.scopes,
-        refresh_token,
+        refresh.issued(),
         now,
     )
     .await?)

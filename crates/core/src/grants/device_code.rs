@@ -68,14 +68,14 @@ pub async fn redeem<S: Store, K: Signer, R: Rng>(
                 .ok_or(Reason::DeviceCodeRedeemed)?;
             let grant = server.live_grant(&grant_id).await?;
             server.enforce_policy(&grant).await?;
-            let refresh_token = super::issue_refresh_token(server, client, &grant, now).await?;
+            let refresh = super::FirstRefreshToken::issue(server, client, &grant, now);
             Ok(super::respond(
                 server,
                 AuditKind::TokenIssued,
                 client,
                 &grant,
                 &grant.scopes,
-                refresh_token,
+                refresh.issued(),
                 now,
             )
             .await?)

@@ -15,9 +15,10 @@ use crate::form::Form;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;
+use crate::secret::SecretHash;
 use crate::server::Server;
 use crate::signer::Signer;
-use crate::store::{GrantRecord, RefreshRecord, Store, StoreError};
+use crate::store::{GrantRecord, Issuance, RefreshRecord, RefreshWrite, Store, StoreError};
 use crate::time::UnixTime;
 use crate::types::{ResourceUri, Scopes};
 
@@ -38,14 +39,90 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
-/// Signs an access token for `grant` with `scopes` and builds the response around it.
+/// The refresh token a token response carries, and the write that stores it.
+#[derive(Clone, Copy)]
+pub(crate) struct Refresh<'a> {
+    token: Option<&'a RefreshToken>,
+    write: RefreshWrite<'a>,
+}
+
+impl<'a> Refresh<'a> {
+    /// No refresh token.
+    pub(crate) const NONE: Refresh<'static> = Refresh {
+        token: None,
+        write: RefreshWrite::None,
+    };
+
+    /// `successor` replaces the presented token `old` (a compare-and-swap on `old`).
+    pub(crate) fn rotated(
+        old: &'a SecretHash,
+        successor: &'a RefreshToken,
+        record: &'a RefreshRecord,
+    ) -> Self {
+        Self {
+            token: Some(successor),
+            write: RefreshWrite::Rotate {
+                old,
+                successor: record,
+            },
+        }
+    }
+
+    /// A token stored before, sent again (a retried refresh); nothing is written.
+    pub(crate) fn repeated(token: &'a RefreshToken) -> Self {
+        Self {
+            token: Some(token),
+            write: RefreshWrite::None,
+        }
+    }
+}
+
+/// The first refresh token of a new grant, for clients registered for the refresh grant.
+pub(crate) struct FirstRefreshToken(Option<(RefreshToken, RefreshRecord)>);
+
+impl FirstRefreshToken {
+    /// Draws the token; it is stored with the issuance ([`respond`]).
+    pub(crate) fn issue<S, K, R: Rng>(
+        server: &Server<'_, S, K, R>,
+        client: &AuthenticatedClient,
+        grant: &GrantRecord,
+        now: UnixTime,
+    ) -> Self {
+        if !client.record().metadata.allows(GrantType::RefreshToken) {
+            return Self(None);
+        }
+        let token = RefreshToken::issue(server.rng);
+        let record = RefreshRecord {
+            token_hash: token.hash(),
+            grant_id: grant.grant_id.clone(),
+            expires_at: now.plus(server.site.app.refresh_token_ttl_secs),
+            rotated_at: None,
+            successor_hash: None,
+        };
+        Self(Some((token, record)))
+    }
+
+    /// The token to send and its insert.
+    pub(crate) fn issued(&self) -> Refresh<'_> {
+        match &self.0 {
+            Some((token, record)) => Refresh {
+                token: Some(token),
+                write: RefreshWrite::Insert(record),
+            },
+            None => Refresh::NONE,
+        }
+    }
+}
+
+/// Signs an access token for `grant` with `scopes` and builds the response around it. The
+/// grant's last use, the audit event and the refresh token are written in one round trip.
 pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
     server: &Server<'_, S, K, R>,
     kind: AuditKind,
     client: &AuthenticatedClient,
     grant: &GrantRecord,
     scopes: &Scopes,
-    refresh_token: Option<String>,
+    refresh: Refresh<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, StoreError> {
     // Migration mode stretches lifetimes so that agents come back (and read D1) less often.
@@ -76,14 +153,17 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
         Some(&grant.grant_id),
         detail,
     );
-    // Last use and the audit row go to D1 together (one round trip); migration mode writes
-    // neither to D1 and holds the event.
+    // Migration mode writes nothing to D1 and holds the event; its refresh grant neither
+    // rotates nor issues refresh tokens, and the other grants are refused before this point.
     match server.migration() {
         None => {
-            server
-                .store
-                .record_token_use(&grant.grant_id, &event, now)
-                .await?
+            let issuance = Issuance {
+                grant_id: &grant.grant_id,
+                event: &event,
+                now,
+                refresh: refresh.write,
+            };
+            server.store.record_issuance(&issuance).await?
         }
         Some(_) => server.hold_audit(event).await?,
     }
@@ -91,31 +171,9 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
         access_token: access_token::issue(server.signer, &claims).await?,
         token_type: "Bearer",
         expires_in: ttl,
-        refresh_token,
+        refresh_token: refresh.token.map(|t| t.expose_secret().to_owned()),
         scope: claims.scope,
     })
-}
-
-/// The first refresh token of a new grant, for clients registered for the refresh grant.
-pub(crate) async fn issue_refresh_token<S: Store, K: Signer, R: Rng>(
-    server: &Server<'_, S, K, R>,
-    client: &AuthenticatedClient,
-    grant: &GrantRecord,
-    now: UnixTime,
-) -> Result<Option<String>, StoreError> {
-    if !client.record().metadata.allows(GrantType::RefreshToken) {
-        return Ok(None);
-    }
-    let token = RefreshToken::issue(server.rng);
-    let record = RefreshRecord {
-        token_hash: token.hash(),
-        grant_id: grant.grant_id.clone(),
-        expires_at: now.plus(server.site.app.refresh_token_ttl_secs),
-        rotated_at: None,
-        successor_hash: None,
-    };
-    server.store.insert_refresh(&record, now).await?;
-    Ok(Some(token.expose_secret().to_owned()))
 }
 
 /// RFC 8707 §2.2: a `resource` in the token request must be one the grant covers.

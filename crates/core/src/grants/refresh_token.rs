@@ -19,7 +19,7 @@ use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::error::Reason;
 use crate::form::Form;
-use crate::grants::TokenResponse;
+use crate::grants::{Refresh, TokenResponse};
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;
@@ -68,22 +68,13 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
         rotated_at: None,
         successor_hash: None,
     };
-    match record.rotated_at {
+    let refresh = match record.rotated_at {
         None if now >= record.expires_at => return Err(Reason::RefreshTokenExpired.into()),
         // Migration mode writes nothing to D1: the token is not rotated, and the response
         // carries no new one, so the client keeps using it (RFC 6749 §6, §5.1).
-        None if server.migration().is_some() => {
-            server.enforce_policy(&grant).await?;
-            let kind = AuditKind::TokenRefreshed;
-            return Ok(super::respond(server, kind, client, &grant, &scopes, None, now).await?);
-        }
-        // Whether this call or a racing one rotated it, the successor is the same token.
-        None => {
-            server
-                .store
-                .rotate(&record.token_hash, &successor_record, now)
-                .await?;
-        }
+        None if server.migration().is_some() => Refresh::NONE,
+        // Whether this call or a racing one rotates it, the successor is the same token.
+        None => Refresh::rotated(&record.token_hash, &successor, &successor_record),
         Some(rotated_at) => {
             let is_retry = now.since(rotated_at) <= RETRY_WINDOW_SECS
                 && record.successor_hash.as_ref() == Some(&successor_record.token_hash)
@@ -94,20 +85,12 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
                     .await?;
                 return Err(Reason::RefreshTokenReused.into());
             }
+            Refresh::repeated(&successor)
         }
-    }
+    };
     server.enforce_policy(&grant).await?;
-    let successor = Some(successor.expose_secret().to_owned());
-    Ok(super::respond(
-        server,
-        AuditKind::TokenRefreshed,
-        client,
-        &grant,
-        &scopes,
-        successor,
-        now,
-    )
-    .await?)
+    let kind = AuditKind::TokenRefreshed;
+    Ok(super::respond(server, kind, client, &grant, &scopes, refresh, now).await?)
 }
 
 /// RFC 6749 §6: the scope asked for "MUST NOT include any scope not originally granted"; it may
