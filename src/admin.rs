@@ -9,7 +9,7 @@ use gatehouse_core::server::Failure;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
 use serde::Serialize;
-use worker::{Request, Response, Result};
+use worker::{Request, Response, Result, Url};
 
 use crate::http;
 use crate::oauth::{AuthServer, CSRF_COOKIE};
@@ -43,18 +43,22 @@ impl Presented {
 pub async fn grants<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
+    url: &Url,
 ) -> Result<Response> {
-    let (presented, query) = (Presented::of(server, req)?, query(req)?);
-    answer(server.admin_grants(&presented.credentials(), &query).await)
+    let presented = Presented::of(server, req)?;
+    let query = url.query().unwrap_or_default();
+    answer(server.admin_grants(&presented.credentials(), query).await)
 }
 
 /// `GET …/.gatehouse/admin/audit`.
 pub async fn audit<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
+    url: &Url,
 ) -> Result<Response> {
-    let (presented, query) = (Presented::of(server, req)?, query(req)?);
-    answer(server.admin_audit(&presented.credentials(), &query).await)
+    let presented = Presented::of(server, req)?;
+    let query = url.query().unwrap_or_default();
+    answer(server.admin_audit(&presented.credentials(), query).await)
 }
 
 /// `GET …/.gatehouse/admin/held`.
@@ -94,10 +98,6 @@ pub async fn disable_client<S: Store, K: Signer>(
             .admin_disable_client(&presented.credentials(), &body)
             .await,
     )
-}
-
-fn query(req: &Request) -> Result<String> {
-    Ok(req.url()?.query().unwrap_or_default().to_owned())
 }
 
 /// JSON, or the failure: `404` while the API is off, `401` with a Bearer challenge for a wrong

@@ -7,6 +7,7 @@ use gatehouse_core::queue::QueueMessage;
 use gatehouse_core::revocation;
 use worker::{Env, Error, Result};
 
+use crate::bindings::Bindings;
 use crate::store::WorkerStore;
 use crate::{env, health};
 
@@ -26,8 +27,8 @@ pub async fn apply(message: &QueueMessage, env: &Env) -> Result<()> {
                 .map_err(|e| Error::RustError(e.to_string()))?
                 .migration
                 .is_some();
-            let (db, kv, queue) = bindings(env)?;
-            let store = WorkerStore::new(&db, &kv, &queue);
+            let bindings = Bindings::new(env);
+            let store = WorkerStore::new(&bindings);
             revocation::consume(&store, grant_id, *reason, *at, migrating)
                 .await
                 .map_err(|e| Error::RustError(e.to_string()))?;
@@ -52,8 +53,8 @@ pub async fn drain(env: &Env) -> Result<()> {
     if config.migration.is_some() {
         return Ok(());
     }
-    let (db, kv, queue) = bindings(env)?;
-    let store = WorkerStore::new(&db, &kv, &queue);
+    let bindings = Bindings::new(env);
+    let store = WorkerStore::new(&bindings);
     match migration::drain(&store).await {
         Ok(0) => Ok(()),
         Ok(written) => {
@@ -71,14 +72,6 @@ pub async fn drain(env: &Env) -> Result<()> {
 pub fn retry_delay_secs(age_secs: u64) -> u32 {
     let secs = age_secs.clamp(RETRY_MIN_SECS, RETRY_MAX_SECS);
     u32::try_from(secs).unwrap_or(u32::MAX)
-}
-
-fn bindings(env: &Env) -> Result<(worker::D1Database, worker::kv::KvStore, worker::Queue)> {
-    Ok((
-        env.d1(env::DB)?,
-        env.kv(env::KV)?,
-        env.queue(env::REVOCATIONS)?,
-    ))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use gatehouse_core::error::OAuthError;
 use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::{Store, StoreError};
-use worker::{Request, Response, Result};
+use worker::{Request, Response, Result, Url};
 
 use crate::oauth::{AuthServer, CSRF_COOKIE, client_request, json_or_failure, page_with_csrf};
 use crate::{http, pages};
@@ -31,10 +31,11 @@ pub async fn authorization<S: Store, K: Signer>(
 pub async fn page<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
+    url: &Url,
 ) -> Result<Response> {
-    let query = req.url()?.query().unwrap_or_default().to_owned();
+    let query = url.query().unwrap_or_default();
     let session = http::cookie(req, &server.site.session_cookie());
-    let page = server.device_page(&query, session.as_deref()).await;
+    let page = server.device_page(query, session.as_deref()).await;
     answer(server, req, page, 302)
 }
 

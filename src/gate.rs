@@ -9,7 +9,7 @@ use gatehouse_core::paths;
 use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request, Response, Result, Url};
 
 use crate::random::PlatformRng;
 use crate::verifier::CachedVerifier;
@@ -20,8 +20,8 @@ pub async fn handle<S: Store, K: Signer>(
     server: &Server<'_, S, K, PlatformRng>,
     env: &Env,
     mut req: Request,
+    url: &Url,
 ) -> Result<Response> {
-    let url = req.url()?;
     let method = req.method().to_string();
     let headers = req.headers();
     let (authorization, accept, fetch_mode) = (
@@ -49,8 +49,8 @@ pub async fn handle<S: Store, K: Signer>(
         Err(error) => return http::unavailable(&error.to_string()),
     };
     match gate {
-        Gate::Public => pass(server, env, &mut req, None).await,
-        Gate::Allow(identity) => pass(server, env, &mut req, Some(&identity)).await,
+        Gate::Public => pass(server, env, &mut req, url, None).await,
+        Gate::Allow(identity) => pass(server, env, &mut req, url, Some(&identity)).await,
         Gate::SignIn { location } => http::redirect(302, &location),
         Gate::Challenge {
             status,
@@ -73,25 +73,32 @@ async fn pass<S: Store, K: Signer>(
     server: &Server<'_, S, K, PlatformRng>,
     env: &Env,
     req: &mut Request,
+    url: &Url,
     identity: Option<&Identity>,
 ) -> Result<Response> {
-    let headers =
-        match proxy::origin_headers(req, &server.site, identity, server.signer, server.now).await {
-            Ok(headers) => headers,
-            // Signing the assertion needs the keys in D1: an outage, not a bug.
-            Err(error) => return http::unavailable(&error.to_string()),
-        };
+    let forwarded = proxy::Forwarded {
+        site: &server.site,
+        url,
+        identity,
+    };
+    let headers = match proxy::origin_headers(req, &forwarded, server.signer, server.now).await {
+        Ok(headers) => headers,
+        // Signing the assertion needs the keys in D1: an outage, not a bug.
+        Err(error) => return http::unavailable(&error.to_string()),
+    };
     match &server.site.app.origin {
         Some(Origin::Url(origin)) => {
-            proxy::forward(req, proxy::Upstream::Url(origin), headers).await
+            proxy::forward(req, url, proxy::Upstream::Url(origin), headers).await
         }
         Some(Origin::Service(binding)) => match env.service(binding) {
-            Ok(fetcher) => proxy::forward(req, proxy::Upstream::Service(&fetcher), headers).await,
+            Ok(fetcher) => {
+                proxy::forward(req, url, proxy::Upstream::Service(&fetcher), headers).await
+            }
             Err(_) => unbound_service(binding),
         },
         None => {
             let csrf = oauth::csrf_token(server, req);
-            let response = demo::respond(req, &server.site, &headers, &csrf).await?;
+            let response = demo::respond(req, url, &server.site, &headers, &csrf).await?;
             oauth::set_csrf_cookie(&response, &csrf)?;
             Ok(response)
         }

@@ -8,12 +8,14 @@ use std::cell::RefCell;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::config::ServerSecret;
 use gatehouse_core::signer::{JwkSet, PublicJwk, Signer};
 use gatehouse_core::store::StoreError;
 use gatehouse_core::time::UnixTime;
 use serde::Deserialize;
 use web_sys::CryptoKey;
-use worker::D1Database;
+
+use crate::bindings::Bindings;
 
 use crate::{random, webcrypto};
 
@@ -63,8 +65,9 @@ struct Coordinates {
 
 /// [`Signer`] on WebCrypto and D1.
 pub struct WebCryptoSigner<'a> {
-    db: &'a D1Database,
-    sealing_key: [u8; 32],
+    bindings: &'a Bindings<'a>,
+    /// Derives the key that seals private keys at rest, when one is sealed or opened.
+    secret: &'a ServerSecret,
     rotation_secs: u64,
     now: UnixTime,
     /// Migration mode: no key is generated (that would write to D1); the newest published key
@@ -78,19 +81,23 @@ fn store_error(context: &str) -> impl Fn(worker::Error) -> StoreError + '_ {
 
 impl<'a> WebCryptoSigner<'a> {
     pub fn new(
-        db: &'a D1Database,
-        sealing_key: [u8; 32],
+        bindings: &'a Bindings<'a>,
+        secret: &'a ServerSecret,
         rotation_secs: u64,
         now: UnixTime,
         frozen: bool,
     ) -> Self {
         Self {
-            db,
-            sealing_key,
+            bindings,
+            secret,
             rotation_secs,
             now,
             frozen,
         }
+    }
+
+    fn sealing_key(&self) -> [u8; 32] {
+        self.secret.derive(SEALING_KEY_LABEL)
     }
 
     /// The keys, from the isolate's cache when fresh, else from D1.
@@ -105,7 +112,8 @@ impl<'a> WebCryptoSigner<'a> {
             return Ok(keys);
         }
         let rows: Vec<Row> = self
-            .db
+            .bindings
+            .db()?
             .prepare(
                 "SELECT kid, public_jwk, private_key_encrypted, retires_at, expires_at FROM signing_keys \
                  WHERE expires_at > ?1 ORDER BY created_at DESC, kid",
@@ -164,14 +172,15 @@ impl<'a> WebCryptoSigner<'a> {
             .map_err(store_error("generate"))?;
         let kid = format!("k_{}", random::hex::<8>().map_err(store_error("kid"))?);
         let nonce = random::bytes::<12>().map_err(store_error("nonce"))?;
-        let sealed = webcrypto::seal(&self.sealing_key, private_jwk.as_bytes(), nonce)
+        let sealed = webcrypto::seal(&self.sealing_key(), private_jwk.as_bytes(), nonce)
             .await
             .map_err(store_error("seal"))?;
         let sealed = URL_SAFE_NO_PAD.encode(sealed);
         let retires_at = self.now.plus(self.rotation_secs);
         let expires_at = retires_at.plus(PUBLISHED_AFTER_RETIREMENT_SECS);
         let public_jwk = serde_json::json!({ "x": x, "y": y }).to_string();
-        self.db
+        self.bindings
+            .db()?
             .prepare(
                 "INSERT INTO signing_keys (kid, algorithm, public_jwk, private_key_encrypted, created_at, retires_at, expires_at) \
                  VALUES (?1, 'ES256', ?2, ?3, ?4, ?5, ?6)",
@@ -229,7 +238,7 @@ impl Signer for WebCryptoSigner<'_> {
                 let sealed = URL_SAFE_NO_PAD
                     .decode(&key.sealed)
                     .map_err(|e| StoreError(format!("sealed key: {e}")))?;
-                let jwk = webcrypto::open(&self.sealing_key, &sealed).await.map_err(|_| {
+                let jwk = webcrypto::open(&self.sealing_key(), &sealed).await.map_err(|_| {
                     StoreError(
                         "signing key cannot be unsealed: GATEHOUSE_SECRET differs from the one that sealed it".into(),
                     )

@@ -2,6 +2,7 @@
 //! `gatehouse-core`. It translates; every protocol decision lives in the core crate.
 
 mod admin;
+mod bindings;
 mod consumer;
 mod demo;
 mod device;

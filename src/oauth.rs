@@ -11,7 +11,7 @@ use gatehouse_core::secret::{CsrfToken, SessionId};
 use gatehouse_core::server::{AuthorizeOutcome, Failure, Server};
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
-use worker::{Request, Response, Result};
+use worker::{Request, Response, Result, Url};
 
 use crate::random::PlatformRng;
 use crate::upstream::WorkerUpstream;
@@ -47,11 +47,12 @@ pub async fn register<S: Store, K: Signer>(
 pub async fn authorize<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
+    url: &Url,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
-    let query = req.url()?.query().unwrap_or_default().to_owned();
+    let query = url.query().unwrap_or_default();
     let session = http::cookie(req, &server.site.session_cookie());
-    let outcome = server.authorize(&query, session.as_deref()).await;
+    let outcome = server.authorize(query, session.as_deref()).await;
     answer(server, req, upstream, outcome, 302).await
 }
 
@@ -143,9 +144,9 @@ pub fn page_with_csrf<S, K>(
 pub async fn login_page<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
+    url: &Url,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
-    let url = req.url()?;
     let return_to = url
         .query_pairs()
         .find(|(k, _)| k == "return_to")

@@ -10,7 +10,7 @@ use gatehouse_core::oidc::{OidcFailure, OidcStart};
 use gatehouse_core::paths;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
-use worker::{Request, Response, Result};
+use worker::{Request, Response, Result, Url};
 
 use crate::oauth::AuthServer;
 use crate::upstream::WorkerUpstream;
@@ -79,12 +79,13 @@ fn to_provider<S: Store, K: Signer>(
 pub async fn callback<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
+    url: &Url,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
-    let query = req.url()?.query().unwrap_or_default().to_owned();
+    let query = url.query().unwrap_or_default();
     let binding = http::cookie(req, BINDING_COOKIE);
     match server
-        .oidc_callback(&query, binding.as_deref(), upstream)
+        .oidc_callback(query, binding.as_deref(), upstream)
         .await
     {
         Ok(LoginOutcome::LoggedIn {

@@ -12,6 +12,7 @@ use gatehouse_core::site::Site;
 use gatehouse_core::time::UnixTime;
 use worker::{
     Fetch, Fetcher, Headers, Request, RequestInit, RequestRedirect, Response, ResponseBody, Result,
+    Url,
 };
 
 use gatehouse_core::markdown;
@@ -26,14 +27,28 @@ thread_local! {
     static ASSERTIONS: RefCell<HashMap<String, (String, UnixTime)>> = RefCell::new(HashMap::new());
 }
 
+/// What a forwarded request says about itself and its sender.
+pub struct Forwarded<'a> {
+    /// The app's site.
+    pub site: &'a Site<'a>,
+    /// The URL the client asked for.
+    pub url: &'a Url,
+    /// Who is asking, if anyone is logged in.
+    pub identity: Option<&'a Identity>,
+}
+
 /// The headers the origin receives: the client's, filtered, plus the identity.
 pub async fn origin_headers(
     req: &Request,
-    site: &Site<'_>,
-    identity: Option<&Identity>,
+    forwarded: &Forwarded<'_>,
     signer: &impl Signer,
     now: UnixTime,
 ) -> Result<Headers> {
+    let Forwarded {
+        site,
+        url,
+        identity,
+    } = *forwarded;
     let incoming = req.headers();
     let connection = incoming.get("Connection")?;
     let headers = Headers::new();
@@ -46,7 +61,6 @@ pub async fn origin_headers(
             headers.append(&name, &value)?;
         }
     }
-    let url = req.url()?;
     if let Some(ip) = incoming.get("CF-Connecting-IP")? {
         headers.set("X-Forwarded-For", &ip)?;
     }
@@ -111,8 +125,12 @@ pub enum Upstream<'a> {
 }
 
 /// Forwards `req` upstream with `headers`, streaming both bodies.
-pub async fn forward(req: &Request, upstream: Upstream<'_>, headers: Headers) -> Result<Response> {
-    let url = req.url()?;
+pub async fn forward(
+    req: &Request,
+    url: &Url,
+    upstream: Upstream<'_>,
+    headers: Headers,
+) -> Result<Response> {
     let target = match (&upstream, url.query()) {
         (Upstream::Url(origin), Some(query)) => format!("{origin}{}?{query}", url.path()),
         (Upstream::Url(origin), None) => format!("{origin}{}", url.path()),

@@ -11,7 +11,8 @@ use gatehouse_core::site::Site;
 use gatehouse_core::time::Clock;
 use worker::{Env, Method, Request, Response, Result};
 
-use crate::keys::{SEALING_KEY_LABEL, WebCryptoSigner};
+use crate::bindings::Bindings;
+use crate::keys::WebCryptoSigner;
 use crate::platform::WorkerClock;
 use crate::random::PlatformRng;
 use crate::store::WorkerStore;
@@ -60,14 +61,12 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
             _ => http::method_not_allowed("GET, OPTIONS"),
         };
     }
-    let db = env.d1(env::DB)?;
-    let kv = env.kv(env::KV)?;
-    let queue = env.queue(env::REVOCATIONS)?;
-    let store = WorkerStore::new(&db, &kv, &queue);
+    let bindings = Bindings::new(env);
+    let store = WorkerStore::new(&bindings);
     let clock = WorkerClock;
     let signer = WebCryptoSigner::new(
-        &db,
-        config.secret.derive(SEALING_KEY_LABEL),
+        &bindings,
+        &config.secret,
         config.signing_key_rotation_secs,
         clock.now(),
         config.migration.is_some(),
@@ -75,7 +74,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let source = req.headers().get("CF-Connecting-IP")?;
     let server =
         Server::new(&config, site, &store, &signer, &PlatformRng, &clock).with_source(source);
-    let upstream = WorkerUpstream::new(&kv, server.now.0);
+    let upstream = WorkerUpstream::new(&bindings, server.now.0);
 
     // gatehouse's endpoints for an app live under its path prefix.
     let local = server.site.local_path(&path).to_owned();
@@ -90,16 +89,16 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
             Err(error) => http::unavailable(&error.to_string()),
         },
         (Method::Post, paths::REGISTER) => oauth::register(&server, &mut req).await,
-        (Method::Get, paths::AUTHORIZE) => oauth::authorize(&server, &req, &upstream).await,
-        (Method::Get, paths::LOGIN) => oauth::login_page(&server, &req, &upstream).await,
+        (Method::Get, paths::AUTHORIZE) => oauth::authorize(&server, &req, &url, &upstream).await,
+        (Method::Get, paths::LOGIN) => oauth::login_page(&server, &req, &url, &upstream).await,
         (Method::Post, paths::OIDC_START) => oidc::start(&server, &mut req, &upstream).await,
-        (Method::Get, paths::OIDC_CALLBACK) => oidc::callback(&server, &req, &upstream).await,
+        (Method::Get, paths::OIDC_CALLBACK) => oidc::callback(&server, &req, &url, &upstream).await,
         (Method::Post, paths::LOGIN) => oauth::login(&server, &mut req).await,
         (Method::Post, paths::LOGOUT) => oauth::logout(&server, &mut req).await,
         (Method::Get, paths::AGENTS) => oauth::agents_page(&server, &req).await,
-        (Method::Get, paths::ADMIN_GRANTS) => admin::grants(&server, &req).await,
+        (Method::Get, paths::ADMIN_GRANTS) => admin::grants(&server, &req, &url).await,
         (Method::Post, paths::ADMIN_REVOKE) => admin::revoke(&server, &mut req).await,
-        (Method::Get, paths::ADMIN_AUDIT) => admin::audit(&server, &req).await,
+        (Method::Get, paths::ADMIN_AUDIT) => admin::audit(&server, &req, &url).await,
         (Method::Get, paths::ADMIN_HELD) => admin::held(&server, &req).await,
         (Method::Post, paths::ADMIN_DISABLE_CLIENT) => {
             admin::disable_client(&server, &mut req).await
@@ -112,7 +111,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         (Method::Post, paths::DEVICE_AUTHORIZATION) => {
             device::authorization(&server, &mut req).await
         }
-        (Method::Get, paths::DEVICE) => device::page(&server, &req).await,
+        (Method::Get, paths::DEVICE) => device::page(&server, &req, &url).await,
         (Method::Post, paths::DEVICE) => device::submit(&server, &mut req).await,
         (_, paths::DEVICE_AUTHORIZATION) => http::method_not_allowed("POST, OPTIONS"),
         (_, paths::DEVICE) => http::method_not_allowed("GET, POST"),
@@ -141,7 +140,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         ) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.
         _ if paths::is_reserved(&local) => http::not_found(),
-        _ => return gate::handle(&server, env, req).await,
+        _ => return gate::handle(&server, env, req, &url).await,
     }?;
     if cors {
         http::with_cors(response)

@@ -12,8 +12,10 @@ use gatehouse_core::time::UnixTime;
 use gatehouse_core::types::{ClientId, Scopes};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
+use worker::D1PreparedStatement;
 use worker::kv::KvStore;
-use worker::{D1Database, D1PreparedStatement, Queue};
+
+use crate::bindings::Bindings;
 
 mod cimd;
 mod device;
@@ -21,18 +23,21 @@ mod device;
 /// The core's `Store` on the Worker's bindings: D1 for records, KV for the edge denylist, the
 /// `revocations` Queue for revocation commands.
 pub struct WorkerStore<'a> {
-    db: &'a D1Database,
-    kv: &'a KvStore,
-    queue: &'a Queue,
+    bindings: &'a Bindings<'a>,
 }
 
 impl<'a> WorkerStore<'a> {
-    pub fn new(db: &'a D1Database, kv: &'a KvStore, queue: &'a Queue) -> Self {
-        Self { db, kv, queue }
+    pub fn new(bindings: &'a Bindings<'a>) -> Self {
+        Self { bindings }
+    }
+
+    fn kv(&self) -> Result<&KvStore, StoreError> {
+        self.bindings.kv()
     }
 
     fn statement(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, StoreError> {
-        self.db.prepare(sql).bind(args).map_err(|e| failed(sql, e))
+        let db = self.bindings.db()?;
+        db.prepare(sql).bind(args).map_err(|e| failed(sql, e))
     }
 
     async fn run(&self, sql: &str, args: &[JsValue]) -> Result<(), StoreError> {
@@ -58,7 +63,8 @@ impl<'a> WorkerStore<'a> {
         &self,
         statements: Vec<D1PreparedStatement>,
     ) -> Result<Vec<worker::D1Result>, StoreError> {
-        self.db
+        self.bindings
+            .db()?
             .batch(statements)
             .await
             .map_err(|e| failed("batch", e))
@@ -723,7 +729,7 @@ impl Denylist for WorkerStore<'_> {
     async fn deny_grant(&self, grant_id: &GrantId, until: UnixTime) -> Result<(), StoreError> {
         DENYLIST_CACHE
             .with_borrow_mut(|cache| cache.insert(grant_id.as_str().to_owned(), (true, 0.0)));
-        self.kv
+        self.kv()?
             .put(&denylist_key(grant_id), "1")
             .map_err(|e| StoreError(format!("KV binding `KV`: denylist put: {e}")))?
             .expiration(until.0)
@@ -741,7 +747,7 @@ impl Denylist for WorkerStore<'_> {
             _ => {}
         }
         let denied = self
-            .kv
+            .kv()?
             .get(&denylist_key(grant_id))
             .text()
             .await
@@ -765,7 +771,7 @@ fn kv_failed(operation: &str, error: impl std::fmt::Display) -> StoreError {
 impl HeldWrites for WorkerStore<'_> {
     async fn hold(&self, write: &HeldWrite) -> Result<(), StoreError> {
         let value = serde_json::to_string(write).map_err(|e| kv_failed("held put", e))?;
-        self.kv
+        self.kv()?
             .put(&write.key(), value)
             .map_err(|e| kv_failed("held put", e))?
             .execute()
@@ -775,7 +781,7 @@ impl HeldWrites for WorkerStore<'_> {
 
     async fn held(&self, limit: u32) -> Result<Vec<HeldWrite>, StoreError> {
         let listed = self
-            .kv
+            .kv()?
             .list()
             .prefix(HELD_PREFIX.to_owned())
             .limit(u64::from(limit))
@@ -785,7 +791,7 @@ impl HeldWrites for WorkerStore<'_> {
         let mut writes = Vec::with_capacity(listed.keys.len());
         for key in listed.keys {
             let value = self
-                .kv
+                .kv()?
                 .get(&key.name)
                 .text()
                 .await
@@ -801,7 +807,7 @@ impl HeldWrites for WorkerStore<'_> {
     }
 
     async fn release(&self, write: &HeldWrite) -> Result<(), StoreError> {
-        self.kv
+        self.kv()?
             .delete(&write.key())
             .await
             .map_err(|e| kv_failed("held delete", e))
@@ -809,7 +815,7 @@ impl HeldWrites for WorkerStore<'_> {
 
     async fn is_held(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self
-            .kv
+            .kv()?
             .get(key)
             .text()
             .await
@@ -823,7 +829,8 @@ impl RevocationQueue for WorkerStore<'_> {
         &self,
         message: &gatehouse_core::queue::QueueMessage,
     ) -> Result<(), StoreError> {
-        self.queue
+        self.bindings
+            .queue()?
             .send(message)
             .await
             .map_err(|e| StoreError(format!("Queue binding `REVOCATIONS`: send: {e}")))

@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use gatehouse_core::crypto::sha256_hex;
 use gatehouse_core::oidc::id_token::{Jwk, JwsAlg};
 use gatehouse_core::oidc::{JWKS_REFETCH_MIN_SECS, UPSTREAM_CACHE_SECS, Upstream, UpstreamError};
-use worker::kv::KvStore;
 use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
+use crate::bindings::Bindings;
 use crate::webcrypto;
 
 /// The largest provider answer read (discovery, JWK Set, token response).
@@ -33,13 +33,13 @@ thread_local! {
 
 /// Talks to identity providers from the Worker.
 pub struct WorkerUpstream<'a> {
-    kv: &'a KvStore,
+    bindings: &'a Bindings<'a>,
     now: u64,
 }
 
 impl<'a> WorkerUpstream<'a> {
-    pub fn new(kv: &'a KvStore, now: u64) -> Self {
-        Self { kv, now }
+    pub fn new(bindings: &'a Bindings<'a>, now: u64) -> Self {
+        Self { bindings, now }
     }
 
     fn kv_key(url: &str) -> String {
@@ -73,7 +73,8 @@ impl<'a> WorkerUpstream<'a> {
             );
         });
         // The KV copy serves other isolates; failing to write it only costs them a fetch.
-        if let Ok(put) = self.kv.put(&Self::kv_key(url), body.as_str())
+        if let Ok(kv) = self.bindings.kv()
+            && let Ok(put) = kv.put(&Self::kv_key(url), body.as_str())
             && let Err(e) = put.expiration_ttl(UPSTREAM_CACHE_SECS).execute().await
         {
             worker::console_warn!("KV binding `KV`: caching {url}: {e}");
@@ -108,7 +109,9 @@ impl Upstream for WorkerUpstream<'_> {
         {
             return Ok(cached.body);
         }
-        if let Ok(Some(body)) = self.kv.get(&Self::kv_key(url)).text().await {
+        if let Ok(kv) = self.bindings.kv()
+            && let Ok(Some(body)) = kv.get(&Self::kv_key(url)).text().await
+        {
             DOCUMENTS.with_borrow_mut(|docs| {
                 docs.insert(
                     url.to_owned(),

@@ -55,7 +55,7 @@ impl MetadataDocuments for WorkerStore<'_> {
         // KV keeps the value until its expiration; the isolate copy lives a minute, so an
         // isolate does not outlive KV's copy by much.
         let stored = self
-            .kv
+            .kv()?
             .get(&key)
             .bytes()
             .await
@@ -75,7 +75,7 @@ impl MetadataDocuments for WorkerStore<'_> {
     ) -> Result<(), StoreError> {
         let key = url.cache_key();
         remember(key.clone(), body.to_vec(), now.0 + ttl_secs);
-        self.kv
+        self.kv()?
             .put_bytes(&key, body)
             .map_err(|e| kv_failed("cimd put", e))?
             .expiration_ttl(ttl_secs)
