@@ -24,10 +24,16 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
 
 /// A JSON document that may be cached briefly (discovery metadata, JWKS).
 pub fn public_json<T: Serialize>(body: &T, max_age_secs: u32) -> Result<Response> {
-    let mut response = Response::from_json(body)?;
-    response
-        .headers_mut()
-        .set("Cache-Control", &format!("public, max-age={max_age_secs}"))?;
+    let body = serde_json::to_vec(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    public_json_bytes(body, max_age_secs)
+}
+
+/// [`public_json`] of a document serialized already.
+pub fn public_json_bytes(body: Vec<u8>, max_age_secs: u32) -> Result<Response> {
+    let mut response = Response::from_bytes(body)?;
+    let headers = response.headers_mut();
+    headers.set("Content-Type", "application/json")?;
+    headers.set("Cache-Control", &format!("public, max-age={max_age_secs}"))?;
     Ok(response)
 }
 

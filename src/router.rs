@@ -1,5 +1,8 @@
 //! Dispatches a request to its handler by method and path.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use gatehouse_core::config::ConfigError;
 use gatehouse_core::metadata::{
     AuthorizationServerMetadata, ProtectedResourceMetadata, issuer_from_origin,
@@ -56,7 +59,10 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     // Discovery needs no storage: answered before any binding is looked up.
     if let Some(document) = document {
         return match method {
-            Method::Get => http::with_cors(discovery(&site, config.cimd.enabled, document)?),
+            Method::Get => {
+                let body = discovery(&site, config.cimd.enabled, document, &path)?;
+                http::with_cors(http::public_json_bytes(body, METADATA_MAX_AGE_SECS)?)
+            }
             Method::Options => http::preflight(),
             _ => http::method_not_allowed("GET, OPTIONS"),
         };
@@ -149,18 +155,43 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     }
 }
 
-fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown) -> Result<Response> {
+/// An isolate keeps at most this many discovery documents (one per app and document; more
+/// only when an app's `host` is a pattern that many names match).
+const MAX_DOCUMENTS: usize = 256;
+
+thread_local! {
+    /// Discovery documents as served, by URL: they change only with a deployment, and building
+    /// and serializing one costs more than the rest of its request.
+    static DOCUMENTS: RefCell<HashMap<String, Vec<u8>>> = RefCell::new(HashMap::new());
+}
+
+/// The discovery document at `path` of the site, serialized.
+fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown, path: &str) -> Result<Vec<u8>> {
+    let key = format!("{}{path}", site.origin);
+    if let Some(body) = DOCUMENTS.with_borrow(|documents| documents.get(&key).cloned()) {
+        return Ok(body);
+    }
+    let body = build_discovery(site, cimd, document)?;
+    DOCUMENTS.with_borrow_mut(|documents| {
+        if documents.len() >= MAX_DOCUMENTS {
+            documents.clear();
+        }
+        documents.insert(key, body.clone());
+    });
+    Ok(body)
+}
+
+fn build_discovery(site: &Site<'_>, cimd: bool, document: WellKnown) -> Result<Vec<u8>> {
     let scopes: Vec<String> = site
         .app
         .scopes
         .iter()
         .map(|(scope, _)| scope.as_str().to_owned())
         .collect();
-    match document {
-        WellKnown::AuthorizationServer => http::public_json(
+    let body = match document {
+        WellKnown::AuthorizationServer => serde_json::to_vec(
             &AuthorizationServerMetadata::new(&site.issuer, &scopes)
                 .with_client_id_metadata_documents(cimd),
-            METADATA_MAX_AGE_SECS,
         ),
         WellKnown::ProtectedResource { resource_path } => {
             let resource = match resource_path.as_str() {
@@ -169,9 +200,10 @@ fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown) -> Result<Respons
             };
             let metadata = ProtectedResourceMetadata::new(&resource, &site.issuer, &scopes)
                 .with_resource_name(&site.app.name);
-            http::public_json(&metadata, METADATA_MAX_AGE_SECS)
+            serde_json::to_vec(&metadata)
         }
-    }
+    };
+    body.map_err(|e| worker::Error::RustError(e.to_string()))
 }
 
 /// A configuration error: logged, and answered with `500` naming the setting and the fix, on
