@@ -121,17 +121,27 @@ pub async fn body(req: &mut Request, max: usize) -> std::result::Result<Vec<u8>,
         .ok()
         .flatten()
         .and_then(|l| l.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > max) {
-        return Err(too_large());
-    }
-    // Read chunk by chunk and stop at the limit: a chunked body declares no length, and reading
-    // it whole first would let a client make the Worker buffer anything it sends.
     let malformed = || {
         Err(json(
             400,
             &OAuthError::from(gatehouse_core::error::Reason::MalformedBody).body(),
         ))
     };
+    match declared {
+        Some(len) if len > max => return Err(too_large()),
+        // A declared length frames the body (the runtime delivers exactly that many bytes), so
+        // it can be read in one call: a tenth of a small request's CPU less than the stream.
+        Some(_) => {
+            return match req.bytes().await {
+                Ok(body) if body.len() > max => Err(too_large()),
+                Ok(body) => Ok(body),
+                Err(_) => malformed(),
+            };
+        }
+        None => {}
+    }
+    // Read chunk by chunk and stop at the limit: a chunked body declares no length, and reading
+    // it whole first would let a client make the Worker buffer anything it sends.
     let Ok(mut stream) = req.stream() else {
         return Ok(Vec::new());
     };
