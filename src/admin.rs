@@ -5,11 +5,12 @@
 use gatehouse_core::admin::AdminCredentials;
 use gatehouse_core::error::Reason;
 use gatehouse_core::form::MAX_FORM_BYTES;
+use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Failure;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
 use serde::Serialize;
-use worker::{Request, Response, Result, Url};
+use worker::{Request, Response, Result};
 
 use crate::http;
 use crate::oauth::{AuthServer, CSRF_COOKIE};
@@ -43,10 +44,10 @@ impl Presented {
 pub async fn grants<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
-    let query = url.query().unwrap_or_default();
+    let query = url.query.unwrap_or_default();
     answer(server.admin_grants(&presented.credentials(), query).await)
 }
 
@@ -54,10 +55,10 @@ pub async fn grants<S: Store, K: Signer>(
 pub async fn audit<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
-    let query = url.query().unwrap_or_default();
+    let query = url.query.unwrap_or_default();
     answer(server.admin_audit(&presented.credentials(), query).await)
 }
 

@@ -8,20 +8,21 @@
 
 use gatehouse_core::gatekeeper::assertion;
 use gatehouse_core::paths;
+use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::site::Site;
-use worker::{Headers, Method, Request, Response, Result, Url};
+use worker::{Headers, Method, Request, Response, Result};
 
 use crate::{http, pages};
 
 /// Answers `req` as an origin would, given the `headers` gatehouse forwards.
 pub async fn respond(
     req: &mut Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
     site: &Site<'_>,
     headers: &Headers,
     csrf_token: &str,
 ) -> Result<Response> {
-    let path = site.local_path(url.path()).to_owned();
+    let path = site.local_path(url.path).to_owned();
     match (req.method(), path.as_str()) {
         (Method::Get | Method::Head, "/") => http::page(
             200,

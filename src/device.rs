@@ -3,9 +3,10 @@
 use gatehouse_core::device::verification::DevicePage;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::form::MAX_FORM_BYTES;
+use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::{Store, StoreError};
-use worker::{Request, Response, Result, Url};
+use worker::{Request, Response, Result};
 
 use crate::oauth::{AuthServer, CSRF_COOKIE, client_request, json_or_failure, page_with_csrf};
 use crate::{http, pages};
@@ -31,9 +32,9 @@ pub async fn authorization<S: Store, K: Signer>(
 pub async fn page<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
 ) -> Result<Response> {
-    let query = url.query().unwrap_or_default();
+    let query = url.query.unwrap_or_default();
     let session = http::cookie(req, &server.site.session_cookie());
     let page = server.device_page(query, session.as_deref()).await;
     answer(server, req, page, 302)

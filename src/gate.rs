@@ -6,10 +6,11 @@ use gatehouse_core::config::Origin;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::gatekeeper::{Gate, GateRequest, Identity};
 use gatehouse_core::paths;
+use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
-use worker::{Env, Request, Response, Result, Url};
+use worker::{Env, Request, Response, Result};
 
 use crate::random::PlatformRng;
 use crate::verifier::CachedVerifier;
@@ -20,7 +21,7 @@ pub async fn handle<S: Store, K: Signer>(
     server: &Server<'_, S, K, PlatformRng>,
     env: &Env,
     mut req: Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
 ) -> Result<Response> {
     let method = req.method().to_string();
     let headers = req.headers();
@@ -33,8 +34,8 @@ pub async fn handle<S: Store, K: Signer>(
     let session = http::cookie(&req, &server.site.session_cookie());
     let gate_request = GateRequest {
         method: &method,
-        path: url.path(),
-        query: url.query(),
+        path: url.path,
+        query: url.query,
         authorization: authorization.as_deref(),
         session: session.as_deref(),
         accept: accept.as_deref(),
@@ -73,7 +74,7 @@ async fn pass<S: Store, K: Signer>(
     server: &Server<'_, S, K, PlatformRng>,
     env: &Env,
     req: &mut Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
     identity: Option<&Identity>,
 ) -> Result<Response> {
     let forwarded = proxy::Forwarded {

@@ -7,11 +7,12 @@ use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::login::{LoginOutcome, LoginPrompt};
 use gatehouse_core::paths;
 use gatehouse_core::registration::{self, MAX_REGISTRATION_BYTES};
+use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::secret::{CsrfToken, SessionId};
 use gatehouse_core::server::{AuthorizeOutcome, Failure, Server};
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
-use worker::{Request, Response, Result, Url};
+use worker::{Request, Response, Result};
 
 use crate::random::PlatformRng;
 use crate::upstream::WorkerUpstream;
@@ -47,10 +48,10 @@ pub async fn register<S: Store, K: Signer>(
 pub async fn authorize<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
-    let query = url.query().unwrap_or_default();
+    let query = url.query.unwrap_or_default();
     let session = http::cookie(req, &server.site.session_cookie());
     let outcome = server.authorize(query, session.as_deref()).await;
     answer(server, req, upstream, outcome, 302).await
@@ -144,11 +145,10 @@ pub fn page_with_csrf<S, K>(
 pub async fn login_page<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
-    let return_to = url
-        .query_pairs()
+    let return_to = form_urlencoded::parse(url.query.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "return_to")
         .map(|(_, v)| v.into_owned());
     let prompt = LoginPrompt::for_app(

@@ -8,9 +8,10 @@ use gatehouse_core::login::LoginOutcome;
 use gatehouse_core::oidc::state::STATE_TTL_SECS;
 use gatehouse_core::oidc::{OidcFailure, OidcStart};
 use gatehouse_core::paths;
+use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
-use worker::{Request, Response, Result, Url};
+use worker::{Request, Response, Result};
 
 use crate::oauth::AuthServer;
 use crate::upstream::WorkerUpstream;
@@ -79,10 +80,10 @@ fn to_provider<S: Store, K: Signer>(
 pub async fn callback<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
-    let query = url.query().unwrap_or_default();
+    let query = url.query.unwrap_or_default();
     let binding = http::cookie(req, BINDING_COOKIE);
     match server
         .oidc_callback(query, binding.as_deref(), upstream)

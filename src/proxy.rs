@@ -7,12 +7,12 @@ use std::collections::HashMap;
 
 use gatehouse_core::gatekeeper::Identity;
 use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims};
+use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::site::Site;
 use gatehouse_core::time::UnixTime;
 use worker::{
     Fetch, Fetcher, Headers, Request, RequestInit, RequestRedirect, Response, ResponseBody, Result,
-    Url,
 };
 
 use gatehouse_core::markdown;
@@ -32,7 +32,7 @@ pub struct Forwarded<'a> {
     /// The app's site.
     pub site: &'a Site<'a>,
     /// The URL the client asked for.
-    pub url: &'a Url,
+    pub url: &'a RequestUrl<'a>,
     /// Who is asking, if anyone is logged in.
     pub identity: Option<&'a Identity>,
 }
@@ -65,12 +65,8 @@ pub async fn origin_headers(
         headers.set("X-Forwarded-For", &ip)?;
     }
     // The Host the client used, port included (RFC 9110 §7.2).
-    let host = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(port) => headers.set("X-Forwarded-Host", &format!("{host}:{port}"))?,
-        None => headers.set("X-Forwarded-Host", host)?,
-    }
-    headers.set("X-Forwarded-Proto", url.scheme())?;
+    headers.set("X-Forwarded-Host", &url.authority())?;
+    headers.set("X-Forwarded-Proto", url.scheme)?;
     if let Some(identity) = identity {
         headers.set(
             assertion::HEADER,
@@ -127,14 +123,14 @@ pub enum Upstream<'a> {
 /// Forwards `req` upstream with `headers`, streaming both bodies.
 pub async fn forward(
     req: &Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
     upstream: Upstream<'_>,
     headers: Headers,
 ) -> Result<Response> {
-    let target = match (&upstream, url.query()) {
-        (Upstream::Url(origin), Some(query)) => format!("{origin}{}?{query}", url.path()),
-        (Upstream::Url(origin), None) => format!("{origin}{}", url.path()),
-        (Upstream::Service(_), _) => url.to_string(),
+    let target = match (&upstream, url.query) {
+        (Upstream::Url(origin), Some(query)) => format!("{origin}{}?{query}", url.path),
+        (Upstream::Url(origin), None) => format!("{origin}{}", url.path),
+        (Upstream::Service(_), _) => url.href.to_owned(),
     };
     let mut init = RequestInit::new();
     init.with_method(req.method())

@@ -4,10 +4,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use gatehouse_core::config::ConfigError;
-use gatehouse_core::metadata::{
-    AuthorizationServerMetadata, ProtectedResourceMetadata, issuer_from_origin,
-};
+use gatehouse_core::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 use gatehouse_core::paths::{self, WellKnown};
+use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::site::Site;
@@ -26,8 +25,14 @@ use crate::{admin, device, env, gate, health, http, oauth, oidc};
 const METADATA_MAX_AGE_SECS: u32 = 300;
 
 pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
-    let url = req.url()?;
-    let path = url.path().to_owned();
+    let href = req.inner().url();
+    let Some(url) = RequestUrl::split(&href) else {
+        return http::json(
+            400,
+            &serde_json::json!({ "error": "invalid_request", "error_description": "not an http(s) URL" }),
+        );
+    };
+    let path = url.path.to_owned();
     let method = req.method();
     if path == paths::HEALTHZ {
         return match method {
@@ -42,11 +47,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
         Ok(config) => config,
         Err(error) => return misconfigured(&error),
     };
-    let origin = issuer_from_origin(url.scheme(), url.host_str().unwrap_or_default(), url.port());
-    let host = match url.port() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_owned(),
-    };
+    let (origin, host) = (url.origin(), url.authority());
     // Discovery documents are at the host's root and name the app by the path after them;
     // everything else belongs to the app whose path prefix covers it.
     let document = paths::well_known(&path);

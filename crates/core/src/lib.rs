@@ -37,6 +37,7 @@ pub mod password;
 pub mod paths;
 pub mod pkce;
 pub mod registration;
+pub mod request_url;
 pub mod revocation;
 pub mod rng;
 pub mod secret;
