@@ -10,10 +10,11 @@ use gatehouse_core::server::Failure;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
 use serde::Serialize;
-use worker::{Request, Response, Result};
+use worker::{Response, Result};
 
 use crate::http;
 use crate::oauth::{AuthServer, CSRF_COOKIE};
+use crate::request::Incoming;
 
 /// What the request presents: its `Authorization` header and its session and CSRF cookies.
 struct Presented {
@@ -23,7 +24,7 @@ struct Presented {
 }
 
 impl Presented {
-    fn of<S, K>(server: &AuthServer<'_, S, K>, req: &Request) -> Result<Self> {
+    fn of<S, K>(server: &AuthServer<'_, S, K>, req: &Incoming) -> Result<Self> {
         Ok(Self {
             authorization: req.headers().get("Authorization")?,
             session: http::cookie(req, &server.site.session_cookie()),
@@ -43,7 +44,7 @@ impl Presented {
 /// `GET …/.gatehouse/admin/grants`.
 pub async fn grants<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     url: &RequestUrl<'_>,
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
@@ -54,7 +55,7 @@ pub async fn grants<S: Store, K: Signer>(
 /// `GET …/.gatehouse/admin/audit`.
 pub async fn audit<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     url: &RequestUrl<'_>,
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
@@ -65,7 +66,7 @@ pub async fn audit<S: Store, K: Signer>(
 /// `GET …/.gatehouse/admin/held`.
 pub async fn held<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
     answer(server.admin_held(&presented.credentials()).await)
@@ -74,7 +75,7 @@ pub async fn held<S: Store, K: Signer>(
 /// `POST …/.gatehouse/admin/revoke`.
 pub async fn revoke<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {
         Ok(body) => body,
@@ -87,7 +88,7 @@ pub async fn revoke<S: Store, K: Signer>(
 /// `POST …/.gatehouse/admin/clients/disable`.
 pub async fn disable_client<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {
         Ok(body) => body,

@@ -10,13 +10,14 @@ use gatehouse_core::gatekeeper::assertion;
 use gatehouse_core::paths;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::site::Site;
-use worker::{Headers, Method, Request, Response, Result};
+use worker::{Headers, Method, Response, Result};
 
+use crate::request::Incoming;
 use crate::{http, pages};
 
 /// Answers `req` as an origin would, given the `headers` gatehouse forwards.
 pub async fn respond(
-    req: &mut Request,
+    req: &mut Incoming,
     url: &RequestUrl<'_>,
     site: &Site<'_>,
     headers: &Headers,

@@ -6,16 +6,17 @@ use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::{Store, StoreError};
-use worker::{Request, Response, Result};
+use worker::{Response, Result};
 
 use crate::oauth::{AuthServer, CSRF_COOKIE, client_request, json_or_failure, page_with_csrf};
+use crate::request::Incoming;
 use crate::{http, pages};
 
 /// `POST /oauth/device_authorization` (RFC 8628 §3.1): a form request authenticated like one to
 /// the token endpoint.
 pub async fn authorization<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let client = match client_request(req).await {
         Ok(client) => client,
@@ -31,7 +32,7 @@ pub async fn authorization<S: Store, K: Signer>(
 /// `GET /.gatehouse/device[?user_code=…]`: the form to type the code into.
 pub async fn page<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     url: &RequestUrl<'_>,
 ) -> Result<Response> {
     let query = url.query.unwrap_or_default();
@@ -43,7 +44,7 @@ pub async fn page<S: Store, K: Signer>(
 /// `POST /.gatehouse/device`: a typed code, or the decision on it.
 pub async fn submit<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {
         Ok(body) => body,
@@ -59,7 +60,7 @@ pub async fn submit<S: Store, K: Signer>(
 
 fn answer<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     page: std::result::Result<DevicePage, StoreError>,
     redirect_status: u16,
 ) -> Result<Response> {

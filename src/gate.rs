@@ -10,9 +10,10 @@ use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Response, Result};
 
 use crate::random::PlatformRng;
+use crate::request::Incoming;
 use crate::verifier::CachedVerifier;
 use crate::{demo, http, oauth, pages, proxy};
 
@@ -20,7 +21,7 @@ use crate::{demo, http, oauth, pages, proxy};
 pub async fn handle<S: Store, K: Signer>(
     server: &Server<'_, S, K, PlatformRng>,
     env: &Env,
-    mut req: Request,
+    mut req: Incoming,
     url: &RequestUrl<'_>,
 ) -> Result<Response> {
     let method = req.method().to_string();
@@ -73,7 +74,7 @@ pub async fn handle<S: Store, K: Signer>(
 async fn pass<S: Store, K: Signer>(
     server: &Server<'_, S, K, PlatformRng>,
     env: &Env,
-    req: &mut Request,
+    req: &mut Incoming,
     url: &RequestUrl<'_>,
     identity: Option<&Identity>,
 ) -> Result<Response> {

@@ -6,9 +6,10 @@ use gatehouse_core::error::OAuthError;
 use gatehouse_core::migration::Paused;
 use gatehouse_core::server::Failure;
 use serde::Serialize;
-use worker::{Headers, Request, Response, Result};
+use worker::{Headers, Response, Result};
 
 use crate::pages;
+use crate::request::Incoming;
 
 /// Seconds a client should wait after a `503` (storage outage).
 const RETRY_AFTER_SECS: &str = "5";
@@ -114,7 +115,10 @@ pub fn method_not_allowed(allow: &str) -> Result<Response> {
 }
 
 /// Reads the body, refusing more than `max` bytes (`Err` carries the `413` to send).
-pub async fn body(req: &mut Request, max: usize) -> std::result::Result<Vec<u8>, Result<Response>> {
+pub async fn body(
+    req: &mut Incoming,
+    max: usize,
+) -> std::result::Result<Vec<u8>, Result<Response>> {
     let declared = req
         .headers()
         .get("Content-Length")
@@ -164,7 +168,7 @@ fn too_large() -> Result<Response> {
 }
 
 /// The value of cookie `name`, if the request carries it.
-pub fn cookie(req: &Request, name: &str) -> Option<String> {
+pub fn cookie(req: &Incoming, name: &str) -> Option<String> {
     let header = req.headers().get("Cookie").ok().flatten()?;
     header.split(';').find_map(|pair| {
         let (key, value) = pair.trim().split_once('=')?;

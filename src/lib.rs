@@ -17,6 +17,7 @@ mod pages;
 mod platform;
 mod proxy;
 mod random;
+mod request;
 mod router;
 mod store;
 mod upstream;
@@ -24,14 +25,15 @@ mod verifier;
 mod webcrypto;
 
 use gatehouse_core::queue::QueueMessage;
+use worker::worker_sys::web_sys;
 use worker::{
-    Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response, Result,
+    Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Response, Result,
     ScheduleContext, ScheduledEvent, event,
 };
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    router::route(req, &env).await
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<Response> {
+    router::route(request::Incoming::new(req), &env).await
 }
 
 /// The consumer of the `revocations` Queue. A message it cannot apply is retried (the Queue's

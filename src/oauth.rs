@@ -12,9 +12,10 @@ use gatehouse_core::secret::{CsrfToken, SessionId};
 use gatehouse_core::server::{AuthorizeOutcome, Failure, Server};
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
-use worker::{Request, Response, Result};
+use worker::{Response, Result};
 
 use crate::random::PlatformRng;
+use crate::request::Incoming;
 use crate::upstream::WorkerUpstream;
 use crate::{http, oidc, pages, platform};
 
@@ -28,7 +29,7 @@ pub(crate) type AuthServer<'a, S, K> = Server<'a, S, K, PlatformRng>;
 /// `POST /oauth/register`.
 pub async fn register<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_REGISTRATION_BYTES).await {
         Ok(body) => body,
@@ -47,7 +48,7 @@ pub async fn register<S: Store, K: Signer>(
 /// `GET /oauth/authorize`.
 pub async fn authorize<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     url: &RequestUrl<'_>,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
@@ -60,7 +61,7 @@ pub async fn authorize<S: Store, K: Signer>(
 /// `POST` of the consent form.
 pub async fn consent<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {
@@ -78,7 +79,7 @@ pub async fn consent<S: Store, K: Signer>(
 /// Turns an authorization outcome into a page or a redirect.
 async fn answer<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     upstream: &WorkerUpstream<'_>,
     outcome: std::result::Result<AuthorizeOutcome, AuthorizeError>,
     redirect_status: u16,
@@ -103,7 +104,7 @@ async fn answer<S: Store, K: Signer>(
 }
 
 /// The CSRF token of this browser: its cookie's, if well formed, else a new one.
-pub fn csrf_token<S, K>(server: &AuthServer<'_, S, K>, req: &Request) -> String {
+pub fn csrf_token<S, K>(server: &AuthServer<'_, S, K>, req: &Incoming) -> String {
     http::cookie(req, CSRF_COOKIE)
         .filter(|c| CsrfToken::is_well_formed(c))
         .unwrap_or_else(|| CsrfToken::issue(server.rng).expose_secret().to_owned())
@@ -122,7 +123,7 @@ pub fn set_csrf_cookie(response: &Response, token: &str) -> Result<()> {
 /// A form page with the CSRF token in both the form and the cookie.
 fn with_csrf<S, K>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     render: impl FnOnce(&str) -> String,
 ) -> Result<Response> {
     page_with_csrf(server, req, 200, render)
@@ -131,7 +132,7 @@ fn with_csrf<S, K>(
 /// [`with_csrf`] with another status.
 pub fn page_with_csrf<S, K>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     status: u16,
     render: impl FnOnce(&str) -> String,
 ) -> Result<Response> {
@@ -144,7 +145,7 @@ pub fn page_with_csrf<S, K>(
 /// `GET /.gatehouse/login?return_to=…`: the login page for a person who came to the app itself.
 pub async fn login_page<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     url: &RequestUrl<'_>,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
@@ -162,7 +163,7 @@ pub async fn login_page<S: Store, K: Signer>(
 /// The login page, or, when one upstream provider is the only way to log in, that provider.
 async fn login_prompt<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     upstream: &WorkerUpstream<'_>,
     prompt: &LoginPrompt,
 ) -> Result<Response> {
@@ -175,7 +176,7 @@ async fn login_prompt<S: Store, K: Signer>(
 /// `POST /.gatehouse/logout`: ends the session and clears its cookie.
 pub async fn logout<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {
         Ok(body) => body,
@@ -199,7 +200,7 @@ pub async fn logout<S: Store, K: Signer>(
 /// `POST` of the login form.
 pub async fn login<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {
         Ok(body) => body,
@@ -251,7 +252,7 @@ pub(crate) struct ClientRequest {
 /// Reads a client's form request. RFC 6749 §3.2: the client uses
 /// "application/x-www-form-urlencoded"; `Err` carries the response refusing anything else.
 pub(crate) async fn client_request(
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> std::result::Result<ClientRequest, Result<Response>> {
     let content_type = req
         .headers()
@@ -288,7 +289,7 @@ pub(crate) fn json_or_failure<T: serde::Serialize>(
 /// `POST /oauth/token`.
 pub async fn token<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let client = match client_request(req).await {
         Ok(client) => client,
@@ -304,7 +305,7 @@ pub async fn token<S: Store, K: Signer>(
 /// `POST /oauth/revoke`: `200` with an empty body (RFC 7009 §2.2).
 pub async fn revoke<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let client = match client_request(req).await {
         Ok(client) => client,
@@ -326,7 +327,7 @@ pub async fn revoke<S: Store, K: Signer>(
 /// `POST /oauth/introspect`.
 pub async fn introspect<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let client = match client_request(req).await {
         Ok(client) => client,
@@ -343,7 +344,7 @@ pub async fn introspect<S: Store, K: Signer>(
 /// application/json`) JSON; without a session, the login page first.
 pub async fn agents_page<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
 ) -> Result<Response> {
     let session = http::cookie(req, &server.site.session_cookie());
     match server.connected_agents(session.as_deref()).await {
@@ -371,7 +372,7 @@ pub async fn agents_page<S: Store, K: Signer>(
 /// `POST /.gatehouse/agents/revoke`: revokes one, then back to the list.
 pub async fn revoke_agent<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {
         Ok(body) => body,

@@ -11,9 +11,10 @@ use gatehouse_core::paths;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
-use worker::{Request, Response, Result};
+use worker::{Response, Result};
 
 use crate::oauth::AuthServer;
+use crate::request::Incoming;
 use crate::upstream::WorkerUpstream;
 use crate::{http, oauth, pages};
 
@@ -25,7 +26,7 @@ const UPSTREAM_RETRY_AFTER_SECS: &str = "30";
 /// `POST /.gatehouse/oidc/start`: a provider button on the login page.
 pub async fn start<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &mut Request,
+    req: &mut Incoming,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {
     let body = match http::body(req, MAX_FORM_BYTES).await {
@@ -44,7 +45,7 @@ pub async fn start<S: Store, K: Signer>(
 /// `return_to`.
 pub async fn begin<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     upstream: &WorkerUpstream<'_>,
     provider: &str,
     return_to: &str,
@@ -79,7 +80,7 @@ fn to_provider<S: Store, K: Signer>(
 /// `GET /.gatehouse/oidc/callback`: the provider sends the browser back here.
 pub async fn callback<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
-    req: &Request,
+    req: &Incoming,
     url: &RequestUrl<'_>,
     upstream: &WorkerUpstream<'_>,
 ) -> Result<Response> {

@@ -18,6 +18,7 @@ use worker::{
 use gatehouse_core::markdown;
 
 use crate::http;
+use crate::request::Incoming;
 
 /// An isolate keeps at most this many signed assertions for reuse.
 const MAX_ASSERTIONS: usize = 10_000;
@@ -39,7 +40,7 @@ pub struct Forwarded<'a> {
 
 /// The headers the origin receives: the client's, filtered, plus the identity.
 pub async fn origin_headers(
-    req: &Request,
+    req: &Incoming,
     forwarded: &Forwarded<'_>,
     signer: &impl Signer,
     now: UnixTime,
@@ -122,7 +123,7 @@ pub enum Upstream<'a> {
 
 /// Forwards `req` upstream with `headers`, streaming both bodies.
 pub async fn forward(
-    req: &Request,
+    req: &Incoming,
     url: &RequestUrl<'_>,
     upstream: Upstream<'_>,
     headers: Headers,

@@ -11,12 +11,13 @@ use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::site::Site;
 use gatehouse_core::time::Clock;
-use worker::{Env, Method, Request, Response, Result};
+use worker::{Env, Method, Response, Result};
 
 use crate::bindings::Bindings;
 use crate::keys::WebCryptoSigner;
 use crate::platform::WorkerClock;
 use crate::random::PlatformRng;
+use crate::request::Incoming;
 use crate::store::WorkerStore;
 use crate::upstream::WorkerUpstream;
 use crate::{admin, device, env, gate, health, http, oauth, oidc};
@@ -24,8 +25,8 @@ use crate::{admin, device, env, gate, health, http, oauth, oidc};
 /// How long clients may cache discovery documents and the JWKS.
 const METADATA_MAX_AGE_SECS: u32 = 300;
 
-pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
-    let href = req.inner().url();
+pub async fn route(mut req: Incoming, env: &Env) -> Result<Response> {
+    let href = req.url();
     let Some(url) = RequestUrl::split(&href) else {
         return http::json(
             400,
