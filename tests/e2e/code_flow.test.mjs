@@ -215,6 +215,35 @@ describe('tokens', () => {
     assert.equal(status, 413);
   });
 
+  test('a body that declares a small length but is sent chunked is still cut off at the limit', async () => {
+    // Request smuggling's two framings at once. gatehouse reads a body with a declared length in
+    // one call (src/http.rs), which is safe only because the runtime lets Transfer-Encoding win
+    // and drops Content-Length (RFC 9112 §6.3). Were it to keep both, that read would buffer
+    // whatever the chunked body brings. The body never ends, so only a server that stops at the
+    // limit (or refuses the framing) answers at all.
+    const { connect } = await import('node:net');
+    const url = new URL(gh.url);
+    const answer = await new Promise((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname);
+      let received = '';
+      socket.on('data', (data) => {
+        received += data;
+        if (received.includes('\r\n')) resolve(received.split('\r\n')[0]);
+      });
+      socket.on('error', (error) => (received ? undefined : reject(error)));
+      socket.write('POST /oauth/token HTTP/1.1\r\nHost: ' + url.host + '\r\n'
+        + 'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n');
+      const chunk = `padding=${'x'.repeat(8 * 1024)}&`;
+      let sent = 0;
+      const write = () => {
+        if (sent++ < 64 && !socket.destroyed) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`, () => setTimeout(write, 1));
+      };
+      write();
+      setTimeout(() => { socket.destroy(); reject(new Error('no answer: the body was read without a limit')); }, 10_000).unref();
+    });
+    assert.match(answer, /^HTTP\/1\.1 (413|400) /);
+  });
+
   test('a confidential client with a wrong secret is invalid_client with a Basic challenge', async () => {
     const client = await register(gh.url, { token_endpoint_auth_method: 'client_secret_basic' });
     const res = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: 'x' }, { basic: { id: client.client_id, secret: 'wrong' } });
