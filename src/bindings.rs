@@ -50,12 +50,11 @@ impl<'a> Bindings<'a> {
 
     /// The producer of the `revocations` Queue.
     pub fn queue(&self) -> Result<&Queue, StoreError> {
-        let table = "[[queues.producers]]";
         lazily(
             &self.queue,
             || self.env.queue(env::REVOCATIONS),
             env::REVOCATIONS,
-            table,
+            "[[queues.producers]]",
         )
     }
 }
