@@ -133,9 +133,10 @@ pub async fn body(
     };
     match declared {
         Some(len) if len > max => return Err(too_large()),
-        // A declared length frames the body (the runtime delivers exactly that many bytes, and
-        // drops the length when the body is chunked; e2e "a body that declares a small length
-        // but is sent chunked"), so it can be read in one call: cheaper than the stream.
+        // A declared length frames the body: the runtime delivers exactly that many bytes, and
+        // when the body is also chunked it lets Transfer-Encoding win and drops the length
+        // (RFC 9112 §6.3; e2e "a body that declares a small length but is sent chunked"). So it
+        // can be read in one call, cheaper than the stream.
         Some(_) => {
             return match req.bytes().await {
                 Ok(body) if body.len() > max => Err(too_large()),

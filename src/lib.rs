@@ -10,6 +10,7 @@ mod env;
 mod gate;
 mod health;
 mod http;
+mod isolate_cache;
 mod keys;
 mod oauth;
 mod oidc;

@@ -18,6 +18,7 @@ use worker::{
 use gatehouse_core::markdown;
 
 use crate::http;
+use crate::isolate_cache;
 use crate::request::Incoming;
 
 /// An isolate keeps at most this many signed assertions for reuse.
@@ -104,12 +105,8 @@ async fn signed_assertion(
     let jwt = assertion::sign(signer, &claims)
         .await
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
-    ASSERTIONS.with_borrow_mut(|cache| {
-        if cache.len() >= MAX_ASSERTIONS {
-            cache.clear();
-        }
-        cache.insert(key, (jwt.clone(), assertion::reusable_until(&claims)));
-    });
+    let until = assertion::reusable_until(&claims);
+    isolate_cache::insert(&ASSERTIONS, MAX_ASSERTIONS, key, (jwt.clone(), until));
     Ok(jwt)
 }
 

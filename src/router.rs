@@ -20,7 +20,7 @@ use crate::random::PlatformRng;
 use crate::request::Incoming;
 use crate::store::WorkerStore;
 use crate::upstream::WorkerUpstream;
-use crate::{admin, device, env, gate, health, http, oauth, oidc};
+use crate::{admin, device, env, gate, health, http, isolate_cache, oauth, oidc};
 
 /// How long clients may cache discovery documents and the JWKS.
 const METADATA_MAX_AGE_SECS: u32 = 300;
@@ -174,12 +174,7 @@ fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown, path: &str) -> Re
         return Ok(body);
     }
     let body = build_discovery(site, cimd, document)?;
-    DOCUMENTS.with_borrow_mut(|documents| {
-        if documents.len() >= MAX_DOCUMENTS {
-            documents.clear();
-        }
-        documents.insert(key, body.clone());
-    });
+    isolate_cache::insert(&DOCUMENTS, MAX_DOCUMENTS, key, body.clone());
     Ok(body)
 }
 

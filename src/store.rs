@@ -16,6 +16,7 @@ use worker::D1PreparedStatement;
 use worker::kv::KvStore;
 
 use crate::bindings::Bindings;
+use crate::isolate_cache;
 
 mod cimd;
 mod device;
@@ -244,12 +245,13 @@ impl ClientStore for WorkerStore<'_> {
         let client = self.client_from_d1(client_id, now).await?;
         // Only clients that exist are kept: ids an attacker makes up cannot fill the cache.
         if let Some(client) = &client {
-            CLIENT_CACHE.with_borrow_mut(|cache| {
-                if cache.len() >= CLIENT_CACHE_ENTRIES {
-                    cache.clear();
-                }
-                cache.insert(client_id.as_str().to_owned(), (client.clone(), now_ms()));
-            });
+            let entry = (client.clone(), now_ms());
+            isolate_cache::insert(
+                &CLIENT_CACHE,
+                CLIENT_CACHE_ENTRIES,
+                client_id.as_str().to_owned(),
+                entry,
+            );
         }
         Ok(client)
     }
@@ -807,12 +809,8 @@ impl Denylist for WorkerStore<'_> {
             .await
             .map_err(|e| StoreError(format!("KV binding `KV`: denylist get: {e}")))?
             .is_some();
-        DENYLIST_CACHE.with_borrow_mut(|cache| {
-            if cache.len() >= DENYLIST_CACHE_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(grant_id.as_str().to_owned(), (denied, now));
-        });
+        let key = grant_id.as_str().to_owned();
+        isolate_cache::insert(&DENYLIST_CACHE, DENYLIST_CACHE_ENTRIES, key, (denied, now));
         Ok(denied)
     }
 }

@@ -13,6 +13,8 @@ use gatehouse_core::gatekeeper::TokenVerifier;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::time::UnixTime;
 
+use crate::isolate_cache;
+
 /// An isolate that has verified this many distinct tokens starts its cache over.
 const MAX_ENTRIES: usize = 10_000;
 
@@ -50,12 +52,7 @@ impl<K: Signer> TokenVerifier for CachedVerifier<'_, K> {
             return Ok(claims);
         }
         let claims = access_token::verify(self.signer, token, issuer, now).await?;
-        VERIFIED.with_borrow_mut(|cache| {
-            if cache.len() >= MAX_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(key, claims.clone());
-        });
+        isolate_cache::insert(&VERIFIED, MAX_ENTRIES, key, claims.clone());
         Ok(claims)
     }
 }

@@ -17,6 +17,7 @@ use gatehouse_core::types::ClientId;
 use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit, RequestRedirect};
 
 use super::{WorkerStore, hash, kv_failed, text, time};
+use crate::isolate_cache;
 
 thread_local! {
     /// Documents this isolate fetched or read from KV: cache key → (body, expiry in Unix seconds).
@@ -28,12 +29,12 @@ thread_local! {
 const DOCUMENT_CACHE_ENTRIES: usize = 1_000;
 
 fn remember(key: String, body: Vec<u8>, expires: u64) {
-    DOCUMENT_CACHE.with_borrow_mut(|cache| {
-        if cache.len() >= DOCUMENT_CACHE_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(key, (body, expires));
-    });
+    isolate_cache::insert(
+        &DOCUMENT_CACHE,
+        DOCUMENT_CACHE_ENTRIES,
+        key,
+        (body, expires),
+    );
 }
 
 impl MetadataDocuments for WorkerStore<'_> {

@@ -679,10 +679,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
 
     /// A grant that exists and is not revoked.
     pub(crate) async fn live_grant(&self, grant_id: &GrantId) -> Result<GrantRecord, Failure> {
-        match self.store.grant(grant_id).await? {
-            Some(grant) if grant.revoked_at.is_none() => Ok(grant),
-            _ => Err(Reason::GrantRevoked.into()),
-        }
+        Ok(live(self.store.grant(grant_id).await?)?)
     }
 
     /// The app's policy, checked again whenever tokens are issued: the grant of a person the
@@ -696,4 +693,11 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             .await?;
         Err(Reason::PolicyNoLongerAdmits.into())
     }
+}
+
+/// The grant, if it exists and is not revoked: tokens are issued only under a live grant.
+pub(crate) fn live(grant: Option<GrantRecord>) -> Result<GrantRecord, Reason> {
+    grant
+        .filter(|g| g.revoked_at.is_none())
+        .ok_or(Reason::GrantRevoked)
 }

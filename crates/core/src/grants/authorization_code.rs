@@ -43,9 +43,7 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
         }
     };
     check_binding(server, client, &record, form, now)?;
-    let grant = grant
-        .filter(|g| g.revoked_at.is_none())
-        .ok_or(Reason::GrantRevoked)?;
+    let grant = crate::server::live(grant)?;
     server.enforce_policy(&grant).await?;
     let refresh = super::FirstRefreshToken::issue(server, client, &grant, now);
     Ok(super::respond(

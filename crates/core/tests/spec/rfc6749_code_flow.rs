@@ -254,6 +254,32 @@ fn a_code_works_once_and_its_replay_revokes_the_grant() {
 }
 
 #[test]
+fn a_code_whose_grant_was_revoked_before_the_exchange_is_refused() {
+    use gatehouse_core::store::{GrantStore, RevocationReason};
+    use gatehouse_core::types::ClientId;
+    let world = World::new();
+    let client = world.public_client();
+    let code = world.code(&client);
+    // The person revokes the agent between approving it and the agent exchanging its code.
+    let client_id = ClientId::parse(&client.id).unwrap();
+    let grants = block_on(world.store.grants_matching(None, None, Some(&client_id))).unwrap();
+    let reason = RevocationReason::PersonRequest;
+    for grant in &grants {
+        block_on(
+            world
+                .store
+                .revoke_grant(&grant.grant_id, reason, world.server().now),
+        )
+        .unwrap();
+    }
+    let refused = error_of(world.exchange(&client, &code));
+    assert_eq!(
+        (refused.code, refused.reason),
+        (ErrorCode::InvalidGrant, Reason::GrantRevoked)
+    );
+}
+
+#[test]
 fn a_code_expires_after_sixty_seconds() {
     let world = World::new();
     let client = world.public_client();
