@@ -8,8 +8,8 @@
 //
 // Everything listens on 127.0.0.1 and is stopped at the end. Build first (scripts/build).
 import http from 'node:http';
-import WebSocket from 'ws';
 import { startGatehouse } from '../tests/e2e/support/gatehouse.mjs';
+import { inspect } from '../tests/e2e/support/inspector.mjs';
 import { REDIRECT, authorizeAsPerson, pkce, register, tokenRequest } from '../tests/e2e/support/oauth.mjs';
 
 const [scenario = 'metadata', count = '2000'] = process.argv.slice(2);
@@ -71,26 +71,6 @@ function send(base, [path, { body, ...options }]) {
     req.on('error', reject);
     req.end(body);
   });
-}
-
-/** A DevTools protocol session on the Worker's isolate. */
-async function inspect(port) {
-  const [target] = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  let id = 0;
-  const pending = new Map();
-  ws.on('message', (data) => {
-    const message = JSON.parse(data);
-    pending.get(message.id)?.(message.result);
-    pending.delete(message.id);
-  });
-  const call = (method, params = {}) =>
-    new Promise((resolve) => {
-      pending.set(++id, resolve);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
-  return { call, close: () => ws.close() };
 }
 
 /** Samples per function: self, and inclusive (each function once per stack). */

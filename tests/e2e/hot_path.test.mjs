@@ -1,0 +1,67 @@
+// What the authenticated path asks of storage, counted inside the Worker's isolate: an agent's
+// request with a token the isolate has verified makes no D1 query (the issue 9 budget), and
+// neither does one with a new token once the isolate holds the signing keys. Calls are counted
+// through the inspector (support/inspector.mjs) on wasm-bindgen's import functions, so nothing in
+// the Worker exists for this test.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startGatehouse } from './support/gatehouse.mjs';
+import { countRuntimeCalls } from './support/inspector.mjs';
+import { tokenRequest, tokensFor } from './support/oauth.mjs';
+import { startOrigin } from './support/origin.mjs';
+
+/** The D1 API: every query is prepared first; several go out as one batch. */
+const D1 = ['prepare', 'batch'];
+
+let gh;
+let origin;
+let probe;
+before(async () => {
+  origin = await startOrigin();
+  const apps = [{ name: 'Files', host: '*', scopes: { read: 'Read files' }, policy: { allow_domains: ['example.com'] }, origin: origin.url }];
+  gh = await startGatehouse({ vars: { APPS: JSON.stringify(apps) } });
+  probe = await countRuntimeCalls(gh.inspectorPort, [...D1, 'fetch']);
+});
+after(async () => {
+  await probe?.stop();
+  await gh?.stop();
+  await origin?.stop();
+});
+
+async function get(token) {
+  const res = await fetch(`${gh.url}/echo`, { headers: { authorization: `Bearer ${token}` } });
+  await res.text();
+  return res.status;
+}
+
+const d1Calls = (calls) => Object.fromEntries(D1.map((method) => [method, calls[method] ?? 0]));
+
+test('a cached token: twenty requests reach the origin and query D1 not once', async () => {
+  const { tokens } = await tokensFor(gh.url, { scope: 'read' });
+  assert.equal(await get(tokens.access_token), 200, 'the first request verifies the token and reads the denylist');
+  await probe.counts();
+  const statuses = [];
+  for (let i = 0; i < 20; i++) statuses.push(await get(tokens.access_token));
+  const calls = await probe.counts();
+  assert.deepEqual(statuses, Array(20).fill(200));
+  assert.equal(calls.fetch, 20, 'the probe sees these requests: each one fetched from the origin');
+  assert.deepEqual(d1Calls(calls), { prepare: 0, batch: 0 });
+});
+
+test('a token this isolate has not seen yet: verified with the cached keys, still no D1 query', async () => {
+  const { tokens } = await tokensFor(gh.url, { scope: 'read' });
+  await probe.counts();
+  assert.equal(await get(tokens.access_token), 200);
+  const calls = await probe.counts();
+  assert.equal(calls.fetch, 1);
+  assert.deepEqual(d1Calls(calls), { prepare: 0, batch: 0 });
+});
+
+test('the probe counts D1 queries where there are some: a refresh', async () => {
+  const { client, tokens } = await tokensFor(gh.url, { scope: 'read' });
+  await probe.counts();
+  const res = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+  assert.equal(res.status, 200);
+  const calls = await probe.counts();
+  assert.ok(calls.prepare > 0 && calls.batch > 0, `a refresh reads and writes D1: ${JSON.stringify(calls)}`);
+});
