@@ -4,7 +4,7 @@
 //!
 //! Imported keys are cached per isolate: importing costs more CPU than signing.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,6 +23,10 @@ use crate::{random, webcrypto};
 const PUBLISHED_AFTER_RETIREMENT_SECS: u64 = 2 * 24 * 3600;
 /// How long an isolate trusts its list of keys before reading D1 again.
 const CACHE_SECS: u64 = 300;
+/// An unknown `kid` makes an isolate read its keys again only if it last read them at least this
+/// long ago. A token naming a made-up `kid` needs no valid signature, so without this bound every
+/// such token would cost a D1 query.
+const UNKNOWN_KID_RELOAD_SECS: u64 = 1;
 /// The label of the key-sealing key derived from the server secret.
 pub const SEALING_KEY_LABEL: &str = "signing-key-sealing";
 
@@ -46,6 +50,8 @@ struct Cache {
 
 thread_local! {
     static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
+    /// When the isolate last read its keys again because a token named an unknown `kid`.
+    static UNKNOWN_KID_RELOAD: Cell<u64> = const { Cell::new(0) };
 }
 
 #[derive(Deserialize)]
@@ -162,8 +168,24 @@ impl<'a> WebCryptoSigner<'a> {
         if let Some(key) = self.keys(false).await?.into_iter().find(|k| k.kid == kid) {
             return Ok(Some(key));
         }
-        // A key made by another isolate since this one last looked.
+        // A key made by another isolate since this one last looked, unless it looked just now.
+        if !self.may_reload_for_unknown_kid() {
+            return Ok(None);
+        }
         Ok(self.keys(true).await?.into_iter().find(|k| k.kid == kid))
+    }
+
+    /// Whether the keys may be read again for an unknown `kid`; if so, the read counts from now,
+    /// before it starts, so that concurrent requests of the isolate do not all make it.
+    fn may_reload_for_unknown_kid(&self) -> bool {
+        let now = self.now.0;
+        let loaded_at = CACHE.with_borrow(|cache| cache.as_ref().map_or(0, |c| c.loaded_at));
+        let last = loaded_at.max(UNKNOWN_KID_RELOAD.get());
+        if now < last + UNKNOWN_KID_RELOAD_SECS {
+            return false;
+        }
+        UNKNOWN_KID_RELOAD.set(now);
+        true
     }
 
     async fn generate(&self) -> Result<String, StoreError> {

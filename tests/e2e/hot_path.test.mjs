@@ -1,9 +1,11 @@
 // What the authenticated path asks of storage, counted inside the Worker's isolate: an agent's
-// request with a token the isolate has verified makes no D1 query (the issue 9 budget), and
-// neither does one with a new token once the isolate holds the signing keys. Calls are counted
+// request with a token the isolate has verified makes no D1 query (the issue 9 budget), neither
+// does one with a new token once the isolate holds the signing keys, and forged tokens naming
+// unknown key ids cannot make every request one. Calls are counted
 // through the inspector (support/inspector.mjs) on wasm-bindgen's import functions, so nothing in
 // the Worker exists for this test.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { countRuntimeCalls } from './support/inspector.mjs';
@@ -55,6 +57,25 @@ test('a token this isolate has not seen yet: verified with the cached keys, stil
   const calls = await probe.counts();
   assert.equal(calls.fetch, 1);
   assert.deepEqual(d1Calls(calls), { prepare: 0, batch: 0 });
+});
+
+test('tokens naming made-up key ids: twenty at once are refused, at most one D1 query a second', async () => {
+  const part = (json) => Buffer.from(JSON.stringify(json)).toString('base64url');
+  const claims = part({ iss: gh.url, aud: gh.url, sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 });
+  const forged = () => {
+    const header = part({ alg: 'ES256', typ: 'at+jwt', kid: `k_${randomBytes(8).toString('hex')}` });
+    return `${header}.${claims}.${randomBytes(64).toString('base64url')}`;
+  };
+  await probe.counts();
+  const started = Date.now();
+  const statuses = await Promise.all(Array.from({ length: 20 }, () => get(forged())));
+  const seconds = Math.ceil((Date.now() - started) / 1000);
+  const calls = await probe.counts();
+  assert.deepEqual(statuses, Array(20).fill(401));
+  // An unknown kid may be a key another isolate has just made, so the keys are read again, but
+  // not more than once a second (of the Worker's clock): forged tokens cannot make every
+  // request a D1 query.
+  assert.ok((calls.prepare ?? 0) <= seconds + 1, `D1 queries for 20 forged tokens in ${seconds} s: ${JSON.stringify(d1Calls(calls))}`);
 });
 
 test('the probe counts D1 queries where there are some: a refresh', async () => {
