@@ -9,6 +9,9 @@
 // Every scenario is measured, in alternating rounds, on gatehouse and on the reference Worker
 // (bench/reference/: Cloudflare's @cloudflare/workers-oauth-provider), and the authenticated GET
 // also on a bare pass-through Worker (bench/passthrough/); the report prints gatehouse ÷ reference.
+// The metadata, the 401 and the authenticated GET are also measured on the workers-rs floor
+// (bench/floor/, built by bench/run): the least a Rust Worker on gatehouse's `worker` and
+// wasm-bindgen does for them, so the report can tell gatehouse's own cost from the platform's.
 //
 // Bounds (environment): BENCH_REQUESTS (2000) and BENCH_SECONDS (10) per scenario, BENCH_SETTLE
 // (1000) requests to each server before the first scenario,
@@ -16,7 +19,7 @@
 // refresh chains. Everything listens on and talks to 127.0.0.1 only.
 import { execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -317,6 +320,8 @@ async function referenceTokens(base, i) {
 // ---------------------------------------------------------------------------------------------
 // The run
 
+/** The label of the workers-rs floor Worker (bench/floor/) in the report. */
+const FLOOR = 'workers-rs floor';
 const results = []; // { key, name, server, result | na }
 const idle = {}; // server → CPU ms/s while idle
 const record = (key, name, server, result) => {
@@ -364,25 +369,34 @@ async function scenarios(origin, workerDir) {
   const server = gh;
   let pt;
   let ref;
+  let fl;
   try {
+    if (!existsSync(join(ROOT, 'bench', 'floor', 'build', 'index.js'))) {
+      throw new Error('bench/floor/build/ is missing: run bench/run, which builds the workers-rs floor Worker');
+    }
     const started = await Promise.allSettled([
       startGatehouse({ config: join(ROOT, 'bench', 'passthrough', 'wrangler.toml'), migrate: false, vars: { ORIGIN: origin.url } }),
       startGatehouse({ config: join(ROOT, 'bench', 'reference', 'wrangler.toml'), migrate: false }),
+      startGatehouse({ config: join(ROOT, 'bench', 'floor', 'wrangler.toml'), migrate: false, vars: { ORIGIN: origin.url } }),
     ]);
-    [pt, ref] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    [pt, ref, fl] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
     for (const s of started) if (s.status === 'rejected') throw s.reason;
     const rb = ref.url;
-    [idle.gatehouse, idle['pass-through'], idle.reference] = await Promise.all([idleCpu(server), idleCpu(pt), idleCpu(ref)]);
+    [idle.gatehouse, idle['pass-through'], idle.reference, idle[FLOOR]] = await Promise.all([idleCpu(server), idleCpu(pt), idleCpu(ref), idleCpu(fl)]);
     const both = (gh, rf) => [{ server: 'gatehouse', target: server, ...gh }, { server: 'reference', target: ref, ...rf }];
+    const floor = (send, expect) => ({ server: FLOOR, target: fl, send, expect });
 
     // 1. AS metadata
     const metadata = (b) => () => request(b, '/.well-known/oauth-authorization-server');
     const settle = (b) => (i) => (i % 2 ? metadata(b)() : request(b, '/api/bench', { headers: { accept: 'application/json' } }));
-    await Promise.all([warmUp(SETTLE, settle(base)), warmUp(SETTLE, settle(rb))]);
+    await Promise.all([warmUp(SETTLE, settle(base)), warmUp(SETTLE, settle(rb)), warmUp(SETTLE, settle(fl.url))]);
     await warmUp(WARMUP, metadata(base));
     await warmUp(WARMUP, metadata(rb));
-    await alternate('metadata', '1. GET /.well-known/oauth-authorization-server',
-      both({ send: metadata(base), expect: 200 }, { send: metadata(rb), expect: 200 }));
+    await warmUp(WARMUP, metadata(fl.url));
+    await alternate('metadata', '1. GET /.well-known/oauth-authorization-server', [
+      ...both({ send: metadata(base), expect: 200 }, { send: metadata(rb), expect: 200 }),
+      floor(metadata(fl.url), 200),
+    ]);
 
     // 2. Dynamic client registration, each request from its own source address.
     const registration = JSON.stringify({
@@ -477,10 +491,11 @@ async function scenarios(origin, workerDir) {
     const rfAnonNa = challengedBy(refFirst) ? undefined : `got ${refFirst.status}`;
     if (!ghAnonNa) await warmUp(WARMUP, anonymous(base));
     if (!rfAnonNa) await warmUp(WARMUP, anonymous(rb));
-    await alternate('anon', '5. GET /api/bench without a token (401)', both(
-      { send: anonymous(base), expect: 401, na: ghAnonNa },
-      { send: anonymous(rb), expect: 401, na: rfAnonNa },
-    ));
+    await warmUp(WARMUP, anonymous(fl.url));
+    await alternate('anon', '5. GET /api/bench without a token (401)', [
+      ...both({ send: anonymous(base), expect: 401, na: ghAnonNa }, { send: anonymous(rb), expect: 401, na: rfAnonNa }),
+      floor(anonymous(fl.url), 401),
+    ]);
 
     // 6 and 7. The authenticated GET (gatehouse: proxied to the origin; reference: its apiHandler)
     // and the same GET through the bare pass-through, in alternating rounds.
@@ -488,6 +503,7 @@ async function scenarios(origin, workerDir) {
     const authenticated = withToken(base, proxied.tokens.access_token);
     const refAuthenticated = withToken(rb, refApi.tokens.access_token);
     const viaPassthrough = () => request(pt.url, '/api/bench', { headers: { accept: 'application/json' } });
+    const viaFloor = withToken(fl.url, proxied.tokens.access_token);
     const one = await authenticated();
     const refOne = await refAuthenticated();
     const ghAuthNa = gatekeeperConfig === true && one.status === 200 && one.body.includes(ORIGIN_MARK)
@@ -496,12 +512,14 @@ async function scenarios(origin, workerDir) {
     if (!ghAuthNa) await warmUp(WARMUP, authenticated);
     if (!rfAuthNa) await warmUp(WARMUP, refAuthenticated);
     await warmUp(WARMUP, viaPassthrough);
+    await warmUp(WARMUP, viaFloor);
     await alternate('auth', '6. GET /api/bench with a token', [
       ...both({ send: authenticated, expect: 200, na: ghAuthNa }, { send: refAuthenticated, expect: 200, na: rfAuthNa }),
       { server: 'pass-through', target: pt, send: viaPassthrough, expect: 200 },
+      floor(viaFloor, 200),
     ]);
   } finally {
-    await Promise.all([gh.stop(), pt?.stop(), ref?.stop()]);
+    await Promise.all([gh.stop(), pt?.stop(), ref?.stop(), fl?.stop()]);
   }
 }
 
@@ -563,6 +581,8 @@ function report(wasm, started) {
   out.push('Budgets: gatehouse CPU ≤ the reference\'s on every scenario, ≤ 50% of it on the authenticated API request.');
   out.push('(The reference\'s apiHandler answers itself; gatehouse\'s authenticated request also proxies to the origin.)');
 
+  out.push('', ...floorReport());
+
   const proxied = results.find((r) => r.key === 'auth' && r.server === 'gatehouse');
   out.push('');
   if (proxied && !proxied.na && base) {
@@ -575,6 +595,26 @@ function report(wasm, started) {
   }
   out.push(`run took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log(out.join('\n'));
+}
+
+/**
+ * The floor table: for the scenarios the workers-rs floor Worker answers, its CPU (the Worker's
+ * own workerd) next to gatehouse's and the reference's. floor ÷ reference above 1× means no
+ * Worker on workers-rs meets a ≤ 1× budget there; gatehouse ÷ floor is gatehouse's own cost.
+ */
+function floorReport() {
+  const rows = [['scenario', 'workers-rs floor CPU ms/req', 'gatehouse ÷ floor', 'floor ÷ reference']];
+  for (const key of ['metadata', 'anon', 'auth']) {
+    const [g, f, fl] = ['gatehouse', 'reference', FLOOR].map((server) => results.find((r) => r.key === key && r.server === server && !r.na));
+    if (!fl) continue;
+    const ratio = (a, b) => (a && b ? `${(a.workerMs / b.workerMs).toFixed(2)}×` : 'n/a');
+    rows.push([fl.name, ms(fl.workerMs), ratio(g, fl), ratio(fl, f)]);
+  }
+  return [
+    'The workers-rs floor (bench/floor/: a Rust Worker on gatehouse\'s worker and wasm-bindgen versions that answers a',
+    'constant document, a constant 401, or forwards to the origin), CPU = the Worker\'s own workerd:',
+    '', ...table(rows),
+  ];
 }
 
 async function main() {
