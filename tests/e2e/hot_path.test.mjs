@@ -1,7 +1,7 @@
 // What the authenticated path asks of storage, counted inside the Worker's isolate: an agent's
 // request with a token the isolate has verified makes no D1 query (the issue 9 budget), neither
-// does one with a new token once the isolate holds the signing keys, and forged tokens naming
-// unknown key ids cannot make every request one. Calls are counted
+// does one with a new token once the isolate holds the signing keys, and neither forged tokens
+// naming unknown key ids nor made-up session cookies can make every request one. Calls are counted
 // through the inspector (support/inspector.mjs) on wasm-bindgen's import functions, so nothing in
 // the Worker exists for this test.
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { countRuntimeCalls } from './support/inspector.mjs';
-import { tokenRequest, tokensFor } from './support/oauth.mjs';
+import { Browser, personAt, tokenRequest, tokensFor } from './support/oauth.mjs';
 import { startOrigin } from './support/origin.mjs';
 
 /** The D1 API: every query is prepared first; several go out as one batch. */
@@ -76,6 +76,29 @@ test('tokens naming made-up key ids: twenty at once are refused, at most one D1 
   // not more than once a second (of the Worker's clock): forged tokens cannot make every
   // request a D1 query.
   assert.ok((calls.prepare ?? 0) <= seconds + 1, `D1 queries for 20 forged tokens in ${seconds} s: ${JSON.stringify(d1Calls(calls))}`);
+});
+
+test('browser sessions: made-up cookies are refused with no D1 query; a real one is looked up', async () => {
+  const browser = new Browser(gh.url);
+  const toLogin = await browser.fetch('/echo', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
+  assert.equal(toLogin.status, 302);
+  await personAt(gh.url, new URL(toLogin.headers.get('location'), gh.url), {}, browser);
+  const [name, issued] = [...browser.cookies].find(([cookie]) => cookie.includes('session'));
+  const asBrowser = async (value) => {
+    const res = await fetch(`${gh.url}/echo`, { headers: { cookie: `${name}=${value}`, accept: 'application/json' } });
+    await res.text();
+    return res.status;
+  };
+  const [id, tag] = issued.split('.');
+  const madeUp = () => `${randomBytes(32).toString('base64url')}.${tag}`;
+  await probe.counts();
+  const forged = await Promise.all(Array.from({ length: 20 }, (_, i) => asBrowser(i % 2 ? madeUp() : `${id}.${randomBytes(16).toString('base64url')}`)));
+  const refused = await probe.counts();
+  assert.deepEqual(forged, Array(20).fill(401));
+  assert.deepEqual(d1Calls(refused), { prepare: 0, batch: 0 });
+  assert.equal(await asBrowser(issued), 200);
+  const looked = await probe.counts();
+  assert.ok(looked.prepare > 0, `the real session is read from D1: ${JSON.stringify(looked)}`);
 });
 
 test('the probe counts D1 queries where there are some: a refresh', async () => {

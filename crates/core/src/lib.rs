@@ -42,6 +42,7 @@ pub mod revocation;
 pub mod rng;
 pub mod secret;
 pub mod server;
+pub mod session_cookie;
 pub mod signer;
 pub mod site;
 pub mod store;

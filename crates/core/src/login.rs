@@ -164,7 +164,7 @@ pub(crate) async fn open_session<S: Store, K: Signer, R: Rng>(
     person: Person,
     detail: serde_json::Value,
 ) -> Result<SessionId, StoreError> {
-    let session = SessionId::issue(server.rng);
+    let session = server.session_cookie_key().issue(server.rng);
     let record = SessionRecord {
         session_hash: session.hash(),
         person,

@@ -18,6 +18,7 @@ use crate::password::Pbkdf2;
 use crate::registration::{self, MAX_REGISTRATIONS_PER_HOUR, Registered};
 use crate::rng::Rng;
 use crate::secret::{AuthorizationCode, RefreshToken, SessionId};
+use crate::session_cookie::SessionCookieKey;
 use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{
@@ -433,10 +434,18 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         Ok(grant.filter(|g| &g.client_id == client.id() && g.app == self.site.resource))
     }
 
+    /// The key that tags this deployment's session cookies.
+    pub(crate) fn session_cookie_key(&self) -> SessionCookieKey {
+        SessionCookieKey::derive(&self.config.secret)
+    }
+
     /// The person logged in with this session cookie, if the session is live, for this app, and
     /// used within [`login::SESSION_IDLE_SECS`]. Use is recorded at most once a minute.
     pub async fn person(&self, session: Option<&str>) -> Result<Option<Person>, StoreError> {
-        let Some(raw) = session else { return Ok(None) };
+        // A value gatehouse did not issue is refused before storage is asked (session_cookie).
+        let Some(raw) = session.filter(|raw| self.session_cookie_key().issued(raw)) else {
+            return Ok(None);
+        };
         let hash = SessionId::from_presented(raw).hash();
         let Some(record) = self.store.session(&hash, self.now).await? else {
             return Ok(None);
@@ -474,7 +483,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     ) -> Result<(), Failure> {
         let form = Form::parse(body)?;
         crate::csrf::verify(csrf_cookie, form.get(crate::csrf::FIELD)?)?;
-        if let Some(raw) = session {
+        if let Some(raw) = session.filter(|raw| self.session_cookie_key().issued(raw)) {
             let session_hash = SessionId::from_presented(raw).hash();
             self.write_or_hold(HeldWrite::EndSession {
                 session_hash: session_hash.as_hex().to_owned(),

@@ -52,6 +52,39 @@ fn a_right_password_opens_a_session_and_returns_to_the_request() {
     }
 }
 
+/// Session cookies carry a MAC (`session_cookie`): one gatehouse did not issue is refused
+/// before storage is asked, so made-up cookies cannot make every request a D1 query. Shown with
+/// storage down: a forged cookie is simply no session, an issued one reaches storage.
+#[test]
+fn a_session_cookie_gatehouse_did_not_issue_never_reaches_storage() {
+    let world = World::new();
+    let issued = world.login("alice@example.com");
+    let (id, tag) = issued.split_once('.').unwrap();
+    let other = world.login("bob@example.com");
+    let other_id = other.split_once('.').unwrap().0;
+    let other_tag = if tag.starts_with('A') { "B" } else { "A" };
+    world.store.down.set(true);
+    for forged in [
+        "made-up".to_owned(),
+        format!("{id}.{other_tag}{}", &tag[1..]),
+        id.to_owned(),
+        format!("{other_id}.{tag}"),
+    ] {
+        let person = block_on(world.server().person(Some(&forged)));
+        assert!(matches!(person, Ok(None)), "{forged}: {person:?}");
+    }
+    assert!(
+        block_on(world.server().person(Some(&issued))).is_err(),
+        "an issued cookie is looked up"
+    );
+    world.store.down.set(false);
+    assert!(
+        block_on(world.server().person(Some(&issued)))
+            .unwrap()
+            .is_some()
+    );
+}
+
 #[test]
 fn wrong_password_and_unknown_email_get_the_same_answer() {
     let world = World::new();
