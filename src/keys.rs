@@ -168,7 +168,9 @@ impl<'a> WebCryptoSigner<'a> {
         if let Some(key) = self.keys(false).await?.into_iter().find(|k| k.kid == kid) {
             return Ok(Some(key));
         }
-        // A key made by another isolate since this one last looked, unless it looked just now.
+        // A key made by another isolate since this one last looked (the rotation pattern of
+        // OpenID Connect Core §10.1.1: an unknown `kid` sends the verifier back to the keys),
+        // unless it looked just now.
         if !self.may_reload_for_unknown_kid() {
             return Ok(None);
         }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { countRuntimeCalls } from './support/inspector.mjs';
-import { Browser, personAt, tokenRequest, tokensFor } from './support/oauth.mjs';
+import { Browser, b64url, personAt, tokenRequest, tokensFor } from './support/oauth.mjs';
 import { startOrigin } from './support/origin.mjs';
 
 /** The D1 API: every query is prepared first; several go out as one batch. */
@@ -60,11 +60,11 @@ test('a token this isolate has not seen yet: verified with the cached keys, stil
 });
 
 test('tokens naming made-up key ids: twenty at once are refused, at most one D1 query a second', async () => {
-  const part = (json) => Buffer.from(JSON.stringify(json)).toString('base64url');
+  const part = (json) => b64url(JSON.stringify(json));
   const claims = part({ iss: gh.url, aud: gh.url, sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 });
   const forged = () => {
     const header = part({ alg: 'ES256', typ: 'at+jwt', kid: `k_${randomBytes(8).toString('hex')}` });
-    return `${header}.${claims}.${randomBytes(64).toString('base64url')}`;
+    return `${header}.${claims}.${b64url(randomBytes(64))}`;
   };
   await probe.counts();
   const started = Date.now();
@@ -90,9 +90,9 @@ test('browser sessions: made-up cookies are refused with no D1 query; a real one
     return res.status;
   };
   const [id, tag] = issued.split('.');
-  const madeUp = () => `${randomBytes(32).toString('base64url')}.${tag}`;
+  const madeUp = () => `${b64url(randomBytes(32))}.${tag}`;
   await probe.counts();
-  const forged = await Promise.all(Array.from({ length: 20 }, (_, i) => asBrowser(i % 2 ? madeUp() : `${id}.${randomBytes(16).toString('base64url')}`)));
+  const forged = await Promise.all(Array.from({ length: 20 }, (_, i) => asBrowser(i % 2 ? madeUp() : `${id}.${b64url(randomBytes(16))}`)));
   const refused = await probe.counts();
   assert.deepEqual(forged, Array(20).fill(401));
   assert.deepEqual(d1Calls(refused), { prepare: 0, batch: 0 });

@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 
 use crate::gatekeeper::route::{PathPattern, RouteRule};
 use crate::password::{PasswordHash, PasswordHashError};
@@ -188,11 +186,7 @@ impl ServerSecret {
     /// A 256-bit key for `label`: HMAC-SHA256(secret, label), the HKDF-Expand step of RFC 5869
     /// §2.3 for a single block, which is all a 32-byte key needs.
     pub fn derive(&self, label: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-        mac.update(label.as_bytes());
-        mac.update(&[1]);
-        mac.finalize().into_bytes().into()
+        crate::crypto::hmac_sha256(&self.0, &[label.as_bytes(), &[1]])
     }
 }
 

@@ -1,10 +1,11 @@
-//! The two cryptographic primitives the protocol core needs: SHA-256 (FIPS 180-4) and a
-//! constant-time comparison of digests.
+//! The cryptographic primitives the protocol core needs: SHA-256 (FIPS 180-4), HMAC-SHA256
+//! (RFC 2104) and a constant-time comparison of digests.
 //!
 //! SHA-256 serves PKCE `S256` (RFC 7636 §4.2) and the hashing of secrets at rest (codes, refresh
 //! tokens, client secrets and session ids are stored only as hashes). Signing and verifying
 //! tokens is not here: that is the platform's `Signer` (WebCrypto in the Worker).
 
+use hmac::{Hmac, Mac as _};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
@@ -14,6 +15,16 @@ pub const SHA256_BYTES: usize = 32;
 /// The SHA-256 digest of `data` (FIPS 180-4 §6.2).
 pub fn sha256(data: &[u8]) -> [u8; SHA256_BYTES] {
     Sha256::digest(data).into()
+}
+
+/// HMAC-SHA256 (RFC 2104) under `key` of the concatenation of `parts`.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; SHA256_BYTES] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 /// The SHA-256 digest of `data` as 64 lowercase hexadecimal characters.
@@ -71,6 +82,18 @@ mod tests {
         for (input, expected) in rows {
             assert_eq!(sha256_hex(input), expected);
         }
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231_and_reads_its_parts_as_one_message() {
+        // RFC 4231 §4.3, test case 2.
+        let expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", &[b"what do ya want for nothing?"])),
+            expected
+        );
+        let parts: [&[u8]; 3] = [b"what do ya ", b"want for ", b"nothing?"];
+        assert_eq!(hex(&hmac_sha256(b"Jefe", &parts)), expected);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::migration::{self, HeldWrite, Migration, Paused};
 use crate::password::Pbkdf2;
 use crate::registration::{self, MAX_REGISTRATIONS_PER_HOUR, Registered};
 use crate::rng::Rng;
-use crate::secret::{AuthorizationCode, RefreshToken, SessionId};
+use crate::secret::{AuthorizationCode, RefreshToken};
 use crate::session_cookie::SessionCookieKey;
 use crate::signer::Signer;
 use crate::site::Site;
@@ -443,10 +443,10 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     /// used within [`login::SESSION_IDLE_SECS`]. Use is recorded at most once a minute.
     pub async fn person(&self, session: Option<&str>) -> Result<Option<Person>, StoreError> {
         // A value gatehouse did not issue is refused before storage is asked (session_cookie).
-        let Some(raw) = session.filter(|raw| self.session_cookie_key().issued(raw)) else {
+        let Some(session) = session.and_then(|raw| self.session_cookie_key().open(raw)) else {
             return Ok(None);
         };
-        let hash = SessionId::from_presented(raw).hash();
+        let hash = session.hash();
         let Some(record) = self.store.session(&hash, self.now).await? else {
             return Ok(None);
         };
@@ -483,8 +483,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     ) -> Result<(), Failure> {
         let form = Form::parse(body)?;
         crate::csrf::verify(csrf_cookie, form.get(crate::csrf::FIELD)?)?;
-        if let Some(raw) = session.filter(|raw| self.session_cookie_key().issued(raw)) {
-            let session_hash = SessionId::from_presented(raw).hash();
+        if let Some(session) = session.and_then(|raw| self.session_cookie_key().open(raw)) {
+            let session_hash = session.hash();
             self.write_or_hold(HeldWrite::EndSession {
                 session_hash: session_hash.as_hex().to_owned(),
                 at: self.now,

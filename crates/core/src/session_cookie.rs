@@ -7,16 +7,16 @@
 //! computation, before storage is asked. The whole value is still what the session is stored
 //! under (its SHA-256, as for every secret), and the session row is still what makes it valid:
 //! the tag proves only that gatehouse made the value, not that the session is live.
+//!
+//! base64url and `.` are all RFC 6265 §4.1.1 `cookie-octet`s: the value needs no quoting.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::config::ServerSecret;
-use crate::crypto::ct_eq_digest;
+use crate::crypto::{ct_eq_digest, hmac_sha256};
 use crate::rng::Rng;
-use crate::secret::{SECRET_BYTES, SessionId};
+use crate::secret::SessionId;
 
 /// The label under which the MAC key is derived from the server secret.
 const KEY_LABEL: &str = "session-cookie";
@@ -34,33 +34,23 @@ impl SessionCookieKey {
 
     /// A new session id, tagged.
     pub fn issue<R: Rng + ?Sized>(&self, rng: &R) -> SessionId {
-        let mut bytes = [0u8; SECRET_BYTES];
-        rng.fill(&mut bytes);
-        let id = URL_SAFE_NO_PAD.encode(bytes);
-        let tag = URL_SAFE_NO_PAD.encode(self.tag(&id));
-        SessionId::from_presented(format!("{id}.{tag}"))
+        let id = SessionId::issue(rng);
+        let tag = self.tag(id.expose_secret());
+        SessionId::from_presented(format!("{}.{tag}", id.expose_secret()))
     }
 
-    /// Whether gatehouse issued `presented` under this key. Constant time in the tag.
-    pub fn issued(&self, presented: &str) -> bool {
-        let Some((id, tag)) = presented.split_once('.') else {
-            return false;
-        };
-        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
-            return false;
-        };
-        ct_eq_digest(&tag, &self.tag(id))
+    /// The session `presented` names, if gatehouse issued it under this key; `None` otherwise,
+    /// decided without storage. The tag is compared in constant time.
+    pub fn open(&self, presented: &str) -> Option<SessionId> {
+        let (id, tag) = presented.split_once('.')?;
+        ct_eq_digest(tag.as_bytes(), self.tag(id).as_bytes())
+            .then(|| SessionId::from_presented(presented))
     }
 
-    fn tag(&self, id: &str) -> [u8; TAG_BYTES] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-        mac.update(id.as_bytes());
-        let mut tag = [0u8; TAG_BYTES];
-        for (byte, full) in tag.iter_mut().zip(mac.finalize().into_bytes()) {
-            *byte = full;
-        }
-        tag
+    /// The tag of `id`, base64url without padding (22 characters).
+    fn tag(&self, id: &str) -> String {
+        let mac = hmac_sha256(&self.0, &[id.as_bytes()]);
+        URL_SAFE_NO_PAD.encode(mac.get(..TAG_BYTES).unwrap_or_default())
     }
 }
 
@@ -80,8 +70,8 @@ mod tests {
         let key = key(1);
         let rng = SeqRng::default();
         let (a, b) = (key.issue(&rng), key.issue(&rng));
-        assert!(key.issued(a.expose_secret()));
-        assert!(key.issued(b.expose_secret()));
+        assert!(key.open(a.expose_secret()).is_some());
+        assert!(key.open(b.expose_secret()).is_some());
         assert_ne!(a.expose_secret(), b.expose_secret());
         // 43 characters of id, a dot, 22 of tag: a cookie value without escaping.
         assert_eq!(a.expose_secret().len(), 43 + 1 + 22);
@@ -109,15 +99,24 @@ mod tests {
             format!(".{tag}"),
             String::new(),
         ] {
-            assert!(!key.issued(&forged), "{forged} was accepted");
+            assert!(key.open(&forged).is_none(), "{forged} was accepted");
         }
-        assert!(!self::key(2).issued(value));
+        assert!(self::key(2).open(value).is_none());
+    }
+
+    #[test]
+    fn an_oversized_value_is_refused() {
+        let key = key(1);
+        let issued = key.issue(&SeqRng::default());
+        let tag = issued.expose_secret().split_once('.').unwrap_or_default().1;
+        let huge = format!("{}.{tag}", "A".repeat(64 * 1024));
+        assert!(key.open(&huge).is_none());
     }
 
     proptest! {
         #[test]
         fn made_up_values_are_refused_without_panicking(value in ".{0,200}") {
-            prop_assert!(!key(1).issued(&value));
+            prop_assert!(key(1).open(&value).is_none());
         }
     }
 }

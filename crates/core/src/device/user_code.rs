@@ -13,9 +13,7 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
+use crate::crypto::hmac_sha256;
 use crate::rng::Rng;
 use crate::secret::SecretHash;
 
@@ -83,10 +81,7 @@ impl UserCode {
     /// The keyed digest under which the code is stored and looked up: HMAC-SHA256 of the
     /// normalised code under `key` (derived from the server secret).
     pub fn hash(&self, key: &[u8; 32]) -> SecretHash {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-        mac.update(self.0.as_bytes());
-        SecretHash::from_digest(&mac.finalize().into_bytes().into())
+        SecretHash::from_digest(&hmac_sha256(key, &[self.0.as_bytes()]))
     }
 }
 

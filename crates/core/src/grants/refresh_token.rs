@@ -12,11 +12,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
+use crate::crypto::hmac_sha256;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::grants::{Refresh, TokenResponse};
@@ -110,10 +109,8 @@ fn requested_scopes(form: &Form, granted: &Scopes) -> Result<Scopes, Reason> {
 
 fn successor_of<S, K, R>(server: &Server<'_, S, K, R>, presented: &RefreshToken) -> RefreshToken {
     let key = server.config.secret.derive(SUCCESSOR_KEY_LABEL);
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(presented.expose_secret().as_bytes());
-    RefreshToken::from_presented(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    let mac = hmac_sha256(&key, &[presented.expose_secret().as_bytes()]);
+    RefreshToken::from_presented(URL_SAFE_NO_PAD.encode(mac))
 }
 
 async fn successor_is_live<S: Store, K, R>(

@@ -9,9 +9,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
+use crate::crypto::hmac_sha256;
 use crate::secret::SecretHash;
 use crate::time::UnixTime;
 
@@ -62,14 +61,8 @@ pub struct Derived {
 
 /// Derives the nonce and PKCE values of `state` under `key`.
 pub fn derive(key: &[u8; 32], state: &str) -> Derived {
-    let mac = |label: &[u8]| {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-        mac.update(label);
-        mac.update(&[0]);
-        mac.update(state.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    };
+    let mac =
+        |label: &[u8]| URL_SAFE_NO_PAD.encode(hmac_sha256(key, &[label, &[0], state.as_bytes()]));
     let code_verifier = mac(b"pkce");
     let code_challenge = URL_SAFE_NO_PAD.encode(crate::crypto::sha256(code_verifier.as_bytes()));
     Derived {
