@@ -11,6 +11,17 @@ use url::Url;
 /// Metadata, registration and token responses are small; anything larger is refused.
 pub const MAX_JSON_BYTES: u64 = 256 * 1024;
 
+/// How long an idle keep-alive connection may wait in the pool and still be reused.
+///
+/// A server may close an idle connection at any moment (RFC 9112 §9.6), and a request sent on it
+/// just then fails with no reply. A client must not retry a non-idempotent request on its own
+/// (RFC 9112 §9.3.1.1), and the token poll of the device grant is a `POST` sent exactly one poll
+/// interval (5 s by default, RFC 8628 §3.2) after the previous request: the very idle time after
+/// which Node's HTTP server, and Apache's default, close the connection. Reusing only connections
+/// idle for less than that keeps every request off a connection the server is closing; one TCP
+/// handshake per poll is nothing next to the interval.
+pub const MAX_IDLE_REUSE: Duration = Duration::from_secs(3);
+
 /// The HTTP client every request goes through.
 #[derive(Clone)]
 pub struct Http {
@@ -32,6 +43,7 @@ impl Http {
             .max_redirects(0)
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
+            .max_idle_age(MAX_IDLE_REUSE)
             .user_agent(concat!("gatehouse-fetch/", env!("CARGO_PKG_VERSION")))
             .allow_non_standard_methods(true)
             .build()
@@ -118,4 +130,54 @@ fn read_json<T: DeserializeOwned>(mut response: Response<Body>) -> Result<JsonRe
         status,
         body: serde_json::from_slice(&bytes).ok(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{Ipv4Addr, TcpListener, TcpStream};
+
+    /// A server that answers the first request on each connection with keep-alive, and closes a
+    /// connection without a reply when a second request arrives on it: what a request that races
+    /// the server's idle timeout sees.
+    fn server_that_closes_reused_connections() -> Url {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || answer_once(stream));
+            }
+        });
+        url
+    }
+
+    fn answer_once(stream: TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+            line.clear();
+        }
+        let mut stream = stream;
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}");
+        // The next request on this connection gets no reply: the socket closes once it arrives.
+        let _ = reader.read_line(&mut line);
+    }
+
+    #[test]
+    fn a_connection_idle_past_the_reuse_limit_is_not_reused() {
+        let url = server_that_closes_reused_connections();
+        let http = Http::new(Duration::from_secs(10));
+        assert_eq!(
+            http.get_json::<serde_json::Value>(&url).unwrap().status,
+            200
+        );
+        std::thread::sleep(MAX_IDLE_REUSE + Duration::from_millis(200));
+        let second = http.post_form::<serde_json::Value>(&url, &[("grant_type", "x")]);
+        assert_eq!(
+            second.unwrap().status,
+            200,
+            "the second request went on a fresh connection"
+        );
+    }
 }
