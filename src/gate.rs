@@ -10,8 +10,10 @@ use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
+use worker::worker_sys::web_sys;
 use worker::{Env, Response, Result};
 
+use crate::prepared::{self, Kind};
 use crate::random::PlatformRng;
 use crate::request::Incoming;
 use crate::verifier::CachedVerifier;
@@ -23,42 +25,35 @@ pub async fn handle<S: Store, K: Signer>(
     env: &Env,
     mut req: Incoming,
     url: &RequestUrl<'_>,
-) -> Result<Response> {
+) -> Result<web_sys::Response> {
     let method = req.method().to_string();
-    let headers = req.headers();
-    let (authorization, accept, fetch_mode) = (
-        headers.get("Authorization")?,
-        headers.get("Accept")?,
-        headers.get("Sec-Fetch-Mode")?,
-    );
-    let cors_request_method = headers.get("Access-Control-Request-Method")?;
     let session = http::cookie(&req, &server.site.session_cookie());
     let gate_request = GateRequest {
         method: &method,
         path: url.path,
         query: url.query,
-        authorization: authorization.as_deref(),
+        authorization: req.header("Authorization"),
         session: session.as_deref(),
-        accept: accept.as_deref(),
-        sec_fetch_mode: fetch_mode.as_deref(),
-        cors_request_method: cors_request_method.as_deref(),
+        accept: req.header("Accept"),
+        sec_fetch_mode: req.header("Sec-Fetch-Mode"),
+        cors_request_method: req.header("Access-Control-Request-Method"),
     };
     let gate = match server
         .gate(&gate_request, &CachedVerifier::new(server.signer))
         .await
     {
         Ok(gate) => gate,
-        Err(error) => return http::unavailable(&error.to_string()),
+        Err(error) => return http::unavailable(&error.to_string()).map(Into::into),
     };
-    match gate {
-        Gate::Public => pass(server, env, &mut req, url, None).await,
-        Gate::Allow(identity) => pass(server, env, &mut req, url, Some(&identity)).await,
+    let refusal = match gate {
+        Gate::Public => return pass(server, env, &mut req, url, None).await,
+        Gate::Allow(identity) => return pass(server, env, &mut req, url, Some(&identity)).await,
         Gate::SignIn { location } => http::redirect(302, &location),
         Gate::Challenge {
             status,
             www_authenticate,
             error,
-        } => challenge(status, &www_authenticate, error.as_ref()),
+        } => return challenge(status, &www_authenticate, error.as_ref()),
         Gate::Forbidden(person) => oauth::page_with_csrf(server, &req, 403, |csrf| {
             pages::forbidden(
                 &server.site.app.name,
@@ -67,7 +62,8 @@ pub async fn handle<S: Store, K: Signer>(
                 csrf,
             )
         }),
-    }
+    };
+    refusal.map(Into::into)
 }
 
 /// Forwards to the origin, or lets the demo app answer when there is none.
@@ -77,7 +73,7 @@ async fn pass<S: Store, K: Signer>(
     req: &mut Incoming,
     url: &RequestUrl<'_>,
     identity: Option<&Identity>,
-) -> Result<Response> {
+) -> Result<web_sys::Response> {
     let forwarded = proxy::Forwarded {
         site: &server.site,
         url,
@@ -86,7 +82,7 @@ async fn pass<S: Store, K: Signer>(
     let headers = match proxy::origin_headers(req, &forwarded, server.signer, server.now).await {
         Ok(headers) => headers,
         // Signing the assertion needs the keys in D1: an outage, not a bug.
-        Err(error) => return http::unavailable(&error.to_string()),
+        Err(error) => return http::unavailable(&error.to_string()).map(Into::into),
     };
     match &server.site.app.origin {
         Some(Origin::Url(origin)) => {
@@ -94,15 +90,15 @@ async fn pass<S: Store, K: Signer>(
         }
         Some(Origin::Service(binding)) => match env.service(binding) {
             Ok(fetcher) => {
-                proxy::forward(req, url, proxy::Upstream::Service(&fetcher), headers).await
+                proxy::forward(req, url, proxy::Upstream::Service(fetcher), headers).await
             }
-            Err(_) => unbound_service(binding),
+            Err(_) => unbound_service(binding).map(Into::into),
         },
         None => {
             let csrf = oauth::csrf_token(server, req);
             let response = demo::respond(req, url, &server.site, &headers, &csrf).await?;
             oauth::set_csrf_cookie(&response, &csrf)?;
-            Ok(response)
+            Ok(response.into())
         }
     }
 }
@@ -121,19 +117,35 @@ fn unbound_service(binding: &str) -> Result<Response> {
 }
 
 /// The refusal: RFC 6750 §3 status and `WWW-Authenticate`, with a JSON body saying the same.
-fn challenge(status: u16, www_authenticate: &str, error: Option<&OAuthError>) -> Result<Response> {
-    let body = match error {
-        Some(error) => serde_json::to_value(error.body()).unwrap_or_default(),
-        None => serde_json::json!({
+/// Without credentials the whole response depends on the app alone (its challenge names the
+/// app's metadata and scopes), so each isolate builds it once.
+fn challenge(
+    status: u16,
+    www_authenticate: &str,
+    error: Option<&OAuthError>,
+) -> Result<web_sys::Response> {
+    let Some(error) = error else {
+        let key = format!("{status} {www_authenticate}");
+        if let Some(answer) = prepared::answer(Kind::Challenge, &key) {
+            return answer;
+        }
+        let body = serde_json::json!({
             "error_description": "this resource needs a bearer token; WWW-Authenticate says where to get one"
-        }),
+        });
+        let response = challenge_response(status, www_authenticate, &body)?;
+        return prepared::keep(Kind::Challenge, &key, response);
     };
-    let mut response = http::json(status, &body)?;
-    response
-        .headers_mut()
-        .set("WWW-Authenticate", www_authenticate)?;
-    response
-        .headers_mut()
-        .set("Access-Control-Expose-Headers", "WWW-Authenticate")?;
+    challenge_response(status, www_authenticate, &error.body()).map(Into::into)
+}
+
+fn challenge_response<T: serde::Serialize>(
+    status: u16,
+    www_authenticate: &str,
+    body: &T,
+) -> Result<Response> {
+    let response = http::json(status, body)?;
+    let headers = response.headers();
+    headers.set("WWW-Authenticate", www_authenticate)?;
+    headers.set("Access-Control-Expose-Headers", "WWW-Authenticate")?;
     Ok(response)
 }

@@ -120,10 +120,7 @@ pub async fn body(
     max: usize,
 ) -> std::result::Result<Vec<u8>, Result<Response>> {
     let declared = req
-        .headers()
-        .get("Content-Length")
-        .ok()
-        .flatten()
+        .header("Content-Length")
         .and_then(|l| l.parse::<usize>().ok());
     let malformed = || {
         Err(json(
@@ -171,7 +168,7 @@ fn too_large() -> Result<Response> {
 
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie(req: &Incoming, name: &str) -> Option<String> {
-    let header = req.headers().get("Cookie").ok().flatten()?;
+    let header = req.header("Cookie")?;
     header.split(';').find_map(|pair| {
         let (key, value) = pair.trim().split_once('=')?;
         (key == name).then(|| value.to_owned())

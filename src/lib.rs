@@ -8,6 +8,7 @@ mod demo;
 mod device;
 mod env;
 mod gate;
+mod header_list;
 mod health;
 mod http;
 mod isolate_cache;
@@ -16,6 +17,7 @@ mod oauth;
 mod oidc;
 mod pages;
 mod platform;
+mod prepared;
 mod proxy;
 mod random;
 mod request;
@@ -28,12 +30,12 @@ mod webcrypto;
 use gatehouse_core::queue::QueueMessage;
 use worker::worker_sys::web_sys;
 use worker::{
-    Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Response, Result,
-    ScheduleContext, ScheduledEvent, event,
+    Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Result, ScheduleContext,
+    ScheduledEvent, event,
 };
 
 #[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
     router::route(request::Incoming::new(req), &env).await
 }
 

@@ -35,7 +35,10 @@ pub async fn register<S: Store, K: Signer>(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let ip = req.headers().get("CF-Connecting-IP")?.unwrap_or_default();
+    let ip = req
+        .header("CF-Connecting-IP")
+        .unwrap_or_default()
+        .to_owned();
     match server
         .register(&body, &registration::source_network(&ip))
         .await
@@ -254,12 +257,7 @@ pub(crate) struct ClientRequest {
 pub(crate) async fn client_request(
     req: &mut Incoming,
 ) -> std::result::Result<ClientRequest, Result<Response>> {
-    let content_type = req
-        .headers()
-        .get("Content-Type")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let content_type = req.header("Content-Type").unwrap_or_default();
     if !content_type
         .to_ascii_lowercase()
         .starts_with("application/x-www-form-urlencoded")
@@ -269,7 +267,7 @@ pub(crate) async fn client_request(
         )));
     }
     let body = http::body(req, MAX_FORM_BYTES).await?;
-    let authorization = req.headers().get("Authorization").ok().flatten();
+    let authorization = req.header("Authorization").map(str::to_owned);
     Ok(ClientRequest {
         body,
         authorization,
@@ -358,7 +356,7 @@ pub async fn agents_page<S: Store, K: Signer>(
             )
         }
         Ok(Some(view)) => {
-            let accept = req.headers().get("Accept")?.unwrap_or_default();
+            let accept = req.header("Accept").unwrap_or_default();
             if accept.contains("application/json") {
                 http::json(200, &view)
             } else {

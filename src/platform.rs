@@ -5,12 +5,13 @@ use gatehouse_core::time::{Clock, UnixTime};
 
 use crate::webcrypto;
 
-/// `Date.now()`, in whole seconds.
+/// `Date.now()`, in whole seconds. Called as the static `Date.now()`: `worker::Date::now()`
+/// constructs a `Date` object and reads it back, two calls into the runtime instead of one.
 pub struct WorkerClock;
 
 impl Clock for WorkerClock {
     fn now(&self) -> UnixTime {
-        UnixTime(worker::Date::now().as_millis() / 1000)
+        UnixTime(js_sys::Date::now() as u64 / 1000)
     }
 }
 

@@ -7,16 +7,17 @@ use std::collections::HashMap;
 
 use gatehouse_core::gatekeeper::Identity;
 use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims};
+use gatehouse_core::markdown;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::site::Site;
 use gatehouse_core::time::UnixTime;
-use worker::{
-    Fetch, Fetcher, Headers, Request, RequestInit, RequestRedirect, Response, ResponseBody, Result,
-};
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
+use worker::{Fetcher, Headers, Response, ResponseBody, Result};
 
-use gatehouse_core::markdown;
-
+use crate::header_list::HeaderList;
 use crate::http;
 use crate::isolate_cache;
 use crate::request::Incoming;
@@ -39,7 +40,9 @@ pub struct Forwarded<'a> {
     pub identity: Option<&'a Identity>,
 }
 
-/// The headers the origin receives: the client's, filtered, plus the identity.
+/// The headers the origin receives: the client's, filtered, plus the identity. They start as a
+/// copy of the client's (one call into the runtime) and lose what must not pass, rather than
+/// being rebuilt header by header.
 pub async fn origin_headers(
     req: &Incoming,
     forwarded: &Forwarded<'_>,
@@ -52,19 +55,21 @@ pub async fn origin_headers(
         identity,
     } = *forwarded;
     let incoming = req.headers();
-    let connection = incoming.get("Connection")?;
-    let headers = Headers::new();
-    for (name, value) in incoming.entries() {
+    let connection = incoming.get("Connection");
+    let headers = web_sys::Headers::new_with_headers(&req.inner().headers())?;
+    for (name, value) in incoming.iter() {
         if name.eq_ignore_ascii_case("cookie") {
-            if let Some(kept) = assertion::strip_gatehouse_cookies(&value) {
-                headers.append("Cookie", &kept)?;
+            match assertion::strip_gatehouse_cookies(value) {
+                Some(kept) if kept == value => {}
+                Some(kept) => headers.set(name, &kept)?,
+                None => headers.delete(name)?,
             }
-        } else if assertion::forwards_request_header(&name, connection.as_deref()) {
-            headers.append(&name, &value)?;
+        } else if !assertion::forwards_request_header(name, connection) {
+            headers.delete(name)?;
         }
     }
-    if let Some(ip) = incoming.get("CF-Connecting-IP")? {
-        headers.set("X-Forwarded-For", &ip)?;
+    if let Some(ip) = incoming.get("CF-Connecting-IP") {
+        headers.set("X-Forwarded-For", ip)?;
     }
     // The Host the client used, port included (RFC 9110 §7.2).
     headers.set("X-Forwarded-Host", &url.authority())?;
@@ -78,7 +83,7 @@ pub async fn origin_headers(
             headers.set(name, &value)?;
         }
     }
-    Ok(headers)
+    Ok(Headers(headers))
 }
 
 /// The assertion for `identity`, signed once and reused while it has time to live.
@@ -115,76 +120,110 @@ pub enum Upstream<'a> {
     /// An origin URL (`scheme://host[:port][/base]`): the request's path and query are appended.
     Url(&'a str),
     /// A Worker behind a service binding: it sees the URL the client used.
-    Service(&'a Fetcher),
+    Service(Fetcher),
 }
 
-/// Forwards `req` upstream with `headers`, streaming both bodies.
+/// Forwards `req` upstream with `headers`, streaming both bodies. The runtime's own `Request`
+/// and `Response` are used as they are: wrapping them in `worker`'s types reads and rebuilds
+/// every part (status, headers, `cf`, body) for nothing.
 pub async fn forward(
     req: &Incoming,
     url: &RequestUrl<'_>,
     upstream: Upstream<'_>,
     headers: Headers,
-) -> Result<Response> {
+) -> Result<web_sys::Response> {
     let target = match (&upstream, url.query) {
         (Upstream::Url(origin), Some(query)) => format!("{origin}{}?{query}", url.path),
         (Upstream::Url(origin), None) => format!("{origin}{}", url.path),
         (Upstream::Service(_), _) => url.href.to_owned(),
     };
-    let mut init = RequestInit::new();
-    init.with_method(req.method())
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
+    let init = web_sys::RequestInit::new();
+    init.set_method(req.method().as_ref());
+    init.set_headers(&headers.0);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
     if let Some(body) = req.inner().body() {
-        init.with_body(Some(body.into()));
+        init.set_body(&body);
     }
-    let request = Request::new_with_init(&target, &init)?;
-    let answer = match upstream {
-        Upstream::Url(_) => Fetch::Request(request).send().await,
-        Upstream::Service(fetcher) => fetcher.fetch_request(request).await,
+    let request = web_sys::Request::new_with_str_and_init(&target, &init)?;
+    let sent = match upstream {
+        Upstream::Url(_) => js_sys::global()
+            .unchecked_into::<web_sys::WorkerGlobalScope>()
+            .fetch_with_request(&request),
+        Upstream::Service(fetcher) => fetcher
+            .into_rpc::<worker::worker_sys::Fetcher>()
+            .fetch(&request)?,
     };
-    let upstream = match answer {
-        Ok(response) => response,
+    let answer = match JsFuture::from(sent).await {
+        Ok(answer) => answer.unchecked_into::<web_sys::Response>(),
         Err(error) => {
-            worker::console_error!("origin of {target} unreachable: {error}");
+            worker::console_error!("origin of {target} unreachable: {error:?}");
             return http::json(
                 502,
                 &serde_json::json!({ "error": "bad_gateway", "error_description": "the app's origin did not answer" }),
-            );
+            )
+            .map(Into::into);
         }
     };
-    let accept = req.headers().get("Accept")?;
-    respond(upstream, accept.as_deref()).await
+    respond(answer, req.header("Accept")).await
 }
 
 /// The client's response: the origin's status, headers minus hop-by-hop ones, and its body as a
-/// stream, or converted to Markdown for an agent that prefers it.
-async fn respond(mut upstream: Response, accept: Option<&str>) -> Result<Response> {
-    let connection = upstream.headers().get("Connection")?;
-    let content_type = upstream.headers().get("Content-Type")?;
-    let headers = Headers::new();
-    for (name, value) in upstream.headers().entries() {
-        let planted =
-            name.eq_ignore_ascii_case("set-cookie") && !assertion::forwards_set_cookie(&value);
-        if assertion::forwards_response_header(&name, connection.as_deref()) && !planted {
-            headers.append(&name, &value)?;
+/// stream, or converted to Markdown for an agent that prefers it. An answer with nothing to
+/// remove or add goes back to the client untouched.
+async fn respond(upstream: web_sys::Response, accept: Option<&str>) -> Result<web_sys::Response> {
+    let received = HeaderList::read(&upstream.headers());
+    let connection = received.get("Connection");
+    let dropped: Vec<&str> = received
+        .iter()
+        .filter(|(name, _)| !assertion::forwards_response_header(name, connection))
+        .map(|(name, _)| name)
+        .collect();
+    let planted = received.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("set-cookie") && !assertion::forwards_set_cookie(value)
+    });
+    let html = markdown::is_html(received.get("Content-Type"));
+    if dropped.is_empty() && !planted && !html {
+        return Ok(upstream);
+    }
+    let headers = web_sys::Headers::new_with_headers(&upstream.headers())?;
+    for name in dropped {
+        headers.delete(name)?;
+    }
+    if planted {
+        // `delete` removes every cookie; the ones the client may have are put back.
+        headers.delete("Set-Cookie")?;
+        for (_, value) in received.iter().filter(|(name, value)| {
+            name.eq_ignore_ascii_case("set-cookie") && assertion::forwards_set_cookie(value)
+        }) {
+            headers.append("Set-Cookie", value)?;
         }
     }
-    let status = upstream.status_code();
-    if markdown::is_html(content_type.as_deref()) {
+    let status = upstream.status();
+    if html {
         // The answer depends on Accept, so caches must key on it.
         headers.append("Vary", "Accept")?;
         if markdown::prefers_markdown(accept) {
-            return to_markdown(&mut upstream, status, headers).await;
+            return to_markdown(&upstream, status, Headers(headers)).await;
         }
     }
-    Ok(Response::builder()
-        .with_status(status)
-        .with_headers(headers)
-        .body(upstream.body().clone()))
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    init.set_headers(&headers);
+    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
+        upstream.body().as_ref(),
+        &init,
+    )?)
 }
 
-async fn to_markdown(upstream: &mut Response, status: u16, headers: Headers) -> Result<Response> {
-    let html = upstream.text().await?;
+async fn to_markdown(
+    upstream: &web_sys::Response,
+    status: u16,
+    headers: Headers,
+) -> Result<web_sys::Response> {
+    let html = JsFuture::from(upstream.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
     let markdown = match markdown::html_to_markdown(&html) {
         Ok(markdown) => markdown,
         // Too large or too deep to convert within a request's budget: the agent gets the HTML.
@@ -192,7 +231,8 @@ async fn to_markdown(upstream: &mut Response, status: u16, headers: Headers) -> 
             return Ok(Response::builder()
                 .with_status(status)
                 .with_headers(headers)
-                .body(ResponseBody::Body(html.into_bytes())));
+                .body(ResponseBody::Body(html.into_bytes()))
+                .into());
         }
     };
     headers.set("Content-Type", markdown::MARKDOWN_CONTENT_TYPE)?;
@@ -207,5 +247,6 @@ async fn to_markdown(upstream: &mut Response, status: u16, headers: Headers) -> 
     Ok(Response::builder()
         .with_status(status)
         .with_headers(headers)
-        .body(ResponseBody::Body(markdown.into_bytes())))
+        .body(ResponseBody::Body(markdown.into_bytes()))
+        .into())
 }

@@ -1,35 +1,49 @@
 //! The request the runtime hands the Worker. `worker::Request` reads `request.cf` as it is
 //! built, which makes workerd materialize the whole `cf` object (location, TLS and bot data):
 //! profiled at ~10% of a discovery request's CPU, for a property gatehouse never reads. This
-//! wrapper reads only what gatehouse uses, when it uses it.
+//! wrapper reads only what gatehouse uses, when it uses it, and reads the headers once.
+
+use std::cell::OnceCell;
 
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
-use worker::{ByteStream, Error, Headers, Method, Result};
+use worker::{ByteStream, Error, Method, Result};
+
+use crate::header_list::HeaderList;
 
 pub struct Incoming {
     raw: web_sys::Request,
-    headers: Headers,
+    method: OnceCell<Method>,
+    headers: OnceCell<HeaderList>,
     body_used: bool,
 }
 
 impl Incoming {
     pub fn new(raw: web_sys::Request) -> Self {
-        let headers = Headers(raw.headers());
         Self {
             raw,
-            headers,
+            method: OnceCell::new(),
+            headers: OnceCell::new(),
             body_used: false,
         }
     }
 
     pub fn method(&self) -> Method {
-        Method::from(self.raw.method())
+        self.method
+            .get_or_init(|| Method::from(self.raw.method()))
+            .clone()
     }
 
-    pub fn headers(&self) -> &Headers {
-        &self.headers
+    /// Every header, read from the runtime on the first use.
+    pub fn headers(&self) -> &HeaderList {
+        self.headers
+            .get_or_init(|| HeaderList::read(&self.raw.headers()))
+    }
+
+    /// The value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers().get(name)
     }
 
     /// The URL, as the runtime serialized it.

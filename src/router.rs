@@ -1,8 +1,5 @@
 //! Dispatches a request to its handler by method and path.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use gatehouse_core::config::ConfigError;
 use gatehouse_core::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 use gatehouse_core::paths::{self, WellKnown};
@@ -11,30 +8,47 @@ use gatehouse_core::server::Server;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::site::Site;
 use gatehouse_core::time::Clock;
+use worker::worker_sys::web_sys;
 use worker::{Env, Method, Response, Result};
 
 use crate::bindings::Bindings;
 use crate::keys::WebCryptoSigner;
 use crate::platform::WorkerClock;
+use crate::prepared::{self, Kind};
 use crate::random::PlatformRng;
 use crate::request::Incoming;
 use crate::store::WorkerStore;
 use crate::upstream::WorkerUpstream;
-use crate::{admin, device, env, gate, health, http, isolate_cache, oauth, oidc};
+use crate::{admin, device, env, gate, health, http, oauth, oidc};
 
 /// How long clients may cache discovery documents and the JWKS.
 const METADATA_MAX_AGE_SECS: u32 = 300;
 
-pub async fn route(mut req: Incoming, env: &Env) -> Result<Response> {
+/// The response to `req`: gatehouse's own, or the app's as its origin sent it (handed back as the
+/// runtime's `Response`, untouched, see `proxy::forward`).
+pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
     let href = req.url();
     let Some(url) = RequestUrl::split(&href) else {
         return http::json(
             400,
             &serde_json::json!({ "error": "invalid_request", "error_description": "not an http(s) URL" }),
-        );
+        )
+        .map(Into::into);
     };
     let path = url.path.to_owned();
     let method = req.method();
+    // Discovery documents are at the host's root and name the app by the path after them;
+    // everything else belongs to the app whose path prefix covers it.
+    let document = paths::well_known(&path);
+    // A document this isolate served already: its URL decides it, since the configuration
+    // changes only with a deployment, and a deployment starts new isolates.
+    let document_url = href.split('?').next().unwrap_or_default();
+    if document.is_some()
+        && matches!(method, Method::Get)
+        && let Some(answer) = prepared::answer(Kind::Document, document_url)
+    {
+        return answer;
+    }
     if path == paths::HEALTHZ {
         return match method {
             Method::Get => {
@@ -42,31 +56,31 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<Response> {
                 http::json(report.status(), &report)
             }
             _ => http::method_not_allowed("GET"),
-        };
+        }
+        .map(Into::into);
     }
     let config = match env::config(env) {
         Ok(config) => config,
-        Err(error) => return misconfigured(&error),
+        Err(error) => return misconfigured(&error).map(Into::into),
     };
     let (origin, host) = (url.origin(), url.authority());
-    // Discovery documents are at the host's root and name the app by the path after them;
-    // everything else belongs to the app whose path prefix covers it.
-    let document = paths::well_known(&path);
     let app_path = paths::document_path(&path)
         .filter(|_| document.is_some())
         .unwrap_or_else(|| path.clone());
     let Some(site) = Site::resolve(&config, &origin, &host, &app_path) else {
-        return http::not_found();
+        return http::not_found().map(Into::into);
     };
     // Discovery needs no storage: answered before any binding is looked up.
     if let Some(document) = document {
         return match method {
             Method::Get => {
-                let body = discovery(&site, config.cimd.enabled, document, &path)?;
-                http::with_cors(http::public_json_bytes(body, METADATA_MAX_AGE_SECS)?)
+                let body = discovery(&site, config.cimd.enabled, document)?;
+                let response =
+                    http::with_cors(http::public_json_bytes(body, METADATA_MAX_AGE_SECS)?)?;
+                prepared::keep(Kind::Document, document_url, response)
             }
-            Method::Options => http::preflight(),
-            _ => http::method_not_allowed("GET, OPTIONS"),
+            Method::Options => http::preflight().map(Into::into),
+            _ => http::method_not_allowed("GET, OPTIONS").map(Into::into),
         };
     }
     let bindings = Bindings::new(env);
@@ -79,7 +93,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<Response> {
         clock.now(),
         config.migration.is_some(),
     );
-    let source = req.headers().get("CF-Connecting-IP")?;
+    let source = req.header("CF-Connecting-IP").map(str::to_owned);
     let server =
         Server::new(&config, site, &store, &signer, &PlatformRng, &clock).with_source(source);
     let upstream = WorkerUpstream::new(&bindings, server.now.0);
@@ -91,7 +105,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<Response> {
         paths::REGISTER | paths::TOKEN | paths::REVOKE | paths::JWKS | paths::DEVICE_AUTHORIZATION
     );
     let response = match (method, local.as_str()) {
-        (Method::Options, _) if cors => return http::preflight(),
+        (Method::Options, _) if cors => return http::preflight().map(Into::into),
         (Method::Get, paths::JWKS) => match server.signer.jwks().await {
             Ok(jwks) => http::public_json(&jwks, METADATA_MAX_AGE_SECS),
             Err(error) => http::unavailable(&error.to_string()),
@@ -150,35 +164,16 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<Response> {
         _ if paths::is_reserved(&local) => http::not_found(),
         _ => return gate::handle(&server, env, req, &url).await,
     }?;
-    if cors {
-        http::with_cors(response)
+    let response = if cors {
+        http::with_cors(response)?
     } else {
-        Ok(response)
-    }
+        response
+    };
+    Ok(response.into())
 }
 
-/// An isolate keeps at most this many discovery documents (one per app and document; more
-/// only when an app's `host` is a pattern that many names match).
-const MAX_DOCUMENTS: usize = 256;
-
-thread_local! {
-    /// Discovery documents as served, by URL: they change only with a deployment, and building
-    /// and serializing one costs more than the rest of its request.
-    static DOCUMENTS: RefCell<HashMap<String, Vec<u8>>> = RefCell::new(HashMap::new());
-}
-
-/// The discovery document at `path` of the site, serialized.
-fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown, path: &str) -> Result<Vec<u8>> {
-    let key = format!("{}{path}", site.origin);
-    if let Some(body) = DOCUMENTS.with_borrow(|documents| documents.get(&key).cloned()) {
-        return Ok(body);
-    }
-    let body = build_discovery(site, cimd, document)?;
-    isolate_cache::insert(&DOCUMENTS, MAX_DOCUMENTS, key, body.clone());
-    Ok(body)
-}
-
-fn build_discovery(site: &Site<'_>, cimd: bool, document: WellKnown) -> Result<Vec<u8>> {
+/// The discovery document of the site, serialized.
+fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown) -> Result<Vec<u8>> {
     let scopes: Vec<String> = site
         .app
         .scopes

@@ -1,7 +1,9 @@
 // What the authenticated path asks of storage, counted inside the Worker's isolate: an agent's
 // request with a token the isolate has verified makes no D1 query (the issue 9 budget), neither
 // does one with a new token once the isolate holds the signing keys, and neither forged tokens
-// naming unknown key ids nor made-up session cookies can make every request one. Calls are counted
+// naming unknown key ids nor made-up session cookies can make every request one; discovery
+// documents and the challenge to a request without credentials are built once per isolate and
+// answered again whole. Calls are counted
 // through the inspector (support/inspector.mjs) on wasm-bindgen's import functions, so nothing in
 // the Worker exists for this test.
 import assert from 'node:assert/strict';
@@ -22,7 +24,7 @@ before(async () => {
   origin = await startOrigin();
   const apps = [{ name: 'Files', host: '*', scopes: { read: 'Read files' }, policy: { allow_domains: ['example.com'] }, origin: origin.url }];
   gh = await startGatehouse({ vars: { APPS: JSON.stringify(apps) } });
-  probe = await countRuntimeCalls(gh.inspectorPort, [...D1, 'fetch']);
+  probe = await countRuntimeCalls(gh.inspectorPort, [...D1, 'fetch', 'set']);
 });
 after(async () => {
   await probe?.stop();
@@ -108,4 +110,34 @@ test('the probe counts D1 queries where there are some: a refresh', async () => 
   assert.equal(res.status, 200);
   const calls = await probe.counts();
   assert.ok(calls.prepare > 0 && calls.batch > 0, `a refresh reads and writes D1: ${JSON.stringify(calls)}`);
+});
+
+test('discovery documents and the bare 401 are built once per isolate, and answered whole every time', async () => {
+  const answers = async (path, headers = {}) => {
+    const all = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${gh.url}${path}`, { headers });
+      all.push({ status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() });
+    }
+    return all;
+  };
+  await answers('/.well-known/oauth-authorization-server');
+  await answers('/echo', { accept: 'application/json' });
+  await probe.counts();
+  const documents = await answers('/.well-known/oauth-authorization-server');
+  const challenges = await answers('/echo', { accept: 'application/json' });
+  const calls = await probe.counts();
+  assert.equal(JSON.parse(documents[0].body).issuer, gh.url);
+  assert.equal(documents[0].headers['access-control-allow-origin'], '*');
+  assert.equal(documents[0].headers['cache-control'], 'public, max-age=300');
+  assert.equal(challenges[0].status, 401);
+  assert.match(challenges[0].headers['www-authenticate'], /^Bearer resource_metadata="/);
+  assert.equal(challenges[0].headers['cache-control'], 'no-store');
+  assert.match(JSON.parse(challenges[0].body).error_description, /bearer token/);
+  for (const all of [documents, challenges]) {
+    for (const answer of all.slice(1)) {
+      assert.deepEqual({ ...answer, headers: { ...answer.headers, date: undefined } }, { ...all[0], headers: { ...all[0].headers, date: undefined } });
+    }
+  }
+  assert.equal(calls.set ?? 0, 0, `no header is set for an answer prepared already: ${JSON.stringify(calls)}`);
 });

@@ -1,0 +1,78 @@
+//! Responses an isolate builds once and answers many times: discovery documents, and the `401`
+//! challenge of a request that brings no credentials. Both depend only on the deployment and the
+//! URL, and both are what anyone can ask for as often as they like.
+//!
+//! A prepared response keeps its status, headers and body as the runtime's own objects, so each
+//! answer is a single `new Response(body, init)`. Building it afresh costs a dozen calls from
+//! wasm into the runtime (one per header, the body copied out of wasm, the init object), which
+//! made up most of the difference between gatehouse's `401` and a bare Worker's.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use worker::worker_sys::web_sys;
+use worker::{Response, ResponseBody, Result};
+
+use crate::isolate_cache;
+
+/// An isolate keeps at most this many prepared responses (one per app and document, and one
+/// challenge per app; more only when an app's `host` is a pattern that many names match).
+const MAX_PREPARED: usize = 512;
+
+thread_local! {
+    static PREPARED: RefCell<HashMap<String, Prepared>> = RefCell::new(HashMap::new());
+}
+
+/// What kind of response a key names: keys of different kinds never meet.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// A discovery document, keyed by its URL.
+    Document,
+    /// The challenge to a request without credentials, keyed by its `WWW-Authenticate`.
+    Challenge,
+}
+
+struct Prepared {
+    init: web_sys::ResponseInit,
+    body: Option<js_sys::Uint8Array>,
+}
+
+/// The response of `kind` under `key`, if this isolate prepared it already.
+pub fn answer(kind: Kind, key: &str) -> Option<Result<web_sys::Response>> {
+    PREPARED.with_borrow(|prepared| prepared.get(&cache_key(kind, key)).map(Prepared::respond))
+}
+
+/// Keeps `response` (whose body is bytes, or none) under `key`, and answers with it.
+pub fn keep(kind: Kind, key: &str, response: Response) -> Result<web_sys::Response> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(response.status_code());
+    init.set_headers(&response.headers().0);
+    let body = match response.body() {
+        ResponseBody::Body(bytes) => Some(js_sys::Uint8Array::from(bytes.as_slice())),
+        _ => None,
+    };
+    let prepared = Prepared { init, body };
+    let answer = prepared.respond();
+    isolate_cache::insert(&PREPARED, MAX_PREPARED, cache_key(kind, key), prepared);
+    answer
+}
+
+fn cache_key(kind: Kind, key: &str) -> String {
+    let prefix = match kind {
+        Kind::Document => 'D',
+        Kind::Challenge => 'C',
+    };
+    format!("{prefix}{key}")
+}
+
+impl Prepared {
+    /// A new `Response` of the kept parts. The runtime copies the body and the headers into
+    /// each response it constructs (Fetch Standard, "initialize a response"), so the kept
+    /// objects are never shared with a response that could change them.
+    fn respond(&self) -> Result<web_sys::Response> {
+        Ok(web_sys::Response::new_with_opt_buffer_source_and_init(
+            self.body.as_deref(),
+            &self.init,
+        )?)
+    }
+}
