@@ -26,7 +26,7 @@ struct Presented {
 impl Presented {
     fn of<S, K>(server: &AuthServer<'_, S, K>, req: &Incoming) -> Result<Self> {
         Ok(Self {
-            authorization: req.header("Authorization").map(str::to_owned),
+            authorization: req.header("Authorization"),
             session: http::cookie(req, &server.site.session_cookie()),
             csrf_cookie: http::cookie(req, CSRF_COOKIE),
         })

@@ -28,15 +28,22 @@ pub async fn handle<S: Store, K: Signer>(
 ) -> Result<web_sys::Response> {
     let method = req.method().to_string();
     let session = http::cookie(&req, &server.site.session_cookie());
+    let [authorization, accept, fetch_mode, cors_request_method] = [
+        "Authorization",
+        "Accept",
+        "Sec-Fetch-Mode",
+        "Access-Control-Request-Method",
+    ]
+    .map(|name| req.header(name));
     let gate_request = GateRequest {
         method: &method,
         path: url.path,
         query: url.query,
-        authorization: req.header("Authorization"),
+        authorization: authorization.as_deref(),
         session: session.as_deref(),
-        accept: req.header("Accept"),
-        sec_fetch_mode: req.header("Sec-Fetch-Mode"),
-        cors_request_method: req.header("Access-Control-Request-Method"),
+        accept: accept.as_deref(),
+        sec_fetch_mode: fetch_mode.as_deref(),
+        cors_request_method: cors_request_method.as_deref(),
     };
     let gate = match server
         .gate(&gate_request, &CachedVerifier::new(server.signer))

@@ -35,10 +35,7 @@ pub async fn register<S: Store, K: Signer>(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let ip = req
-        .header("CF-Connecting-IP")
-        .unwrap_or_default()
-        .to_owned();
+    let ip = req.header("CF-Connecting-IP").unwrap_or_default();
     match server
         .register(&body, &registration::source_network(&ip))
         .await
@@ -267,7 +264,7 @@ pub(crate) async fn client_request(
         )));
     }
     let body = http::body(req, MAX_FORM_BYTES).await?;
-    let authorization = req.header("Authorization").map(str::to_owned);
+    let authorization = req.header("Authorization");
     Ok(ClientRequest {
         body,
         authorization,

@@ -164,7 +164,7 @@ pub async fn forward(
             .map(Into::into);
         }
     };
-    respond(answer, req.header("Accept")).await
+    respond(answer, req.header("Accept").as_deref()).await
 }
 
 /// The client's response: the origin's status, headers minus hop-by-hop ones, and its body as a

@@ -93,7 +93,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         clock.now(),
         config.migration.is_some(),
     );
-    let source = req.header("CF-Connecting-IP").map(str::to_owned);
+    let source = req.header("CF-Connecting-IP");
     let server =
         Server::new(&config, site, &store, &signer, &PlatformRng, &clock).with_source(source);
     let upstream = WorkerUpstream::new(&bindings, server.now.0);
