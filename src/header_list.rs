@@ -39,6 +39,12 @@ impl HeaderList {
             .map(|(_, value)| value)
     }
 
+    /// Every `(name, value)` pair, collected: the form the core's header rules take
+    /// (`gatekeeper::assertion::request_edits`).
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.iter().collect()
+    }
+
     /// Every `(name, value)` pair, in the runtime's order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         let mut parts = self.text.split('\n');

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use gatehouse_core::gatekeeper::Identity;
-use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims};
+use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims, HeaderEdit};
 use gatehouse_core::markdown;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::Signer;
@@ -55,19 +55,8 @@ pub async fn origin_headers(
         identity,
     } = *forwarded;
     let incoming = req.headers();
-    let connection = incoming.get("Connection");
     let headers = web_sys::Headers::new_with_headers(&req.inner().headers())?;
-    for (name, value) in incoming.iter() {
-        if name.eq_ignore_ascii_case("cookie") {
-            match assertion::strip_gatehouse_cookies(value) {
-                Some(kept) if kept == value => {}
-                Some(kept) => headers.set(name, &kept)?,
-                None => headers.delete(name)?,
-            }
-        } else if !assertion::forwards_request_header(name, connection) {
-            headers.delete(name)?;
-        }
-    }
+    apply(&headers, assertion::request_edits(&incoming.pairs()))?;
     if let Some(ip) = incoming.get("CF-Connecting-IP") {
         headers.set("X-Forwarded-For", ip)?;
     }
@@ -149,6 +138,8 @@ pub async fn forward(
         Upstream::Url(_) => js_sys::global()
             .unchecked_into::<web_sys::WorkerGlobalScope>()
             .fetch_with_request(&request),
+        // `into_rpc` is `worker`'s one way to the binding's JavaScript object, whose `fetch`
+        // takes the runtime's `Request` as it is.
         Upstream::Service(fetcher) => fetcher
             .into_rpc::<worker::worker_sys::Fetcher>()
             .fetch(&request)?,
@@ -172,32 +163,13 @@ pub async fn forward(
 /// remove or add goes back to the client untouched.
 async fn respond(upstream: web_sys::Response, accept: Option<&str>) -> Result<web_sys::Response> {
     let received = HeaderList::read(&upstream.headers());
-    let connection = received.get("Connection");
-    let dropped: Vec<&str> = received
-        .iter()
-        .filter(|(name, _)| !assertion::forwards_response_header(name, connection))
-        .map(|(name, _)| name)
-        .collect();
-    let planted = received.iter().any(|(name, value)| {
-        name.eq_ignore_ascii_case("set-cookie") && !assertion::forwards_set_cookie(value)
-    });
+    let edits = assertion::response_edits(&received.pairs());
     let html = markdown::is_html(received.get("Content-Type"));
-    if dropped.is_empty() && !planted && !html {
+    if edits.is_empty() && !html {
         return Ok(upstream);
     }
     let headers = web_sys::Headers::new_with_headers(&upstream.headers())?;
-    for name in dropped {
-        headers.delete(name)?;
-    }
-    if planted {
-        // `delete` removes every cookie; the ones the client may have are put back.
-        headers.delete("Set-Cookie")?;
-        for (_, value) in received.iter().filter(|(name, value)| {
-            name.eq_ignore_ascii_case("set-cookie") && assertion::forwards_set_cookie(value)
-        }) {
-            headers.append("Set-Cookie", value)?;
-        }
-    }
+    apply(&headers, edits)?;
     let status = upstream.status();
     if html {
         // The answer depends on Accept, so caches must key on it.
@@ -213,6 +185,18 @@ async fn respond(upstream: web_sys::Response, accept: Option<&str>) -> Result<we
         upstream.body().as_ref(),
         &init,
     )?)
+}
+
+/// Carries out the core's `edits` on `headers`.
+fn apply(headers: &web_sys::Headers, edits: Vec<HeaderEdit<'_>>) -> Result<()> {
+    for edit in edits {
+        match edit {
+            HeaderEdit::Delete(name) => headers.delete(name)?,
+            HeaderEdit::Set(name, value) => headers.set(name, &value)?,
+            HeaderEdit::Append(name, value) => headers.append(name, value)?,
+        }
+    }
+    Ok(())
 }
 
 async fn to_markdown(

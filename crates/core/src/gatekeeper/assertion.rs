@@ -157,7 +157,8 @@ fn named_by_connection(name: &str, connection: Option<&str>) -> bool {
 }
 
 /// The `Cookie` header without gatehouse's own cookies (the session is gatehouse's business, not
-/// the origin's); `None` when nothing is left.
+/// the origin's); `None` when nothing is left. Pairs are separated by `;` and rejoined with
+/// `"; "` (RFC 6265 §4.2.1).
 pub fn strip_gatehouse_cookies(header: &str) -> Option<String> {
     let kept: Vec<&str> = header
         .split(';')
@@ -165,6 +166,74 @@ pub fn strip_gatehouse_cookies(header: &str) -> Option<String> {
         .filter(|pair| !pair.is_empty() && !pair.starts_with(COOKIE_PREFIX))
         .collect();
     (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// A change to a copy of a message's headers. The Worker copies the headers in one call and
+/// applies these, rather than rebuilding them one by one.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeaderEdit<'h> {
+    /// Remove every value of the header.
+    Delete(&'h str),
+    /// Replace the header's value.
+    Set(&'h str, String),
+    /// Add a value (a `Set-Cookie` put back after all of them were deleted).
+    Append(&'h str, &'h str),
+}
+
+/// The value of `name` among `headers` (any case); the first when it repeats.
+fn header_value<'h>(headers: &[(&'h str, &'h str)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| *value)
+}
+
+/// What to change in a copy of the client's `headers` before it goes to the origin: every header
+/// [`forwards_request_header`] refuses goes, and `Cookie` loses gatehouse's cookies (and goes if
+/// nothing is left).
+pub fn request_edits<'h>(headers: &[(&'h str, &'h str)]) -> Vec<HeaderEdit<'h>> {
+    let connection = header_value(headers, "connection");
+    let mut edits = Vec::new();
+    for &(name, value) in headers {
+        if name.eq_ignore_ascii_case("cookie") {
+            match strip_gatehouse_cookies(value) {
+                Some(kept) if kept == value => {}
+                Some(kept) => edits.push(HeaderEdit::Set(name, kept)),
+                None => edits.push(HeaderEdit::Delete(name)),
+            }
+        } else if !forwards_request_header(name, connection) {
+            edits.push(HeaderEdit::Delete(name));
+        }
+    }
+    edits
+}
+
+/// What to change in a copy of the origin's response `headers` before it goes to the client:
+/// hop-by-hop headers (RFC 9110 §7.6.1) go, and when the origin tries to set one of gatehouse's
+/// cookies, every `Set-Cookie` goes and the others are put back. Nothing to change: the
+/// response can pass as it came.
+pub fn response_edits<'h>(headers: &[(&'h str, &'h str)]) -> Vec<HeaderEdit<'h>> {
+    let connection = header_value(headers, "connection");
+    let mut edits: Vec<HeaderEdit<'h>> = headers
+        .iter()
+        .filter(|(name, _)| !forwards_response_header(name, connection))
+        .map(|&(name, _)| HeaderEdit::Delete(name))
+        .collect();
+    let cookies = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"));
+    if cookies
+        .clone()
+        .any(|(_, value)| !forwards_set_cookie(value))
+    {
+        edits.push(HeaderEdit::Delete("set-cookie"));
+        edits.extend(
+            cookies
+                .filter(|(_, value)| forwards_set_cookie(value))
+                .map(|&(_, value)| HeaderEdit::Append("set-cookie", value)),
+        );
+    }
+    edits
 }
 
 /// Signs assertions once per identity and reuses them until shortly before they expire, so an
@@ -211,6 +280,81 @@ mod tests {
         );
         assert!(!forwards_response_header("Transfer-Encoding", None));
         assert!(forwards_response_header("Set-Cookie", None));
+    }
+
+    #[test]
+    fn the_clients_credentials_spoofed_identity_and_gatehouse_cookies_never_reach_the_origin() {
+        let headers = [
+            ("authorization", "Bearer at"),
+            ("gatehouse-email", "mallory@example.com"),
+            ("connection", "keep-alive, x-hop"),
+            ("x-hop", "secret"),
+            ("cookie", "theme=dark; __Host-gatehouse-session=s"),
+            ("x-forwarded-for", "203.0.113.9"),
+            ("accept", "*/*"),
+        ];
+        assert_eq!(
+            request_edits(&headers),
+            [
+                HeaderEdit::Delete("authorization"),
+                HeaderEdit::Delete("gatehouse-email"),
+                HeaderEdit::Delete("connection"),
+                HeaderEdit::Delete("x-hop"),
+                HeaderEdit::Set("cookie", "theme=dark".into()),
+                HeaderEdit::Delete("x-forwarded-for"),
+            ]
+        );
+        let only_ours = [(
+            "cookie",
+            "__Host-gatehouse-session=s; __Host-gatehouse-csrf=c",
+        )];
+        assert_eq!(request_edits(&only_ours), [HeaderEdit::Delete("cookie")]);
+        let clean = [("accept", "*/*"), ("cookie", "a=1; b=2")];
+        assert_eq!(request_edits(&clean), []);
+    }
+
+    #[test]
+    fn a_planted_cookie_and_hop_by_hop_headers_stay_behind_and_a_clean_response_passes_as_is() {
+        let headers = [
+            ("connection", "close, x-origin-hop"),
+            ("x-origin-hop", "secret"),
+            ("set-cookie", "theme=dark; Path=/"),
+            ("set-cookie", "__Host-gatehouse-session=planted; Path=/"),
+            ("set-cookie", "lang=en"),
+            ("content-type", "text/plain"),
+        ];
+        assert_eq!(
+            response_edits(&headers),
+            [
+                HeaderEdit::Delete("connection"),
+                HeaderEdit::Delete("x-origin-hop"),
+                HeaderEdit::Delete("set-cookie"),
+                HeaderEdit::Append("set-cookie", "theme=dark; Path=/"),
+                HeaderEdit::Append("set-cookie", "lang=en"),
+            ]
+        );
+        let clean = [("content-type", "application/json"), ("set-cookie", "a=1")];
+        assert_eq!(response_edits(&clean), []);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn edits_never_panic_and_never_keep_what_may_not_pass(
+            headers in proptest::collection::vec(("[A-Za-z-]{0,12}", ".{0,40}"), 0..8)
+        ) {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            let deleted: Vec<&str> = request_edits(&headers)
+                .into_iter()
+                .filter_map(|edit| match edit { HeaderEdit::Delete(name) => Some(name), _ => None })
+                .collect();
+            for (name, _) in &headers {
+                if name.eq_ignore_ascii_case("authorization") || name.to_ascii_lowercase().starts_with(HEADER_PREFIX) {
+                    proptest::prop_assert!(deleted.contains(name), "{name} kept");
+                }
+            }
+            let _ = response_edits(&headers);
+        }
     }
 
     #[test]
