@@ -145,6 +145,10 @@ fn challenge(
     challenge_response(status, www_authenticate, &error.body()).map(Into::into)
 }
 
+/// No CORS headers: which origins may read the app's responses is the app's policy (its
+/// preflights reach it, see `gatekeeper`), which gatehouse does not know. A browser-based client
+/// that cannot read the challenge finds the same metadata at the app's well-known URL, which
+/// any origin may read (MCP authorization, "Protected Resource Metadata Discovery").
 fn challenge_response<T: serde::Serialize>(
     status: u16,
     www_authenticate: &str,
@@ -153,6 +157,5 @@ fn challenge_response<T: serde::Serialize>(
     let response = http::json(status, body)?;
     let headers = response.headers();
     headers.set("WWW-Authenticate", www_authenticate)?;
-    headers.set("Access-Control-Expose-Headers", "WWW-Authenticate")?;
     Ok(response)
 }

@@ -205,11 +205,16 @@ pub fn redirect(status: u16, location: &str) -> Result<Response> {
 
 /// CORS for endpoints that browser-based clients call (metadata, registration, token,
 /// revocation, JWKS): any origin, no cookies. gatehouse never reads cookies on these endpoints,
-/// so a cross-origin caller gains nothing it could not do from a server.
+/// so a cross-origin caller gains nothing it could not do from a server. A challenge
+/// (`WWW-Authenticate`, on a failed client authentication) is not a CORS-safelisted response
+/// header, so it is exposed where there is one (Fetch Standard, `Access-Control-Expose-Headers`);
+/// elsewhere that header would say nothing, and every header costs the runtime CPU to write.
 pub fn with_cors(mut response: Response) -> Result<Response> {
     let headers = response.headers_mut();
     headers.set("Access-Control-Allow-Origin", "*")?;
-    headers.set("Access-Control-Expose-Headers", "WWW-Authenticate")?;
+    if headers.has("WWW-Authenticate")? {
+        headers.set("Access-Control-Expose-Headers", "WWW-Authenticate")?;
+    }
     Ok(response)
 }
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startGatehouse } from './support/gatehouse.mjs';
+import { register, tokenRequest } from './support/oauth.mjs';
 
 let gh;
 before(async () => (gh = await startGatehouse()));
@@ -72,6 +73,18 @@ test('CORS preflights are answered for browser-based clients', async () => {
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
     assert.match(res.headers.get('access-control-allow-headers'), /Authorization/);
   }
+});
+
+test('a cross-origin client can read a failed client authentication\'s challenge, which is exposed only where there is one', async () => {
+  const cors = (res) => [res.status, res.headers.get('access-control-allow-origin'), res.headers.get('access-control-expose-headers')];
+  const origin = { origin: 'https://client.example' };
+  const client = await register(gh.url, { token_endpoint_auth_method: 'client_secret_basic' });
+  const refused = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: 'x' }, { basic: { id: client.client_id, secret: 'wrong' } });
+  assert.match(refused.headers.get('www-authenticate'), /^Basic/);
+  assert.deepEqual(cors(refused), [401, '*', 'WWW-Authenticate']);
+  // Without a challenge there is nothing to expose.
+  assert.deepEqual(cors(await fetch(`${gh.url}/.well-known/oauth-authorization-server`, { headers: origin })), [200, '*', null]);
+  assert.deepEqual(cors(await fetch(`${gh.url}/oauth/jwks.json`, { headers: origin })), [200, '*', null]);
 });
 
 test('the local "*" app answers loopback hosts only, so a forged Host cannot mint an issuer', async () => {

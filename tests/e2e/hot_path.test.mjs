@@ -8,6 +8,7 @@
 // the Worker exists for this test.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { countRuntimeCalls } from './support/inspector.mjs';
@@ -16,6 +17,8 @@ import { startOrigin } from './support/origin.mjs';
 
 /** The D1 API: every query is prepared first; several go out as one batch. */
 const D1 = ['prepare', 'batch'];
+/** `new Response(stream, init)`: an origin's response built again with edited headers. */
+const REBUILD = 'new_with_opt_readable_stream_and_init';
 
 let gh;
 let origin;
@@ -24,7 +27,7 @@ before(async () => {
   origin = await startOrigin();
   const apps = [{ name: 'Files', host: '*', scopes: { read: 'Read files' }, policy: { allow_domains: ['example.com'] }, origin: origin.url }];
   gh = await startGatehouse({ vars: { APPS: JSON.stringify(apps) } });
-  probe = await countRuntimeCalls(gh.inspectorPort, [...D1, 'fetch', 'set']);
+  probe = await countRuntimeCalls(gh.inspectorPort, [...D1, 'fetch', 'set', REBUILD]);
 });
 after(async () => {
   await probe?.stop();
@@ -140,4 +143,32 @@ test('discovery documents and the bare 401 are built once per isolate, and answe
     }
   }
   assert.equal(calls.set ?? 0, 0, `no header is set for an answer prepared already: ${JSON.stringify(calls)}`);
+});
+
+test('an origin\'s framing headers never reach the client, and a response with nothing else to drop passes untouched', async () => {
+  const { tokens } = await tokensFor(gh.url, { scope: 'read' });
+  const authorization = `Bearer ${tokens.access_token}`;
+  const raw = (path) =>
+    new Promise((resolve, reject) => {
+      http.get(`${gh.url}${path}`, { headers: { authorization } }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.rawHeaders, body }));
+      }).on('error', reject);
+    });
+  await raw('/framed');
+  await probe.counts();
+  const framed = await raw('/framed');
+  const untouched = await probe.counts();
+  assert.deepEqual([framed.status, framed.body], [200, 'framed']);
+  const names = framed.headers.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
+  assert.ok(!names.includes('keep-alive'), `the origin's Keep-Alive reached the client: ${framed.headers}`);
+  assert.ok(!framed.headers.some((value) => value.includes('4321')), `${framed.headers}`);
+  assert.equal(untouched[REBUILD] ?? 0, 0, `rebuilt a response with only framing to drop: ${JSON.stringify(untouched)}`);
+  // A header that Connection names is the origin's to drop: that response is built again.
+  const echoed = await raw('/echo');
+  const rebuilt = await probe.counts();
+  assert.equal(echoed.status, 200);
+  assert.ok(!echoed.headers.includes('x-origin-hop'), `${echoed.headers}`);
+  assert.equal(rebuilt[REBUILD], 1, `the probe sees a rebuild: ${JSON.stringify(rebuilt)}`);
 });

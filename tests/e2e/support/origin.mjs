@@ -4,6 +4,8 @@
 //   GET /page           → an HTML page (for the Markdown conversion)
 //   GET /status/<code>  → that status with a JSON body
 //   GET /public/health  → "ok"
+//   GET /framed         → "framed", with the framing headers an HTTP/1.1 server sends
+//                         (Connection: keep-alive, and a Keep-Alive with a value of its own)
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 
@@ -34,6 +36,10 @@ export async function startOrigin() {
       if (url.pathname === '/cookies') {
         res.writeHead(200, { 'content-type': 'text/plain', 'set-cookie': ['theme=dark; Path=/', '__Host-gatehouse-session=planted; Path=/; Secure; HttpOnly'] });
         return res.end('cookies');
+      }
+      if (url.pathname === '/framed') {
+        res.writeHead(200, { 'content-type': 'text/plain', connection: 'keep-alive', 'keep-alive': 'timeout=5, max=4321' });
+        return res.end('framed');
       }
       if (url.pathname === '/public/health') {
         res.writeHead(200, { 'content-type': 'text/plain' });

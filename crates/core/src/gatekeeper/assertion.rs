@@ -208,10 +208,17 @@ pub fn request_edits<'h>(headers: &[(&'h str, &'h str)]) -> Vec<HeaderEdit<'h>> 
     edits
 }
 
+/// Hop-by-hop headers that only frame the message on its connection. The runtime's HTTP server
+/// writes its own for every response it serves and never passes a Worker's on (the end-to-end
+/// test "an origin's framing headers never reach the client" checks it), so removing them
+/// alone is not worth copying a response.
+const FRAMING: &[&str] = &["connection", "keep-alive", "transfer-encoding"];
+
 /// What to change in a copy of the origin's response `headers` before it goes to the client:
 /// hop-by-hop headers (RFC 9110 §7.6.1) go, and when the origin tries to set one of gatehouse's
 /// cookies, every `Set-Cookie` goes and the others are put back. Nothing to change: the
-/// response can pass as it came.
+/// response can pass as it came. That includes a response whose only hop-by-hop headers are
+/// [`FRAMING`], as every HTTP/1.1 origin's are (`Connection: keep-alive`).
 pub fn response_edits<'h>(headers: &[(&'h str, &'h str)]) -> Vec<HeaderEdit<'h>> {
     let connection = header_value(headers, "connection");
     let mut edits: Vec<HeaderEdit<'h>> = headers
@@ -219,6 +226,13 @@ pub fn response_edits<'h>(headers: &[(&'h str, &'h str)]) -> Vec<HeaderEdit<'h>>
         .filter(|(name, _)| !forwards_response_header(name, connection))
         .map(|&(name, _)| HeaderEdit::Delete(name))
         .collect();
+    let framing_only = edits.iter().all(|edit| {
+        matches!(edit, HeaderEdit::Delete(name)
+            if FRAMING.iter().any(|framing| name.eq_ignore_ascii_case(framing)))
+    });
+    if framing_only {
+        edits.clear();
+    }
     let cookies = headers
         .iter()
         .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"));
@@ -337,10 +351,61 @@ mod tests {
         assert_eq!(response_edits(&clean), []);
     }
 
+    #[test]
+    fn framing_alone_needs_no_edit_but_goes_with_any_other_hop_by_hop_header() {
+        let framed = [
+            ("Connection", "keep-alive"),
+            ("Keep-Alive", "timeout=5"),
+            ("Transfer-Encoding", "chunked"),
+            ("content-type", "application/json"),
+        ];
+        assert_eq!(response_edits(&framed), []);
+        let named = [
+            ("connection", "keep-alive, x-hop"),
+            ("keep-alive", "timeout=5"),
+            ("x-hop", "internal"),
+        ];
+        assert_eq!(
+            response_edits(&named),
+            [
+                HeaderEdit::Delete("connection"),
+                HeaderEdit::Delete("keep-alive"),
+                HeaderEdit::Delete("x-hop"),
+            ]
+        );
+        let proxy = [("keep-alive", "timeout=5"), ("Proxy-Authenticate", "Basic")];
+        assert_eq!(
+            response_edits(&proxy),
+            [
+                HeaderEdit::Delete("keep-alive"),
+                HeaderEdit::Delete("Proxy-Authenticate"),
+            ]
+        );
+    }
+
+    /// Any name, or one of those the rules single out, in any case.
+    fn header_name() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let known = [
+            HOP_BY_HOP,
+            FORWARDING,
+            &["authorization", "cookie", "set-cookie", "gatehouse-email"],
+        ]
+        .concat();
+        prop_oneof![
+            "[A-Za-z-]{0,12}",
+            (proptest::sample::select(known), any::<bool>()).prop_map(|(name, upper)| if upper {
+                name.to_ascii_uppercase()
+            } else {
+                name.to_owned()
+            }),
+        ]
+    }
+
     proptest::proptest! {
         #[test]
         fn edits_never_panic_and_never_keep_what_may_not_pass(
-            headers in proptest::collection::vec(("[A-Za-z-]{0,12}", ".{0,40}"), 0..8)
+            headers in proptest::collection::vec((header_name(), ".{0,40}"), 0..8)
         ) {
             let headers: Vec<(&str, &str)> =
                 headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
@@ -353,7 +418,18 @@ mod tests {
                     proptest::prop_assert!(deleted.contains(name), "{name} kept");
                 }
             }
-            let _ = response_edits(&headers);
+            let response_deleted: Vec<&str> = response_edits(&headers)
+                .into_iter()
+                .filter_map(|edit| match edit { HeaderEdit::Delete(name) => Some(name), _ => None })
+                .collect();
+            for (name, _) in &headers {
+                let lower = name.to_ascii_lowercase();
+                // Every hop-by-hop header but the runtime's own framing.
+                let never = ["proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "upgrade"];
+                if never.contains(&lower.as_str()) {
+                    proptest::prop_assert!(response_deleted.contains(name), "{name} kept");
+                }
+            }
         }
     }
 
