@@ -11,6 +11,7 @@
 //! A newline cannot be part of a header: names are tokens, and a value never contains CR, LF or
 //! NUL (Fetch Standard, "header value"; RFC 9110 §5.5), so it separates names from values.
 
+use gatehouse_core::gatekeeper::assertion;
 use wasm_bindgen::JsValue;
 use worker::worker_sys::web_sys;
 
@@ -34,9 +35,7 @@ impl HeaderList {
 
     /// The value of `name` (any case); the first one when the name repeats.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        assertion::header_value(self.iter(), name)
     }
 
     /// Every `(name, value)` pair, collected: the form the core's header rules take

@@ -102,3 +102,30 @@ test('the local "*" app answers loopback hosts only, so a forged Host cannot min
   assert.equal(await status(`localhost:${new URL(gh.url).port}`), 200);
   assert.equal(await status('evil.example'), 404);
 });
+
+test('a document or challenge an isolate prepared for one host is never answered to another', async () => {
+  const { request } = await import('node:http');
+  const { port } = new URL(gh.url);
+  const get = (host, path, headers = {}) =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, headers: { host, ...headers } }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, challenge: res.headers['www-authenticate'], body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const document = '/.well-known/oauth-authorization-server';
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `localhost:${port}`]) {
+    const served = await get(host, document);
+    assert.equal(JSON.parse(served.body).issuer, `http://${host}`, host);
+    // The query is no part of a document's identity, but the host is.
+    assert.equal(JSON.parse((await get(host, `${document}?x=1`)).body).issuer, `http://${host}`, host);
+    const refused = await get(host, '/api/whoami', { accept: 'application/json' });
+    assert.equal(refused.status, 401, host);
+    assert.ok(refused.challenge.includes(`resource_metadata="http://${host}/`), `${host}: ${refused.challenge}`);
+  }
+  assert.equal((await get('evil.example', document)).status, 404, 'a host no app serves gets nothing prepared for another');
+});
+

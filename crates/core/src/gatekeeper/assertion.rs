@@ -180,19 +180,22 @@ pub enum HeaderEdit<'h> {
     Append(&'h str, &'h str),
 }
 
-/// The value of `name` among `headers` (any case); the first when it repeats.
-fn header_value<'h>(headers: &[(&'h str, &'h str)], name: &str) -> Option<&'h str> {
+/// The value of `name` among `headers` (any case; RFC 9110 §5.1); the first when it repeats.
+pub fn header_value<'h>(
+    headers: impl IntoIterator<Item = (&'h str, &'h str)>,
+    name: &str,
+) -> Option<&'h str> {
     headers
-        .iter()
+        .into_iter()
         .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| *value)
+        .map(|(_, value)| value)
 }
 
 /// What to change in a copy of the client's `headers` before it goes to the origin: every header
 /// [`forwards_request_header`] refuses goes, and `Cookie` loses gatehouse's cookies (and goes if
 /// nothing is left).
 pub fn request_edits<'h>(headers: &[(&'h str, &'h str)]) -> Vec<HeaderEdit<'h>> {
-    let connection = header_value(headers, "connection");
+    let connection = header_value(headers.iter().copied(), "connection");
     let mut edits = Vec::new();
     for &(name, value) in headers {
         if name.eq_ignore_ascii_case("cookie") {
@@ -220,19 +223,12 @@ const FRAMING: &[&str] = &["connection", "keep-alive", "transfer-encoding"];
 /// response can pass as it came. That includes a response whose only hop-by-hop headers are
 /// [`FRAMING`], as every HTTP/1.1 origin's are (`Connection: keep-alive`).
 pub fn response_edits<'h>(headers: &[(&'h str, &'h str)]) -> Vec<HeaderEdit<'h>> {
-    let connection = header_value(headers, "connection");
+    let connection = header_value(headers.iter().copied(), "connection");
     let mut edits: Vec<HeaderEdit<'h>> = headers
         .iter()
         .filter(|(name, _)| !forwards_response_header(name, connection))
         .map(|&(name, _)| HeaderEdit::Delete(name))
         .collect();
-    let framing_only = edits.iter().all(|edit| {
-        matches!(edit, HeaderEdit::Delete(name)
-            if FRAMING.iter().any(|framing| name.eq_ignore_ascii_case(framing)))
-    });
-    if framing_only {
-        edits.clear();
-    }
     let cookies = headers
         .iter()
         .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"));
@@ -247,7 +243,15 @@ pub fn response_edits<'h>(headers: &[(&'h str, &'h str)]) -> Vec<HeaderEdit<'h>>
                 .map(|&(_, value)| HeaderEdit::Append("set-cookie", value)),
         );
     }
+    if edits.iter().all(deletes_framing) {
+        edits.clear();
+    }
     edits
+}
+
+fn deletes_framing(edit: &HeaderEdit<'_>) -> bool {
+    matches!(edit, HeaderEdit::Delete(name)
+        if FRAMING.iter().any(|framing| name.eq_ignore_ascii_case(framing)))
 }
 
 /// Signs assertions once per identity and reuses them until shortly before they expire, so an
@@ -352,7 +356,7 @@ mod tests {
     }
 
     #[test]
-    fn framing_alone_needs_no_edit_but_goes_with_any_other_hop_by_hop_header() {
+    fn framing_alone_needs_no_edit_but_goes_with_any_other_edit() {
         let framed = [
             ("Connection", "keep-alive"),
             ("Keep-Alive", "timeout=5"),
@@ -371,6 +375,17 @@ mod tests {
                 HeaderEdit::Delete("connection"),
                 HeaderEdit::Delete("keep-alive"),
                 HeaderEdit::Delete("x-hop"),
+            ]
+        );
+        let planted = [
+            ("connection", "keep-alive"),
+            ("set-cookie", "__Host-gatehouse-session=planted"),
+        ];
+        assert_eq!(
+            response_edits(&planted),
+            [
+                HeaderEdit::Delete("connection"),
+                HeaderEdit::Delete("set-cookie"),
             ]
         );
         let proxy = [("keep-alive", "timeout=5"), ("Proxy-Authenticate", "Basic")];
@@ -402,6 +417,27 @@ mod tests {
         ]
     }
 
+    /// The names among `headers` that `must_go` (given the name in lower case) picks out and
+    /// `edits` do not delete.
+    fn kept<'h>(
+        headers: &[(&'h str, &'h str)],
+        edits: Vec<HeaderEdit<'h>>,
+        must_go: impl Fn(&str) -> bool,
+    ) -> Vec<&'h str> {
+        let deleted: Vec<&str> = edits
+            .into_iter()
+            .filter_map(|edit| match edit {
+                HeaderEdit::Delete(name) => Some(name),
+                _ => None,
+            })
+            .collect();
+        headers
+            .iter()
+            .map(|&(name, _)| name)
+            .filter(|name| must_go(&name.to_ascii_lowercase()) && !deleted.contains(name))
+            .collect()
+    }
+
     proptest::proptest! {
         #[test]
         fn edits_never_panic_and_never_keep_what_may_not_pass(
@@ -409,27 +445,14 @@ mod tests {
         ) {
             let headers: Vec<(&str, &str)> =
                 headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-            let deleted: Vec<&str> = request_edits(&headers)
-                .into_iter()
-                .filter_map(|edit| match edit { HeaderEdit::Delete(name) => Some(name), _ => None })
-                .collect();
-            for (name, _) in &headers {
-                if name.eq_ignore_ascii_case("authorization") || name.to_ascii_lowercase().starts_with(HEADER_PREFIX) {
-                    proptest::prop_assert!(deleted.contains(name), "{name} kept");
-                }
-            }
-            let response_deleted: Vec<&str> = response_edits(&headers)
-                .into_iter()
-                .filter_map(|edit| match edit { HeaderEdit::Delete(name) => Some(name), _ => None })
-                .collect();
-            for (name, _) in &headers {
-                let lower = name.to_ascii_lowercase();
-                // Every hop-by-hop header but the runtime's own framing.
-                let never = ["proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "upgrade"];
-                if never.contains(&lower.as_str()) {
-                    proptest::prop_assert!(response_deleted.contains(name), "{name} kept");
-                }
-            }
+            let credentials = kept(&headers, request_edits(&headers), |name| {
+                name == "authorization" || name.starts_with(HEADER_PREFIX)
+            });
+            proptest::prop_assert!(credentials.is_empty(), "{credentials:?} kept");
+            // Every hop-by-hop header but the runtime's own framing.
+            let never = ["proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "upgrade"];
+            let hop_by_hop = kept(&headers, response_edits(&headers), |name| never.contains(&name));
+            proptest::prop_assert!(hop_by_hop.is_empty(), "{hop_by_hop:?} kept");
         }
     }
 
