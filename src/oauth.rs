@@ -219,6 +219,16 @@ pub async fn login<S: Store, K: Signer>(
         Ok(LoginOutcome::Retry(prompt)) => {
             with_csrf(server, req, |csrf| pages::login(&prompt, csrf))
         }
+        Ok(LoginOutcome::Throttled {
+            prompt,
+            retry_after_secs,
+        }) => {
+            let response = page_with_csrf(server, req, 429, |csrf| pages::login(&prompt, csrf))?;
+            response
+                .headers()
+                .set("Retry-After", &retry_after_secs.to_string())?;
+            Ok(response)
+        }
         Ok(LoginOutcome::Paused(paused)) => http::paused_page(paused),
         Err(error) => http::unavailable(&error.to_string()),
     }

@@ -95,7 +95,10 @@ pub async fn callback<S: Store, K: Signer>(
             max_age_secs,
             return_to,
         }) => oauth::logged_in(server, &session, max_age_secs, &return_to),
-        Ok(LoginOutcome::Retry(_)) => failed(server, OidcFailure::Refused(Reason::UpstreamDenied)),
+        // Upstream logins are neither checked against a password nor throttled here.
+        Ok(LoginOutcome::Retry(_) | LoginOutcome::Throttled { .. }) => {
+            failed(server, OidcFailure::Refused(Reason::UpstreamDenied))
+        }
         Ok(LoginOutcome::Paused(paused)) => http::paused_page(paused),
         Err(failure) => failed(server, failure),
     }

@@ -3,6 +3,7 @@
 //! which run as one transaction.
 
 use gatehouse_core::grant_id::GrantId;
+use gatehouse_core::login_throttle::{self, LoginHistory};
 use gatehouse_core::migration::{HELD_PREFIX, HeldWrite, HeldWrites};
 use gatehouse_core::oidc::state::{StateRecord, StateUse};
 use gatehouse_core::registration::ClientMetadata;
@@ -400,18 +401,25 @@ impl ConsentStore for WorkerStore<'_> {
         subject: &str,
         client_id: &ClientId,
         app: &str,
-    ) -> Result<Option<Scopes>, StoreError> {
+    ) -> Result<Option<ConsentRecord>, StoreError> {
         #[derive(Deserialize)]
         struct Row {
             scope: String,
+            redirect_uri: Option<String>,
         }
         let row: Option<Row> = self
             .first(
-                "SELECT scope FROM consents WHERE subject = ?1 AND client_id = ?2 AND app = ?3 AND withdrawn_at IS NULL",
+                "SELECT scope, redirect_uri FROM consents WHERE subject = ?1 AND client_id = ?2 AND app = ?3 AND withdrawn_at IS NULL",
                 &[text(subject), text(client_id.as_str()), text(app)],
             )
             .await?;
-        row.map(|r| scopes(&r.scope)).transpose()
+        row.map(|r| {
+            Ok(ConsentRecord {
+                scopes: scopes(&r.scope)?,
+                redirect_uri: r.redirect_uri,
+            })
+        })
+        .transpose()
     }
 
     async fn put_consent(
@@ -419,14 +427,21 @@ impl ConsentStore for WorkerStore<'_> {
         subject: &str,
         client_id: &ClientId,
         app: &str,
-        scopes: &Scopes,
+        consent: &ConsentRecord,
         now: UnixTime,
     ) -> Result<(), StoreError> {
         self.run(
-            "INSERT INTO consents (subject, client_id, app, scope, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+            "INSERT INTO consents (subject, client_id, app, scope, redirect_uri, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT (subject, client_id, app) DO UPDATE SET scope = excluded.scope, \
-             created_at = excluded.created_at, withdrawn_at = NULL",
-            &[text(subject), text(client_id.as_str()), text(app), text(&scopes.to_string()), time(now)],
+             redirect_uri = excluded.redirect_uri, created_at = excluded.created_at, withdrawn_at = NULL",
+            &[
+                text(subject),
+                text(client_id.as_str()),
+                text(app),
+                text(&consent.scopes.to_string()),
+                consent.redirect_uri.as_deref().map_or(JsValue::NULL, text),
+                time(now),
+            ],
         )
         .await
     }
@@ -663,16 +678,28 @@ impl CodeStore for WorkerStore<'_> {
     async fn consume_code(
         &self,
         code_hash: &SecretHash,
+        binding: &CodeBinding<'_>,
         now: UnixTime,
     ) -> Result<Consumed, StoreError> {
-        // One statement marks the code used: of any number of racing callers, exactly one sees
-        // the row returned. The code's grant is read in the same round trip.
+        // One statement marks the code used, only if the request matches what the code is bound
+        // to: of any number of racing callers, exactly one sees the row returned, and a request
+        // that does not match changes nothing. The code's grant, and the code as it now is (to
+        // tell a replay from a mismatch), are read in the same round trip. A NULL redirect URI
+        // equals nothing, as `CodeBinding` wants.
         let results = self
             .batch(vec![
                 self.statement(
                     "UPDATE authorization_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL \
+                     AND client_id = ?3 AND resource = ?4 AND redirect_uri = ?5 AND code_challenge = ?6 \
                      RETURNING grant_id, client_id, redirect_uri, code_challenge, resource, scope, expires_at",
-                    &[hash(code_hash), time(now)],
+                    &[
+                        hash(code_hash),
+                        time(now),
+                        text(binding.client_id.as_str()),
+                        text(binding.resource),
+                        binding.redirect_uri.map_or(JsValue::NULL, text),
+                        text(binding.code_challenge),
+                    ],
                 )?,
                 self.statement(
                     concat!(
@@ -681,25 +708,41 @@ impl CodeStore for WorkerStore<'_> {
                     ),
                     &[hash(code_hash)],
                 )?,
+                self.statement(
+                    "SELECT grant_id, client_id, redirect_uri, code_challenge, resource, scope, expires_at \
+                     FROM authorization_codes WHERE code_hash = ?1",
+                    &[hash(code_hash)],
+                )?,
             ])
             .await?;
         let fresh: Option<CodeRow> = first_row(&results, 0)?;
         let grant = first_row(&results, 1)?.map(grant_record).transpose()?;
-        let Some(row) = fresh else {
-            return Ok(grant.map_or(Consumed::Unknown, |g| Consumed::Replayed(g.grant_id)));
+        if let Some(row) = fresh {
+            return Ok(Consumed::Fresh(code_record(code_hash, row)?, grant));
+        }
+        let Some(row) = first_row::<CodeRow>(&results, 2)? else {
+            return Ok(Consumed::Unknown);
         };
-        let code = CodeRecord {
-            code_hash: code_hash.clone(),
-            grant_id: GrantId::from_stored(row.grant_id),
-            client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
-            redirect_uri: row.redirect_uri,
-            code_challenge: row.code_challenge,
-            resource: row.resource,
-            scopes: scopes(&row.scope)?,
-            expires_at: secs(row.expires_at),
-        };
-        Ok(Consumed::Fresh(code, grant))
+        let code = code_record(code_hash, row)?;
+        Ok(if binding.mismatch(&code).is_some() {
+            Consumed::Refused(code, grant)
+        } else {
+            Consumed::Replayed(code.grant_id)
+        })
     }
+}
+
+fn code_record(code_hash: &SecretHash, row: CodeRow) -> Result<CodeRecord, StoreError> {
+    Ok(CodeRecord {
+        code_hash: code_hash.clone(),
+        grant_id: GrantId::from_stored(row.grant_id),
+        client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
+        redirect_uri: row.redirect_uri,
+        code_challenge: row.code_challenge,
+        resource: row.resource,
+        scopes: scopes(&row.scope)?,
+        expires_at: secs(row.expires_at),
+    })
 }
 
 #[derive(Deserialize)]
@@ -1025,6 +1068,85 @@ struct OidcStateRow {
     app: String,
     return_to: String,
     expires_at: f64,
+}
+
+impl LoginAttempts for WorkerStore<'_> {
+    async fn start_login_attempt(
+        &self,
+        attempt: &LoginAttempt<'_>,
+    ) -> Result<Result<u64, LoginHistory>, StoreError> {
+        #[derive(Deserialize)]
+        struct Started {
+            id: f64,
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            account_failures: f64,
+            account_oldest: Option<f64>,
+            source_failures: f64,
+            source_oldest: Option<f64>,
+            source_known: f64,
+        }
+        let since = login_throttle::window_start(attempt.at);
+        let known_since = login_throttle::known_since(attempt.at);
+        let args = [
+            hash(attempt.account),
+            text(attempt.source),
+            time(attempt.at),
+            time(since),
+            time(known_since),
+            JsValue::from_f64(login_throttle::MAX_FAILURES_PER_SOURCE as f64),
+            JsValue::from_f64(login_throttle::MAX_FAILURES_PER_ACCOUNT as f64),
+        ];
+        // One batch, one transaction: forget what no bound reads, insert the attempt as a
+        // failure only if login_throttle::judge would allow it (the same condition, in SQL),
+        // and read the history for the Retry-After of a refusal. Each count is an index range.
+        let results = self
+            .batch(vec![
+                self.statement(
+                    "DELETE FROM login_attempts WHERE (succeeded = 0 AND at <= ?1) OR (succeeded = 1 AND at <= ?2)",
+                    &[time(since), time(known_since)],
+                )?,
+                self.statement(
+                    "INSERT INTO login_attempts (account_hash, source, succeeded, at) SELECT ?1, ?2, 0, ?3 \
+                     WHERE (SELECT COUNT(*) FROM login_attempts WHERE source = ?2 AND succeeded = 0 AND at > ?4) < ?6 \
+                     AND ((SELECT COUNT(*) FROM login_attempts WHERE account_hash = ?1 AND succeeded = 0 AND at > ?4) < ?7 \
+                     OR EXISTS (SELECT 1 FROM login_attempts WHERE account_hash = ?1 AND succeeded = 1 AND source = ?2 AND at > ?5)) \
+                     RETURNING id",
+                    &args,
+                )?,
+                self.statement(
+                    "SELECT \
+                     (SELECT COUNT(*) FROM login_attempts WHERE account_hash = ?1 AND succeeded = 0 AND at > ?3) AS account_failures, \
+                     (SELECT MIN(at) FROM login_attempts WHERE account_hash = ?1 AND succeeded = 0 AND at > ?3) AS account_oldest, \
+                     (SELECT COUNT(*) FROM login_attempts WHERE source = ?2 AND succeeded = 0 AND at > ?3) AS source_failures, \
+                     (SELECT MIN(at) FROM login_attempts WHERE source = ?2 AND succeeded = 0 AND at > ?3) AS source_oldest, \
+                     EXISTS (SELECT 1 FROM login_attempts WHERE account_hash = ?1 AND succeeded = 1 AND source = ?2 AND at > ?4) AS source_known",
+                    &[hash(attempt.account), text(attempt.source), time(since), time(known_since)],
+                )?,
+            ])
+            .await?;
+        if let Some(started) = first_row::<Started>(&results, 1)? {
+            return Ok(Ok(started.id as u64));
+        }
+        let history =
+            first_row::<Row>(&results, 2)?.map_or_else(LoginHistory::default, |r| LoginHistory {
+                account_failures: r.account_failures as u64,
+                account_oldest: r.account_oldest.map(secs),
+                source_failures: r.source_failures as u64,
+                source_oldest: r.source_oldest.map(secs),
+                source_known: r.source_known > 0.0,
+            });
+        Ok(Err(history))
+    }
+
+    async fn login_attempt_succeeded(&self, id: u64) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE login_attempts SET succeeded = 1 WHERE id = ?1",
+            &[JsValue::from_f64(id as f64)],
+        )
+        .await
+    }
 }
 
 impl OidcStateStore for WorkerStore<'_> {

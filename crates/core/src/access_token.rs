@@ -3,7 +3,8 @@
 //!
 //! Claims: `iss`, `sub`, `aud` (the app's canonical URL), `client_id`, `scope`, `jti`, `iat`,
 //! `exp` (RFC 9068 §2.2), plus `grant_id` and `email`. Verification accepts only what this
-//! server issues: ES256, `at+jwt`, a known `kid`, our issuer, an unexpired token.
+//! server issues: ES256 with a low `s` (`crate::jws`), `at+jwt`, a known `kid`, our issuer, an
+//! unexpired token.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -97,12 +98,15 @@ pub async fn verify(
     let signature = URL_SAFE_NO_PAD
         .decode(signature_b64)
         .map_err(|_| invalid(Reason::TokenMalformed))?;
+    // One token, one encoding: the high-`s` twin of a token we signed is not that token.
+    let signature =
+        jws::Es256Signature::parse(&signature).ok_or(invalid(Reason::TokenSignatureInvalid))?;
     let signing_input_len = header_b64.len() + 1 + claims_b64.len();
     let signing_input = token
         .get(..signing_input_len)
         .ok_or(invalid(Reason::TokenMalformed))?;
     let valid = signer
-        .verify(&header.kid, signing_input.as_bytes(), &signature)
+        .verify(&header.kid, signing_input.as_bytes(), &signature.to_bytes())
         .await
         .map_err(VerifyError::Store)?;
     if !valid {

@@ -15,6 +15,9 @@ pub enum AuditKind {
     ClientRegistered,
     /// A person logged in.
     LoggedIn,
+    /// A local-account login failed (wrong password or unknown email); `detail.account_known`
+    /// says which, and only a known account's subject is kept.
+    LoginFailed,
     /// A person approved an agent (a new grant).
     GrantCreated,
     /// Tokens were issued for an authorization code.
@@ -23,19 +26,25 @@ pub enum AuditKind {
     TokenRefreshed,
     /// A grant was revoked; `detail.reason` says why.
     GrantRevoked,
+    /// An authorization code was presented by a request it was not issued for (another
+    /// client, app, redirect URI or PKCE verifier) and refused without being spent;
+    /// `detail.reason` says which part differed, `detail.issued_to` names the code's client.
+    CodeRefused,
     /// An administrator changed something; `detail.by` names who, `detail.action` what.
     AdminAction,
 }
 
 impl AuditKind {
     /// Every kind, for reading `audit_events.kind` back.
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 9] = [
         Self::ClientRegistered,
         Self::LoggedIn,
+        Self::LoginFailed,
         Self::GrantCreated,
         Self::TokenIssued,
         Self::TokenRefreshed,
         Self::GrantRevoked,
+        Self::CodeRefused,
         Self::AdminAction,
     ];
 
@@ -49,10 +58,12 @@ impl AuditKind {
         match self {
             Self::ClientRegistered => "client_registered",
             Self::LoggedIn => "logged_in",
+            Self::LoginFailed => "login_failed",
             Self::GrantCreated => "grant_created",
             Self::TokenIssued => "token_issued",
             Self::TokenRefreshed => "token_refreshed",
             Self::GrantRevoked => "grant_revoked",
+            Self::CodeRefused => "code_refused",
             Self::AdminAction => "admin_action",
         }
     }

@@ -182,6 +182,13 @@ pub async fn verify(
         Ok(keys) => keys,
         Err(reason) => return Ok(Err(reason)),
     };
+    // A high-`s` signature is accepted here, unlike on the JWSs gatehouse signs (`crate::jws`):
+    // the client signs its assertion with whatever JOSE library it uses, and the common ones
+    // (OpenSSL-, WebCrypto- and Go-based) leave about half their ECDSA signatures high-`s`, so
+    // refusing them would fail every other authentication of a conforming client (RFC 7518
+    // §3.4 asks nothing about `s`). The twin buys nothing: an assertion is used once, by its
+    // `jti` (checked below), which both spellings share, and its text is never stored.
+    let signature = &assertion.signature;
     let mut verified = false;
     for key in keys.keys.iter().filter(|k| {
         assertion.header.kid.is_none() || k.kid.is_none() || k.kid == assertion.header.kid
@@ -191,7 +198,7 @@ pub async fn verify(
                 &key.x,
                 &key.y,
                 assertion.signing_input.as_bytes(),
-                &assertion.signature,
+                signature,
             )
             .await?
         {

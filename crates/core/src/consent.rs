@@ -10,7 +10,7 @@ use crate::error::Reason;
 use crate::form::Form;
 use crate::paths;
 use crate::site::Site;
-use crate::store::Person;
+use crate::store::{ConsentRecord, Person};
 use crate::types::Scopes;
 
 /// Field carrying the original authorization request's query string.
@@ -76,6 +76,33 @@ impl ConsentPrompt {
             action: site.path(paths::CONSENT),
         }
     }
+}
+
+/// Whether consent on record lets `request` through without asking the person again: it
+/// covers every scope asked for and, for a public client, was given for this very redirect
+/// URI, loopback port included.
+///
+/// RFC 8252 §8.6: "the authorization server SHOULD NOT process authorization requests
+/// automatically without user consent or interaction, except when the identity of the client
+/// can be assured". A public client proves no identity, and RFC 8252 §7.3 lets any loopback
+/// port match its registration, so without this rule any program on the person's machine (or
+/// a page that can make it listen) could name the client, pick a port of its own, and receive
+/// a code for the person without a prompt. Confidential clients authenticate at the token
+/// endpoint, so a code sent elsewhere is useless without their credentials: their consent
+/// holds for any of their registered redirect URIs, as before.
+pub fn remembered(consent: Option<&ConsentRecord>, request: &AuthorizationRequest) -> bool {
+    let Some(consent) = consent else {
+        return false;
+    };
+    if !request.scopes.is_subset_of(&consent.scopes) {
+        return false;
+    }
+    request
+        .client
+        .metadata
+        .token_endpoint_auth_method
+        .is_confidential()
+        || consent.redirect_uri.as_deref() == Some(request.redirect.as_str())
 }
 
 /// Each scope with the app's description of it (empty when the app gives none), for a consent

@@ -29,6 +29,7 @@ pub mod grants;
 pub mod introspection;
 pub mod jws;
 pub mod login;
+pub mod login_throttle;
 pub mod markdown;
 pub mod metadata;
 pub mod migration;

@@ -1,21 +1,25 @@
 //! Login with a local account: the form's view model, and checking a submission.
 //!
 //! A wrong email and a wrong password get the same answer after the same work (a decoy hash is
-//! checked for unknown emails), so the form does not reveal which accounts exist.
+//! checked for unknown emails), so the form does not reveal which accounts exist. Failed logins
+//! are bounded per account and per source before any hashing (`crate::login_throttle`) and
+//! audited.
 
 use crate::audit::AuditKind;
 use crate::config::Config;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::login_throttle::{self, Verdict};
 use crate::password::{self, PasswordHash, Pbkdf2};
 use crate::paths;
+use crate::registration;
 use crate::rng::Rng;
 use crate::secret::SessionId;
 use crate::server::Server;
 use crate::signer::Signer;
 use crate::site::Site;
-use crate::store::{Person, SessionRecord, Store, StoreError};
+use crate::store::{LoginAttempt, Person, SessionRecord, Store, StoreError};
 
 /// A login session lasts this long, however it is used.
 pub const SESSION_TTL_SECS: u64 = 12 * 3600;
@@ -113,11 +117,26 @@ pub enum LoginOutcome {
     },
     /// Show the form again.
     Retry(LoginPrompt),
+    /// Too many failed logins (`crate::login_throttle`): show the form again with `429` and
+    /// `Retry-After`; the password was not checked.
+    Throttled {
+        /// The form, saying why.
+        prompt: LoginPrompt,
+        /// Seconds until a login may be tried.
+        retry_after_secs: u64,
+    },
     /// Migration mode: no sessions can be opened now.
     Paused(crate::migration::Paused),
 }
 
-/// Checks a login submission and opens a session.
+/// The answer to a failed login; the same for a wrong password and an unknown email.
+const WRONG: &str = "Wrong email or password.";
+/// The answer to a throttled login.
+const THROTTLED: &str = "Too many failed logins. Please wait a few minutes, then try again.";
+
+/// Checks a login submission and opens a session. Everything cheap comes first (the form, its
+/// CSRF token, empty or oversized fields, the failed-login bounds), so that only a submission
+/// that passes them all costs a PBKDF2 derivation.
 pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
     server: &Server<'_, S, K, R>,
     body: &[u8],
@@ -127,25 +146,59 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
     let form = Form::parse(body).unwrap_or_default();
     let field = |name| form.get(name).ok().flatten().unwrap_or_default();
     let email = field("email").trim().to_ascii_lowercase();
-    let retry = |error| {
-        Ok(LoginOutcome::Retry(LoginPrompt {
-            email: email.clone(),
-            error: Some(error),
-            ..LoginPrompt::for_app(server.config, &server.site, field("return_to"))
-        }))
+    let password = field("password");
+    let prompt = |error| LoginPrompt {
+        email: email.clone(),
+        error: Some(error),
+        ..LoginPrompt::for_app(server.config, &server.site, field("return_to"))
     };
+    let retry = |error| Ok(LoginOutcome::Retry(prompt(error)));
     if csrf::verify(csrf_cookie, form.get(csrf::FIELD).ok().flatten()) == Err(Reason::CsrfMismatch)
     {
         return retry("The form expired. Please try again.");
     }
+    if email.is_empty() || password.is_empty() || password.len() > password::MAX_PASSWORD_BYTES {
+        return retry(WRONG);
+    }
+    let account = login_throttle::account_key(&email);
+    let source = registration::source_network(server.source.as_deref().unwrap_or_default());
+    let attempt = LoginAttempt {
+        account: &account,
+        source: &source,
+        at: server.now,
+    };
+    // Counted before the check, in one step with the bounds, so a burst cannot slip past them.
+    let id = match server.store.start_login_attempt(&attempt).await? {
+        Ok(id) => id,
+        Err(history) => {
+            let retry_after_secs = match login_throttle::judge(&history, server.now) {
+                Verdict::Throttle { retry_after_secs } => retry_after_secs,
+                Verdict::Allow => 1,
+            };
+            return Ok(LoginOutcome::Throttled {
+                prompt: prompt(THROTTLED),
+                retry_after_secs,
+            });
+        }
+    };
     let decoy = PasswordHash::decoy();
     let stored = server.config.accounts.get(&email);
-    let matches = password::verify(stored.unwrap_or(&decoy), field("password"), kdf).await;
+    let matches = password::verify(stored.unwrap_or(&decoy), password, kdf).await;
+    let subject = format!("local:{email}");
     if stored.is_none() || !matches {
-        return retry("Wrong email or password.");
+        // The person's trail shows failures at their account; an email that is no account is
+        // not kept (it may be a password typed into the wrong field).
+        let known = stored.is_some();
+        let detail = serde_json::json!({ "account_known": known });
+        let subject = known.then_some(subject.as_str());
+        server
+            .audit(AuditKind::LoginFailed, subject, None, None, detail)
+            .await?;
+        return retry(WRONG);
     }
+    server.store.login_attempt_succeeded(id).await?;
     let person = Person {
-        subject: format!("local:{email}"),
+        subject,
         email,
         groups: Vec::new(),
     };

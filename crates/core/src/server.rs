@@ -22,8 +22,8 @@ use crate::session_cookie::SessionCookieKey;
 use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{
-    ClientSource, CodeRecord, GrantRecord, Person, RegistrationLimit, RevocationReason, Store,
-    StoreError,
+    ClientSource, CodeRecord, ConsentRecord, GrantRecord, Person, RegistrationLimit,
+    RevocationReason, Store, StoreError,
 };
 use crate::time::{Clock, UnixTime};
 use crate::types::{ClientId, Scopes};
@@ -268,7 +268,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             )
             .await
             .map_err(AuthorizeError::Store)?;
-        if consented.is_some_and(|granted| request.scopes.is_subset_of(&granted)) {
+        if consent::remembered(consented.as_ref(), &request) {
             return self
                 .complete(request, &person)
                 .await
@@ -331,9 +331,15 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
                 .await
                 .map_err(AuthorizeError::Store)?;
         }
-        self.remember_consent(&person, &request.client.client_id, &request.scopes)
-            .await
-            .map_err(AuthorizeError::Store)?;
+        let approved = Some(request.redirect.as_str());
+        self.remember_consent(
+            &person,
+            &request.client.client_id,
+            &request.scopes,
+            approved,
+        )
+        .await
+        .map_err(AuthorizeError::Store)?;
         self.complete(request, &person)
             .await
             .map(AuthorizeOutcome::Redirect)
@@ -577,25 +583,35 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         ))
     }
 
-    /// Records that `person` approved `client_id` for `scopes` at this app. Consent only widens:
-    /// approving `write` keeps an earlier `read`.
+    /// Records that `person` approved `client_id` for `scopes` at this app, for a request with
+    /// `redirect_uri` (`None` for the device grant). Consent only widens: approving `write`
+    /// keeps an earlier `read`. The redirect URI is the latest approved one; a device approval
+    /// keeps the one on record.
     pub(crate) async fn remember_consent(
         &self,
         person: &Person,
         client_id: &ClientId,
         scopes: &Scopes,
+        redirect_uri: Option<&str>,
     ) -> Result<(), StoreError> {
         let earlier = self
             .store
             .consent(&person.subject, client_id, &self.site.resource)
             .await?;
-        let scopes = earlier.map_or_else(|| scopes.clone(), |e| e.union(scopes));
+        let consent = ConsentRecord {
+            scopes: earlier
+                .as_ref()
+                .map_or_else(|| scopes.clone(), |e| e.scopes.union(scopes)),
+            redirect_uri: redirect_uri
+                .map(str::to_owned)
+                .or_else(|| earlier.and_then(|e| e.redirect_uri)),
+        };
         self.store
             .put_consent(
                 &person.subject,
                 client_id,
                 &self.site.resource,
-                &scopes,
+                &consent,
                 self.now,
             )
             .await

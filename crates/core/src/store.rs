@@ -151,23 +151,35 @@ pub trait SessionStore {
     ) -> Result<(), StoreError>;
 }
 
+/// A person's consent on record for one client at one app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// The scopes approved, widened by each approval.
+    pub scopes: Scopes,
+    /// The redirect URI, exactly as requested (loopback port included), of the last request
+    /// the person approved on the consent page; `None` when they approved only through the
+    /// device grant, or before this was recorded. A public client's remembered consent holds
+    /// for this redirect URI only (`crate::consent::remembered`).
+    pub redirect_uri: Option<String>,
+}
+
 /// Remembered consent: a person let a client use an app with some scopes.
 #[allow(async_fn_in_trait)]
 pub trait ConsentStore {
-    /// The scopes this person granted this client at this app, if consent is on record.
+    /// The consent this person gave this client at this app, if consent is on record.
     async fn consent(
         &self,
         subject: &str,
         client_id: &ClientId,
         app: &str,
-    ) -> Result<Option<Scopes>, StoreError>;
-    /// Records (or widens) consent.
+    ) -> Result<Option<ConsentRecord>, StoreError>;
+    /// Records consent, replacing what was on record (the caller widens it).
     async fn put_consent(
         &self,
         subject: &str,
         client_id: &ClientId,
         app: &str,
-        scopes: &Scopes,
+        consent: &ConsentRecord,
         now: UnixTime,
     ) -> Result<(), StoreError>;
     /// Forgets the consent, so the client must ask the person again.
@@ -339,16 +351,61 @@ pub struct CodeRecord {
     pub expires_at: UnixTime,
 }
 
+/// What a token request repeats of its code's authorization request, compared with the code
+/// before it is spent: whoever merely saw a code (in a log, a `Referer`, a browser history)
+/// cannot spend it, because they lack the client's credentials or the PKCE verifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeBinding<'a> {
+    /// The authenticated client (RFC 6749 §4.1.3: "ensure that the authorization code was
+    /// issued to the authenticated confidential client, or if the client is public, ensure
+    /// that the code was issued to "client_id" in the request").
+    pub client_id: &'a ClientId,
+    /// The app served where the token request arrived: each app host is its own issuer.
+    pub resource: &'a str,
+    /// The redirect URI the request repeats (RFC 6749 §4.1.3), or the client's only registered
+    /// one when it left the parameter out; `None` matches no code.
+    pub redirect_uri: Option<&'a str>,
+    /// The `S256` challenge of the presented `code_verifier` (RFC 7636 §4.6).
+    pub code_challenge: &'a str,
+}
+
+impl CodeBinding<'_> {
+    /// Why `code` was not issued for this request, checked in this order (the first that
+    /// differs is reported); `None` when everything matches.
+    pub fn mismatch(&self, code: &CodeRecord) -> Option<crate::error::Reason> {
+        use crate::error::Reason;
+        if &code.client_id != self.client_id {
+            Some(Reason::CodeIssuedToOtherClient)
+        } else if code.resource != self.resource {
+            // A code issued for one app is unknown at another.
+            Some(Reason::CodeUnknown)
+        } else if self.redirect_uri != Some(code.redirect_uri.as_str()) {
+            Some(Reason::CodeRedirectUriMismatch)
+        } else if !crate::crypto::ct_eq_digest(
+            self.code_challenge.as_bytes(),
+            code.code_challenge.as_bytes(),
+        ) {
+            Some(Reason::PkceVerifierMismatch)
+        } else {
+            None
+        }
+    }
+}
+
 /// What consuming a code found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 // Returned once per token request and matched at once: boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 pub enum Consumed {
-    /// First use: the caller alone received it, with its grant (read in the same round trip;
-    /// `None` if the grant is gone).
+    /// First use by the request it was issued for: the caller alone received it, with its
+    /// grant (read in the same round trip; `None` if the grant is gone).
     Fresh(CodeRecord, Option<GrantRecord>),
-    /// The code was used before: its grant must be revoked (RFC 6749 §4.1.2).
+    /// The request it was issued for presented it again: its grant must be revoked
+    /// (RFC 6749 §4.1.2).
     Replayed(GrantId),
+    /// The code exists, used or not, but the request does not match its [`CodeBinding`].
+    /// Nothing was changed; the code, with its grant, is returned for the audit log.
+    Refused(CodeRecord, Option<GrantRecord>),
     /// No such code.
     Unknown,
 }
@@ -358,12 +415,16 @@ pub enum Consumed {
 pub trait CodeStore {
     /// Stores a new code.
     async fn insert_code(&self, code: &CodeRecord, now: UnixTime) -> Result<(), StoreError>;
-    /// Marks the code used in one atomic step (D1: `UPDATE … WHERE used_at IS NULL`) and reads
-    /// its grant, in one round trip. Exactly one caller ever receives `Fresh` for a given code,
-    /// however many race.
+    /// Marks the code used in one atomic step if, and only if, it is unused and `binding`
+    /// matches it (D1: `UPDATE … WHERE used_at IS NULL AND client_id = … AND resource = … AND
+    /// redirect_uri = … AND code_challenge = …`), and reads its grant, in one round trip.
+    /// Exactly one caller ever receives `Fresh` for a given code, however many race. A code
+    /// whose binding does not match ([`CodeBinding::mismatch`]) is `Refused` and left as it
+    /// was, used or not; `Replayed` is only for a used code whose binding matches.
     async fn consume_code(
         &self,
         code_hash: &SecretHash,
+        binding: &CodeBinding<'_>,
         now: UnixTime,
     ) -> Result<Consumed, StoreError>;
 }
@@ -527,6 +588,36 @@ pub trait OidcStateStore {
     ) -> Result<crate::oidc::state::StateUse, StoreError>;
 }
 
+/// A local-account login about to be checked, as `crate::login_throttle` counts them.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginAttempt<'a> {
+    /// The account typed ([`crate::login_throttle::account_key`]).
+    pub account: &'a SecretHash,
+    /// Where it came from (`registration::source_network`).
+    pub source: &'a str,
+    /// When.
+    pub at: UnixTime,
+}
+
+/// Checked local-account logins, for the bounds of `crate::login_throttle`.
+#[allow(async_fn_in_trait)]
+pub trait LoginAttempts {
+    /// Starts checking a login, in one atomic step: if the bounds allow a check now
+    /// (`crate::login_throttle::judge` on the history at `attempt.at`, which the D1 statement
+    /// repeats in SQL), records the attempt as a failure and returns its id, so that checks
+    /// racing each other count each other; otherwise records nothing and returns the history
+    /// that refused it. Counted are failures after `login_throttle::window_start` and
+    /// successes after `login_throttle::known_since`; older rows, which no bound reads any
+    /// more, are forgotten in the same step.
+    async fn start_login_attempt(
+        &self,
+        attempt: &LoginAttempt<'_>,
+    ) -> Result<Result<u64, crate::login_throttle::LoginHistory>, StoreError>;
+    /// The password was right: the attempt is a success, and its source becomes known to its
+    /// account.
+    async fn login_attempt_succeeded(&self, id: u64) -> Result<(), StoreError>;
+}
+
 /// Everything the authorization server stores.
 pub trait Store:
     ClientStore
@@ -540,6 +631,7 @@ pub trait Store:
     + crate::migration::HeldWrites
     + DeviceStore
     + OidcStateStore
+    + LoginAttempts
     + crate::audit::AuditLog
     + crate::cimd::MetadataDocuments
 {
@@ -557,6 +649,7 @@ impl<T> Store for T where
         + crate::migration::HeldWrites
         + DeviceStore
         + OidcStateStore
+        + LoginAttempts
         + crate::audit::AuditLog
         + crate::cimd::MetadataDocuments
 {

@@ -17,7 +17,7 @@ use crate::secret::SecretHash;
 use crate::signer::{JwkSet, PublicJwk, Signer};
 use crate::store::*;
 use crate::time::{Clock, UnixTime};
-use crate::types::{ClientId, Scopes};
+use crate::types::ClientId;
 
 /// A clock that shows what it is told.
 #[derive(Debug)]
@@ -77,6 +77,9 @@ impl Pbkdf2 for RustPbkdf2 {
         Some(out)
     }
 }
+
+/// One checked login in [`MemoryStore`]: (id, account hash, source, succeeded, when).
+pub type LoginRow = (u64, String, String, bool, UnixTime);
 
 /// An ES256 signer on the `p256` crate, with keys that can be rotated.
 pub struct TestSigner {
@@ -249,7 +252,7 @@ pub fn verify_with_jwt_compact(jwks: &JwkSet, token: &str) -> Result<serde_json:
 pub struct MemoryStore {
     clients: RefCell<BTreeMap<String, (ClientRecord, String, bool)>>,
     sessions: RefCell<BTreeMap<String, SessionRecord>>,
-    consents: RefCell<BTreeMap<(String, String, String), Scopes>>,
+    consents: RefCell<BTreeMap<(String, String, String), ConsentRecord>>,
     grants: RefCell<BTreeMap<String, GrantRecord>>,
     codes: RefCell<BTreeMap<String, (CodeRecord, bool)>>,
     refresh: RefCell<BTreeMap<String, RefreshRecord>>,
@@ -258,6 +261,9 @@ pub struct MemoryStore {
     /// Device codes by hash, with the time of their last poll.
     devices: RefCell<BTreeMap<String, (DeviceCodeRecord, Option<UnixTime>)>>,
     wrong_user_codes: RefCell<Vec<(String, UnixTime)>>,
+    /// Checked local-account logins, oldest first.
+    pub login_attempts: RefCell<Vec<LoginRow>>,
+    login_attempt_ids: Cell<u64>,
     /// When set, every call fails as an outage would.
     pub down: Cell<bool>,
     /// When set, revoking and denylisting fail (storage being moved) while reads still work.
@@ -323,13 +329,15 @@ impl MemoryStore {
     /// Every stored key and value, to check that no raw secret was stored.
     pub fn dump(&self) -> String {
         format!(
-            "{:?}{:?}{:?}{:?}{:?}{:?}",
+            "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
             self.clients.borrow(),
             self.sessions.borrow(),
             self.codes.borrow(),
             self.refresh.borrow(),
             self.devices.borrow(),
-            self.oidc_states.borrow()
+            self.oidc_states.borrow(),
+            self.login_attempts.borrow(),
+            self.audit.borrow()
         )
     }
 }
@@ -658,7 +666,7 @@ impl ConsentStore for MemoryStore {
         subject: &str,
         client_id: &ClientId,
         app: &str,
-    ) -> Result<Option<Scopes>, StoreError> {
+    ) -> Result<Option<ConsentRecord>, StoreError> {
         self.up()?;
         Ok(self
             .consents
@@ -676,7 +684,7 @@ impl ConsentStore for MemoryStore {
         subject: &str,
         client_id: &ClientId,
         app: &str,
-        scopes: &Scopes,
+        consent: &ConsentRecord,
         _now: UnixTime,
     ) -> Result<(), StoreError> {
         self.d1_write()?;
@@ -686,7 +694,7 @@ impl ConsentStore for MemoryStore {
                 client_id.as_str().to_owned(),
                 app.to_owned(),
             ),
-            scopes.clone(),
+            consent.clone(),
         );
         Ok(())
     }
@@ -826,19 +834,25 @@ impl CodeStore for MemoryStore {
     async fn consume_code(
         &self,
         code_hash: &SecretHash,
+        binding: &CodeBinding<'_>,
         _now: UnixTime,
     ) -> Result<Consumed, StoreError> {
         self.d1_write()?;
-        let code = match self.codes.borrow_mut().get_mut(&key(code_hash)) {
+        let (code, fresh) = match self.codes.borrow_mut().get_mut(&key(code_hash)) {
             None => return Ok(Consumed::Unknown),
+            // A request the code was not issued for changes nothing, used or not.
+            Some((code, _)) if binding.mismatch(code).is_some() => (code.clone(), None),
             Some((code, used)) if *used => return Ok(Consumed::Replayed(code.grant_id.clone())),
             Some((code, used)) => {
                 *used = true;
-                code.clone()
+                (code.clone(), Some(()))
             }
         };
         let grant = self.grant(&code.grant_id).await?;
-        Ok(Consumed::Fresh(code, grant))
+        Ok(match fresh {
+            Some(()) => Consumed::Fresh(code, grant),
+            None => Consumed::Refused(code, grant),
+        })
     }
 }
 
@@ -962,6 +976,66 @@ impl DeviceStore for MemoryStore {
             .iter()
             .filter(|(s, at)| s == subject && *at > since)
             .count() as u64)
+    }
+}
+
+impl LoginAttempts for MemoryStore {
+    async fn start_login_attempt(
+        &self,
+        attempt: &LoginAttempt<'_>,
+    ) -> Result<Result<u64, crate::login_throttle::LoginHistory>, StoreError> {
+        use crate::login_throttle::{self, Verdict};
+        self.d1_write()?;
+        let mut attempts = self.login_attempts.borrow_mut();
+        let (since, known_since) = (
+            login_throttle::window_start(attempt.at),
+            login_throttle::known_since(attempt.at),
+        );
+        attempts.retain(|(_, _, _, ok, at)| *at > if *ok { known_since } else { since });
+        let account = attempt.account.as_hex();
+        let failures = |matches: &dyn Fn(&str, &str) -> bool| {
+            let times: Vec<UnixTime> = attempts
+                .iter()
+                .filter(|(_, a, s, ok, _)| !ok && matches(a, s))
+                .map(|(.., at)| *at)
+                .collect();
+            (times.len() as u64, times.into_iter().min())
+        };
+        let (account_failures, account_oldest) = failures(&|a, _| a == account);
+        let (source_failures, source_oldest) = failures(&|_, s| s == attempt.source);
+        let source_known = attempts
+            .iter()
+            .any(|(_, a, s, ok, _)| *ok && a == account && s == attempt.source);
+        let history = login_throttle::LoginHistory {
+            account_failures,
+            account_oldest,
+            source_failures,
+            source_oldest,
+            source_known,
+        };
+        if login_throttle::judge(&history, attempt.at) != Verdict::Allow {
+            return Ok(Err(history));
+        }
+        let id = self.login_attempt_ids.get() + 1;
+        self.login_attempt_ids.set(id);
+        attempts.push((
+            id,
+            account.to_owned(),
+            attempt.source.to_owned(),
+            false,
+            attempt.at,
+        ));
+        Ok(Ok(id))
+    }
+
+    async fn login_attempt_succeeded(&self, id: u64) -> Result<(), StoreError> {
+        self.d1_write()?;
+        for row in self.login_attempts.borrow_mut().iter_mut() {
+            if row.0 == id {
+                row.3 = true;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -251,7 +251,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                 "",
             )
             .await?;
-        self.remember_consent(person, &record.client_id, &record.scopes)
+        self.remember_consent(person, &record.client_id, &record.scopes, None)
             .await?;
         let decided = self
             .store

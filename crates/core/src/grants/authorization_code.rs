@@ -1,4 +1,11 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707 §2.2).
+//!
+//! Everything the code is bound to (client, app, redirect URI, PKCE verifier) is compared
+//! before the code is spent, in the store's one atomic step. A request that does not match is
+//! refused, audited and changes nothing: merely seeing a code (a log line, a `Referer`, a
+//! browser history) must not let anyone burn it, or revoke the grant of the client it was
+//! issued to (RFC 9700 §4.5 counts on PKCE for exactly this; a check after the spend would
+//! undo it).
 
 use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
@@ -11,7 +18,7 @@ use crate::rng::Rng;
 use crate::secret::AuthorizationCode;
 use crate::server::{Failure, Server};
 use crate::signer::Signer;
-use crate::store::{CodeRecord, Consumed, RevocationReason, Store};
+use crate::store::{CodeBinding, CodeRecord, Consumed, GrantRecord, RevocationReason, Store};
 use crate::time::UnixTime;
 
 /// Exchanges a code for tokens.
@@ -29,12 +36,33 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
         return Err(Reason::GrantTypeNotRegistered.into());
     }
     let code = AuthorizationCode::from_presented(form.require("code")?);
-    let (record, grant) = match server.store.consume_code(&code.hash(), now).await? {
+    // RFC 7636 §4.6: the verifier must hash to the challenge. A missing or malformed one is
+    // refused before the code is looked at.
+    let verifier = CodeVerifier::parse(
+        form.get("code_verifier")?
+            .ok_or(Reason::PkceVerifierMissing)?,
+    )?;
+    let challenge = CodeChallenge::from_verifier(&verifier);
+    let binding = CodeBinding {
+        client_id: client.id(),
+        resource: &server.site.resource,
+        redirect_uri: repeated_redirect_uri(client, form)?,
+        code_challenge: challenge.as_str(),
+    };
+    let (record, grant) = match server
+        .store
+        .consume_code(&code.hash(), &binding, now)
+        .await?
+    {
         Consumed::Fresh(record, grant) => (record, grant),
         Consumed::Unknown => return Err(Reason::CodeUnknown.into()),
+        Consumed::Refused(record, grant) => {
+            return Err(refuse(server, client, &binding, &record, grant.as_ref()).await);
+        }
         // RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization
         // server MUST deny the request and SHOULD revoke (when possible) all tokens previously
-        // issued based on that authorization code."
+        // issued based on that authorization code." Only a request that matches the code's
+        // binding gets here: the rightful client's retry, or a thief holding its verifier.
         Consumed::Replayed(grant_id) => {
             server
                 .revoke_grant(&grant_id, RevocationReason::CodeReplayed)
@@ -42,7 +70,10 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
             return Err(Reason::CodeReplayed.into());
         }
     };
-    check_binding(server, client, &record, form, now)?;
+    if now >= record.expires_at {
+        return Err(Reason::CodeExpired.into());
+    }
+    super::check_resource_parameter(server, form, &record.resource)?;
     let grant = crate::server::live(grant)?;
     server.enforce_policy(&grant).await?;
     let refresh = super::FirstRefreshToken::issue(server, client, &grant, now);
@@ -58,44 +89,48 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     .await?)
 }
 
-/// The code is bound to the client, the redirect URI, the PKCE verifier and the resource of
-/// the authorization request, and lives [`crate::server::CODE_TTL_SECS`].
-fn check_binding<S, K, R>(
+/// RFC 6749 §4.1.3: the redirect_uri, when it was in the authorization request, must be
+/// repeated identically. It could be left out there only when the client registered exactly
+/// one, so a request without it stands for that one.
+fn repeated_redirect_uri<'f>(
+    client: &'f AuthenticatedClient,
+    form: &'f Form,
+) -> Result<Option<&'f str>, Reason> {
+    Ok(match form.get("redirect_uri")? {
+        Some(uri) => Some(uri),
+        None => match client.record().metadata.redirect_uris.as_slice() {
+            [only] => Some(only.as_str()),
+            _ => None,
+        },
+    })
+}
+
+/// A code presented by a request it was not issued for: nothing changes, the attempt is
+/// audited (naming the person, so it shows in their trail, the presenting client, and the
+/// client the code was issued to), and the refusal says which part did not match.
+async fn refuse<S: Store, K: Signer, R: Rng>(
     server: &Server<'_, S, K, R>,
     client: &AuthenticatedClient,
+    binding: &CodeBinding<'_>,
     record: &CodeRecord,
-    form: &Form,
-    now: UnixTime,
-) -> Result<(), Failure> {
-    // RFC 6749 §4.1.3: "ensure that the authorization code was issued to the authenticated
-    // confidential client, or if the client is public, ensure that the code was issued to
-    // "client_id" in the request".
-    if &record.client_id != client.id() {
-        return Err(Reason::CodeIssuedToOtherClient.into());
+    grant: Option<&GrantRecord>,
+) -> Failure {
+    let reason = binding.mismatch(record).unwrap_or(Reason::CodeUnknown);
+    let detail = serde_json::json!({
+        "reason": reason.to_string(),
+        "issued_to": record.client_id.as_str(),
+    });
+    let audited = server
+        .audit(
+            AuditKind::CodeRefused,
+            grant.map(|g| g.person.subject.as_str()),
+            Some(client.id()),
+            Some(&record.grant_id),
+            detail,
+        )
+        .await;
+    match audited {
+        Ok(()) => reason.into(),
+        Err(error) => error.into(),
     }
-    // Each app host is its own issuer: a code issued for one app is unknown at another.
-    if record.resource != server.site.resource {
-        return Err(Reason::CodeUnknown.into());
-    }
-    if now >= record.expires_at {
-        return Err(Reason::CodeExpired.into());
-    }
-    // RFC 6749 §4.1.3: the redirect_uri, when it was in the authorization request, must be
-    // repeated identically. It could be left out there only when the client registered one.
-    let registered = &client.record().metadata.redirect_uris;
-    let repeated = match form.get("redirect_uri")? {
-        Some(uri) => uri == record.redirect_uri,
-        None => matches!(registered.as_slice(), [only] if only.as_str() == record.redirect_uri),
-    };
-    if !repeated {
-        return Err(Reason::CodeRedirectUriMismatch.into());
-    }
-    // RFC 7636 §4.6: the verifier must hash to the challenge.
-    let verifier = CodeVerifier::parse(
-        form.get("code_verifier")?
-            .ok_or(Reason::PkceVerifierMissing)?,
-    )?;
-    CodeChallenge::parse(&record.code_challenge, Some("S256"))?.verify(&verifier)?;
-    super::check_resource_parameter(server, form, &record.resource)?;
-    Ok(())
 }

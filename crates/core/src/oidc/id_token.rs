@@ -5,6 +5,13 @@
 //! Only `RS256` and `ES256` are accepted. `none` and the `HS*` family are refused: an ID token
 //! from the token endpoint could be MACed with the client secret (§10.1), but gatehouse does not
 //! ask for that, and refusing them closes the algorithm-confusion door.
+//!
+//! An `ES256` ID token with a high `s` is accepted, unlike the JWSs of `crate::jws`: the
+//! provider signs it, not gatehouse, and many providers' ECDSA (WebCrypto, OpenSSL, Go before
+//! it normalised) leave half their signatures high, so refusing them would fail every other
+//! login. Malleability buys nothing here: the token arrives once, from the provider's token
+//! endpoint over TLS, is bound to one login by its `nonce` and to the state consumed once, and
+//! is never stored, cached or compared by its text.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

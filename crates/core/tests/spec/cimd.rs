@@ -346,6 +346,48 @@ mod private_key_jwt {
     }
 
     #[test]
+    fn an_assertion_is_used_once_in_either_spelling_of_its_signature() {
+        // Issue 15 §4. A client's JOSE library may leave its ECDSA signature high-s (most do,
+        // half the time), so both spellings authenticate; but the high-s twin of a used
+        // assertion shares its jti and is a replay, whichever spelling came first.
+        let key = key(7);
+        let mut jti = 0;
+        let mut next = |world: &World| {
+            jti += 1;
+            assertion(
+                &key,
+                TOKEN_ENDPOINT,
+                &format!("jti-{jti}"),
+                now(world) + 120,
+            )
+        };
+        let (world, code) = keyed_world(&key);
+        let (high, low) = loop {
+            let jwt = next(&world);
+            if !is_low_s(&jwt) {
+                break (jwt.clone(), es256_twin(&jwt));
+            }
+        };
+        assert!(is_low_s(&low));
+        // A conforming client whose signature came out high-s authenticates ...
+        assert!(exchange(&world, &code, &high).is_ok());
+        // ... and the other spelling of the same assertion is a replay.
+        let refresh = |assertion: &str| {
+            let body = form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "unknown"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", assertion),
+            ]);
+            error_of(block_on(world.server().token(body.as_bytes(), None))).reason
+        };
+        assert_eq!(refresh(&low), Reason::ClientAssertionReplayed);
+    }
+
+    #[test]
     fn a_wrong_audience_is_refused() {
         let key = key(7);
         let (world, code) = keyed_world(&key);

@@ -303,6 +303,119 @@ fn a_code_is_bound_to_its_client() {
     );
 }
 
+/// The code's audit events of kind `code_refused`, as (presenting client, detail).
+fn refused_codes(world: &World) -> Vec<(Option<String>, serde_json::Value)> {
+    use gatehouse_core::audit::AuditKind;
+    world
+        .store
+        .audit
+        .borrow()
+        .iter()
+        .filter(|(_, e)| e.kind == AuditKind::CodeRefused)
+        .map(|(_, e)| (e.client_id.clone(), e.detail.clone()))
+        .collect()
+}
+
+#[test]
+fn a_stranger_cannot_spend_a_code_and_is_audited() {
+    // Issue 15 §5: anyone who sees a code (a log, a Referer) used to burn it with any client:
+    // the rightful client then got invalid_grant, its grant was revoked as code_replayed, and
+    // the foreign attempt left no trace. Now the binding is checked before the spend.
+    let world = World::new();
+    let client = world.public_client();
+    let stranger = world.public_client();
+    let code = world.code(&client);
+    for _ in 0..2 {
+        assert_eq!(
+            error_of(world.exchange(&stranger, &code)).reason,
+            Reason::CodeIssuedToOtherClient
+        );
+    }
+    let tokens = world.exchange(&client, &code).unwrap();
+    assert!(
+        world
+            .refresh(&client, tokens.refresh_token.as_deref().unwrap())
+            .is_ok()
+    );
+    let refused = refused_codes(&world);
+    assert_eq!(refused.len(), 2);
+    assert_eq!(refused[0].0.as_deref(), Some(stranger.id.as_str()));
+    assert_eq!(refused[0].1["reason"], "CodeIssuedToOtherClient");
+    assert_eq!(refused[0].1["issued_to"], client.id.as_str());
+    let audit = world.store.audit.borrow();
+    let event = &audit
+        .iter()
+        .find(|(_, e)| e.kind == gatehouse_core::audit::AuditKind::CodeRefused)
+        .unwrap()
+        .1;
+    // The person sees it in their trail, with the grant the code belongs to.
+    assert_eq!(event.subject.as_deref(), Some("local:alice@example.com"));
+    assert_eq!(
+        event.grant_id.as_deref(),
+        claims(&tokens.access_token)["grant_id"].as_str()
+    );
+}
+
+#[test]
+fn a_stranger_presenting_a_spent_code_revokes_nothing() {
+    // The rightful client's own replay revokes its grant (RFC 6749 §4.1.2); a stranger's
+    // presentation of the same spent code proves only that they saw it, and must not.
+    let world = World::new();
+    let client = world.public_client();
+    let stranger = world.confidential_client();
+    let code = world.code(&client);
+    let tokens = world.exchange(&client, &code).unwrap();
+    assert_eq!(
+        error_of(world.exchange(&stranger, &code)).reason,
+        Reason::CodeIssuedToOtherClient
+    );
+    assert!(
+        world
+            .refresh(&client, tokens.refresh_token.as_deref().unwrap())
+            .is_ok()
+    );
+    assert_eq!(refused_codes(&world).len(), 1);
+}
+
+#[test]
+fn a_wrong_redirect_uri_or_app_leaves_the_code_unspent() {
+    let world = World::new();
+    let client = world.public_client();
+    let code = world.code(&client);
+    let wrong_redirect = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "http://127.0.0.1:4243/callback"),
+        ("code_verifier", VERIFIER),
+    ];
+    assert_eq!(
+        error_of(world.token(&client, &wrong_redirect)).reason,
+        Reason::CodeRedirectUriMismatch
+    );
+    // Another app's token endpoint does not know the code (each app host is its own issuer).
+    let (body, basic) = client_form(
+        &client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    );
+    let elsewhere = block_on(
+        world
+            .server_at(OTHER_ISSUER)
+            .token(body.as_bytes(), basic.as_deref()),
+    );
+    assert_eq!(error_of(elsewhere).reason, Reason::CodeUnknown);
+    assert!(world.exchange(&client, &code).is_ok());
+    let reasons: Vec<_> = refused_codes(&world)
+        .into_iter()
+        .map(|(_, d)| d["reason"].clone())
+        .collect();
+    assert_eq!(reasons, ["CodeRedirectUriMismatch", "CodeUnknown"]);
+}
+
 #[test]
 fn a_code_is_bound_to_its_redirect_uri() {
     let world = World::new();

@@ -72,9 +72,12 @@ fn a_wrong_missing_or_malformed_verifier_is_refused() {
 }
 
 #[test]
-fn a_failed_verifier_burns_the_code() {
-    // The code is consumed before the verifier is checked, so an attacker holding a stolen code
-    // gets one guess, and the rightful client's later exchange is a replay that revokes.
+fn a_wrong_verifier_leaves_the_code_to_its_client() {
+    // Issue 15 §5. This test used to pin the opposite ("a failed verifier burns the code"): the
+    // code was spent before the verifier was checked, so anyone who saw a public client's code
+    // could burn it with a guessed verifier, and the rightful exchange then counted as a replay
+    // that revoked the grant. The verifier is now part of what is compared before the spend.
+    // Guessing stays hopeless: a verifier carries at least 256 bits, and the code lives 60 s.
     let world = World::new();
     let client = world.public_client();
     let code = world.code(&client);
@@ -85,10 +88,13 @@ fn a_failed_verifier_burns_the_code() {
         ("redirect_uri", REDIRECT),
         ("code_verifier", wrong.as_str()),
     ];
-    assert_eq!(
-        error_of(world.token(&client, &params)).reason,
-        Reason::PkceVerifierMismatch
-    );
+    for _ in 0..3 {
+        let refused = error_of(world.token(&client, &params));
+        assert_eq!(refused.reason, Reason::PkceVerifierMismatch);
+        // RFC 7636 §4.6: "an error response indicating "invalid_grant" MUST be returned".
+        assert_eq!(refused.code, ErrorCode::InvalidGrant);
+    }
+    assert!(world.exchange(&client, &code).is_ok());
     assert_eq!(
         error_of(world.exchange(&client, &code)).reason,
         Reason::CodeReplayed

@@ -156,3 +156,40 @@ fn tokens_expire() {
         Err(VerifyError::Invalid(Reason::TokenExpired))
     ));
 }
+
+#[test]
+fn every_token_is_signed_low_s() {
+    // Issue 15 §4: the signer (p256 here, WebCrypto in the Worker) leaves about half its
+    // signatures high-s; gatehouse normalises them, so each token has one spelling.
+    let world = World::new();
+    let client = world.public_client();
+    let tokens: Vec<String> = (0..16)
+        .map(|_| world.tokens(&client).access_token)
+        .collect();
+    let jwks = block_on(world.signer.jwks()).unwrap();
+    for token in &tokens {
+        assert!(is_low_s(token), "high-s signature on {token}");
+        // Normalised signatures still verify with an independent library.
+        verify_with_jwt_compact(&jwks, token);
+    }
+}
+
+#[test]
+fn the_high_s_twin_of_a_token_is_refused_though_it_verifies() {
+    // Issue 15 §4: an attacker turns (r, s) into (r, n − s) and gets a second token string
+    // that a plain ECDSA check accepts.
+    let world = World::new();
+    let client = world.public_client();
+    let token = world.tokens(&client).access_token;
+    let twin = es256_twin(&token);
+    assert_ne!(twin, token);
+    assert!(!is_low_s(&twin));
+    // The twin is a valid signature under the pure-Rust reference ECDSA …
+    let (input, signature) = twin.rsplit_once('.').unwrap();
+    let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    assert!(block_on(world.signer.verify("k1", input.as_bytes(), &signature)).unwrap());
+    // … and gatehouse still refuses it, while the token itself passes.
+    assert_eq!(refusal(&world, &twin), Reason::TokenSignatureInvalid);
+    let now = UnixTime(1_800_000_001);
+    block_on(access_token::verify(&world.signer, &token, ISSUER, now)).unwrap();
+}

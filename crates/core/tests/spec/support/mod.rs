@@ -160,7 +160,9 @@ impl World {
         .unwrap()
         {
             LoginOutcome::LoggedIn { session, .. } => session.expose_secret().to_owned(),
-            LoginOutcome::Retry(prompt) => panic!("login refused: {:?}", prompt.error),
+            LoginOutcome::Retry(prompt) | LoginOutcome::Throttled { prompt, .. } => {
+                panic!("login refused: {:?}", prompt.error)
+            }
             LoginOutcome::Paused(paused) => panic!("login paused: {paused:?}"),
         }
     }
@@ -418,4 +420,47 @@ pub fn allowed(gate: Gate) -> Identity {
         Gate::Allow(identity) => identity,
         other => panic!("expected to be let in, got {other:?}"),
     }
+}
+
+/// `n`, the order of the P-256 group, big-endian (SEC 2 v2 §2.4.2).
+const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// The `S` half of a compact ES256 JWS's signature.
+pub fn es256_s(jws: &str) -> [u8; 32] {
+    let signature = URL_SAFE_NO_PAD
+        .decode(jws.rsplit('.').next().unwrap())
+        .unwrap();
+    signature[32..].try_into().unwrap()
+}
+
+/// Whether a compact ES256 JWS carries a low-`s` signature (`s ≤ n/2`), computed here
+/// independently of gatehouse: `s ≤ n − s`.
+pub fn is_low_s(jws: &str) -> bool {
+    let s = es256_s(jws);
+    s <= n_minus(&s)
+}
+
+/// `n − x` for big-endian 256-bit `x < n`.
+fn n_minus(x: &[u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = 0i32;
+    for i in (0..32).rev() {
+        let d = i32::from(P256_N[i]) - i32::from(x[i]) - borrow;
+        borrow = i32::from(d < 0);
+        out[i] = d.rem_euclid(256) as u8;
+    }
+    out
+}
+
+/// The same JWS with `s` replaced by `n − s`: a second signature of the same input by the same
+/// key, which any plain ECDSA verifier accepts (SEC 1 §4.1.4).
+pub fn es256_twin(jws: &str) -> String {
+    let (input, signature) = jws.rsplit_once('.').unwrap();
+    let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let twin = n_minus(&signature[32..].try_into().unwrap());
+    signature[32..].copy_from_slice(&twin);
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
