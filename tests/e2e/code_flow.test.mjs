@@ -77,6 +77,27 @@ describe('a person sends an agent through login and consent', () => {
   });
 });
 
+describe('remembered consent and loopback ports (issue 15 §5, RFC 8252 §8.6)', () => {
+  test("a public client's remembered consent holds for the approved port only; a confidential client's for any", async () => {
+    const otherPort = 'http://127.0.0.1:10/callback';
+    for (const [metadata, promptsAgain] of [[{}, true], [{ token_endpoint_auth_method: 'client_secret_basic' }, false]]) {
+      const client = await register(gh.url, metadata);
+      const browser = new Browser(gh.url);
+      await authorizeAsPerson(gh.url, client, { challenge: pkce().challenge }, browser);
+      const same = await browser.fetch(authorizeUrl(gh.url, client, { challenge: pkce().challenge }));
+      assert.equal(same.status, 302, 'the approved redirect URI needs no prompt');
+      const other = await browser.fetch(authorizeUrl(gh.url, client, { challenge: pkce().challenge, redirect: otherPort }));
+      if (promptsAgain) {
+        assert.equal(other.status, 200);
+        assert.match(await other.text(), /value="approve"/);
+      } else {
+        assert.equal(other.status, 302);
+        assert.ok(other.headers.get('location').startsWith(otherPort));
+      }
+    }
+  });
+});
+
 describe('bad authorization requests', () => {
   test('an unknown client or unregistered redirect gets an error page, never a redirect', async () => {
     const client = await register(gh.url);
@@ -250,6 +271,78 @@ describe('tokens', () => {
     assert.equal(res.status, 401);
     assert.match(res.headers.get('www-authenticate'), /^Basic/);
     assert.equal((await res.json()).error, 'invalid_client');
+  });
+});
+
+describe('one token, one encoding (issue 15 §4)', () => {
+  // P-256's group order n: an ECDSA signature (r, s) has a twin (r, n − s) that verifies too.
+  const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const sOf = (jwt) => BigInt(`0x${Buffer.from(jwt.split('.')[2], 'base64url').subarray(32).toString('hex')}`);
+  const twinOf = (jwt) => {
+    const [header, payload, signature] = jwt.split('.');
+    const bytes = Buffer.from(signature, 'base64url');
+    const s = Buffer.from((N - sOf(jwt)).toString(16).padStart(64, '0'), 'hex');
+    return `${header}.${payload}.${Buffer.concat([bytes.subarray(0, 32), s]).toString('base64url')}`;
+  };
+
+  test('every token the Worker signs is low-s, and the high-s twin of a real token is 401 at the gate', async () => {
+    // WebCrypto leaves about half its ECDSA signatures high-s; gatehouse normalises them.
+    const { client, tokens } = await tokensFor(gh.url);
+    const accessTokens = [tokens.access_token];
+    let refreshToken = tokens.refresh_token;
+    for (let i = 0; i < 11; i++) {
+      const next = await (await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: client.client_id })).json();
+      accessTokens.push(next.access_token);
+      refreshToken = next.refresh_token;
+    }
+    for (const token of accessTokens) assert.ok(sOf(token) <= N / 2n, `high-s token ${token}`);
+    const token = accessTokens.at(-1);
+    const twin = twinOf(token);
+    assert.notEqual(twin, token);
+    // The twin verifies with a plain ECDSA check against the published key ...
+    const { keys } = await (await fetch(`${gh.url}/oauth/jwks.json`)).json();
+    const { kid } = JSON.parse(Buffer.from(twin.split('.')[0], 'base64url'));
+    const jwk = keys.find((k) => k.kid === kid);
+    const { webcrypto } = await import('node:crypto');
+    const key = await webcrypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    const [header, payload, signature] = twin.split('.');
+    const verifies = await webcrypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(signature, 'base64url'), Buffer.from(`${header}.${payload}`));
+    assert.ok(verifies, 'the twin is a valid ECDSA signature');
+    // ... and the gate refuses it, while the token itself passes.
+    const refused = await fetch(`${gh.url}/api/whoami`, { headers: { authorization: `Bearer ${twin}` } });
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get('www-authenticate'), /error="invalid_token"/);
+    const admitted = await fetch(`${gh.url}/api/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(admitted.status, 200);
+  });
+});
+
+describe('a code a stranger cannot spend (issue 15 §5)', () => {
+  test("another client, or a wrong verifier, leaves the code to its client and is audited", async () => {
+    const client = await register(gh.url);
+    const stranger = await register(gh.url);
+    const { verifier, challenge } = pkce();
+    const code = (await authorizeAsPerson(gh.url, client, { challenge })).searchParams.get('code');
+    const params = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier };
+    // Someone who saw the code (a log, a Referer) tries it with their own client, even with
+    // the right verifier, and with the right client but a guessed verifier.
+    const foreign = await tokenRequest(gh.url, { ...params, client_id: stranger.client_id });
+    assert.equal(foreign.status, 400);
+    assert.equal((await foreign.json()).error, 'invalid_grant');
+    const guessed = await tokenRequest(gh.url, { ...params, code_verifier: pkce().verifier, client_id: client.client_id });
+    assert.equal(guessed.status, 400);
+    assert.equal((await guessed.json()).error, 'invalid_grant');
+    // The rightful exchange still works, and its grant is live.
+    const res = await tokenRequest(gh.url, { ...params, client_id: client.client_id });
+    assert.equal(res.status, 200);
+    const tokens = await res.json();
+    const refreshed = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+    assert.equal(refreshed.status, 200);
+    const grant = claimsOf(tokens.access_token).grant_id;
+    const events = await gh.query(`SELECT kind, subject, client_id FROM audit_events WHERE grant_id = '${grant}' ORDER BY id`);
+    assert.deepEqual(events.map((e) => e.kind), ['grant_created', 'code_refused', 'code_refused', 'token_issued', 'token_refreshed']);
+    assert.deepEqual(events.slice(1, 3).map((e) => e.client_id), [stranger.client_id, client.client_id]);
+    assert.equal(events[1].subject, 'local:alice@example.com');
   });
 });
 
