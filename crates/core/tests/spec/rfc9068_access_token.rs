@@ -193,3 +193,29 @@ fn the_high_s_twin_of_a_token_is_refused_though_it_verifies() {
     let now = UnixTime(1_800_000_001);
     block_on(access_token::verify(&world.signer, &token, ISSUER, now)).unwrap();
 }
+
+#[test]
+fn every_origin_assertion_is_signed_low_s_too() {
+    // Origin assertions go through the same signing path (jws::sign) as access tokens.
+    use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims};
+    let world = World::new();
+    let jwks = block_on(world.signer.jwks()).unwrap();
+    for i in 0..16u64 {
+        let claims = AssertionClaims {
+            iss: ISSUER.into(),
+            aud: ISSUER.into(),
+            sub: "local:alice@example.com".into(),
+            email: "alice@example.com".into(),
+            groups: Vec::new(),
+            client_id: None,
+            client_name: None,
+            grant_id: None,
+            scope: "read".into(),
+            iat: 1_800_000_000 + i,
+            exp: 1_800_000_060 + i,
+        };
+        let jwt = block_on(assertion::sign(&world.signer, &claims)).unwrap();
+        assert!(is_low_s(&jwt), "high-s assertion {jwt}");
+        verify_with_jwt_compact(&jwks, &jwt);
+    }
+}
