@@ -1,5 +1,5 @@
 # The two commands of the README, and the steps they are made of.
-.PHONY: setup dev test check unit e2e deploy-check
+.PHONY: setup dev test check unit e2e deploy-check check-config check-config-deploy deploy
 
 # Install every tool the build and the tests need (idempotent; seconds once done).
 setup:
@@ -12,9 +12,22 @@ dev: setup
 # Command 2: the whole test suite, as CI runs it.
 test: setup check unit deploy-check e2e
 
-check:
+check: check-config
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# The shipped local configuration (wrangler.toml and .dev.vars) as `wrangler dev` reads it.
+check-config:
+	cargo run --quiet -p gatehouse-check-config -- --vars-file .dev.vars
+
+# wrangler.toml as `wrangler deploy` would ship it; name the secrets already set with
+# SECRETS="GATEHOUSE_SECRET ADMIN_TOKEN" (or let `make deploy` ask Cloudflare).
+check-config-deploy:
+	cargo run --quiet -p gatehouse-check-config -- --deploy $(foreach s,$(SECRETS),--secret $(s))
+
+# Check the configuration, apply the remote D1 migrations, deploy (scripts/deploy).
+deploy: setup
+	scripts/deploy
 
 unit:
 	cargo test --workspace
@@ -23,6 +36,7 @@ unit:
 # fails when the Worker would not deploy. The end-to-end suite then runs that very build.
 deploy-check:
 	WRANGLER_SEND_METRICS=false npx wrangler deploy --dry-run --outdir dist
+	scripts/dry-run-example
 
 e2e:
 	GATEHOUSE_PREBUILT=1 tests/e2e/run

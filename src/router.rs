@@ -1,6 +1,7 @@
 //! Dispatches a request to its handler by method and path.
 
-use gatehouse_core::config::ConfigError;
+use gatehouse_core::config::{ConfigError, MISCONFIGURED_RETRY_AFTER_SECS};
+use gatehouse_core::error::{OAuthError, Reason};
 use gatehouse_core::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 use gatehouse_core::paths::{self, WellKnown};
 use gatehouse_core::request_url::RequestUrl;
@@ -198,12 +199,31 @@ fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown) -> Result<Vec<u8>
     body.map_err(|e| worker::Error::RustError(e.to_string()))
 }
 
-/// A configuration error: logged, and answered with `500` naming the setting and the fix, on
-/// every request until the operator deploys a fixed configuration.
+/// A configuration error: the detail is logged with a reference, and the public gets only a
+/// `503` + `Retry-After` carrying that reference, so a visitor learns nothing of the
+/// configuration and the operator can find the log line. Answered on every request until the
+/// operator deploys a fixed configuration (`make check-config` catches it before that).
 fn misconfigured(error: &ConfigError) -> Result<Response> {
-    worker::console_error!("{error}");
-    http::json(
-        500,
-        &serde_json::json!({ "error": "server_error", "error_description": error.to_string() }),
-    )
+    let reference = crate::random::hex::<8>().unwrap_or_default();
+    worker::console_error!(
+        "{}",
+        serde_json::json!({
+            "event": "configuration_error",
+            "reference": reference,
+            "setting": error.setting,
+            "problem": error.problem,
+            "fix": error.fix,
+        })
+    );
+    let error = OAuthError::from(Reason::Misconfigured);
+    let body = serde_json::json!({
+        "error": error.code,
+        "error_description": error.description,
+        "reference": reference,
+    });
+    let mut response = http::json(error.status(), &body)?;
+    response
+        .headers_mut()
+        .set("Retry-After", &MISCONFIGURED_RETRY_AFTER_SECS.to_string())?;
+    Ok(response)
 }

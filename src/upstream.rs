@@ -2,6 +2,10 @@
 //! documents and JWK Sets cached per isolate and in KV for an hour, and signature checks
 //! through WebCrypto.
 //!
+//! A document the core refuses is dropped from both caches at once and fetched again at most
+//! every [`REFUSED_DOCUMENT_RETRY_SECS`] per isolate, so a fix at the provider is seen within
+//! seconds, not after the hour a cached bad copy would last.
+//!
 //! A forced refetch (an ID token named a `kid` the cached JWK Set lacks) goes to the provider
 //! at most once a minute per document and isolate; within that minute the cached copy answers,
 //! so made-up key ids cannot turn gatehouse into a load generator against the provider.
@@ -11,7 +15,10 @@ use std::collections::HashMap;
 
 use gatehouse_core::crypto::sha256_hex;
 use gatehouse_core::oidc::id_token::{Jwk, JwsAlg};
-use gatehouse_core::oidc::{JWKS_REFETCH_MIN_SECS, UPSTREAM_CACHE_SECS, Upstream, UpstreamError};
+use gatehouse_core::oidc::{
+    JWKS_REFETCH_MIN_SECS, REFUSED_DOCUMENT_RETRY_SECS, UPSTREAM_CACHE_SECS, Upstream,
+    UpstreamError,
+};
 use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
 use crate::bindings::Bindings;
@@ -29,6 +36,8 @@ struct Cached {
 
 thread_local! {
     static DOCUMENTS: RefCell<HashMap<String, Cached>> = RefCell::new(HashMap::new());
+    /// URL → when the core last refused its document.
+    static REFUSED: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
 }
 
 /// Talks to identity providers from the Worker.
@@ -85,6 +94,17 @@ impl<'a> WorkerUpstream<'a> {
 
 impl Upstream for WorkerUpstream<'_> {
     async fn get_document(&self, url: &str, refresh: bool) -> Result<String, UpstreamError> {
+        let refused_at = REFUSED.with_borrow(|refused| refused.get(url).copied());
+        if let Some(at) = refused_at {
+            let age = self.now.saturating_sub(at);
+            if age < REFUSED_DOCUMENT_RETRY_SECS {
+                return Err(UpstreamError(format!(
+                    "{url} was refused {age} s ago; fetched again {REFUSED_DOCUMENT_RETRY_SECS} s after that"
+                )));
+            }
+            REFUSED.with_borrow_mut(|refused| refused.remove(url));
+            return self.fetch_document(url).await;
+        }
         let cached = DOCUMENTS.with_borrow(|docs| docs.get(url).cloned());
         if refresh {
             let recently_forced = cached
@@ -125,6 +145,16 @@ impl Upstream for WorkerUpstream<'_> {
             return Ok(body);
         }
         self.fetch_document(url).await
+    }
+
+    async fn refuse_document(&self, url: &str) {
+        DOCUMENTS.with_borrow_mut(|docs| docs.remove(url));
+        REFUSED.with_borrow_mut(|refused| refused.insert(url.to_owned(), self.now));
+        if let Ok(kv) = self.bindings.kv()
+            && let Err(e) = kv.delete(&Self::kv_key(url)).await
+        {
+            worker::console_warn!("KV binding `KV`: dropping the refused {url}: {e}");
+        }
     }
 
     async fn post_form(

@@ -12,19 +12,20 @@ import { DEMO, REDIRECT } from './support/oauth.mjs';
 
 const PYTHON = join(ROOT, '.venv', 'bin', 'python');
 const SCRIPT = join(ROOT, 'tests', 'e2e', 'python', 'mcp_sdk_flow.py');
+const SESSION = join(ROOT, 'tests', 'e2e', 'python', 'mcp_demo_session.py');
 
 let gh;
 before(async () => (gh = await startGatehouse()));
 after(() => gh?.stop());
 
 /** Runs the script against gatehouse; its one line of JSON, or its stderr in the failure. */
-async function runSdkFlow(base) {
+async function runSdkFlow(base, script = SCRIPT) {
   try {
-    const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, base], { cwd: ROOT, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(PYTHON, [script, base], { cwd: ROOT, timeout: 60_000 });
     return JSON.parse(stdout);
   } catch (error) {
     if (error.code === 'ENOENT') throw new Error(`${PYTHON} is missing: run scripts/setup (it makes .venv)`);
-    throw new Error(`${SCRIPT} failed (${error.code ?? error.signal}):\n${error.stderr ?? ''}${error.stdout ?? ''}\n${error.message}`);
+    throw new Error(`${script} failed (${error.code ?? error.signal}):\n${error.stderr ?? ''}${error.stdout ?? ''}\n${error.message}`);
   }
 }
 
@@ -54,4 +55,13 @@ test('the MCP Python SDK follows the 401 to a token and reads /api/whoami as the
   assert.ok(requests.includes('POST /oauth/token -> 200'), requests.join('\n'));
   assert.equal(requests.at(-1), 'GET /api/whoami -> 200');
   assert.ok(!requests.some((r) => / -> 5\d\d$/.test(r)), requests.join('\n'));
+});
+
+test("the MCP Python SDK's client holds an MCP session with the demo app's server, as the person through itself", async () => {
+  const observed = await runSdkFlow(gh.url, SESSION);
+  assert.equal(observed.server, 'gatehouse-demo');
+  assert.deepEqual(observed.tools, ['leave_note', 'whoami']);
+  assert.equal(observed.whoami.email, DEMO.email);
+  assert.ok(observed.client_id, 'registered by RFC 7591');
+  assert.equal(observed.whoami.agent.client_id, observed.client_id, 'the server sees the agent the SDK registered');
 });

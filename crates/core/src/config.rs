@@ -21,6 +21,9 @@ pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 86_400;
 pub const REFRESH_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 /// A signing key signs for this long before the next one takes over (`SIGNING_KEY_ROTATION_SECS`).
 pub const SIGNING_KEY_ROTATION_SECS: u64 = 30 * 24 * 3600;
+/// `Retry-After` while the configuration is invalid: fixing it takes the operator a deploy, so
+/// clients need not come back sooner than a minute.
+pub const MISCONFIGURED_RETRY_AFTER_SECS: u64 = 60;
 /// The shortest server secret accepted: 256 bits of entropy as hex or base64 needs 32+ chars.
 const MIN_SECRET_CHARS: usize = 32;
 
@@ -190,6 +193,43 @@ impl ServerSecret {
     }
 }
 
+/// Every variable and secret gatehouse reads, by name: the Worker's environment and
+/// `gatehouse-check-config` both look settings up through this list, so a name is spelled once.
+pub mod names {
+    /// Variable: the protected apps, as JSON.
+    pub const APPS: &str = "APPS";
+    /// Variable: local accounts, as JSON.
+    pub const LOCAL_ACCOUNTS: &str = "LOCAL_ACCOUNTS";
+    /// Secret: the server secret.
+    pub const GATEHOUSE_SECRET: &str = "GATEHOUSE_SECRET";
+    /// Secret: the admin API's bearer token.
+    pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+    /// Variable: upstream OpenID Connect providers, as JSON.
+    pub const OIDC_PROVIDERS: &str = "OIDC_PROVIDERS";
+    /// Variable: seconds a signing key signs before rotation.
+    pub const SIGNING_KEY_ROTATION_SECS: &str = "SIGNING_KEY_ROTATION_SECS";
+    /// Variable: the policy of the people who may use the admin API from a browser.
+    pub const ADMINS: &str = "ADMINS";
+    /// Variable: `on` while the database is being moved.
+    pub const MIGRATION_MODE: &str = "MIGRATION_MODE";
+    /// Variable: the `Retry-After` of writes refused in migration mode.
+    pub const MIGRATION_RETRY_AFTER_SECS: &str = "MIGRATION_RETRY_AFTER_SECS";
+    /// Variable: the lifetime of access tokens issued in migration mode.
+    pub const MIGRATION_ACCESS_TOKEN_TTL_SECS: &str = "MIGRATION_ACCESS_TOKEN_TTL_SECS";
+    /// Variable: `on` (default) or `off`, Client ID Metadata Documents.
+    pub const CIMD: &str = "CIMD";
+    /// Variable: the only hosts metadata documents may come from (comma-separated patterns).
+    pub const CIMD_ALLOWED_HOSTS: &str = "CIMD_ALLOWED_HOSTS";
+    /// Variable: hosts metadata documents may not come from.
+    pub const CIMD_DENIED_HOSTS: &str = "CIMD_DENIED_HOSTS";
+    /// Variable: local tests only, plain-http loopback documents.
+    pub const CIMD_ALLOW_INSECURE_LOOPBACK: &str = "CIMD_ALLOW_INSECURE_LOOPBACK";
+
+    /// The settings that must be Worker secrets (`wrangler secret put`), never `[vars]`, besides
+    /// the client secrets `OIDC_PROVIDERS` names.
+    pub const SECRETS: [&str; 2] = [GATEHOUSE_SECRET, ADMIN_TOKEN];
+}
+
 /// The raw text of the settings, as the Worker reads them from its variables and secrets.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Settings<'a> {
@@ -246,7 +286,7 @@ fn agents_by_default() -> bool {
 
 const APPS_FIX: &str = "set APPS to a JSON array of apps as documented in the README, \
                         e.g. [{\"name\":\"Wiki\",\"host\":\"wiki.example.com\",\"scopes\":{\"read\":\"Read pages\"},\
-                        \"policy\":{\"allow_domains\":[\"example.com\"]}}]";
+                        \"policy\":{\"allow_domains\":[\"example.com\"]},\"origin\":\"https://wiki.internal.example.com\"}]";
 
 fn apps_error(problem: String) -> ConfigError {
     ConfigError {
@@ -283,6 +323,97 @@ impl Config {
             )?,
             cimd,
         })
+    }
+
+    /// Reads every setting through `read` (by its name in [`names`], and the client secrets
+    /// `OIDC_PROVIDERS` names) and validates them: the one way the Worker and
+    /// `gatehouse-check-config` build a configuration, so both judge the same text alike.
+    pub fn from_lookup(read: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use names::*;
+        let [
+            apps,
+            accounts,
+            secret,
+            rotation,
+            admin_token,
+            admins,
+            migration,
+            retry_after,
+            ttl,
+            providers,
+            cimd,
+            cimd_allowed,
+            cimd_denied,
+            cimd_insecure,
+        ] = [
+            APPS,
+            LOCAL_ACCOUNTS,
+            GATEHOUSE_SECRET,
+            SIGNING_KEY_ROTATION_SECS,
+            ADMIN_TOKEN,
+            ADMINS,
+            MIGRATION_MODE,
+            MIGRATION_RETRY_AFTER_SECS,
+            MIGRATION_ACCESS_TOKEN_TTL_SECS,
+            OIDC_PROVIDERS,
+            CIMD,
+            CIMD_ALLOWED_HOSTS,
+            CIMD_DENIED_HOSTS,
+            CIMD_ALLOW_INSECURE_LOOPBACK,
+        ]
+        .map(&read);
+        let oidc_secrets = crate::oidc::provider::secret_names(providers.as_deref())
+            .into_iter()
+            .filter_map(|name| read(&name).map(|value| (name, value)))
+            .collect();
+        Self::from_settings(Settings {
+            apps: apps.as_deref(),
+            local_accounts: accounts.as_deref(),
+            secret: secret.as_deref(),
+            signing_key_rotation_secs: rotation.as_deref(),
+            admin_token: admin_token.as_deref(),
+            admins: admins.as_deref(),
+            migration_mode: migration.as_deref(),
+            migration_retry_after_secs: retry_after.as_deref(),
+            migration_access_token_ttl_secs: ttl.as_deref(),
+            oidc_providers: providers.as_deref(),
+            oidc_secrets: Some(&oidc_secrets),
+            cimd: crate::cimd::CimdSettings {
+                cimd: cimd.as_deref(),
+                allowed_hosts: cimd_allowed.as_deref(),
+                denied_hosts: cimd_denied.as_deref(),
+                allow_insecure_loopback: cimd_insecure.as_deref(),
+            },
+        })
+    }
+
+    /// What a valid configuration must still change before it serves a deployed zone. Local
+    /// development is the place for these, and a public zone would get nothing from them: a
+    /// `"*"` app (the only kind that may omit `origin` and serve the built-in demo) answers
+    /// loopback hosts only, and an app on a loopback host is never reached from outside.
+    pub fn deploy_problems(&self) -> Vec<ConfigError> {
+        let mut problems = Vec::new();
+        for app in &self.apps {
+            match &app.host {
+                HostPattern::AnyLoopback => problems.push(ConfigError {
+                    setting: names::APPS,
+                    problem: format!(
+                        "app {:?} has host \"*\", which answers loopback hosts only",
+                        app.name
+                    ),
+                    fix: "give each app the public host it is served on, e.g. \"host\":\"wiki.example.com\", and route that host to this Worker",
+                }),
+                HostPattern::Exact(host) if is_loopback_host(host) => {
+                    problems.push(ConfigError {
+                        setting: names::APPS,
+                        problem: format!("app {:?} is served on the loopback host {host:?}", app.name),
+                        fix: "give each app the public host it is served on, e.g. \"host\":\"wiki.example.com\"",
+                    });
+                }
+                HostPattern::Exact(_) => {}
+            }
+        }
+        problems
     }
 
     /// The app that serves `path` on `host` (`host[:port]` of the request URL): of the apps on

@@ -395,6 +395,9 @@ pub enum Reason {
     ClientAssertionSignature,
     /// A `client_assertion`'s `jti` was used before (RFC 7523 §3 item 7).
     ClientAssertionReplayed,
+    /// The operator's configuration is invalid: the detail goes to the log and the admin health
+    /// view only, never to the public (a misconfiguration can name secrets' shapes and hosts).
+    Misconfigured,
     /// Storage did not answer; the client may retry.
     StoreUnavailable,
 }
@@ -697,6 +700,10 @@ impl From<Reason> for OAuthError {
             | R::ClientAssertionReplayed => (
                 C::InvalidClient,
                 "the client assertion is invalid, expired, or was already used",
+            ),
+            R::Misconfigured => (
+                C::TemporarilyUnavailable,
+                "gatehouse cannot serve this request until its operator fixes its configuration; the reference in the response lets them find the cause",
             ),
             R::StoreUnavailable => (
                 C::TemporarilyUnavailable,

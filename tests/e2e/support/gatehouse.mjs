@@ -82,8 +82,9 @@ function wrangler(args) {
  *   restart: the `{ state, port }` of an instance killed with `crash()`, to start again on its
  *            local D1, KV and Queue state and at its address
  * The returned `pid` is wrangler's, and the id of the process group holding it and its workerd;
- * `query(sql)` reads the instance's local D1; `crash()` kills the whole group at once (SIGKILL,
- * nothing shut down cleanly) and keeps the state for a restart. `/__scheduled` runs the cron
+ * `query(sql)` reads the instance's local D1; `logLine(pattern)` waits for a line of its log;
+ * `crash()` kills the whole group at once (SIGKILL, nothing shut down cleanly) and keeps the
+ * state for a restart. `/__scheduled` runs the cron
  * handler (`--test-scheduled`).
  */
 export async function startGatehouse({ migrate = true, vars = {}, config, restart } = {}) {
@@ -122,7 +123,19 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
     await exited;
     return { state, port };
   };
-  return { url, stop, crash, log, pid: child.pid, inspectorPort, query };
+  // The first log line matching `pattern` (a string or RegExp), waiting for wrangler to print
+  // it (its output lags the response it logs); null if none within `timeoutMs`.
+  const logLine = async (pattern, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const line = log()
+        .split('\n')
+        .find((l) => (typeof pattern === 'string' ? l.includes(pattern) : pattern.test(l)));
+      if (line || Date.now() > deadline) return line ?? null;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  return { url, stop, crash, log, logLine, pid: child.pid, inspectorPort, query };
 }
 
 const PORT_ATTEMPTS = 5;

@@ -391,3 +391,70 @@ fn the_admin_token_is_optional_long_and_bearer_safe() {
         );
     }
 }
+
+#[test]
+fn settings_are_looked_up_by_their_names_with_the_oidc_client_secrets_they_name() {
+    let providers = r#"[{"id":"corp","name":"Corp","issuer":"https://idp.example.com","client_id":"gh","client_secret_env":"CORP_SECRET"}]"#;
+    let settings = BTreeMap::from([
+        (names::APPS, app("")),
+        (names::GATEHOUSE_SECRET, SECRET.to_owned()),
+        (names::OIDC_PROVIDERS, providers.to_owned()),
+        ("CORP_SECRET", "a-client-secret".to_owned()),
+    ]);
+    let config = Config::from_lookup(|name| settings.get(name).cloned()).unwrap();
+    assert_eq!(config.apps.len(), 1);
+    assert_eq!(config.oidc_providers.len(), 1);
+    // The client secret is read under the name OIDC_PROVIDERS gives it, and required.
+    let without_secret = |name: &str| {
+        (name != "CORP_SECRET")
+            .then(|| settings.get(name).cloned())
+            .flatten()
+    };
+    let error = Config::from_lookup(without_secret).unwrap_err();
+    assert_eq!(error.setting, "OIDC_PROVIDERS", "{error}");
+    // Nothing set: the first missing setting is named.
+    assert_eq!(Config::from_lookup(|_| None).unwrap_err().setting, "APPS");
+}
+
+#[test]
+fn a_configuration_for_local_development_is_not_ready_for_a_zone() {
+    let public = apps(&app("")).unwrap();
+    assert!(public.deploy_problems().is_empty());
+    let cases = [
+        (
+            app("").replace("wiki.example.com", "*"),
+            "answers loopback hosts only",
+        ),
+        (
+            app("").replace("wiki.example.com", "127.0.0.1:8787"),
+            "loopback host",
+        ),
+        (
+            app("").replace("wiki.example.com", "localhost"),
+            "loopback host",
+        ),
+        (
+            app("")
+                .replace("wiki.example.com", "*")
+                .replace(r#","origin":"https://wiki.internal.example""#, ""),
+            "answers loopback hosts only",
+        ),
+    ];
+    for (json, problem) in cases {
+        let problems = apps(&json).unwrap().deploy_problems();
+        assert_eq!(problems.len(), 1, "{json}: {problems:?}");
+        assert_eq!(problems[0].setting, "APPS");
+        assert!(
+            problems[0].problem.contains(problem),
+            "{json}: {problems:?}"
+        );
+    }
+}
+
+#[test]
+fn the_example_an_apps_error_suggests_is_itself_a_valid_configuration() {
+    let fix = apps("[]").unwrap_err().fix;
+    let example = fix.split_once("e.g. ").unwrap().1;
+    let config = apps(example).unwrap_or_else(|e| panic!("{example}: {e}"));
+    assert!(config.deploy_problems().is_empty());
+}

@@ -361,12 +361,13 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::ClientAssertionAudience => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
         R::ClientAssertionSignature => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
         R::ClientAssertionReplayed => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
+        R::Misconfigured => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 114] = [
+const REASONS: [Reason; 115] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -480,6 +481,7 @@ const REASONS: [Reason; 114] = [
     Reason::ClientAssertionAudience,
     Reason::ClientAssertionSignature,
     Reason::ClientAssertionReplayed,
+    Reason::Misconfigured,
     Reason::StoreUnavailable,
 ];
 

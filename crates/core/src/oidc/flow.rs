@@ -309,15 +309,18 @@ async fn metadata(
     provider: &Provider,
     upstream: &impl Upstream,
 ) -> Result<ProviderMetadata, OidcFailure> {
-    let document = upstream
-        .get_document(&discovery::discovery_url(&provider.issuer), false)
-        .await?;
-    ProviderMetadata::parse(provider, &document).map_err(|e| {
-        OidcFailure::Unavailable(format!(
-            "the discovery document of provider {:?} was refused: {e:?}",
-            provider.id
-        ))
-    })
+    let url = discovery::discovery_url(&provider.issuer);
+    let document = upstream.get_document(&url, false).await?;
+    match ProviderMetadata::parse(provider, &document) {
+        Ok(metadata) => Ok(metadata),
+        Err(e) => {
+            upstream.refuse_document(&url).await;
+            Err(OidcFailure::Unavailable(format!(
+                "the discovery document of provider {:?} at {url} was refused: {e:?}",
+                provider.id
+            )))
+        }
+    }
 }
 
 /// The provider's JWK Set, cached unless `refresh`.
@@ -327,6 +330,13 @@ async fn fetch_jwks(
     refresh: bool,
 ) -> Result<Jwks, OidcFailure> {
     let document = upstream.get_document(url, refresh).await?;
-    Jwks::parse(&document)
-        .ok_or_else(|| OidcFailure::Unavailable("the JWK Set does not parse".into()))
+    match Jwks::parse(&document) {
+        Some(jwks) => Ok(jwks),
+        None => {
+            upstream.refuse_document(url).await;
+            Err(OidcFailure::Unavailable(format!(
+                "the JWK Set at {url} does not parse"
+            )))
+        }
+    }
 }

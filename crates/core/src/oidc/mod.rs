@@ -26,6 +26,11 @@ use id_token::{Jwk, JwsAlg};
 pub const JWKS_REFETCH_MIN_SECS: u64 = 60;
 /// Discovery documents and JWK Sets are cached this long.
 pub const UPSTREAM_CACHE_SECS: u64 = 3600;
+/// A document gatehouse refused (say, a discovery document naming another issuer) is fetched
+/// again at most this often per isolate: soon enough that a fix at the provider or in the
+/// configuration takes effect within seconds, rarely enough that failing logins cannot turn
+/// gatehouse into a load generator against the provider.
+pub const REFUSED_DOCUMENT_RETRY_SECS: u64 = 5;
 
 /// The provider could not be reached, or answered with something other than a document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +49,11 @@ pub trait Upstream {
     /// a cached copy (at most [`UPSTREAM_CACHE_SECS`] old) may answer; with `true` the document
     /// is fetched again, unless it was force-fetched within [`JWKS_REFETCH_MIN_SECS`].
     async fn get_document(&self, url: &str, refresh: bool) -> Result<String, UpstreamError>;
+    /// The document `get_document` gave for `url` failed validation: no cached copy of it may
+    /// answer again, and it is fetched afresh at most once per [`REFUSED_DOCUMENT_RETRY_SECS`]
+    /// (until then `get_document` fails without a request). Only documents that passed
+    /// validation are kept.
+    async fn refuse_document(&self, url: &str);
     /// `POST` of a form (the token request); the status and body of the answer, whatever the
     /// status.
     async fn post_form(

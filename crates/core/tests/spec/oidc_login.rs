@@ -58,6 +58,8 @@ struct FakeIdp {
     /// Changes the claims before signing.
     edit: RefCell<Option<Edit>>,
     discovery_issuer: RefCell<String>,
+    /// The URLs gatehouse refused documents from, in order.
+    refused: RefCell<Vec<String>>,
     last_token_request: RefCell<Option<(String, Option<String>)>>,
 }
 
@@ -73,6 +75,7 @@ impl FakeIdp {
             tamper: RefCell::new(None),
             edit: RefCell::new(None),
             discovery_issuer: RefCell::new(IDP.to_owned()),
+            refused: RefCell::new(Vec::new()),
             last_token_request: RefCell::new(None),
         };
         idp.rotate("idp-1", 7);
@@ -166,6 +169,10 @@ impl Upstream for FakeIdp {
             }
             _ => Err(UpstreamError(format!("404 {url}"))),
         }
+    }
+
+    async fn refuse_document(&self, url: &str) {
+        self.refused.borrow_mut().push(url.to_owned());
     }
 
     async fn post_form(
@@ -733,6 +740,16 @@ fn a_discovery_document_naming_another_issuer_is_not_used() {
         matches!(start, Err(OidcFailure::Unavailable(_))),
         "{start:?}"
     );
+    // Issue 18: the refused document must not stay cached for an hour after the provider (or
+    // the operator) fixes it; the platform is told to drop it, and the fixed one is used.
+    assert_eq!(
+        *idp.refused.borrow(),
+        ["https://idp.test/.well-known/openid-configuration"]
+    );
+    *idp.discovery_issuer.borrow_mut() = IDP.to_owned();
+    let start = block_on(world.server().oidc_begin("corp", "/", Some(BINDING), &idp));
+    assert!(start.is_ok(), "{start:?}");
+    assert_eq!(idp.refused.borrow().len(), 1, "a valid document is kept");
 }
 
 #[test]

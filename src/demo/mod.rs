@@ -4,7 +4,11 @@
 //!
 //! - `GET /` — an HTML page showing who is signed in and the identity headers;
 //! - `GET /api/whoami` — the same as JSON;
-//! - `POST /api/notes` — echoes the body, attributed to the person and the agent.
+//! - `POST /api/notes` — echoes the body, attributed to the person and the agent;
+//! - `POST /mcp` — an MCP server (Streamable HTTP) with tools that show who is calling
+//!   ([`mcp`]).
+
+mod mcp;
 
 use gatehouse_core::gatekeeper::assertion;
 use gatehouse_core::paths;
@@ -40,6 +44,15 @@ pub async fn respond(
             body.insert("saved".into(), serde_json::Value::String(note));
             http::json(201, &body)
         }
+        (Method::Post, "/mcp") => {
+            let body = req.text().await?;
+            match mcp::answer(&body, &identity_json(headers)) {
+                mcp::Answer::Json(answer) => http::json(200, &answer),
+                mcp::Answer::Accepted => Ok(Response::empty()?.with_status(202)),
+            }
+        }
+        // No server-sent event stream: the transport lets a server refuse GET with 405.
+        (_, "/mcp") => http::method_not_allowed("POST"),
         _ => http::not_found(),
     }
 }
