@@ -88,8 +88,8 @@ impl<'de> Deserialize<'de> for PathPattern {
     }
 }
 
-/// Percent-decoded and lowercased, for matching only.
-fn normalize(path: &str) -> String {
+/// Percent-decoded and lowercased, for matching only: the path as the patterns judge it.
+pub(crate) fn normalize(path: &str) -> String {
     percent_encoding::percent_decode_str(path)
         .decode_utf8_lossy()
         .to_lowercase()

@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::gatekeeper::route::{PathPattern, RouteRule, required_scopes};
+use crate::gatekeeper::route::{PathPattern, RouteRule, normalize, required_scopes};
 
 /// Issue 15, §2: each of these reached the origin as a path the gate had judged under another
 /// rule (a `read` token through `POST /wiki/api/**`, which needs `write`; no credential at all
@@ -160,13 +160,6 @@ fn remove_dot_segments(path: &str) -> String {
     output
 }
 
-/// The decoded, lowercased path the gate's patterns compare (`route::normalize`).
-fn judged(path: &CheckedPath<'_>) -> String {
-    percent_encoding::percent_decode_str(path.as_str())
-        .decode_utf8_lossy()
-        .to_lowercase()
-}
-
 /// Paths built from the pieces that make origins disagree, and ordinary ones.
 fn request_path() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
@@ -196,7 +189,8 @@ proptest! {
     #[test]
     fn every_origin_reading_of_an_accepted_path_is_the_one_the_gate_judged(raw in request_path()) {
         if let Ok(path) = check(&raw) {
-            let judged = judged(&path);
+            // The decoded, lowercased path the gate's patterns compare.
+            let judged = normalize(path.as_str());
             for (reading, seen) in origin_readings(&raw) {
                 prop_assert_eq!(&seen.to_lowercase(), &judged, "{} reads {:?} otherwise", reading, raw);
             }
