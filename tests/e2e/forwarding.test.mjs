@@ -200,6 +200,9 @@ describe('headers the origin can trust', () => {
     assert.equal(seen.http.HTTP_GATEHOUSE_EMAIL, DEMO.email);
     assert.equal(seen.http.HTTP_GATEHOUSE_CLIENT_ID, client.client_id);
     assert.equal(seen.http.HTTP_X_FORWARDED_HOST, new URL(gh.url).host);
+    // wsgiref decodes PATH_INFO, `%2F` included: such a path never gets that far.
+    const encoded = await send('/py/files%2F..%2F..%2Fadmin', { headers: bearer(tokens.access_token) });
+    assert.equal(encoded.status, 400, encoded.body);
   });
 });
 
