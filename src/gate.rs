@@ -26,7 +26,7 @@ pub async fn handle<S: Store, K: Signer>(
     mut req: Incoming,
     url: &RequestUrl<'_>,
 ) -> Result<web_sys::Response> {
-    let method = req.method().to_string();
+    let method = req.method().to_owned();
     let session = http::cookie(&req, &server.site.session_cookie());
     let [authorization, accept, fetch_mode, cors_request_method] = [
         "Authorization",
@@ -38,6 +38,7 @@ pub async fn handle<S: Store, K: Signer>(
     let gate_request = GateRequest {
         method: &method,
         path: url.path,
+        has_body: req.has_body(),
         query: url.query,
         authorization: authorization.as_deref(),
         session: session.as_deref(),
@@ -53,6 +54,7 @@ pub async fn handle<S: Store, K: Signer>(
         Err(error) => return http::unavailable(&error.to_string()).map(Into::into),
     };
     let refusal = match gate {
+        Gate::Refused(error) => http::oauth_error(&error),
         Gate::Public => return pass(server, env, &mut req, url, None).await,
         Gate::Allow(identity) => return pass(server, env, &mut req, url, Some(&identity)).await,
         Gate::SignIn { location } => http::redirect(302, &location),

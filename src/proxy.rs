@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use gatehouse_core::error::Reason;
 use gatehouse_core::gatekeeper::Identity;
 use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims, HeaderEdit};
 use gatehouse_core::markdown;
@@ -127,13 +128,21 @@ pub async fn forward(
         (Upstream::Service(_), _) => url.href.to_owned(),
     };
     let init = web_sys::RequestInit::new();
-    init.set_method(req.method().as_ref());
+    init.set_method(req.method());
     init.set_headers(&headers.0);
     init.set_redirect(web_sys::RequestRedirect::Manual);
-    if let Some(body) = req.inner().body() {
-        init.set_body(&body);
+    if let Some(body) = req.body() {
+        init.set_body(body);
     }
-    let request = web_sys::Request::new_with_str_and_init(&target, &init)?;
+    // The method, headers and body are the client's: one the runtime's Fetch cannot send (a
+    // method it forbids or does not know) is the client's request, not a fault of gatehouse.
+    let request = match web_sys::Request::new_with_str_and_init(&target, &init) {
+        Ok(request) => request,
+        Err(error) => {
+            worker::console_warn!("not forwardable to {target}: {error:?}");
+            return http::oauth_error(&Reason::NotForwardable.into()).map(Into::into);
+        }
+    };
     let sent = match upstream {
         Upstream::Url(_) => js_sys::global()
             .unchecked_into::<web_sys::WorkerGlobalScope>()

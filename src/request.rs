@@ -14,7 +14,8 @@ use crate::header_list::HeaderList;
 
 pub struct Incoming {
     raw: web_sys::Request,
-    method: OnceCell<Method>,
+    method: OnceCell<String>,
+    body: OnceCell<Option<web_sys::ReadableStream>>,
     runtime_headers: OnceCell<web_sys::Headers>,
     headers: OnceCell<HeaderList>,
     body_used: bool,
@@ -25,16 +26,35 @@ impl Incoming {
         Self {
             raw,
             method: OnceCell::new(),
+            body: OnceCell::new(),
             runtime_headers: OnceCell::new(),
             headers: OnceCell::new(),
             body_used: false,
         }
     }
 
-    pub fn method(&self) -> Method {
-        self.method
-            .get_or_init(|| Method::from(self.raw.method()))
-            .clone()
+    /// The method as the runtime gives it: any token (RFC 9110 §9.1), the six the Fetch standard
+    /// normalizes (`DELETE`, `GET`, `HEAD`, `OPTIONS`, `POST`, `PUT`) in upper case, others as
+    /// sent. This is what the gate judges and what the origin receives.
+    pub fn method(&self) -> &str {
+        self.method.get_or_init(|| self.raw.method())
+    }
+
+    /// The method as `worker::Method`, for gatehouse's own endpoints; `None` for a method that
+    /// type has no variant for (`worker::Method::from` would read it as `GET`).
+    pub fn endpoint_method(&self) -> Option<Method> {
+        let method = Method::from(self.method().to_owned());
+        (method.as_ref() == self.method()).then_some(method)
+    }
+
+    /// Whether the request carries a body (the runtime gives none for a message without one).
+    pub fn has_body(&self) -> bool {
+        self.body().is_some()
+    }
+
+    /// The body as the runtime's stream, to forward as it is; read from the runtime once.
+    pub fn body(&self) -> Option<&web_sys::ReadableStream> {
+        self.body.get_or_init(|| self.raw.body()).as_ref()
     }
 
     /// Every header, read from the runtime on the first use: for forwarding, which must see

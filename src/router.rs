@@ -37,7 +37,9 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         .map(Into::into);
     };
     let path = url.path.to_owned();
-    let method = req.method();
+    // gatehouse's own endpoints serve the methods `worker::Method` names; any other is `None`
+    // there (405), and goes to the gate as it came.
+    let method = req.endpoint_method();
     // Discovery documents are at the host's root and name the app by the path after them;
     // everything else belongs to the app whose path prefix covers it.
     let document = paths::well_known(&path);
@@ -45,14 +47,14 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
     // changes only with a deployment, and a deployment starts new isolates.
     let document_url = href.split('?').next().unwrap_or_default();
     if document.is_some()
-        && matches!(method, Method::Get)
+        && matches!(method, Some(Method::Get))
         && let Some(answer) = prepared::answer(Kind::Document, document_url)
     {
         return answer;
     }
     if path == paths::HEALTHZ {
         return match method {
-            Method::Get => {
+            Some(Method::Get) => {
                 let report = health::check(env).await;
                 http::json(report.status(), &report)
             }
@@ -74,13 +76,13 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
     // Discovery needs no storage: answered before any binding is looked up.
     if let Some(document) = document {
         return match method {
-            Method::Get => {
+            Some(Method::Get) => {
                 let body = discovery(&site, config.cimd.enabled, document)?;
                 let response =
                     http::with_cors(http::public_json_bytes(body, METADATA_MAX_AGE_SECS)?)?;
                 prepared::keep(Kind::Document, document_url, response)
             }
-            Method::Options => http::preflight().map(Into::into),
+            Some(Method::Options) => http::preflight().map(Into::into),
             _ => http::method_not_allowed("GET, OPTIONS").map(Into::into),
         };
     }
@@ -106,36 +108,42 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         paths::REGISTER | paths::TOKEN | paths::REVOKE | paths::JWKS | paths::DEVICE_AUTHORIZATION
     );
     let response = match (method, local.as_str()) {
-        (Method::Options, _) if cors => return http::preflight().map(Into::into),
-        (Method::Get, paths::JWKS) => match server.signer.jwks().await {
+        (Some(Method::Options), _) if cors => return http::preflight().map(Into::into),
+        (Some(Method::Get), paths::JWKS) => match server.signer.jwks().await {
             Ok(jwks) => http::public_json(&jwks, METADATA_MAX_AGE_SECS),
             Err(error) => http::unavailable(&error.to_string()),
         },
-        (Method::Post, paths::REGISTER) => oauth::register(&server, &mut req).await,
-        (Method::Get, paths::AUTHORIZE) => oauth::authorize(&server, &req, &url, &upstream).await,
-        (Method::Get, paths::LOGIN) => oauth::login_page(&server, &req, &url, &upstream).await,
-        (Method::Post, paths::OIDC_START) => oidc::start(&server, &mut req, &upstream).await,
-        (Method::Get, paths::OIDC_CALLBACK) => oidc::callback(&server, &req, &url, &upstream).await,
-        (Method::Post, paths::LOGIN) => oauth::login(&server, &mut req).await,
-        (Method::Post, paths::LOGOUT) => oauth::logout(&server, &mut req).await,
-        (Method::Get, paths::AGENTS) => oauth::agents_page(&server, &req).await,
-        (Method::Get, paths::ADMIN_GRANTS) => admin::grants(&server, &req, &url).await,
-        (Method::Post, paths::ADMIN_REVOKE) => admin::revoke(&server, &mut req).await,
-        (Method::Get, paths::ADMIN_AUDIT) => admin::audit(&server, &req, &url).await,
-        (Method::Get, paths::ADMIN_HELD) => admin::held(&server, &req).await,
-        (Method::Post, paths::ADMIN_DISABLE_CLIENT) => {
+        (Some(Method::Post), paths::REGISTER) => oauth::register(&server, &mut req).await,
+        (Some(Method::Get), paths::AUTHORIZE) => {
+            oauth::authorize(&server, &req, &url, &upstream).await
+        }
+        (Some(Method::Get), paths::LOGIN) => {
+            oauth::login_page(&server, &req, &url, &upstream).await
+        }
+        (Some(Method::Post), paths::OIDC_START) => oidc::start(&server, &mut req, &upstream).await,
+        (Some(Method::Get), paths::OIDC_CALLBACK) => {
+            oidc::callback(&server, &req, &url, &upstream).await
+        }
+        (Some(Method::Post), paths::LOGIN) => oauth::login(&server, &mut req).await,
+        (Some(Method::Post), paths::LOGOUT) => oauth::logout(&server, &mut req).await,
+        (Some(Method::Get), paths::AGENTS) => oauth::agents_page(&server, &req).await,
+        (Some(Method::Get), paths::ADMIN_GRANTS) => admin::grants(&server, &req, &url).await,
+        (Some(Method::Post), paths::ADMIN_REVOKE) => admin::revoke(&server, &mut req).await,
+        (Some(Method::Get), paths::ADMIN_AUDIT) => admin::audit(&server, &req, &url).await,
+        (Some(Method::Get), paths::ADMIN_HELD) => admin::held(&server, &req).await,
+        (Some(Method::Post), paths::ADMIN_DISABLE_CLIENT) => {
             admin::disable_client(&server, &mut req).await
         }
-        (Method::Post, paths::AGENTS_REVOKE) => oauth::revoke_agent(&server, &mut req).await,
-        (Method::Post, paths::CONSENT) => oauth::consent(&server, &mut req, &upstream).await,
-        (Method::Post, paths::TOKEN) => oauth::token(&server, &mut req).await,
-        (Method::Post, paths::REVOKE) => oauth::revoke(&server, &mut req).await,
-        (Method::Post, paths::INTROSPECT) => oauth::introspect(&server, &mut req).await,
-        (Method::Post, paths::DEVICE_AUTHORIZATION) => {
+        (Some(Method::Post), paths::AGENTS_REVOKE) => oauth::revoke_agent(&server, &mut req).await,
+        (Some(Method::Post), paths::CONSENT) => oauth::consent(&server, &mut req, &upstream).await,
+        (Some(Method::Post), paths::TOKEN) => oauth::token(&server, &mut req).await,
+        (Some(Method::Post), paths::REVOKE) => oauth::revoke(&server, &mut req).await,
+        (Some(Method::Post), paths::INTROSPECT) => oauth::introspect(&server, &mut req).await,
+        (Some(Method::Post), paths::DEVICE_AUTHORIZATION) => {
             device::authorization(&server, &mut req).await
         }
-        (Method::Get, paths::DEVICE) => device::page(&server, &req, &url).await,
-        (Method::Post, paths::DEVICE) => device::submit(&server, &mut req).await,
+        (Some(Method::Get), paths::DEVICE) => device::page(&server, &req, &url).await,
+        (Some(Method::Post), paths::DEVICE) => device::submit(&server, &mut req).await,
         (_, paths::DEVICE_AUTHORIZATION) => http::method_not_allowed("POST, OPTIONS"),
         (_, paths::DEVICE) => http::method_not_allowed("GET, POST"),
         (_, paths::JWKS) | (_, paths::AUTHORIZE) => http::method_not_allowed("GET"),

@@ -28,8 +28,8 @@ pub async fn respond(
     csrf_token: &str,
 ) -> Result<Response> {
     let path = site.local_path(url.path).to_owned();
-    match (req.method(), path.as_str()) {
-        (Method::Get | Method::Head, "/") => http::page(
+    match (req.endpoint_method(), path.as_str()) {
+        (Some(Method::Get | Method::Head), "/") => http::page(
             200,
             pages::demo(
                 &identity_rows(headers),
@@ -37,14 +37,16 @@ pub async fn respond(
                 csrf_token,
             ),
         ),
-        (Method::Get | Method::Head, "/api/whoami") => http::json(200, &identity_json(headers)),
-        (Method::Post, "/api/notes") => {
+        (Some(Method::Get | Method::Head), "/api/whoami") => {
+            http::json(200, &identity_json(headers))
+        }
+        (Some(Method::Post), "/api/notes") => {
             let note = req.text().await?;
             let mut body = identity_json(headers);
             body.insert("saved".into(), serde_json::Value::String(note));
             http::json(201, &body)
         }
-        (Method::Post, "/mcp") => {
+        (Some(Method::Post), "/mcp") => {
             let body = req.text().await?;
             match mcp::answer(&body, &identity_json(headers)) {
                 mcp::Answer::Json(answer) => http::json(200, &answer),

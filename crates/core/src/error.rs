@@ -293,6 +293,13 @@ pub enum Reason {
     TokenPolicyDenied,
     /// The token lacks the scope the route needs (RFC 6750 §3.1).
     InsufficientScope,
+    /// A request path that origins can read otherwise than the gate (`//`, `;`, `%2F`, `%5C`,
+    /// `%00`, a trailing dot or space, double encoding: `gatekeeper::path::check`).
+    PathAmbiguous,
+    /// A `GET` or `HEAD` with a body (RFC 9110 §9.3.1, §9.3.2).
+    BodyOnGetOrHead,
+    /// A request the runtime cannot send on to the origin (its Fetch refuses the method).
+    NotForwardable,
     /// A person asked to revoke a grant that is not a live grant of theirs at this app.
     AgentNotFound,
     /// The admin API was called without `ADMIN_TOKEN` or `ADMINS` set: it does not exist.
@@ -605,6 +612,15 @@ impl From<Reason> for OAuthError {
             R::InsufficientScope => (
                 C::InsufficientScope,
                 "the access token lacks the scope this request needs",
+            ),
+            R::PathAmbiguous => (
+                C::InvalidRequest,
+                "the path has a form origins read in different ways",
+            ),
+            R::BodyOnGetOrHead => (C::InvalidRequest, "a GET or HEAD request has no body"),
+            R::NotForwardable => (
+                C::InvalidRequest,
+                "this request cannot be forwarded to the app",
             ),
             R::AgentNotFound => (C::InvalidRequest, "no such connected agent"),
             R::AdminApiOff => (C::InvalidRequest, "no such endpoint"),

@@ -96,7 +96,8 @@ export async function register(base, metadata = {}) {
 }
 
 export function authorizeUrl(base, client, { challenge, state = 'st4te', scope, resource = base, redirect = REDIRECT } = {}) {
-  const url = new URL('/oauth/authorize', base);
+  // Under the app's path prefix when `base` has one (`http://host/wiki`).
+  const url = new URL(`${String(base).replace(/\/$/, '')}/oauth/authorize`);
   const params = { response_type: 'code', client_id: client.client_id, redirect_uri: redirect, code_challenge: challenge, code_challenge_method: 'S256', state, resource };
   if (scope) params.scope = scope;
   for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);

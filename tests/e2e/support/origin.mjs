@@ -1,13 +1,19 @@
 // A real origin app for the gatekeeper suites: a node:http server on 127.0.0.1 that tells what
-// it received, serves an HTML page, streams and errors on request.
+// it received, serves an HTML page, streams and errors on request, and records every request it
+// receives (`received`: method, the request line's path as sent, raw header pairs, body length).
+// `startWsgiOrigin` starts a second real origin, Python's wsgiref (tests/e2e/python/wsgi_origin.py).
 //   GET|POST /echo      → JSON: method, path, query, headers, body length and SHA-256
 //   GET /page           → an HTML page (for the Markdown conversion)
 //   GET /status/<code>  → that status with a JSON body
 //   GET /public/health  → "ok"
 //   GET /framed         → "framed", with the framing headers an HTTP/1.1 server sends
 //                         (Connection: keep-alive, and a Keep-Alive with a value of its own)
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ROOT } from './gatehouse.mjs';
 
 const PAGE = `<!doctype html><html><head><title>Notes</title><style>p{color:red}</style>
 <script>alert('x')</script></head><body><nav><a href="/home">Home</a></nav>
@@ -15,6 +21,7 @@ const PAGE = `<!doctype html><html><head><title>Notes</title><style>p{color:red}
 <ul><li>one</li><li>two</li></ul><pre><code>let x = 1;</code></pre></body></html>`;
 
 export async function startOrigin() {
+  const received = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://origin');
     const hash = createHash('sha256');
@@ -24,6 +31,9 @@ export async function startOrigin() {
       hash.update(chunk);
     });
     req.on('end', () => {
+      const headers = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+      received.push({ method: req.method, path: req.url.split('?')[0], headers, length });
       if (url.pathname === '/page') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         return res.end(PAGE);
@@ -60,16 +70,20 @@ export async function startOrigin() {
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}`,
+    received,
     stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
 }
 
-/** A request to gatehouse with a chosen Host header (fetch cannot set Host). */
+/**
+ * A request to gatehouse with a chosen Host header (fetch cannot set Host; without `host`, the
+ * base's), its path on the request line exactly as given (fetch and URL would resolve it).
+ */
 export function requestWithHost(base, path, { host, method = 'GET', headers = {}, body } = {}) {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path, method, headers: { ...headers, host } },
+      { host: url.hostname, port: url.port, path, method, headers: { ...headers, host: host ?? url.host } },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -79,4 +93,28 @@ export function requestWithHost(base, path, { host, method = 'GET', headers = {}
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * Python's wsgiref as an origin: answers every request with JSON of what the WSGI app saw
+ * (`method`, `path_info`, `raw_path`, every `HTTP_*` variable, `length`). Stopped by closing its
+ * stdin, then by SIGTERM to the one process started here.
+ */
+export async function startWsgiOrigin() {
+  const child = spawn('python3', [join(ROOT, 'tests', 'e2e', 'python', 'wsgi_origin.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const port = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`wsgi_origin.py exited with ${code}`)));
+    createInterface({ input: child.stdout }).once('line', (line) => resolve(Number(line)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill('SIGTERM'), 2_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }

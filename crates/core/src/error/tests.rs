@@ -231,6 +231,9 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::TokenRevoked => (C::InvalidToken, "RFC 6750 §3.1: revoked"),
         R::TokenPolicyDenied => (C::InvalidToken, "RFC 6750 §3.1"),
         R::InsufficientScope => (C::InsufficientScope, "RFC 6750 §3.1"),
+        R::PathAmbiguous => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
+        R::BodyOnGetOrHead => (C::InvalidRequest, "RFC 9110 §9.3.1"),
+        R::NotForwardable => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
         R::AgentNotFound => (C::InvalidRequest, "RFC 6749 §5.2"),
         R::AdminApiOff => (C::InvalidRequest, "RFC 6749 §5.2"),
         R::AdminUnauthorized => (C::InvalidToken, "RFC 6750 §3.1"),
@@ -367,7 +370,7 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 115] = [
+const REASONS: [Reason; 118] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -435,6 +438,9 @@ const REASONS: [Reason; 115] = [
     Reason::TokenRevoked,
     Reason::TokenPolicyDenied,
     Reason::InsufficientScope,
+    Reason::PathAmbiguous,
+    Reason::BodyOnGetOrHead,
+    Reason::NotForwardable,
     Reason::AgentNotFound,
     Reason::AdminApiOff,
     Reason::AdminUnauthorized,

@@ -111,26 +111,64 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-/// Headers that say where a request came from: gatehouse sets them from what the platform saw,
-/// so a client cannot claim another address or host to the origin.
+/// Headers that say where a request came from or what it was before a proxy rewrote it:
+/// gatehouse sets `X-Forwarded-For`, `-Host` and `-Proto` from what the platform saw, and
+/// drops the rest, so a client cannot claim another address, host, scheme, port, prefix or URL
+/// to the origin (every `X-Forwarded-*` goes, see [`FORWARDING_PREFIX`]).
 const FORWARDING: &[&str] = &[
     "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
     "x-real-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "x-original-url",
+    "x-original-uri",
+    "x-original-host",
+    "x-rewrite-url",
+    "x-host",
 ];
 
-/// Whether a request header passes to the origin. Dropped: hop-by-hop headers and any that
-/// `Connection` names, the client's `Authorization` (the origin gets an assertion instead),
-/// forwarding headers (gatehouse sets its own), and anything starting `Gatehouse-` (only
-/// gatehouse may set those; a client sending its own `Gatehouse-Email` must not reach the
-/// origin). `Host` and `Content-Length` are set by the platform.
+/// `X-Forwarded-For`, `-Host`, `-Proto`, `-Port`, `-Prefix`, `-Scheme`, `-Ssl`, `-Server`,
+/// `-Uri` and any other: none of the client's pass.
+const FORWARDING_PREFIX: &str = "x-forwarded-";
+
+/// Headers that make frameworks act on another method than the request's (Rails, Express's
+/// `method-override`, Symfony, ASP.NET): the gate judged the request's own method, so the
+/// origin must act on it.
+const METHOD_OVERRIDE: &[&str] = &[
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// A request header's name as origins may read it: lower case, with `_` and `.` read as `-`.
+/// CGI and WSGI turn `-` into `_` ("has all occurrences of "-" replaced with "_"", RFC 3875
+/// §4.1.18), so `Gatehouse_Email` reaches a WSGI origin as `HTTP_GATEHOUSE_EMAIL`, as
+/// `Gatehouse-Email` does; some servers read `.` the same way.
+fn canonical_name(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'_' | b'.' => '-',
+            b => char::from(b.to_ascii_lowercase()),
+        })
+        .collect()
+}
+
+/// Whether a request header passes to the origin. Every name is compared as origins may read
+/// it ([`canonical_name`]). Dropped: hop-by-hop headers and any that `Connection` names, the
+/// client's `Authorization` (the origin gets an assertion instead), forwarding headers and
+/// method overrides (gatehouse sets its own forwarding headers), and anything starting
+/// `Gatehouse-` (only gatehouse may set those; a client sending its own `Gatehouse-Email`, or
+/// `Gatehouse_Email`, must not reach the origin). `Host` and `Content-Length` are set by the
+/// platform.
 pub fn forwards_request_header(name: &str, connection: Option<&str>) -> bool {
-    let name = name.to_ascii_lowercase();
-    !HOP_BY_HOP.contains(&name.as_str())
-        && !FORWARDING.contains(&name.as_str())
-        && !named_by_connection(&name, connection)
+    let name = canonical_name(name);
+    let name = name.as_str();
+    !HOP_BY_HOP.contains(&name)
+        && !FORWARDING.contains(&name)
+        && !METHOD_OVERRIDE.contains(&name)
+        && !name.starts_with(FORWARDING_PREFIX)
+        && !named_by_connection(name, connection)
         && name != "authorization"
         && name != "host"
         && name != "content-length"
@@ -300,6 +338,48 @@ mod tests {
         assert!(forwards_response_header("Set-Cookie", None));
     }
 
+    /// Issue 15: only names starting `gatehouse-` were dropped, so `Gatehouse_Email` reached a
+    /// WSGI origin as `HTTP_GATEHOUSE_EMAIL` beside gatehouse's own, and the forwarding and
+    /// method-override headers below passed as the client wrote them.
+    #[test]
+    fn lookalike_identity_names_forwarding_headers_and_method_overrides_stay_behind() {
+        for name in [
+            "Gatehouse_Email",
+            "Gatehouse.Email",
+            "gatehouse_assertion",
+            "GATEHOUSE.CLIENT_ID",
+            "X_Forwarded_For",
+            "X-Forwarded-Port",
+            "X-Forwarded-Prefix",
+            "X-Forwarded-Scheme",
+            "X-Forwarded-Ssl",
+            "X-Forwarded-Server",
+            "X-Forwarded-Uri",
+            "x.forwarded.host",
+            "True-Client-IP",
+            "X-Client-IP",
+            "X-Real_IP",
+            "X-Original-URL",
+            "X-Rewrite-URL",
+            "X-HTTP-Method-Override",
+            "X-HTTP-Method",
+            "X-Method-Override",
+            "x_http_method_override",
+            "Proxy_Authorization",
+        ] {
+            assert!(!forwards_request_header(name, None), "{name}");
+        }
+        for name in [
+            "X-Request-Id",
+            "X_Custom",
+            "Accept-Language",
+            "Gatehouses",
+            "X-Forwarded",
+        ] {
+            assert!(forwards_request_header(name, None), "{name}");
+        }
+    }
+
     #[test]
     fn the_clients_credentials_spoofed_identity_and_gatehouse_cookies_never_reach_the_origin() {
         let headers = [
@@ -398,22 +478,39 @@ mod tests {
         );
     }
 
-    /// Any name, or one of those the rules single out, in any case.
+    /// Any name, or one of those the rules single out, in any case and with `-`, `_` or `.`
+    /// between its words.
     fn header_name() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         let known = [
             HOP_BY_HOP,
             FORWARDING,
-            &["authorization", "cookie", "set-cookie", "gatehouse-email"],
+            METHOD_OVERRIDE,
+            &[
+                "authorization",
+                "cookie",
+                "set-cookie",
+                "gatehouse-email",
+                "gatehouse-assertion",
+                "x-forwarded-for",
+                "x-forwarded-port",
+                "x-forwarded-prefix",
+            ],
         ]
         .concat();
+        let separator = proptest::sample::select(vec!["-", "_", "."]);
         prop_oneof![
-            "[A-Za-z-]{0,12}",
-            (proptest::sample::select(known), any::<bool>()).prop_map(|(name, upper)| if upper {
-                name.to_ascii_uppercase()
-            } else {
-                name.to_owned()
-            }),
+            "[A-Za-z_.-]{0,12}",
+            (proptest::sample::select(known), any::<bool>(), separator).prop_map(
+                |(name, upper, separator)| {
+                    let name = name.replace('-', separator);
+                    if upper {
+                        name.to_ascii_uppercase()
+                    } else {
+                        name
+                    }
+                }
+            ),
         ]
     }
 
@@ -445,10 +542,16 @@ mod tests {
         ) {
             let headers: Vec<(&str, &str)> =
                 headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-            let credentials = kept(&headers, request_edits(&headers), |name| {
-                name == "authorization" || name.starts_with(HEADER_PREFIX)
+            // Compared as a CGI or WSGI origin reads names: `_` (and `.`) for `-`.
+            let spoofed = kept(&headers, request_edits(&headers), |name| {
+                let name = name.replace(['_', '.'], "-");
+                name == "authorization"
+                    || name.starts_with(HEADER_PREFIX)
+                    || name.starts_with("x-forwarded-")
+                    || FORWARDING.contains(&name.as_str())
+                    || METHOD_OVERRIDE.contains(&name.as_str())
             });
-            proptest::prop_assert!(credentials.is_empty(), "{credentials:?} kept");
+            proptest::prop_assert!(spoofed.is_empty(), "{spoofed:?} kept");
             // Every hop-by-hop header but the runtime's own framing.
             let never = ["proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "upgrade"];
             let hop_by_hop = kept(&headers, response_edits(&headers), |name| never.contains(&name));

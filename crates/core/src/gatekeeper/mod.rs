@@ -2,10 +2,13 @@
 //! session is sent to the login page; anything else without credentials gets a `401` whose
 //! `WWW-Authenticate` leads an agent to a token (RFC 6750 §3, RFC 9728 §5.1). A valid token or
 //! session is checked against the app's policy and route scopes on every request, and what
-//! passes is forwarded with an identity assertion (see [`assertion`]).
+//! passes is forwarded with an identity assertion (see [`assertion`]). The method and the path
+//! judged are the ones forwarded: any method, as sent ([`route::required_scopes`] says what a
+//! method no rule names needs), and only paths every common origin reads alike ([`path`]).
 
 pub mod assertion;
 pub mod challenge;
+pub mod path;
 pub mod request;
 pub mod route;
 
@@ -23,10 +26,12 @@ use crate::types::{Scope, Scopes};
 /// What the gatekeeper reads from a request.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GateRequest<'a> {
-    /// The HTTP method.
+    /// The HTTP method, as the runtime gives it (a token, RFC 9110 §9.1).
     pub method: &'a str,
-    /// The URL path, as the request has it.
+    /// The URL path, as the request has it (checked by [`path::check`] before anything else).
     pub path: &'a str,
+    /// Whether the request carries a body.
+    pub has_body: bool,
     /// The URL query, if any.
     pub query: Option<&'a str>,
     /// The `Authorization` header.
@@ -66,6 +71,9 @@ pub struct Agent {
 /// The gatekeeper's answer.
 #[derive(Debug)]
 pub enum Gate {
+    /// A request whose path or framing the origin could read otherwise than the gate: `400`
+    /// with this error, nothing forwarded (see [`path::check`], [`request::check_body`]).
+    Refused(OAuthError),
     /// A public path: forward without identity.
     Public,
     /// Forward with this identity.
@@ -121,7 +129,15 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         verifier: &impl TokenVerifier,
     ) -> Result<Gate, StoreError> {
         let app = self.site.app;
-        if app.public_paths.iter().any(|p| p.matches(req.path)) {
+        // First of all: a public path or a preflight is forwarded too, so it must be the path,
+        // and the request, the origin will act on.
+        let path = match path::check(req.path)
+            .and_then(|path| request::check_body(req.method, req.has_body).map(|()| path))
+        {
+            Ok(path) => path,
+            Err(reason) => return Ok(Gate::Refused(reason.into())),
+        };
+        if app.public_paths.iter().any(|p| p.matches(path.as_str())) {
             return Ok(Gate::Public);
         }
         // A CORS preflight never carries credentials (Fetch standard, "CORS-preflight request"),
@@ -130,23 +146,23 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         if req.method.eq_ignore_ascii_case("OPTIONS") && req.cors_request_method.is_some() {
             return Ok(Gate::Public);
         }
-        let required = route::required_scope(&app.routes, req.method, req.path);
+        let required = route::required_scopes(&app.routes, req.method, &path);
         // RFC 6750 §2.3 allows it; RFC 9700 §4.3.2 forbids clients to: a token in a URL is
         // treated as leaked and refused, whatever else the request carries.
         if request::token_in_query(req.query) {
-            return Ok(self.challenge(400, required, Some(Reason::TokenInQuery)));
+            return Ok(self.challenge(400, &required, Some(Reason::TokenInQuery)));
         }
         match request::bearer_token(req.authorization) {
-            Err(reason) => Ok(self.challenge(401, required, Some(reason))),
-            Ok(Some(token)) => self.gate_token(token, required, verifier).await,
-            Ok(None) => self.gate_session(req, required).await,
+            Err(reason) => Ok(self.challenge(401, &required, Some(reason))),
+            Ok(Some(token)) => self.gate_token(token, &required, verifier).await,
+            Ok(None) => self.gate_session(req, &required).await,
         }
     }
 
     async fn gate_token(
         &self,
         token: &str,
-        required: Option<&Scope>,
+        required: &[&Scope],
         verifier: &impl TokenVerifier,
     ) -> Result<Gate, StoreError> {
         let refuse = |reason| Ok(self.challenge(401, required, Some(reason)));
@@ -175,9 +191,9 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             return refuse(Reason::TokenPolicyDenied);
         }
         let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
-        if let Some(scope) = required.filter(|s| !scopes.contains(s)) {
+        if required.iter().any(|scope| !scopes.contains(scope)) {
             // RFC 6750 §3.1: insufficient_scope is 403, and `scope` says what is needed.
-            return Ok(self.challenge(403, Some(scope), Some(Reason::InsufficientScope)));
+            return Ok(self.challenge(403, required, Some(Reason::InsufficientScope)));
         }
         Ok(Gate::Allow(Identity {
             person: Person {
@@ -197,7 +213,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
     async fn gate_session(
         &self,
         req: &GateRequest<'_>,
-        required: Option<&Scope>,
+        required: &[&Scope],
     ) -> Result<Gate, StoreError> {
         if let Some(person) = self.person(req.session).await? {
             if !self.site.app.policy.admits_person(&person) {
@@ -229,11 +245,17 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         Ok(self.challenge(401, required, None))
     }
 
-    /// A Bearer challenge naming the scope the route needs, or else the app's default scopes.
-    fn challenge(&self, status: u16, required: Option<&Scope>, reason: Option<Reason>) -> Gate {
+    /// A Bearer challenge naming the scopes the route needs (RFC 6750 §3: "a space-delimited
+    /// list"), or else the app's default scopes.
+    fn challenge(&self, status: u16, required: &[&Scope], reason: Option<Reason>) -> Gate {
         let scope = match required {
-            Some(scope) => scope.as_str().to_owned(),
-            None => self.site.app.default_scopes.to_string(),
+            [] => self.site.app.default_scopes.to_string(),
+            [one] => one.as_str().to_owned(),
+            many => many
+                .iter()
+                .map(|scope| scope.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
         };
         let error = reason.map(OAuthError::from);
         Gate::Challenge {

@@ -1,5 +1,6 @@
 //! Reading what a request to a protected app carries: a bearer token (RFC 6750 §2.1), a token
-//! in the query string (refused), and whether it is a browser navigation.
+//! in the query string (refused), a body on a `GET` or `HEAD` (refused), and whether it is a
+//! browser navigation.
 
 use crate::error::Reason;
 
@@ -40,6 +41,21 @@ pub fn token_in_query(query: Option<&str>) -> bool {
     query.is_some_and(|q| {
         form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token")
     })
+}
+
+/// Whether a request with this method may carry a body to the origin. RFC 9110 §9.3.1: "content
+/// received in a GET request has no generally defined semantics, cannot alter the meaning or
+/// target of the request, and might lead some implementations to reject the request and close
+/// the connection because of its potential as a request smuggling attack"; §9.3.2 says the same
+/// of `HEAD`. The Fetch standard cannot send one either (`new Request` throws), so such a
+/// request is refused with `400` rather than forwarded without the body the client sent.
+pub fn check_body(method: &str, has_body: bool) -> Result<(), Reason> {
+    let bodiless = method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD");
+    if has_body && bodiless {
+        Err(Reason::BodyOnGetOrHead)
+    } else {
+        Ok(())
+    }
 }
 
 /// Whether the request is a person's browser navigating to a page: such a request without
@@ -103,6 +119,23 @@ mod tests {
         assert!(token_in_query(Some("access_token=")));
         assert!(!token_in_query(Some("token=x&access_tokens=y")));
         assert!(!token_in_query(None));
+    }
+
+    #[test]
+    fn a_get_or_head_with_a_body_is_refused_and_other_methods_may_carry_one() {
+        for method in ["GET", "HEAD", "get", "Head"] {
+            assert_eq!(
+                check_body(method, true),
+                Err(Reason::BodyOnGetOrHead),
+                "{method}"
+            );
+            assert_eq!(check_body(method, false), Ok(()), "{method}");
+        }
+        for method in [
+            "POST", "PUT", "PROPFIND", "MKCOL", "DELETE", "OPTIONS", "BREW",
+        ] {
+            assert_eq!(check_body(method, true), Ok(()), "{method}");
+        }
     }
 
     #[test]

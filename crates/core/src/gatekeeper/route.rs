@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::gatekeeper::path::CheckedPath;
 use crate::types::Scope;
 
 /// A path pattern such as `/api/**` or `/users/*/profile`.
@@ -87,8 +88,8 @@ impl<'de> Deserialize<'de> for PathPattern {
     }
 }
 
-/// Percent-decoded and lowercased, for matching only.
-fn normalize(path: &str) -> String {
+/// Percent-decoded and lowercased, for matching only: the path as the patterns judge it.
+pub(crate) fn normalize(path: &str) -> String {
     percent_encoding::percent_decode_str(path)
         .decode_utf8_lossy()
         .to_lowercase()
@@ -98,7 +99,7 @@ fn normalize(path: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteRule {
-    /// HTTP methods (upper case); empty means every method.
+    /// HTTP methods (compared case-insensitively); empty means every method.
     #[serde(default)]
     pub methods: Vec<String>,
     /// The paths the rule covers.
@@ -108,19 +109,35 @@ pub struct RouteRule {
 }
 
 impl RouteRule {
-    fn applies(&self, method: &str, path: &str) -> bool {
-        (self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
-            && self.path.matches(path)
+    fn names(&self, method: &str) -> bool {
+        self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
     }
 }
 
-/// The scope the first matching rule asks for; `None` when no rule matches (a valid token for
-/// the app is then enough).
-pub fn required_scope<'r>(rules: &'r [RouteRule], method: &str, path: &str) -> Option<&'r Scope> {
-    rules
-        .iter()
-        .find(|rule| rule.applies(method, path))
-        .map(|rule| &rule.scope)
+/// The scopes a request needs; none when no rule covers its path (a valid token for the app is
+/// then enough).
+///
+/// When a rule covering the path names the method (a rule without `methods` names every
+/// method), the first such rule decides. A method that no rule covering the path names
+/// (`PROPFIND`, `MKCOL`, a made-up one: RFC 9110 §9.1 lets any token be a method, and WebDAV
+/// origins act on many) needs every scope of every rule covering the path, so it never passes
+/// with less than the strictest of them.
+pub fn required_scopes<'r>(
+    rules: &'r [RouteRule],
+    method: &str,
+    path: &CheckedPath<'_>,
+) -> Vec<&'r Scope> {
+    let covering = || rules.iter().filter(|rule| rule.path.matches(path.as_str()));
+    if let Some(rule) = covering().find(|rule| rule.names(method)) {
+        return vec![&rule.scope];
+    }
+    let mut every: Vec<&Scope> = Vec::new();
+    for rule in covering() {
+        if !every.contains(&&rule.scope) {
+            every.push(&rule.scope);
+        }
+    }
+    every
 }
 
 #[cfg(test)]
@@ -182,14 +199,60 @@ mod tests {
                 {"path":"/admin/**","scope":"admin"}]"#,
         )
         .unwrap();
-        let scope =
-            |method, path| required_scope(&rules, method, path).map(|s| s.as_str().to_owned());
-        assert_eq!(scope("GET", "/api/notes").as_deref(), Some("read"));
-        assert_eq!(scope("get", "/api/notes").as_deref(), Some("read"));
-        assert_eq!(scope("POST", "/api/notes").as_deref(), Some("write"));
-        assert_eq!(scope("DELETE", "/admin/x").as_deref(), Some("admin"));
-        assert_eq!(scope("OPTIONS", "/api/notes"), None);
-        assert_eq!(scope("GET", "/"), None);
+        let scope = |method, path| scopes(&rules, method, path);
+        assert_eq!(scope("GET", "/api/notes"), "read");
+        assert_eq!(scope("get", "/api/notes"), "read");
+        assert_eq!(scope("POST", "/api/notes"), "write");
+        assert_eq!(scope("DELETE", "/admin/x"), "admin");
+        assert_eq!(
+            scope("PROPFIND", "/admin/x"),
+            "admin",
+            "no methods: every method"
+        );
+        assert_eq!(scope("GET", "/"), "");
+    }
+
+    fn scopes(rules: &[RouteRule], method: &str, path: &str) -> String {
+        let path = crate::gatekeeper::path::check(path).unwrap();
+        let needed: Vec<&str> = required_scopes(rules, method, &path)
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        needed.join(" ")
+    }
+
+    /// Issue 15: `PROPFIND` and `MKCOL` were named by no rule, so they needed no scope at all and
+    /// a `read` token could act on a WebDAV origin's `/api/**`.
+    #[test]
+    fn a_method_no_rule_names_needs_every_scope_of_the_rules_covering_the_path() {
+        let rules: Vec<RouteRule> = serde_json::from_str(
+            r#"[{"methods":["GET","HEAD"],"path":"/api/**","scope":"read"},
+                {"methods":["POST","PUT","PATCH","DELETE"],"path":"/api/**","scope":"write"},
+                {"methods":["GET"],"path":"/api/admin/**","scope":"admin"},
+                {"methods":["PROPFIND"],"path":"/dav/**","scope":"read"}]"#,
+        )
+        .unwrap();
+        for method in [
+            "PROPFIND", "MKCOL", "MOVE", "LOCK", "OPTIONS", "BREW", "propfind",
+        ] {
+            assert_eq!(
+                scopes(&rules, method, "/api/notes"),
+                "read write",
+                "{method}"
+            );
+        }
+        assert_eq!(scopes(&rules, "MKCOL", "/api/admin/x"), "read write admin");
+        assert_eq!(
+            scopes(&rules, "PROPFIND", "/dav/x"),
+            "read",
+            "named: its rule decides"
+        );
+        assert_eq!(scopes(&rules, "MKCOL", "/dav/x"), "read");
+        assert_eq!(
+            scopes(&rules, "MKCOL", "/elsewhere"),
+            "",
+            "no rule covers the path"
+        );
     }
 
     proptest! {

@@ -349,3 +349,117 @@ fn the_origin_assertion_names_person_and_agent_and_verifies_independently() {
     assert!(plain.contains(&("Gatehouse-Client-Name", "Agent".into())));
     let _ = ErrorCode::InvalidToken;
 }
+
+/// Issue 15, §1: a method no route names (`PROPFIND`, `MKCOL`) needed no scope at all, so a
+/// `read` token could act on `/api/**`, where every write needs `write`. Now it needs every scope
+/// of the rules covering the path, and the challenge names them all (RFC 6750 §3).
+#[test]
+fn a_method_no_rule_names_needs_every_scope_the_path_asks_for() {
+    let world = World::new();
+    let client = world.public_client();
+    let read = bearer(&world.tokens(&client).access_token);
+    for method in ["PROPFIND", "MKCOL", "MOVE", "LOCK", "OPTIONS", "BREW"] {
+        let (status, header, error) = challenge(gate(&world, api(method, Some(&read))));
+        assert_eq!(
+            (status, error),
+            (403, Some(Reason::InsufficientScope)),
+            "{method}"
+        );
+        assert!(
+            header.contains("scope=\"read write\""),
+            "{method}: {header}"
+        );
+        let (status, header, _) = challenge(gate(&world, api(method, None)));
+        assert_eq!(status, 401, "{method}");
+        assert!(
+            header.contains("scope=\"read write\""),
+            "{method}: {header}"
+        );
+    }
+    // A person in their own browser has every scope of the app.
+    let session = world.login("alice@example.com");
+    let req = GateRequest {
+        session: Some(&session),
+        ..api("PROPFIND", None)
+    };
+    assert_eq!(allowed(gate(&world, req)).scopes.to_string(), "read write");
+    // Where no rule covers the path, a valid token is enough, whatever the method.
+    let elsewhere = GateRequest {
+        path: "/pages/x",
+        ..api("PROPFIND", Some(&read))
+    };
+    allowed(gate(&world, elsewhere));
+}
+
+/// Issue 15, §2: `POST /api//notes` was judged outside `/api/**` (which needs `write`) and passed
+/// with a `read` token; `/health/..;/api/notes` passed as the public `/health` path would, to a
+/// Servlet origin that reads `..;` as `..`. Such paths are refused with `400` before anything
+/// else is looked at, public paths and preflights included.
+#[test]
+fn paths_an_origin_could_read_otherwise_are_refused_first() {
+    let world = World::new();
+    let client = world.public_client();
+    let read = bearer(&world.tokens(&client).access_token);
+    for path in [
+        "/api//notes",
+        "//api/notes",
+        "/api;x/notes",
+        "/api%3b/notes",
+        "/api./notes",
+        "/api%20/notes",
+        "/api%00/notes",
+        "/api%2fnotes",
+        "/health/..;/api/notes",
+    ] {
+        for req in [
+            GateRequest {
+                path,
+                ..api("POST", Some(&read))
+            },
+            GateRequest {
+                path,
+                ..api("GET", None)
+            },
+            GateRequest {
+                path,
+                cors_request_method: Some("POST"),
+                ..api("OPTIONS", None)
+            },
+        ] {
+            match gate(&world, req) {
+                Gate::Refused(error) => {
+                    assert_eq!(error.reason, Reason::PathAmbiguous, "{path}");
+                    assert_eq!(error.status(), 400);
+                }
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+    }
+}
+
+/// Issue 15, §1: a `GET` with a body was a `500` (the runtime cannot forward one). It is a `400`
+/// now; other methods carry their bodies.
+#[test]
+fn a_get_or_head_with_a_body_is_refused() {
+    let world = World::new();
+    let client = world.public_client();
+    let read = bearer(&world.tokens(&client).access_token);
+    for method in ["GET", "HEAD"] {
+        let req = GateRequest {
+            has_body: true,
+            ..api(method, Some(&read))
+        };
+        match gate(&world, req) {
+            Gate::Refused(error) => assert_eq!(error.reason, Reason::BodyOnGetOrHead),
+            other => panic!("{method}: {other:?}"),
+        }
+        allowed(gate(&world, api(method, Some(&read))));
+    }
+    let session = world.login("alice@example.com");
+    let post = GateRequest {
+        has_body: true,
+        session: Some(&session),
+        ..api("POST", None)
+    };
+    allowed(gate(&world, post));
+}
