@@ -19,7 +19,7 @@ use crate::registration::ClientMetadata;
 use crate::site::Site;
 use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
 use crate::time::UnixTime;
-use crate::types::{ClientId, ResourceUri, Scopes, State};
+use crate::types::{ClientId, Matching, ResourceUri, Scopes, State};
 
 /// A request that passed every check.
 #[derive(Debug)]
@@ -125,24 +125,22 @@ async fn check_client(
 }
 
 /// RFC 6749 §3.1.2.3 and OAuth 2.1 §2.3.1: the redirect URI must match a registered one
-/// exactly (a loopback port may differ, RFC 8252 §7.3). It may be omitted only when the client
+/// exactly, but for the loopback rules of [`RedirectUri::matches_as`] (any port, RFC 8252
+/// §7.3; an empty path is `/`, RFC 3986 §6.2.3). It may be omitted only when the client
 /// registered exactly one. A metadata document client's redirect URI must be one of its
-/// document's byte for byte, loopback port included (MCP 2025-11-25, "Client ID Metadata
-/// Documents": "validate redirect URIs match exactly").
+/// document's (MCP 2025-11-25, "Client ID Metadata Documents": "validate redirect URIs match
+/// exactly"), with any port for a loopback IP literal ([`Matching::Document`]).
 fn check_redirect_uri(client: &ClientRecord, params: &Form) -> Result<RegisteredRedirect, Reason> {
-    let exact = client.source == ClientSource::MetadataDocument;
+    let matching = match client.source {
+        ClientSource::MetadataDocument => Matching::Document,
+        ClientSource::Dynamic => Matching::Registered,
+    };
     let client = &client.metadata;
     match params.get("redirect_uri")? {
         Some(requested) => client
             .redirect_uris
             .iter()
-            .find(|registered| {
-                if exact {
-                    registered.as_str() == requested
-                } else {
-                    registered.matches(requested)
-                }
-            })
+            .find(|registered| registered.matches_as(requested, matching))
             .map(|_| RegisteredRedirect::new(requested))
             .ok_or(Reason::RedirectUriMismatch)?,
         None => match client.redirect_uris.as_slice() {
