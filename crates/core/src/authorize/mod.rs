@@ -15,7 +15,6 @@ use crate::cimd::{self, CimdPolicy, LookupError, MetadataDocuments};
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
 use crate::pkce::CodeChallenge;
-use crate::registration::ClientMetadata;
 use crate::site::Site;
 use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
 use crate::time::UnixTime;
@@ -94,7 +93,7 @@ pub async fn check(
     check_response_type(&params).map_err(to_client)?;
     let code_challenge = check_pkce(&params).map_err(to_client)?;
     let resource = check_resource(site, &params).map_err(to_client)?;
-    let scopes = check_scope(site, &client.metadata, &params).map_err(to_client)?;
+    let scopes = check_scope(site, &params).map_err(to_client)?;
     Ok(AuthorizationRequest {
         client,
         redirect,
@@ -183,18 +182,21 @@ pub(crate) fn check_resource(site: &Site<'_>, params: &Form) -> Result<String, R
         .ok_or(Reason::ResourceUnknown)
 }
 
-/// RFC 6749 §3.3: the scopes granted are those asked for that the app offers and the client
-/// registered; without a `scope`, the app's defaults. Nothing left is `invalid_scope`.
-pub(crate) fn check_scope(
-    site: &Site<'_>,
-    client: &ClientMetadata,
-    params: &Form,
-) -> Result<Scopes, Reason> {
+/// RFC 6749 §3.3: the scopes granted are those asked for that the app offers; without a
+/// `scope`, the app's defaults. Nothing left is `invalid_scope`.
+///
+/// A client's registered `scope` (RFC 7591 §2) does not narrow this. Every client here registered
+/// itself or describes itself in its own document, so that list is the client's own claim: a
+/// client held to it could register again with another, and holding it only turned step-ups away
+/// (issue 17: the MCP TypeScript SDK and mcp-remote register the scope of their first `401`, then
+/// ask for `write` after a `403 insufficient_scope`). What bounds a grant is what the app offers
+/// and what the person approves on the consent page.
+pub(crate) fn check_scope(site: &Site<'_>, params: &Form) -> Result<Scopes, Reason> {
     let requested = match params.get("scope")? {
         Some(scope) => Scopes::parse(scope)?,
         None => site.app.default_scopes.clone(),
     };
-    let granted = narrow(&requested, site, client);
+    let granted = narrow(&requested, site);
     if granted.is_empty() {
         Err(Reason::ScopeNotOffered)
     } else {
@@ -202,17 +204,11 @@ pub(crate) fn check_scope(
     }
 }
 
-/// The part of `requested` that the app offers and the client may ask for.
-pub fn narrow(requested: &Scopes, site: &Site<'_>, client: &ClientMetadata) -> Scopes {
+/// The part of `requested` that the app offers.
+pub fn narrow(requested: &Scopes, site: &Site<'_>) -> Scopes {
     requested
         .iter()
         .filter(|s| site.app.scopes.iter().any(|(offered, _)| offered == *s))
-        .filter(|s| {
-            client
-                .scope
-                .as_ref()
-                .is_none_or(|allowed| allowed.contains(s))
-        })
         .cloned()
         .collect()
 }

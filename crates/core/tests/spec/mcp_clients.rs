@@ -180,3 +180,31 @@ fn a_self_registered_name_reaches_the_page_without_hidden_characters() {
         "no document to leave"
     );
 }
+
+#[test]
+fn a_registered_scope_does_not_turn_a_step_up_away() {
+    // The MCP TypeScript SDK and mcp-remote register the scope of their first 401 ("read"), then
+    // ask for "write" after a 403 insufficient_scope. The registered list is the client's own
+    // claim; the app's scopes and the person's consent bound the grant.
+    let world = World::new();
+    let json = format!(
+        r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","scope":"read"}}"#
+    );
+    let client = world.register(&json);
+    let session = world.login("alice@example.com");
+    let query = world.authorization_query(&client, REDIRECT, &[("scope", "write")]);
+    match world.authorize(&query, Some(&session)).unwrap() {
+        AuthorizeOutcome::Consent(prompt) => {
+            let asked: Vec<&str> = prompt.scopes.iter().map(|(s, _)| s.as_str()).collect();
+            assert_eq!(asked, ["write"]);
+        }
+        other => panic!("expected consent, got {other:?}"),
+    }
+    // Still nothing the app does not offer.
+    let query = world.authorization_query(&client, REDIRECT, &[("scope", "admin")]);
+    assert!(matches!(
+        world.authorize(&query, Some(&session)),
+        Err(gatehouse_core::authorize::AuthorizeError::Redirect { error, .. })
+            if error.reason == Reason::ScopeNotOffered
+    ));
+}
