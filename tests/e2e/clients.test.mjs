@@ -384,6 +384,8 @@ async function personApproves(url) {
   const page = await browser.page({ captureRedirectsFrom: gh.url });
   try {
     await page.goto(url);
+    const login = await page.text();
+    assert.ok(await page.evaluate('!!document.querySelector("input[name=password]")'), `a login page, not: ${login}`);
     await page.fill({ email: DEMO.email, password: DEMO.password });
     await page.click('form button[type=submit]');
     const consent = await page.text();
