@@ -28,14 +28,9 @@ impl RegisteredRedirect {
         self.uri.as_str()
     }
 
-    /// What the consent page shows as the destination: the host, or for a private-use scheme
-    /// (an app on this device, RFC 8252 §7.1) the scheme, since the "host" of
-    /// `cursor://anysphere.cursor-mcp/…` names no machine.
+    /// What the consent page shows as the destination ([`RedirectUri::destination`]).
     pub fn destination(&self) -> &str {
-        match self.uri.host() {
-            Some(host) if !self.uri.is_private_use() => host,
-            _ => self.uri.scheme(),
-        }
+        self.uri.destination()
     }
 
     /// Whether codes go to a program on the person's own machine (RFC 8252 §7.3): any local

@@ -86,6 +86,16 @@ impl RedirectUri {
         uri::is_loopback(&self.url)
     }
 
+    /// What a page shows as where the code goes: the host, or for a private-use scheme (an app
+    /// on this device, RFC 8252 §7.1) the scheme, since the "host" of
+    /// `cursor://anysphere.cursor-mcp/…` names no machine.
+    pub fn destination(&self) -> &str {
+        match self.host() {
+            Some(host) if !self.is_private_use() => host,
+            _ => self.scheme(),
+        }
+    }
+
     /// Whether the code goes to an app on the person's device through a private-use scheme
     /// (RFC 8252 §7.1), so that the consent page can say so.
     pub fn is_private_use(&self) -> bool {

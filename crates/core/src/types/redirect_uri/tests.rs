@@ -757,6 +757,25 @@ fn host_and_loopback_are_what_the_browser_will_contact() {
 }
 
 #[test]
+fn the_destination_shown_is_the_host_or_an_apps_scheme() {
+    // A private-use URI's authority names no machine (RFC 8252 §7.1): pages show the scheme.
+    let rows = [
+        ("https://App.Example/cb", "app.example"),
+        ("http://127.0.0.1:8080/cb", "127.0.0.1"),
+        ("com.example.app:/cb", "com.example.app"),
+        ("com.example.app://host/cb", "com.example.app"),
+        ("cursor://anysphere.cursor-mcp/oauth/callback", "cursor"),
+    ];
+    for (raw, destination) in rows {
+        assert_eq!(
+            RedirectUri::parse(raw).unwrap().destination(),
+            destination,
+            "{raw}"
+        );
+    }
+}
+
+#[test]
 fn serde_round_trips_through_the_exact_string_and_refuses_invalid_values() {
     let uri = RedirectUri::parse("http://localhost:3000/cb").unwrap();
     let json = serde_json::to_string(&uri).unwrap();
