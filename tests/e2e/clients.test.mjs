@@ -12,8 +12,9 @@
 // and metadata documents are served on 127.0.0.1 (CIMD_ALLOW_INSECURE_LOOPBACK, as in
 // cimd.test.mjs), so the consent page names the document host as 127.0.0.1.
 //
-// Two clients cannot connect, and the matrix says so with the refusal they get: Goose's and
-// OpenCode's published documents do not list the redirect URI those clients send (see the cases).
+// Two clients cannot connect through their documents, and the matrix says so with the refusal
+// they get: Goose's and OpenCode's published documents do not list the redirect URI those clients
+// send (see the cases). Against a gatehouse with CIMD=off they register instead, and connect.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -327,9 +328,9 @@ after(async () => {
 
 const b64url = (bytes) => Buffer.from(bytes).toString('base64url');
 
-/** What a client learns before registering: the app's 401, RFC 9728 and RFC 8414 metadata. */
-async function discover() {
-  const challenge = await fetch(`${gh.url}/api/whoami`);
+/** What a client learns before registering from instance `at`: the app's 401, RFC 9728 and RFC 8414 metadata. */
+async function discover(at = gh) {
+  const challenge = await fetch(`${at.url}/api/whoami`);
   assert.equal(challenge.status, 401);
   const header = challenge.headers.get('www-authenticate');
   const metadataUrl = header.match(/resource_metadata="([^"]+)"/)[1];
@@ -337,7 +338,7 @@ async function discover() {
   const resource = await (await fetch(metadataUrl)).json();
   const issuer = resource.authorization_servers[0];
   const server = await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json();
-  return { resource: resource.resource, challengeScope, server, grantTypesSupported: server.grant_types_supported };
+  return { at, resource: resource.resource, challengeScope, server, grantTypesSupported: server.grant_types_supported };
 }
 
 /** The token endpoint, authenticated as the registration answer says (RFC 6749 §2.3.1). */
@@ -380,8 +381,8 @@ function authorizationUrl(ctx, client, redirect, scope, state) {
 }
 
 /** The person, in the browser: logs in, reads the consent page, approves. Returns the page text and the redirect. */
-async function personApproves(url) {
-  const page = await browser.page({ captureRedirectsFrom: gh.url });
+async function personApproves(url, at = gh) {
+  const page = await browser.page({ captureRedirectsFrom: at.url });
   try {
     await page.goto(url);
     const login = await page.text();
@@ -414,34 +415,37 @@ async function finish(ctx, client, location, redirect, verifier, state) {
   assert.ok(tokens.refresh_token, 'a refresh token');
   const refreshed = await token(ctx.server, client, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
   assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'rotated');
-  const app = await fetch(`${gh.url}/api/whoami`, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
+  const app = await fetch(`${ctx.at.url}/api/whoami`, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
   assert.equal(app.status, 200, await app.clone().text());
   const whoami = await app.json();
   assert.equal(whoami['gatehouse-email'], DEMO.email);
   assert.equal(whoami['gatehouse-client-id'], client.client_id);
 }
 
+/** A registered client's whole flow against instance `at`. */
+async function registeredFlow(c, at = gh) {
+  const ctx = await discover(at);
+  const request = c.registration(ctx);
+  const res = await fetch(ctx.server.registration_endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+  const client = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(client));
+  assert.deepEqual(client.redirect_uris, request.redirect_uris, 'every callback it asked for');
+  const redirect = c.redirect(ctx);
+  const scope = c.scope ? c.scope(ctx) : ctx.challengeScope;
+  const state = b64url(randomBytes(16));
+  const { url, verifier } = authorizationUrl(ctx, client, redirect, scope, state);
+  const { consent, status, location } = await personApproves(url, at);
+  // The name is the client's own claim: shown, and marked as not verified.
+  assert.ok(consent.includes(request.client_name ?? client.client_id), consent);
+  assert.match(consent, /name not verified/);
+  if (c.consent) assert.match(consent, c.consent);
+  assert.equal(status, 303);
+  await finish(ctx, client, location, redirect, verifier, state);
+}
+
 describe('clients that register (RFC 7591)', () => {
   for (const c of REGISTERED) {
-    test(`${c.client}: registers, the person logs in and approves, and it exchanges, refreshes and calls the app`, async () => {
-      const ctx = await discover();
-      const request = c.registration(ctx);
-      const res = await fetch(ctx.server.registration_endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
-      const client = await res.json();
-      assert.equal(res.status, 201, JSON.stringify(client));
-      assert.deepEqual(client.redirect_uris, request.redirect_uris, 'every callback it asked for');
-      const redirect = c.redirect(ctx);
-      const scope = c.scope ? c.scope(ctx) : ctx.challengeScope;
-      const state = b64url(randomBytes(16));
-      const { url, verifier } = authorizationUrl(ctx, client, redirect, scope, state);
-      const { consent, status, location } = await personApproves(url);
-      // The name is the client's own claim: shown, and marked as not verified.
-      assert.ok(consent.includes(request.client_name ?? client.client_id), consent);
-      assert.match(consent, /name not verified/);
-      if (c.consent) assert.match(consent, c.consent);
-      assert.equal(status, 303);
-      await finish(ctx, client, location, redirect, verifier, state);
-    });
+    test(`${c.client}: registers, the person logs in and approves, and it exchanges, refreshes and calls the app`, () => registeredFlow(c));
   }
 });
 
@@ -481,6 +485,58 @@ describe('clients identified by a metadata document', () => {
         await page.close();
       }
     });
+  }
+});
+
+/**
+ * Where an operator turns metadata documents off (`CIMD=off`), the two clients above register
+ * instead, and connect.
+ */
+const FALLBACK_REGISTRATIONS = [
+  {
+    client: 'Goose (registration)',
+    // aaif-goose/goose crates/goose/src/oauth/mod.rs: without CIMD, rmcp registers the client
+    // name "goose" (AuthorizationRequest::with_client_name) and the listener's
+    // http://127.0.0.1:<port>/oauth_callback (modelcontextprotocol/rust-sdk
+    // crates/rmcp/src/transport/auth.rs: public client, code and refresh grants).
+    registration: () => ({
+      client_name: 'goose',
+      redirect_uris: [`http://127.0.0.1:${EPHEMERAL}/oauth_callback`],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    }),
+    redirect: () => `http://127.0.0.1:${EPHEMERAL}/oauth_callback`,
+  },
+  {
+    client: 'OpenCode (registration)',
+    // anomalyco/opencode packages/opencode/src/mcp/oauth-provider.ts, clientMetadata, sent by the
+    // MCP TypeScript SDK with the challenge's scope; elmohq/elmo#684: "no type, loopback only".
+    registration: ({ challengeScope }) => ({
+      redirect_uris: ['http://127.0.0.1:19876/mcp/oauth/callback'],
+      client_name: 'OpenCode',
+      client_uri: 'https://opencode.ai',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      scope: challengeScope,
+    }),
+    redirect: () => 'http://127.0.0.1:19876/mcp/oauth/callback',
+  },
+];
+
+describe('with CIMD=off, the clients whose documents fail register instead', () => {
+  let off;
+  before(async () => (off = await startGatehouse({ vars: { CIMD: 'off' } })));
+  after(() => off?.stop());
+
+  test('discovery does not advertise metadata documents', async () => {
+    const { server } = await discover(off);
+    assert.notEqual(server.client_id_metadata_document_supported, true);
+  });
+
+  for (const c of FALLBACK_REGISTRATIONS) {
+    test(`${c.client}: registers, the person logs in and approves, and it exchanges, refreshes and calls the app`, () => registeredFlow(c, off));
   }
 });
 
