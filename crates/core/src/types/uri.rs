@@ -154,7 +154,9 @@ fn classify_scheme(scheme: &str, private_use: bool) -> Result<SchemeKind, Proble
 
 /// Schemes a browser handles itself (executes, reads locally, or hands to one of its own
 /// pages, extensions or protocol handlers), or that name another program that is not the
-/// client: a code sent to one of these never reaches an app that registered for it.
+/// client (including Windows handlers abused to run code, such as `ms-msdt`, CVE-2022-30190,
+/// and `search-ms`): a code sent to one of these never reaches an app that registered for it,
+/// and a redirect there would make gatehouse a launcher.
 const BROWSER_SCHEMES: &[&str] = &[
     "about",
     "blob",
@@ -178,11 +180,17 @@ const BROWSER_SCHEMES: &[&str] = &[
     "mailto",
     "moz-extension",
     "ms-browser-extension",
+    "ms-msdt",
+    "ms-officecmd",
+    "ms-search",
     "news",
     "nntp",
     "opera",
     "resource",
     "safari-extension",
+    "search",
+    "search-ms",
+    "shell",
     "sms",
     "tel",
     "vbscript",

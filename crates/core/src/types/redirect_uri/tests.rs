@@ -203,6 +203,16 @@ const REFUSED: &[(&str, Reason, &str)] = &[
         "another program than the client",
     ),
     (
+        "ms-msdt:/id%20PCWDiagnostic",
+        Reason::RedirectUriForbiddenScheme,
+        "a Windows handler abused to run code (CVE-2022-30190)",
+    ),
+    (
+        "search-ms:query=x",
+        Reason::RedirectUriForbiddenScheme,
+        "a Windows handler abused to run code",
+    ),
+    (
         "localhost:8080/cb",
         Reason::RedirectUriForbiddenScheme,
         "reads as a loopback address",
