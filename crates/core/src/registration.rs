@@ -178,8 +178,8 @@ pub fn validate(body: &[u8]) -> Result<ClientMetadata, MetadataError> {
     }
     // RFC 7591 §2 "scope": "If omitted, an authorization server MAY register a client with a
     // default set of scopes." An empty string (the MCP Inspector and Gemini CLI send `""` when
-    // they know no scope) asks for no restriction either, not for a client that may ask for
-    // nothing.
+    // they know no scope) is registered as an omitted one, not as an empty list. The registered
+    // scope does not narrow authorizations (`authorize::check_scope` says why).
     let scope = optional_string(request.scope, "scope")?
         .filter(|s| !s.is_empty())
         .map(|s| Scopes::parse(&s).map_err(|_| bad("scope")))
