@@ -71,7 +71,8 @@ pub struct ClientMetadata {
     /// The client's home page (https).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_uri: Option<String>,
-    /// Scopes the client may ask for; `None` means any the app offers.
+    /// The scopes the client registered (RFC 7591 §2), echoed in the registration response; they
+    /// do not narrow its authorizations (`authorize::check_scope`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scopes>,
     /// People responsible for the client.
