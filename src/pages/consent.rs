@@ -23,23 +23,55 @@ pub fn consent(prompt: &ConsentPrompt, csrf_token: &str) -> String {
     } else {
         ""
     };
+    // RFC 8252 §7.1: a private-use scheme hands the code to whichever app on this device opens
+    // such links.
+    let app = if prompt.redirect_is_app {
+        format!(
+            "<p class=\"warn\" role=\"note\">An app on this device will receive the code: the one that \
+             opens <strong>{scheme}:</strong> links. Approve only if you started this from that app \
+             just now.</p>",
+            scheme = text(&prompt.redirect_destination)
+        )
+    } else {
+        String::new()
+    };
+    let destination = if prompt.redirect_is_app {
+        format!(
+            "the app for <strong>{}:</strong> links on this device",
+            text(&prompt.redirect_destination)
+        )
+    } else {
+        format!("<strong>{}</strong>", text(&prompt.redirect_destination))
+    };
     // A metadata document client names itself; the host its document came from vouches for it.
-    let identified_by = prompt
-        .client_document_host
-        .as_deref()
-        .map(|host| {
-            format!(
-                " <span class=\"small\">client identified by <strong>https://{}/…</strong></span>",
-                text(host)
-            )
-        })
-        .unwrap_or_default();
+    // Any other client chose its name itself when it registered.
+    let identified_by = match prompt.client_document_host.as_deref() {
+        Some(host) => format!(
+            " <span class=\"small\">client identified by <strong>https://{}/…</strong></span>",
+            text(host)
+        ),
+        None => " <span class=\"small\">(name not verified: the agent chose it when it registered)</span>"
+            .to_owned(),
+    };
+    let leaves_host = match (
+        prompt.redirect_leaves_document_host,
+        prompt.client_document_host.as_deref(),
+    ) {
+        (true, Some(host)) => format!(
+            "<p class=\"warn\" role=\"note\">The answer goes to <strong>{destination}</strong>, not to \
+             <strong>{host}</strong> where this client is described. Approve only if you expect this \
+             agent to use that site.</p>",
+            destination = text(&prompt.redirect_destination),
+            host = text(host)
+        ),
+        _ => String::new(),
+    };
     let body = format!(
         "<h1>Allow {client} to act for you?</h1>\
          <p><strong>{client}</strong>{identified_by} <span class=\"small\">(client id <code>{client_id}</code>)</span> \
-         asks to use <strong>{app}</strong> <span class=\"small\">({app_url})</span> as \
+         asks to use <strong>{app_name}</strong> <span class=\"small\">({app_url})</span> as \
          <strong>{email}</strong>, with these permissions:</p><ul>{scopes}</ul>\
-         <p>You will then be sent to <strong>{destination}</strong>.</p>{loopback}\
+         <p>You will then be sent to {destination}.</p>{loopback}{app}{leaves_host}\
          <p class=\"small\">Everything it does will be recorded as done by this agent on your behalf. \
          You can withdraw this permission at any time.</p>\
          <form method=\"post\" action=\"{action}\">{request}{csrf}\
@@ -47,10 +79,9 @@ pub fn consent(prompt: &ConsentPrompt, csrf_token: &str) -> String {
          <button type=\"submit\" name=\"{decision}\" value=\"deny\">Deny</button></form>",
         client = text(&prompt.client_name),
         client_id = text(&prompt.client_id),
-        app = text(&prompt.app_name),
+        app_name = text(&prompt.app_name),
         app_url = text(&prompt.app_url),
         email = text(&prompt.person_email),
-        destination = text(&prompt.redirect_destination),
         action = html_escape::encode_double_quoted_attribute(&prompt.action),
         request = hidden(REQUEST_FIELD, &prompt.request),
         csrf = hidden(csrf::FIELD, csrf_token),
@@ -74,6 +105,8 @@ mod tests {
                 "agent.example".into()
             },
             redirect_is_loopback: loopback,
+            redirect_is_app: false,
+            redirect_leaves_document_host: false,
             app_name: "Wiki & <b>Docs</b>".into(),
             app_url: "https://wiki.example".into(),
             scopes: vec![
@@ -105,6 +138,44 @@ mod tests {
         assert!(page.contains(
             "client identified by <strong>https://agent.example.com&lt;b&gt;/…</strong>"
         ));
+    }
+
+    #[test]
+    fn a_self_registered_name_is_marked_not_verified_and_a_document_client_is_not() {
+        // Issue 17: "Claude Code (official)" registered by anyone looked like the real one.
+        let mut prompt = prompt(false);
+        assert!(consent(&prompt, "t").contains("name not verified"));
+        prompt.client_document_host = Some("agent.example.com".into());
+        let page = consent(&prompt, "t");
+        assert!(!page.contains("name not verified"), "{page}");
+        assert!(page.contains("client identified by"));
+    }
+
+    #[test]
+    fn a_private_use_redirect_says_an_app_on_this_device_receives_the_code() {
+        // RFC 8252 §7.1: whichever app opens `cursor:` links receives the code.
+        let mut prompt = prompt(false);
+        prompt.redirect_is_app = true;
+        prompt.redirect_destination = "cursor".into();
+        let page = consent(&prompt, "t");
+        assert!(
+            page.contains("An app on this device will receive the code"),
+            "{page}"
+        );
+        assert!(page.contains("<strong>cursor:</strong> links"));
+        assert!(!consent(&self::prompt(false), "t").contains("An app on this device"));
+    }
+
+    #[test]
+    fn a_redirect_away_from_the_document_host_is_warned_about() {
+        let mut prompt = prompt(false);
+        prompt.client_document_host = Some("agent.example.com".into());
+        assert!(!consent(&prompt, "t").contains("where this client is described"));
+        prompt.redirect_leaves_document_host = true;
+        let page = consent(&prompt, "t");
+        assert!(page.contains(
+            "The answer goes to <strong>agent.example</strong>, not to <strong>agent.example.com</strong>"
+        ), "{page}");
     }
 
     #[test]

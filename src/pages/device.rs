@@ -50,7 +50,8 @@ pub fn device_consent(prompt: &DeviceConsentPrompt, csrf_token: &str) -> String 
          on a device or in a terminal in front of you, and it shows the code <code>{code}</code>. \
          If someone sent you this code or a link to this page, deny: they are trying to get access \
          in your name.</p>\
-         <p><strong>{client}</strong> <span class=\"small\">(client id <code>{client_id}</code>)</span> \
+         <p><strong>{client}</strong> <span class=\"small\">(name not verified: the agent chose it when it \
+         registered; client id <code>{client_id}</code>)</span> \
          asks to use <strong>{app}</strong> <span class=\"small\">({app_url})</span> as \
          <strong>{email}</strong>, with these permissions:</p><ul>{scopes}</ul>\
          <p class=\"small\">Everything it does will be recorded as done by this agent on your behalf. \
@@ -122,6 +123,10 @@ mod tests {
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains("Wiki &amp; &lt;b&gt;Docs&lt;/b&gt;"));
         assert!(page.contains("Only continue if you started this yourself"));
+        assert!(
+            page.contains("name not verified"),
+            "issue 17: self-chosen names are marked"
+        );
         assert!(page.contains("name=\"csrf_token\" value=\"t0ken\""));
         assert!(page.contains("name=\"user_code\" value=\"WDJB-MJHT\""));
         assert!(page.contains("value=\"approve\"") && page.contains("value=\"deny\""));

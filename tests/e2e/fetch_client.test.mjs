@@ -131,6 +131,8 @@ describe('exit codes', () => {
     const out = await runFetch(bin, ['--no-browser', `${gh.url}/api/whoami`], { home: await freshHome() });
     assert.equal(out.code, 6, out.stderr);
     assert.match(out.stderr, /--yes/);
+    // Issue 17: once "gatehouse-fetch:" a line, never "gatehouse-fetch: consent: gatehouse-fetch: …".
+    for (const line of out.stderr.split('\n')) assert.ok(line.split('gatehouse-fetch:').length <= 2, line);
     assert.equal(out.authorizeUrl, undefined, 'no authorization may start without consent');
   });
 
@@ -141,6 +143,35 @@ describe('exit codes', () => {
     });
     assert.equal(out.code, 5, out.stderr);
     assert.match(out.stderr, /access_denied/);
+  });
+});
+
+describe('--client-name (issue 17)', () => {
+  test('registers under the given name, which the consent page shows as not verified', async () => {
+    const home = await freshHome();
+    let consentPage = '';
+    const out = await runFetch(bin, ['--yes', '--no-browser', '--client-name', 'Nightly report bot', `${gh.url}/api/whoami`], {
+      home,
+      onAuthorizeUrl: async (url) => {
+        const browser = new Browser(gh.url);
+        const login = await browser.fetch(url);
+        const back = await browser.submit(await login.text(), { email: DEMO.email, password: DEMO.password });
+        consentPage = await (await browser.fetch(back.headers.get('location'))).text();
+        const approved = await browser.submit(consentPage, { decision: 'approve' });
+        await rawFetch(new URL(approved.headers.get('location')));
+      },
+    });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(consentPage, /<h1>Allow Nightly report bot to act for you\?<\/h1>/);
+    assert.match(consentPage, /name not verified/);
+    const { clients } = await store(home);
+    assert.deepEqual(clients.map((c) => c.client_name), ['Nightly report bot']);
+  });
+
+  test('an empty name is a usage error', async () => {
+    const out = await runFetch(bin, ['--client-name', ' ', `${gh.url}/api/whoami`], { home: await freshHome() });
+    assert.equal(out.code, 2, out.stderr);
+    assert.match(out.stderr, /^gatehouse-fetch: usage: --client-name must not be empty/m);
   });
 });
 

@@ -73,15 +73,18 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                 let redirect = RedirectUri::parse(&grant.redirect_uri).ok();
                 ConnectedAgent {
                     grant_id: grant.grant_id.as_str().to_owned(),
-                    client_name: grant
-                        .client_name
-                        .unwrap_or_else(|| grant.client_id.as_str().to_owned()),
+                    client_name: crate::registration::neutralise_hidden_chars(
+                        grant
+                            .client_name
+                            .as_deref()
+                            .unwrap_or(grant.client_id.as_str()),
+                    ),
                     client_document_host: crate::cimd::document_host(&grant.client_id),
                     client_id: grant.client_id.as_str().to_owned(),
                     redirect_uri: grant.redirect_uri.clone(),
                     redirect_destination: redirect
                         .as_ref()
-                        .map(|r| r.host().unwrap_or(r.scheme()).to_owned())
+                        .map(|r| r.destination().to_owned())
                         .unwrap_or_default(),
                     redirect_is_loopback: redirect.as_ref().is_some_and(RedirectUri::is_loopback),
                     scopes: grant.scopes.iter().map(|s| s.as_str().to_owned()).collect(),

@@ -9,6 +9,7 @@ use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::paths;
+use crate::registration::neutralise_hidden_chars;
 use crate::site::Site;
 use crate::store::{ConsentRecord, Person};
 use crate::types::Scopes;
@@ -21,7 +22,11 @@ pub const DECISION_FIELD: &str = "decision";
 /// Everything the consent page shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsentPrompt {
-    /// The agent's registered name, or its client id when it gave none.
+    /// The agent's registered name, or its client id when it gave none, with any character
+    /// that could hide or reorder text replaced (`registration::neutralise_hidden_chars`).
+    /// Only a metadata document client's name comes with a verified host
+    /// ([`client_document_host`](Self::client_document_host)); a self-registered name is
+    /// whatever the agent chose, and the page says it is not verified.
     pub client_name: String,
     /// The client id, shown small for the curious.
     pub client_id: String,
@@ -33,6 +38,12 @@ pub struct ConsentPrompt {
     pub redirect_destination: String,
     /// The redirect goes to a program on the person's own machine: warn.
     pub redirect_is_loopback: bool,
+    /// The redirect goes to an app on this device through a private-use scheme (RFC 8252
+    /// §7.1); [`redirect_destination`](Self::redirect_destination) is then the scheme.
+    pub redirect_is_app: bool,
+    /// A metadata document client's redirect goes to a host that is neither loopback nor its
+    /// document's host: the person is warned that the code leaves the client's own site.
+    pub redirect_leaves_document_host: bool,
     /// The app's name.
     pub app_name: String,
     /// The app's URL.
@@ -56,18 +67,27 @@ impl ConsentPrompt {
         query: &str,
     ) -> Self {
         let metadata = &request.client.metadata;
+        let client_document_host = (request.client.source
+            == crate::store::ClientSource::MetadataDocument)
+            .then(|| crate::cimd::document_host(&request.client.client_id))
+            .flatten();
+        let redirect = &request.redirect;
+        let redirect_leaves_document_host = client_document_host.as_deref().is_some_and(|host| {
+            !redirect.is_loopback() && !redirect.is_private_use() && redirect.destination() != host
+        });
         Self {
-            client_name: metadata
-                .client_name
-                .clone()
-                .unwrap_or_else(|| request.client.client_id.as_str().to_owned()),
+            client_name: neutralise_hidden_chars(
+                metadata
+                    .client_name
+                    .as_deref()
+                    .unwrap_or(request.client.client_id.as_str()),
+            ),
             client_id: request.client.client_id.as_str().to_owned(),
-            client_document_host: (request.client.source
-                == crate::store::ClientSource::MetadataDocument)
-                .then(|| crate::cimd::document_host(&request.client.client_id))
-                .flatten(),
-            redirect_destination: request.redirect.destination().to_owned(),
-            redirect_is_loopback: request.redirect.is_loopback(),
+            client_document_host,
+            redirect_destination: redirect.destination().to_owned(),
+            redirect_is_loopback: redirect.is_loopback(),
+            redirect_is_app: redirect.is_private_use(),
+            redirect_leaves_document_host,
             app_name: site.app.name.clone(),
             app_url: site.resource.clone(),
             scopes: describe_scopes(site, &request.scopes),

@@ -189,9 +189,16 @@ pub enum Reason {
     RedirectUriHasFragment,
     /// A redirect URI carries user information (`user@host`).
     RedirectUriHasUserinfo,
-    /// A redirect URI uses a scheme we never redirect to (`javascript:`, `data:`, a private-use
-    /// scheme without a period, ...; RFC 8252 §7.1).
+    /// A redirect URI uses a scheme we never redirect to: one a browser handles itself
+    /// (`javascript:`, `data:`, `file:`, `view-source:`, ...), a look-alike of `http(s)`, or a
+    /// dotted scheme that is not a reverse domain name (RFC 8252 §7.1).
     RedirectUriForbiddenScheme,
+    /// A confidential client registered a private-use scheme that is not a reverse domain name
+    /// (`cursor:`): those are for public clients, protected by PKCE (RFC 8252 §8.1, §8.4).
+    RedirectUriNeedsPublicClient,
+    /// A client without the authorization code grant registered redirect URIs: it never
+    /// receives a redirect (RFC 7591 §2 "redirect_uris" are for redirect-based flows).
+    RedirectUrisWithoutCodeGrant,
     /// A redirect URI uses plain `http` for a host that is not a loopback address
     /// (OAuth 2.1 §2.3.1, RFC 8252 §7.3).
     RedirectUriInsecureHttp,
@@ -272,6 +279,9 @@ pub enum Reason {
     GrantTypeNotRegistered,
     /// Client metadata other than redirect URIs is invalid (RFC 7591 §3.2.2).
     ClientMetadataInvalid,
+    /// Client metadata shown to people (`client_name`, ...) contains a control, bidirectional,
+    /// invisible or separator character (`registration::is_hidden_char`).
+    ClientMetadataHiddenCharacter,
     /// The access token is not a well-formed JWT of ours (RFC 9068 §4).
     TokenMalformed,
     /// The access token's signature does not verify (RFC 9068 §4).
@@ -532,7 +542,15 @@ impl From<Reason> for OAuthError {
             ),
             R::RedirectUriForbiddenScheme => (
                 C::InvalidRedirectUri,
-                "redirect_uri must use https, http on a loopback address, or a reverse-domain private-use scheme",
+                "redirect_uri must use https, http on a loopback address, or an app's private-use scheme",
+            ),
+            R::RedirectUriNeedsPublicClient => (
+                C::InvalidRedirectUri,
+                "a private-use redirect_uri scheme that is not a reverse domain name needs token_endpoint_auth_method none",
+            ),
+            R::RedirectUrisWithoutCodeGrant => (
+                C::InvalidRedirectUri,
+                "redirect_uris are registered only with the authorization_code grant type",
             ),
             R::RedirectUriInsecureHttp => (
                 C::InvalidRedirectUri,
@@ -595,6 +613,10 @@ impl From<Reason> for OAuthError {
                 "the client is not registered for this grant_type",
             ),
             R::ClientMetadataInvalid => (C::InvalidClientMetadata, "client metadata is invalid"),
+            R::ClientMetadataHiddenCharacter => (
+                C::InvalidClientMetadata,
+                "client metadata contains an invisible or direction-changing character",
+            ),
             R::TokenMalformed | R::TokenSignatureInvalid | R::TokenIssuerMismatch => {
                 (C::InvalidToken, TOKEN_REFUSED)
             }

@@ -9,7 +9,12 @@
 //!
 //! A device-only client (`grant_types` without `authorization_code`) never receives a redirect:
 //! it registers no `redirect_uris` and no `response_types` (both omitted or empty), since a
-//! registered redirect URI would be one the authorization endpoint could send codes to.
+//! registered redirect URI would be one the authorization endpoint could send codes to; a list
+//! that is not empty is refused with its own reason ([`Reason::RedirectUrisWithoutCodeGrant`]).
+//!
+//! Text shown to people (`client_name`, `contacts`, `software_id`, `software_version`) may not
+//! contain control, format (bidirectional overrides, zero-width characters, the byte order mark)
+//! or separator characters other than the space: see [`is_hidden_char`].
 
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +71,8 @@ pub struct ClientMetadata {
     /// The client's home page (https).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_uri: Option<String>,
-    /// Scopes the client may ask for; `None` means any the app offers.
+    /// The scopes the client registered (RFC 7591 §2), echoed in the registration response; they
+    /// do not narrow its authorizations (`authorize::check_scope`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scopes>,
     /// People responsible for the client.
@@ -164,22 +170,24 @@ pub fn validate(body: &[u8]) -> Result<ClientMetadata, MetadataError> {
         _ => return Err(bad("response_types")),
     };
     let client_name = optional_string(request.client_name, "client_name")?;
-    if client_name
-        .as_ref()
-        .is_some_and(|n| !is_display_text(n, MAX_CLIENT_NAME_CHARS))
-    {
-        return Err(bad("client_name"));
+    if let Some(name) = &client_name {
+        display_text(name, MAX_CLIENT_NAME_CHARS, "client_name")?;
     }
     let client_uri = optional_string(request.client_uri, "client_uri")?;
     if client_uri.as_ref().is_some_and(|u| !is_https_url(u)) {
         return Err(bad("client_uri"));
     }
+    // RFC 7591 §2 "scope": "If omitted, an authorization server MAY register a client with a
+    // default set of scopes." An empty string (the MCP Inspector and Gemini CLI send `""` when
+    // they know no scope) is registered as an omitted one, not as an empty list. The registered
+    // scope does not narrow authorizations (`authorize::check_scope` says why).
     let scope = optional_string(request.scope, "scope")?
+        .filter(|s| !s.is_empty())
         .map(|s| Scopes::parse(&s).map_err(|_| bad("scope")))
         .transpose()?;
     let contacts = string_list(request.contacts, "contacts", MAX_CONTACTS)?.unwrap_or_default();
-    if contacts.iter().any(|c| !is_display_text(c, 320)) {
-        return Err(bad("contacts"));
+    for contact in &contacts {
+        display_text(contact, 320, "contacts")?;
     }
     let software_id = bounded(
         optional_string(request.software_id, "software_id")?,
@@ -189,8 +197,17 @@ pub fn validate(body: &[u8]) -> Result<ClientMetadata, MetadataError> {
         optional_string(request.software_version, "software_version")?,
         "software_version",
     )?;
+    let redirect_uris = redirect_uris(request.redirect_uris, redirects)?;
+    if token_endpoint_auth_method.is_confidential()
+        && redirect_uris.iter().any(RedirectUri::needs_public_client)
+    {
+        return Err(MetadataError {
+            reason: Reason::RedirectUriNeedsPublicClient,
+            field: "redirect_uris",
+        });
+    }
     Ok(ClientMetadata {
-        redirect_uris: redirect_uris(request.redirect_uris, redirects)?,
+        redirect_uris,
         token_endpoint_auth_method,
         grant_types,
         response_types,
@@ -215,9 +232,10 @@ fn redirect_uris(
         field: "redirect_uris",
     };
     if !redirects {
-        return match string_list(value, "redirect_uris", 0) {
-            Ok(None | Some(_)) => Ok(Vec::new()),
-            Err(_) => Err(invalid(Reason::RedirectUriInvalid)),
+        return match value {
+            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+            Some(serde_json::Value::Array(items)) if items.is_empty() => Ok(Vec::new()),
+            Some(_) => Err(invalid(Reason::RedirectUrisWithoutCodeGrant)),
         };
     }
     let uris = string_list(value, "redirect_uris", MAX_REDIRECT_URIS)
@@ -284,17 +302,77 @@ fn string_list(
 }
 
 fn bounded(value: Option<String>, field: &'static str) -> Result<Option<String>, MetadataError> {
-    match value {
-        Some(v) if !is_display_text(&v, MAX_FIELD_BYTES) => Err(bad(field)),
-        v => Ok(v),
+    if let Some(v) = &value {
+        display_text(v, MAX_FIELD_BYTES, field)?;
+    }
+    Ok(value)
+}
+
+/// Text shown to people: non-empty after trimming, bounded, and without a character that
+/// hides or reorders what a person reads ([`is_hidden_char`]).
+fn display_text(text: &str, max_chars: usize, field: &'static str) -> Result<(), MetadataError> {
+    if text.trim().is_empty() || text.chars().count() > max_chars {
+        Err(bad(field))
+    } else if text.chars().any(is_hidden_char) {
+        Err(MetadataError {
+            reason: Reason::ClientMetadataHiddenCharacter,
+            field,
+        })
+    } else {
+        Ok(())
     }
 }
 
-/// Text shown to people: non-empty after trimming, no control characters, bounded.
-fn is_display_text(text: &str, max_chars: usize) -> bool {
-    !text.trim().is_empty()
-        && text.chars().count() <= max_chars
-        && !text.chars().any(char::is_control)
+/// Whether `c` would hide or reorder the text around it on a consent page, so that a name
+/// reads as something it is not ("Claude Code\u{202E}…" displayed backwards, "Cla\u{200B}ude"
+/// looking like "Claude"): control characters (Unicode category Cc), the format characters of
+/// category Cf (the bidirectional embeddings, overrides and isolates U+202A–U+202E and
+/// U+2066–U+2069, the marks U+200E, U+200F and U+061C, zero-width U+200B–U+200D and U+2060–
+/// U+2064, the byte order mark U+FEFF, the soft hyphen U+00AD, tag characters U+E0000–U+E007F,
+/// …), the line and paragraph separators U+2028 and U+2029, every space but U+0020, the
+/// invisible fillers U+034F, U+115F, U+1160, U+3164 and U+FFA0, variation selectors other
+/// than the emoji one (U+FE0F), and noncharacters. Unicode Technical Standard #39 §3.1 lists
+/// these among the characters to restrict in identifiers shown to people.
+pub fn is_hidden_char(c: char) -> bool {
+    let code = u32::from(c);
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(
+            code,
+            0x00AD
+                | 0x034F
+                | 0x061C
+                | 0x115F
+                | 0x1160
+                | 0x17B4
+                | 0x17B5
+                | 0x180B..=0x180F
+                | 0x200B..=0x200F
+                | 0x202A..=0x202E
+                | 0x2060..=0x206F
+                | 0x3164
+                | 0xFE00..=0xFE0E
+                | 0xFEFF
+                | 0xFFA0
+                | 0xFFF0..=0xFFFB
+                | 0xFDD0..=0xFDEF
+                | 0x1BCA0..=0x1BCA3
+                | 0x1D173..=0x1D17A
+                | 0xE0000..=0xE0FFF
+        )
+        || code & 0xFFFE == 0xFFFE
+        || matches!(
+            code,
+            0x0600..=0x0605 | 0x06DD | 0x070F | 0x08E2 | 0x110BD | 0x110CD
+        )
+}
+
+/// `text` with every [`is_hidden_char`] replaced by U+FFFD, for names stored before the rule
+/// (a consent page never shows a hidden character).
+pub fn neutralise_hidden_chars(text: &str) -> String {
+    text.chars()
+        .map(|c| if is_hidden_char(c) { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 fn is_https_url(text: &str) -> bool {

@@ -49,6 +49,9 @@ pub enum GrantChoice {
     Device,
 }
 
+/// The `client_name` registered when none is given.
+pub const DEFAULT_CLIENT_NAME: &str = "gatehouse-fetch";
+
 /// How the client behaves.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -76,7 +79,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             client_id: None,
-            client_name: "gatehouse-fetch".into(),
+            client_name: DEFAULT_CLIENT_NAME.into(),
             scopes: Vec::new(),
             grant: GrantChoice::Auto,
             open_browser: true,
@@ -396,11 +399,13 @@ impl<P: Person> Client<P> {
             }
             return Ok(id.clone());
         }
-        if let Some(id) = self.store.client_for(&server.issuer) {
+        // One registration per name: another --client-name registers anew.
+        let name = &self.options.client_name;
+        if let Some(id) = self.store.client_for(&server.issuer, name) {
             return Ok(id.to_owned());
         }
-        let id = registration::register(&self.http, server, &self.options.client_name)?;
-        self.store.put_client(&server.issuer, &id)?;
+        let id = registration::register(&self.http, server, name)?;
+        self.store.put_client(&server.issuer, name, &id)?;
         Ok(id)
     }
 

@@ -79,6 +79,9 @@ struct AuthArgs {
     /// A pre-registered client id, or a Client ID Metadata Document URL (no registration).
     #[arg(long = "client-id", value_name = "ID")]
     client_id: Option<String>,
+    /// The name this agent registers under, shown on consent pages (default gatehouse-fetch).
+    #[arg(long = "client-name", value_name = "NAME")]
+    client_name: Option<String>,
     /// Use the device authorization grant (RFC 8628) instead of a browser.
     #[arg(long = "device")]
     device: bool,
@@ -257,8 +260,19 @@ fn client(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
+    let client_name = match auth.client_name.as_deref().map(str::trim) {
+        None => gatehouse_fetch::client::DEFAULT_CLIENT_NAME.to_owned(),
+        Some("") => return Err(Error::Usage("--client-name must not be empty".into())),
+        Some(_) if auth.client_id.is_some() => {
+            return Err(Error::Usage(
+                "--client-name names a registration; a --client-id is registered already".into(),
+            ));
+        }
+        Some(name) => name.to_owned(),
+    };
     let options = Options {
         client_id: auth.client_id.clone(),
+        client_name,
         scopes,
         grant: if auth.device {
             GrantChoice::Device
@@ -270,7 +284,6 @@ fn client(
         max_redirects,
         timeout: Duration::from_secs(auth.timeout),
         authorization_timeout: Duration::from_secs(auth.auth_timeout),
-        ..Options::default()
     };
     Ok(Client::new(options, store, Terminal::new(auth.yes, silent)))
 }

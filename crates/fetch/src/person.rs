@@ -42,25 +42,31 @@ impl Terminal {
     }
 }
 
+/// What the person is asked, without the program's name: the CLI prefixes its own lines with
+/// `gatehouse-fetch:`, and an error carrying the question is printed with that prefix once.
+fn question(prompt: &ConsentPrompt<'_>) -> String {
+    let scopes = if prompt.scopes.is_empty() {
+        "the server's default scopes".to_string()
+    } else {
+        prompt.scopes.join(" ")
+    };
+    let what = if prompt.step_up {
+        "more access to"
+    } else {
+        "access to"
+    };
+    format!(
+        "{} asks you to log in at {} to grant {what} it ({scopes}).",
+        prompt.resource, prompt.issuer
+    )
+}
+
 impl Person for Terminal {
     fn consent(&mut self, prompt: &ConsentPrompt<'_>) -> Result<bool, Error> {
-        let scopes = if prompt.scopes.is_empty() {
-            "the server's default scopes".to_string()
-        } else {
-            prompt.scopes.join(" ")
-        };
-        let what = if prompt.step_up {
-            "more access to"
-        } else {
-            "access to"
-        };
-        let question = format!(
-            "gatehouse-fetch: {} asks you to log in at {} to grant {what} it ({scopes}).",
-            prompt.resource, prompt.issuer
-        );
+        let question = question(prompt);
         if self.yes {
             if !self.quiet {
-                eprintln!("{question} Consent given by --yes.");
+                eprintln!("gatehouse-fetch: {question} Consent given by --yes.");
             }
             return Ok(true);
         }
@@ -70,7 +76,7 @@ impl Person for Terminal {
                 "{question} There is no terminal to ask on: pass --yes to consent."
             )));
         }
-        eprint!("{question}\nStart the authorization? [y/N] ");
+        eprint!("gatehouse-fetch: {question}\nStart the authorization? [y/N] ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         stdin
@@ -96,5 +102,27 @@ impl Person for Terminal {
         if let Some(complete) = &device.verification_uri_complete {
             eprintln!("gatehouse-fetch: or open {complete}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_question_carries_no_program_prefix_so_errors_print_it_once() {
+        // Issue 17: "gatehouse-fetch: consent: gatehouse-fetch: …" on stderr.
+        let resource = Url::parse("https://wiki.example/api").unwrap();
+        let prompt = ConsentPrompt {
+            resource: &resource,
+            issuer: "https://wiki.example",
+            scopes: &["read".to_owned()],
+            step_up: false,
+        };
+        let text = question(&prompt);
+        assert!(!text.contains("gatehouse-fetch"), "{text}");
+        assert!(text.starts_with("https://wiki.example/api asks you to log in"));
+        let printed = format!("gatehouse-fetch: {}", Error::ConsentDeclined(text));
+        assert_eq!(printed.matches("gatehouse-fetch:").count(), 1, "{printed}");
     }
 }

@@ -53,6 +53,10 @@ pub struct ClientRecord {
     pub issuer: String,
     /// The client id.
     pub client_id: String,
+    /// The `client_name` it was registered under; absent in stores written before
+    /// `--client-name`, which registered as [`DEFAULT_CLIENT_NAME`](crate::client::DEFAULT_CLIENT_NAME).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -61,6 +65,15 @@ struct Contents {
     clients: Vec<ClientRecord>,
     #[serde(default)]
     tokens: Vec<TokenRecord>,
+}
+
+impl ClientRecord {
+    fn registered_as(&self, client_name: &str) -> bool {
+        self.client_name
+            .as_deref()
+            .unwrap_or(crate::client::DEFAULT_CLIENT_NAME)
+            == client_name
+    }
 }
 
 /// The store on disk.
@@ -126,20 +139,28 @@ impl TokenStore {
     }
 
     /// The client id registered with `issuer`, if any.
-    pub fn client_for(&self, issuer: &str) -> Option<&str> {
+    pub fn client_for(&self, issuer: &str, client_name: &str) -> Option<&str> {
         self.contents
             .clients
             .iter()
-            .find(|c| c.issuer == issuer)
+            .find(|c| c.issuer == issuer && c.registered_as(client_name))
             .map(|c| c.client_id.as_str())
     }
 
-    /// Remembers the client id for `issuer`, and saves.
-    pub fn put_client(&mut self, issuer: &str, client_id: &str) -> Result<(), Error> {
-        self.contents.clients.retain(|c| c.issuer != issuer);
+    /// Remembers the client id registered at `issuer` under `client_name`, and saves.
+    pub fn put_client(
+        &mut self,
+        issuer: &str,
+        client_name: &str,
+        client_id: &str,
+    ) -> Result<(), Error> {
+        self.contents
+            .clients
+            .retain(|c| c.issuer != issuer || !c.registered_as(client_name));
         self.contents.clients.push(ClientRecord {
             issuer: issuer.into(),
             client_id: client_id.into(),
+            client_name: Some(client_name.into()),
         });
         self.save()
     }
@@ -230,7 +251,9 @@ mod tests {
         store
             .put_token(record("https://app.example/api", "api"))
             .unwrap();
-        store.put_client("https://as.example", "c").unwrap();
+        store
+            .put_client("https://as.example", "gatehouse-fetch", "c")
+            .unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&store.path()), 0o600);
         assert_eq!(mode(&dir.join("nested")), 0o700);
@@ -245,7 +268,11 @@ mod tests {
         assert_eq!(at("https://app.example/other").as_deref(), Some("root"));
         assert_eq!(at("https://evil.example/api/x"), None);
         assert_eq!(at("http://app.example/api/x"), None);
-        assert_eq!(store.client_for("https://as.example"), Some("c"));
+        assert_eq!(
+            store.client_for("https://as.example", "gatehouse-fetch"),
+            Some("c")
+        );
+        assert_eq!(store.client_for("https://as.example", "Report bot"), None);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

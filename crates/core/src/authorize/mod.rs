@@ -15,11 +15,10 @@ use crate::cimd::{self, CimdPolicy, LookupError, MetadataDocuments};
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
 use crate::pkce::CodeChallenge;
-use crate::registration::ClientMetadata;
 use crate::site::Site;
 use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
 use crate::time::UnixTime;
-use crate::types::{ClientId, ResourceUri, Scopes, State};
+use crate::types::{ClientId, Matching, ResourceUri, Scopes, State};
 
 /// A request that passed every check.
 #[derive(Debug)]
@@ -94,7 +93,7 @@ pub async fn check(
     check_response_type(&params).map_err(to_client)?;
     let code_challenge = check_pkce(&params).map_err(to_client)?;
     let resource = check_resource(site, &params).map_err(to_client)?;
-    let scopes = check_scope(site, &client.metadata, &params).map_err(to_client)?;
+    let scopes = check_scope(site, &params).map_err(to_client)?;
     Ok(AuthorizationRequest {
         client,
         redirect,
@@ -125,24 +124,22 @@ async fn check_client(
 }
 
 /// RFC 6749 §3.1.2.3 and OAuth 2.1 §2.3.1: the redirect URI must match a registered one
-/// exactly (a loopback port may differ, RFC 8252 §7.3). It may be omitted only when the client
+/// exactly, but for the loopback rules of [`RedirectUri::matches_as`] (any port, RFC 8252
+/// §7.3; an empty path is `/`, RFC 3986 §6.2.3). It may be omitted only when the client
 /// registered exactly one. A metadata document client's redirect URI must be one of its
-/// document's byte for byte, loopback port included (MCP 2025-11-25, "Client ID Metadata
-/// Documents": "validate redirect URIs match exactly").
+/// document's (MCP 2025-11-25, "Client ID Metadata Documents": "validate redirect URIs match
+/// exactly"), with any port for a loopback IP literal ([`Matching::Document`]).
 fn check_redirect_uri(client: &ClientRecord, params: &Form) -> Result<RegisteredRedirect, Reason> {
-    let exact = client.source == ClientSource::MetadataDocument;
+    let matching = match client.source {
+        ClientSource::MetadataDocument => Matching::Document,
+        ClientSource::Dynamic => Matching::Registered,
+    };
     let client = &client.metadata;
     match params.get("redirect_uri")? {
         Some(requested) => client
             .redirect_uris
             .iter()
-            .find(|registered| {
-                if exact {
-                    registered.as_str() == requested
-                } else {
-                    registered.matches(requested)
-                }
-            })
+            .find(|registered| registered.matches_as(requested, matching))
             .map(|_| RegisteredRedirect::new(requested))
             .ok_or(Reason::RedirectUriMismatch)?,
         None => match client.redirect_uris.as_slice() {
@@ -185,18 +182,21 @@ pub(crate) fn check_resource(site: &Site<'_>, params: &Form) -> Result<String, R
         .ok_or(Reason::ResourceUnknown)
 }
 
-/// RFC 6749 §3.3: the scopes granted are those asked for that the app offers and the client
-/// registered; without a `scope`, the app's defaults. Nothing left is `invalid_scope`.
-pub(crate) fn check_scope(
-    site: &Site<'_>,
-    client: &ClientMetadata,
-    params: &Form,
-) -> Result<Scopes, Reason> {
+/// RFC 6749 §3.3: the scopes granted are those asked for that the app offers; without a
+/// `scope`, the app's defaults. Nothing left is `invalid_scope`.
+///
+/// A client's registered `scope` (RFC 7591 §2) does not narrow this. Every client here registered
+/// itself or describes itself in its own document, so that list is the client's own claim: a
+/// client held to it could register again with another, and holding it only turned step-ups away
+/// (issue 17: the MCP TypeScript SDK and mcp-remote register the scope of their first `401`, then
+/// ask for `write` after a `403 insufficient_scope`). What bounds a grant is what the app offers
+/// and what the person approves on the consent page.
+pub(crate) fn check_scope(site: &Site<'_>, params: &Form) -> Result<Scopes, Reason> {
     let requested = match params.get("scope")? {
         Some(scope) => Scopes::parse(scope)?,
         None => site.app.default_scopes.clone(),
     };
-    let granted = narrow(&requested, site, client);
+    let granted = narrow(&requested, site);
     if granted.is_empty() {
         Err(Reason::ScopeNotOffered)
     } else {
@@ -204,17 +204,11 @@ pub(crate) fn check_scope(
     }
 }
 
-/// The part of `requested` that the app offers and the client may ask for.
-pub fn narrow(requested: &Scopes, site: &Site<'_>, client: &ClientMetadata) -> Scopes {
+/// The part of `requested` that the app offers.
+pub fn narrow(requested: &Scopes, site: &Site<'_>) -> Scopes {
     requested
         .iter()
         .filter(|s| site.app.scopes.iter().any(|(offered, _)| offered == *s))
-        .filter(|s| {
-            client
-                .scope
-                .as_ref()
-                .is_none_or(|allowed| allowed.contains(s))
-        })
         .cloned()
         .collect()
 }

@@ -73,7 +73,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             return Err(Reason::GrantTypeNotRegistered.into());
         }
         let resource = authorize::check_resource(&self.site, &form)?;
-        let scopes = authorize::check_scope(&self.site, metadata, &form)?;
+        let scopes = authorize::check_scope(&self.site, &form)?;
         let device_code = DeviceCode::issue(self.rng);
         let key = self.user_code_key();
         for _ in 0..USER_CODE_ATTEMPTS {

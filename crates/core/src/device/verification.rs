@@ -82,7 +82,7 @@ pub struct UserCodePrompt {
 /// The consent screen (RFC 8628 §3.3, §5.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceConsentPrompt {
-    /// The agent's registered name, or its client id.
+    /// The agent's registered name, or its client id: chosen by the agent, never verified.
     pub client_name: String,
     /// The client id.
     pub client_id: String,
@@ -209,9 +209,13 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         record: &DeviceCodeRecord,
     ) -> Result<DevicePage, StoreError> {
         let client = self.store.client(&record.client_id, self.now).await?;
-        let client_name = client
-            .and_then(|c| c.metadata.client_name)
-            .unwrap_or_else(|| record.client_id.as_str().to_owned());
+        // Device clients register themselves (a metadata document client has no device grant),
+        // so the page marks the name as not verified.
+        let client_name = crate::registration::neutralise_hidden_chars(
+            &client
+                .and_then(|c| c.metadata.client_name)
+                .unwrap_or_else(|| record.client_id.as_str().to_owned()),
+        );
         Ok(DevicePage::Confirm(DeviceConsentPrompt {
             client_name,
             client_id: record.client_id.as_str().to_owned(),

@@ -163,6 +163,10 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::RedirectUriHasFragment => (C::InvalidRedirectUri, "RFC 7591 §3.2.2, RFC 6749 §3.1.2"),
         R::RedirectUriHasUserinfo => (C::InvalidRedirectUri, "RFC 7591 §3.2.2"),
         R::RedirectUriForbiddenScheme => (C::InvalidRedirectUri, "RFC 7591 §3.2.2, RFC 8252 §7.1"),
+        R::RedirectUriNeedsPublicClient => {
+            (C::InvalidRedirectUri, "RFC 7591 §3.2.2, RFC 8252 §8.4")
+        }
+        R::RedirectUrisWithoutCodeGrant => (C::InvalidRedirectUri, "RFC 7591 §2 redirect_uris"),
         R::RedirectUriInsecureHttp => (C::InvalidRedirectUri, "RFC 7591 §3.2.2, RFC 8252 §7.3"),
         R::RedirectUriMismatch => (
             C::InvalidRequest,
@@ -204,6 +208,7 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::PolicyDenied => (C::AccessDenied, "RFC 6749 §4.1.2.1"),
         R::GrantTypeUnsupported => (C::UnsupportedGrantType, "RFC 6749 §5.2"),
         R::ClientMetadataInvalid => (C::InvalidClientMetadata, "RFC 7591 §3.2.2"),
+        R::ClientMetadataHiddenCharacter => (C::InvalidClientMetadata, "RFC 7591 §3.2.2"),
         R::TokenMalformed => (C::InvalidToken, "RFC 6750 §3.1"),
         R::TokenSignatureInvalid => (C::InvalidToken, "RFC 6750 §3.1"),
         R::TokenIssuerMismatch => (C::InvalidToken, "RFC 6750 §3.1"),
@@ -370,7 +375,7 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 118] = [
+const REASONS: [Reason; 121] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -393,6 +398,8 @@ const REASONS: [Reason; 118] = [
     Reason::RedirectUriHasFragment,
     Reason::RedirectUriHasUserinfo,
     Reason::RedirectUriForbiddenScheme,
+    Reason::RedirectUriNeedsPublicClient,
+    Reason::RedirectUrisWithoutCodeGrant,
     Reason::RedirectUriInsecureHttp,
     Reason::RedirectUriMismatch,
     Reason::ResponseTypeMissing,
@@ -428,6 +435,7 @@ const REASONS: [Reason; 118] = [
     Reason::GrantTypeUnsupported,
     Reason::GrantTypeNotRegistered,
     Reason::ClientMetadataInvalid,
+    Reason::ClientMetadataHiddenCharacter,
     Reason::TokenMalformed,
     Reason::TokenSignatureInvalid,
     Reason::TokenIssuerMismatch,

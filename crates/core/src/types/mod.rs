@@ -12,7 +12,7 @@ mod state;
 mod uri;
 
 pub use client_id::{ClientId, MAX_CLIENT_ID_BYTES};
-pub use redirect_uri::{MAX_REDIRECT_URI_BYTES, RedirectUri};
+pub use redirect_uri::{MAX_REDIRECT_URI_BYTES, Matching, RedirectUri};
 pub use resource::{MAX_RESOURCE_BYTES, ResourceUri};
 pub use scope::{MAX_SCOPE_BYTES, MAX_SCOPES, Scope, Scopes};
 pub use state::{MAX_STATE_BYTES, State};

@@ -13,7 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize, Serializer};
-use url::Url;
+use url::{Host, Url};
 
 use super::uri::{self, Kind, Problem};
 use crate::error::Reason;
@@ -27,10 +27,12 @@ pub const MAX_REDIRECT_URI_BYTES: usize = 2000;
 /// to its parsed form (RFC 6749 §3.1.2).
 ///
 /// Accepted: `https` with any host; `http` only for a loopback host (127.0.0.0/8, `[::1]`,
-/// `localhost`; RFC 8252 §7.3, OAuth 2.1 §2.3.1); a private-use scheme in reverse-domain form
-/// such as `com.example.app:/cb` (RFC 8252 §7.1). Refused: fragments, user information, and
-/// every other scheme (`javascript:`, `data:`, `file:`, `vbscript:`, `about:`, `blob:`, `ftp:`,
-/// `ws:`, `wss:`, `myapp:`, ...).
+/// `localhost`; RFC 8252 §7.3, OAuth 2.1 §2.3.1); a private-use scheme (RFC 8252 §7.1), either
+/// in reverse-domain form such as `com.example.app:/cb` or host-bearing such as
+/// `cursor://anysphere.cursor-mcp/oauth/callback` (the latter for public clients only, see
+/// [`needs_public_client`](Self::needs_public_client)). Refused: fragments, user information,
+/// schemes a browser handles itself (`javascript:`, `data:`, `file:`, `vbscript:`, `about:`,
+/// `blob:`, `view-source:`, `ftp:`, `ws:`, `wss:`, ...) and look-alikes of `http(s)`.
 #[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(try_from = "String")]
 pub struct RedirectUri {
@@ -84,27 +86,103 @@ impl RedirectUri {
         uri::is_loopback(&self.url)
     }
 
-    /// Whether `requested`, the `redirect_uri` of an authorization or token request, designates
-    /// this registered URI.
+    /// What a page shows as where the code goes: the host, or for a private-use scheme (an app
+    /// on this device, RFC 8252 §7.1) the scheme, since the "host" of
+    /// `cursor://anysphere.cursor-mcp/…` names no machine.
+    pub fn destination(&self) -> &str {
+        match self.host() {
+            Some(host) if !self.is_private_use() => host,
+            _ => self.scheme(),
+        }
+    }
+
+    /// Whether the code goes to an app on the person's device through a private-use scheme
+    /// (RFC 8252 §7.1), so that the consent page can say so.
+    pub fn is_private_use(&self) -> bool {
+        matches!(self.kind, Kind::PrivateUse { .. })
+    }
+
+    /// Whether only a public client may register this URI: a private-use scheme that is not in
+    /// the reverse-domain form RFC 8252 §7.1 asks for (`cursor:`, `vscode:`). Any app can claim
+    /// such a scheme; what protects the code is PKCE (RFC 8252 §8.1), not a secret that an app
+    /// on the person's device could not keep anyway (RFC 8252 §8.4).
+    pub fn needs_public_client(&self) -> bool {
+        self.kind
+            == Kind::PrivateUse {
+                reverse_domain: false,
+            }
+    }
+
+    /// Whether `requested`, the `redirect_uri` of an authorization request by a registered
+    /// client, designates this registered URI: [`matches_as`](Self::matches_as) with
+    /// [`Matching::Registered`].
+    pub fn matches(&self, requested: &str) -> bool {
+        self.matches_as(requested, Matching::Registered)
+    }
+
+    /// Whether `requested`, the `redirect_uri` of an authorization request, designates this
+    /// URI under `matching`.
     ///
     /// RFC 6749 §3.1.2.3: "the authorization server MUST compare the two URIs using simple
-    /// string comparison as defined in \[RFC3986\] Section 6.2.1", i.e. byte for byte. The one
-    /// exception, for `http` loopback URIs only, is RFC 8252 §7.3: "The authorization server
-    /// MUST allow any port to be specified at the time of the request for loopback IP redirect
-    /// URIs, to accommodate clients that obtain an available ephemeral port from the operating
-    /// system at the time of the request." Scheme, host, path and query must still match
-    /// exactly, and the requested port must be a valid port number. When this returns `true`
-    /// for a string other than [`as_str`](Self::as_str), the redirect goes to `requested`,
-    /// which differs from the registered URI in its port only.
-    pub fn matches(&self, requested: &str) -> bool {
+    /// string comparison as defined in \[RFC3986\] Section 6.2.1", i.e. byte for byte. The
+    /// exceptions are for `http` loopback URIs only:
+    ///
+    /// - RFC 8252 §7.3: "The authorization server MUST allow any port to be specified at the
+    ///   time of the request for loopback IP redirect URIs, to accommodate clients that obtain
+    ///   an available ephemeral port from the operating system at the time of the request."
+    ///   The requested port must be a valid port number. For a metadata document
+    ///   ([`Matching::Document`]) only loopback IP literals get this rule (§7.3 names IP
+    ///   literals; §8.3 calls `localhost` NOT RECOMMENDED), as the atproto reference server
+    ///   applies it to native clients' documents.
+    /// - RFC 3986 §6.2.3: "http://example.com" and "http://example.com/" are equivalent: an
+    ///   empty path and `/` are the same http URI. VS Code registers `http://127.0.0.1` and
+    ///   sends `http://127.0.0.1:<port>/`, or the reverse. For registered clients only; a
+    ///   document's paths are compared exactly.
+    ///
+    /// Scheme, host, path and query must otherwise match exactly. When this returns `true` for
+    /// a string other than [`as_str`](Self::as_str), the redirect goes to `requested`.
+    pub fn matches_as(&self, requested: &str, matching: Matching) -> bool {
         if self.raw == requested {
             return true;
         }
-        self.kind == Kind::LoopbackHttp
-            && match (without_port(&self.raw), without_port(requested)) {
-                (Some(registered), Some(requested)) => registered == requested,
-                _ => false,
+        if self.kind != Kind::LoopbackHttp {
+            return false;
+        }
+        let (Some((registered, registered_rest)), Some((requested, requested_rest))) =
+            (without_port(&self.raw), without_port(requested))
+        else {
+            return false;
+        };
+        if registered != requested {
+            return false;
+        }
+        match matching {
+            Matching::Registered => {
+                with_root_path(registered_rest) == with_root_path(requested_rest)
             }
+            Matching::Document => {
+                matches!(self.url.host(), Some(Host::Ipv4(_) | Host::Ipv6(_)))
+                    && registered_rest == requested_rest
+            }
+        }
+    }
+}
+
+/// Which client a redirect URI is matched for (see [`RedirectUri::matches_as`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Matching {
+    /// A client registered through RFC 7591 or configuration.
+    Registered,
+    /// A client described by a Client ID Metadata Document.
+    Document,
+}
+
+/// An http path-abempty and query with an empty path written as `/` (RFC 3986 §6.2.3).
+fn with_root_path(rest: &str) -> std::borrow::Cow<'_, str> {
+    if rest.is_empty() || rest.starts_with('?') {
+        std::borrow::Cow::Owned(format!("/{rest}"))
+    } else {
+        std::borrow::Cow::Borrowed(rest)
     }
 }
 

@@ -39,12 +39,17 @@ pub(crate) enum Kind {
     Https,
     /// `http` with a loopback host (127.0.0.0/8, `[::1]` or `localhost`).
     LoopbackHttp,
-    /// A private-use scheme in reverse-domain form such as `com.example.app` (RFC 8252 §7.1).
-    PrivateUse,
+    /// A private-use scheme (RFC 8252 §7.1): `reverse_domain` when it is in the reverse-domain
+    /// form §7.1 asks for (`com.example.app`), `false` for the host-bearing schemes desktop apps
+    /// register in practice (`cursor`, `vscode`, `windsurf`), which only public clients may use.
+    PrivateUse {
+        /// Whether the scheme has the reverse-domain form.
+        reverse_domain: bool,
+    },
 }
 
-/// Checks `raw` and parses it. `private_use` says whether reverse-domain private-use schemes
-/// are accepted (redirect URIs of native apps) or refused (resource indicators).
+/// Checks `raw` and parses it. `private_use` says whether private-use schemes are accepted
+/// (redirect URIs of native apps) or refused (resource indicators).
 pub(crate) fn check(
     raw: &str,
     max_bytes: usize,
@@ -108,7 +113,7 @@ fn kind(scheme: SchemeKind, parts: &Parts<'_>, url: &Url) -> Result<Kind, Proble
         SchemeKind::Https => Ok(Kind::Https),
         SchemeKind::Http if is_loopback(url) => Ok(Kind::LoopbackHttp),
         SchemeKind::Http => Err(Problem::InsecureHttp),
-        SchemeKind::PrivateUse => Ok(Kind::PrivateUse),
+        SchemeKind::PrivateUse { reverse_domain } => Ok(Kind::PrivateUse { reverse_domain }),
     }
 }
 
@@ -129,7 +134,7 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 enum SchemeKind {
     Https,
     Http,
-    PrivateUse,
+    PrivateUse { reverse_domain: bool },
 }
 
 /// Sorts a syntactically valid scheme (compared case-insensitively, RFC 3986 §3.1).
@@ -138,18 +143,89 @@ fn classify_scheme(scheme: &str, private_use: bool) -> Result<SchemeKind, Proble
         Ok(SchemeKind::Https)
     } else if scheme.eq_ignore_ascii_case("http") {
         Ok(SchemeKind::Http)
-    } else if private_use && is_reverse_domain(scheme) {
-        Ok(SchemeKind::PrivateUse)
+    } else if private_use && is_private_use(scheme) {
+        Ok(SchemeKind::PrivateUse {
+            reverse_domain: is_reverse_domain(scheme),
+        })
     } else {
         Err(Problem::Scheme)
     }
 }
 
+/// Schemes a browser handles itself (executes, reads locally, or hands to one of its own
+/// pages, extensions or protocol handlers), or that name another program that is not the
+/// client (including Windows handlers abused to run code, such as `ms-msdt`, CVE-2022-30190,
+/// and `search-ms`): a code sent to one of these never reaches an app that registered for it,
+/// and a redirect there would make gatehouse a launcher.
+const BROWSER_SCHEMES: &[&str] = &[
+    "about",
+    "blob",
+    "chrome",
+    "chrome-extension",
+    "chrome-search",
+    "chrome-untrusted",
+    "data",
+    "devtools",
+    "edge",
+    "file",
+    "filesystem",
+    "ftp",
+    "ftps",
+    "gopher",
+    "intent",
+    "jar",
+    "javascript",
+    "livescript",
+    "localhost",
+    "mailto",
+    "moz-extension",
+    "ms-browser-extension",
+    "ms-msdt",
+    "ms-officecmd",
+    "ms-search",
+    "news",
+    "nntp",
+    "opera",
+    "resource",
+    "safari-extension",
+    "search",
+    "search-ms",
+    "shell",
+    "sms",
+    "tel",
+    "vbscript",
+    "view-source",
+    "webcal",
+    "ws",
+    "wss",
+    "wyciwyg",
+];
+
+/// RFC 8252 §7.1 ("Private-Use URI Scheme Redirection") and §8.1: a native app may receive the
+/// code through a scheme the operating system hands to it; PKCE (which gatehouse requires of
+/// every client) makes a code intercepted by another app claiming the scheme useless. We accept
+/// any scheme except those a browser handles itself ([`BROWSER_SCHEMES`]), `web+`/`ext+`
+/// schemes (registered by web pages and extensions, RFC 8252 §7.1 notwithstanding), and
+/// look-alikes of `http`/`https` (`https.evil`, `http-s`, `hxxps`, `htps`), which a person
+/// reading the consent page could take for a web address. A scheme with a period must be a
+/// well-formed reverse domain name (no empty label).
+fn is_private_use(scheme: &str) -> bool {
+    let lower = scheme.to_ascii_lowercase();
+    let letters: String = lower.chars().filter(char::is_ascii_alphabetic).collect();
+    let http_like = ["htt", "htp", "hxxp", "hxp"]
+        .iter()
+        .any(|prefix| letters.starts_with(prefix));
+    let dotted_ok = !lower.contains('.') || is_reverse_domain(&lower);
+    dotted_ok
+        && !BROWSER_SCHEMES.contains(&lower.as_str())
+        && !lower.starts_with("web+")
+        && !lower.starts_with("ext+")
+        && !http_like
+}
+
 /// RFC 8252 §7.1: "When choosing a URI scheme to associate with the app, apps MUST use a URI
-/// scheme based on a domain name under their control, expressed in reverse order". We require
-/// at least two non-empty dot-separated labels; this alone excludes every scheme a browser
-/// handles itself (`javascript`, `data`, `file`, `blob`, `about`, `ws`, ...), none of which has a
-/// period.
+/// scheme based on a domain name under their control, expressed in reverse order". We call a
+/// scheme reverse-domain when it has at least two non-empty dot-separated labels.
 fn is_reverse_domain(scheme: &str) -> bool {
     scheme.contains('.') && scheme.split('.').all(|label| !label.is_empty())
 }

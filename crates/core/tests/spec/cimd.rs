@@ -87,10 +87,17 @@ fn a_document_naming_another_client_id_is_refused() {
 }
 
 #[test]
-fn a_redirect_uri_not_in_the_document_is_refused_and_loopback_ports_match_exactly() {
+fn a_redirect_uri_not_in_the_document_is_refused_and_loopback_paths_and_hosts_match_exactly() {
     let world = world_serving(&document(REDIRECT), None);
     let session = world.login("alice@example.com");
-    for redirect in ["https://evil.example/cb", "http://127.0.0.1:9999/callback"] {
+    for redirect in [
+        "https://evil.example/cb",
+        "http://127.0.0.1:4242/callback/",
+        "http://127.0.0.1:4242/Callback",
+        "http://127.0.0.2:4242/callback",
+        "http://localhost:4242/callback",
+        "https://127.0.0.1:4242/callback",
+    ] {
         let query = world.authorization_query(&cimd_client(), redirect, &[]);
         assert!(
             matches!(
@@ -99,6 +106,68 @@ fn a_redirect_uri_not_in_the_document_is_refused_and_loopback_ports_match_exactl
             ),
             "{redirect}"
         );
+    }
+}
+
+#[test]
+fn a_documents_loopback_ip_literal_accepts_any_port_issue_17() {
+    // RFC 8252 §7.3 for native clients' documents: the document lists `http://127.0.0.1/`, the
+    // client listens on an ephemeral port. Before issue 17 this was refused.
+    let world = world_serving(&document("http://127.0.0.1/"), None);
+    let client = cimd_client();
+    let session = world.login("alice@example.com");
+    let redirect = "http://127.0.0.1:51004/";
+    let query = world.authorization_query(&client, redirect, &[]);
+    match world.authorize(&query, Some(&session)).unwrap() {
+        AuthorizeOutcome::Consent(prompt) => {
+            assert!(prompt.redirect_is_loopback);
+            assert!(
+                !prompt.redirect_leaves_document_host,
+                "loopback is never warned as a host"
+            );
+        }
+        other => panic!("expected consent, got {other:?}"),
+    }
+    let location = match world.decide(&query, &session, "approve").unwrap() {
+        AuthorizeOutcome::Redirect(location) => location,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        location.starts_with("http://127.0.0.1:51004/?code="),
+        "{location}"
+    );
+    let tokens = world.token(
+        &client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &param(&location, "code").unwrap()),
+            ("redirect_uri", redirect),
+            ("code_verifier", VERIFIER),
+        ],
+    );
+    assert!(tokens.is_ok(), "{tokens:?}");
+}
+
+#[test]
+fn a_redirect_to_another_host_than_the_documents_is_flagged_for_the_page() {
+    let world = world_serving(
+        &format!(
+            r#"{{"client_id":"{URL}","client_name":"Doc Agent","redirect_uris":["https://collector.other.example/cb","https://agent.example.com/cb"]}}"#
+        ),
+        None,
+    );
+    let session = world.login("alice@example.com");
+    for (redirect, leaves) in [
+        ("https://collector.other.example/cb", true),
+        ("https://agent.example.com/cb", false),
+    ] {
+        let query = world.authorization_query(&cimd_client(), redirect, &[]);
+        match world.authorize(&query, Some(&session)).unwrap() {
+            AuthorizeOutcome::Consent(prompt) => {
+                assert_eq!(prompt.redirect_leaves_document_host, leaves, "{redirect}");
+            }
+            other => panic!("expected consent, got {other:?}"),
+        }
     }
 }
 

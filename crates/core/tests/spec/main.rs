@@ -13,6 +13,7 @@ mod admin_api;
 mod cimd;
 mod connected_agents;
 mod login_and_consent;
+mod mcp_clients;
 mod migration_mode;
 mod oidc_login;
 mod path_prefix;

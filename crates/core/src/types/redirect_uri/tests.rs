@@ -67,6 +67,54 @@ fn registration_accepts_https_loopback_http_and_reverse_domain_schemes() {
         let uri = RedirectUri::parse(raw).unwrap_or_else(|r| panic!("{raw} ({rule}): {r:?}"));
         assert_eq!(uri.as_str(), *raw, "{rule}: the exact string is kept");
         assert!(uri.matches(raw), "{rule}: a URI matches itself");
+        assert!(!uri.needs_public_client(), "{rule}: any client may use it");
+    }
+}
+
+/// Private-use schemes desktop apps register in practice, which are not reverse domain names
+/// (issue 17): accepted for public clients, whose codes PKCE protects (RFC 8252 §7.1, §8.1).
+const HOST_BEARING_PRIVATE_USE: &[(&str, &str)] = &[
+    (
+        "cursor://anysphere.cursor-mcp/oauth/callback",
+        "Cursor's registration (issue 17)",
+    ),
+    (
+        "vscode://vscode.github-authentication/did-authenticate",
+        "VS Code's URI handler form",
+    ),
+    ("windsurf://codeium.windsurf/cb", "Windsurf"),
+    ("myapp:/cb", "RFC 8252 §7.1 example form without a period"),
+    ("claude:/oauth/callback", "no authority"),
+];
+
+#[test]
+fn host_bearing_private_use_schemes_are_accepted_for_public_clients_only() {
+    for (raw, rule) in HOST_BEARING_PRIVATE_USE {
+        let uri = RedirectUri::parse(raw).unwrap_or_else(|r| panic!("{raw} ({rule}): {r:?}"));
+        assert_eq!(uri.as_str(), *raw, "{rule}");
+        assert!(uri.is_private_use() && uri.needs_public_client(), "{rule}");
+        assert!(!uri.is_loopback(), "{rule}");
+    }
+    let reverse_domain = RedirectUri::parse("com.example.app:/cb").unwrap();
+    assert!(reverse_domain.is_private_use() && !reverse_domain.needs_public_client());
+}
+
+#[test]
+fn private_use_redirects_are_compared_byte_for_byte() {
+    // RFC 8252 §7.1 with RFC 6749 §3.1.2.3: no port or path leniency for an app's scheme.
+    let registered = RedirectUri::parse("cursor://anysphere.cursor-mcp/oauth/callback").unwrap();
+    for requested in [
+        "cursor://anysphere.cursor-mcp/oauth/callback/",
+        "cursor://anysphere.cursor-mcp:1/oauth/callback",
+        "CURSOR://anysphere.cursor-mcp/oauth/callback",
+        "cursor://anysphere.cursor-mcp/oauth/callback?x=1",
+        "cursor://evil/oauth/callback",
+    ] {
+        assert!(!registered.matches(requested), "{requested}");
+        assert!(
+            !registered.matches_as(requested, Matching::Document),
+            "{requested}"
+        );
     }
 }
 
@@ -130,14 +178,79 @@ const REFUSED: &[(&str, Reason, &str)] = &[
         "OAuth 2.1 §2.3.1",
     ),
     (
-        "myapp:/cb",
+        "view-source:https://a.example/cb",
         Reason::RedirectUriForbiddenScheme,
-        "RFC 8252 §7.1: no period",
+        "read by the browser itself",
     ),
     (
-        "cursor://anysphere.cursor-retrieval/cb",
+        "filesystem:https://a.example/temporary/cb",
         Reason::RedirectUriForbiddenScheme,
-        "RFC 8252 §7.1: no period",
+        "read by the browser itself",
+    ),
+    (
+        "chrome-extension://abcdef/cb",
+        Reason::RedirectUriForbiddenScheme,
+        "a browser extension, not an app",
+    ),
+    (
+        "intent://cb",
+        Reason::RedirectUriForbiddenScheme,
+        "Android intents name any app",
+    ),
+    (
+        "mailto:agent@a.example",
+        Reason::RedirectUriForbiddenScheme,
+        "another program than the client",
+    ),
+    (
+        "ms-msdt:/id%20PCWDiagnostic",
+        Reason::RedirectUriForbiddenScheme,
+        "a Windows handler abused to run code (CVE-2022-30190)",
+    ),
+    (
+        "search-ms:query=x",
+        Reason::RedirectUriForbiddenScheme,
+        "a Windows handler abused to run code",
+    ),
+    (
+        "localhost:8080/cb",
+        Reason::RedirectUriForbiddenScheme,
+        "reads as a loopback address",
+    ),
+    (
+        "web+mcp://a.example/cb",
+        Reason::RedirectUriForbiddenScheme,
+        "registered by a web page",
+    ),
+    (
+        "ext+mcp:/cb",
+        Reason::RedirectUriForbiddenScheme,
+        "registered by an extension",
+    ),
+    (
+        "https.evil.example:/cb",
+        Reason::RedirectUriForbiddenScheme,
+        "an https look-alike",
+    ),
+    (
+        "http-s://a.example/cb",
+        Reason::RedirectUriForbiddenScheme,
+        "an https look-alike",
+    ),
+    (
+        "HTTPX://a.example/cb",
+        Reason::RedirectUriForbiddenScheme,
+        "an http look-alike",
+    ),
+    (
+        "hxxps://a.example/cb",
+        Reason::RedirectUriForbiddenScheme,
+        "an https look-alike",
+    ),
+    (
+        "htps://a.example/cb",
+        Reason::RedirectUriForbiddenScheme,
+        "an https look-alike",
     ),
     (
         "com..app:/cb",
@@ -477,6 +590,85 @@ fn loopback_redirect_may_change_port() {
 }
 
 #[test]
+fn an_empty_loopback_path_and_a_slash_are_the_same_uri_both_ways() {
+    // RFC 3986 §6.2.3: "http://example.com" and "http://example.com/" are equivalent. VS Code
+    // registers `http://127.0.0.1` (and `http://localhost`) and sends
+    // `http://127.0.0.1:<port>/` (issue 17), or registers the `/` form and sends the other.
+    let rows = [
+        ("http://127.0.0.1", "http://127.0.0.1:33418/"),
+        ("http://127.0.0.1", "http://127.0.0.1/"),
+        ("http://127.0.0.1/", "http://127.0.0.1:51004"),
+        ("http://127.0.0.1/", "http://127.0.0.1"),
+        ("http://localhost", "http://localhost:8080/"),
+        ("http://localhost/", "http://localhost:8080"),
+        ("http://[::1]", "http://[::1]:8080/"),
+        ("http://127.0.0.1?x=1", "http://127.0.0.1:9/?x=1"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/"),
+    ];
+    for (registered, requested) in rows {
+        let uri = RedirectUri::parse(registered).unwrap();
+        assert!(
+            uri.matches(requested),
+            "{registered} should match {requested}"
+        );
+        let back = RedirectUri::parse(requested).unwrap();
+        assert!(
+            back.matches(registered),
+            "{requested} should match {registered}"
+        );
+    }
+    // Only the empty path: everything else must still match exactly.
+    let root = RedirectUri::parse("http://127.0.0.1").unwrap();
+    for requested in [
+        "http://127.0.0.1:1/cb",
+        "http://127.0.0.1:1//",
+        "http://127.0.0.1:1/?x",
+        "http://127.0.0.2:1/",
+        "http://localhost:1/",
+        "https://127.0.0.1:1/",
+    ] {
+        assert!(!root.matches(requested), "{requested} must not match");
+    }
+    // Not for https, which has no port rule either (RFC 6749 §3.1.2.3).
+    let https = RedirectUri::parse("https://a.example").unwrap();
+    assert!(!https.matches("https://a.example/"));
+}
+
+#[test]
+fn a_metadata_document_loopback_ip_literal_may_change_port_but_not_path() {
+    // Issue 17: a document lists `http://127.0.0.1/` and the native client listens on an
+    // ephemeral port. RFC 8252 §7.3 for loopback IP literals; host and path exact.
+    let rows = [
+        ("http://127.0.0.1/", "http://127.0.0.1:51004/", true),
+        (
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:1/callback",
+            true,
+        ),
+        ("http://[::1]/cb", "http://[::1]:8080/cb", true),
+        ("http://127.0.0.1:80/cb", "http://127.0.0.1:81/cb", true),
+        ("http://127.0.0.1/", "http://127.0.0.1:51004", false),
+        ("http://127.0.0.1", "http://127.0.0.1:51004/", false),
+        ("http://127.0.0.1/cb", "http://127.0.0.1:1/cb/", false),
+        ("http://127.0.0.1/cb", "http://127.0.0.2:1/cb", false),
+        ("http://127.0.0.1/cb", "http://localhost:1/cb", false),
+        ("http://localhost/cb", "http://localhost:1/cb", false),
+        ("https://127.0.0.1/cb", "https://127.0.0.1:1/cb", false),
+        ("https://a.example/cb", "https://a.example:1/cb", false),
+    ];
+    for (registered, requested, expected) in rows {
+        let uri = RedirectUri::parse(registered).unwrap();
+        assert_eq!(
+            uri.matches_as(requested, Matching::Document),
+            expected,
+            "{registered} vs {requested}"
+        );
+    }
+    let uri = RedirectUri::parse("http://localhost/cb").unwrap();
+    assert!(uri.matches_as("http://localhost/cb", Matching::Document));
+}
+
+#[test]
 fn loopback_redirect_must_match_everything_but_the_port() {
     // RFC 8252 §7.3 relaxes only the port; RFC 6749 §3.1.2.3 string comparison applies to the
     // rest.
@@ -575,6 +767,25 @@ fn host_and_loopback_are_what_the_browser_will_contact() {
 }
 
 #[test]
+fn the_destination_shown_is_the_host_or_an_apps_scheme() {
+    // A private-use URI's authority names no machine (RFC 8252 §7.1): pages show the scheme.
+    let rows = [
+        ("https://App.Example/cb", "app.example"),
+        ("http://127.0.0.1:8080/cb", "127.0.0.1"),
+        ("com.example.app:/cb", "com.example.app"),
+        ("com.example.app://host/cb", "com.example.app"),
+        ("cursor://anysphere.cursor-mcp/oauth/callback", "cursor"),
+    ];
+    for (raw, destination) in rows {
+        assert_eq!(
+            RedirectUri::parse(raw).unwrap().destination(),
+            destination,
+            "{raw}"
+        );
+    }
+}
+
+#[test]
 fn serde_round_trips_through_the_exact_string_and_refuses_invalid_values() {
     let uri = RedirectUri::parse("http://localhost:3000/cb").unwrap();
     let json = serde_json::to_string(&uri).unwrap();
@@ -652,11 +863,17 @@ proptest! {
             prop_assert!(raw.bytes().all(|b| b.is_ascii_graphic() && b != b'\\'));
             prop_assert!(uri.url().username().is_empty() && uri.url().password().is_none());
             let scheme = uri.scheme();
+            let browser_handled = ["javascript", "data", "file", "vbscript", "about", "blob", "ftp", "ws", "wss"];
             prop_assert!(
                 scheme == "https"
                     || (scheme == "http" && uri.is_loopback())
-                    || (scheme.contains('.') && !scheme.starts_with('.') && !scheme.ends_with('.'))
+                    || (uri.is_private_use()
+                        && !browser_handled.contains(&scheme)
+                        && !scheme.starts_with("htt")
+                        && !scheme.starts_with('.')
+                        && !scheme.ends_with('.'))
             );
+            prop_assert_eq!(uri.needs_public_client(), uri.is_private_use() && !scheme.contains('.'));
             prop_assert!(uri.matches(&raw));
         }
     }
