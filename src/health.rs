@@ -1,35 +1,53 @@
-//! `GET /healthz`: a real round trip to D1, KV and the Queue (producer and consumer).
+//! `GET /healthz`: the liveness answer, and for the admin a round trip to D1 and KV and a look at
+//! the Queue binding (who gets which, and what the deep check may do, is decided in
+//! `gatehouse_core::health`).
 
-use std::time::Duration;
+use gatehouse_core::config::{Config, ConfigError};
+use gatehouse_core::health::{Check, Depth, Liveness, Plan, Report};
+use gatehouse_core::signer::Signer;
+use gatehouse_core::store::Store;
+use worker::{Env, Response, Result};
 
-use gatehouse_core::health::{Check, Report};
-use gatehouse_core::queue::QueueMessage;
-use worker::{Delay, Env, Result};
+use crate::oauth::AuthServer;
+use crate::request::Incoming;
+use crate::{env, http, random};
 
-use crate::{env, random};
-
-/// How long the health check waits for the consumer to record its probe. Queue consumers are
-/// invoked in batches; wrangler.toml sets `max_batch_timeout = 1`, so a healthy consumer answers
-/// within about a second.
-const QUEUE_WAIT: Duration = Duration::from_secs(10);
-const QUEUE_POLL: Duration = Duration::from_millis(100);
 /// KV refuses expirations shorter than 60 seconds.
 const KV_PROBE_TTL_SECS: u64 = 60;
-/// Consumed probes older than this are deleted by the consumer.
-const PROBE_RETENTION_SECS: u64 = 3600;
+/// The key the deep check reads in migration mode, where it writes nothing. Never written: the
+/// read proves the binding answers.
+const KV_READ_ONLY_KEY: &str = "health:read-only";
 
-pub async fn check(env: &Env) -> Report {
-    let nonce = match random::hex::<16>() {
-        Ok(nonce) => nonce,
-        Err(e) => {
-            let failed = || Check::failed(format!("no randomness for a probe: {e}"));
-            return Report::new(failed(), failed(), failed());
+/// The liveness answer: whether the configuration parses. No storage is touched.
+pub fn liveness(config: std::result::Result<&Config, &ConfigError>) -> Result<Response> {
+    let answer = Liveness::of(config);
+    http::json(answer.status(), &answer)
+}
+
+/// The answer for a request on an app's host: the deep check for the admin, the liveness answer
+/// for everyone else.
+pub async fn respond<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    env: &Env,
+    req: &Incoming,
+) -> Result<Response> {
+    let presented = crate::admin::Presented::of(server, req)?;
+    match server.health_depth(&presented.credentials()).await {
+        Ok(Depth::Liveness) => liveness(Ok(server.config)),
+        Ok(Depth::Deep) => {
+            let report = deep(env, Plan::for_config(server.config)).await;
+            http::json(report.status(), &report)
         }
-    };
+        Err(failure) => crate::admin::answer(Err::<(), _>(failure)),
+    }
+}
+
+async fn deep(env: &Env, plan: Plan) -> Report {
     Report::new(
+        plan,
         check_d1(env).await,
-        check_kv(env, &nonce).await,
-        check_queue(env, &nonce).await,
+        check_kv(env, plan).await,
+        check_queue(env),
     )
 }
 
@@ -49,11 +67,23 @@ async fn check_d1(env: &Env) -> Check {
     }
 }
 
-async fn check_kv(env: &Env, nonce: &str) -> Check {
+async fn check_kv(env: &Env, plan: Plan) -> Check {
+    if !plan.kv_write {
+        let read =
+            async { Ok::<_, worker::Error>(env.kv(env::KV)?.get(KV_READ_ONLY_KEY).text().await?) };
+        return match read.await {
+            Ok(_) => Check::passed("read a key (migration mode: nothing written)"),
+            Err(e) => Check::failed(format!("KV binding `KV` failed: {e}")),
+        };
+    }
+    let nonce = match random::hex::<16>() {
+        Ok(nonce) => nonce,
+        Err(e) => return Check::failed(format!("no randomness for a probe: {e}")),
+    };
     let key = format!("health:{nonce}");
     let round_trip = async {
         let kv = env.kv(env::KV)?;
-        kv.put(&key, nonce)?
+        kv.put(&key, nonce.as_str())?
             .expiration_ttl(KV_PROBE_TTL_SECS)
             .execute()
             .await?;
@@ -66,57 +96,18 @@ async fn check_kv(env: &Env, nonce: &str) -> Check {
     }
 }
 
-async fn check_queue(env: &Env, nonce: &str) -> Check {
-    let probe = QueueMessage::HealthProbe {
-        nonce: nonce.to_owned(),
-    };
-    let sent = async { env.queue(env::REVOCATIONS)?.send(&probe).await };
-    if let Err(e) = sent.await {
-        return Check::failed(format!(
-            "Queue producer binding `{}` failed to send: {e}",
-            env::REVOCATIONS
-        ));
+/// The Queue is checked without a message: the producer binding must exist and be a Queue. A
+/// probe message would travel the revocation path, where anyone able to send probes could queue
+/// them ahead of revocations, and its consumer would have to write to acknowledge it.
+fn check_queue(env: &Env) -> Check {
+    let name = env::REVOCATIONS;
+    match env.queue(name) {
+        Ok(_) => Check::passed(format!(
+            "producer binding `{name}` is bound to a Queue (no message sent)"
+        )),
+        Err(e) => Check::failed(format!(
+            "Queue producer binding `{name}` is missing or not a Queue ({e}): bind the \
+             `revocations` queue under [[queues.producers]] in wrangler.toml"
+        )),
     }
-    let mut waited = Duration::ZERO;
-    while waited < QUEUE_WAIT {
-        match probe_consumed(env, nonce).await {
-            Ok(true) => return Check::passed("a probe message was sent and consumed"),
-            Ok(false) => {}
-            Err(e) => return Check::failed(format!("could not read probe receipts from D1: {e}")),
-        }
-        Delay::from(QUEUE_POLL).await;
-        waited += QUEUE_POLL;
-    }
-    Check::failed(format!(
-        "a probe message was sent but not consumed within {}s: is this Worker configured as the \
-         consumer of the `revocations` queue in wrangler.toml?",
-        QUEUE_WAIT.as_secs()
-    ))
-}
-
-async fn probe_consumed(env: &Env, nonce: &str) -> Result<bool> {
-    let row = env
-        .d1(env::DB)?
-        .prepare("SELECT 1 AS seen FROM health_probes WHERE nonce = ?1")
-        .bind(&[nonce.into()])?
-        .first::<u32>(Some("seen"))
-        .await?;
-    Ok(row.is_some())
-}
-
-/// The consumer's side of a probe: record its nonce so that the waiting health check sees it.
-pub async fn record_probe(nonce: &str, env: &Env) -> Result<()> {
-    let now = worker::Date::now().as_millis() / 1000;
-    let db = env.d1(env::DB)?;
-    db.batch(vec![
-        db.prepare(
-            "INSERT INTO health_probes (nonce, consumed_at) VALUES (?1, ?2) \
-             ON CONFLICT (nonce) DO NOTHING",
-        )
-        .bind(&[nonce.into(), (now as f64).into()])?,
-        db.prepare("DELETE FROM health_probes WHERE consumed_at < ?1")
-            .bind(&[(now.saturating_sub(PROBE_RETENTION_SECS) as f64).into()])?,
-    ])
-    .await?;
-    Ok(())
 }

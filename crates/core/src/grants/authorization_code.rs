@@ -8,7 +8,6 @@ use crate::grants::TokenResponse;
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::secret::AuthorizationCode;
 use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{CodeRecord, Consumed, RevocationReason, Store};
@@ -28,7 +27,12 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     {
         return Err(Reason::GrantTypeNotRegistered.into());
     }
-    let code = AuthorizationCode::from_presented(form.require("code")?);
+    // A code gatehouse did not issue is unknown without a lookup (`crate::identifiers`).
+    let code = server
+        .config
+        .identifiers
+        .code(form.require("code")?)
+        .ok_or(Reason::CodeUnknown)?;
     let (record, grant) = match server.store.consume_code(&code.hash(), now).await? {
         Consumed::Fresh(record, grant) => (record, grant),
         Consumed::Unknown => return Err(Reason::CodeUnknown.into()),
