@@ -1,11 +1,13 @@
 //! `GET /healthz`: the liveness answer, and for the admin a round trip to D1 and KV and a look at
-//! the Queue binding (who gets which, and what the deep check may do, is decided in
-//! `gatehouse_core::health`).
+//! the Queue binding and its backlog (who gets which, what the deep check may do and what the
+//! backlog means are decided in `gatehouse_core::health`).
 
 use gatehouse_core::config::{Config, ConfigError};
-use gatehouse_core::health::{Check, Depth, Liveness, Plan, Report};
+use gatehouse_core::health::{Backlog, Check, Depth, Liveness, Plan, QueueCheck, Report};
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use worker::{Env, Response, Result};
 
 use crate::oauth::AuthServer;
@@ -47,7 +49,7 @@ async fn deep(env: &Env, plan: Plan) -> Report {
         plan,
         check_d1(env).await,
         check_kv(env, plan).await,
-        check_queue(env),
+        check_queue(env).await,
     )
 }
 
@@ -96,18 +98,48 @@ async fn check_kv(env: &Env, plan: Plan) -> Check {
     }
 }
 
-/// The Queue is checked without a message: the producer binding must exist and be a Queue. A
-/// probe message would travel the revocation path, where anyone able to send probes could queue
-/// them ahead of revocations, and its consumer would have to write to acknowledge it.
-fn check_queue(env: &Env) -> Check {
+/// The Queue is checked without a message: the producer binding must exist and be a Queue, and
+/// where the runtime reports the Queue's backlog (`metrics()`), a backlog whose oldest message
+/// has waited too long means the consumer is not consuming. A probe message would travel the
+/// revocation path, where anyone able to send probes could queue them ahead of revocations, and
+/// its consumer would have to write to acknowledge it.
+async fn check_queue(env: &Env) -> Check {
     let name = env::REVOCATIONS;
-    match env.queue(name) {
-        Ok(_) => Check::passed(format!(
-            "producer binding `{name}` is bound to a Queue (no message sent)"
-        )),
-        Err(e) => Check::failed(format!(
-            "Queue producer binding `{name}` is missing or not a Queue ({e}): bind the \
-             `revocations` queue under [[queues.producers]] in wrangler.toml"
-        )),
+    let queue = match env.queue(name) {
+        Ok(queue) => JsValue::from(queue),
+        Err(e) => return QueueCheck::Unbound(e.to_string()).check(name),
+    };
+    match backlog(&queue).await {
+        Ok(backlog) => QueueCheck::Bound(backlog).check(name),
+        Err(e) => QueueCheck::MetricsFailed(e).check(name),
     }
+}
+
+/// The Queue's backlog as `metrics()` reports it (`None` where the runtime has no `metrics()`).
+async fn backlog(queue: &JsValue) -> std::result::Result<Option<Backlog>, String> {
+    let field =
+        |object: &JsValue, name: &str| js_sys::Reflect::get(object, &JsValue::from_str(name));
+    let metrics = field(queue, "metrics").map_err(|e| format!("{e:?}"))?;
+    let Some(metrics) = metrics.dyn_ref::<js_sys::Function>() else {
+        return Ok(None);
+    };
+    let promise = metrics.call0(queue).map_err(|e| format!("{e:?}"))?;
+    let answer = JsFuture::from(js_sys::Promise::resolve(&promise))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let count = field(&answer, "backlogCount")
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    let oldest = field(&answer, "oldestMessageTimestamp").ok().and_then(|v| {
+        v.dyn_ref::<js_sys::Date>()
+            .map(js_sys::Date::get_time)
+            .or_else(|| v.as_f64())
+    });
+    Ok(Some(Backlog {
+        messages: count as u64,
+        oldest_age_secs: oldest
+            .filter(|at| *at > 0.0)
+            .map(|at| ((js_sys::Date::now() - at).max(0.0) / 1000.0) as u64),
+    }))
 }

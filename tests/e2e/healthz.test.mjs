@@ -57,7 +57,7 @@ describe('a migrated local gatehouse', () => {
     assert.deepEqual(storageCalls(await probe.counts()), NONE);
   });
 
-  test('the admin gets D1, KV and the Queue binding checked, and no Queue message is sent', async () => {
+  test('the admin gets D1, KV and the Queue binding and backlog checked, and no Queue message is sent', async () => {
     await probe.counts();
     const { status, headers, body } = await healthz(gh.url, admin);
     const calls = await probe.counts();
@@ -68,7 +68,7 @@ describe('a migrated local gatehouse', () => {
     assert.ok(body.d1.detail.includes(LATEST), `${body.d1.detail} names ${LATEST}`);
     assert.deepEqual([body.ok, body.d1.ok, body.kv.ok, body.queue.ok], [true, true, true, true], JSON.stringify(body));
     assert.match(body.kv.detail, /wrote and read back/);
-    assert.match(body.queue.detail, /REVOCATIONS.*no message sent/);
+    assert.match(body.queue.detail, /REVOCATIONS.*no message sent.*backlog: \d+ messages/);
     assert.equal(calls.send ?? 0, 0, `the revocations Queue was used: ${JSON.stringify(calls)}`);
     assert.equal(calls.batch ?? 0, 0, `D1 was written: ${JSON.stringify(calls)}`);
     assert.deepEqual([calls.kv_put, calls.kv_get], [1, 1], `the KV probe: ${JSON.stringify(calls)}`);

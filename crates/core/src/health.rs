@@ -2,11 +2,11 @@
 //!
 //! Anyone may ask whether gatehouse runs, so that answer costs nothing: no storage is read or
 //! written, only the configuration (parsed once per isolate) is checked. The deep check makes
-//! round trips to D1 and KV and looks at the Queue binding; it needs the admin credential
-//! (`ADMIN_TOKEN`, or the session of a person `ADMINS` admits, as the admin API), so that nobody
-//! else can turn it into storage load. It writes nothing in migration mode, and it never sends a
-//! message on the `revocations` Queue: a probe there would share the revocation path and its
-//! consumer, and the consumer had to write D1 to acknowledge it ([`Plan`]).
+//! round trips to D1 and KV and looks at the Queue binding and its backlog; it needs the admin
+//! credential (`ADMIN_TOKEN`, or the session of a person `ADMINS` admits, as the admin API), so
+//! that nobody else can turn it into storage load. It writes nothing in migration mode
+//! ([`Plan`]), and it never sends a message on the `revocations` Queue ([`QueueCheck`]): a probe
+//! there would share the revocation path, and its consumer had to write D1 to acknowledge it.
 //!
 //! The Worker performs the round trips; this module decides who gets which answer, what the
 //! deep check may do, and what the report says, so that a half-working deployment is never
@@ -71,6 +71,60 @@ impl Check {
         Self {
             ok: false,
             detail: detail.into(),
+        }
+    }
+}
+
+/// How long the oldest message on the `revocations` Queue may wait before the deep check calls
+/// the consumer stuck: the longest retry delay the consumer asks for (600 s) and a margin. A
+/// healthy consumer takes a message within about a second (`max_batch_timeout = 1`).
+pub const QUEUE_STUCK_SECS: u64 = 900;
+
+/// The Queue's backlog, as the runtime reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backlog {
+    /// Messages waiting.
+    pub messages: u64,
+    /// How long the oldest has waited, if any does.
+    pub oldest_age_secs: Option<u64>,
+}
+
+/// What the Worker found about the `revocations` producer binding, without sending anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueueCheck {
+    /// No such binding, or not a Queue.
+    Unbound(String),
+    /// Bound; its backlog if the runtime reports one.
+    Bound(Option<Backlog>),
+    /// Bound, but asking for its backlog failed.
+    MetricsFailed(String),
+}
+
+impl QueueCheck {
+    /// The check for the report; `name` is the binding's.
+    pub fn check(&self, name: &str) -> Check {
+        let bound = format!("producer binding `{name}` is bound to a Queue (no message sent)");
+        match self {
+            Self::Unbound(e) => Check::failed(format!(
+                "Queue producer binding `{name}` is missing or not a Queue ({e}): bind the \
+                 `revocations` queue under [[queues.producers]] in wrangler.toml"
+            )),
+            Self::Bound(None) => Check::passed(format!("{bound}; the runtime reports no backlog")),
+            Self::Bound(Some(Backlog {
+                messages,
+                oldest_age_secs: Some(age),
+            })) if *messages > 0 && *age > QUEUE_STUCK_SECS => Check::failed(format!(
+                "{bound}, but {messages} messages wait, the oldest for {age} s: is this Worker \
+                 the consumer of the `revocations` queue in wrangler.toml, and is it failing?"
+            )),
+            Self::Bound(Some(backlog)) => Check::passed(format!(
+                "{bound}; backlog: {} messages, the oldest waiting {} s",
+                backlog.messages,
+                backlog.oldest_age_secs.unwrap_or(0)
+            )),
+            Self::MetricsFailed(e) => {
+                Check::failed(format!("{bound}, but its backlog could not be read: {e}"))
+            }
         }
     }
 }
@@ -187,6 +241,28 @@ mod tests {
         assert_eq!(
             Report::new(plan(false), Check::failed("no schema"), ok(), ok()).status(),
             503
+        );
+    }
+
+    #[test]
+    fn a_queue_whose_oldest_message_waits_too_long_fails() {
+        let backlog = |messages, age| {
+            QueueCheck::Bound(Some(Backlog {
+                messages,
+                oldest_age_secs: age,
+            }))
+        };
+        assert!(QueueCheck::Bound(None).check("Q").ok);
+        assert!(backlog(0, None).check("Q").ok);
+        assert!(backlog(3, Some(QUEUE_STUCK_SECS)).check("Q").ok);
+        assert!(!backlog(3, Some(QUEUE_STUCK_SECS + 1)).check("Q").ok);
+        assert!(!QueueCheck::Unbound("undefined".into()).check("Q").ok);
+        assert!(!QueueCheck::MetricsFailed("boom".into()).check("Q").ok);
+        assert!(
+            QueueCheck::Bound(None)
+                .check("Q")
+                .detail
+                .contains("no message sent")
         );
     }
 

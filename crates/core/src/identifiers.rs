@@ -4,9 +4,9 @@
 //!
 //! Why: a made-up `client_id`, `code` or `refresh_token` used to cost a D1 query each, so anyone
 //! could turn requests into database load (issue 15 §6). A value whose tag does not match is
-//! refused before storage is asked, in the one place each kind meets storage:
-//! [`crate::cimd::find_client`] for client ids, the code exchange and [`Self::refresh_token`]'s
-//! callers for the secrets.
+//! refused before storage is asked, in the one place each kind is parsed for a lookup:
+//! [`crate::cimd::find_client`] for client ids, [`IdentifierKeys::code`] and
+//! [`IdentifierKeys::refresh_token`] for the secrets.
 //!
 //! What happens to identifiers that exist without a tag:
 //! - client ids registered before tags (`c_` and 32 hex digits) and clients the operator inserted
