@@ -419,7 +419,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         client: &AuthenticatedClient,
     ) -> Result<Option<GrantRecord>, StoreError> {
         // Only a token gatehouse tagged can be a refresh token; anything else is looked up
-        // as an access token (a JWT, which has no tag).
+        // as an access token (a JWT, which has no tag). An unknown token is answered like a
+        // revoked one (RFC 7009 §2.2, RFC 7662 §2.2).
         let refresh = match self.config.identifiers.refresh_token(token) {
             Some(refresh) => self.store.refresh(&refresh.hash()).await?,
             None => None,

@@ -27,7 +27,8 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     {
         return Err(Reason::GrantTypeNotRegistered.into());
     }
-    // A code gatehouse did not issue is unknown without a lookup (`crate::identifiers`).
+    // A code gatehouse did not issue is unknown without a lookup (`crate::identifiers`):
+    // `invalid_grant`, as for any invalid code (RFC 6749 §5.2).
     let code = server
         .config
         .identifiers

@@ -43,7 +43,8 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
     if !client.record().metadata.allows(GrantType::RefreshToken) {
         return Err(Reason::GrantTypeNotRegistered.into());
     }
-    // A token gatehouse did not issue is unknown without a lookup (`crate::identifiers`).
+    // A token gatehouse did not issue is unknown without a lookup (`crate::identifiers`):
+    // `invalid_grant`, as for any invalid refresh token (RFC 6749 §5.2).
     let presented = server
         .config
         .identifiers
