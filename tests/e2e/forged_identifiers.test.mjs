@@ -1,8 +1,8 @@
-// Issue 15 §6: a made-up client_id, authorization code or refresh token costs no D1 query. The
-// identifiers gatehouse issues carry a MAC tag, checked before storage; client ids without a tag
-// (registered before tags, or inserted by the operator) are checked against a per-isolate list
-// read at most once a second. D1 calls are counted in the Worker's isolate through the inspector
-// (support/inspector.mjs), as in hot_path.test.mjs.
+// Issue 15 §6: a made-up client_id, authorization code, refresh token or device code costs no D1
+// query. The identifiers gatehouse issues carry a MAC tag, checked before storage; client ids
+// without a tag (registered before tags, or inserted by the operator) are checked against a
+// per-isolate list read at most once a second. D1 calls are counted in the Worker's isolate
+// through the inspector (support/inspector.mjs), as in hot_path.test.mjs.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -94,6 +94,35 @@ test('made-up codes and refresh tokens of a real client: refused with no D1 quer
   const rotated = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
   assert.equal(rotated.status, 200);
   assert.ok((await probe.counts()).prepare > 0);
+});
+
+test('made-up device codes of a real client: refused with no D1 query', async () => {
+  const grant = 'urn:ietf:params:oauth:grant-type:device_code';
+  const registered = await fetch(`${gh.url}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'CLI agent', token_endpoint_auth_method: 'none', grant_types: [grant] }),
+  });
+  const { client_id } = await registered.json();
+  const started = await fetch(`${gh.url}/oauth/device_authorization`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id, scope: 'read' }),
+  });
+  assert.equal(started.status, 200);
+  const { device_code } = await started.json();
+  assert.match(device_code, /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/, 'device codes carry a tag');
+  await probe.counts();
+  const { answers } = await burst(10, (i) => ({
+    grant_type: grant,
+    device_code: i % 2 ? withMadeUpTag(device_code.split('.')[0]) : b64(32),
+    client_id,
+  }));
+  const calls = await probe.counts();
+  assert.deepEqual(answers, Array(10).fill('400 invalid_grant'));
+  assert.ok((calls.prepare ?? 0) <= 1 && (calls.batch ?? 0) === 0, JSON.stringify(d1Calls(calls)));
+  const pending = await tokenRequest(gh.url, { grant_type: grant, device_code, client_id });
+  assert.equal((await pending.json()).error, 'authorization_pending');
 });
 
 test('a client the operator inserted without a tag works within a second of its insertion', async () => {

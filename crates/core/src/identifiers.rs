@@ -1,12 +1,12 @@
 //! The keys that tag the identifiers gatehouse issues and later looks up by what a client sends:
-//! client ids, authorization codes and refresh tokens ([`crate::tag`]). Each kind has a key of its
+//! client ids, authorization codes, refresh tokens and device codes ([`crate::tag`]). Each kind has a key of its
 //! own, so a value of one kind is never taken for another.
 //!
-//! Why: a made-up `client_id`, `code` or `refresh_token` used to cost a D1 query each, so anyone
+//! Why: a made-up `client_id`, `code`, `refresh_token` or `device_code` used to cost a D1 query each, so anyone
 //! could turn requests into database load (issue 15 §6). A value whose tag does not match is
 //! refused before storage is asked, in the one place each kind is parsed for a lookup:
-//! [`crate::cimd::find_client`] for client ids, [`IdentifierKeys::code`] and
-//! [`IdentifierKeys::refresh_token`] for the secrets.
+//! [`crate::cimd::find_client`] for client ids, [`IdentifierKeys::code`],
+//! [`IdentifierKeys::refresh_token`] and [`IdentifierKeys::device_code`] for the secrets.
 //!
 //! What happens to identifiers that exist without a tag:
 //! - client ids registered before tags (`c_` and 32 hex digits) and clients the operator inserted
@@ -15,16 +15,17 @@
 //!   which the Worker answers from memory, reloaded at most once a second per isolate;
 //! - Client ID Metadata Document ids are URLs and carry no tag: they go through
 //!   [`crate::cimd`] as before;
-//! - authorization codes and refresh tokens issued before tags are refused like made-up ones
-//!   (`invalid_grant`): a code lives a minute, and an agent whose refresh token ends goes through
-//!   authorization again. Only hashes of them are stored, so no list of them can be kept.
+//! - authorization codes, refresh tokens and device codes issued before tags are refused like
+//!   made-up ones (`invalid_grant`): a code lives a minute and a device code ten, and an agent
+//!   whose refresh token ends goes through authorization again. Only hashes of them are stored,
+//!   so no list of them can be kept.
 //!
 //! A new `GATEHOUSE_SECRET` makes every tagged value forged: registered clients, codes and
 //! refresh tokens end with it, as sessions do.
 
 use crate::config::ServerSecret;
 use crate::rng::Rng;
-use crate::secret::{AuthorizationCode, RefreshToken};
+use crate::secret::{AuthorizationCode, DeviceCode, RefreshToken};
 use crate::tag::TagKey;
 
 /// The label of the key that tags client ids.
@@ -33,6 +34,8 @@ const CLIENT_ID_LABEL: &str = "client-id";
 const CODE_LABEL: &str = "authorization-code";
 /// The label of the key that tags refresh tokens.
 const REFRESH_TOKEN_LABEL: &str = "refresh-token";
+/// The label of the key that tags device codes.
+const DEVICE_CODE_LABEL: &str = "device-code";
 
 /// The tag keys of issued identifiers, derived once with the configuration.
 #[derive(Debug)]
@@ -41,6 +44,7 @@ pub struct IdentifierKeys {
     pub client_ids: TagKey,
     codes: TagKey,
     refresh_tokens: TagKey,
+    device_codes: TagKey,
 }
 
 impl IdentifierKeys {
@@ -50,6 +54,7 @@ impl IdentifierKeys {
             client_ids: TagKey::derive(secret, CLIENT_ID_LABEL),
             codes: TagKey::derive(secret, CODE_LABEL),
             refresh_tokens: TagKey::derive(secret, REFRESH_TOKEN_LABEL),
+            device_codes: TagKey::derive(secret, DEVICE_CODE_LABEL),
         }
     }
 
@@ -80,6 +85,17 @@ impl IdentifierKeys {
     pub fn refresh_token(&self, presented: &str) -> Option<RefreshToken> {
         RefreshToken::open(&self.refresh_tokens, presented)
     }
+
+    /// A new device code (RFC 8628 §3.2), tagged.
+    pub fn issue_device_code(&self, rng: &(impl Rng + ?Sized)) -> DeviceCode {
+        DeviceCode::issue_tagged(&self.device_codes, rng)
+    }
+
+    /// The device code a client presented, if gatehouse issued it; `None` (an unknown code)
+    /// otherwise, decided without storage.
+    pub fn device_code(&self, presented: &str) -> Option<DeviceCode> {
+        DeviceCode::open(&self.device_codes, presented)
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +117,10 @@ mod tests {
         assert!(keys.refresh_token(refresh.expose_secret()).is_some());
         assert!(keys.code(refresh.expose_secret()).is_none());
         assert!(keys.refresh_token(code.expose_secret()).is_none());
+        let device = keys.issue_device_code(&rng);
+        assert!(keys.device_code(device.expose_secret()).is_some());
+        assert!(keys.device_code(code.expose_secret()).is_none());
+        assert!(keys.code(device.expose_secret()).is_none());
         // 256 random bits, a dot, a 128-bit tag.
         assert_eq!(code.expose_secret().len(), 43 + 1 + 22);
     }

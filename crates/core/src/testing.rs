@@ -264,7 +264,7 @@ pub struct MemoryStore {
     pub untagged_lookups: Cell<u32>,
     /// How many times a client was looked up by its id.
     pub client_lookups: Cell<u32>,
-    /// How many times a code or a refresh token was looked up by its hash.
+    /// How many times a code, a refresh token or a device code was looked up by its hash.
     pub secret_lookups: Cell<u32>,
     /// When set, revoking and denylisting fail (storage being moved) while reads still work.
     pub writes_down: Cell<bool>,
@@ -929,6 +929,7 @@ impl DeviceStore for MemoryStore {
         now: UnixTime,
     ) -> Result<Option<DevicePoll>, StoreError> {
         self.up()?;
+        self.secret_lookups.set(self.secret_lookups.get() + 1);
         let mut devices = self.devices.borrow_mut();
         let Some((record, last_polled_at)) = devices
             .get_mut(&key(device_code_hash))

@@ -1,5 +1,5 @@
-//! Issue 15 §6: made-up identifiers cost no storage round trip. Client ids, authorization codes
-//! and refresh tokens gatehouse issues carry a MAC tag (`gatehouse_core::identifiers`); a value
+//! Issue 15 §6: made-up identifiers cost no storage round trip. Client ids, authorization codes,
+//! refresh tokens and device codes gatehouse issues carry a MAC tag (`gatehouse_core::identifiers`); a value
 //! whose tag does not match is refused before storage is asked. Client ids without a tag
 //! (registered before tags, or inserted by the operator) still work, through the store's list
 //! of untagged clients. The store counts its lookups, so each test shows what reached it.
@@ -209,4 +209,38 @@ fn a_made_up_refresh_token_is_refused_without_storage() {
         .unwrap();
     assert_eq!(successor.rsplit_once('.').unwrap().1.len(), 22);
     world.refresh(&client, &successor).unwrap();
+}
+
+/// The same for device codes (RFC 8628 §3.4): a made-up one is unknown without a lookup, and the
+/// issued one is still polled.
+#[test]
+fn a_made_up_device_code_is_refused_without_storage() {
+    let world = World::new();
+    let grant = "urn:ietf:params:oauth:grant-type:device_code";
+    let client = world.register(&format!(
+        r#"{{"client_name":"CLI agent","token_endpoint_auth_method":"none","grant_types":["{grant}"]}}"#
+    ));
+    let (body, basic) = client_form(&client, &[("scope", "read")]);
+    let started = block_on(
+        world
+            .server()
+            .device_authorization(body.as_bytes(), basic.as_deref()),
+    )
+    .unwrap();
+    let device_code = started.device_code.clone();
+    let before = world.store.secret_lookups.get();
+    for forged in [
+        retagged(&device_code),
+        untagged(&device_code),
+        "made-up".to_owned(),
+    ] {
+        let result = world.token(&client, &[("grant_type", grant), ("device_code", &forged)]);
+        assert_eq!(reason_of(result), Reason::DeviceCodeUnknown, "{forged}");
+    }
+    assert_eq!(world.store.secret_lookups.get(), before);
+    let pending = world.token(
+        &client,
+        &[("grant_type", grant), ("device_code", &device_code)],
+    );
+    assert_eq!(reason_of(pending), Reason::DeviceAuthorizationPending);
 }
