@@ -60,6 +60,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
     }
     let config = match env::config(env) {
         Ok(config) => config,
+        Err(error) if healthz => return health::liveness(Err(&error)).map(Into::into),
         Err(error) => return misconfigured(&error).map(Into::into),
     };
     let (origin, host) = (url.origin(), url.authority());

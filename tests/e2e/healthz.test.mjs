@@ -138,3 +138,19 @@ describe('a gatehouse in migration mode', () => {
     assert.deepEqual(await gh.query('SELECT COUNT(*) AS n FROM health_probes'), [{ n: 0 }]);
   });
 });
+
+describe('a misconfigured gatehouse', () => {
+  let gh;
+  before(async () => (gh = await startGatehouse({ vars: { APPS: 'not json' } })));
+  after(() => gh?.stop());
+
+  test('liveness answers 503 naming the setting, with or without cookies', async () => {
+    for (const headers of [{}, { cookie: 'a=b' }]) {
+      const { status, body } = await healthz(gh.url, headers);
+      assert.equal(status, 503, JSON.stringify(headers));
+      assert.equal(body.ok, false);
+      assert.equal(body.check, 'liveness');
+      assert.match(body.detail, /APPS/);
+    }
+  });
+});
