@@ -18,6 +18,7 @@
 // BENCH_CONCURRENCY (8), BENCH_CODES (200) codes prepared for the exchange, BENCH_CHAINS (8)
 // refresh chains. Everything listens on and talks to 127.0.0.1 only.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -518,6 +519,36 @@ async function scenarios(origin, workerDir) {
       { server: 'pass-through', target: pt, send: viaPassthrough, expect: 200 },
       floor(viaFloor, 200),
     ]);
+
+    // 8–10. Made-up identifiers at the token endpoint (issue 15 §6): a client_id nobody
+    // registered (half shaped like gatehouse's tagged ids with a wrong tag, half untagged like ids
+    // from before tags), and, with a real client, a made-up code and a made-up refresh token.
+    // gatehouse refuses them before storage; each used to cost a D1 query.
+    const madeUpClientId = (i) => (i % 2 ? `c_${randomBytes(16).toString('hex')}.${randomBytes(16).toString('base64url')}` : `c_${randomBytes(16).toString('hex')}`);
+    const madeUpSecret = (i) => (i % 2 ? `${randomBytes(32).toString('base64url')}.${randomBytes(16).toString('base64url')}` : randomBytes(32).toString('base64url'));
+    const tokenPost = (b, params) => request(b, '/oauth/token', { method: 'POST', headers: FORM, body: form(params) });
+    const forgedClient = (b) => {
+      let i = 0;
+      return () => tokenPost(b, { grant_type: 'authorization_code', code: 'x', redirect_uri: REDIRECT, code_verifier: 'x'.repeat(43), client_id: madeUpClientId(i++) });
+    };
+    const forgedCode = (b, client) => {
+      let i = 0;
+      return () => tokenPost(b, { ...exchangeParams({ code: madeUpSecret(i++), verifier: 'x'.repeat(43), client_id: client.client_id }) });
+    };
+    const forgedRefresh = (b, client) => {
+      let i = 0;
+      return () => tokenPost(b, { grant_type: 'refresh_token', refresh_token: madeUpSecret(i++), client_id: client.client_id });
+    };
+    const forged = [
+      ['forged_client', '8. POST /oauth/token, made-up client_id', forgedClient(base), forgedClient(rb), 401],
+      ['forged_code', '9. POST /oauth/token, made-up code', forgedCode(base, codeClient), forgedCode(rb, refCodeClient), 400],
+      ['forged_refresh', '10. POST /oauth/token, made-up refresh_token', forgedRefresh(base, chainClients[0].client), forgedRefresh(rb, refChains[0].client), 400],
+    ];
+    for (const [key, name, ghSend, rfSend, expect] of forged) {
+      await warmUp(WARMUP, ghSend);
+      await warmUp(WARMUP, rfSend);
+      await alternate(key, name, both({ send: ghSend, expect }, { send: rfSend, expect }));
+    }
   } finally {
     await Promise.all([gh.stop(), pt?.stop(), ref?.stop(), fl?.stop()]);
   }
@@ -559,7 +590,7 @@ function report(wasm, started) {
   // Side by side with the reference library, CPU in the Worker's own workerd.
   const side = [['scenario', 'gatehouse req/s', 'p50', 'p99', 'CPU ms/req', 'reference req/s', 'p50', 'p99', 'CPU ms/req', 'CPU ratio', 'req/s ratio', 'budget']];
   const verdicts = [];
-  for (const key of ['auth', 'anon', 'metadata', 'dcr', 'code', 'refresh']) {
+  for (const key of ['auth', 'anon', 'metadata', 'dcr', 'code', 'refresh', 'forged_client', 'forged_code', 'forged_refresh']) {
     const g = results.find((r) => r.key === key && r.server === 'gatehouse');
     const f = results.find((r) => r.key === key && r.server === 'reference');
     if (!g || !f) continue;

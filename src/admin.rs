@@ -17,14 +17,14 @@ use crate::oauth::{AuthServer, CSRF_COOKIE};
 use crate::request::Incoming;
 
 /// What the request presents: its `Authorization` header and its session and CSRF cookies.
-struct Presented {
+pub(crate) struct Presented {
     authorization: Option<String>,
     session: Option<String>,
     csrf_cookie: Option<String>,
 }
 
 impl Presented {
-    fn of<S, K>(server: &AuthServer<'_, S, K>, req: &Incoming) -> Result<Self> {
+    pub(crate) fn of<S, K>(server: &AuthServer<'_, S, K>, req: &Incoming) -> Result<Self> {
         Ok(Self {
             authorization: req.header("Authorization"),
             session: http::cookie(req, &server.site.session_cookie()),
@@ -32,7 +32,7 @@ impl Presented {
         })
     }
 
-    fn credentials(&self) -> AdminCredentials<'_> {
+    pub(crate) fn credentials(&self) -> AdminCredentials<'_> {
         AdminCredentials {
             authorization: self.authorization.as_deref(),
             session: self.session.as_deref(),
@@ -104,7 +104,7 @@ pub async fn disable_client<S: Store, K: Signer>(
 
 /// JSON, or the failure: `404` while the API is off, `401` with a Bearer challenge for a wrong
 /// token.
-fn answer<T: Serialize>(result: std::result::Result<T, Failure>) -> Result<Response> {
+pub(crate) fn answer<T: Serialize>(result: std::result::Result<T, Failure>) -> Result<Response> {
     match result {
         Ok(body) => http::json(200, &body),
         Err(Failure::OAuth { error, .. }) if error.reason == Reason::AdminApiOff => {

@@ -8,8 +8,8 @@ use gatehouse_core::revocation;
 use worker::{Env, Error, Result};
 
 use crate::bindings::Bindings;
+use crate::env;
 use crate::store::WorkerStore;
-use crate::{env, health};
 
 /// Shortest and longest wait before a failed message is delivered again.
 const RETRY_MIN_SECS: u64 = 10;
@@ -17,7 +17,8 @@ const RETRY_MAX_SECS: u64 = 600;
 
 pub async fn apply(message: &QueueMessage, env: &Env) -> Result<()> {
     match message {
-        QueueMessage::HealthProbe { nonce } => health::record_probe(nonce, env).await,
+        // Sent only by `/healthz` of earlier versions, which no longer waits for it.
+        QueueMessage::HealthProbe { .. } => Ok(()),
         QueueMessage::RevokeGrant {
             grant_id,
             reason,

@@ -32,6 +32,23 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     Ok(config)
 }
 
+/// Logs a configuration error for the operator, as one JSON line under a new reference, and
+/// returns the reference: the only thing about it the public ever gets (README, "Configuration").
+pub fn log_config_error(error: &ConfigError) -> String {
+    let reference = crate::random::hex::<8>().unwrap_or_default();
+    worker::console_error!(
+        "{}",
+        serde_json::json!({
+            "event": "configuration_error",
+            "reference": reference,
+            "setting": error.setting,
+            "problem": error.problem,
+            "fix": error.fix,
+        })
+    );
+    reference
+}
+
 /// One setting's text. A variable or secret written as a string is taken as it is; one written
 /// in wrangler.toml as a TOML array or table (`APPS = [ … ]`) reaches the Worker as a JSON value,
 /// which is read back as its JSON text, so both spellings configure the same thing.

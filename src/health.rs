@@ -1,35 +1,58 @@
-//! `GET /healthz`: a real round trip to D1, KV and the Queue (producer and consumer).
+//! `GET /healthz`: the liveness answer, and for the admin a round trip to D1 and KV and a look at
+//! the Queue binding and its backlog (who gets which, what the deep check may do and what the
+//! backlog means are decided in `gatehouse_core::health`).
 
-use std::time::Duration;
+use gatehouse_core::config::{Config, ConfigError};
+use gatehouse_core::health::{Backlog, Check, Depth, Liveness, Plan, QueueCheck, Report};
+use gatehouse_core::signer::Signer;
+use gatehouse_core::store::Store;
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::{Env, Response, Result};
 
-use gatehouse_core::health::{Check, Report};
-use gatehouse_core::queue::QueueMessage;
-use worker::{Delay, Env, Result};
+use crate::oauth::AuthServer;
+use crate::request::Incoming;
+use crate::{env, http, random};
 
-use crate::{env, random};
-
-/// How long the health check waits for the consumer to record its probe. Queue consumers are
-/// invoked in batches; wrangler.toml sets `max_batch_timeout = 1`, so a healthy consumer answers
-/// within about a second.
-const QUEUE_WAIT: Duration = Duration::from_secs(10);
-const QUEUE_POLL: Duration = Duration::from_millis(100);
 /// KV refuses expirations shorter than 60 seconds.
 const KV_PROBE_TTL_SECS: u64 = 60;
-/// Consumed probes older than this are deleted by the consumer.
-const PROBE_RETENTION_SECS: u64 = 3600;
+/// The key the deep check reads in migration mode, where it writes nothing. Never written: the
+/// read proves the binding answers.
+const KV_READ_ONLY_KEY: &str = "health:read-only";
 
-pub async fn check(env: &Env) -> Report {
-    let nonce = match random::hex::<16>() {
-        Ok(nonce) => nonce,
-        Err(e) => {
-            let failed = || Check::failed(format!("no randomness for a probe: {e}"));
-            return Report::new(failed(), failed(), failed());
-        }
+/// The liveness answer: whether the configuration parses. No storage is touched.
+pub fn liveness(config: std::result::Result<&Config, &ConfigError>) -> Result<Response> {
+    let answer = match config {
+        Ok(_) => Liveness::valid(),
+        Err(error) => Liveness::invalid(crate::env::log_config_error(error)),
     };
+    http::json(answer.status(), &answer)
+}
+
+/// The answer for a request on an app's host: the deep check for the admin, the liveness answer
+/// for everyone else.
+pub async fn respond<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    env: &Env,
+    req: &Incoming,
+) -> Result<Response> {
+    let presented = crate::admin::Presented::of(server, req)?;
+    match server.health_depth(&presented.credentials()).await {
+        Ok(Depth::Liveness) => liveness(Ok(server.config)),
+        Ok(Depth::Deep) => {
+            let report = deep(env, Plan::for_config(server.config)).await;
+            http::json(report.status(), &report)
+        }
+        Err(failure) => crate::admin::answer(Err::<(), _>(failure)),
+    }
+}
+
+async fn deep(env: &Env, plan: Plan) -> Report {
     Report::new(
+        plan,
         check_d1(env).await,
-        check_kv(env, &nonce).await,
-        check_queue(env, &nonce).await,
+        check_kv(env, plan).await,
+        check_queue(env).await,
     )
 }
 
@@ -49,11 +72,23 @@ async fn check_d1(env: &Env) -> Check {
     }
 }
 
-async fn check_kv(env: &Env, nonce: &str) -> Check {
+async fn check_kv(env: &Env, plan: Plan) -> Check {
+    if !plan.kv_write {
+        let read =
+            async { Ok::<_, worker::Error>(env.kv(env::KV)?.get(KV_READ_ONLY_KEY).text().await?) };
+        return match read.await {
+            Ok(_) => Check::passed("read a key (migration mode: nothing written)"),
+            Err(e) => Check::failed(format!("KV binding `KV` failed: {e}")),
+        };
+    }
+    let nonce = match random::hex::<16>() {
+        Ok(nonce) => nonce,
+        Err(e) => return Check::failed(format!("no randomness for a probe: {e}")),
+    };
     let key = format!("health:{nonce}");
     let round_trip = async {
         let kv = env.kv(env::KV)?;
-        kv.put(&key, nonce)?
+        kv.put(&key, nonce.as_str())?
             .expiration_ttl(KV_PROBE_TTL_SECS)
             .execute()
             .await?;
@@ -66,57 +101,48 @@ async fn check_kv(env: &Env, nonce: &str) -> Check {
     }
 }
 
-async fn check_queue(env: &Env, nonce: &str) -> Check {
-    let probe = QueueMessage::HealthProbe {
-        nonce: nonce.to_owned(),
+/// The Queue is checked without a message: the producer binding must exist and be a Queue, and
+/// where the runtime reports the Queue's backlog (`metrics()`), a backlog whose oldest message
+/// has waited too long means the consumer is not consuming. A probe message would travel the
+/// revocation path, where anyone able to send probes could queue them ahead of revocations, and
+/// its consumer would have to write to acknowledge it.
+async fn check_queue(env: &Env) -> Check {
+    let name = env::REVOCATIONS;
+    let queue = match env.queue(name) {
+        Ok(queue) => JsValue::from(queue),
+        Err(e) => return QueueCheck::Unbound(e.to_string()).check(name),
     };
-    let sent = async { env.queue(env::REVOCATIONS)?.send(&probe).await };
-    if let Err(e) = sent.await {
-        return Check::failed(format!(
-            "Queue producer binding `{}` failed to send: {e}",
-            env::REVOCATIONS
-        ));
+    match backlog(&queue).await {
+        Ok(backlog) => QueueCheck::Bound(backlog).check(name),
+        Err(e) => QueueCheck::MetricsFailed(e).check(name),
     }
-    let mut waited = Duration::ZERO;
-    while waited < QUEUE_WAIT {
-        match probe_consumed(env, nonce).await {
-            Ok(true) => return Check::passed("a probe message was sent and consumed"),
-            Ok(false) => {}
-            Err(e) => return Check::failed(format!("could not read probe receipts from D1: {e}")),
-        }
-        Delay::from(QUEUE_POLL).await;
-        waited += QUEUE_POLL;
-    }
-    Check::failed(format!(
-        "a probe message was sent but not consumed within {}s: is this Worker configured as the \
-         consumer of the `revocations` queue in wrangler.toml?",
-        QUEUE_WAIT.as_secs()
-    ))
 }
 
-async fn probe_consumed(env: &Env, nonce: &str) -> Result<bool> {
-    let row = env
-        .d1(env::DB)?
-        .prepare("SELECT 1 AS seen FROM health_probes WHERE nonce = ?1")
-        .bind(&[nonce.into()])?
-        .first::<u32>(Some("seen"))
-        .await?;
-    Ok(row.is_some())
-}
-
-/// The consumer's side of a probe: record its nonce so that the waiting health check sees it.
-pub async fn record_probe(nonce: &str, env: &Env) -> Result<()> {
-    let now = worker::Date::now().as_millis() / 1000;
-    let db = env.d1(env::DB)?;
-    db.batch(vec![
-        db.prepare(
-            "INSERT INTO health_probes (nonce, consumed_at) VALUES (?1, ?2) \
-             ON CONFLICT (nonce) DO NOTHING",
-        )
-        .bind(&[nonce.into(), (now as f64).into()])?,
-        db.prepare("DELETE FROM health_probes WHERE consumed_at < ?1")
-            .bind(&[(now.saturating_sub(PROBE_RETENTION_SECS) as f64).into()])?,
-    ])
-    .await?;
-    Ok(())
+/// The Queue's backlog as `metrics()` reports it (`None` where the runtime has no `metrics()`).
+async fn backlog(queue: &JsValue) -> std::result::Result<Option<Backlog>, String> {
+    let field =
+        |object: &JsValue, name: &str| js_sys::Reflect::get(object, &JsValue::from_str(name));
+    let metrics = field(queue, "metrics").map_err(|e| format!("{e:?}"))?;
+    let Some(metrics) = metrics.dyn_ref::<js_sys::Function>() else {
+        return Ok(None);
+    };
+    let promise = metrics.call0(queue).map_err(|e| format!("{e:?}"))?;
+    let answer = JsFuture::from(js_sys::Promise::resolve(&promise))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let count = field(&answer, "backlogCount")
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    let oldest = field(&answer, "oldestMessageTimestamp").ok().and_then(|v| {
+        v.dyn_ref::<js_sys::Date>()
+            .map(js_sys::Date::get_time)
+            .or_else(|| v.as_f64())
+    });
+    Ok(Some(Backlog {
+        messages: count as u64,
+        oldest_age_secs: oldest
+            .filter(|at| *at > 0.0)
+            .map(|at| ((js_sys::Date::now() - at).max(0.0) / 1000.0) as u64),
+    }))
 }

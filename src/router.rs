@@ -52,18 +52,18 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
     {
         return answer;
     }
-    if path == paths::HEALTHZ {
-        return match method {
-            Some(Method::Get) => {
-                let report = health::check(env).await;
-                http::json(report.status(), &report)
-            }
-            _ => http::method_not_allowed("GET"),
-        }
-        .map(Into::into);
+    let healthz = path == paths::HEALTHZ;
+    if healthz && !matches!(method, Some(Method::Get)) {
+        return http::method_not_allowed("GET").map(Into::into);
+    }
+    // Without credentials, `/healthz` is the liveness answer: no storage is touched.
+    let anonymous = || req.header("Authorization").is_none() && req.header("Cookie").is_none();
+    if healthz && anonymous() {
+        return health::liveness(env::config(env).as_deref()).map(Into::into);
     }
     let config = match env::config(env) {
         Ok(config) => config,
+        Err(error) if healthz => return health::liveness(Err(&error)).map(Into::into),
         Err(error) => return misconfigured(&error).map(Into::into),
     };
     let (origin, host) = (url.origin(), url.authority());
@@ -71,6 +71,10 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         .filter(|_| document.is_some())
         .unwrap_or_else(|| path.clone());
     let Some(site) = Site::resolve(&config, &origin, &host, &app_path) else {
+        // The deep check, like the admin API, is served on an app's host.
+        if healthz {
+            return health::liveness(Ok(config.as_ref())).map(Into::into);
+        }
         return http::not_found().map(Into::into);
     };
     // Discovery needs no storage: answered before any binding is looked up.
@@ -100,6 +104,10 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
     let server =
         Server::new(&config, site, &store, &signer, &PlatformRng, &clock).with_source(source);
     let upstream = WorkerUpstream::new(&bindings, server.now.0);
+
+    if healthz {
+        return health::respond(&server, env, &req).await.map(Into::into);
+    }
 
     // gatehouse's endpoints for an app live under its path prefix.
     let local = server.site.local_path(&path).to_owned();
@@ -212,17 +220,7 @@ fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown) -> Result<Vec<u8>
 /// configuration and the operator can find the log line. Answered on every request until the
 /// operator deploys a fixed configuration (`make check-config` catches it before that).
 fn misconfigured(error: &ConfigError) -> Result<Response> {
-    let reference = crate::random::hex::<8>().unwrap_or_default();
-    worker::console_error!(
-        "{}",
-        serde_json::json!({
-            "event": "configuration_error",
-            "reference": reference,
-            "setting": error.setting,
-            "problem": error.problem,
-            "fix": error.fix,
-        })
-    );
+    let reference = env::log_config_error(error);
     let error = OAuthError::from(Reason::Misconfigured);
     let body = serde_json::json!({
         "error": error.code,

@@ -193,6 +193,50 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
+/// How often an isolate may read the list of untagged client ids again because an id it does not
+/// list was presented: made-up untagged ids cost at most one D1 query per second per isolate,
+/// and a client the operator inserts is usable within a second.
+const UNTAGGED_CLIENTS_RELOAD_MS: f64 = 1_000.0;
+
+/// The most untagged client ids an isolate keeps. A deployment with more looks every untagged id
+/// up in D1, as before tags.
+const UNTAGGED_CLIENTS_MAX: usize = 10_000;
+
+/// The ids of the clients whose ids carry no tag, as this isolate last read them.
+struct UntaggedClients {
+    /// `None` when there were more than [`UNTAGGED_CLIENTS_MAX`], or while the isolate's first
+    /// read runs: every untagged id is then looked up.
+    ids: Option<std::collections::HashSet<String>>,
+    /// When the last read started, in ms.
+    read_at: f64,
+}
+
+thread_local! {
+    static UNTAGGED_CLIENTS: std::cell::RefCell<Option<UntaggedClients>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+#[derive(Deserialize)]
+struct ClientIdRow {
+    client_id: String,
+}
+
+impl WorkerStore<'_> {
+    /// Whether this isolate's list has `client_id`: `Some(true)` or `Some(false)` if the list can
+    /// answer (a miss only if it was read within the last second), `None` if it must be read.
+    fn untagged_listed(client_id: &ClientId, now: f64) -> Option<bool> {
+        UNTAGGED_CLIENTS.with_borrow(|list| {
+            let list = list.as_ref()?;
+            match &list.ids {
+                None => Some(true),
+                Some(ids) if ids.contains(client_id.as_str()) => Some(true),
+                Some(_) if now - list.read_at < UNTAGGED_CLIENTS_RELOAD_MS => Some(false),
+                Some(_) => None,
+            }
+        })
+    }
+}
+
 impl ClientStore for WorkerStore<'_> {
     async fn insert_client(
         &self,
@@ -255,6 +299,76 @@ impl ClientStore for WorkerStore<'_> {
             );
         }
         Ok(client)
+    }
+
+    async fn untagged_client_may_exist(
+        &self,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let started = now_ms();
+        if let Some(listed) = Self::untagged_listed(client_id, started) {
+            return Ok(listed);
+        }
+        // The read counts from its start, so that requests arriving while it runs do not each
+        // start another: they use the list read before, or, during an isolate's first read,
+        // look their id up.
+        let first = UNTAGGED_CLIENTS.with_borrow_mut(|list| match list {
+            Some(list) => {
+                list.read_at = started;
+                false
+            }
+            None => {
+                *list = Some(UntaggedClients {
+                    ids: None,
+                    read_at: started,
+                });
+                true
+            }
+        });
+        let sql = format!(
+            "SELECT client_id FROM clients WHERE source IN ('dynamic', 'static') \
+             AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > ?1) \
+             AND NOT {} AND client_id NOT LIKE '%://%' LIMIT ?2",
+            gatehouse_core::tag::sql_is_tagged("client_id")
+        );
+        let sql = sql.as_str();
+        let read = async {
+            self.statement(
+                sql,
+                &[
+                    time(now),
+                    JsValue::from_f64((UNTAGGED_CLIENTS_MAX + 1) as f64),
+                ],
+            )?
+            .all()
+            .await
+            .map_err(|e| failed(sql, e))?
+            .results::<ClientIdRow>()
+            .map_err(|e| failed(sql, e))
+        };
+        let rows = match read.await {
+            Ok(rows) => rows,
+            Err(e) => {
+                // A failed first read leaves no list behind, so the next request reads again.
+                if first {
+                    UNTAGGED_CLIENTS.with_borrow_mut(|list| *list = None);
+                }
+                return Err(e);
+            }
+        };
+        let ids = (rows.len() <= UNTAGGED_CLIENTS_MAX)
+            .then(|| rows.into_iter().map(|row| row.client_id).collect());
+        let listed = ids
+            .as_ref()
+            .is_none_or(|ids: &std::collections::HashSet<String>| ids.contains(client_id.as_str()));
+        UNTAGGED_CLIENTS.with_borrow_mut(|list| {
+            *list = Some(UntaggedClients {
+                ids,
+                read_at: started,
+            })
+        });
+        Ok(listed)
     }
 
     async fn mark_client_used(

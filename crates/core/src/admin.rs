@@ -118,7 +118,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
     /// Who is calling: `admin-token`, or the email of a person `ADMINS` admits. A browser's
     /// changes (`form` given) also need the CSRF token. `AdminApiOff` when neither way in is
     /// configured.
-    async fn admin(
+    pub(crate) async fn admin(
         &self,
         credentials: &AdminCredentials<'_>,
         form: Option<&Form>,

@@ -23,6 +23,7 @@ use crate::config::{App, ConfigError, HostPattern};
 use crate::error::Reason;
 use crate::registration::{self, GrantType};
 use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
+use crate::tag::{TagKey, Verdict};
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
@@ -357,16 +358,42 @@ pub enum LookupError {
     Store(StoreError),
 }
 
+/// What a client lookup needs besides storage: the metadata document rules and the key that
+/// tags registered client ids ([`crate::identifiers`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientLookup<'a> {
+    /// Client ID Metadata Document rules.
+    pub cimd: &'a CimdPolicy,
+    /// The key of registered clients' ids.
+    pub ids: &'a TagKey,
+}
+
 /// The client behind `client_id`: a registered client from the store, or, for an https URL, a
 /// client described by the metadata document fetched from it (or cached). `Ok(None)` when no
 /// registered client has the id.
+///
+/// A registered id is looked up only when gatehouse issued it (its tag matches) or when the store
+/// lists it among the clients whose ids carry no tag (registered before tags, or inserted by the
+/// operator): a made-up id costs no round trip ([`crate::identifiers`]).
 pub async fn find_client(
     store: &(impl ClientStore + MetadataDocuments),
-    policy: &CimdPolicy,
+    lookup: ClientLookup<'_>,
     client_id: &ClientId,
     now: UnixTime,
 ) -> Result<Option<ClientRecord>, LookupError> {
+    let policy = lookup.cimd;
     if !is_url_client_id(client_id.as_str()) {
+        let may_exist = match lookup.ids.verdict(client_id.as_str()) {
+            Verdict::Issued => true,
+            Verdict::Forged => false,
+            Verdict::Untagged => store
+                .untagged_client_may_exist(client_id, now)
+                .await
+                .map_err(LookupError::Store)?,
+        };
+        if !may_exist {
+            return Ok(None);
+        }
         return store
             .client(client_id, now)
             .await

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use crate::cimd::{self, CimdPolicy, LookupError, MetadataDocuments};
+use crate::cimd::{self, ClientLookup, LookupError, MetadataDocuments};
 use crate::error::Reason;
 use crate::form::Form;
 use crate::secret::ClientSecret;
@@ -57,8 +57,9 @@ struct Presented {
 pub struct Verification<'a, K> {
     /// Verifies `private_key_jwt` signatures.
     pub signer: &'a K,
-    /// Client ID Metadata Document rules (also for fetching a `jwks_uri`).
-    pub cimd: &'a CimdPolicy,
+    /// Client ID Metadata Document rules (also for fetching a `jwks_uri`) and the key of
+    /// registered client ids.
+    pub lookup: ClientLookup<'a>,
     /// What a client assertion's `aud` may name: the token endpoint URL and the issuer.
     pub audiences: &'a [String],
 }
@@ -107,12 +108,13 @@ pub async fn authenticate(
     let used_basic = authorization.is_some();
     let refused = |reason| AuthError::Refused { reason, used_basic };
     let presented = presented(form, authorization).map_err(refused)?;
-    let cimd = verification.cimd;
-    let record = match cimd::find_client(store, cimd, &presented.client_id, now).await {
-        Ok(record) => record.ok_or(refused(Reason::ClientUnknown))?,
-        Err(LookupError::Refused(reason)) => return Err(refused(reason)),
-        Err(LookupError::Store(e)) => return Err(AuthError::Store(e)),
-    };
+    let cimd = verification.lookup.cimd;
+    let record =
+        match cimd::find_client(store, verification.lookup, &presented.client_id, now).await {
+            Ok(record) => record.ok_or(refused(Reason::ClientUnknown))?,
+            Err(LookupError::Refused(reason)) => return Err(refused(reason)),
+            Err(LookupError::Store(e)) => return Err(AuthError::Store(e)),
+        };
     let registered = record.metadata.token_endpoint_auth_method;
     if presented.method != registered {
         return Err(refused(Reason::ClientAuthMethodMismatch));

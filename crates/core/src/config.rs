@@ -57,6 +57,9 @@ pub struct Config {
     pub accounts: BTreeMap<String, PasswordHash>,
     /// The server secret from which gatehouse derives its internal keys.
     pub secret: ServerSecret,
+    /// The keys that tag the client ids, codes and refresh tokens gatehouse issues, derived
+    /// from the secret.
+    pub identifiers: crate::identifiers::IdentifierKeys,
     /// How long a token signing key signs before it is rotated.
     pub signing_key_rotation_secs: u64,
     /// The SHA-256 of the admin API's bearer token (`ADMIN_TOKEN`); `None` turns the API off.
@@ -191,6 +194,12 @@ impl ServerSecret {
     pub fn derive(&self, label: &str) -> [u8; 32] {
         crate::crypto::hmac_sha256(&self.0, &[label.as_bytes(), &[1]])
     }
+
+    /// A secret of these characters, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn parse_for_tests(text: &str) -> Self {
+        Self(text.as_bytes().to_vec())
+    }
 }
 
 /// Every variable and secret gatehouse reads, by name: the Worker's environment and
@@ -301,10 +310,12 @@ impl Config {
     pub fn from_settings(settings: Settings<'_>) -> Result<Self, ConfigError> {
         let apps = parse_apps(settings.apps)?;
         let cimd = crate::cimd::CimdPolicy::from_settings(settings.cimd, &apps)?;
+        let secret = parse_secret(settings.secret)?;
         Ok(Self {
             apps,
             accounts: parse_accounts(settings.local_accounts)?,
-            secret: parse_secret(settings.secret)?,
+            identifiers: crate::identifiers::IdentifierKeys::derive(&secret),
+            secret,
             signing_key_rotation_secs: parse_secs(
                 settings.signing_key_rotation_secs,
                 Secs {
@@ -414,6 +425,14 @@ impl Config {
             }
         }
         problems
+    }
+
+    /// What a client lookup needs besides storage ([`crate::cimd::find_client`]).
+    pub fn client_lookup(&self) -> crate::cimd::ClientLookup<'_> {
+        crate::cimd::ClientLookup {
+            cimd: &self.cimd,
+            ids: &self.identifiers.client_ids,
+        }
     }
 
     /// The app that serves `path` on `host` (`host[:port]` of the request URL): of the apps on

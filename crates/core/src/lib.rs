@@ -26,6 +26,7 @@ pub mod form;
 pub mod gatekeeper;
 pub mod grant_id;
 pub mod grants;
+pub mod identifiers;
 pub mod introspection;
 pub mod jws;
 pub mod login;
@@ -47,6 +48,7 @@ pub mod session_cookie;
 pub mod signer;
 pub mod site;
 pub mod store;
+pub mod tag;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;

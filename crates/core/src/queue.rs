@@ -14,8 +14,9 @@ use crate::time::UnixTime;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum QueueMessage {
-    /// Sent by `GET /healthz` to prove a full round trip through the Queue: the consumer records
-    /// the nonce and the health check waits until it sees it.
+    /// Sent by `GET /healthz` of earlier versions to prove a round trip through the Queue. No
+    /// longer sent (the health check never uses the revocations Queue); still understood, so
+    /// that probes queued before an upgrade are acknowledged rather than dead-lettered.
     HealthProbe {
         /// A fresh random value naming this probe.
         nonce: String,

@@ -23,6 +23,7 @@ use crate::error::Reason;
 use crate::rng::Rng;
 use crate::secret::ClientSecret;
 use crate::store::{ClientRecord, ClientSource};
+use crate::tag::TagKey;
 use crate::time::UnixTime;
 use crate::types::{ClientId, RedirectUri, Scopes};
 
@@ -403,13 +404,19 @@ pub struct Registered {
     pub secret: Option<ClientSecret>,
 }
 
-/// Creates the client: a fresh id, and a fresh secret for confidential clients.
-pub fn register(metadata: ClientMetadata, rng: &impl Rng, now: UnixTime) -> Registered {
+/// Creates the client: a fresh id, tagged with `ids`, and a fresh secret for confidential
+/// clients.
+pub fn register(
+    metadata: ClientMetadata,
+    ids: &TagKey,
+    rng: &impl Rng,
+    now: UnixTime,
+) -> Registered {
     let secret = metadata
         .token_endpoint_auth_method
         .is_confidential()
         .then(|| ClientSecret::issue(rng));
-    let client_id = ClientId::issue(rng);
+    let client_id = ClientId::issue(ids, rng);
     Registered {
         record: ClientRecord {
             client_id,

@@ -18,12 +18,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::crypto::{self, ct_eq_digest};
 use crate::rng::Rng;
+use crate::tag::{TagKey, Verdict};
 
 /// How many random bytes an issued secret carries: 256 bits.
 pub const SECRET_BYTES: usize = 32;
 
-/// Defines a secret newtype with redacted `Debug`, `from_presented`, `issue`, `expose_secret`,
-/// `hash` and `ct_eq`, and deliberately without `Clone`, `PartialEq` or `Serialize`.
+/// Defines a secret newtype with redacted `Debug`, `from_presented`, `issue`, `issue_tagged`,
+/// `open`, `expose_secret`, `hash` and `ct_eq`, and deliberately without `Clone`, `PartialEq` or `Serialize`.
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -43,6 +44,18 @@ macro_rules! secret_type {
                 let mut bytes = [0u8; SECRET_BYTES];
                 rng.fill(&mut bytes);
                 Self(URL_SAFE_NO_PAD.encode(bytes))
+            }
+
+            /// A fresh secret sealed with `key`: 256 bits from `rng` and their tag
+            /// ([`crate::tag`]), `<43 characters>.<22 characters>`.
+            pub fn issue_tagged<R: Rng + ?Sized>(key: &TagKey, rng: &R) -> Self {
+                Self(key.seal(Self::issue(rng).expose_secret()))
+            }
+
+            /// The value a client or browser presented, if `key` sealed it; `None` for a value
+            /// gatehouse did not issue under this key, decided without storage.
+            pub fn open(key: &TagKey, presented: &str) -> Option<Self> {
+                (key.verdict(presented) == Verdict::Issued).then(|| Self(presented.to_owned()))
             }
 
             /// The raw value.

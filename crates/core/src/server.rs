@@ -17,7 +17,6 @@ use crate::migration::{self, HeldWrite, Migration, Paused};
 use crate::password::Pbkdf2;
 use crate::registration::{self, MAX_REGISTRATIONS_PER_HOUR, Registered};
 use crate::rng::Rng;
-use crate::secret::{AuthorizationCode, RefreshToken};
 use crate::session_cookie::SessionCookieKey;
 use crate::signer::Signer;
 use crate::site::Site;
@@ -217,7 +216,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             error: OAuthError::from(e.reason),
             basic_challenge: false,
         })?;
-        let registered = registration::register(metadata, self.rng, self.now);
+        let ids = &self.config.identifiers.client_ids;
+        let registered = registration::register(metadata, ids, self.rng, self.now);
         let name = serde_json::json!({ "client_name": registered.record.metadata.client_name });
         let event = self.audit_event(
             AuditKind::ClientRegistered,
@@ -247,8 +247,14 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         session: Option<&str>,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
         self.writable()?;
-        let request =
-            authorize::check(&self.site, self.store, &self.config.cimd, query, self.now).await?;
+        let request = authorize::check(
+            &self.site,
+            self.store,
+            self.config.client_lookup(),
+            query,
+            self.now,
+        )
+        .await?;
         let Some(person) = self.person(session).await.map_err(AuthorizeError::Store)? else {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
                 self.config,
@@ -305,7 +311,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         let request = authorize::check(
             &self.site,
             self.store,
-            &self.config.cimd,
+            self.config.client_lookup(),
             &submitted.request,
             self.now,
         )
@@ -418,10 +424,13 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         token: &str,
         client: &AuthenticatedClient,
     ) -> Result<Option<GrantRecord>, StoreError> {
-        let refresh = self
-            .store
-            .refresh(&RefreshToken::from_presented(token).hash())
-            .await?;
+        // Only a token gatehouse tagged can be a refresh token; anything else is looked up
+        // as an access token (a JWT, which has no tag). An unknown token is answered like a
+        // revoked one (RFC 7009 §2.2, RFC 7662 §2.2).
+        let refresh = match self.config.identifiers.refresh_token(token) {
+            Some(refresh) => self.store.refresh(&refresh.hash()).await?,
+            None => None,
+        };
         let grant_id = match refresh {
             Some(record) if record.rotated_at.is_none() && self.now < record.expires_at => {
                 record.grant_id
@@ -552,7 +561,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         request: AuthorizationRequest,
         person: &Person,
     ) -> Result<String, AuthorizeError> {
-        let code = AuthorizationCode::issue(self.rng);
+        let code = self.config.identifiers.issue_code(self.rng);
         let stored = async {
             let grant = self
                 .create_grant(
@@ -688,7 +697,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     ) -> client_auth::Verification<'v, K> {
         client_auth::Verification {
             signer: self.signer,
-            cimd: &self.config.cimd,
+            lookup: self.config.client_lookup(),
             audiences,
         }
     }

@@ -1,5 +1,5 @@
-//! The session cookie's value: 256 random bits and a MAC of them, `<id>.<tag>`, where the tag is
-//! HMAC-SHA256 under a key derived from `GATEHOUSE_SECRET`, truncated to 128 bits.
+//! The session cookie's value: 256 random bits and a MAC of them, `<id>.<tag>` ([`crate::tag`]:
+//! HMAC-SHA256 under a key derived from `GATEHOUSE_SECRET`, truncated to 128 bits).
 //!
 //! Why: every request to an app that carries a session cookie looks the session up in D1. With a
 //! bare random value, a made-up cookie costs that lookup too, so anyone could make every request
@@ -10,47 +10,32 @@
 //!
 //! base64url and `.` are all RFC 6265 §4.1.1 `cookie-octet`s: the value needs no quoting.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use crate::config::ServerSecret;
-use crate::crypto::{ct_eq_digest, hmac_sha256};
 use crate::rng::Rng;
 use crate::secret::SessionId;
+use crate::tag::{TagKey, Verdict};
 
 /// The label under which the MAC key is derived from the server secret.
 const KEY_LABEL: &str = "session-cookie";
-/// The tag's length: 128 bits, as many as guessing needs to be hopeless.
-const TAG_BYTES: usize = 16;
 
 /// The key that tags session cookies.
-pub struct SessionCookieKey([u8; 32]);
+pub struct SessionCookieKey(TagKey);
 
 impl SessionCookieKey {
     /// The key derived from the server secret: a new secret ends every session.
     pub fn derive(secret: &ServerSecret) -> Self {
-        Self(secret.derive(KEY_LABEL))
+        Self(TagKey::derive(secret, KEY_LABEL))
     }
 
     /// A new session id, tagged.
     pub fn issue<R: Rng + ?Sized>(&self, rng: &R) -> SessionId {
-        let id = SessionId::issue(rng);
-        let tag = self.tag(id.expose_secret());
-        SessionId::from_presented(format!("{}.{tag}", id.expose_secret()))
+        SessionId::issue_tagged(&self.0, rng)
     }
 
     /// The session `presented` names, if gatehouse issued it under this key; `None` otherwise,
     /// decided without storage. The tag is compared in constant time.
     pub fn open(&self, presented: &str) -> Option<SessionId> {
-        let (id, tag) = presented.split_once('.')?;
-        ct_eq_digest(tag.as_bytes(), self.tag(id).as_bytes())
-            .then(|| SessionId::from_presented(presented))
-    }
-
-    /// The tag of `id`, base64url without padding (22 characters).
-    fn tag(&self, id: &str) -> String {
-        let mac = hmac_sha256(&self.0, &[id.as_bytes()]);
-        URL_SAFE_NO_PAD.encode(mac.get(..TAG_BYTES).unwrap_or_default())
+        (self.0.verdict(presented) == Verdict::Issued).then(|| SessionId::from_presented(presented))
     }
 }
 
@@ -62,7 +47,7 @@ mod tests {
     use crate::testing::SeqRng;
 
     fn key(byte: u8) -> SessionCookieKey {
-        SessionCookieKey([byte; 32])
+        SessionCookieKey(TagKey::for_tests(byte))
     }
 
     #[test]

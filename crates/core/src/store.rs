@@ -86,6 +86,17 @@ pub trait ClientStore {
         client_id: &ClientId,
         now: UnixTime,
     ) -> Result<Option<ClientRecord>, StoreError>;
+    /// Whether a client whose id carries no tag ([`crate::tag::is_tagged`] is false; not a URL)
+    /// may exist: one registered before client ids were tagged, or one the operator inserted
+    /// (`source = 'static'`). Only when it may is the client looked up ([`crate::identifiers`]).
+    /// A `true` need not be exact; a `false` must be, except that an id added in the last
+    /// second may be missed. The Worker answers from a per-isolate list of such ids, read again
+    /// at most once a second, so that made-up ids cost no round trip each.
+    async fn untagged_client_may_exist(
+        &self,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
     /// Marks the client used: it no longer lapses.
     async fn mark_client_used(&self, client_id: &ClientId, now: UnixTime)
     -> Result<(), StoreError>;

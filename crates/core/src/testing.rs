@@ -266,6 +266,12 @@ pub struct MemoryStore {
     login_attempt_ids: Cell<u64>,
     /// When set, every call fails as an outage would.
     pub down: Cell<bool>,
+    /// How many times the list of untagged client ids was consulted.
+    pub untagged_lookups: Cell<u32>,
+    /// How many times a client was looked up by its id.
+    pub client_lookups: Cell<u32>,
+    /// How many times a code, a refresh token or a device code was looked up by its hash.
+    pub secret_lookups: Cell<u32>,
     /// When set, revoking and denylisting fail (storage being moved) while reads still work.
     pub writes_down: Cell<bool>,
     /// Pending upstream logins by state hash, with whether each was used.
@@ -380,6 +386,7 @@ impl ClientStore for MemoryStore {
         now: UnixTime,
     ) -> Result<Option<ClientRecord>, StoreError> {
         self.up()?;
+        self.client_lookups.set(self.client_lookups.get() + 1);
         Ok(self
             .clients
             .borrow()
@@ -387,6 +394,22 @@ impl ClientStore for MemoryStore {
             .map(|(c, _, _)| c.clone())
             .filter(|c| !self.disabled.borrow().contains(c.client_id.as_str()))
             .filter(|c| c.expires_at.is_none_or(|at| now < at)))
+    }
+
+    async fn untagged_client_may_exist(
+        &self,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.up()?;
+        self.untagged_lookups.set(self.untagged_lookups.get() + 1);
+        let untagged = !crate::tag::is_tagged(client_id.as_str());
+        let live = self
+            .clients
+            .borrow()
+            .get(client_id.as_str())
+            .is_some_and(|(c, _, _)| c.expires_at.is_none_or(|at| now < at));
+        Ok(untagged && live && !self.disabled.borrow().contains(client_id.as_str()))
     }
 
     async fn mark_client_used(
@@ -838,6 +861,7 @@ impl CodeStore for MemoryStore {
         _now: UnixTime,
     ) -> Result<Consumed, StoreError> {
         self.d1_write()?;
+        self.secret_lookups.set(self.secret_lookups.get() + 1);
         let (code, fresh) = match self.codes.borrow_mut().get_mut(&key(code_hash)) {
             None => return Ok(Consumed::Unknown),
             // A request the code was not issued for changes nothing, used or not.
@@ -919,6 +943,7 @@ impl DeviceStore for MemoryStore {
         now: UnixTime,
     ) -> Result<Option<DevicePoll>, StoreError> {
         self.up()?;
+        self.secret_lookups.set(self.secret_lookups.get() + 1);
         let mut devices = self.devices.borrow_mut();
         let Some((record, last_polled_at)) = devices
             .get_mut(&key(device_code_hash))
@@ -1122,6 +1147,7 @@ impl MemoryStore {
 impl RefreshStore for MemoryStore {
     async fn refresh(&self, token_hash: &SecretHash) -> Result<Option<RefreshRecord>, StoreError> {
         self.up()?;
+        self.secret_lookups.set(self.secret_lookups.get() + 1);
         Ok(self.refresh.borrow().get(&key(token_hash)).cloned())
     }
 

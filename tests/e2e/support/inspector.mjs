@@ -49,18 +49,32 @@ export async function countRuntimeCalls(port, methods) {
     return result.value;
   };
   await evaluate(`${counter} = {}`);
-  for (const method of methods) {
-    const found = new RegExp(`__wbg_${method}_[0-9a-f]{16}\\s*:[^{]*?function\\s*\\([^)]*\\)\\s*\\{`, 'g');
+  // One breakpoint per import function, counting for every spec that names it.
+  const counters = new Map(); // source offset → condition parts
+  for (const spec of methods) {
+    // A string names an import; `{ label, method, callee }` counts, under `label`, only the calls
+    // of import `method` (e.g. `call`, a JS function call) whose first argument is a function
+    // named `callee`: KV's `get` and `put` are reached that way, through `Function.prototype.call`.
+    const { label, method, callee } = typeof spec === 'string' ? { label: spec, method: spec } : spec;
+    const found = new RegExp(`__wbg_${method}_[0-9a-f]{16}\\s*:[^{]*?function\\s*\\(([^)]*)\\)\\s*\\{`, 'g');
     let match;
     let any = false;
     while ((match = found.exec(script.source))) {
+      const first = match[1].split(',')[0].trim();
+      if (callee && !first) continue;
       any = true;
-      await session.call('Debugger.setBreakpoint', {
-        location: { scriptId: script.scriptId, ...position(script.source, match.index + match[0].length) },
-        condition: `(${counter}[${JSON.stringify(method)}] = (${counter}[${JSON.stringify(method)}] ?? 0) + 1, false)`,
-      });
+      const count = `(${counter}[${JSON.stringify(label)}] = (${counter}[${JSON.stringify(label)}] ?? 0) + 1)`;
+      const part = callee ? `(typeof ${first} === 'function' && ${first}.name === ${JSON.stringify(callee)} && ${count})` : count;
+      const offset = match.index + match[0].length;
+      counters.set(offset, [...(counters.get(offset) ?? []), part]);
     }
     if (!any) throw new Error(`no wasm-bindgen import for ${method} in the Worker's glue`);
+  }
+  for (const [offset, parts] of counters) {
+    await session.call('Debugger.setBreakpoint', {
+      location: { scriptId: script.scriptId, ...position(script.source, offset) },
+      condition: `(${parts.join(', ')}, false)`,
+    });
   }
   const counts = async () => {
     const calls = await evaluate(`(() => { const c = ${counter}; ${counter} = {}; return JSON.stringify(c); })()`);

@@ -11,7 +11,7 @@ mod redirect;
 
 pub use redirect::RegisteredRedirect;
 
-use crate::cimd::{self, CimdPolicy, LookupError, MetadataDocuments};
+use crate::cimd::{self, ClientLookup, LookupError, MetadataDocuments};
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
 use crate::pkce::CodeChallenge;
@@ -67,13 +67,13 @@ impl From<crate::migration::Paused> for AuthorizeError {
 pub async fn check(
     site: &Site<'_>,
     store: &(impl ClientStore + MetadataDocuments),
-    cimd: &CimdPolicy,
+    lookup: ClientLookup<'_>,
     query: &str,
     now: UnixTime,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     let render = AuthorizeError::Render;
     let params = Form::parse(query.as_bytes()).map_err(render)?;
-    let client = check_client(store, cimd, &params, now).await?;
+    let client = check_client(store, lookup, &params, now).await?;
     let redirect = check_redirect_uri(&client, &params).map_err(render)?;
     // From here on errors go to the client. `state` is echoed only when well formed.
     let state = params
@@ -106,7 +106,7 @@ pub async fn check(
 
 async fn check_client(
     store: &(impl ClientStore + MetadataDocuments),
-    cimd: &CimdPolicy,
+    lookup: ClientLookup<'_>,
     params: &Form,
     now: UnixTime,
 ) -> Result<ClientRecord, AuthorizeError> {
@@ -116,7 +116,7 @@ async fn check_client(
         .map_err(render)?
         .ok_or(render(Reason::ClientIdMissing))?;
     let id = ClientId::parse(id).map_err(|_| render(Reason::ClientUnknown))?;
-    match cimd::find_client(store, cimd, &id, now).await {
+    match cimd::find_client(store, lookup, &id, now).await {
         Ok(client) => client.ok_or(render(Reason::ClientUnknown)),
         Err(LookupError::Refused(reason)) => Err(render(reason)),
         Err(LookupError::Store(e)) => Err(AuthorizeError::Store(e)),

@@ -18,7 +18,6 @@ use crate::grants::device_code::SLOW_DOWN_SECS;
 use crate::paths;
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::secret::DeviceCode;
 use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{DeviceCodeRecord, DeviceStatus, Store, StoreError};
@@ -74,7 +73,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         }
         let resource = authorize::check_resource(&self.site, &form)?;
         let scopes = authorize::check_scope(&self.site, &form)?;
-        let device_code = DeviceCode::issue(self.rng);
+        let device_code = self.config.identifiers.issue_device_code(self.rng);
         let key = self.user_code_key();
         for _ in 0..USER_CODE_ATTEMPTS {
             let user_code = UserCode::issue(self.rng);

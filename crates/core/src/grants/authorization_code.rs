@@ -15,7 +15,6 @@ use crate::grants::TokenResponse;
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::secret::AuthorizationCode;
 use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{CodeBinding, CodeRecord, Consumed, GrantRecord, RevocationReason, Store};
@@ -35,7 +34,13 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     {
         return Err(Reason::GrantTypeNotRegistered.into());
     }
-    let code = AuthorizationCode::from_presented(form.require("code")?);
+    // A code gatehouse did not issue is unknown without a lookup (`crate::identifiers`):
+    // `invalid_grant`, as for any invalid code (RFC 6749 §5.2).
+    let code = server
+        .config
+        .identifiers
+        .code(form.require("code")?)
+        .ok_or(Reason::CodeUnknown)?;
     // RFC 7636 §4.6: the verifier must hash to the challenge. A missing or malformed one is
     // refused before the code is looked at.
     let verifier = CodeVerifier::parse(

@@ -14,7 +14,6 @@ use crate::form::Form;
 use crate::grants::TokenResponse;
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::secret::DeviceCode;
 use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{DeviceStatus, Store};
@@ -37,7 +36,13 @@ pub async fn redeem<S: Store, K: Signer, R: Rng>(
     if !client.record().metadata.allows(GrantType::DeviceCode) {
         return Err(Reason::GrantTypeNotRegistered.into());
     }
-    let code = DeviceCode::from_presented(form.require("device_code")?);
+    // A device code gatehouse did not issue is unknown without a lookup (`crate::identifiers`):
+    // `invalid_grant` (RFC 8628 §3.5, RFC 6749 §5.2).
+    let code = server
+        .config
+        .identifiers
+        .device_code(form.require("device_code")?)
+        .ok_or(Reason::DeviceCodeUnknown)?;
     let hash = code.hash();
     // RFC 8628 §3.4: the device code must have been issued to the authenticated client; a code
     // of another client is unknown to this one (and its poll is not recorded).

@@ -91,7 +91,7 @@ impl FirstRefreshToken {
         if !client.record().metadata.allows(GrantType::RefreshToken) {
             return Self(None);
         }
-        let token = RefreshToken::issue(server.rng);
+        let token = server.config.identifiers.issue_refresh_token(server.rng);
         let record = RefreshRecord {
             token_hash: token.hash(),
             grant_id: grant.grant_id.clone(),

@@ -43,7 +43,13 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
     if !client.record().metadata.allows(GrantType::RefreshToken) {
         return Err(Reason::GrantTypeNotRegistered.into());
     }
-    let presented = RefreshToken::from_presented(form.require("refresh_token")?);
+    // A token gatehouse did not issue is unknown without a lookup (`crate::identifiers`):
+    // `invalid_grant`, as for any invalid refresh token (RFC 6749 §5.2).
+    let presented = server
+        .config
+        .identifiers
+        .refresh_token(form.require("refresh_token")?)
+        .ok_or(Reason::RefreshTokenUnknown)?;
     let (record, grant) = server
         .store
         .refresh_with_grant(&presented.hash())
@@ -107,10 +113,13 @@ fn requested_scopes(form: &Form, granted: &Scopes) -> Result<Scopes, Reason> {
     }
 }
 
+/// The successor's random part is the MAC of the presented token; it is tagged like every
+/// refresh token gatehouse issues.
 fn successor_of<S, K, R>(server: &Server<'_, S, K, R>, presented: &RefreshToken) -> RefreshToken {
     let key = server.config.secret.derive(SUCCESSOR_KEY_LABEL);
     let mac = hmac_sha256(&key, &[presented.expose_secret().as_bytes()]);
-    RefreshToken::from_presented(URL_SAFE_NO_PAD.encode(mac))
+    let identifiers = &server.config.identifiers;
+    identifiers.seal_refresh_token(&URL_SAFE_NO_PAD.encode(mac))
 }
 
 async fn successor_is_live<S: Store, K, R>(

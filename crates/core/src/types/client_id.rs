@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Reason;
 use crate::rng::Rng;
+use crate::tag::TagKey;
 
 /// The longest client id we accept, in bytes. RFC 6749 §2.2: "The authorization server SHOULD
 /// document the size of any identifier it issues."
@@ -36,13 +37,14 @@ impl ClientId {
         Ok(Self(raw.to_owned()))
     }
 
-    /// A fresh id for a dynamically registered client: `c_` and 128 random bits in hex. Not a
-    /// secret (public clients send it in the clear), but unguessable, so ids cannot be
-    /// enumerated.
-    pub fn issue(rng: &impl Rng) -> Self {
+    /// A fresh id for a dynamically registered client: `c_` and 128 random bits in hex, sealed
+    /// with `key` (a dot and a 22-character tag, [`crate::tag`]), 57 characters. Not a secret
+    /// (public clients send it in the clear), but unguessable, so ids cannot be enumerated; the
+    /// tag lets a made-up id be refused without a lookup ([`crate::identifiers`]).
+    pub fn issue(key: &TagKey, rng: &impl Rng) -> Self {
         let mut bytes = [0u8; 16];
         rng.fill(&mut bytes);
-        Self(format!("c_{}", crate::crypto::hex(&bytes)))
+        Self(key.seal(&format!("c_{}", crate::crypto::hex(&bytes))))
     }
 
     /// The id as text.

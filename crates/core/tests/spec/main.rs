@@ -12,6 +12,8 @@ mod support;
 mod admin_api;
 mod cimd;
 mod connected_agents;
+mod forged_identifiers;
+mod healthz;
 mod login_and_consent;
 mod mcp_clients;
 mod migration_mode;
