@@ -253,6 +253,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
                 self.config,
                 &self.site,
+                &request,
                 query,
             )));
         };
@@ -314,6 +315,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
                 self.config,
                 &self.site,
+                &request,
                 &submitted.request,
             )));
         };
