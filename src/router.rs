@@ -178,7 +178,18 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             | paths::ADMIN_DISABLE_CLIENT,
         ) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.
-        _ if paths::is_reserved(&local) => http::not_found(),
+        _ if paths::is_reserved(&local) => {
+            let browser = gatehouse_core::gatekeeper::request::is_browser_navigation(
+                req.method(),
+                req.header("Accept").as_deref(),
+                req.header("Sec-Fetch-Mode").as_deref(),
+            );
+            if browser {
+                http::page(404, crate::pages::not_found(&server.site.path("/")))
+            } else {
+                http::not_found()
+            }
+        }
         _ => return gate::handle(&server, env, req, &url).await,
     }?;
     let response = if cors {

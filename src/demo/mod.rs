@@ -33,6 +33,7 @@ pub async fn respond(
             200,
             pages::demo(
                 &identity_rows(headers),
+                &site.path(paths::AGENTS),
                 &site.path(paths::LOGOUT),
                 csrf_token,
             ),

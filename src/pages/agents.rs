@@ -24,15 +24,25 @@ pub fn agents(view: &AgentsView, csrf_token: &str) -> String {
                 ),
                 None => (String::new(), &agent.redirect_destination),
             };
+            // A device grant (RFC 8628) has no redirect URI: the person typed a code instead.
+            let reached = if agent.redirect_uri.is_empty() {
+                "signed in with a code you typed (device grant)".to_owned()
+            } else {
+                format!("answers to <code>{}</code>{loopback}", text(destination))
+            };
             format!(
                 "<li><strong>{name}</strong>{identified_by} <span class=\"small\">client id <code>{id}</code></span><br>\
-                 answers to <code>{destination}</code>{loopback}; may <code>{scopes}</code><br>\
+                 {reached}; may <span class=\"scopes\">{scopes}</span><br>\
                  <span class=\"small\">approved {created}, last used {last_used}</span>\
                  <form method=\"post\" action=\"{action}\">{grant}{csrf}<button type=\"submit\">Revoke</button></form></li>",
                 name = text(&agent.client_name),
                 id = text(&agent.client_id),
-                destination = text(destination),
-                scopes = text(&agent.scopes.join(" ")),
+                scopes = agent
+                    .scopes
+                    .iter()
+                    .map(|scope| format!("<code>{}</code>", text(scope)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 created = utc(agent.created_at),
                 action = attr(&view.revoke_action),
                 grant = hidden(GRANT_FIELD, &agent.grant_id),
@@ -121,6 +131,32 @@ mod tests {
         );
         assert!(
             page.contains("<code>http://127.0.0.1:4242/cb</code>"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn a_device_grant_says_how_it_was_approved_instead_of_an_empty_destination() {
+        let mut view = view();
+        if let Some(agent) = view.agents.first_mut() {
+            agent.redirect_uri = String::new();
+            agent.redirect_destination = String::new();
+            agent.redirect_is_loopback = false;
+        }
+        let page = agents(&view, "t");
+        assert!(
+            page.contains("signed in with a code you typed (device grant)"),
+            "{page}"
+        );
+        assert!(!page.contains("answers to"), "{page}");
+        assert!(!page.contains("<code></code>"), "{page}");
+    }
+
+    #[test]
+    fn each_scope_is_its_own_unbreakable_word() {
+        let page = agents(&view(), "t");
+        assert!(
+            page.contains("<span class=\"scopes\"><code>read</code> <code>write</code></span>"),
             "{page}"
         );
     }

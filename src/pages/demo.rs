@@ -6,7 +6,12 @@ use html_escape::encode_text as text;
 use super::{document, hidden};
 
 /// The demo page showing the identity headers an origin receives.
-pub fn demo(rows: &[(String, String)], logout_action: &str, csrf_token: &str) -> String {
+pub fn demo(
+    rows: &[(String, String)],
+    agents_href: &str,
+    logout_action: &str,
+    csrf_token: &str,
+) -> String {
     let rows: String = rows
         .iter()
         .map(|(name, value)| {
@@ -22,8 +27,12 @@ pub fn demo(rows: &[(String, String)], logout_action: &str, csrf_token: &str) ->
          every request:</p><ul>{rows}</ul>\
          <p class=\"small\">The <code>Gatehouse-Assertion</code> JWT can be verified with the keys at \
          <code>{jwks}</code>.</p>\
+         <p>Agents acting for you here, and a button to revoke each: \
+         <a href=\"{agents}\">connected agents</a>. MCP clients connect to this app at \
+         <code>/mcp</code>.</p>\
          <form method=\"post\" action=\"{logout}\">{csrf}<button type=\"submit\">Log out</button></form>",
         jwks = paths::JWKS,
+        agents = html_escape::encode_double_quoted_attribute(agents_href),
         logout = html_escape::encode_double_quoted_attribute(logout_action),
         csrf = hidden(csrf::FIELD, csrf_token),
     );
@@ -52,10 +61,12 @@ mod tests {
     fn values_are_escaped_and_logout_carries_csrf() {
         let page = demo(
             &[("Gatehouse-Client-Name".into(), "<script>x</script>".into())],
+            "/wiki/.gatehouse/agents",
             "/.gatehouse/logout",
             "t0k",
         );
         assert!(!page.contains("<script>x"));
+        assert!(page.contains("<a href=\"/wiki/.gatehouse/agents\">connected agents</a>"));
         assert!(page.contains("name=\"csrf_token\" value=\"t0k\""));
         let page = forbidden(
             "<b>Wiki</b>",

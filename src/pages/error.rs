@@ -18,6 +18,18 @@ pub fn error(error: &OAuthError) -> String {
     document("Error", &body)
 }
 
+/// The page for a person whose browser asked for a path in gatehouse's own namespaces that it
+/// does not serve (a mistyped or outdated link), instead of the JSON an API client gets.
+pub fn not_found(app_href: &str) -> String {
+    let body = format!(
+        "<h1>No such page</h1><p>gatehouse has no page at this address. The link may be \
+         mistyped or out of date.</p><p><a href=\"{}\">Go to the app</a></p>\
+         <p class=\"small\">Error code: <code>not_found</code>.</p>",
+        html_escape::encode_double_quoted_attribute(app_href)
+    );
+    document("No such page", &body)
+}
+
 /// The page for a person who arrives while gatehouse is paused (migration mode): nothing is
 /// wrong with the app or the agent; they should come back later.
 pub fn paused(retry_after_secs: u64) -> String {

@@ -4,7 +4,7 @@
 use gatehouse_core::csrf;
 use gatehouse_core::login::LoginPrompt;
 #[cfg(test)]
-use gatehouse_core::login::ProviderChoice;
+use gatehouse_core::login::{AskingAgent, ProviderChoice};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::{document, hidden};
@@ -35,8 +35,25 @@ pub fn login(prompt: &LoginPrompt, csrf_token: &str) -> String {
             )
         })
         .collect();
+    let asking = prompt
+        .agent
+        .as_ref()
+        .map(|agent| {
+            let vouched = match &agent.document_host {
+                Some(host) => format!("identified by https://{}/…", text(host)),
+                None => "name not verified".to_owned(),
+            };
+            format!(
+                "<p class=\"warn\">An agent, <strong>{name}</strong> <span class=\"small\">({vouched})</span>, \
+                 asks to act for you at {app}. Log in first; you will then see what it asks for \
+                 and can allow or refuse it.</p>",
+                name = text(&agent.name),
+                app = text(&prompt.app_name),
+            )
+        })
+        .unwrap_or_default();
     let body = format!(
-        "<h1>Log in to {app}</h1>{error}{local}{buttons}",
+        "<h1>Log in to {app}</h1>{asking}{error}{local}{buttons}",
         app = text(&prompt.app_name),
     );
     document("Log in", &body)
@@ -75,6 +92,10 @@ mod tests {
                 name: "<b>Corp</b> SSO".into(),
             }],
             provider_action: "/wiki/.gatehouse/oidc/start".into(),
+            agent: Some(AskingAgent {
+                name: "<i>Claude Code (official)</i>".into(),
+                document_host: None,
+            }),
         }
     }
 
@@ -115,5 +136,33 @@ mod tests {
         assert!(page.contains("name=\"return_to\""));
         assert!(page.contains("Wrong email or password."));
         assert!(page.contains("action=\"/wiki/.gatehouse/login\""));
+    }
+
+    #[test]
+    fn an_agents_authorization_says_which_agent_is_asking_and_whether_its_name_is_verified() {
+        let page = login(&prompt(), "t");
+        assert!(
+            page.contains("An agent, <strong>&lt;i&gt;Claude Code (official)&lt;/i&gt;</strong>"),
+            "{page}"
+        );
+        assert!(page.contains("(name not verified)"), "{page}");
+        let mut documented = prompt();
+        documented.agent = Some(AskingAgent {
+            name: "Agent".into(),
+            document_host: Some("agent.example.com".into()),
+        });
+        let page = login(&documented, "t");
+        assert!(
+            page.contains("(identified by https://agent.example.com/…)"),
+            "{page}"
+        );
+        let own = login(
+            &LoginPrompt {
+                agent: None,
+                ..prompt()
+            },
+            "t",
+        );
+        assert!(!own.contains("An agent"), "{own}");
     }
 }

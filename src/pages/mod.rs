@@ -14,19 +14,19 @@ pub use agents::agents;
 pub use consent::consent;
 pub use demo::{demo, forbidden};
 pub use device::{device_consent, device_done, device_entry, device_refused};
-pub use error::{error, login_failed, paused};
+pub use error::{error, login_failed, not_found, paused};
 pub use login::login;
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 /// The one stylesheet, inline; the CSP admits exactly this text by its hash.
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}\
-h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input[type=email],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}\
+h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input[type=email],input[type=password],input[type=text]{width:100%;padding:.5rem;box-sizing:border-box;font-size:1rem}\
 button{padding:.55rem 1.2rem;margin:1rem .5rem 0 0;font-size:1rem}.warn{background:#fff4d6;border:1px solid #e0b84c;padding:.6rem}\
-.error{background:#fde8e8;border:1px solid #d66;padding:.6rem}.small{color:#555;font-size:.85rem}li{margin:.3rem 0}code{word-break:break-all}";
+.error{background:#fde8e8;border:1px solid #d66;padding:.6rem}.small{color:#555;font-size:.85rem}li{margin:.3rem 0}code{overflow-wrap:anywhere}.scopes code{white-space:nowrap}";
 
 /// `base64(sha256(STYLE))`, checked by a test.
-const STYLE_HASH: &str = "sha256-ceuF7Ys8lQcxcwp3dm0pQoHh5RCL1nbJwV1l49e0DSo=";
+const STYLE_HASH: &str = "sha256-Jej8hUcIBTQk2W5zuzWxfuOz155/XWteSoUvY+NSK64=";
 
 /// The `Content-Security-Policy` of every page: nothing loads, nothing runs, nothing frames us.
 /// No `form-action`: browsers apply it to the redirects that follow a submission, and the consent

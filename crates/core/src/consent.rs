@@ -58,6 +58,24 @@ pub struct ConsentPrompt {
     pub action: String,
 }
 
+/// How the pages name the client of a checked request: its registered name (or its client id
+/// when it gave none) with every character that could hide or reorder text replaced, and, for a
+/// metadata document client, the document's host, which is what vouches for the name.
+pub fn client_identity(request: &AuthorizationRequest) -> (String, Option<String>) {
+    let client = &request.client;
+    let name = neutralise_hidden_chars(
+        client
+            .metadata
+            .client_name
+            .as_deref()
+            .unwrap_or(client.client_id.as_str()),
+    );
+    let document_host = (client.source == crate::store::ClientSource::MetadataDocument)
+        .then(|| crate::cimd::document_host(&client.client_id))
+        .flatten();
+    (name, document_host)
+}
+
 impl ConsentPrompt {
     /// The prompt for a checked request.
     pub fn new(
@@ -66,22 +84,13 @@ impl ConsentPrompt {
         person: &Person,
         query: &str,
     ) -> Self {
-        let metadata = &request.client.metadata;
-        let client_document_host = (request.client.source
-            == crate::store::ClientSource::MetadataDocument)
-            .then(|| crate::cimd::document_host(&request.client.client_id))
-            .flatten();
+        let (client_name, client_document_host) = client_identity(request);
         let redirect = &request.redirect;
         let redirect_leaves_document_host = client_document_host.as_deref().is_some_and(|host| {
             !redirect.is_loopback() && !redirect.is_private_use() && redirect.destination() != host
         });
         Self {
-            client_name: neutralise_hidden_chars(
-                metadata
-                    .client_name
-                    .as_deref()
-                    .unwrap_or(request.client.client_id.as_str()),
-            ),
+            client_name,
             client_id: request.client.client_id.as_str().to_owned(),
             client_document_host,
             redirect_destination: redirect.destination().to_owned(),

@@ -59,6 +59,20 @@ pub struct LoginPrompt {
     pub providers: Vec<ProviderChoice>,
     /// Where the provider buttons post: [`paths::OIDC_START`] under the app's prefix.
     pub provider_action: String,
+    /// The agent whose authorization request brought the person here, so the page can say that
+    /// an agent is asking before the person types a password; `None` for a person who opened
+    /// the app itself.
+    pub agent: Option<AskingAgent>,
+}
+
+/// The agent an authorization request comes from, as the login page names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AskingAgent {
+    /// Its name, as [`consent::client_identity`](crate::consent::client_identity) gives it.
+    pub name: String,
+    /// A metadata document client's verified host; `None` for a self-registered name, which
+    /// the page marks as not verified.
+    pub document_host: Option<String>,
 }
 
 impl LoginPrompt {
@@ -67,10 +81,23 @@ impl LoginPrompt {
         Self::returning_to(config, site, self::return_to(return_to))
     }
 
-    /// The prompt for an authorization request with this query string.
-    pub fn new(config: &Config, site: &Site<'_>, authorization_query: &str) -> Self {
+    /// The prompt for a checked authorization request with this query string: the person comes
+    /// back to it after logging in, and the page names the agent asking.
+    pub fn new(
+        config: &Config,
+        site: &Site<'_>,
+        request: &crate::authorize::AuthorizationRequest,
+        authorization_query: &str,
+    ) -> Self {
         let back = format!("{}?{authorization_query}", site.path(paths::AUTHORIZE));
-        Self::returning_to(config, site, back)
+        let (name, document_host) = crate::consent::client_identity(request);
+        Self {
+            agent: Some(AskingAgent {
+                name,
+                document_host,
+            }),
+            ..Self::returning_to(config, site, back)
+        }
     }
 
     fn returning_to(config: &Config, site: &Site<'_>, return_to: String) -> Self {
@@ -90,6 +117,7 @@ impl LoginPrompt {
                 })
                 .collect(),
             provider_action: site.path(paths::OIDC_START),
+            agent: None,
         }
     }
 

@@ -259,6 +259,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
                 self.config,
                 &self.site,
+                &request,
                 query,
             )));
         };
@@ -320,6 +321,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             return Ok(AuthorizeOutcome::Login(login::LoginPrompt::new(
                 self.config,
                 &self.site,
+                &request,
                 &submitted.request,
             )));
         };

@@ -273,6 +273,17 @@ class Page {
     await this.#until(() => this.#loads > loads, `the page after clicking ${selector}`);
   }
 
+  /** Lays the page out as a window `width` × `height` CSS pixels would. */
+  async resize(width, height) {
+    await this.#send('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 1, mobile: false });
+  }
+
+  /** A PNG of the viewport, as a Buffer (to save for a person to look at). */
+  async screenshot() {
+    const { data } = await this.#send('Page.captureScreenshot', { format: 'png' });
+    return Buffer.from(data, 'base64');
+  }
+
   /** The redirect from gatehouse to another origin, once it happened: `{ status, location }`. */
   redirected() {
     return this.#until(() => this.#redirects.at(-1), 'a redirect away from gatehouse');

@@ -46,6 +46,11 @@ fn an_unauthenticated_person_is_asked_to_log_in_and_sent_back() {
         AuthorizeOutcome::Login(prompt) => {
             assert_eq!(prompt.return_to, format!("/oauth/authorize?{query}"));
             assert_eq!(prompt.app_name, "Wiki");
+            // Issue 18: the login page says an agent is asking, naming it as consent will
+            // (a registered name, so not verified: no document host).
+            let agent = prompt.agent.expect("the login prompt names the agent");
+            assert_eq!(agent.name, "Agent");
+            assert_eq!(agent.document_host, None);
         }
         other => panic!("{other:?}"),
     }
