@@ -48,7 +48,7 @@ describe('a migrated local gatehouse', () => {
     for (const { status, headers, body } of answers) {
       assert.equal(status, 200);
       assert.equal(headers.get('cache-control'), 'no-store');
-      assert.deepEqual(body, { ok: true, check: 'liveness' });
+      assert.deepEqual(body, { ok: true, check: 'liveness', configuration: 'valid' });
     }
     assert.deepEqual(storageCalls(calls), NONE);
     // A browser's cookies that are no admin's session change nothing.
