@@ -123,6 +123,7 @@ async function main() {
   const snapshot = await mkdtemp(join(tmpdir(), 'gatehouse-cold-build-'));
   await cp(join(ROOT, 'build'), join(snapshot, 'build'), { recursive: true });
   await cp(join(ROOT, 'wrangler.toml'), join(snapshot, 'wrangler.toml'));
+  await cp(join(ROOT, '.dev.vars'), join(snapshot, '.dev.vars'));
   const wasm = async (dir) => {
     const bytes = await readFile(join(dir, (await readdir(dir)).find((f) => f.endsWith('.wasm'))));
     return { raw: bytes.length, gzip: gzipSync(bytes).length };

@@ -22,7 +22,8 @@ const zero = () => ({
   roundTrips: 0, d1Calls: 0, d1Statements: 0, rowsRead: 0, rowsWritten: 0,
   kvReads: 0, kvWrites: 0, kvDeletes: 0, kvLists: 0, queueMessages: 0,
 });
-let totals = { requests: 0, before: zero(), after: zero(), maxBefore: 0 };
+let totals = { requests: 0, before: zero(), after: zero(), maxBefore: 0, log: [] };
+const LOG_MAX = 400;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const delayOf = (env, name) => {
@@ -36,6 +37,8 @@ class Tracker {
     this.inflight = 0;
     this.answered = false;
     this.roundTripsBefore = 0;
+    this.log = env?.BENCH_STORAGE_LOG === '1';
+    this.request = (totals.seq = (totals.seq ?? 0) + 1);
     this.delays = { d1: delayOf(env, 'BENCH_D1_DELAY_MS'), kv: delayOf(env, 'BENCH_KV_DELAY_MS'), queue: delayOf(env, 'BENCH_QUEUE_DELAY_MS') };
   }
 
@@ -44,8 +47,9 @@ class Tracker {
   }
 
   /** Runs one storage call `fn(counts)` as a (possibly shared) round trip of `kind`. */
-  async call(kind, fn) {
+  async call(kind, fn, label = kind) {
     const counts = this.phase;
+    if (this.log && totals.log.length < LOG_MAX) totals.log.push(`#${this.request} ${this.answered ? 'after' : 'before'}${this.inflight ? ' (overlapping)' : ''}: ${label}`);
     if (this.inflight === 0) {
       counts.roundTrips++;
       if (!this.answered) this.roundTripsBefore++;
@@ -73,12 +77,14 @@ const addMeta = (counts, result) => {
 
 /** A D1 prepared statement whose calls are counted; `real` keeps the runtime's statement. */
 const REAL = new WeakMap();
-function statement(tracker, stmt) {
+const SQL = new WeakMap();
+const short = (sql) => String(sql ?? '').replace(/\s+/g, ' ').trim().slice(0, 90);
+function statement(tracker, stmt, sql) {
   const wrapped = new Proxy(stmt, {
     get(target, prop) {
       switch (prop) {
         case 'bind':
-          return (...args) => statement(tracker, target.bind(...args));
+          return (...args) => statement(tracker, target.bind(...args), sql);
         case 'all':
         case 'run':
           return () => tracker.call('d1', async (c) => {
@@ -87,13 +93,13 @@ function statement(tracker, stmt) {
             const result = await target[prop]();
             addMeta(c, result);
             return result;
-          });
+          }, sql);
         case 'raw':
           return (...args) => tracker.call('d1', (c) => {
             c.d1Calls++;
             c.d1Statements++;
             return target.raw(...args);
-          });
+          }, sql);
         case 'first':
           // D1's first() returns no meta: the same query through all(), answered as first() does.
           return (column) => tracker.call('d1', async (c) => {
@@ -106,7 +112,7 @@ function statement(tracker, stmt) {
             if (row === null) return null;
             if (!(column in row)) throw new Error(`D1_COLUMN_NOTFOUND: Column not found (${column})`);
             return row[column];
-          });
+          }, sql);
         default: {
           const value = Reflect.get(target, prop);
           return typeof value === 'function' && prop !== 'constructor' ? value.bind(target) : value;
@@ -115,6 +121,7 @@ function statement(tracker, stmt) {
     },
   });
   REAL.set(wrapped, stmt);
+  SQL.set(wrapped, sql);
   return wrapped;
 }
 
@@ -123,7 +130,7 @@ function d1(tracker, db) {
     get(target, prop) {
       switch (prop) {
         case 'prepare':
-          return (sql) => statement(tracker, target.prepare(sql));
+          return (sql) => statement(tracker, target.prepare(sql), short(sql));
         case 'batch':
           return (statements) => tracker.call('d1', async (c) => {
             c.d1Calls++;
@@ -131,7 +138,7 @@ function d1(tracker, db) {
             const results = await target.batch(statements.map((s) => REAL.get(s) ?? s));
             for (const result of results) addMeta(c, result);
             return results;
-          });
+          }, `batch[${statements.map((s) => SQL.get(s) ?? '?').join(' ; ')}]`);
         case 'exec':
           return (sql) => tracker.call('d1', (c) => {
             c.d1Calls++;
@@ -158,7 +165,7 @@ function kv(tracker, namespace) {
       return (...args) => tracker.call('kv', (c) => {
         c[kind] += prop === 'get' && Array.isArray(args[0]) ? args[0].length : 1;
         return value.apply(target, args);
-      });
+      }, `KV ${prop} ${typeof args[0] === 'string' ? args[0].slice(0, 40) : ''}`);
     },
   });
 }
@@ -172,7 +179,7 @@ function queue(tracker, producer) {
       return (...args) => tracker.call('queue', (c) => {
         c.queueMessages += prop === 'sendBatch' ? args[0].length : 1;
         return value.apply(target, args);
-      });
+      }, `Queue ${prop}`);
     },
   });
 }
@@ -192,7 +199,7 @@ function wrapEnv(env, tracker) {
 
 const report = () => {
   const body = JSON.stringify(totals);
-  totals = { requests: 0, before: zero(), after: zero(), maxBefore: 0 };
+  totals = { requests: 0, before: zero(), after: zero(), maxBefore: 0, log: [] };
   return new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
 };
 

@@ -12,7 +12,8 @@
 //
 // Bounds (environment): BENCH_STORAGE_REQUESTS (100) requests per scenario and server, at
 // BENCH_STORAGE_CONCURRENCY (4), each scenario at most BENCH_SECONDS (10) s; BENCH_D1_DELAY_MS,
-// BENCH_KV_DELAY_MS (0 turns the delay off). Writes bench/results/storage.json.
+// BENCH_KV_DELAY_MS (0 turns the delay off); BENCH_STORAGE_LOG=1 also records which calls each
+// request made (the first 40 per scenario, in the JSON). Writes bench/results/storage.json.
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -126,7 +127,7 @@ async function scenario(base, send, expect, options) {
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const c = await counts(base);
   const per = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, c.requests ? v / c.requests : 0]));
-  return { ...result, ok: result.statuses[expect] ?? 0, expect, requests: c.requests, before: per(c.before), after: per(c.after), maxBefore: c.maxBefore };
+  return { ...result, ok: result.statuses[expect] ?? 0, expect, requests: c.requests, before: per(c.before), after: per(c.after), maxBefore: c.maxBefore, ...(c.log.length ? { log: c.log.slice(0, 40) } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,6 +225,13 @@ async function measure(name, base) {
   await authenticated();
   say('auth', await scenario(base, authenticated, 200));
 
+  // Authenticated request with a token this isolate has not seen yet (each token once): what a
+  // fresh token costs in every isolate it reaches after a refresh.
+  let nextFresh = 0;
+  say('authFirst', await scenario(base, () => request(base, '/api/bench', {
+    headers: { accept: 'application/json', authorization: `Bearer ${tokens[nextFresh++].access_token}` },
+  }), 200, { requests: tokens.length }));
+
   // Revocation of refresh tokens (RFC 7009), each token once.
   let nextToken = 0;
   say('revoke', await scenario(base, () => {
@@ -316,8 +324,10 @@ async function main() {
   });
   await new Promise((resolve) => origin.listen(0, '127.0.0.1', resolve));
   const originUrl = `http://127.0.0.1:${origin.address().port}`;
-  const apps = [{ name: 'Bench', host: '*', scopes: { read: 'Read' }, policy: { allow_domains: ['example.com'] }, origin: originUrl }];
-  const delays = { BENCH_D1_DELAY_MS: String(D1_DELAY), BENCH_KV_DELAY_MS: String(KV_DELAY) };
+  // default_scopes: the 401 names the scope an agent should ask for (RFC 6750 §3), as a deployment
+  // configured like the README's example does.
+  const apps = [{ name: 'Bench', host: '*', scopes: { read: 'Read' }, default_scopes: ['read'], policy: { allow_domains: ['example.com'] }, origin: originUrl }];
+  const delays = { BENCH_D1_DELAY_MS: String(D1_DELAY), BENCH_KV_DELAY_MS: String(KV_DELAY), BENCH_STORAGE_LOG: process.env.BENCH_STORAGE_LOG === '1' ? '1' : '0' };
   const [g, r] = await Promise.all([gatehouseConfig(), referenceConfig()]);
   const servers = {};
   const results = { date: new Date().toISOString(), delays: { d1Ms: D1_DELAY, kvMs: KV_DELAY }, requests: REQUESTS, concurrency: CONCURRENCY, scenarios: {}, agent: {} };
@@ -346,10 +356,10 @@ async function main() {
 }
 
 const NAMES = {
-  auth: 'authenticated GET (cached token)', anon: '401 (no token)', metadata: 'discovery (AS metadata)',
+  auth: 'authenticated GET (cached token)', authFirst: 'authenticated GET (token new to the isolate)', anon: '401 (no token)', metadata: 'discovery (AS metadata)',
   dcr: 'DCR', code: 'code exchange', refresh: 'refresh', revoke: 'revocation (refresh token)',
 };
-const BUDGET = { auth: 0, anon: 0, metadata: 0, dcr: 1, code: 1, refresh: 1, revoke: 1 };
+const BUDGET = { auth: 0, authFirst: 0, anon: 0, metadata: 0, dcr: 1, code: 1, refresh: 1, revoke: 1 };
 
 function table(rows) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => String(row[c]).length)));
