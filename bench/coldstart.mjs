@@ -128,13 +128,14 @@ async function main() {
     const bytes = await readFile(join(dir, (await readdir(dir)).find((f) => f.endsWith('.wasm'))));
     return { raw: bytes.length, gzip: gzipSync(bytes).length };
   };
-  const workers = {
-    gatehouse: { config: await noBuild(snapshot, join(snapshot, 'wrangler.toml')), wasm: await wasm(join(snapshot, 'build')) },
-    reference: { config: join(ROOT, 'bench', 'reference', 'wrangler.toml') },
-    'workers-rs floor': { config: await noBuild(join(ROOT, 'bench', 'floor'), join(ROOT, 'bench', 'floor', 'wrangler.toml')), vars: { ORIGIN: 'http://127.0.0.1:9' }, wasm: await wasm(join(ROOT, 'bench', 'floor', 'build')) },
-  };
   const results = { date: new Date().toISOString(), runs: RUNS, path: PATH, workers: {} };
+  const floorConfig = join(ROOT, 'bench', 'floor', `.coldstart-${process.pid}.toml`);
   try {
+    const workers = {
+      gatehouse: { config: await noBuild(snapshot, join(snapshot, 'wrangler.toml')), wasm: await wasm(join(snapshot, 'build')) },
+      reference: { config: join(ROOT, 'bench', 'reference', 'wrangler.toml') },
+      'workers-rs floor': { config: await noBuild(join(ROOT, 'bench', 'floor'), join(ROOT, 'bench', 'floor', 'wrangler.toml')), vars: { ORIGIN: 'http://127.0.0.1:9' }, wasm: await wasm(join(ROOT, 'bench', 'floor', 'build')) },
+    };
     const samples = Object.fromEntries(Object.keys(workers).map((k) => [k, []]));
     for (let r = 0; r < RUNS; r++) {
       for (const [name, w] of Object.entries(workers)) {
@@ -156,7 +157,7 @@ async function main() {
     }
   } finally {
     await rm(snapshot, { recursive: true, force: true });
-    await rm(workers['workers-rs floor'].config, { force: true });
+    await rm(floorConfig, { force: true });
   }
   await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
   await writeFile(join(ROOT, 'bench', 'results', 'coldstart.json'), `${JSON.stringify(results, null, 2)}\n`);
