@@ -15,14 +15,15 @@
 //   long before every call, as a stand-in for production storage's network round trip.
 //
 // `GET /__bench/storage` answers the totals since the previous such request (and resets them):
-// `{ requests, before: {…}, after: {…}, maxBefore }`, where `maxBefore` is the most sequential
-// round trips any one request made before its response.
+// `{ requests, before: {…}, after: {…}, background: {…}, maxBefore }`, where `maxBefore` is the
+// most sequential round trips any one request made before its response and `background` holds
+// the calls of the Worker's Queue consumer and cron handler (not charged to any request).
 
 const zero = () => ({
   roundTrips: 0, d1Calls: 0, d1Statements: 0, rowsRead: 0, rowsWritten: 0,
   kvReads: 0, kvWrites: 0, kvDeletes: 0, kvLists: 0, queueMessages: 0,
 });
-let totals = { requests: 0, before: zero(), after: zero(), maxBefore: 0, log: [] };
+let totals = { requests: 0, before: zero(), after: zero(), background: zero(), maxBefore: 0, log: [] };
 const LOG_MAX = 400;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,7 +34,8 @@ const delayOf = (env, name) => {
 
 /** One request's storage calls. */
 class Tracker {
-  constructor(env) {
+  constructor(env, background = false) {
+    this.background = background;
     this.inflight = 0;
     this.answered = false;
     this.roundTripsBefore = 0;
@@ -43,16 +45,17 @@ class Tracker {
   }
 
   get phase() {
+    if (this.background) return totals.background;
     return this.answered ? totals.after : totals.before;
   }
 
   /** Runs one storage call `fn(counts)` as a (possibly shared) round trip of `kind`. */
   async call(kind, fn, label = kind) {
     const counts = this.phase;
-    if (this.log && totals.log.length < LOG_MAX) totals.log.push(`#${this.request} ${this.answered ? 'after' : 'before'}${this.inflight ? ' (overlapping)' : ''}: ${label}`);
+    if (this.log && totals.log.length < LOG_MAX) totals.log.push(`#${this.request} ${this.background ? 'background' : this.answered ? 'after' : 'before'}${this.inflight ? ' (overlapping)' : ''}: ${label}`);
     if (this.inflight === 0) {
       counts.roundTrips++;
-      if (!this.answered) this.roundTripsBefore++;
+      if (!this.answered && !this.background) this.roundTripsBefore++;
     }
     this.inflight++;
     try {
@@ -199,7 +202,7 @@ function wrapEnv(env, tracker) {
 
 const report = () => {
   const body = JSON.stringify(totals);
-  totals = { requests: 0, before: zero(), after: zero(), maxBefore: 0, log: [] };
+  totals = { requests: 0, before: zero(), after: zero(), background: zero(), maxBefore: 0, log: [] };
   return new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
 };
 
@@ -220,7 +223,7 @@ export function shim(handle, other) {
     },
   };
   for (const name of ['queue', 'scheduled']) {
-    if (other?.has(name)) worker[name] = (event, env, ctx) => other.run(name, event, wrapEnv(env, new Tracker(env)), ctx);
+    if (other?.has(name)) worker[name] = (event, env, ctx) => other.run(name, event, wrapEnv(env, new Tracker(env, true)), ctx);
   }
   return worker;
 }
