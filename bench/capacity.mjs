@@ -13,23 +13,23 @@ import { ROOT } from '../tests/e2e/support/gatehouse.mjs';
 const READ_ON = '2026-12-05';
 /** Workers Paid plan, Standard usage model. */
 const PRICES = {
-  base: { usd: 5, source: 'https://developers.cloudflare.com/workers/platform/pricing/' },
-  requests: { included: 10e6, usdPerMillion: 0.3, source: 'https://developers.cloudflare.com/workers/platform/pricing/ (also stated on https://developers.cloudflare.com/workflows/reference/pricing/, "identical to Workers Standard pricing")' },
-  cpuMs: { included: 30e6, usdPerMillion: 0.02, source: 'https://developers.cloudflare.com/workers/platform/pricing/' },
-  d1RowsRead: { included: 25e9, usdPerMillion: 0.001, source: 'https://developers.cloudflare.com/d1/platform/pricing/' },
-  d1RowsWritten: { included: 50e6, usdPerMillion: 1.0, source: 'https://developers.cloudflare.com/d1/platform/pricing/' },
-  kvReads: { included: 10e6, usdPerMillion: 0.5, source: 'https://developers.cloudflare.com/kv/platform/pricing/' },
-  kvWrites: { included: 1e6, usdPerMillion: 5.0, source: 'https://developers.cloudflare.com/kv/platform/pricing/ (writes and deletes alike)' },
-  queueOps: { included: 1e6, usdPerMillion: 0.4, opsPerMessage: 3, source: 'https://developers.cloudflare.com/queues/platform/pricing/ (a message is written, read and deleted: 3 operations per 64 KB)' },
+  base: { usd: 5, source: 'https://developers.cloudflare.com/workers/platform/pricing/ (the $5 Workers Paid plan, as quoted by the KV and D1 pricing transcriptions below)' },
+  requests: { included: 10e6, usdPerMillion: 0.3, source: 'https://developers.cloudflare.com/workflows/reference/pricing/ (official; its table is stated to be identical to Workers Standard pricing: 10 million requests included, then $0.30 per million)' },
+  cpuMs: { included: 30e6, usdPerMillion: 0.02, source: 'https://developers.cloudflare.com/workflows/reference/pricing/ (same table: 30 million CPU ms included, then $0.02 per million)' },
+  d1RowsRead: { included: 25e9, usdPerMillion: 0.001, source: 'https://developers.cloudflare.com/d1/platform/pricing/ (seen through a third-party transcription of that page, api-evangelist/cloudflare-d1, and a project wiki that read it on 2026-08-03; both agree)' },
+  d1RowsWritten: { included: 50e6, usdPerMillion: 1.0, source: 'https://developers.cloudflare.com/d1/platform/pricing/ (as above)' },
+  kvReads: { included: 10e6, usdPerMillion: 0.5, source: 'https://developers.cloudflare.com/kv/platform/pricing/ (seen through a third-party transcription, api-evangelist/cloudflare-kv; the included amounts also in cloudflare/cloudflare-docs issue 30857)' },
+  kvWrites: { included: 1e6, usdPerMillion: 5.0, source: 'https://developers.cloudflare.com/kv/platform/pricing/ (as above; writes and deletes alike)' },
+  queueOps: { included: 1e6, usdPerMillion: 0.4, opsPerMessage: 3, source: 'https://developers.cloudflare.com/queues/platform/pricing/ (seen through a third-party transcription, api-evangelist/cloudflare-queues; a message is written, read and deleted: 3 operations per 64 KB)' },
 };
 const LIMITS = {
   d1QueriesPerSecond: { value: 1000, source: 'https://developers.cloudflare.com/d1/platform/limits/ ("How much work can a D1 database do?": one database is single-threaded; ~1,000 queries/s at 1 ms per query)' },
   d1DatabaseGb: { value: 10, source: 'https://developers.cloudflare.com/d1/platform/limits/' },
   kvWritesPerKeyPerSecond: { value: 1, source: 'https://developers.cloudflare.com/kv/platform/limits/' },
-  queueMessagesPerSecond: { value: 5000, source: 'https://developers.cloudflare.com/queues/platform/limits/ (per queue)' },
+  queueMessagesPerSecond: { value: 5000, source: 'https://developers.cloudflare.com/queues/platform/limits/ (per queue; seen through the api-evangelist transcription)' },
   cpuMsPerRequestFree: { value: 10, source: 'https://developers.cloudflare.com/workers/platform/limits/' },
-  cpuMsPerRequestPaid: { value: 30000, source: 'https://developers.cloudflare.com/workers/platform/limits/ (default; configurable to 5 min)' },
-  subrequestsPerRequest: { value: 1000, source: 'https://developers.cloudflare.com/workers/platform/limits/ (Paid; storage operations per invocation, D1 and KV alike)' },
+  cpuMsPerRequestPaid: { value: 300000, source: 'https://developers.cloudflare.com/workers/platform/limits/ (Workers Paid: 5 min)' },
+  subrequestsPerRequest: { value: 1000, source: 'https://developers.cloudflare.com/d1/platform/limits/ and https://developers.cloudflare.com/kv/platform/limits/ (1,000 D1 queries and 1,000 KV operations per invocation on Paid; the newest copy of the Workers limits page allows 10,000 subrequests)' },
 };
 
 const SECONDS_PER_MONTH = 30 * 24 * 3600;
@@ -154,7 +154,7 @@ function render(bench, storage, ops, models) {
   L.push('3. **Sharding grants by a stable key.** Grants, their refresh tokens and their audit rows move to K databases (`DB_0 … DB_{K-1}` bindings), chosen by a hash of the grant id. A refresh token is looked up by its hash alone, so it must name its shard: a short shard prefix on the token, which the HMAC-derived successor keeps (the successor is computed from the presented token and can carry the same prefix). Clients, people, signing keys and the admin views stay in the primary database; listing a person\'s grants fans out to K shards (rare, interactive). Resharding: new grants use the new K; old ones stay where their prefix says until they expire. K = ⌈agents ÷ the ceiling above⌉, with D1\'s per-account database limit far away.');
   L.push('4. **Durable Objects for per-grant serialization.** A Durable Object per grant (`idFromName(grant_id)`) makes the refresh rotation single-threaded per grant without a D1 compare-and-swap, and keeps the grant\'s state in the object\'s own SQLite storage: D1 is then written only for the audit trail (batched through the Queue). It trades D1 write throughput for a Durable Object request per refresh (priced separately) and moves the refresh\'s storage round trip to wherever the object lives.');
   L.push('');
-  L.push('## Sources (read on ' + READ_ON + ' through the search tool\'s stored copies of these pages)');
+  L.push('## Sources (read on ' + READ_ON + ' through stored copies of these pages; where a figure was seen only through a transcription, the line says so)');
   L.push('');
   for (const [k, p] of Object.entries(PRICES)) L.push(`- ${k}: ${p.included !== undefined ? `${big(p.included)} included per month, then $${p.usdPerMillion} per million` : `$${p.usd} per month`} — ${p.source}`);
   for (const [k, l] of Object.entries(LIMITS)) L.push(`- ${k}: ${n(l.value)} — ${l.source}`);
