@@ -26,6 +26,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ROOT, startGatehouse } from '../tests/e2e/support/gatehouse.mjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Browser, REDIRECT, authorizeUrl, personAt, pkce, tokenRequest } from '../tests/e2e/support/oauth.mjs';
 
 const int = (name, fallback) => {
@@ -662,6 +663,14 @@ async function main() {
     await rm(workerDir, { recursive: true, force: true });
   }
   report(wasm, started);
+  saveResults(wasm);
+}
+
+/** Every figure of the run as JSON, for bench/capacity.mjs (docs/capacity.md). */
+function saveResults(wasm) {
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  const out = { date: new Date().toISOString(), cpus: cpus().length, node: process.version, wasm, idle, results: results.map(({ latencies, ...r }) => r) };
+  writeFileSync(join(ROOT, 'bench', 'results', 'bench.json'), `${JSON.stringify(out, null, 2)}\n`);
 }
 
 // Ctrl-C: exit through process.exit so that the harness's exit hook stops the servers' groups.
