@@ -11,6 +11,7 @@ mod support;
 
 mod admin_api;
 mod cimd;
+mod cloudflare_access;
 mod connected_agents;
 mod login_and_consent;
 mod migration_mode;
