@@ -2,37 +2,86 @@
 // (tests/e2e/access-origin/worker.mjs) validates `Cf-Access-Jwt-Assertion` the way Cloudflare's
 // guide has a Worker do it, with `jose` against `${TEAM_DOMAIN}/cdn-cgi/access/certs`; its only
 // change is TEAM_DOMAIN, now gatehouse's URL for the app. The certificate in `public_cert` is
-// checked with node:crypto, as apps that read PEM certificates do.
+// checked with node:crypto, as apps that read PEM certificates do. Cloudflare's Go example
+// (tests/e2e/access-origin/go/main.go, github.com/coreos/go-oidc) runs as a second app under
+// the path prefix /go, whose team domain is `<gatehouse>/go`; it is built with Debian's
+// golang-go and golang-github-coreos-go-oidc-dev (the Go module proxy is out of reach), and
+// its tests are skipped, saying why, where those are not installed.
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate, createVerify } from 'node:crypto';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startAccessOrigin } from './access-origin/serve.mjs';
-import { startGatehouse } from './support/gatehouse.mjs';
+import { ROOT, freePort, startGatehouse } from './support/gatehouse.mjs';
 import { Browser, DEMO, personAt, rawFetch, tokensFor } from './support/oauth.mjs';
 
 const TAG = '4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2';
 const env = { TEAM_DOMAIN: 'https://example-team.cloudflareaccess.com', POLICY_AUD: TAG };
 const nav = { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } };
 
+const GOPATH = '/usr/share/gocode';
+const goMissing = existsSync(join(GOPATH, 'src', 'github.com', 'coreos', 'go-oidc', 'verify.go')) && existsSync('/usr/bin/go')
+  ? false
+  : 'needs Debian\'s golang-go and golang-github-coreos-go-oidc-dev (apt-get install golang-go golang-github-coreos-go-oidc-dev)';
+
 let gh;
 let origin;
 let agent;
+let goPort;
+let goOrigin;
 before(async () => {
   origin = await startAccessOrigin(env);
-  const apps = [{
-    name: 'Access app', host: '*', scopes: { read: 'Read' }, default_scopes: ['read'],
-    policy: { allow_domains: ['example.com'] }, origin: origin.url,
-    identity: 'cloudflare-access', access_aud: [TAG],
-  }];
+  goPort = await freePort();
+  const app = (name, extra) => ({
+    name, host: '*', scopes: { read: 'Read' }, default_scopes: ['read'],
+    policy: { allow_domains: ['example.com'] }, identity: 'cloudflare-access', access_aud: [TAG], ...extra,
+  });
+  const apps = [
+    app('Access app', { origin: origin.url }),
+    app('Go app', { path_prefix: '/go', origin: `http://127.0.0.1:${goPort}` }),
+  ];
   gh = await startGatehouse({ vars: { APPS: JSON.stringify(apps) } });
   // The one setting the app changes when it moves from Access.
   env.TEAM_DOMAIN = gh.url;
   agent = await tokensFor(gh.url, { scope: 'read' });
+  if (!goMissing) goOrigin = await startGoOrigin({ TEAM_DOMAIN: `${gh.url}/go`, POLICY_AUD: TAG, ADDR: `127.0.0.1:${goPort}` });
 });
 after(async () => {
   await gh?.stop();
   await origin?.stop();
+  await goOrigin?.stop();
 });
+
+/** Builds Cloudflare's Go example in GOPATH mode and runs it; resolves once it listens. */
+async function startGoOrigin(settings) {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-access-go-'));
+  const binary = join(dir, 'origin');
+  execFileSync('go', ['build', '-o', binary, join(ROOT, 'tests', 'e2e', 'access-origin', 'go', 'main.go')], {
+    env: { ...process.env, GO111MODULE: 'off', GOPATH, GOCACHE: join(dir, 'cache'), GOFLAGS: '' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 120_000,
+  });
+  const child = spawn(binary, [], { env: { ...process.env, ...settings }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  for (let i = 0; ; i += 1) {
+    try {
+      await rawFetch(`http://${settings.ADDR}/`);
+      break;
+    } catch (error) {
+      if (i === 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 const bearer = { authorization: () => `Bearer ${agent.tokens.access_token}` };
 const lastReceived = () => origin.received.at(-1);
@@ -145,5 +194,29 @@ describe('an app validating Access JWTs, behind gatehouse', () => {
     }
     const direct = await rawFetch(`${origin.url}/whoami`, { headers: { 'cf-access-jwt-assertion': 'e30.e30.' } });
     assert.equal(direct.status, 403, 'a token gatehouse did not sign');
+  });
+});
+
+describe('Cloudflare\'s Go example (go-oidc), behind gatehouse under /go', { skip: goMissing }, () => {
+  test('an agent reaches it: go-oidc verifies issuer, audience tag, expiry and the RS256 signature', async () => {
+    const { tokens } = await tokensFor(`${gh.url}/go`, { scope: 'read' });
+    const res = await rawFetch(`${gh.url}/go/anything`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const body = await res.text();
+    assert.equal(res.status, 200, body);
+    const answer = JSON.parse(body);
+    assert.equal(answer.issuer, `${gh.url}/go`);
+    assert.deepEqual(answer.audience, [TAG]);
+    assert.equal(answer.claims.email, DEMO.email);
+    assert.equal(answer.claims.type, 'app');
+  });
+
+  test('it refuses a request without gatehouse, and the root app\'s token (another issuer)', async () => {
+    const direct = await rawFetch(`http://127.0.0.1:${goPort}/`);
+    assert.equal(direct.status, 401);
+    await rawFetch(`${gh.url}/whoami`, { headers: { authorization: bearer.authorization() } });
+    const rootToken = lastReceived().headers['cf-access-jwt-assertion'];
+    const replayed = await rawFetch(`http://127.0.0.1:${goPort}/`, { headers: { 'cf-access-jwt-assertion': rootToken } });
+    assert.equal(replayed.status, 401);
+    assert.match(await replayed.text(), /issued by a different provider/);
   });
 });
