@@ -12,10 +12,10 @@ use std::cell::{Cell, RefCell};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::config::ServerSecret;
-use gatehouse_core::gatekeeper::access;
 use gatehouse_core::signer::{AccessSigner, JwkSet, PublicJwk, RsaPublicKey, Signer};
 use gatehouse_core::store::StoreError;
 use gatehouse_core::time::UnixTime;
+use gatehouse_core::x509;
 use serde::Deserialize;
 use web_sys::CryptoKey;
 
@@ -256,13 +256,12 @@ impl<'a> WebCryptoSigner<'a> {
                     .await
                     .map_err(store_error("generate"))?;
                 // The certificate is valid while the key is published.
-                let tbs = access::tbs_certificate(&spki, &kid, self.now, expires_at)
+                let tbs = x509::tbs_certificate(&spki, &kid, self.now, expires_at)
                     .map_err(|e| StoreError(format!("signing keys: certificate: {e}")))?;
                 let signature = webcrypto::sign_rs256(&private, &tbs)
                     .await
                     .map_err(store_error("certificate"))?;
-                let cert = access::certificate_pem(&tbs, &signature)
-                    .map_err(|e| StoreError(format!("signing keys: certificate: {e}")))?;
+                let cert = x509::certificate_pem(&tbs, &signature);
                 (private_jwk, Public::Rsa { n, e, cert })
             }
         };

@@ -51,3 +51,4 @@ pub mod store;
 pub mod testing;
 pub mod time;
 pub mod types;
+pub mod x509;

@@ -164,15 +164,14 @@ impl AccessSigner for TestSigner {
         let spki = public
             .to_public_key_der()
             .map_err(|e| StoreError(e.to_string()))?;
-        let tbs = crate::gatekeeper::access::tbs_certificate(
+        let tbs = crate::x509::tbs_certificate(
             spki.as_bytes(),
             TEST_RSA_KID,
             UnixTime(1_700_000_000),
             UnixTime(1_700_000_000 + 30 * 24 * 3600),
         )
         .map_err(StoreError)?;
-        let cert_pem = crate::gatekeeper::access::certificate_pem(&tbs, &rs256_sign(&key, &tbs))
-            .map_err(StoreError)?;
+        let cert_pem = crate::x509::certificate_pem(&tbs, &rs256_sign(&key, &tbs));
         Ok(vec![RsaPublicKey {
             kid: TEST_RSA_KID.into(),
             n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),

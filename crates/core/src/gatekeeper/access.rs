@@ -10,18 +10,7 @@
 //! validating them ("Validate JWTs": `keys`, `public_cert`, `public_certs`) and of
 //! `get-identity` ("User identity"); they are not an RFC.
 
-use std::str::FromStr as _;
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
-use x509_cert::der::asn1::{BitString, GeneralizedTime, UtcTime};
-use x509_cert::der::pem::LineEnding;
-use x509_cert::der::{Any, Decode as _, Encode as _, EncodePem as _};
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
-use x509_cert::time::{Time, Validity};
-use x509_cert::{Certificate, TbsCertificate, Version};
 
 use crate::gatekeeper::Identity;
 use crate::jws;
@@ -45,9 +34,6 @@ pub const COOKIE: &str = "CF_Authorization";
 pub const TTL_SECS: u64 = 60;
 /// `type` of an application token (a service token's is different, and not made here).
 pub const TOKEN_TYPE: &str = "app";
-/// SHA-256 with RSA encryption (RFC 4055 §5; RFC 5754 §3.2), the certificate's signature
-/// algorithm, with NULL parameters.
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 
 /// The claims of an application token, then gatehouse's agent claims under their own names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,76 +275,6 @@ impl IdentityDocument {
     }
 }
 
-/// The to-be-signed part of the self-signed certificate that carries an RSA key
-/// (RFC 5280 §4.1): version 3, serial and subject from the key id, valid from `not_before` to
-/// `not_after`, the key as WebCrypto exports it (`spki`, DER). The Worker signs the DER this
-/// returns with the key itself and hands both to [`certificate_pem`].
-pub fn tbs_certificate(
-    spki_der: &[u8],
-    kid: &str,
-    not_before: UnixTime,
-    not_after: UnixTime,
-) -> Result<Vec<u8>, String> {
-    let tbs = tbs(spki_der, kid, not_before, not_after).map_err(|e| e.to_string())?;
-    tbs.to_der().map_err(|e| e.to_string())
-}
-
-fn tbs(
-    spki_der: &[u8],
-    kid: &str,
-    not_before: UnixTime,
-    not_after: UnixTime,
-) -> x509_cert::der::Result<TbsCertificate> {
-    // RFC 5280 §4.1.2.2: a positive serial of at most 20 octets; the key id's first 16 bytes
-    // after a zero byte, so it is never read as negative.
-    let serial: Vec<u8> = std::iter::once(0).chain(kid.bytes().take(16)).collect();
-    let name = Name::from_str(&format!("CN=gatehouse access key {kid}"))?;
-    Ok(TbsCertificate {
-        version: Version::V3,
-        serial_number: SerialNumber::new(&serial)?,
-        signature: signature_algorithm(),
-        issuer: name.clone(),
-        validity: Validity {
-            not_before: time(not_before)?,
-            not_after: time(not_after)?,
-        },
-        subject: name,
-        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(spki_der)?,
-        issuer_unique_id: None,
-        subject_unique_id: None,
-        extensions: None,
-    })
-}
-
-/// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime after.
-fn time(at: UnixTime) -> x509_cert::der::Result<Time> {
-    let at = Duration::from_secs(at.0);
-    match UtcTime::from_unix_duration(at) {
-        Ok(utc) => Ok(Time::UtcTime(utc)),
-        Err(_) => Ok(Time::GeneralTime(GeneralizedTime::from_unix_duration(at)?)),
-    }
-}
-
-fn signature_algorithm() -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned {
-        oid: SHA256_WITH_RSA,
-        parameters: Some(Any::null()),
-    }
-}
-
-/// The certificate, PEM, from the DER [`tbs_certificate`] made and its RSASSA-PKCS1-v1_5
-/// SHA-256 `signature` (RFC 5280 §4.1.1).
-pub fn certificate_pem(tbs_der: &[u8], signature: &[u8]) -> Result<String, String> {
-    let certificate = Certificate {
-        tbs_certificate: TbsCertificate::from_der(tbs_der).map_err(|e| e.to_string())?,
-        signature_algorithm: signature_algorithm(),
-        signature: BitString::from_bytes(signature).map_err(|e| e.to_string())?,
-    };
-    certificate
-        .to_pem(LineEnding::LF)
-        .map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,17 +291,5 @@ mod tests {
             "a=1; CF_Authorization=j.w.t"
         );
         assert_eq!(cookie_header(None, "j.w.t"), "CF_Authorization=j.w.t");
-    }
-
-    #[test]
-    fn certificate_times_switch_to_generalized_time_after_2049() {
-        assert!(matches!(
-            time(UnixTime(1_700_000_000)),
-            Ok(Time::UtcTime(_))
-        ));
-        assert!(matches!(
-            time(UnixTime(2_600_000_000)),
-            Ok(Time::GeneralTime(_))
-        ));
     }
 }

@@ -121,6 +121,21 @@ fn the_application_token_carries_the_access_claims_and_verifies_with_the_publish
         .unwrap();
     assert_eq!(RsaPublicKey::from_public_key_der(&spki).unwrap(), key);
     assert_eq!(cert.tbs_certificate.issuer, cert.tbs_certificate.subject);
+    assert_eq!(cert.tbs_certificate.version, x509_cert::Version::V3);
+    assert_eq!(cert.tbs_certificate.serial_number.as_bytes(), b"r1");
+    assert_eq!(
+        cert.tbs_certificate.subject.to_string(),
+        "CN=gatehouse access key r1"
+    );
+    let validity = cert.tbs_certificate.validity;
+    assert_eq!(
+        validity.not_before.to_unix_duration().as_secs(),
+        1_700_000_000
+    );
+    assert_eq!(
+        validity.not_after.to_unix_duration().as_secs(),
+        1_700_000_000 + 30 * 24 * 3600
+    );
     assert_eq!(
         cert.signature_algorithm.oid.to_string(),
         "1.2.840.113549.1.1.11",
