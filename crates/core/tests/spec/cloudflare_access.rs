@@ -5,6 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::config::{Config, OriginIdentity, Settings};
+use gatehouse_core::error::Reason;
 use gatehouse_core::gatekeeper::access::{self, AccessClaims, CertsDocument, IdentityDocument};
 use gatehouse_core::signer::AccessSigner;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
@@ -143,6 +144,31 @@ fn the_application_token_carries_the_access_claims_and_verifies_with_the_publish
     );
     let tbs = cert.tbs_certificate.to_der().unwrap();
     assert!(rs256_verifies(&key, &tbs, cert.signature.raw_bytes()));
+}
+
+#[test]
+fn an_application_token_is_never_a_bearer_token_at_the_gate() {
+    let world = World::new();
+    let client = world.public_client();
+    let tokens = world.tokens(&client);
+    let identity = allowed(gate(
+        &world,
+        api("GET", Some(&bearer(&tokens.access_token))),
+    ));
+    let server = world.server();
+    let claims = AccessClaims::new(
+        &server.site,
+        &[ISSUER.to_owned()],
+        &identity,
+        "n".into(),
+        None,
+        server.now,
+    );
+    let jwt = block_on(access::sign(&world.signer, &claims)).unwrap();
+    let (status, _, reason) = challenge(gate(&world, api("GET", Some(&bearer(&jwt)))));
+    assert_eq!(status, 401);
+    // RS256 with `typ: JWT`: not an ES256 `at+jwt`, whatever its claims.
+    assert_eq!(reason, Some(Reason::TokenMalformed));
 }
 
 #[test]
