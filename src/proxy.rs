@@ -82,12 +82,9 @@ pub async fn origin_headers(
         OriginIdentity::CloudflareAccess { audience } => {
             let country = req.country();
             let jwt = signed_access_token(site, audience, identity, country, signer, now).await?;
-            for (name, value) in access::headers(identity, &jwt) {
+            let kept = headers.get("Cookie")?;
+            for (name, value) in access::headers(identity, &jwt, kept.as_deref()) {
                 headers.set(name, &value)?;
-            }
-            if identity.agent.is_none() {
-                let kept = headers.get("Cookie")?;
-                headers.set("Cookie", &access::cookie_header(kept.as_deref(), &jwt))?;
             }
         }
     }

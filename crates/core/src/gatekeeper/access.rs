@@ -114,12 +114,18 @@ pub fn reusable_until(claims: &AccessClaims) -> UnixTime {
     UnixTime(claims.exp.saturating_sub(TTL_SECS / 2))
 }
 
-/// The headers Access sets for the origin.
-pub fn headers(identity: &Identity, jwt: &str) -> [(&'static str, String); 2] {
-    [
+/// The headers to set for the origin, as Access sets them: the token and the email, and for a
+/// browser session (no agent) the `Cookie` with `CF_Authorization` added to `kept`, what is left
+/// of the client's `Cookie` after `assertion::request_edits`.
+pub fn headers(identity: &Identity, jwt: &str, kept: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
         (JWT_HEADER, jwt.to_owned()),
         (EMAIL_HEADER, identity.person.email.clone()),
-    ]
+    ];
+    if identity.agent.is_none() {
+        headers.push(("Cookie", cookie_header(kept, jwt)));
+    }
+    headers
 }
 
 /// The `Cookie` header for the origin of a browser session: what is left of the client's
@@ -291,5 +297,41 @@ mod tests {
             "a=1; CF_Authorization=j.w.t"
         );
         assert_eq!(cookie_header(None, "j.w.t"), "CF_Authorization=j.w.t");
+    }
+
+    #[test]
+    fn a_browser_session_gets_the_cookie_and_an_agent_only_the_headers() {
+        let person = Identity {
+            person: Person {
+                subject: "local:alice@example.com".into(),
+                email: "alice@example.com".into(),
+                groups: Vec::new(),
+            },
+            agent: None,
+            scopes: crate::types::Scopes::parse("read").unwrap_or_else(|_| unreachable!()),
+        };
+        assert_eq!(
+            headers(&person, "j.w.t", Some("a=1")),
+            [
+                (JWT_HEADER, "j.w.t".to_owned()),
+                (EMAIL_HEADER, "alice@example.com".to_owned()),
+                ("Cookie", "a=1; CF_Authorization=j.w.t".to_owned()),
+            ]
+        );
+        let agent = Identity {
+            agent: Some(crate::gatekeeper::Agent {
+                client_id: "c_1".into(),
+                client_name: None,
+                grant_id: "g_1".into(),
+            }),
+            ..person
+        };
+        assert_eq!(
+            headers(&agent, "j.w.t", Some("a=1")),
+            [
+                (JWT_HEADER, "j.w.t".to_owned()),
+                (EMAIL_HEADER, "alice@example.com".to_owned()),
+            ]
+        );
     }
 }
