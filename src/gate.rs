@@ -8,7 +8,7 @@ use gatehouse_core::gatekeeper::{Gate, GateRequest, Identity};
 use gatehouse_core::paths;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Server;
-use gatehouse_core::signer::Signer;
+use gatehouse_core::signer::{AccessSigner, Signer};
 use gatehouse_core::store::Store;
 use worker::worker_sys::web_sys;
 use worker::{Env, Response, Result};
@@ -20,7 +20,7 @@ use crate::verifier::CachedVerifier;
 use crate::{demo, http, oauth, pages, proxy};
 
 /// Handles a request for the app.
-pub async fn handle<S: Store, K: Signer>(
+pub async fn handle<S: Store, K: Signer + AccessSigner>(
     server: &Server<'_, S, K, PlatformRng>,
     env: &Env,
     mut req: Incoming,
@@ -76,7 +76,7 @@ pub async fn handle<S: Store, K: Signer>(
 }
 
 /// Forwards to the origin, or lets the demo app answer when there is none.
-async fn pass<S: Store, K: Signer>(
+async fn pass<S: Store, K: Signer + AccessSigner>(
     server: &Server<'_, S, K, PlatformRng>,
     env: &Env,
     req: &mut Incoming,

@@ -1,6 +1,9 @@
 //! The token signing keys: ES256 key pairs made with WebCrypto on first use, kept in D1 with the
 //! private half sealed (AES-256-GCM under a key derived from `GATEHOUSE_SECRET`), rotated after
 //! `SIGNING_KEY_ROTATION_SECS`, and published in the JWKS until every token they signed has expired.
+//! The RS256 keys of the Access-compatible assertion live beside them in the same table (column
+//! `algorithm`), made, sealed, rotated, cached and published the same way; their public row also
+//! holds the self-signed certificate `/cdn-cgi/access/certs` serves.
 //!
 //! Imported keys are cached per isolate: importing costs more CPU than signing.
 
@@ -9,9 +12,10 @@ use std::cell::{Cell, RefCell};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::config::ServerSecret;
-use gatehouse_core::signer::{JwkSet, PublicJwk, Signer};
+use gatehouse_core::signer::{AccessSigner, JwkSet, PublicJwk, RsaPublicKey, Signer};
 use gatehouse_core::store::StoreError;
 use gatehouse_core::time::UnixTime;
+use gatehouse_core::x509;
 use serde::Deserialize;
 use web_sys::CryptoKey;
 
@@ -30,11 +34,42 @@ const UNKNOWN_KID_RELOAD_SECS: u64 = 1;
 /// The label of the key-sealing key derived from the server secret.
 pub const SEALING_KEY_LABEL: &str = "signing-key-sealing";
 
+/// Which kind of key: gatehouse's own tokens (ES256) or the Access-compatible assertion (RS256).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Algorithm {
+    Es256,
+    Rs256,
+}
+
+impl Algorithm {
+    /// Its name in the `algorithm` column and in JWS headers.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Es256 => 0,
+            Self::Rs256 => 1,
+        }
+    }
+}
+
+/// A key's public half, as `public_jwk` holds it.
+#[derive(Clone, Deserialize)]
+#[serde(untagged)]
+enum Public {
+    Rsa { n: String, e: String, cert: String },
+    Ec { x: String, y: String },
+}
+
 #[derive(Clone)]
 struct Key {
     kid: String,
-    x: String,
-    y: String,
+    public_parts: Public,
     sealed: String,
     retires_at: u64,
     expires_at: u64,
@@ -49,7 +84,8 @@ struct Cache {
 }
 
 thread_local! {
-    static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
+    /// One per [`Algorithm`].
+    static CACHE: RefCell<[Option<Cache>; 2]> = const { RefCell::new([None, None]) };
     /// When the isolate last read its keys again because a token named an unknown `kid`.
     static UNKNOWN_KID_RELOAD: Cell<u64> = const { Cell::new(0) };
 }
@@ -63,12 +99,6 @@ struct Row {
     expires_at: f64,
 }
 
-#[derive(Deserialize)]
-struct Coordinates {
-    x: String,
-    y: String,
-}
-
 /// [`Signer`] on WebCrypto and D1.
 pub struct WebCryptoSigner<'a> {
     bindings: &'a Bindings<'a>,
@@ -79,6 +109,7 @@ pub struct WebCryptoSigner<'a> {
     /// Migration mode: no key is generated (that would write to D1); the newest published key
     /// keeps signing past its retirement.
     frozen: bool,
+    algorithm: Algorithm,
 }
 
 fn store_error(context: &str) -> impl Fn(worker::Error) -> StoreError + '_ {
@@ -99,7 +130,23 @@ impl<'a> WebCryptoSigner<'a> {
             rotation_secs,
             now,
             frozen,
+            algorithm: Algorithm::Es256,
         }
+    }
+
+    /// The same keys' RS256 sibling: the Access-compatible assertion's.
+    fn rs256(&self) -> Self {
+        Self {
+            algorithm: Algorithm::Rs256,
+            ..*self
+        }
+    }
+
+    fn cache<T>(&self, f: impl FnOnce(&mut Option<Cache>) -> T) -> T {
+        CACHE.with_borrow_mut(|caches| match caches.get_mut(self.algorithm.index()) {
+            Some(cache) => f(cache),
+            None => f(&mut None),
+        })
     }
 
     fn sealing_key(&self) -> [u8; 32] {
@@ -108,7 +155,7 @@ impl<'a> WebCryptoSigner<'a> {
 
     /// The keys, from the isolate's cache when fresh, else from D1.
     async fn keys(&self, force: bool) -> Result<Vec<Key>, StoreError> {
-        let cached = CACHE.with_borrow(|cache| {
+        let cached = self.cache(|cache| {
             cache
                 .as_ref()
                 .filter(|c| !force && self.now.0 < c.loaded_at + CACHE_SECS)
@@ -122,9 +169,9 @@ impl<'a> WebCryptoSigner<'a> {
             .db()?
             .prepare(
                 "SELECT kid, public_jwk, private_key_encrypted, retires_at, expires_at FROM signing_keys \
-                 WHERE expires_at > ?1 ORDER BY created_at DESC, kid",
+                 WHERE expires_at > ?1 AND algorithm = ?2 ORDER BY created_at DESC, kid",
             )
-            .bind(&[(self.now.0 as f64).into()])
+            .bind(&[(self.now.0 as f64).into(), self.algorithm.name().into()])
             .map_err(store_error("query"))?
             .all()
             .await
@@ -134,11 +181,10 @@ impl<'a> WebCryptoSigner<'a> {
         let keys = rows
             .into_iter()
             .filter_map(|row| {
-                let c: Coordinates = serde_json::from_str(&row.public_jwk).ok()?;
+                let public_parts = serde_json::from_str(&row.public_jwk).ok()?;
                 Some(Key {
                     kid: row.kid,
-                    x: c.x,
-                    y: c.y,
+                    public_parts,
                     sealed: row.private_key_encrypted,
                     retires_at: row.retires_at as u64,
                     expires_at: row.expires_at as u64,
@@ -147,15 +193,16 @@ impl<'a> WebCryptoSigner<'a> {
                 })
             })
             .collect::<Vec<_>>();
-        CACHE.set(Some(Cache {
+        let loaded = Cache {
             loaded_at: self.now.0,
             keys: keys.clone(),
-        }));
+        };
+        self.cache(|cache| *cache = Some(loaded));
         Ok(keys)
     }
 
     fn remember(&self, key: Key) {
-        CACHE.with_borrow_mut(|cache| {
+        self.cache(|cache| {
             if let Some(cache) = cache {
                 cache.keys.retain(|k| k.kid != key.kid);
                 cache.keys.insert(0, key);
@@ -181,7 +228,7 @@ impl<'a> WebCryptoSigner<'a> {
     /// before it starts, so that concurrent requests of the isolate do not all make it.
     fn may_reload_for_unknown_kid(&self) -> bool {
         let now = self.now.0;
-        let loaded_at = CACHE.with_borrow(|cache| cache.as_ref().map_or(0, |c| c.loaded_at));
+        let loaded_at = self.cache(|cache| cache.as_ref().map_or(0, |c| c.loaded_at));
         let last = loaded_at.max(UNKNOWN_KID_RELOAD.get());
         if now < last + UNKNOWN_KID_RELOAD_SECS {
             return false;
@@ -191,23 +238,48 @@ impl<'a> WebCryptoSigner<'a> {
     }
 
     async fn generate(&self) -> Result<String, StoreError> {
-        let (private_jwk, x, y) = webcrypto::generate_es256()
-            .await
-            .map_err(store_error("generate"))?;
-        let kid = format!("k_{}", random::hex::<8>().map_err(store_error("kid"))?);
+        let kid = match self.algorithm {
+            Algorithm::Es256 => format!("k_{}", random::hex::<8>().map_err(store_error("kid"))?),
+            Algorithm::Rs256 => format!("r_{}", random::hex::<8>().map_err(store_error("kid"))?),
+        };
+        let retires_at = self.now.plus(self.rotation_secs);
+        let expires_at = retires_at.plus(PUBLISHED_AFTER_RETIREMENT_SECS);
+        let (private_jwk, public_parts) = match self.algorithm {
+            Algorithm::Es256 => {
+                let (private_jwk, x, y) = webcrypto::generate_es256()
+                    .await
+                    .map_err(store_error("generate"))?;
+                (private_jwk, Public::Ec { x, y })
+            }
+            Algorithm::Rs256 => {
+                let (private_jwk, n, e, spki, private) = webcrypto::generate_rs256()
+                    .await
+                    .map_err(store_error("generate"))?;
+                // The certificate is valid while the key is published.
+                let tbs = x509::tbs_certificate(&spki, &kid, self.now, expires_at)
+                    .map_err(|e| StoreError(format!("signing keys: certificate: {e}")))?;
+                let signature = webcrypto::sign_rs256(&private, &tbs)
+                    .await
+                    .map_err(store_error("certificate"))?;
+                let cert = x509::certificate_pem(&tbs, &signature);
+                (private_jwk, Public::Rsa { n, e, cert })
+            }
+        };
         let nonce = random::bytes::<12>().map_err(store_error("nonce"))?;
         let sealed = webcrypto::seal(&self.sealing_key(), private_jwk.as_bytes(), nonce)
             .await
             .map_err(store_error("seal"))?;
         let sealed = URL_SAFE_NO_PAD.encode(sealed);
-        let retires_at = self.now.plus(self.rotation_secs);
-        let expires_at = retires_at.plus(PUBLISHED_AFTER_RETIREMENT_SECS);
-        let public_jwk = serde_json::json!({ "x": x, "y": y }).to_string();
+        let public_jwk = match &public_parts {
+            Public::Ec { x, y } => serde_json::json!({ "x": x, "y": y }),
+            Public::Rsa { n, e, cert } => serde_json::json!({ "n": n, "e": e, "cert": cert }),
+        }
+        .to_string();
         self.bindings
             .db()?
             .prepare(
                 "INSERT INTO signing_keys (kid, algorithm, public_jwk, private_key_encrypted, created_at, retires_at, expires_at) \
-                 VALUES (?1, 'ES256', ?2, ?3, ?4, ?5, ?6)",
+                 VALUES (?1, ?7, ?2, ?3, ?4, ?5, ?6)",
             )
             .bind(&[
                 kid.as_str().into(),
@@ -216,6 +288,7 @@ impl<'a> WebCryptoSigner<'a> {
                 (self.now.0 as f64).into(),
                 (retires_at.0 as f64).into(),
                 (expires_at.0 as f64).into(),
+                self.algorithm.name().into(),
             ])
             .map_err(store_error("insert"))?
             .run()
@@ -223,8 +296,7 @@ impl<'a> WebCryptoSigner<'a> {
             .map_err(store_error("insert"))?;
         self.remember(Key {
             kid: kid.clone(),
-            x,
-            y,
+            public_parts,
             sealed,
             retires_at: retires_at.0,
             expires_at: expires_at.0,
@@ -269,17 +341,21 @@ impl Signer for WebCryptoSigner<'_> {
                 })?;
                 let jwk =
                     String::from_utf8(jwk).map_err(|e| StoreError(format!("sealed key: {e}")))?;
-                let private = webcrypto::import_es256_private(&jwk)
-                    .await
-                    .map_err(store_error("import"))?;
+                let private = match self.algorithm {
+                    Algorithm::Es256 => webcrypto::import_es256_private(&jwk).await,
+                    Algorithm::Rs256 => webcrypto::import_rs256_private(&jwk).await,
+                }
+                .map_err(store_error("import"))?;
                 key.private = Some(private.clone());
                 self.remember(key);
                 private
             }
         };
-        webcrypto::sign_es256(&private, message)
-            .await
-            .map_err(store_error("sign"))
+        match self.algorithm {
+            Algorithm::Es256 => webcrypto::sign_es256(&private, message).await,
+            Algorithm::Rs256 => webcrypto::sign_rs256(&private, message).await,
+        }
+        .map_err(store_error("sign"))
     }
 
     async fn verify(
@@ -291,10 +367,14 @@ impl Signer for WebCryptoSigner<'_> {
         let Some(mut key) = self.key(kid).await? else {
             return Ok(false);
         };
+        // gatehouse verifies only its own ES256 tokens; origins verify the RS256 ones.
+        let Public::Ec { x, y } = &key.public_parts else {
+            return Ok(false);
+        };
         let public = match &key.public {
             Some(public) => public.clone(),
             None => {
-                let public = webcrypto::import_es256_public(&key.x, &key.y)
+                let public = webcrypto::import_es256_public(x, y)
                     .await
                     .map_err(store_error("import"))?;
                 key.public = Some(public.clone());
@@ -332,16 +412,50 @@ impl Signer for WebCryptoSigner<'_> {
             keys: keys
                 .into_iter()
                 .filter(|k| self.now.0 < k.expires_at)
-                .map(|k| PublicJwk {
-                    kty: "EC".into(),
-                    crv: "P-256".into(),
-                    x: k.x,
-                    y: k.y,
-                    kid: k.kid,
-                    alg: "ES256".into(),
-                    use_: "sig".into(),
+                .filter_map(|k| match k.public_parts {
+                    Public::Ec { x, y } => Some(PublicJwk {
+                        kty: "EC".into(),
+                        crv: "P-256".into(),
+                        x,
+                        y,
+                        kid: k.kid,
+                        alg: "ES256".into(),
+                        use_: "sig".into(),
+                    }),
+                    Public::Rsa { .. } => None,
                 })
                 .collect(),
         })
+    }
+}
+
+impl AccessSigner for WebCryptoSigner<'_> {
+    async fn access_kid(&self) -> Result<String, StoreError> {
+        self.rs256().current_kid().await
+    }
+
+    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.rs256().sign(kid, message).await
+    }
+
+    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, StoreError> {
+        let rs256 = self.rs256();
+        // Publish a key before the first assertion is signed, so origins can fetch it early.
+        rs256.current_kid().await?;
+        Ok(rs256
+            .keys(false)
+            .await?
+            .into_iter()
+            .filter(|k| self.now.0 < k.expires_at)
+            .filter_map(|k| match k.public_parts {
+                Public::Rsa { n, e, cert } => Some(RsaPublicKey {
+                    kid: k.kid,
+                    n,
+                    e,
+                    cert_pem: cert,
+                }),
+                Public::Ec { .. } => None,
+            })
+            .collect())
     }
 }

@@ -5,12 +5,14 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use gatehouse_core::config::OriginIdentity;
 use gatehouse_core::error::Reason;
 use gatehouse_core::gatekeeper::Identity;
+use gatehouse_core::gatekeeper::access::{self, AccessClaims};
 use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims, HeaderEdit};
 use gatehouse_core::markdown;
 use gatehouse_core::request_url::RequestUrl;
-use gatehouse_core::signer::Signer;
+use gatehouse_core::signer::{AccessSigner, Signer};
 use gatehouse_core::site::Site;
 use gatehouse_core::time::UnixTime;
 use wasm_bindgen::JsCast as _;
@@ -21,6 +23,7 @@ use worker::{Fetcher, Headers, Response, ResponseBody, Result};
 use crate::header_list::HeaderList;
 use crate::http;
 use crate::isolate_cache;
+use crate::random;
 use crate::request::Incoming;
 
 /// An isolate keeps at most this many signed assertions for reuse.
@@ -47,7 +50,7 @@ pub struct Forwarded<'a> {
 pub async fn origin_headers(
     req: &Incoming,
     forwarded: &Forwarded<'_>,
-    signer: &impl Signer,
+    signer: &(impl Signer + AccessSigner),
     now: UnixTime,
 ) -> Result<Headers> {
     let Forwarded {
@@ -64,16 +67,69 @@ pub async fn origin_headers(
     // The Host the client used, port included (RFC 9110 §7.2).
     headers.set("X-Forwarded-Host", &url.authority())?;
     headers.set("X-Forwarded-Proto", url.scheme)?;
-    if let Some(identity) = identity {
-        headers.set(
-            assertion::HEADER,
-            &signed_assertion(site, identity, signer, now).await?,
-        )?;
-        for (name, value) in assertion::plain_headers(identity) {
-            headers.set(name, &value)?;
+    let Some(identity) = identity else {
+        return Ok(Headers(headers));
+    };
+    match &site.app.identity {
+        OriginIdentity::Gatehouse => {
+            headers.set(
+                assertion::HEADER,
+                &signed_assertion(site, identity, signer, now).await?,
+            )?;
+        }
+        // Access's headers instead of `Gatehouse-Assertion`: the application token carries the
+        // same person and agent, and one signature per identity is enough.
+        OriginIdentity::CloudflareAccess { audience } => {
+            let country = req.country();
+            let jwt = signed_access_token(site, audience, identity, country, signer, now).await?;
+            let kept = headers.get("Cookie")?;
+            for (name, value) in access::headers(identity, &jwt, kept.as_deref()) {
+                headers.set(name, &value)?;
+            }
         }
     }
+    for (name, value) in assertion::plain_headers(identity) {
+        headers.set(name, &value)?;
+    }
     Ok(Headers(headers))
+}
+
+/// The Access-compatible application token for `identity`, signed once and reused while it has
+/// time to live, like [`signed_assertion`].
+async fn signed_access_token(
+    site: &Site<'_>,
+    audience: &[String],
+    identity: &Identity,
+    country: Option<String>,
+    signer: &impl AccessSigner,
+    now: UnixTime,
+) -> Result<String> {
+    let who = match &identity.agent {
+        Some(agent) => format!("{}|{}", agent.grant_id, identity.scopes),
+        None => identity.person.subject.clone(),
+    };
+    let key = format!(
+        "access|{}|{who}|{}",
+        site.resource,
+        country.as_deref().unwrap_or_default()
+    );
+    let cached = ASSERTIONS.with_borrow(|cache| {
+        cache
+            .get(&key)
+            .filter(|(_, until)| now < *until)
+            .map(|(jwt, _)| jwt.clone())
+    });
+    if let Some(jwt) = cached {
+        return Ok(jwt);
+    }
+    let nonce = random::hex::<16>()?;
+    let claims = AccessClaims::new(site, audience, identity, nonce, country, now);
+    let jwt = access::sign(signer, &claims)
+        .await
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let until = access::reusable_until(&claims);
+    isolate_cache::insert(&ASSERTIONS, MAX_ASSERTIONS, key, (jwt.clone(), until));
+    Ok(jwt)
 }
 
 /// The assertion for `identity`, signed once and reused while it has time to live.

@@ -83,6 +83,17 @@ impl Incoming {
         self.raw.url()
     }
 
+    /// The country the platform says the request came from (`request.cf.country`, ISO 3166-1
+    /// alpha-2), read only when asked: for the Access-compatible assertion. Never a header the
+    /// client could set.
+    pub fn country(&self) -> Option<String> {
+        let cf = js_sys::Reflect::get(&self.raw, &"cf".into()).ok()?;
+        js_sys::Reflect::get(&cf, &"country".into())
+            .ok()?
+            .as_string()
+            .filter(|country| country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()))
+    }
+
     pub fn inner(&self) -> &web_sys::Request {
         &self.raw
     }

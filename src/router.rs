@@ -1,12 +1,13 @@
 //! Dispatches a request to its handler by method and path.
 
-use gatehouse_core::config::{ConfigError, MISCONFIGURED_RETRY_AFTER_SECS};
+use gatehouse_core::config::{ConfigError, MISCONFIGURED_RETRY_AFTER_SECS, OriginIdentity};
 use gatehouse_core::error::{OAuthError, Reason};
+use gatehouse_core::gatekeeper::access::CertsDocument;
 use gatehouse_core::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 use gatehouse_core::paths::{self, WellKnown};
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Server;
-use gatehouse_core::signer::Signer;
+use gatehouse_core::signer::{AccessSigner, Signer};
 use gatehouse_core::site::Site;
 use gatehouse_core::time::Clock;
 use worker::worker_sys::web_sys;
@@ -115,8 +116,39 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         local.as_str(),
         paths::REGISTER | paths::TOKEN | paths::REVOKE | paths::JWKS | paths::DEVICE_AUTHORIZATION
     );
+    // Access's endpoints, for the apps that get Access's headers (see `gatekeeper::access`).
+    let access = matches!(
+        server.site.app.identity,
+        OriginIdentity::CloudflareAccess { .. }
+    );
     let response = match (method, local.as_str()) {
         (Some(Method::Options), _) if cors => return http::preflight().map(Into::into),
+        (Some(Method::Get), paths::ACCESS_CERTS) if access => {
+            match server.signer.access_keys().await {
+                Ok(keys) => match CertsDocument::new(&keys) {
+                    Some(certs) => http::public_json(&certs, METADATA_MAX_AGE_SECS),
+                    None => http::unavailable("signing keys: no RS256 key to publish"),
+                },
+                Err(error) => http::unavailable(&error.to_string()),
+            }
+        }
+        (Some(Method::Get), paths::ACCESS_GET_IDENTITY) if access => {
+            let session = http::cookie(&req, &server.site.session_cookie());
+            match server
+                .access_identity(session.as_deref(), req.country())
+                .await
+            {
+                Ok(Some(identity)) => http::json(200, &identity),
+                Ok(None) => http::json(
+                    401,
+                    &serde_json::json!({ "err": "no session: log in at this app first" }),
+                ),
+                Err(error) => http::unavailable(&error.to_string()),
+            }
+        }
+        (_, paths::ACCESS_CERTS | paths::ACCESS_GET_IDENTITY) if access => {
+            http::method_not_allowed("GET")
+        }
         (Some(Method::Get), paths::JWKS) => match server.signer.jwks().await {
             Ok(jwks) => http::public_json(&jwks, METADATA_MAX_AGE_SECS),
             Err(error) => http::unavailable(&error.to_string()),

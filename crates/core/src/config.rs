@@ -115,6 +115,22 @@ pub struct App {
     pub public_paths: Vec<PathPattern>,
     /// Whether agents may come in with tokens at all (the "managed OAuth" switch).
     pub agents: bool,
+    /// How the origin learns who is asking.
+    pub identity: OriginIdentity,
+}
+
+/// How an app's origin learns who is asking (`"identity"` in `APPS`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OriginIdentity {
+    /// `"gatehouse"` (the default): the `Gatehouse-Assertion` JWT (ES256) and `Gatehouse-*`
+    /// headers (`gatekeeper::assertion`).
+    Gatehouse,
+    /// `"cloudflare-access"`: what Cloudflare Access sends, so an app written for Access runs
+    /// unchanged once its team domain names gatehouse (`gatekeeper::access`).
+    CloudflareAccess {
+        /// The app's Access audience tags (`"access_aud"`): the `aud` of its assertions.
+        audience: Vec<String>,
+    },
 }
 
 /// Where an app's requests go.
@@ -287,6 +303,9 @@ struct RawApp {
     public_paths: Vec<PathPattern>,
     #[serde(default = "agents_by_default")]
     agents: bool,
+    identity: Option<String>,
+    #[serde(default)]
+    access_aud: Vec<String>,
 }
 
 fn agents_by_default() -> bool {
@@ -603,7 +622,10 @@ fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
             rule.scope.as_str()
         ))));
     }
+    let identity = validate_identity(raw.identity.as_deref(), raw.access_aud)
+        .map_err(|e| apps_error(at(&e)))?;
     Ok(App {
+        identity,
         name,
         host,
         scopes,
@@ -617,6 +639,37 @@ fn validate_app(raw: RawApp) -> Result<App, ConfigError> {
         public_paths: raw.public_paths,
         agents: raw.agents,
     })
+}
+
+/// `"identity"` and `"access_aud"`: an Access audience tag is what the app's own setting
+/// holds (Access shows a 64-hex-digit "Application Audience (AUD) Tag"); any printable ASCII
+/// without spaces is accepted, since the app compares it as a string.
+fn validate_identity(
+    identity: Option<&str>,
+    audience: Vec<String>,
+) -> Result<OriginIdentity, String> {
+    match identity {
+        None | Some("gatehouse") if audience.is_empty() => Ok(OriginIdentity::Gatehouse),
+        None | Some("gatehouse") => {
+            Err("access_aud is set but identity is not \"cloudflare-access\"".into())
+        }
+        Some("cloudflare-access") => {
+            if audience.is_empty() {
+                return Err("identity \"cloudflare-access\" needs access_aud: the app's Access audience tag(s), e.g. [\"4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2\"]".into());
+            }
+            if let Some(tag) = audience.iter().find(|tag| {
+                tag.is_empty() || tag.len() > 256 || !tag.bytes().all(|b| b.is_ascii_graphic())
+            }) {
+                return Err(format!(
+                    "access_aud {tag:?} is not an audience tag (printable ASCII, no spaces)"
+                ));
+            }
+            Ok(OriginIdentity::CloudflareAccess { audience })
+        }
+        Some(other) => Err(format!(
+            "identity {other:?} is neither \"gatehouse\" nor \"cloudflare-access\""
+        )),
+    }
 }
 
 /// An origin: `service:NAME` for a service binding (NAME as wrangler.toml declares it: letters,

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use crate::signer::Signer;
+use crate::signer::{AccessSigner, Signer};
 use crate::store::StoreError;
 
 /// The only algorithm gatehouse signs with (RFC 7518 §3.4).
@@ -119,6 +119,30 @@ pub async fn sign<T: Serialize>(
     Ok(format!(
         "{signing_input}.{}",
         URL_SAFE_NO_PAD.encode(signature.to_bytes())
+    ))
+}
+
+/// The algorithm of the Access-compatible assertion (RFC 7518 §3.3), the one Cloudflare Access
+/// signs with. RSASSA-PKCS1-v1_5 is deterministic: a key has one signature per message, so the
+/// low-`s` rule above has nothing to do here.
+pub const RS256: &str = "RS256";
+
+/// Signs `claims` with the current RS256 key, with `typ: JWT` in the header as Access does.
+pub async fn sign_rs256<T: Serialize>(
+    signer: &impl AccessSigner,
+    claims: &T,
+) -> Result<String, StoreError> {
+    let kid = signer.access_kid().await?;
+    let header = Header {
+        alg: RS256,
+        typ: "JWT",
+        kid: &kid,
+    };
+    let signing_input = format!("{}.{}", b64_json(&header), b64_json(claims));
+    let signature = signer.access_sign(&kid, signing_input.as_bytes()).await?;
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
     ))
 }
 

@@ -53,3 +53,4 @@ pub mod tag;
 pub mod testing;
 pub mod time;
 pub mod types;
+pub mod x509;

@@ -52,6 +52,12 @@ pub const ADMIN_HELD: &str = "/.gatehouse/admin/held";
 pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).
 pub const CONSENT: &str = "/.gatehouse/consent";
+/// The Access-compatible assertion's verification keys, where an app written for Cloudflare
+/// Access fetches them (`<team domain>/cdn-cgi/access/certs`): apps with
+/// `"identity": "cloudflare-access"` only, under their path prefix.
+pub const ACCESS_CERTS: &str = "/cdn-cgi/access/certs";
+/// The person's identity for a browser session, as Access answers it.
+pub const ACCESS_GET_IDENTITY: &str = "/cdn-cgi/access/get-identity";
 /// Health of the bindings, for operators and load balancers.
 pub const HEALTHZ: &str = "/healthz";
 

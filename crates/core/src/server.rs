@@ -456,6 +456,25 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         SessionCookieKey::derive(&self.config.secret)
     }
 
+    /// `GET /cdn-cgi/access/get-identity` of an app with `"identity": "cloudflare-access"`:
+    /// the person of a live browser session whom the app's policy admits, as Access answers
+    /// it; `None` otherwise (and for agents, whose bearer tokens are not sessions).
+    pub async fn access_identity(
+        &self,
+        session: Option<&str>,
+        country: Option<String>,
+    ) -> Result<Option<crate::gatekeeper::access::IdentityDocument>, StoreError> {
+        let Some(person) = self.person(session).await? else {
+            return Ok(None);
+        };
+        if !self.site.app.policy.admits_person(&person) {
+            return Ok(None);
+        }
+        Ok(Some(crate::gatekeeper::access::IdentityDocument::new(
+            &person, country, self.now,
+        )))
+    }
+
     /// The person logged in with this session cookie, if the session is live, for this app, and
     /// used within [`login::SESSION_IDLE_SECS`]. Use is recorded at most once a minute.
     pub async fn person(&self, session: Option<&str>) -> Result<Option<Person>, StoreError> {

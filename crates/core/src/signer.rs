@@ -61,3 +61,30 @@ pub trait Signer {
         signature: &[u8],
     ) -> Result<bool, StoreError>;
 }
+
+/// An RSA public key of the Access-compatible assertion (RS256, RFC 7518 §3.3), with the
+/// self-signed certificate that carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RsaPublicKey {
+    /// The key id assertions carry in their header.
+    pub kid: String,
+    /// base64url modulus (RFC 7518 §6.3.1.1).
+    pub n: String,
+    /// base64url public exponent (RFC 7518 §6.3.1.2).
+    pub e: String,
+    /// The key in a self-signed X.509 certificate, PEM (RFC 7468 §5).
+    pub cert_pem: String,
+}
+
+/// Signs with the RS256 keys of the Access-compatible assertion
+/// (`crate::gatekeeper::access`): a second set of keys beside the ES256 ones, made, sealed,
+/// rotated and published the same way, because apps written for Cloudflare Access verify RS256.
+#[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
+pub trait AccessSigner {
+    /// The id of the RSA key that signs now, creating the first key when there is none.
+    async fn access_kid(&self) -> Result<String, StoreError>;
+    /// An RSASSA-PKCS1-v1_5 SHA-256 signature of `message` by RSA key `kid` (RFC 7518 §3.3).
+    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError>;
+    /// The RSA public keys that verify assertions now, the current key first.
+    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, StoreError>;
+}

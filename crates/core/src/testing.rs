@@ -14,7 +14,7 @@ use crate::grant_id::GrantId;
 use crate::password::Pbkdf2;
 use crate::rng::Rng;
 use crate::secret::SecretHash;
-use crate::signer::{JwkSet, PublicJwk, Signer};
+use crate::signer::{AccessSigner, JwkSet, PublicJwk, RsaPublicKey, Signer};
 use crate::store::*;
 use crate::time::{Clock, UnixTime};
 use crate::types::ClientId;
@@ -117,6 +117,67 @@ impl TestSigner {
 impl Default for TestSigner {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The RSA key of [`TestSigner`]'s Access-compatible assertions: a fixed 2048-bit key (PKCS #8,
+/// DER, base64), since making one in a debug build takes seconds.
+const TEST_RSA_KEY: &str = "MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCz44SvSgUfw8enQwwWemX/a0C4zRYTMdhWv/WtJH1lE2Gpo/wMywha7pbx3KCgQiA/UtXOVF59+jSySOGy7bXDSK9PdVUnGlw5kKQESOXwhbD9P/DzEUdEyOpaTJWcA2F/mFL01tQQjcMCyywDiSpcs5GHZI4xNcUE0W4Zy9XGkl24/dsSlRQINCW6WgbdURQ8fa5XAvMUdvcHvE77iOy1Yp2YFTNjEei1efbObmpXnRNZBqpD/ua06M+hNkMuNRaG2BlSD1ryOEUudjiJDV5Y9LlVtczCGHnLnN69v1FLgJGOI18liT/4XBO9uktjAxVVUiMRFImCBAMPaQLAYNORAgMBAAECggEAAeqcZ3dFAxsFdBogjwpYyDxu4RXv2t5+4CKFZ7kDmPsSFEn9JzzwGgyzd2CS8xu61wUQs0HU2K5WUPvtY6GcSR6FUTX+MgxAchPBAfng16VYLSqF0tROGETnskFhaqfikKBuNp6/Sm0Om2ectwdUEZuPVljs5uG1921fwrVlBQuJIbGgoF1LJ+mA0H/8aQWFECqlwexk7HwoZi5pFAorKmfLlniwTUeIEbIbz5H0gDUQYgdhpZdAkoQ5EqrNayNXCojNi5NivMF7ums6sgxF7Tfc4EwdKF/7TUq4XoPmsVvLfaycMXz/sHbgJtr/iSfDLJxSBzfAQlE7ZCqjtNQgAQKBgQD1h6o+S0MUbhWJy6AEuBy38vQ88PpTL3E/QiUj8CKBNiXtbrjWH/edvcK9WLR5CHLn+hm256nePN8qr4U/QsxpFuJyN3ghWVLrLSf3CbiD6nwSfh+fVf3jPi45BQuk2fdDf1qkkfm9jFcuQsXJE/eQLP5dCHJLXWk4ZVbj9wklkQKBgQC7j0d3+B1y80TXefuZf6XYsvJodnpFX+VZDMqywzmKAyy0USbXlzOcbcmXcR50ODmSlmCRCI0lJyekB/Tjh2ZpbozVPLcVLEjU3wCOUgYtjk0O6f8YMmoNGjhu20naeUb+wtlZq2Vs6aYSrX+x/cH+mrCGCb3JhV5ma7pQ2M3OAQKBgHjmr9by2noh5usuYIJSYpnVwZyMkMcLcnlSydUTdvonPq/WuJ9/qD99ZHo2Rs/ecC54gdcF5ihv0vhC65sF+n+47BKP69CIGoOBfc9wcvJKMYQtpMah4l3WjY44RM6NIeuTt3+X/eDvTTKTYK8t7NaKwUnwUc94lMpXZFzmlRNxAoGAW/SUQpJHxerVLpukqg42PncFeAfWTJsGc9Fcs6YZWLvTuBgtZffAmwoMkw4nsy05tM+7SoAZy0RWIAqymrbwk/JaY9VfoabTkmI/AIfgdYdV6mD462EUM5ZOYrNqkw1wrEjVjSwGDw7CmFetypMyAGTQ9PZjsSCNNsPMVgTlagECgYBlfz/H1ocYm6RKUUt+uqZPMnHEB+cb+EqFL3ysGY1vnjMYpUk5y3VAxUueYXbbdZE3Lpq+j0p1PrIujNiZI6NssYngp45sPehdyxB5SAnDaRU2US5bmHKJYghPWlh1rKdfcX8e2Fp+/lYIjkVYIPHR9b4Z841TQ4LLdae+3eqb3A==";
+
+/// The RSA key's id.
+pub const TEST_RSA_KID: &str = "r1";
+
+/// The RS256 signing key of [`TestSigner`]'s Access-compatible assertions.
+fn test_rsa_key() -> Result<rsa::RsaPrivateKey, StoreError> {
+    use rsa::pkcs8::DecodePrivateKey as _;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(TEST_RSA_KEY)
+        .map_err(|e| StoreError(e.to_string()))?;
+    rsa::RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| StoreError(e.to_string()))
+}
+
+/// RSASSA-PKCS1-v1_5 SHA-256 (RS256) with the `rsa` crate.
+pub fn rs256_sign(key: &rsa::RsaPrivateKey, message: &[u8]) -> Vec<u8> {
+    use rsa::signature::{SignatureEncoding as _, Signer as _};
+    rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(key.clone())
+        .sign(message)
+        .to_vec()
+}
+
+impl AccessSigner for TestSigner {
+    async fn access_kid(&self) -> Result<String, StoreError> {
+        Ok(TEST_RSA_KID.into())
+    }
+
+    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+        if kid != TEST_RSA_KID {
+            return Err(StoreError(format!("no RSA key {kid}")));
+        }
+        Ok(rs256_sign(&test_rsa_key()?, message))
+    }
+
+    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, StoreError> {
+        use rsa::pkcs8::EncodePublicKey as _;
+        use rsa::traits::PublicKeyParts as _;
+        let key = test_rsa_key()?;
+        let public = key.to_public_key();
+        let spki = public
+            .to_public_key_der()
+            .map_err(|e| StoreError(e.to_string()))?;
+        let tbs = crate::x509::tbs_certificate(
+            spki.as_bytes(),
+            TEST_RSA_KID,
+            UnixTime(1_700_000_000),
+            UnixTime(1_700_000_000 + 30 * 24 * 3600),
+        )
+        .map_err(StoreError)?;
+        let cert_pem = crate::x509::certificate_pem(&tbs, &rs256_sign(&key, &tbs));
+        Ok(vec![RsaPublicKey {
+            kid: TEST_RSA_KID.into(),
+            n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+            e: URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+            cert_pem,
+        }])
     }
 }
 

@@ -158,8 +158,9 @@ fn canonical_name(name: &str) -> String {
 /// it ([`canonical_name`]). Dropped: hop-by-hop headers and any that `Connection` names, the
 /// client's `Authorization` (the origin gets an assertion instead), forwarding headers and
 /// method overrides (gatehouse sets its own forwarding headers), and anything starting
-/// `Gatehouse-` (only gatehouse may set those; a client sending its own `Gatehouse-Email`, or
-/// `Gatehouse_Email`, must not reach the origin). `Host` and `Content-Length` are set by the
+/// `Gatehouse-` or `Cf-Access-` (only gatehouse may set those; a client sending its own
+/// `Gatehouse-Email`, `Gatehouse_Email` or `Cf-Access-Authenticated-User-Email` must not reach
+/// the origin, whichever identity the app uses). `Host` and `Content-Length` are set by the
 /// platform.
 pub fn forwards_request_header(name: &str, connection: Option<&str>) -> bool {
     let name = canonical_name(name);
@@ -173,6 +174,7 @@ pub fn forwards_request_header(name: &str, connection: Option<&str>) -> bool {
         && name != "host"
         && name != "content-length"
         && !name.starts_with(HEADER_PREFIX)
+        && !name.starts_with(super::access::HEADER_PREFIX)
 }
 
 /// Whether an origin's `Set-Cookie` passes to the client: not when it would set one of
@@ -195,13 +197,18 @@ fn named_by_connection(name: &str, connection: Option<&str>) -> bool {
 }
 
 /// The `Cookie` header without gatehouse's own cookies (the session is gatehouse's business, not
-/// the origin's); `None` when nothing is left. Pairs are separated by `;` and rejoined with
+/// the origin's) and without `CF_Authorization` (only gatehouse may give the origin one, see
+/// `access::cookie_header`); `None` when nothing is left. Pairs are separated by `;` and rejoined with
 /// `"; "` (RFC 6265 §4.2.1).
 pub fn strip_gatehouse_cookies(header: &str) -> Option<String> {
     let kept: Vec<&str> = header
         .split(';')
         .map(str::trim)
-        .filter(|pair| !pair.is_empty() && !pair.starts_with(COOKIE_PREFIX))
+        .filter(|pair| {
+            !pair.is_empty()
+                && !pair.starts_with(COOKIE_PREFIX)
+                && !super::access::is_authorization_cookie(pair)
+        })
         .collect();
     (!kept.is_empty()).then(|| kept.join("; "))
 }
@@ -366,6 +373,11 @@ mod tests {
             "X-Method-Override",
             "x_http_method_override",
             "Proxy_Authorization",
+            "Cf-Access-Jwt-Assertion",
+            "cf-access-authenticated-user-email",
+            "Cf_Access_Jwt_Assertion",
+            "CF.ACCESS.AUTHENTICATED.USER.EMAIL",
+            "Cf-Access-Client-Id",
         ] {
             assert!(!forwards_request_header(name, None), "{name}");
         }
@@ -495,6 +507,8 @@ mod tests {
                 "x-forwarded-for",
                 "x-forwarded-port",
                 "x-forwarded-prefix",
+                "cf-access-jwt-assertion",
+                "cf-access-authenticated-user-email",
             ],
         ]
         .concat();
@@ -547,6 +561,7 @@ mod tests {
                 let name = name.replace(['_', '.'], "-");
                 name == "authorization"
                     || name.starts_with(HEADER_PREFIX)
+                    || name.starts_with("cf-access-")
                     || name.starts_with("x-forwarded-")
                     || FORWARDING.contains(&name.as_str())
                     || METHOD_OVERRIDE.contains(&name.as_str())
@@ -572,6 +587,10 @@ mod tests {
         assert_eq!(
             strip_gatehouse_cookies("__Host-other=1").as_deref(),
             Some("__Host-other=1")
+        );
+        assert_eq!(
+            strip_gatehouse_cookies("a=1; CF_Authorization=forged; cf_authorization=x").as_deref(),
+            Some("a=1")
         );
     }
 }

@@ -6,6 +6,7 @@
 //! judged are the ones forwarded: any method, as sent ([`route::required_scopes`] says what a
 //! method no rule names needs), and only paths every common origin reads alike ([`path`]).
 
+pub mod access;
 pub mod assertion;
 pub mod challenge;
 pub mod path;

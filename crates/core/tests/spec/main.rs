@@ -11,6 +11,7 @@ mod support;
 
 mod admin_api;
 mod cimd;
+mod cloudflare_access;
 mod connected_agents;
 mod forged_identifiers;
 mod healthz;
