@@ -2,34 +2,42 @@
 //! handler is idempotent, because the Queue delivers at least once and every revocation was, as
 //! a rule, applied once already when it was asked for.
 
-use gatehouse_core::migration;
+use gatehouse_core::migration::{self, Held, HeldWrite, HeldWrites as _};
 use gatehouse_core::queue::QueueMessage;
 use gatehouse_core::revocation;
+use gatehouse_core::time::Clock as _;
 use worker::{Env, Error, Result};
 
 use crate::bindings::Bindings;
+use crate::platform::WorkerClock;
 use crate::store::WorkerStore;
 use crate::{env, health};
+
+/// The dead-letter queue of `revocations` (wrangler.toml): messages the consumer failed
+/// `max_retries` times.
+pub const DEAD_LETTER_QUEUE: &str = "revocations-dlq";
 
 /// Shortest and longest wait before a failed message is delivered again.
 const RETRY_MIN_SECS: u64 = 10;
 const RETRY_MAX_SECS: u64 = 600;
 
+fn migrating(env: &Env) -> Result<bool> {
+    Ok(env::config(env)
+        .map_err(|e| Error::RustError(e.to_string()))?
+        .migration
+        .is_some())
+}
+
+/// Applies a message of the `revocations` Queue: every step of the revocation again (or, while
+/// migration mode is on, the deny entry and a held write for the drain).
 pub async fn apply(message: &QueueMessage, env: &Env) -> Result<()> {
     match message {
         QueueMessage::HealthProbe { nonce } => health::record_probe(nonce, env).await,
-        QueueMessage::RevokeGrant {
-            grant_id,
-            reason,
-            at,
-        } => {
-            let migrating = env::config(env)
-                .map_err(|e| Error::RustError(e.to_string()))?
-                .migration
-                .is_some();
+        QueueMessage::RevokeGrant(revocation) => {
+            let migrating = migrating(env)?;
             let bindings = Bindings::new(env);
             let store = WorkerStore::new(&bindings);
-            revocation::consume(&store, grant_id, *reason, *at, migrating)
+            revocation::consume(&store, revocation, WorkerClock.now(), migrating)
                 .await
                 .map_err(|e| Error::RustError(e.to_string()))?;
             let done = if migrating {
@@ -39,30 +47,68 @@ pub async fn apply(message: &QueueMessage, env: &Env) -> Result<()> {
             };
             worker::console_log!(
                 "revocation of {} ({}) {done} from the queue",
-                grant_id.as_str(),
-                reason.as_str()
+                revocation.grant_id.as_str(),
+                revocation.reason.as_str()
             );
             Ok(())
         }
     }
 }
 
-/// The cron trigger: once migration mode is off, writes what it held to D1.
-pub async fn drain(env: &Env) -> Result<()> {
-    let config = env::config(env).map_err(|e| Error::RustError(e.to_string()))?;
-    if config.migration.is_some() {
+/// Applies a message of the dead-letter queue, which has no dead-letter queue of its own: a
+/// revocation is applied, or else held in KV, where the drain retries it until D1 takes it
+/// (with backoff, shown by the admin `held` view). Only when KV fails too is the message
+/// retried. Every message is reported in the log.
+pub async fn apply_dead_letter(message: &QueueMessage, env: &Env) -> Result<()> {
+    let QueueMessage::RevokeGrant(revocation) = message else {
+        worker::console_error!("dead letter: {message:?} dropped (a health probe expires anyway)");
         return Ok(());
-    }
+    };
+    let grant = revocation.grant_id.as_str();
+    let Err(error) = apply(message, env).await else {
+        worker::console_error!("dead letter: revocation of {grant} applied");
+        return Ok(());
+    };
     let bindings = Bindings::new(env);
     let store = WorkerStore::new(&bindings);
-    match migration::drain(&store).await {
-        Ok(0) => Ok(()),
-        Ok(written) => {
-            worker::console_log!("drain: {written} held writes written to D1");
-            Ok(())
+    let held = Held::new(HeldWrite::RevokeGrant(revocation.clone()));
+    store
+        .hold(&held)
+        .await
+        .map_err(|e| Error::RustError(format!("dead letter: {grant}: {error}; not held: {e}")))?;
+    worker::console_error!(
+        "dead letter: revocation of {grant} not applied ({error}); held for the drain"
+    );
+    Ok(())
+}
+
+/// The cron trigger. While migration mode is on, renews the deny entries of held revocations
+/// (D1 does not know them yet, however long the mode lasts); once it is off, writes what was
+/// held to D1. A held write that fails is logged and kept with its error; the others go on.
+pub async fn drain(env: &Env) -> Result<()> {
+    let config = env::config(env).map_err(|e| Error::RustError(e.to_string()))?;
+    let bindings = Bindings::new(env);
+    let store = WorkerStore::new(&bindings);
+    let now = WorkerClock.now();
+    if config.migration.is_some() {
+        let renewed = migration::renew(&store, now)
+            .await
+            .map_err(|e| Error::RustError(format!("renew: {e}")))?;
+        if renewed > 0 {
+            worker::console_log!("renew: {renewed} deny entries of held revocations renewed");
         }
-        Err(error) => Err(Error::RustError(format!("drain: {error}"))),
+        return Ok(());
     }
+    let drained = migration::drain(&store, now)
+        .await
+        .map_err(|e| Error::RustError(format!("drain: {e}")))?;
+    if drained.written > 0 {
+        worker::console_log!("drain: {} held writes written to D1", drained.written);
+    }
+    for (key, error) in &drained.failed {
+        worker::console_error!("drain: held write {key} failed, kept for a later run: {error}");
+    }
+    Ok(())
 }
 
 /// How long a failed message waits before the next delivery: as long again as it has waited so

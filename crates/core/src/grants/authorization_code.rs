@@ -43,7 +43,7 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
         }
     };
     check_binding(server, client, &record, form, now)?;
-    let grant = crate::server::live(grant)?;
+    let grant = server.live(grant).await?;
     server.enforce_policy(&grant).await?;
     let refresh = super::FirstRefreshToken::issue(server, client, &grant, now);
     Ok(super::respond(
