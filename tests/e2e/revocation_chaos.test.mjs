@@ -16,11 +16,10 @@
 // the mode, kills a drain partway and runs it again three times at once.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { Browser, DEMO, REDIRECT, authorizeAsPerson, authorizeUrl, hiddenFields, pkce, register, tokenRequest } from './support/oauth.mjs';
+import { Browser, DEMO, REDIRECT, authorizeAsPerson, authorizeUrl, hiddenFields, pkce, tokenRequest } from './support/oauth.mjs';
 
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
 console.log(`revocation chaos: CHAOS_SEED=${SEED}`);
@@ -78,11 +77,27 @@ function people() {
 }
 const EMAIL = { alice: DEMO.email, bob: 'bob@example.com', carol: 'carol@example.com' };
 
+/**
+ * Registers a public client from its own network: the registration limit (30 an hour per
+ * network) is not what this test is about.
+ */
+let registrations = 0;
+async function registerClient(metadata) {
+  const n = registrations++;
+  const res = await fetch(`${gh.url}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'cf-connecting-ip': `10.${(n >> 8) & 255}.${n & 255}.1` },
+    body: JSON.stringify({ token_endpoint_auth_method: 'none', ...metadata }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return res.json();
+}
+
 /** A grant of `person` to a new client, with what its revocation path needs. */
 async function grantFor(browsers, person, path) {
   const browser = browsers[person];
   if (path === 'device') return deviceGrant(browser, person);
-  const client = await register(gh.url, { client_name: `chaos ${path}` });
+  const client = await registerClient({ client_name: `chaos ${path}`, redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'] });
   const { verifier, challenge } = pkce();
   const code = (await authorizeAsPerson(gh.url, client, { challenge, email: EMAIL[person] }, browser)).searchParams.get('code');
   const exchanged = await tokenRequest(gh.url, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: client.client_id });
@@ -101,11 +116,7 @@ async function grantFor(browsers, person, path) {
 }
 
 async function deviceGrant(browser, person) {
-  const registered = await fetch(`${gh.url}/oauth/register`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_name: 'chaos device', token_endpoint_auth_method: 'none', grant_types: [DEVICE, 'refresh_token'] }),
-  });
-  const client = await registered.json();
+  const client = await registerClient({ client_name: 'chaos device', grant_types: [DEVICE, 'refresh_token'] });
   const begun = await (await fetch(`${gh.url}/oauth/device_authorization`, form({ client_id: client.client_id }))).json();
   const page = await browser.fetch(`/.gatehouse/device?user_code=${begun.user_code}`);
   let html = await page.text();
@@ -267,29 +278,39 @@ for (let round = 0; round < ROUNDS; round++) {
   });
 }
 
-/** Edits the stopped instance's local KV: the deny entries expire, held revocations age. */
+/**
+ * Edits the stopped instance's local KV (miniflare keeps an SQLite index of keys, with their
+ * expiration and blob id, and each value in a blob file): the deny entries expire, held
+ * revocations age, and so do the consents in the local D1.
+ */
 function age(state, hours) {
-  const root = join(state, 'v3', 'kv');
-  const namespace = readdirSync(root).find((d) => d !== 'blobs');
-  const dir = join(root, namespace);
-  const db = readdirSync(dir).find((f) => f.endsWith('.sqlite'));
   const script = `
-import json, os, sqlite3, sys, time
-dir, db, hours = sys.argv[1], sys.argv[2], float(sys.argv[3])
-con = sqlite3.connect(os.path.join(dir, db))
+import glob, json, os, sqlite3, sys
+root, hours = sys.argv[1], float(sys.argv[2])
+[db] = [p for p in glob.glob(os.path.join(root, '**', '*.sqlite'), recursive=True)
+        if sqlite3.connect(p).execute("SELECT count(*) FROM sqlite_master WHERE name = '_mf_entries'").fetchone()[0]]
+blobs = {os.path.basename(p): p for p in glob.glob(os.path.join(root, '**', 'blobs', '*'), recursive=True)}
+con = sqlite3.connect(db)
 denied = con.execute("DELETE FROM _mf_entries WHERE key LIKE 'deny:grant:%'").rowcount
 aged = 0
 for key, blob in con.execute("SELECT key, blob_id FROM _mf_entries WHERE key LIKE 'held:revoke_grant:%'").fetchall():
-    path = os.path.join(dir, 'blobs', blob)
+    path = blobs[blob]
     held = json.load(open(path))
     held['at'] = int(held['at'] - hours * 3600)
     held.pop('denied_until', None)
     json.dump(held, open(path, 'w'))
     aged += 1
 con.commit()
+# D1 ages with it: the consents were given before the (aged) revocations.
+[d1] = [p for p in glob.glob(os.path.join(os.path.dirname(root), 'd1', '**', '*.sqlite'), recursive=True)
+        if sqlite3.connect(p).execute("SELECT count(*) FROM sqlite_master WHERE name = 'consents'").fetchone()[0]]
+d1 = sqlite3.connect(d1)
+d1.execute("UPDATE consents SET created_at = created_at - ?", (int(hours * 3600),))
+d1.commit()
 print(denied, aged)
 `;
-  const [denied, aged] = execFileSync('python3', ['-c', script, dir, db, String(hours)]).toString().trim().split(' ').map(Number);
+  const root = join(state, 'v3', 'kv');
+  const [denied, aged] = execFileSync('python3', ['-c', script, root, String(hours)]).toString().trim().split(' ').map(Number);
   return { denied, aged };
 }
 
