@@ -180,30 +180,9 @@ fn revoked_events(world: &World, grant: &GrantId) -> usize {
         .count()
 }
 
-/// Everything a finished revocation leaves, checked from the outside where it can be.
+/// Everything a finished revocation leaves. Storage is read first: the refresh below is itself
+/// a path that finishes a revocation, and must not hide one left unfinished.
 fn assert_revoked(world: &World, agent: &Agent, refresh: &str, case: &str) {
-    let (status, _, _) = challenge(gate(
-        world,
-        api("GET", Some(&bearer(&agent.tokens.access_token))),
-    ));
-    assert_eq!(status, 401, "{case}: gate");
-    assert!(
-        block_on(world.store.is_grant_denied(&agent.grant)).unwrap(),
-        "{case}: deny entry"
-    );
-    let refused = error_of(world.refresh(&agent.client, refresh));
-    let disabled = block_on(world.store.client(
-        &ClientId::parse(&agent.client.id).unwrap(),
-        world.clock.now(),
-    ))
-    .unwrap()
-    .is_none();
-    if disabled {
-        // A disabled client cannot authenticate at all.
-        assert_eq!(refused.code, ErrorCode::InvalidClient, "{case}: refresh");
-    } else {
-        assert_eq!(refused.reason, Reason::GrantRevoked, "{case}: refresh");
-    }
     let record = block_on(world.store.grant(&agent.grant)).unwrap().unwrap();
     assert!(record.revoked_at.is_some(), "{case}: grant row");
     assert!(record.revocation_settled_at.is_some(), "{case}: settled");
@@ -212,6 +191,27 @@ fn assert_revoked(world: &World, agent: &Agent, refresh: &str, case: &str) {
         0,
         "{case}: refresh tokens"
     );
+    let subject = format!("local:{}", agent.email);
+    assert!(
+        !world
+            .store
+            .has_consent(&subject, &agent.client.id, &record.app),
+        "{case}: consent withdrawn"
+    );
+    assert_eq!(
+        revoked_events(world, &agent.grant),
+        1,
+        "{case}: audit events"
+    );
+    assert!(
+        block_on(world.store.is_grant_denied(&agent.grant)).unwrap(),
+        "{case}: deny entry"
+    );
+    let (status, _, _) = challenge(gate(
+        world,
+        api("GET", Some(&bearer(&agent.tokens.access_token))),
+    ));
+    assert_eq!(status, 401, "{case}: gate");
     // The person's session, or a new one if it has ended since.
     let view = block_on(world.server().connected_agents(Some(&agent.session)))
         .unwrap()
@@ -226,17 +226,23 @@ fn assert_revoked(world: &World, agent: &Agent, refresh: &str, case: &str) {
             .all(|a| a.grant_id != agent.grant.as_str()),
         "{case}: agents page"
     );
-    let subject = format!("local:{}", agent.email);
-    assert!(
-        !world
-            .store
-            .has_consent(&subject, &agent.client.id, &record.app),
-        "{case}: consent withdrawn"
-    );
+    let refused = error_of(world.refresh(&agent.client, refresh));
+    let disabled = block_on(world.store.client(
+        &ClientId::parse(&agent.client.id).unwrap(),
+        world.clock.now(),
+    ))
+    .unwrap()
+    .is_none();
+    if disabled {
+        // A disabled client cannot authenticate at all.
+        assert_eq!(refused.code, ErrorCode::InvalidClient, "{case}: refresh");
+    } else {
+        assert_eq!(refused.reason, Reason::GrantRevoked, "{case}: refresh");
+    }
     assert_eq!(
         revoked_events(world, &agent.grant),
         1,
-        "{case}: audit events"
+        "{case}: audit events after the refresh"
     );
 }
 
