@@ -2,9 +2,9 @@
 //! handler is idempotent, because the Queue delivers at least once and every revocation was, as
 //! a rule, applied once already when it was asked for.
 
-use gatehouse_core::migration::{self, Held, HeldWrite, HeldWrites as _};
+use gatehouse_core::migration;
 use gatehouse_core::queue::QueueMessage;
-use gatehouse_core::revocation;
+use gatehouse_core::revocation::{self, DeadLetter};
 use gatehouse_core::time::Clock as _;
 use worker::{Env, Error, Result};
 
@@ -55,30 +55,31 @@ pub async fn apply(message: &QueueMessage, env: &Env) -> Result<()> {
     }
 }
 
-/// Applies a message of the dead-letter queue, which has no dead-letter queue of its own: a
-/// revocation is applied, or else held in KV, where the drain retries it until D1 takes it
-/// (with backoff, shown by the admin `held` view). Only when KV fails too is the message
-/// retried. Every message is reported in the log.
+/// Applies a message of the dead-letter queue (`revocation::consume_dead_letter`): a revocation
+/// is applied, or else held in KV for the drain; only when KV fails too is the message retried.
+/// Every message is reported in the log.
 pub async fn apply_dead_letter(message: &QueueMessage, env: &Env) -> Result<()> {
     let QueueMessage::RevokeGrant(revocation) = message else {
         worker::console_error!("dead letter: {message:?} dropped (a health probe expires anyway)");
         return Ok(());
     };
-    let grant = revocation.grant_id.as_str();
-    let Err(error) = apply(message, env).await else {
-        worker::console_error!("dead letter: revocation of {grant} applied");
-        return Ok(());
-    };
+    let migrating = migrating(env)?;
     let bindings = Bindings::new(env);
     let store = WorkerStore::new(&bindings);
-    let held = Held::new(HeldWrite::RevokeGrant(revocation.clone()));
-    store
-        .hold(&held)
+    let grant = revocation.grant_id.as_str();
+    let done = revocation::consume_dead_letter(&store, revocation, WorkerClock.now(), migrating)
         .await
-        .map_err(|e| Error::RustError(format!("dead letter: {grant}: {error}; not held: {e}")))?;
-    worker::console_error!(
-        "dead letter: revocation of {grant} not applied ({error}); held for the drain"
-    );
+        .map_err(|e| {
+            Error::RustError(format!(
+                "dead letter: {grant}: neither applied nor held: {e}"
+            ))
+        })?;
+    match done {
+        DeadLetter::Applied => worker::console_error!("dead letter: revocation of {grant} applied"),
+        DeadLetter::Held(error) => worker::console_error!(
+            "dead letter: revocation of {grant} not applied ({error}); held for the drain"
+        ),
+    }
     Ok(())
 }
 

@@ -200,6 +200,35 @@ pub async fn consume(
     }
 }
 
+/// What the dead-letter queue's consumer did with a revocation.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeadLetter {
+    /// Every step done (or, in migration mode, held as the consumer holds).
+    Applied,
+    /// Not applied (the error says why); held in KV, where the drain retries it with backoff
+    /// until D1 takes it.
+    Held(StoreError),
+}
+
+/// What the consumer of `revocations-dlq` does with a revocation the Queue gave up on: the dead
+/// letter queue has no dead-letter queue of its own, so a revocation it cannot apply is held in
+/// KV for the drain, never dropped. Fails (and the message is retried) only when it can be
+/// neither applied nor held.
+pub async fn consume_dead_letter(
+    store: &impl Store,
+    revocation: &Revocation,
+    now: UnixTime,
+    migrating: bool,
+) -> Result<DeadLetter, StoreError> {
+    match consume(store, revocation, now, migrating).await {
+        Ok(()) => Ok(DeadLetter::Applied),
+        Err(error) => {
+            hold(store, revocation).await?;
+            Ok(DeadLetter::Held(error))
+        }
+    }
+}
+
 /// Every step, from the first: what the drain does with a held revocation. Idempotent, and
 /// converges from any prefix of steps a crash left.
 pub async fn apply(

@@ -694,3 +694,65 @@ fn a_consent_given_after_a_revocation_is_not_withdrawn_when_the_revocation_is_fi
         "the later approval stands"
     );
 }
+
+#[test]
+fn a_dead_letter_the_consumer_cannot_apply_is_held_for_the_drain_never_dropped() {
+    let world = World::new();
+    let agent = agent(&world, "alice@example.com");
+    let refresh = agent.tokens.refresh_token.clone().unwrap();
+    // The Queue gave up on the message: D1 refused it ten times, and still does.
+    let grant = block_on(world.store.grant(&agent.grant)).unwrap().unwrap();
+    let command = Revocation::of(
+        &grant,
+        RevocationReason::AdminRequest,
+        world.clock.now(),
+        None,
+    );
+    world.store.d1_read_only.set(true);
+    let done = block_on(revocation::consume_dead_letter(
+        &world.store,
+        &command,
+        world.clock.now(),
+        false,
+    ))
+    .unwrap();
+    assert!(matches!(done, revocation::DeadLetter::Held(_)), "{done:?}");
+    assert!(
+        world
+            .store
+            .held
+            .borrow()
+            .contains_key(&migration::revoke_grant_key(&agent.grant))
+    );
+    // The gate refuses meanwhile, and so does refresh (it reads the held write).
+    let (status, _, _) = challenge(gate(
+        &world,
+        api("GET", Some(&bearer(&agent.tokens.access_token))),
+    ));
+    assert_eq!(status, 401);
+    // D1 back: the drain finishes it.
+    world.store.d1_read_only.set(false);
+    world.clock.advance(1);
+    let drained = block_on(migration::drain(&world.store, world.clock.now())).unwrap();
+    assert_eq!((drained.written, drained.failed), (1, vec![]));
+    assert_revoked(&world, &agent, &refresh, "dead letter");
+    // Neither applied nor held (KV down too): an error, so the message is retried.
+    let other = agent_of(&world, "alice@example.com", &agent.session);
+    let grant = block_on(world.store.grant(&other.grant)).unwrap().unwrap();
+    let command = Revocation::of(
+        &grant,
+        RevocationReason::AdminRequest,
+        world.clock.now(),
+        None,
+    );
+    world.store.down.set(true);
+    assert!(
+        block_on(revocation::consume_dead_letter(
+            &world.store,
+            &command,
+            world.clock.now(),
+            false
+        ))
+        .is_err()
+    );
+}
