@@ -4,33 +4,41 @@
 
 use gatehouse_core::migration;
 use gatehouse_core::queue::QueueMessage;
-use gatehouse_core::revocation;
+use gatehouse_core::revocation::{self, DeadLetter};
+use gatehouse_core::time::Clock as _;
 use worker::{Env, Error, Result};
 
 use crate::bindings::Bindings;
 use crate::env;
+use crate::platform::WorkerClock;
 use crate::store::WorkerStore;
+
+/// The dead-letter queue of `revocations` (wrangler.toml): messages the consumer failed
+/// `max_retries` times.
+pub const DEAD_LETTER_QUEUE: &str = "revocations-dlq";
 
 /// Shortest and longest wait before a failed message is delivered again.
 const RETRY_MIN_SECS: u64 = 10;
 const RETRY_MAX_SECS: u64 = 600;
 
+fn migrating(env: &Env) -> Result<bool> {
+    Ok(env::config(env)
+        .map_err(|e| Error::RustError(e.to_string()))?
+        .migration
+        .is_some())
+}
+
+/// Applies a message of the `revocations` Queue: every step of the revocation again (or, while
+/// migration mode is on, the deny entry and a held write for the drain).
 pub async fn apply(message: &QueueMessage, env: &Env) -> Result<()> {
     match message {
         // Sent only by `/healthz` of earlier versions, which no longer waits for it.
         QueueMessage::HealthProbe { .. } => Ok(()),
-        QueueMessage::RevokeGrant {
-            grant_id,
-            reason,
-            at,
-        } => {
-            let migrating = env::config(env)
-                .map_err(|e| Error::RustError(e.to_string()))?
-                .migration
-                .is_some();
+        QueueMessage::RevokeGrant(revocation) => {
+            let migrating = migrating(env)?;
             let bindings = Bindings::new(env);
             let store = WorkerStore::new(&bindings);
-            revocation::consume(&store, grant_id, *reason, *at, migrating)
+            revocation::consume(&store, revocation, WorkerClock.now(), migrating)
                 .await
                 .map_err(|e| Error::RustError(e.to_string()))?;
             let done = if migrating {
@@ -40,30 +48,69 @@ pub async fn apply(message: &QueueMessage, env: &Env) -> Result<()> {
             };
             worker::console_log!(
                 "revocation of {} ({}) {done} from the queue",
-                grant_id.as_str(),
-                reason.as_str()
+                revocation.grant_id.as_str(),
+                revocation.reason.as_str()
             );
             Ok(())
         }
     }
 }
 
-/// The cron trigger: once migration mode is off, writes what it held to D1.
-pub async fn drain(env: &Env) -> Result<()> {
-    let config = env::config(env).map_err(|e| Error::RustError(e.to_string()))?;
-    if config.migration.is_some() {
+/// Applies a message of the dead-letter queue (`revocation::consume_dead_letter`): a revocation
+/// is applied, or else held in KV for the drain; only when KV fails too is the message retried.
+/// Every message is reported in the log.
+pub async fn apply_dead_letter(message: &QueueMessage, env: &Env) -> Result<()> {
+    let QueueMessage::RevokeGrant(revocation) = message else {
+        worker::console_error!("dead letter: {message:?} dropped (a health probe expires anyway)");
         return Ok(());
-    }
+    };
+    let migrating = migrating(env)?;
     let bindings = Bindings::new(env);
     let store = WorkerStore::new(&bindings);
-    match migration::drain(&store).await {
-        Ok(0) => Ok(()),
-        Ok(written) => {
-            worker::console_log!("drain: {written} held writes written to D1");
-            Ok(())
-        }
-        Err(error) => Err(Error::RustError(format!("drain: {error}"))),
+    let grant = revocation.grant_id.as_str();
+    let done = revocation::consume_dead_letter(&store, revocation, WorkerClock.now(), migrating)
+        .await
+        .map_err(|e| {
+            Error::RustError(format!(
+                "dead letter: {grant}: neither applied nor held: {e}"
+            ))
+        })?;
+    match done {
+        DeadLetter::Applied => worker::console_error!("dead letter: revocation of {grant} applied"),
+        DeadLetter::Held(error) => worker::console_error!(
+            "dead letter: revocation of {grant} not applied ({error}); held for the drain"
+        ),
     }
+    Ok(())
+}
+
+/// The cron trigger. While migration mode is on, renews the deny entries of held revocations
+/// (D1 does not know them yet, however long the mode lasts); once it is off, writes what was
+/// held to D1. A held write that fails is logged and kept with its error; the others go on.
+pub async fn drain(env: &Env) -> Result<()> {
+    let config = env::config(env).map_err(|e| Error::RustError(e.to_string()))?;
+    let bindings = Bindings::new(env);
+    let store = WorkerStore::new(&bindings);
+    let now = WorkerClock.now();
+    if config.migration.is_some() {
+        let renewed = migration::renew(&store, now)
+            .await
+            .map_err(|e| Error::RustError(format!("renew: {e}")))?;
+        if renewed > 0 {
+            worker::console_log!("renew: {renewed} deny entries of held revocations renewed");
+        }
+        return Ok(());
+    }
+    let drained = migration::drain(&store, now)
+        .await
+        .map_err(|e| Error::RustError(format!("drain: {e}")))?;
+    if drained.written > 0 {
+        worker::console_log!("drain: {} held writes written to D1", drained.written);
+    }
+    for (key, error) in &drained.failed {
+        worker::console_error!("drain: held write {key} failed, kept for a later run: {error}");
+    }
+    Ok(())
 }
 
 /// How long a failed message waits before the next delivery: as long again as it has waited so

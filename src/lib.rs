@@ -39,12 +39,20 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys
     router::route(request::Incoming::new(req), &env).await
 }
 
-/// The consumer of the `revocations` Queue. A message it cannot apply is retried (the Queue's
-/// `max_retries` in wrangler.toml) and then moved to the dead-letter queue; it is never dropped.
+/// The consumer of the `revocations` Queue and of its dead-letter queue. A message it cannot
+/// apply is retried (the Queue's `max_retries` in wrangler.toml) and then moved to the
+/// dead-letter queue, whose consumer applies it or holds it in KV for the drain; it is never
+/// dropped.
 #[event(queue)]
 async fn queue(batch: MessageBatch<QueueMessage>, env: Env, _ctx: Context) -> Result<()> {
+    let dead_letter = batch.queue() == consumer::DEAD_LETTER_QUEUE;
     for message in batch.messages()? {
-        match consumer::apply(message.body(), &env).await {
+        let applied = if dead_letter {
+            consumer::apply_dead_letter(message.body(), &env).await
+        } else {
+            consumer::apply(message.body(), &env).await
+        };
+        match applied {
             Ok(()) => message.ack(),
             Err(error) => {
                 let age_ms = worker::Date::now()

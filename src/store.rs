@@ -4,7 +4,7 @@
 
 use gatehouse_core::grant_id::GrantId;
 use gatehouse_core::login_throttle::{self, LoginHistory};
-use gatehouse_core::migration::{HELD_PREFIX, HeldWrite, HeldWrites};
+use gatehouse_core::migration::{HELD_PREFIX, Held, HeldWrite, HeldWrites};
 use gatehouse_core::oidc::state::{StateRecord, StateUse};
 use gatehouse_core::registration::ClientMetadata;
 use gatehouse_core::secret::SecretHash;
@@ -85,7 +85,8 @@ macro_rules! audit_insert {
 macro_rules! select_grant {
     () => {
         "SELECT g.grant_id, g.subject, p.email, p.groups, g.client_id, g.app, g.scope, g.redirect_uri, \
-         g.created_at, g.revoked_at FROM grants g JOIN people p ON p.subject = g.subject"
+         g.created_at, g.revoked_at, g.revoked_reason, g.revocation_settled_at \
+         FROM grants g JOIN people p ON p.subject = g.subject"
     };
 }
 
@@ -568,7 +569,8 @@ impl ConsentStore for WorkerStore<'_> {
         now: UnixTime,
     ) -> Result<(), StoreError> {
         self.run(
-            "UPDATE consents SET withdrawn_at = ?4 WHERE subject = ?1 AND client_id = ?2 AND app = ?3 AND withdrawn_at IS NULL",
+            "UPDATE consents SET withdrawn_at = ?4 WHERE subject = ?1 AND client_id = ?2 AND app = ?3 \
+             AND withdrawn_at IS NULL AND created_at <= ?4",
             &[text(subject), text(client_id.as_str()), text(app), time(now)],
         )
         .await
@@ -587,6 +589,8 @@ struct GrantRow {
     redirect_uri: String,
     created_at: f64,
     revoked_at: Option<f64>,
+    revoked_reason: Option<String>,
+    revocation_settled_at: Option<f64>,
 }
 
 fn grant_record(row: GrantRow) -> Result<GrantRecord, StoreError> {
@@ -603,6 +607,12 @@ fn grant_record(row: GrantRow) -> Result<GrantRecord, StoreError> {
         redirect_uri: row.redirect_uri,
         created_at: secs(row.created_at),
         revoked_at: row.revoked_at.map(secs),
+        // A reason this build does not know reads as none: the revocation keeps it in D1.
+        revoked_reason: row
+            .revoked_reason
+            .as_deref()
+            .and_then(RevocationReason::parse),
+        revocation_settled_at: row.revocation_settled_at.map(secs),
     })
 }
 
@@ -653,6 +663,14 @@ impl GrantStore for WorkerStore<'_> {
         ])
         .await?;
         Ok(())
+    }
+
+    async fn settle_revocation(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE grants SET revocation_settled_at = ?2 WHERE grant_id = ?1 AND revocation_settled_at IS NULL",
+            &[text(grant_id.as_str()), time(now)],
+        )
+        .await
     }
 
     async fn live_grants(&self, subject: &str, app: &str) -> Result<Vec<GrantSummary>, StoreError> {
@@ -903,7 +921,8 @@ impl RefreshStore for WorkerStore<'_> {
             .first(
                 "SELECT r.expires_at AS refresh_expires_at, r.rotated_at, r.successor_hash, \
                  g.grant_id, g.subject, p.email, p.groups, g.client_id, g.app, g.scope, g.redirect_uri, \
-                 g.created_at, g.revoked_at FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id \
+                 g.created_at, g.revoked_at, g.revoked_reason, g.revocation_settled_at \
+                 FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id \
                  JOIN people p ON p.subject = g.subject WHERE r.token_hash = ?1",
                 &[hash(token_hash)],
             )
@@ -939,11 +958,17 @@ thread_local! {
 const DENYLIST_CACHE_ENTRIES: usize = 10_000;
 
 impl Denylist for WorkerStore<'_> {
-    async fn deny_grant(&self, grant_id: &GrantId, until: UnixTime) -> Result<(), StoreError> {
+    async fn deny_grant(
+        &self,
+        grant_id: &GrantId,
+        reason: RevocationReason,
+        until: UnixTime,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
         DENYLIST_CACHE
             .with_borrow_mut(|cache| cache.insert(grant_id.as_str().to_owned(), (true, 0.0)));
         self.kv()?
-            .put(&denylist_key(grant_id), "1")
+            .put(&denylist_key(grant_id), reason.as_str())
             .map_err(|e| StoreError(format!("KV binding `KV`: denylist put: {e}")))?
             .expiration(until.0)
             .execute()
@@ -970,6 +995,17 @@ impl Denylist for WorkerStore<'_> {
         isolate_cache::insert(&DENYLIST_CACHE, DENYLIST_CACHE_ENTRIES, key, (denied, now));
         Ok(denied)
     }
+
+    async fn denial(&self, grant_id: &GrantId) -> Result<Option<RevocationReason>, StoreError> {
+        let value = self
+            .kv()?
+            .get(&denylist_key(grant_id))
+            .text()
+            .await
+            .map_err(|e| StoreError(format!("KV binding `KV`: denylist get: {e}")))?;
+        // Entries of the previous build hold "1".
+        Ok(value.map(|v| RevocationReason::parse(&v).unwrap_or(RevocationReason::ClientRequest)))
+    }
 }
 
 fn kv_failed(operation: &str, error: impl std::fmt::Display) -> StoreError {
@@ -978,17 +1014,17 @@ fn kv_failed(operation: &str, error: impl std::fmt::Display) -> StoreError {
 
 /// Held writes live in KV under `held:…` without expiry until the drain releases them.
 impl HeldWrites for WorkerStore<'_> {
-    async fn hold(&self, write: &HeldWrite) -> Result<(), StoreError> {
-        let value = serde_json::to_string(write).map_err(|e| kv_failed("held put", e))?;
+    async fn hold(&self, held: &Held) -> Result<(), StoreError> {
+        let value = serde_json::to_string(held).map_err(|e| kv_failed("held put", e))?;
         self.kv()?
-            .put(&write.key(), value)
+            .put(&held.write.key(), value)
             .map_err(|e| kv_failed("held put", e))?
             .execute()
             .await
             .map_err(|e| kv_failed("held put", e))
     }
 
-    async fn held(&self, limit: u32) -> Result<Vec<HeldWrite>, StoreError> {
+    async fn held(&self, limit: u32) -> Result<Vec<Held>, StoreError> {
         let listed = self
             .kv()?
             .list()
@@ -1171,6 +1207,26 @@ impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
             .run()
             .await
             .map_err(|e| failed("INSERT INTO audit_events", e))?;
+        Ok(())
+    }
+
+    async fn record_once(
+        &self,
+        key: &str,
+        event: &gatehouse_core::audit::AuditEvent,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        // The unique index on idempotency_key (migration 0006) makes a second insert a no-op.
+        self.audit_statement(
+            "INSERT OR IGNORE INTO audit_events (at, kind, subject, client_id, app, grant_id, source_ip, detail, idempotency_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            event,
+            at,
+            Some(text(key)),
+        )?
+        .run()
+        .await
+        .map_err(|e| failed("INSERT OR IGNORE INTO audit_events", e))?;
         Ok(())
     }
 }

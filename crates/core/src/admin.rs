@@ -19,7 +19,7 @@ use crate::error::Reason;
 use crate::form::Form;
 use crate::gatekeeper::request::bearer_token;
 use crate::grant_id::GrantId;
-use crate::migration::{DRAIN_BATCH, HeldWrite};
+use crate::migration::{DRAIN_BATCH, Held, HeldWrite};
 use crate::rng::Rng;
 use crate::secret::AdminToken;
 use crate::server::{Failure, Server};
@@ -91,7 +91,8 @@ pub struct AdminAuditEvent {
 /// What a revocation did.
 #[derive(Debug, PartialEq, Eq, Serialize)]
 pub struct Revoked {
-    /// How many live grants were revoked.
+    /// How many grants were revoked: live ones, and revoked ones whose revocation a crash had
+    /// cut short and this request finished (by `grant_id`: the grant, revoked before or not).
     pub grants: usize,
 }
 
@@ -193,16 +194,16 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
     ) -> Result<Revoked, Failure> {
         let form = Form::parse(body)?;
         let by = self.admin(credentials, Some(&form)).await?;
-        let grants: Vec<GrantId> = match form.get("grant_id")? {
+        let grants: Vec<GrantRecord> = match form.get("grant_id")? {
             Some(id) => {
                 let grant = self
                     .store
                     .grant(&GrantId::from_stored(id.to_owned()))
                     .await?;
                 self.admin_action(&by, "revoke", &form).await?;
+                // Revoked before or not: the answer to a retried request is the first one's.
                 grant
-                    .filter(|g| g.app == self.site.resource && g.revoked_at.is_none())
-                    .map(|g| g.grant_id)
+                    .filter(|g| g.app == self.site.resource)
                     .into_iter()
                     .collect()
             }
@@ -216,7 +217,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                     })
                     .await?;
                 }
-                self.live_grant_ids(
+                self.unsettled_grants(
                     Some(&self.site.resource),
                     filter.subject.as_deref(),
                     filter.client_id.as_ref(),
@@ -243,7 +244,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         let client_id = ClientId::parse(form.require("client_id")?)?;
         self.admin_action(&by, "disable_client", &form).await?;
         self.store.disable_client(&client_id, self.now).await?;
-        let grants = self.live_grant_ids(None, None, Some(&client_id)).await?;
+        let grants = self.unsettled_grants(None, None, Some(&client_id)).await?;
         self.revoke_all(&grants, RevocationReason::ClientDisabled)
             .await
     }
@@ -283,38 +284,40 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
     }
 
     /// `GET …/.gatehouse/admin/held`: the writes migration mode (or an outage) holds in KV
-    /// until the drain writes them to D1.
+    /// until the drain writes them to D1, each with its failures, last error and next try when
+    /// a drain failed to write it.
     pub async fn admin_held(
         &self,
         credentials: &AdminCredentials<'_>,
-    ) -> Result<Vec<HeldWrite>, Failure> {
+    ) -> Result<Vec<Held>, Failure> {
         self.admin(credentials, None).await?;
         Ok(self.store.held(DRAIN_BATCH).await?)
     }
 
-    async fn live_grant_ids(
+    /// The live grants, and the revoked ones whose revocation is not settled (a crash cut it
+    /// short): what a revocation by filter revokes, or finishes.
+    async fn unsettled_grants(
         &self,
         app: Option<&str>,
         subject: Option<&str>,
         client_id: Option<&ClientId>,
-    ) -> Result<Vec<GrantId>, Failure> {
+    ) -> Result<Vec<GrantRecord>, Failure> {
         Ok(self
             .store
             .grants_matching(app, subject, client_id)
             .await?
             .into_iter()
-            .filter(|g| g.revoked_at.is_none())
-            .map(|g| g.grant_id)
+            .filter(|g| g.revocation_settled_at.is_none())
             .collect())
     }
 
     async fn revoke_all(
         &self,
-        grants: &[GrantId],
+        grants: &[GrantRecord],
         reason: RevocationReason,
     ) -> Result<Revoked, Failure> {
-        for grant_id in grants {
-            self.revoke_grant(grant_id, reason).await?;
+        for grant in grants {
+            self.revoke_grant_record(grant, reason).await?;
         }
         Ok(Revoked {
             grants: grants.len(),

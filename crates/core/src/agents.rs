@@ -101,7 +101,9 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         }))
     }
 
-    /// `POST` of a revoke button: CSRF-checked, and only a live grant of this person at this app.
+    /// `POST` of a revoke button: CSRF-checked, and only a grant of this person at this app. One
+    /// revoked already is answered as revoked (the button of a page loaded before, or a retry
+    /// after a lost answer), and its revocation finished if a crash cut it short.
     pub async fn revoke_agent(
         &self,
         body: &[u8],
@@ -117,13 +119,10 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             .grant(&grant_id)
             .await?
             .ok_or(Reason::AgentNotFound)?;
-        if grant.person.subject != person.subject
-            || grant.app != self.site.resource
-            || grant.revoked_at.is_some()
-        {
+        if grant.person.subject != person.subject || grant.app != self.site.resource {
             return Err(Reason::AgentNotFound.into());
         }
-        self.revoke_grant(&grant_id, RevocationReason::PersonRequest)
+        self.revoke_grant_record(&grant, RevocationReason::PersonRequest)
             .await?;
         Ok(())
     }

@@ -126,6 +126,15 @@ impl AuditQuery<'_> {
 pub trait AuditLog {
     /// Appends an event.
     async fn record(&self, event: &AuditEvent, at: UnixTime) -> Result<(), StoreError>;
+    /// Appends an event unless one with this idempotency key was appended before: what a step
+    /// that may run again (a revocation finished after a crash, a held event drained twice)
+    /// records with.
+    async fn record_once(
+        &self,
+        key: &str,
+        event: &AuditEvent,
+        at: UnixTime,
+    ) -> Result<(), StoreError>;
     /// The events the query asks for, newest first.
     async fn events(
         &self,

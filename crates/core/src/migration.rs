@@ -9,19 +9,24 @@
 //!   so nothing rotates;
 //! - revocations are still accepted: the edge denylist (KV) refuses the grant at once, and the
 //!   D1 side of the revocation is *held* in KV as a [`HeldWrite`], as are logouts, withdrawn
-//!   consents and audit events. Once the mode is off, [`drain`] (a cron trigger every minute)
-//!   writes them to D1 and releases them. Nothing revoked regains access, and nothing is lost
-//!   if the Worker restarts: KV keeps the held writes until they are in D1.
+//!   consents and audit events. The cron trigger (every minute) renews the deny entries of held
+//!   revocations while the mode lasts ([`renew`]), however long that is; once the mode is off,
+//!   [`drain`] writes the held writes to D1 and releases them. Nothing revoked regains access,
+//!   and nothing is lost if the Worker restarts: KV keeps the held writes until they are in D1.
 //!
 //! Outside migration mode, a revocation that D1 refuses (an outage) takes the same path.
+//!
+//! The drain never jams: a held write that fails is kept with its error and a time before which
+//! it is not tried again ([`Held::failed`]), shown by the admin API's `held` view, and the drain
+//! goes on with the others.
 
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEvent;
 use crate::crypto::sha256_hex;
-use crate::grant_id::GrantId;
+use crate::revocation::Revocation;
 use crate::secret::SecretHash;
-use crate::store::{RevocationReason, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
@@ -34,6 +39,11 @@ pub const MIGRATION_ACCESS_TOKEN_TTL_SECS: u64 = 4 * 3600;
 pub const DRAIN_BATCH: u32 = 200;
 /// The KV key prefix of held writes.
 pub const HELD_PREFIX: &str = "held:";
+/// A held write that failed waits this long before the drain tries it again, doubled on each
+/// further failure up to [`DRAIN_BACKOFF_MAX_SECS`].
+pub const DRAIN_BACKOFF_SECS: u64 = 60;
+/// The longest wait between two tries of a failing held write.
+pub const DRAIN_BACKOFF_MAX_SECS: u64 = 3600;
 
 /// A write refused because migration mode is on: answered `503` with this `Retry-After`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,15 +66,8 @@ pub struct Migration {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HeldWrite {
-    /// Revoke a grant and its refresh tokens.
-    RevokeGrant {
-        /// The grant.
-        grant_id: GrantId,
-        /// Why.
-        reason: RevocationReason,
-        /// When it was asked for.
-        at: UnixTime,
-    },
+    /// Finish a revocation: every step of [`crate::revocation`] again, the deny entry first.
+    RevokeGrant(Revocation),
     /// Forget a person's consent for a client at an app.
     WithdrawConsent {
         /// The person.
@@ -92,7 +95,8 @@ pub enum HeldWrite {
     },
     /// Append an audit event.
     Audit {
-        /// A random id telling events apart.
+        /// A random id telling events apart; also its idempotency key in D1, so that a drain
+        /// cut off between writing and releasing it does not write it twice.
         id: String,
         /// The event.
         event: AuditEvent,
@@ -106,7 +110,7 @@ impl HeldWrite {
     /// Identities are hashed, so keys stay short whatever a subject looks like.
     pub fn key(&self) -> String {
         match self {
-            Self::RevokeGrant { grant_id, .. } => key("revoke_grant", grant_id.as_str()),
+            Self::RevokeGrant(revocation) => revoke_grant_key(&revocation.grant_id),
             Self::WithdrawConsent {
                 subject,
                 client_id,
@@ -136,32 +140,91 @@ pub fn end_session_key(session_hash: &SecretHash) -> String {
     end_session_key_hex(session_hash.as_hex())
 }
 
+/// The key of a held revocation of this grant: while it exists, D1 may not know the grant is
+/// revoked, so the refresh grant reads it.
+pub fn revoke_grant_key(grant_id: &crate::grant_id::GrantId) -> String {
+    key("revoke_grant", grant_id.as_str())
+}
+
 /// The key of a held "end every session of this person".
 pub fn end_sessions_key(subject: &str) -> String {
     key("end_sessions_of", subject)
 }
 
+/// A held write as KV keeps it: the write, and how the drain fared with it so far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    /// The write.
+    #[serde(flatten)]
+    pub write: HeldWrite,
+    /// How many drains failed to write it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// The last failure, for the operator (admin API `held` view, and the drain's log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Not tried again before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<UnixTime>,
+    /// Until when its deny entry was last written (held revocations: [`renew`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denied_until: Option<UnixTime>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Held {
+    /// A write, held for the first time.
+    pub fn new(write: HeldWrite) -> Self {
+        Self {
+            write,
+            failures: 0,
+            last_error: None,
+            retry_at: None,
+            denied_until: None,
+        }
+    }
+
+    /// The same write after a drain at `now` failed with `error`: tried again after a wait
+    /// that doubles with each failure ([`DRAIN_BACKOFF_SECS`] … [`DRAIN_BACKOFF_MAX_SECS`]).
+    pub fn failed(mut self, error: &StoreError, now: UnixTime) -> Self {
+        let wait = DRAIN_BACKOFF_SECS
+            .saturating_mul(1u64 << self.failures.min(16))
+            .min(DRAIN_BACKOFF_MAX_SECS);
+        self.failures = self.failures.saturating_add(1);
+        self.last_error = Some(error.0.clone());
+        self.retry_at = Some(now.plus(wait));
+        self
+    }
+
+    /// Whether a drain at `now` should try it.
+    pub fn due(&self, now: UnixTime) -> bool {
+        self.retry_at.is_none_or(|at| now >= at)
+    }
+}
+
 /// Where held writes wait: KV, which stays writable while D1 is moved.
 #[allow(async_fn_in_trait)]
 pub trait HeldWrites {
-    /// Keeps the write (no expiry) under [`HeldWrite::key`].
-    async fn hold(&self, write: &HeldWrite) -> Result<(), StoreError>;
+    /// Keeps the write (no expiry) under [`HeldWrite::key`], replacing what that key held.
+    async fn hold(&self, held: &Held) -> Result<(), StoreError>;
     /// Up to `limit` held writes, in key order.
-    async fn held(&self, limit: u32) -> Result<Vec<HeldWrite>, StoreError>;
+    async fn held(&self, limit: u32) -> Result<Vec<Held>, StoreError>;
     /// Forgets a write once it is in D1.
     async fn release(&self, write: &HeldWrite) -> Result<(), StoreError>;
     /// Whether a write with this key is held.
     async fn is_held(&self, key: &str) -> Result<bool, StoreError>;
 }
 
-/// Writes one held write to D1. Idempotent.
-pub async fn apply(store: &impl Store, write: &HeldWrite) -> Result<(), StoreError> {
+/// Writes one held write to D1 at `now`. Idempotent: a write applied, then not released (a
+/// crash, or a concurrent drain), is applied again without effect.
+pub async fn apply(store: &impl Store, write: &HeldWrite, now: UnixTime) -> Result<(), StoreError> {
     match write {
-        HeldWrite::RevokeGrant {
-            grant_id,
-            reason,
-            at,
-        } => crate::revocation::apply(store, grant_id, *reason, *at).await,
+        HeldWrite::RevokeGrant(revocation) => {
+            crate::revocation::apply(store, revocation, now).await
+        }
         HeldWrite::WithdrawConsent {
             subject,
             client_id,
@@ -177,35 +240,108 @@ pub async fn apply(store: &impl Store, write: &HeldWrite) -> Result<(), StoreErr
             Err(_) => Ok(()),
         },
         HeldWrite::EndSessionsOf { subject, at } => store.revoke_sessions_of(subject, *at).await,
-        HeldWrite::Audit { event, at, .. } => store.record(event, *at).await,
+        HeldWrite::Audit { id, event, at } => store.record_once(&audit_key(id), event, *at).await,
     }
 }
 
-/// Writes held writes to D1 and releases each once written, up to [`DRAIN_BATCH`]; stops at the
-/// first failure and keeps it and the rest for the next run. Returns how many were written.
-/// Never called while migration mode is on.
-pub async fn drain(store: &impl Store) -> Result<usize, StoreError> {
-    let held = store.held(DRAIN_BATCH).await?;
-    for (done, write) in held.iter().enumerate() {
-        if let Err(error) = apply(store, write).await {
-            return if done == 0 { Err(error) } else { Ok(done) };
+/// The idempotency key of a held audit event.
+fn audit_key(id: &str) -> String {
+    format!("held:{id}")
+}
+
+/// What one drain did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Drained {
+    /// Held writes written to D1 and released.
+    pub written: usize,
+    /// Held writes that failed this time: kept with their error, tried again after a wait.
+    pub failed: Vec<(String, StoreError)>,
+    /// Held writes still waiting after an earlier failure.
+    pub waiting: usize,
+}
+
+/// Writes the held writes that are due to D1 and releases each once written, up to
+/// [`DRAIN_BATCH`]. One that fails is kept with its error and tried again after a wait; it never
+/// stops the others. Any number of drains may run at once: each write is idempotent. Never
+/// called while migration mode is on.
+pub async fn drain(store: &impl Store, now: UnixTime) -> Result<Drained, StoreError> {
+    let mut drained = Drained::default();
+    for held in store.held(DRAIN_BATCH).await? {
+        if !held.due(now) {
+            drained.waiting += 1;
+            continue;
         }
-        store.release(write).await?;
+        let key = held.write.key();
+        match apply(store, &held.write, now).await {
+            Ok(()) => match store.release(&held.write).await {
+                Ok(()) => drained.written += 1,
+                // Written; released by the next drain, which writes it again without effect.
+                Err(error) => drained.failed.push((key, error)),
+            },
+            Err(error) => {
+                // Best effort: if even KV fails, the write stays held as it was.
+                let _ = store.hold(&held.clone().failed(&error, now)).await;
+                drained.failed.push((key, error));
+            }
+        }
     }
-    Ok(held.len())
+    Ok(drained)
+}
+
+/// While migration mode is on, D1 does not know of held revocations, so their deny entries must
+/// outlive the mode, however long it lasts: each one is written again once half its lifetime
+/// has passed. Returns how many were renewed; one that fails is tried again on the next run.
+pub async fn renew(store: &impl Store, now: UnixTime) -> Result<usize, StoreError> {
+    let half = crate::config::MAX_ACCESS_TOKEN_TTL_SECS / 2;
+    let mut renewed = 0;
+    for held in store.held(DRAIN_BATCH).await? {
+        let HeldWrite::RevokeGrant(revocation) = &held.write else {
+            continue;
+        };
+        // Unknown (held by an older build, or never renewed): renew now.
+        if held
+            .denied_until
+            .is_some_and(|until| until.0 > now.0 + half)
+        {
+            continue;
+        }
+        if crate::revocation::deny(store, revocation, now)
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        let denied_until = crate::revocation::deny_until(revocation.at, now);
+        let renewed_held = Held {
+            denied_until: Some(denied_until),
+            ..held.clone()
+        };
+        if store.hold(&renewed_held).await.is_ok() {
+            renewed += 1;
+        }
+    }
+    Ok(renewed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::grant_id::GrantId;
+    use crate::store::RevocationReason;
+
+    fn revocation(grant: &str) -> Revocation {
+        Revocation::of_unread(
+            &GrantId::from_stored(grant.into()),
+            RevocationReason::PersonRequest,
+            UnixTime(9),
+            None,
+        )
+    }
+
     #[test]
     fn held_writes_have_a_stable_wire_format() {
-        let write = HeldWrite::RevokeGrant {
-            grant_id: GrantId::from_stored("g_1".into()),
-            reason: RevocationReason::PersonRequest,
-            at: UnixTime(9),
-        };
+        let write = HeldWrite::RevokeGrant(revocation("g_1"));
         let json = serde_json::to_string(&write).unwrap();
         assert_eq!(
             json,
@@ -213,6 +349,34 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<HeldWrite>(&json).unwrap(), write);
         assert!(serde_json::from_str::<HeldWrite>(r#"{"kind":"drop_table"}"#).is_err());
+        // As KV keeps it: a write held by the previous build reads as one never tried.
+        assert_eq!(
+            serde_json::from_str::<Held>(&json).unwrap(),
+            Held::new(write.clone())
+        );
+        let failed = Held::new(write).failed(&StoreError("D1 down".into()), UnixTime(100));
+        let json = serde_json::to_string(&failed).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"revoke_grant","grant_id":"g_1","reason":"person_request","at":9,"failures":1,"last_error":"D1 down","retry_at":160}"#
+        );
+        assert_eq!(serde_json::from_str::<Held>(&json).unwrap(), failed);
+    }
+
+    #[test]
+    fn a_failing_held_write_waits_longer_each_time_within_bounds() {
+        let error = StoreError("x".into());
+        let mut held = Held::new(HeldWrite::RevokeGrant(revocation("g")));
+        let mut waits = Vec::new();
+        for _ in 0..10 {
+            held = held.failed(&error, UnixTime(1000));
+            waits.push(held.retry_at.unwrap().0 - 1000);
+        }
+        assert_eq!(
+            waits,
+            [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, 3600]
+        );
+        assert!(!held.due(UnixTime(1000)) && held.due(UnixTime(4600)));
     }
 
     #[test]
@@ -234,11 +398,7 @@ mod tests {
 
     #[test]
     fn kinds_do_not_share_keys() {
-        let revoke = HeldWrite::RevokeGrant {
-            grant_id: GrantId::from_stored("same".into()),
-            reason: RevocationReason::AdminRequest,
-            at: UnixTime(1),
-        };
+        let revoke = HeldWrite::RevokeGrant(revocation("same"));
         let audit = HeldWrite::Audit {
             id: "same".into(),
             event: AuditEvent {

@@ -6,9 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::grant_id::GrantId;
-use crate::store::RevocationReason;
-use crate::time::UnixTime;
+use crate::revocation::Revocation;
 
 /// A message on the `revocations` Queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,16 +20,10 @@ pub enum QueueMessage {
         nonce: String,
     },
     /// Revoke a grant. Every revocation is put on the Queue as well as applied at once, so one
-    /// that could not be applied (storage down, or moving) is applied by the consumer later; the
-    /// consumer's work is idempotent, so applying twice changes nothing.
-    RevokeGrant {
-        /// The grant.
-        grant_id: GrantId,
-        /// Why.
-        reason: RevocationReason,
-        /// When it was asked for.
-        at: UnixTime,
-    },
+    /// that could not be applied (storage down, or moving), or was cut off by a crash after any
+    /// of its steps, is finished by the consumer; the command carries everything its steps
+    /// write, and running them twice changes nothing.
+    RevokeGrant(Revocation),
 }
 
 #[cfg(test)]
@@ -51,20 +43,39 @@ mod tests {
 
     #[test]
     fn revoke_grant_has_a_stable_wire_format() {
-        let message = QueueMessage::RevokeGrant {
-            grant_id: GrantId::from_stored("g_1".into()),
-            reason: RevocationReason::RefreshTokenReused,
-            at: UnixTime(7),
-        };
+        use crate::grant_id::GrantId;
+        use crate::store::RevocationReason;
+        use crate::time::UnixTime;
+        let bare = Revocation::of_unread(
+            &GrantId::from_stored("g_1".into()),
+            RevocationReason::RefreshTokenReused,
+            UnixTime(7),
+            None,
+        );
+        let message = QueueMessage::RevokeGrant(bare.clone());
         let json = serde_json::to_string(&message).unwrap();
         assert_eq!(
             json,
-            r#"{"kind":"revoke_grant","grant_id":"g_1","reason":"refresh_token_reused","at":7}"#
+            r#"{"kind":"revoke_grant","grant_id":"g_1","reason":"refresh_token_reused","at":7}"#,
+            "a command without the grant's details reads as the previous build wrote it"
         );
         assert_eq!(
             serde_json::from_str::<QueueMessage>(&json).unwrap(),
             message
         );
+        let full = QueueMessage::RevokeGrant(Revocation {
+            subject: Some("local:a@example.com".into()),
+            client_id: Some("c1".into()),
+            app: Some("https://wiki.test".into()),
+            source: Some("192.0.2.1".into()),
+            ..bare
+        });
+        let json = serde_json::to_string(&full).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"revoke_grant","grant_id":"g_1","reason":"refresh_token_reused","at":7,"subject":"local:a@example.com","client_id":"c1","app":"https://wiki.test","source":"192.0.2.1"}"#
+        );
+        assert_eq!(serde_json::from_str::<QueueMessage>(&json).unwrap(), full);
     }
 
     #[test]

@@ -1,97 +1,323 @@
-//! Revocation that is never lost: every revocation is applied at once where storage is writable
-//! and put on the `revocations` Queue; the Queue's consumer applies it again (idempotently), so
-//! one that could not be applied at once — storage down, or being moved — still takes effect.
+//! Revocation that is never lost and never half done (DESIGN.md, "Revocation survives migration
+//! windows").
 //!
-//! When D1 cannot take the write (migration mode, or an outage), the grant goes on the edge
-//! denylist at once and the D1 side waits in KV as a [`HeldWrite`] until
-//! [`crate::migration::drain`] writes it.
+//! A revocation is one command, [`Revocation`], that carries everything its steps need, and is
+//! carried as it is by the `revocations` Queue and by a held write. Its steps, in order:
+//!
+//! 1. **deny** — the grant on the edge denylist (KV), until no access token of it can be live
+//!    ([`deny_until`]);
+//! 2. **grant** — the grant row and every refresh token of it revoked (D1, one batch);
+//! 3. **consent** — the person's consent for the agent at the app withdrawn, whatever the reason
+//!    (D1; only a consent given at or before the revocation, so a later approval is never
+//!    undone): a revoked agent must ask the person again, never find its old consent on record
+//!    and get a new grant without a prompt;
+//! 4. **audit** — one `grant_revoked` event under the idempotency key [`Revocation::audit_key`]
+//!    (D1 `INSERT OR IGNORE`);
+//! 5. **settle** — the grant row marked settled (D1): nothing of it is missing.
+//!
+//! The gate reads only step 1, so it refuses the grant's tokens from the first durable write on:
+//! no later step is tried before the deny entry is written. Every step is idempotent and none
+//! depends on a later one, so running the steps again from the start converges from any prefix
+//! a crash left. Every path that meets a revoked grant not yet settled runs them again
+//! ([`crate::server::Server::revoke_grant`]); so do the Queue's consumer, its dead-letter
+//! consumer, and the drain of held writes.
+//!
+//! When D1 cannot take the write (migration mode, or an outage), steps 2–5 wait in KV as a held
+//! write until [`crate::migration::drain`] runs them; meanwhile the refresh grant reads the held
+//! write, and the cron renews the deny entry ([`crate::migration::renew`]).
 
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{AuditEvent, AuditKind};
 use crate::config::MAX_ACCESS_TOKEN_TTL_SECS;
 use crate::grant_id::GrantId;
-use crate::migration::HeldWrite;
+use crate::migration::{Held, HeldWrite};
 use crate::queue::QueueMessage;
-use crate::store::{RevocationReason, Store, StoreError};
+use crate::store::{GrantRecord, RevocationReason, Store, StoreError};
 use crate::time::UnixTime;
+use crate::types::ClientId;
 
-/// Revokes a grant now and queues the same command. Succeeds when the revocation is durable:
-/// applied to D1, held in KV, or queued for the consumer. Fails only when none of these took.
-pub async fn revoke(
-    store: &impl Store,
-    grant_id: &GrantId,
-    reason: RevocationReason,
-    now: UnixTime,
-    migrating: bool,
-) -> Result<(), StoreError> {
-    let queued = store
-        .enqueue(&QueueMessage::RevokeGrant {
+/// KV refuses an expiration less than 60 s ahead (or in the past): "Expiration times must be
+/// at least 60 seconds in the future" (Cloudflare KV docs, "Expiring keys").
+pub const KV_MIN_TTL_SECS: u64 = 60;
+
+/// One revocation of one grant: everything its steps write, so that the Queue's consumer, the
+/// dead-letter consumer and the drain can finish it without reading anything else.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    /// The grant.
+    pub grant_id: GrantId,
+    /// Why.
+    pub reason: RevocationReason,
+    /// When it was first asked for (kept when a later path finishes it).
+    pub at: UnixTime,
+    /// The person, when the grant was known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The agent, when the grant was known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The app (its canonical URL), when the grant was known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// Where the request came from, for the audit event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl Revocation {
+    /// A revocation of `grant` asked for at `now`; one already under way keeps its time.
+    pub fn of(
+        grant: &GrantRecord,
+        reason: RevocationReason,
+        now: UnixTime,
+        source: Option<String>,
+    ) -> Self {
+        Self {
+            grant_id: grant.grant_id.clone(),
+            reason,
+            at: grant.revoked_at.unwrap_or(now),
+            subject: Some(grant.person.subject.clone()),
+            client_id: Some(grant.client_id.as_str().to_owned()),
+            app: Some(grant.app.clone()),
+            source,
+        }
+    }
+
+    /// A revocation of a grant storage could not read: [`apply`] reads it when it can.
+    pub fn of_unread(
+        grant_id: &GrantId,
+        reason: RevocationReason,
+        now: UnixTime,
+        source: Option<String>,
+    ) -> Self {
+        Self {
             grant_id: grant_id.clone(),
             reason,
             at: now,
-        })
+            subject: None,
+            client_id: None,
+            app: None,
+            source,
+        }
+    }
+
+    /// The idempotency key of its audit event: one per grant, however often it is re-run.
+    pub fn audit_key(&self) -> String {
+        format!("grant_revoked:{}", self.grant_id.as_str())
+    }
+
+    /// Its audit event: names the person and the agent, so it shows in their audit trails.
+    pub fn audit_event(&self) -> AuditEvent {
+        AuditEvent {
+            kind: AuditKind::GrantRevoked,
+            subject: self.subject.clone(),
+            client_id: self.client_id.clone(),
+            app: self.app.clone(),
+            grant_id: Some(self.grant_id.as_str().to_owned()),
+            source: self.source.clone(),
+            detail: serde_json::json!({ "reason": self.reason.as_str() }),
+        }
+    }
+
+    /// The same revocation with the grant's person, agent and app filled in from storage, if
+    /// it was made without them (a Queue message of an older build, or storage unreadable).
+    async fn read_in(mut self, store: &impl Store) -> Result<Self, StoreError> {
+        if self.subject.is_none()
+            && let Some(grant) = store.grant(&self.grant_id).await?
+        {
+            self.subject = Some(grant.person.subject);
+            self.client_id = Some(grant.client_id.as_str().to_owned());
+            self.app = Some(grant.app);
+        }
+        Ok(self)
+    }
+}
+
+/// Until when the edge refuses the grant when the deny entry is written at `now` for a
+/// revocation made at `at`: as long as an access token issued before the revocation reached D1
+/// can live. D1 may learn of it long after `at` (a migration window of days), so the count
+/// starts at whichever is later; the result is always far enough ahead for KV.
+pub fn deny_until(at: UnixTime, now: UnixTime) -> UnixTime {
+    // Every access-token lifetime, the stretched one of migration mode included, is at most
+    // MAX_ACCESS_TOKEN_TTL_SECS (config validation), which is well above KV_MIN_TTL_SECS.
+    UnixTime(at.0.max(now.0)).plus(MAX_ACCESS_TOKEN_TTL_SECS.max(KV_MIN_TTL_SECS))
+}
+
+/// Revokes a grant now and queues the same command. Succeeds when the revocation is durable:
+/// applied, held in KV after its deny entry, or queued for the consumer. Fails only when none
+/// of these took.
+pub async fn revoke(
+    store: &impl Store,
+    revocation: &Revocation,
+    now: UnixTime,
+    migrating: bool,
+) -> Result<(), StoreError> {
+    let denied = deny(store, revocation, now).await;
+    let queued = store
+        .enqueue(&QueueMessage::RevokeGrant(revocation.clone()))
         .await;
+    if let Err(error) = denied {
+        // Nothing is written before the deny entry: the consumer starts over from step 1.
+        return queued.map_err(|_| error);
+    }
     let settled = if migrating {
-        hold(store, grant_id, reason, now).await
+        hold(store, revocation).await
     } else {
-        match apply(store, grant_id, reason, now).await {
+        match write_d1(store, revocation.clone(), now).await {
             Ok(()) => Ok(()),
-            Err(_) => hold(store, grant_id, reason, now).await,
+            Err(_) => hold(store, revocation).await,
         }
     };
     settled.or(queued)
 }
 
-/// What the Queue's consumer does with a command: applies it, or, while D1 is being moved,
-/// holds it in KV for [`crate::migration::drain`] (a retry would end in the dead-letter queue
-/// long before a multi-hour migration ends).
+/// What the Queue's consumer (and its dead-letter consumer) does with a command: every step
+/// again, or, while D1 is being moved, the deny entry and a held write for
+/// [`crate::migration::drain`] (a retry would end in the dead-letter queue long before a
+/// multi-hour migration ends).
 pub async fn consume(
     store: &impl Store,
-    grant_id: &GrantId,
-    reason: RevocationReason,
-    at: UnixTime,
+    revocation: &Revocation,
+    now: UnixTime,
     migrating: bool,
 ) -> Result<(), StoreError> {
+    if !migrating
+        && store
+            .grant(&revocation.grant_id)
+            .await?
+            .is_some_and(|g| g.revocation_settled_at.is_some())
+    {
+        // As a rule the request that asked for it did every step: nothing to write.
+        return Ok(());
+    }
+    deny(store, revocation, now).await?;
     if migrating {
-        hold(store, grant_id, reason, at).await
+        hold(store, revocation).await
     } else {
-        apply(store, grant_id, reason, at).await
+        write_d1(store, revocation.clone(), now).await
     }
 }
 
-/// What the consumer does with a queued command, and what [`revoke`] does at once: the grant and
-/// its refresh tokens revoked in storage, and the grant on the edge denylist for longer than any
-/// access token issued before `at` can live. Idempotent.
+/// What the dead-letter queue's consumer did with a revocation.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeadLetter {
+    /// Every step done (or, in migration mode, held as the consumer holds).
+    Applied,
+    /// Not applied (the error says why); held in KV, where the drain retries it with backoff
+    /// until D1 takes it.
+    Held(StoreError),
+}
+
+/// What the consumer of `revocations-dlq` does with a revocation the Queue gave up on: the dead
+/// letter queue has no dead-letter queue of its own, so a revocation it cannot apply is held in
+/// KV for the drain, never dropped. Fails (and the message is retried) only when it can be
+/// neither applied nor held.
+pub async fn consume_dead_letter(
+    store: &impl Store,
+    revocation: &Revocation,
+    now: UnixTime,
+    migrating: bool,
+) -> Result<DeadLetter, StoreError> {
+    match consume(store, revocation, now, migrating).await {
+        Ok(()) => Ok(DeadLetter::Applied),
+        Err(error) => {
+            hold(store, revocation).await?;
+            Ok(DeadLetter::Held(error))
+        }
+    }
+}
+
+/// Every step, from the first: what the drain does with a held revocation. Idempotent, and
+/// converges from any prefix of steps a crash left.
 pub async fn apply(
     store: &impl Store,
-    grant_id: &GrantId,
-    reason: RevocationReason,
-    at: UnixTime,
+    revocation: &Revocation,
+    now: UnixTime,
 ) -> Result<(), StoreError> {
-    store.revoke_grant(grant_id, reason, at).await?;
-    deny(store, grant_id, at).await
+    deny(store, revocation, now).await?;
+    write_d1(store, revocation.clone(), now).await
 }
 
-/// The edge refuses the grant's tokens at once; D1 learns of it when the held write drains.
-async fn hold(
+/// Steps 2–5, in order, stopping at the first that fails.
+async fn write_d1(
     store: &impl Store,
-    grant_id: &GrantId,
-    reason: RevocationReason,
-    at: UnixTime,
+    revocation: Revocation,
+    now: UnixTime,
 ) -> Result<(), StoreError> {
-    let denied = deny(store, grant_id, at).await;
+    let revocation = revocation.read_in(store).await?;
     store
-        .hold(&HeldWrite::RevokeGrant {
-            grant_id: grant_id.clone(),
-            reason,
-            at,
-        })
+        .revoke_grant(&revocation.grant_id, revocation.reason, revocation.at)
         .await?;
-    denied
+    // A client id gatehouse wrote itself; one it cannot read has no consent to withdraw.
+    if let (Some(subject), Some(Ok(client_id)), Some(app)) = (
+        &revocation.subject,
+        revocation.client_id.as_deref().map(ClientId::parse),
+        &revocation.app,
+    ) {
+        store
+            .withdraw_consent(subject, &client_id, app, revocation.at)
+            .await?;
+    }
+    store
+        .record_once(
+            &revocation.audit_key(),
+            &revocation.audit_event(),
+            revocation.at,
+        )
+        .await?;
+    store.settle_revocation(&revocation.grant_id, now).await
 }
 
-async fn deny(store: &impl Store, grant_id: &GrantId, at: UnixTime) -> Result<(), StoreError> {
-    // Every access-token lifetime, the stretched one of migration mode included, is at most
-    // MAX_ACCESS_TOKEN_TTL_SECS (config validation).
+/// The edge refuses the grant at once; D1 learns of it when the held write drains.
+async fn hold(store: &impl Store, revocation: &Revocation) -> Result<(), StoreError> {
     store
-        .deny_grant(grant_id, at.plus(MAX_ACCESS_TOKEN_TTL_SECS))
+        .hold(&Held::new(HeldWrite::RevokeGrant(revocation.clone())))
         .await
+}
+
+/// Step 1.
+pub(crate) async fn deny(
+    store: &impl Store,
+    revocation: &Revocation,
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    store
+        .deny_grant(
+            &revocation.grant_id,
+            revocation.reason,
+            deny_until(revocation.at, now),
+            now,
+        )
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deny_entry_written_late_still_covers_a_whole_token_lifetime() {
+        let at = UnixTime(1_000_000);
+        assert_eq!(deny_until(at, at), at.plus(MAX_ACCESS_TOKEN_TTL_SECS));
+        // Written three days after the revocation (a long migration window): KV would refuse
+        // `at + 24 h`, which is in the past.
+        let late = at.plus(3 * 86_400);
+        assert_eq!(deny_until(at, late), late.plus(MAX_ACCESS_TOKEN_TTL_SECS));
+        assert!(deny_until(at, late).0 >= late.0 + KV_MIN_TTL_SECS);
+    }
+
+    #[test]
+    fn a_queue_message_of_the_previous_build_still_reads() {
+        let old = r#"{"grant_id":"g_1","reason":"admin_request","at":7}"#;
+        let revocation: Revocation = serde_json::from_str(old).unwrap();
+        assert_eq!(revocation.subject, None);
+        assert!(
+            serde_json::from_str::<Revocation>(
+                r#"{"grant_id":"g","reason":"admin_request","at":1,"x":1}"#
+            )
+            .is_err()
+        );
+    }
 }

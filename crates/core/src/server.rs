@@ -13,9 +13,10 @@ use crate::grant_id::GrantId;
 use crate::grants::{self, TokenResponse};
 use crate::introspection::Introspection;
 use crate::login::{self, LoginOutcome};
-use crate::migration::{self, HeldWrite, Migration, Paused};
+use crate::migration::{self, Held, HeldWrite, Migration, Paused};
 use crate::password::Pbkdf2;
 use crate::registration::{self, MAX_REGISTRATIONS_PER_HOUR, Registered};
+use crate::revocation::{self, Revocation};
 use crate::rng::Rng;
 use crate::session_cookie::SessionCookieKey;
 use crate::signer::Signer;
@@ -181,7 +182,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             event,
             at: self.now,
         };
-        self.store.hold(&held).await
+        self.store.hold(&Held::new(held)).await
     }
 
     /// Migration mode's settings, while it is on.
@@ -202,9 +203,9 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     /// Writes to D1 now, or, while migration mode is on, holds the write in KV for the drain.
     pub(crate) async fn write_or_hold(&self, write: HeldWrite) -> Result<(), StoreError> {
         if self.migration().is_some() {
-            self.store.hold(&write).await
+            self.store.hold(&Held::new(write)).await
         } else {
-            migration::apply(self.store, &write).await
+            migration::apply(self.store, &write, self.now).await
         }
     }
 
@@ -382,7 +383,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         let (form, client) = self.authenticate_client(body, authorization).await?;
         let token = form.require("token")?;
         if let Some(grant) = self.grant_of_token(token, &client).await? {
-            self.revoke_grant(&grant.grant_id, RevocationReason::ClientRequest)
+            self.revoke_grant_record(&grant, RevocationReason::ClientRequest)
                 .await?;
         }
         Ok(())
@@ -434,10 +435,17 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             None => None,
         };
         let grant_id = match refresh {
-            Some(record) if record.rotated_at.is_none() && self.now < record.expires_at => {
-                record.grant_id
+            Some(record) => {
+                let live = record.rotated_at.is_none() && self.now < record.expires_at;
+                let grant = self.store.grant(&record.grant_id).await?;
+                // A refresh token that its grant's revocation rotated still names the grant:
+                // revoking it again finishes a revocation a crash cut short.
+                return Ok(grant.filter(|g| {
+                    (live || g.revoked_at.is_some())
+                        && &g.client_id == client.id()
+                        && g.app == self.site.resource
+                }));
             }
-            Some(_) => return Ok(None),
             None => {
                 match access_token::verify(self.signer, token, &self.site.issuer, self.now).await {
                     Ok(claims) => GrantId::from_stored(claims.grant_id),
@@ -530,49 +538,52 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         Ok(())
     }
 
-    /// Revokes a grant in storage and on the edge denylist, where the gatekeeper sees it.
+    /// Revokes a grant: every step of [`crate::revocation`], the deny entry first, and the same
+    /// command on the Queue. A grant already revoked whose revocation a crash cut short is
+    /// finished the same way, so that every path that meets it repairs it and answers as if it
+    /// had done the work; a settled one is left alone.
     pub(crate) async fn revoke_grant(
         &self,
         grant_id: &GrantId,
         reason: RevocationReason,
     ) -> Result<(), StoreError> {
-        let migrating = self.migration().is_some();
-        crate::revocation::revoke(self.store, grant_id, reason, self.now, migrating).await?;
-        let grant = self.store.grant(grant_id).await.ok().flatten();
-        // Revoked by the person, an administrator or a policy change: the agent must ask again,
-        // not find its old consent on record and get a new grant without a prompt.
-        let withdraws = matches!(
-            reason,
-            RevocationReason::PersonRequest
-                | RevocationReason::AdminRequest
-                | RevocationReason::ClientDisabled
-                | RevocationReason::PolicyChanged
-        );
-        if let Some(grant) = grant.as_ref().filter(|_| withdraws) {
-            let held = HeldWrite::WithdrawConsent {
-                subject: grant.person.subject.clone(),
-                client_id: grant.client_id.as_str().to_owned(),
-                app: grant.app.clone(),
-                at: self.now,
-            };
-            self.write_or_hold(held).await?;
+        // Storage that cannot be read still takes the deny entry and the Queue message; the
+        // consumer reads the grant's details when it can.
+        match self.store.grant(grant_id).await.ok().flatten() {
+            Some(grant) => self.revoke_grant_record(&grant, reason).await,
+            None => {
+                let revocation =
+                    Revocation::of_unread(grant_id, reason, self.now, self.source.clone());
+                revocation::revoke(
+                    self.store,
+                    &revocation,
+                    self.now,
+                    self.migration().is_some(),
+                )
+                .await
+            }
         }
-        // The event names the person and the agent, so it shows in their audit trails. A
-        // revocation accepted while storage is down was queued; its event is lost with the
-        // writes that failed (the queue's consumer does not write one).
-        let detail = serde_json::json!({ "reason": reason.as_str() });
-        let subject = grant.as_ref().map(|g| g.person.subject.as_str());
-        let client = grant.as_ref().map(|g| &g.client_id);
-        let _ = self
-            .audit(
-                AuditKind::GrantRevoked,
-                subject,
-                client,
-                Some(grant_id),
-                detail,
-            )
-            .await;
-        Ok(())
+    }
+
+    /// [`Self::revoke_grant`] of a grant already read. One revoked before keeps its time and
+    /// reason.
+    pub(crate) async fn revoke_grant_record(
+        &self,
+        grant: &GrantRecord,
+        reason: RevocationReason,
+    ) -> Result<(), StoreError> {
+        if grant.revocation_settled_at.is_some() {
+            return Ok(());
+        }
+        let reason = grant.revoked_reason.unwrap_or(reason);
+        let revocation = Revocation::of(grant, reason, self.now, self.source.clone());
+        revocation::revoke(
+            self.store,
+            &revocation,
+            self.now,
+            self.migration().is_some(),
+        )
+        .await
     }
 
     /// Issues the code for an approved request: a new grant, a code bound to the request, and
@@ -667,6 +678,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             redirect_uri: redirect_uri.to_owned(),
             created_at: self.now,
             revoked_at: None,
+            revoked_reason: None,
+            revocation_settled_at: None,
         };
         self.store.insert_grant(&grant).await?;
         self.store.mark_client_used(client_id, self.now).await?;
@@ -732,9 +745,41 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         }
     }
 
-    /// A grant that exists and is not revoked.
+    /// A grant that exists and is not revoked. A revoked one is refused, and its revocation
+    /// finished if a crash cut it short.
     pub(crate) async fn live_grant(&self, grant_id: &GrantId) -> Result<GrantRecord, Failure> {
-        Ok(live(self.store.grant(grant_id).await?)?)
+        self.live(self.store.grant(grant_id).await?).await
+    }
+
+    /// The grant, if it exists and is not revoked: tokens are issued only under a live grant.
+    ///
+    /// D1 is not the only witness: the denylist and the held writes know revocations D1 does
+    /// not have yet (migration mode, an outage, a crash after the deny entry), and a held
+    /// revocation outlives its deny entry however long D1 lags. A revoked grant is refused, and
+    /// its revocation finished when nothing else will finish it: not settled in D1, or denied
+    /// but neither in D1 nor held.
+    pub(crate) async fn live(&self, grant: Option<GrantRecord>) -> Result<GrantRecord, Failure> {
+        let Some(grant) = grant else {
+            return Err(Reason::GrantRevoked.into());
+        };
+        if grant.revoked_at.is_some() {
+            // The stored reason is kept; this one is not used.
+            self.revoke_grant_record(&grant, RevocationReason::ClientRequest)
+                .await?;
+            return Err(Reason::GrantRevoked.into());
+        }
+        let held = self
+            .store
+            .is_held(&migration::revoke_grant_key(&grant.grant_id))
+            .await?;
+        if held {
+            return Err(Reason::GrantRevoked.into());
+        }
+        if let Some(reason) = self.store.denial(&grant.grant_id).await? {
+            self.revoke_grant_record(&grant, reason).await?;
+            return Err(Reason::GrantRevoked.into());
+        }
+        Ok(grant)
     }
 
     /// The app's policy, checked again whenever tokens are issued: the grant of a person the
@@ -744,15 +789,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         if self.site.app.policy.admits_person(&grant.person) {
             return Ok(());
         }
-        self.revoke_grant(&grant.grant_id, RevocationReason::PolicyChanged)
+        self.revoke_grant_record(grant, RevocationReason::PolicyChanged)
             .await?;
         Err(Reason::PolicyNoLongerAdmits.into())
     }
-}
-
-/// The grant, if it exists and is not revoked: tokens are issued only under a live grant.
-pub(crate) fn live(grant: Option<GrantRecord>) -> Result<GrantRecord, Reason> {
-    grant
-        .filter(|g| g.revoked_at.is_none())
-        .ok_or(Reason::GrantRevoked)
 }

@@ -193,7 +193,9 @@ pub trait ConsentStore {
         consent: &ConsentRecord,
         now: UnixTime,
     ) -> Result<(), StoreError>;
-    /// Forgets the consent, so the client must ask the person again.
+    /// Forgets the consent, so the client must ask the person again; only a consent given at or
+    /// before `now`, so that withdrawing late (a revocation finished after a crash, or drained
+    /// after a migration) never undoes an approval given after it. Idempotent.
     async fn withdraw_consent(
         &self,
         subject: &str,
@@ -222,6 +224,12 @@ pub struct GrantRecord {
     pub created_at: UnixTime,
     /// When it was revoked, if it was.
     pub revoked_at: Option<UnixTime>,
+    /// Why it was revoked, if it was.
+    pub revoked_reason: Option<RevocationReason>,
+    /// When every step of its revocation was known done ([`crate::revocation`]); a grant
+    /// revoked but not settled has steps a crash may have left out, which any revocation path
+    /// runs again.
+    pub revocation_settled_at: Option<UnixTime>,
 }
 
 /// Why a grant was revoked (stored and audited).
@@ -245,6 +253,22 @@ pub enum RevocationReason {
 }
 
 impl RevocationReason {
+    /// Every reason, for reading `grants.revoked_reason` back.
+    const ALL: [Self; 7] = [
+        Self::ClientRequest,
+        Self::CodeReplayed,
+        Self::RefreshTokenReused,
+        Self::PersonRequest,
+        Self::AdminRequest,
+        Self::ClientDisabled,
+        Self::PolicyChanged,
+    ];
+
+    /// The reason stored as `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reason| reason.as_str() == text)
+    }
+
     /// The value stored in `grants.revoked_reason`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -274,6 +298,9 @@ pub trait GrantStore {
         reason: RevocationReason,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// Marks the grant's revocation settled: every step of it is done (idempotent; keeps the
+    /// first time).
+    async fn settle_revocation(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError>;
     /// The person's live grants at an app, newest first, for their connected-agents page.
     async fn live_grants(&self, subject: &str, app: &str) -> Result<Vec<GrantSummary>, StoreError>;
     /// The grants, revoked or not, at one app (or every app) of one person and/or one client
@@ -472,10 +499,22 @@ pub trait RefreshStore {
 /// Entries outlive every access token issued before the revocation.
 #[allow(async_fn_in_trait)]
 pub trait Denylist {
-    /// Refuses tokens of this grant until `until`.
-    async fn deny_grant(&self, grant_id: &GrantId, until: UnixTime) -> Result<(), StoreError>;
-    /// Whether tokens of this grant are refused.
+    /// Refuses tokens of this grant until `until`, keeping why. KV refuses an `until` less than
+    /// [`crate::revocation::KV_MIN_TTL_SECS`] after `now`, as does every implementation.
+    async fn deny_grant(
+        &self,
+        grant_id: &GrantId,
+        reason: RevocationReason,
+        until: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Whether tokens of this grant are refused: the gatekeeper's question, which
+    /// implementations may answer from a per-isolate cache.
     async fn is_grant_denied(&self, grant_id: &GrantId) -> Result<bool, StoreError>;
+    /// Why tokens of this grant are refused, if they are, read from the denylist itself: what a
+    /// path that finishes a revocation D1 does not know needs. An entry of a build that kept no
+    /// reason reads as [`RevocationReason::ClientRequest`].
+    async fn denial(&self, grant_id: &GrantId) -> Result<Option<RevocationReason>, StoreError>;
 }
 
 /// The `revocations` Queue, as the producer sees it.

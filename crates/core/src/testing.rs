@@ -313,11 +313,14 @@ pub fn verify_with_jwt_compact(jwks: &JwkSet, token: &str) -> Result<serde_json:
 pub struct MemoryStore {
     clients: RefCell<BTreeMap<String, (ClientRecord, String, bool)>>,
     sessions: RefCell<BTreeMap<String, SessionRecord>>,
-    consents: RefCell<BTreeMap<(String, String, String), ConsentRecord>>,
+    /// Consents by (subject, client id, app), with when each was given.
+    consents: RefCell<BTreeMap<ConsentKey, (ConsentRecord, UnixTime)>>,
     grants: RefCell<BTreeMap<String, GrantRecord>>,
     codes: RefCell<BTreeMap<String, (CodeRecord, bool)>>,
     refresh: RefCell<BTreeMap<String, RefreshRecord>>,
-    denied: RefCell<BTreeMap<String, UnixTime>>,
+    denied: RefCell<BTreeMap<String, (UnixTime, RevocationReason)>>,
+    /// Grants whose row D1 refuses to revoke (a bad row): their revocation fails at step 2.
+    pub broken_grants: RefCell<std::collections::BTreeSet<String>>,
     grants_used: RefCell<BTreeMap<String, UnixTime>>,
     /// Device codes by hash, with the time of their last poll.
     devices: RefCell<BTreeMap<String, (DeviceCodeRecord, Option<UnixTime>)>>,
@@ -345,7 +348,14 @@ pub struct MemoryStore {
     /// being moved. Migration mode must not notice, because it writes nothing to D1.
     pub d1_read_only: Cell<bool>,
     /// The writes held in KV, by key.
-    pub held: RefCell<BTreeMap<String, crate::migration::HeldWrite>>,
+    pub held: RefCell<BTreeMap<String, crate::migration::Held>>,
+    /// Idempotency keys of audit events (D1 `audit_events.idempotency_key`).
+    audit_keys: RefCell<std::collections::BTreeSet<String>>,
+    /// A crash after this many more writes: once it reaches zero, every write (D1, KV, Queue)
+    /// fails, as if the Worker had died between two steps. `None`: no crash.
+    pub crash_after_writes: Cell<Option<u32>>,
+    /// Every write that succeeded, in order (`deny`, `enqueue`, `revoke_grant`, …).
+    pub writes: RefCell<Vec<&'static str>>,
     disabled: RefCell<std::collections::BTreeSet<String>>,
     /// The web as the metadata fetcher sees it: URL → response. Unlisted URLs fail to fetch.
     pub web: RefCell<BTreeMap<String, crate::cimd::FetchedDocument>>,
@@ -364,8 +374,43 @@ impl MemoryStore {
         if self.d1_read_only.get() {
             Err(StoreError("D1 is read-only (being moved)".into()))
         } else {
-            Ok(())
+            self.write("d1")
         }
+    }
+
+    /// Any write: fails once the injected crash has happened, else is counted.
+    fn write(&self, what: &'static str) -> Result<(), StoreError> {
+        match self.crash_after_writes.get() {
+            Some(0) => return Err(StoreError("crashed".into())),
+            Some(n) => self.crash_after_writes.set(Some(n - 1)),
+            None => {}
+        }
+        self.writes.borrow_mut().push(what);
+        Ok(())
+    }
+
+    /// KV forgets denylist entries whose expiry is before `now` (time passing in tests).
+    pub fn expire_kv(&self, now: UnixTime) {
+        self.denied
+            .borrow_mut()
+            .retain(|_, (until, _)| *until > now);
+    }
+
+    /// Until when the grant is denied, if it is.
+    pub fn denied_until(&self, grant_id: &GrantId) -> Option<UnixTime> {
+        self.denied
+            .borrow()
+            .get(grant_id.as_str())
+            .map(|(until, _)| *until)
+    }
+
+    /// Whether consent of `subject` for `client_id` at `app` is on record.
+    pub fn has_consent(&self, subject: &str, client_id: &str, app: &str) -> bool {
+        self.consents.borrow().contains_key(&(
+            subject.to_owned(),
+            client_id.to_owned(),
+            app.to_owned(),
+        ))
     }
 
     fn writable(&self) -> Result<(), StoreError> {
@@ -408,6 +453,9 @@ impl MemoryStore {
         )
     }
 }
+
+/// (subject, client id, app).
+type ConsentKey = (String, String, String);
 
 fn key(hash: &SecretHash) -> String {
     hash.as_hex().to_owned()
@@ -606,13 +654,16 @@ impl crate::cimd::MetadataDocuments for MemoryStore {
 }
 
 impl crate::migration::HeldWrites for MemoryStore {
-    async fn hold(&self, write: &crate::migration::HeldWrite) -> Result<(), StoreError> {
+    async fn hold(&self, held: &crate::migration::Held) -> Result<(), StoreError> {
         self.up()?;
-        self.held.borrow_mut().insert(write.key(), write.clone());
+        self.write("hold")?;
+        self.held
+            .borrow_mut()
+            .insert(held.write.key(), held.clone());
         Ok(())
     }
 
-    async fn held(&self, limit: u32) -> Result<Vec<crate::migration::HeldWrite>, StoreError> {
+    async fn held(&self, limit: u32) -> Result<Vec<crate::migration::Held>, StoreError> {
         self.up()?;
         Ok(self
             .held
@@ -625,6 +676,7 @@ impl crate::migration::HeldWrites for MemoryStore {
 
     async fn release(&self, write: &crate::migration::HeldWrite) -> Result<(), StoreError> {
         self.up()?;
+        self.write("release")?;
         self.held.borrow_mut().remove(&write.key());
         Ok(())
     }
@@ -704,6 +756,19 @@ impl crate::audit::AuditLog for MemoryStore {
         Ok(())
     }
 
+    async fn record_once(
+        &self,
+        key: &str,
+        event: &crate::audit::AuditEvent,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.d1_write()?;
+        if self.audit_keys.borrow_mut().insert(key.to_owned()) {
+            self.audit.borrow_mut().push((at, event.clone()));
+        }
+        Ok(())
+    }
+
     async fn events(
         &self,
         query: &crate::audit::AuditQuery<'_>,
@@ -723,24 +788,48 @@ impl crate::audit::AuditLog for MemoryStore {
 
 impl RevocationQueue for MemoryStore {
     async fn enqueue(&self, message: &crate::queue::QueueMessage) -> Result<(), StoreError> {
+        self.write("enqueue")?;
         self.queued.borrow_mut().push(message.clone());
         Ok(())
     }
 }
 
 impl Denylist for MemoryStore {
-    async fn deny_grant(&self, grant_id: &GrantId, until: UnixTime) -> Result<(), StoreError> {
+    async fn deny_grant(
+        &self,
+        grant_id: &GrantId,
+        reason: RevocationReason,
+        until: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
         self.up()?;
         self.writable()?;
+        // KV: "Invalid expiration" for a time in the past or less than 60 s ahead.
+        if until.0 < now.0 + crate::revocation::KV_MIN_TTL_SECS {
+            return Err(StoreError(format!(
+                "KV put: Invalid expiration of {} (now {})",
+                until.0, now.0
+            )));
+        }
+        self.write("deny")?;
         self.denied
             .borrow_mut()
-            .insert(grant_id.as_str().to_owned(), until);
+            .insert(grant_id.as_str().to_owned(), (until, reason));
         Ok(())
     }
 
     async fn is_grant_denied(&self, grant_id: &GrantId) -> Result<bool, StoreError> {
         self.up()?;
         Ok(self.denied.borrow().contains_key(grant_id.as_str()))
+    }
+
+    async fn denial(&self, grant_id: &GrantId) -> Result<Option<RevocationReason>, StoreError> {
+        self.up()?;
+        Ok(self
+            .denied
+            .borrow()
+            .get(grant_id.as_str())
+            .map(|(_, reason)| *reason))
     }
 }
 
@@ -760,7 +849,7 @@ impl ConsentStore for MemoryStore {
                 client_id.as_str().to_owned(),
                 app.to_owned(),
             ))
-            .cloned())
+            .map(|(consent, _)| consent.clone()))
     }
 
     async fn put_consent(
@@ -769,7 +858,7 @@ impl ConsentStore for MemoryStore {
         client_id: &ClientId,
         app: &str,
         consent: &ConsentRecord,
-        _now: UnixTime,
+        now: UnixTime,
     ) -> Result<(), StoreError> {
         self.d1_write()?;
         self.consents.borrow_mut().insert(
@@ -778,7 +867,7 @@ impl ConsentStore for MemoryStore {
                 client_id.as_str().to_owned(),
                 app.to_owned(),
             ),
-            consent.clone(),
+            (consent.clone(), now),
         );
         Ok(())
     }
@@ -788,14 +877,18 @@ impl ConsentStore for MemoryStore {
         subject: &str,
         client_id: &ClientId,
         app: &str,
-        _now: UnixTime,
+        now: UnixTime,
     ) -> Result<(), StoreError> {
         self.d1_write()?;
-        self.consents.borrow_mut().remove(&(
+        let key = (
             subject.to_owned(),
             client_id.as_str().to_owned(),
             app.to_owned(),
-        ));
+        );
+        let mut consents = self.consents.borrow_mut();
+        if consents.get(&key).is_some_and(|(_, given)| *given <= now) {
+            consents.remove(&key);
+        }
         Ok(())
     }
 }
@@ -814,16 +907,30 @@ impl GrantStore for MemoryStore {
         Ok(self.grants.borrow().get(grant_id.as_str()).cloned())
     }
 
+    async fn settle_revocation(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {
+        self.d1_write()?;
+        if let Some(grant) = self.grants.borrow_mut().get_mut(grant_id.as_str()) {
+            grant.revocation_settled_at.get_or_insert(now);
+        }
+        Ok(())
+    }
+
     async fn revoke_grant(
         &self,
         grant_id: &GrantId,
-        _reason: RevocationReason,
+        reason: RevocationReason,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        self.d1_write()?;
         self.writable()?;
-        if let Some(grant) = self.grants.borrow_mut().get_mut(grant_id.as_str()) {
-            grant.revoked_at.get_or_insert(now);
+        if self.broken_grants.borrow().contains(grant_id.as_str()) {
+            return Err(StoreError("D1: grant row broken".into()));
+        }
+        self.d1_write()?;
+        if let Some(grant) = self.grants.borrow_mut().get_mut(grant_id.as_str())
+            && grant.revoked_at.is_none()
+        {
+            grant.revoked_at = Some(now);
+            grant.revoked_reason = Some(reason);
         }
         for token in self
             .refresh

@@ -79,7 +79,7 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
         return Err(Reason::CodeExpired.into());
     }
     super::check_resource_parameter(server, form, &record.resource)?;
-    let grant = crate::server::live(grant)?;
+    let grant = server.live(grant).await?;
     server.enforce_policy(&grant).await?;
     let refresh = super::FirstRefreshToken::issue(server, client, &grant, now);
     Ok(super::respond(

@@ -60,10 +60,9 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
     if &grant.client_id != client.id() || grant.app != server.site.resource {
         return Err(Reason::RefreshTokenUnknown.into());
     }
-    // The denylist knows revocations D1 does not have yet (held during migration mode).
-    if grant.revoked_at.is_some() || server.store.is_grant_denied(&grant.grant_id).await? {
-        return Err(Reason::GrantRevoked.into());
-    }
+    // A revoked grant is refused (D1, the denylist or a held write), and its revocation
+    // finished if a crash cut it short.
+    let grant = server.live(Some(grant)).await?;
     let scopes = requested_scopes(form, &grant.scopes)?;
     let successor = successor_of(server, &presented);
     let successor_record = RefreshRecord {
@@ -86,7 +85,7 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
                 && successor_is_live(server, &successor_record).await?;
             if !is_retry {
                 server
-                    .revoke_grant(&grant.grant_id, RevocationReason::RefreshTokenReused)
+                    .revoke_grant_record(&grant, RevocationReason::RefreshTokenReused)
                     .await?;
                 return Err(Reason::RefreshTokenReused.into());
             }

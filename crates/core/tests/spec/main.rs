@@ -22,6 +22,7 @@ mod oidc_login;
 mod path_prefix;
 mod policy_change;
 mod revocation_queue;
+mod revocation_steps;
 mod rfc6749_code_flow;
 mod rfc6749_refresh;
 mod rfc6750_gatekeeper;

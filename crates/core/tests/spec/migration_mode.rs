@@ -11,7 +11,7 @@ use gatehouse_core::error::Reason;
 use gatehouse_core::grant_id::GrantId;
 use gatehouse_core::login::LoginOutcome;
 use gatehouse_core::migration::{self, HeldWrite, Migration, Paused};
-use gatehouse_core::revocation;
+use gatehouse_core::revocation::{self, Revocation};
 use gatehouse_core::server::Failure;
 use gatehouse_core::store::{GrantStore, RevocationReason};
 use gatehouse_core::testing::RustPbkdf2;
@@ -36,7 +36,9 @@ fn migrate(world: &mut World) {
 fn finish(world: &mut World) -> usize {
     world.config.migration = None;
     world.store.d1_read_only.set(false);
-    block_on(migration::drain(&world.store)).unwrap()
+    let drained = block_on(migration::drain(&world.store, world.clock.now())).unwrap();
+    assert_eq!(drained.failed, [], "every held write is written");
+    drained.written
 }
 
 fn revoked_in_d1(world: &World, grant: &GrantId) -> bool {
@@ -160,15 +162,15 @@ fn a_revocation_during_the_mode_is_refused_at_the_edge_at_once_and_reaches_d1_af
         .held
         .borrow()
         .values()
-        .cloned()
+        .map(|h| h.write.clone())
         .collect::<Vec<_>>();
     assert!(held.iter().any(|w| matches!(
         w,
-        HeldWrite::RevokeGrant { grant_id, reason: RevocationReason::ClientRequest, .. } if grant_id == &grant
+        HeldWrite::RevokeGrant(r) if r.grant_id == grant && r.reason == RevocationReason::ClientRequest
     )));
     assert!(
-        held.iter().any(|w| matches!(w, HeldWrite::Audit { .. })),
-        "the revocation's audit event waits too"
+        !held.iter().any(|w| matches!(w, HeldWrite::Audit { .. })),
+        "the revocation's audit event is one of its steps, held with it"
     );
 
     let written = finish(&mut world);
@@ -245,14 +247,8 @@ fn the_consumer_holds_queued_commands_while_the_mode_is_on() {
     let grant = grant_of(&tokens.access_token);
     migrate(&mut world);
     let at = world.clock.now();
-    block_on(revocation::consume(
-        &world.store,
-        &grant,
-        RevocationReason::AdminRequest,
-        at,
-        true,
-    ))
-    .unwrap();
+    let command = Revocation::of_unread(&grant, RevocationReason::AdminRequest, at, None);
+    block_on(revocation::consume(&world.store, &command, at, true)).unwrap();
     let (status, _, reason) = challenge(gate(
         &world,
         api("GET", Some(&bearer(&tokens.access_token))),
@@ -272,19 +268,16 @@ fn a_drain_that_fails_keeps_every_held_write_for_the_next_run() {
     migrate(&mut world);
     for grant in [&first, &second] {
         let at = world.clock.now();
-        block_on(revocation::consume(
-            &world.store,
-            grant,
-            RevocationReason::AdminRequest,
-            at,
-            true,
-        ))
-        .unwrap();
+        let command = Revocation::of_unread(grant, RevocationReason::AdminRequest, at, None);
+        block_on(revocation::consume(&world.store, &command, at, true)).unwrap();
     }
     world.config.migration = None;
     // D1 still read-only: the drain writes nothing and forgets nothing.
-    assert!(block_on(migration::drain(&world.store)).is_err());
+    let drained = block_on(migration::drain(&world.store, world.clock.now())).unwrap();
+    assert_eq!((drained.written, drained.failed.len()), (0, 2));
     assert_eq!(world.store.held.borrow().len(), 2);
+    // Each is tried again after its backoff.
+    world.clock.advance(migration::DRAIN_BACKOFF_SECS);
     assert_eq!(finish(&mut world), 2);
     assert!(revoked_in_d1(&world, &first) && revoked_in_d1(&world, &second));
 }

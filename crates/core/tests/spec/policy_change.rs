@@ -26,10 +26,8 @@ fn revoked_for_policy(world: &World) -> bool {
     world.store.queued.borrow().iter().any(|m| {
         matches!(
             m,
-            gatehouse_core::queue::QueueMessage::RevokeGrant {
-                reason: RevocationReason::PolicyChanged,
-                ..
-            }
+            gatehouse_core::queue::QueueMessage::RevokeGrant(r)
+                if r.reason == RevocationReason::PolicyChanged
         )
     })
 }

@@ -7,6 +7,7 @@ use gatehouse_core::grant_id::GrantId;
 use gatehouse_core::queue::QueueMessage;
 use gatehouse_core::revocation;
 use gatehouse_core::store::RevocationReason;
+use gatehouse_core::time::Clock as _;
 
 use crate::support::*;
 
@@ -17,7 +18,7 @@ fn queued_reasons(world: &World) -> Vec<RevocationReason> {
         .borrow()
         .iter()
         .filter_map(|m| match m {
-            QueueMessage::RevokeGrant { reason, .. } => Some(*reason),
+            QueueMessage::RevokeGrant(revocation) => Some(revocation.reason),
             QueueMessage::HealthProbe { .. } => None,
         })
         .collect()
@@ -70,16 +71,11 @@ fn a_revocation_storage_cannot_take_is_accepted_and_applied_from_the_queue() {
         .refresh_token
         .unwrap();
     let command = world.store.queued.borrow().last().cloned().unwrap();
-    let QueueMessage::RevokeGrant {
-        grant_id,
-        reason,
-        at,
-    } = command
-    else {
+    let QueueMessage::RevokeGrant(revocation) = command else {
         panic!("{command:?}")
     };
     assert_eq!(
-        grant_id,
+        revocation.grant_id,
         GrantId::from_stored(
             claims(&tokens.access_token)["grant_id"]
                 .as_str()
@@ -87,8 +83,9 @@ fn a_revocation_storage_cannot_take_is_accepted_and_applied_from_the_queue() {
                 .to_owned()
         )
     );
-    block_on(revocation::apply(&world.store, &grant_id, reason, at)).unwrap();
-    block_on(revocation::apply(&world.store, &grant_id, reason, at)).unwrap();
+    let now = world.clock.now();
+    block_on(revocation::consume(&world.store, &revocation, now, false)).unwrap();
+    block_on(revocation::consume(&world.store, &revocation, now, false)).unwrap();
     assert_eq!(
         error_of(world.refresh(&client, &refresh)).reason,
         Reason::GrantRevoked
