@@ -113,13 +113,7 @@ async fn signed_access_token(
         site.resource,
         country.as_deref().unwrap_or_default()
     );
-    let cached = ASSERTIONS.with_borrow(|cache| {
-        cache
-            .get(&key)
-            .filter(|(_, until)| now < *until)
-            .map(|(jwt, _)| jwt.clone())
-    });
-    if let Some(jwt) = cached {
+    if let Some(jwt) = kept_assertion(&key, now) {
         return Ok(jwt);
     }
     let nonce = random::hex::<16>()?;
@@ -130,6 +124,16 @@ async fn signed_access_token(
     let until = access::reusable_until(&claims);
     isolate_cache::insert(&ASSERTIONS, MAX_ASSERTIONS, key, (jwt.clone(), until));
     Ok(jwt)
+}
+
+/// An assertion this isolate signed under `key` that still has time to live.
+fn kept_assertion(key: &str, now: UnixTime) -> Option<String> {
+    ASSERTIONS.with_borrow(|cache| {
+        cache
+            .get(key)
+            .filter(|(_, until)| now < *until)
+            .map(|(jwt, _)| jwt.clone())
+    })
 }
 
 /// The assertion for `identity`, signed once and reused while it has time to live.
@@ -143,13 +147,7 @@ async fn signed_assertion(
         Some(agent) => format!("{}|{}|{}", site.resource, agent.grant_id, identity.scopes),
         None => format!("{}|{}", site.resource, identity.person.subject),
     };
-    let cached = ASSERTIONS.with_borrow(|cache| {
-        cache
-            .get(&key)
-            .filter(|(_, until)| now < *until)
-            .map(|(jwt, _)| jwt.clone())
-    });
-    if let Some(jwt) = cached {
+    if let Some(jwt) = kept_assertion(&key, now) {
         return Ok(jwt);
     }
     let claims = AssertionClaims::new(site, identity, now);

@@ -64,21 +64,13 @@ pub fn agents(view: &AgentsView, csrf_token: &str) -> String {
     document("Connected agents", &body)
 }
 
-/// `YYYY-MM-DD HH:MM UTC` for Unix seconds (proleptic Gregorian; days to civil date after
-/// Howard Hinnant's `civil_from_days`).
+/// `YYYY-MM-DD HH:MM UTC` for Unix seconds.
 fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let (hour, minute) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
+    let c = gatehouse_core::time::UnixTime(secs).civil();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        c.year, c.month, c.day, c.hour, c.minute
+    )
 }
 
 #[cfg(test)]

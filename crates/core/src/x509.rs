@@ -58,32 +58,14 @@ fn name(cn: &str) -> Vec<u8> {
     sequence(&[&tlv(SET, &attribute)])
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// RFC 5280 §4.1.2.5: UTCTime (`YYMMDDHHMMSSZ`) through 2049, GeneralizedTime
 /// (`YYYYMMDDHHMMSSZ`) from 2050 on.
 fn time(at: UnixTime) -> Vec<u8> {
-    let secs = i64::try_from(at.0).unwrap_or(i64::MAX / 2);
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let of_day = secs.rem_euclid(86_400);
+    let c = at.civil();
+    let year = c.year;
     let clock = format!(
-        "{month:02}{day:02}{:02}{:02}{:02}Z",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60
+        "{:02}{:02}{:02}{:02}{:02}Z",
+        c.month, c.day, c.hour, c.minute, c.second
     );
     if year < 2050 {
         tlv(UTC_TIME, format!("{:02}{clock}", year % 100).as_bytes())

@@ -14,31 +14,17 @@ import json
 import sys
 
 import httpx2
-from mcp.client.auth import OAuthClientProvider
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientMetadata
 
-from mcp_sdk_flow import REDIRECT, TIMEOUT, MemoryStorage, Person
+from mcp_sdk_flow import TIMEOUT, MemoryStorage, Person, sdk_provider
 
 
 async def run(base: str) -> dict:
     url = f"{base}/mcp"
     storage = MemoryStorage()
     person = Person(base)
-    provider = OAuthClientProvider(
-        server_url=url,
-        client_metadata=OAuthClientMetadata(
-            client_name="MCP Python SDK session",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=person.redirect_handler,
-        callback_handler=person.callback_handler,
-    )
+    provider = sdk_provider(url, "MCP Python SDK session", storage, person)
     try:
         async with httpx2.AsyncClient(auth=provider, timeout=TIMEOUT) as http:
             async with streamable_http_client(url, http_client=http) as streams:

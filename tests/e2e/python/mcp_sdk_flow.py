@@ -140,14 +140,13 @@ class Person:
         return AuthorizationCodeResult(code=one("code") or "", state=one("state"), iss=one("iss"))
 
 
-async def run(base: str) -> dict:
-    server_url = f"{base}/api/whoami"
-    storage = MemoryStorage()
-    person = Person(base)
-    provider = OAuthClientProvider(
+def sdk_provider(server_url: str, client_name: str, storage: MemoryStorage, person: Person) -> OAuthClientProvider:
+    """The SDK's OAuth client for `server_url`, registering as a public native client named
+    `client_name`, with `person` playing the browser."""
+    return OAuthClientProvider(
         server_url=server_url,
         client_metadata=OAuthClientMetadata(
-            client_name="MCP Python SDK",
+            client_name=client_name,
             redirect_uris=[REDIRECT],
             grant_types=["authorization_code", "refresh_token"],
             response_types=["code"],
@@ -157,6 +156,13 @@ async def run(base: str) -> dict:
         redirect_handler=person.redirect_handler,
         callback_handler=person.callback_handler,
     )
+
+
+async def run(base: str) -> dict:
+    server_url = f"{base}/api/whoami"
+    storage = MemoryStorage()
+    person = Person(base)
+    provider = sdk_provider(server_url, "MCP Python SDK", storage, person)
 
     # Every request the client sends, the SDK's own discovery, registration and token requests
     # included, as "METHOD path -> status".
