@@ -70,7 +70,7 @@ pub fn consent(prompt: &ConsentPrompt, csrf_token: &str) -> String {
         "<h1>Allow {client} to act for you?</h1>\
          <p><strong>{client}</strong>{identified_by} <span class=\"small\">(client id <code>{client_id}</code>)</span> \
          asks to use <strong>{app_name}</strong> <span class=\"small\">({app_url})</span> as \
-         <strong>{email}</strong>, with these permissions:</p><ul>{scopes}</ul>\
+         <strong>{email}</strong>, with these permissions:</p><ul class=\"scopes\">{scopes}</ul>\
          <p>You will then be sent to {destination}.</p>{loopback}{app}{leaves_host}\
          <p class=\"small\">Everything it does will be recorded as done by this agent on your behalf. \
          You can withdraw this permission at any time.</p>\

@@ -53,7 +53,7 @@ pub fn device_consent(prompt: &DeviceConsentPrompt, csrf_token: &str) -> String 
          <p><strong>{client}</strong> <span class=\"small\">(name not verified: the agent chose it when it \
          registered; client id <code>{client_id}</code>)</span> \
          asks to use <strong>{app}</strong> <span class=\"small\">({app_url})</span> as \
-         <strong>{email}</strong>, with these permissions:</p><ul>{scopes}</ul>\
+         <strong>{email}</strong>, with these permissions:</p><ul class=\"scopes\">{scopes}</ul>\
          <p class=\"small\">Everything it does will be recorded as done by this agent on your behalf. \
          You can withdraw this permission at any time.</p>\
          <form method=\"post\" action=\"{action}\">{user_code}{csrf}\
