@@ -829,6 +829,9 @@ fn parse_admin_token(text: Option<&str>) -> Result<Option<crate::secret::SecretH
     }
 }
 
+/// The current secret and, during a rotation, the previous one. A previous secret equal to the
+/// current one is allowed: it is what the Worker runs with between the operator's two
+/// `wrangler secret put`s (README "Rotating `GATEHOUSE_SECRET`").
 fn parse_secret(text: Option<&str>, previous: Option<&str>) -> Result<ServerSecret, ConfigError> {
     let current = parse_one_secret(names::GATEHOUSE_SECRET, text)?;
     let previous = match previous {
@@ -836,13 +839,6 @@ fn parse_secret(text: Option<&str>, previous: Option<&str>) -> Result<ServerSecr
         Some(p) if p.trim().is_empty() => None,
         Some(p) => Some(parse_one_secret(names::GATEHOUSE_SECRET_PREVIOUS, Some(p))?),
     };
-    if previous.as_ref() == Some(&current) {
-        return Err(ConfigError {
-            setting: names::GATEHOUSE_SECRET_PREVIOUS,
-            problem: "it equals GATEHOUSE_SECRET".into(),
-            fix: "put the old secret in GATEHOUSE_SECRET_PREVIOUS and a new one in GATEHOUSE_SECRET (README \"Rotating GATEHOUSE_SECRET\"), or remove GATEHOUSE_SECRET_PREVIOUS",
-        });
-    }
     Ok(ServerSecret { current, previous })
 }
 
