@@ -27,7 +27,8 @@ const METADATA_MAX_AGE_SECS: u32 = 300;
 
 /// The response to `req`: gatehouse's own, or the app's as its origin sent it (handed back as the
 /// runtime's `Response`, untouched, see `proxy::forward`).
-pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
+pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
+    let started = worker::Date::now().as_millis() as f64;
     let href = req.url();
     let Some(url) = RequestUrl::split(&href) else {
         return http::json(
@@ -105,17 +106,59 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         Server::new(&config, site, &store, &signer, &PlatformRng, &clock).with_source(source);
     let upstream = WorkerUpstream::new(&bindings, server.now.0);
 
-    if healthz {
-        return health::respond(&server, env, &req).await.map(Into::into);
-    }
-
-    // gatehouse's endpoints for an app live under its path prefix.
     let local = server.site.local_path(&path).to_owned();
+    let response = if healthz {
+        health::respond(&server, env, &req).await.map(Into::into)
+    } else {
+        dispatch(&server, env, req, &url, &upstream, method, &local).await
+    };
+    log_decision(&server, &local, started, &response);
+    response
+}
+
+/// The one place a request's decision is written to the log: one JSON line, built once from
+/// what the core noted ([`gatehouse_core::decision`]) and the response's status. Discovery
+/// documents, the anonymous liveness answer and requests for no app decide nothing and are not
+/// logged.
+fn log_decision<S, K, R>(
+    server: &Server<'_, S, K, R>,
+    local: &str,
+    started: f64,
+    response: &Result<web_sys::Response>,
+) {
+    let event = match paths::is_reserved(local) {
+        true => local.rsplit('/').next().unwrap_or(local),
+        false => "gate",
+    };
+    let status = response.as_ref().map_or(500, web_sys::Response::status);
+    // Wall time, I/O included: the Workers clock does not advance during computation.
+    let duration_ms = (worker::Date::now().as_millis() as f64 - started).max(0.0) as u64;
+    let line = server.decision.line(
+        &server.config.secret,
+        event,
+        &server.site.resource,
+        status,
+        duration_ms,
+    );
+    worker::console_log!("{line}");
+}
+
+/// The response of gatehouse's endpoint at `local`, or the gate's for the app.
+async fn dispatch<S: gatehouse_core::store::Store, K: Signer>(
+    server: &Server<'_, S, K, PlatformRng>,
+    env: &Env,
+    mut req: Incoming,
+    url: &RequestUrl<'_>,
+    upstream: &WorkerUpstream<'_>,
+    method: Option<Method>,
+    local: &str,
+) -> Result<web_sys::Response> {
+    // gatehouse's endpoints for an app live under its path prefix.
     let cors = matches!(
-        local.as_str(),
+        local,
         paths::REGISTER | paths::TOKEN | paths::REVOKE | paths::JWKS | paths::DEVICE_AUTHORIZATION
     );
-    let response = match (method, local.as_str()) {
+    let response = match (method, local) {
         (Some(Method::Options), _) if cors => return http::preflight().map(Into::into),
         (Some(Method::Get), paths::JWKS) => match server.signer.jwks().await {
             Ok(jwks) => http::public_json(&jwks, METADATA_MAX_AGE_SECS),
@@ -190,7 +233,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
                 http::not_found()
             }
         }
-        _ => return gate::handle(&server, env, req, &url).await,
+        _ => return gate::handle(server, env, req, url).await,
     }?;
     let response = if cors {
         http::with_cors(response)?

@@ -107,6 +107,8 @@ pub struct Server<'a, S, K, R> {
     pub now: UnixTime,
     /// Where the request came from (`CF-Connecting-IP`), for the audit log.
     pub source: Option<String>,
+    /// What was decided about this request, for its log line ([`crate::decision`]).
+    pub decision: crate::decision::DecisionLog,
 }
 
 impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
@@ -127,6 +129,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             rng,
             now: clock.now(),
             source: None,
+            decision: crate::decision::DecisionLog::default(),
         }
     }
 
@@ -161,6 +164,12 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         grant_id: Option<&GrantId>,
         detail: serde_json::Value,
     ) -> AuditEvent {
+        self.decision.audit(
+            kind,
+            subject,
+            client_id.map(ClientId::as_str),
+            grant_id.map(GrantId::as_str),
+        );
         AuditEvent {
             kind,
             subject: subject.map(str::to_owned),

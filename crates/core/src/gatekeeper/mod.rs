@@ -128,6 +128,35 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         req: &GateRequest<'_>,
         verifier: &impl TokenVerifier,
     ) -> Result<Gate, StoreError> {
+        let gate = self.judge(req, verifier).await?;
+        // The decision's log line: who passed, or why not ([`crate::decision`]).
+        match &gate {
+            Gate::Refused(error) => self.decision.refused(error.reason),
+            Gate::Challenge {
+                error: Some(error), ..
+            } => self.decision.refused(error.reason),
+            Gate::Allow(identity) => {
+                let agent = identity.agent.as_ref();
+                self.decision.acting(
+                    &identity.person.subject,
+                    agent.map(|a| a.client_id.as_str()),
+                    agent.map(|a| a.grant_id.as_str()),
+                );
+            }
+            Gate::Forbidden(person) => {
+                self.decision.acting(&person.subject, None, None);
+                self.decision.refused(Reason::PolicyDenied);
+            }
+            Gate::Public | Gate::SignIn { .. } | Gate::Challenge { error: None, .. } => {}
+        }
+        Ok(gate)
+    }
+
+    async fn judge(
+        &self,
+        req: &GateRequest<'_>,
+        verifier: &impl TokenVerifier,
+    ) -> Result<Gate, StoreError> {
         let app = self.site.app;
         // First of all: a public path or a preflight is forwarded too, so it must be the path,
         // and the request, the origin will act on.
