@@ -64,6 +64,7 @@ test('a refused token, a failed login and an invalid_grant each leave a line, an
   assert.equal((await grant.json()).error, 'invalid_grant');
   const invalid = await decision((d) => d.event === 'token' && d.reason === 'RefreshTokenUnknown');
   assert.equal(invalid.status, 400);
+  assert.equal(invalid.client_id, client.client_id, 'which agent was refused');
   assert.equal(invalid.outcome, 'refused');
 
   // Nothing secret or personal in the log: not the tokens, not the password, not the email.

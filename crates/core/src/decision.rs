@@ -111,6 +111,11 @@ impl DecisionLog {
         Self::keep(&mut notes.grant_id, grant_id);
     }
 
+    /// Notes the authenticated client the request comes from.
+    pub(crate) fn client(&self, client_id: &str) {
+        Self::keep(&mut self.0.borrow_mut().client_id, Some(client_id));
+    }
+
     /// Notes why the request was refused; the first reason noted is the decision's.
     pub fn refused(&self, reason: Reason) {
         let mut notes = self.0.borrow_mut();

@@ -698,6 +698,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         let client =
             client_auth::authenticate(self.store, &verification, &form, authorization, self.now)
                 .await?;
+        // Every later refusal of this request is this agent's (the decision's log line).
+        self.decision.client(client.id().as_str());
         Ok((form, client))
     }
 
