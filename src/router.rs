@@ -164,37 +164,35 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer>(
             Ok(jwks) => http::public_json(&jwks, METADATA_MAX_AGE_SECS),
             Err(error) => http::unavailable(&error.to_string()),
         },
-        (Some(Method::Post), paths::REGISTER) => oauth::register(&server, &mut req).await,
+        (Some(Method::Post), paths::REGISTER) => oauth::register(server, &mut req).await,
         (Some(Method::Get), paths::AUTHORIZE) => {
-            oauth::authorize(&server, &req, &url, &upstream).await
+            oauth::authorize(server, &req, url, upstream).await
         }
-        (Some(Method::Get), paths::LOGIN) => {
-            oauth::login_page(&server, &req, &url, &upstream).await
-        }
-        (Some(Method::Post), paths::OIDC_START) => oidc::start(&server, &mut req, &upstream).await,
+        (Some(Method::Get), paths::LOGIN) => oauth::login_page(server, &req, url, upstream).await,
+        (Some(Method::Post), paths::OIDC_START) => oidc::start(server, &mut req, upstream).await,
         (Some(Method::Get), paths::OIDC_CALLBACK) => {
-            oidc::callback(&server, &req, &url, &upstream).await
+            oidc::callback(server, &req, url, upstream).await
         }
-        (Some(Method::Post), paths::LOGIN) => oauth::login(&server, &mut req).await,
-        (Some(Method::Post), paths::LOGOUT) => oauth::logout(&server, &mut req).await,
-        (Some(Method::Get), paths::AGENTS) => oauth::agents_page(&server, &req).await,
-        (Some(Method::Get), paths::ADMIN_GRANTS) => admin::grants(&server, &req, &url).await,
-        (Some(Method::Post), paths::ADMIN_REVOKE) => admin::revoke(&server, &mut req).await,
-        (Some(Method::Get), paths::ADMIN_AUDIT) => admin::audit(&server, &req, &url).await,
-        (Some(Method::Get), paths::ADMIN_HELD) => admin::held(&server, &req).await,
+        (Some(Method::Post), paths::LOGIN) => oauth::login(server, &mut req).await,
+        (Some(Method::Post), paths::LOGOUT) => oauth::logout(server, &mut req).await,
+        (Some(Method::Get), paths::AGENTS) => oauth::agents_page(server, &req).await,
+        (Some(Method::Get), paths::ADMIN_GRANTS) => admin::grants(server, &req, url).await,
+        (Some(Method::Post), paths::ADMIN_REVOKE) => admin::revoke(server, &mut req).await,
+        (Some(Method::Get), paths::ADMIN_AUDIT) => admin::audit(server, &req, url).await,
+        (Some(Method::Get), paths::ADMIN_HELD) => admin::held(server, &req).await,
         (Some(Method::Post), paths::ADMIN_DISABLE_CLIENT) => {
-            admin::disable_client(&server, &mut req).await
+            admin::disable_client(server, &mut req).await
         }
-        (Some(Method::Post), paths::AGENTS_REVOKE) => oauth::revoke_agent(&server, &mut req).await,
-        (Some(Method::Post), paths::CONSENT) => oauth::consent(&server, &mut req, &upstream).await,
-        (Some(Method::Post), paths::TOKEN) => oauth::token(&server, &mut req).await,
-        (Some(Method::Post), paths::REVOKE) => oauth::revoke(&server, &mut req).await,
-        (Some(Method::Post), paths::INTROSPECT) => oauth::introspect(&server, &mut req).await,
+        (Some(Method::Post), paths::AGENTS_REVOKE) => oauth::revoke_agent(server, &mut req).await,
+        (Some(Method::Post), paths::CONSENT) => oauth::consent(server, &mut req, upstream).await,
+        (Some(Method::Post), paths::TOKEN) => oauth::token(server, &mut req).await,
+        (Some(Method::Post), paths::REVOKE) => oauth::revoke(server, &mut req).await,
+        (Some(Method::Post), paths::INTROSPECT) => oauth::introspect(server, &mut req).await,
         (Some(Method::Post), paths::DEVICE_AUTHORIZATION) => {
-            device::authorization(&server, &mut req).await
+            device::authorization(server, &mut req).await
         }
-        (Some(Method::Get), paths::DEVICE) => device::page(&server, &req, &url).await,
-        (Some(Method::Post), paths::DEVICE) => device::submit(&server, &mut req).await,
+        (Some(Method::Get), paths::DEVICE) => device::page(server, &req, url).await,
+        (Some(Method::Post), paths::DEVICE) => device::submit(server, &mut req).await,
         (_, paths::DEVICE_AUTHORIZATION) => http::method_not_allowed("POST, OPTIONS"),
         (_, paths::DEVICE) => http::method_not_allowed("GET, POST"),
         (_, paths::JWKS) | (_, paths::AUTHORIZE) => http::method_not_allowed("GET"),
@@ -221,7 +219,7 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer>(
             | paths::ADMIN_DISABLE_CLIENT,
         ) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.
-        _ if paths::is_reserved(&local) => {
+        _ if paths::is_reserved(local) => {
             let browser = gatehouse_core::gatekeeper::request::is_browser_navigation(
                 req.method(),
                 req.header("Accept").as_deref(),
