@@ -32,7 +32,7 @@ async function decision(predicate) {
   return parse(line);
 }
 
-test('a refused token, a failed login and an invalid_grant each leave a line, and no secret', async () => {
+test('a refused token, a failed login, an invalid_grant and a revoked agent each leave a line, and no secret', async () => {
   const { client, tokens } = await tokensFor(gh.url);
   const grantId = claimsOf(tokens.access_token).grant_id;
 
@@ -66,6 +66,19 @@ test('a refused token, a failed login and an invalid_grant each leave a line, an
   assert.equal(invalid.status, 400);
   assert.equal(invalid.client_id, client.client_id, 'which agent was refused');
   assert.equal(invalid.outcome, 'refused');
+
+  // A revoked agent's token at the gate: which agent, and why.
+  const revoke = await fetch(`${gh.url}/oauth/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: tokens.refresh_token, client_id: client.client_id }),
+  });
+  assert.equal(revoke.status, 200);
+  assert.equal((await fetch(`${gh.url}/api/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status, 401);
+  const revoked = await decision((d) => d.event === 'gate' && d.reason === 'TokenRevoked');
+  assert.equal(revoked.client_id, client.client_id);
+  assert.equal(revoked.grant_id, grantId);
+  assert.equal(revoked.outcome, 'refused');
 
   // Nothing secret or personal in the log: not the tokens, not the password, not the email.
   const log = gh.log();

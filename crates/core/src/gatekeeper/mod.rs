@@ -203,6 +203,9 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             Err(VerifyError::Invalid(reason)) => return refuse(reason),
             Err(VerifyError::Store(error)) => return Err(error),
         };
+        // From here on, a refusal is of this person's agent: its log line names them.
+        self.decision
+            .acting(&claims.sub, Some(&claims.client_id), Some(&claims.grant_id));
         // RFC 9068 §4: the audience must be this resource. The issuer check already ties the
         // token to this host; this also refuses tokens of another app sharing the host.
         if claims.aud != self.site.resource {
