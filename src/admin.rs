@@ -3,6 +3,7 @@
 //! the `ADMINS` policy admits.
 
 use gatehouse_core::admin::AdminCredentials;
+use gatehouse_core::decision::DecisionLog;
 use gatehouse_core::error::Reason;
 use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::request_url::RequestUrl;
@@ -49,7 +50,10 @@ pub async fn grants<S: Store, K: Signer>(
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
     let query = url.query.unwrap_or_default();
-    answer(server.admin_grants(&presented.credentials(), query).await)
+    answer(
+        &server.decision,
+        server.admin_grants(&presented.credentials(), query).await,
+    )
 }
 
 /// `GET …/.gatehouse/admin/audit`.
@@ -60,7 +64,10 @@ pub async fn audit<S: Store, K: Signer>(
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
     let query = url.query.unwrap_or_default();
-    answer(server.admin_audit(&presented.credentials(), query).await)
+    answer(
+        &server.decision,
+        server.admin_audit(&presented.credentials(), query).await,
+    )
 }
 
 /// `GET …/.gatehouse/admin/held`.
@@ -69,7 +76,10 @@ pub async fn held<S: Store, K: Signer>(
     req: &Incoming,
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
-    answer(server.admin_held(&presented.credentials()).await)
+    answer(
+        &server.decision,
+        server.admin_held(&presented.credentials()).await,
+    )
 }
 
 /// `POST …/.gatehouse/admin/revoke`.
@@ -82,7 +92,10 @@ pub async fn revoke<S: Store, K: Signer>(
         Err(response) => return response,
     };
     let presented = Presented::of(server, req)?;
-    answer(server.admin_revoke(&presented.credentials(), &body).await)
+    answer(
+        &server.decision,
+        server.admin_revoke(&presented.credentials(), &body).await,
+    )
 }
 
 /// `POST …/.gatehouse/admin/clients/disable`.
@@ -96,6 +109,7 @@ pub async fn disable_client<S: Store, K: Signer>(
     };
     let presented = Presented::of(server, req)?;
     answer(
+        &server.decision,
         server
             .admin_disable_client(&presented.credentials(), &body)
             .await,
@@ -104,19 +118,22 @@ pub async fn disable_client<S: Store, K: Signer>(
 
 /// JSON, or the failure: `404` while the API is off, `401` with a Bearer challenge for a wrong
 /// token.
-pub(crate) fn answer<T: Serialize>(result: std::result::Result<T, Failure>) -> Result<Response> {
+pub(crate) fn answer<T: Serialize>(
+    decision: &DecisionLog,
+    result: std::result::Result<T, Failure>,
+) -> Result<Response> {
     match result {
         Ok(body) => http::json(200, &body),
         Err(Failure::OAuth { error, .. }) if error.reason == Reason::AdminApiOff => {
             http::not_found()
         }
         Err(Failure::OAuth { error, .. }) if error.reason == Reason::AdminUnauthorized => {
-            let mut response = http::oauth_error(&error)?;
+            let mut response = http::oauth_error(&decision.error(error))?;
             response
                 .headers_mut()
                 .set("WWW-Authenticate", "Bearer realm=\"gatehouse-admin\"")?;
             Ok(response)
         }
-        Err(failure) => http::failure(failure),
+        Err(failure) => http::failure(decision, failure),
     }
 }

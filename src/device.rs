@@ -1,7 +1,6 @@
 //! The device authorization grant's endpoints (RFC 8628): HTTP in, core call, HTTP out.
 
 use gatehouse_core::device::verification::DevicePage;
-use gatehouse_core::error::OAuthError;
 use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::Signer;
@@ -23,6 +22,7 @@ pub async fn authorization<S: Store, K: Signer>(
         Err(response) => return response,
     };
     json_or_failure(
+        &server.decision,
         server
             .device_authorization(&client.body, client.authorization.as_deref())
             .await,
@@ -80,9 +80,10 @@ fn answer<S: Store, K: Signer>(
         DevicePage::Done { approved, app_name } => {
             http::page(status, pages::device_done(approved, &app_name))
         }
-        DevicePage::Refused(reason) => {
-            http::page(status, pages::device_refused(&OAuthError::from(reason)))
-        }
+        DevicePage::Refused(reason) => http::page(
+            status,
+            pages::device_refused(&server.decision.error(reason.into())),
+        ),
         DevicePage::Paused(paused) => http::paused_page(paused),
     }
 }

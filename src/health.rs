@@ -43,7 +43,7 @@ pub async fn respond<S: Store, K: Signer>(
             let report = deep(env, Plan::for_config(server.config)).await;
             http::json(report.status(), &report)
         }
-        Err(failure) => crate::admin::answer(Err::<(), _>(failure)),
+        Err(failure) => crate::admin::answer(&server.decision, Err::<(), _>(failure)),
     }
 }
 

@@ -2,6 +2,7 @@
 //! with the headers the RFCs ask for.
 
 use futures_util::StreamExt as _;
+use gatehouse_core::decision::DecisionLog;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::migration::Paused;
 use gatehouse_core::server::Failure;
@@ -43,14 +44,15 @@ pub fn oauth_error(error: &OAuthError) -> Result<Response> {
     json(error.status(), &error.body())
 }
 
-/// A failed endpoint: the client's error, or `503` + `Retry-After` for a storage outage.
-pub fn failure(failure: Failure) -> Result<Response> {
+/// A failed endpoint: the client's error, or `503` + `Retry-After` for a storage outage. The
+/// reason is noted for the request's log line.
+pub fn failure(decision: &DecisionLog, failure: Failure) -> Result<Response> {
     match failure {
         Failure::OAuth {
             error,
             basic_challenge,
         } => {
-            let mut response = oauth_error(&error)?;
+            let mut response = oauth_error(&decision.error(error))?;
             if error.status() == 503 {
                 response
                     .headers_mut()
@@ -66,7 +68,7 @@ pub fn failure(failure: Failure) -> Result<Response> {
         }
         Failure::Store(error) => unavailable(&error.to_string()),
         Failure::Paused(paused) => {
-            let error = OAuthError::from(gatehouse_core::error::Reason::MigrationMode);
+            let error = decision.error(gatehouse_core::error::Reason::MigrationMode.into());
             with_retry_after(oauth_error(&error)?, paused)
         }
     }

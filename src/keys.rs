@@ -153,6 +153,40 @@ impl<'a> WebCryptoSigner<'a> {
         self.secret.derive(SEALING_KEY_LABEL)
     }
 
+    /// Opens a sealed private key under the current secret, or under `GATEHOUSE_SECRET_PREVIOUS`
+    /// during a rotation; a key opened under the previous secret is sealed again under the
+    /// current one (outside migration mode), so that removing the previous secret ends nothing.
+    async fn unseal(&self, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        if let Ok(jwk) = webcrypto::open(&self.sealing_key(), sealed).await {
+            return Ok(jwk);
+        }
+        let previous = self.secret.derive_previous(SEALING_KEY_LABEL);
+        let opened = match previous {
+            Some(previous) => webcrypto::open(&previous, sealed).await.ok(),
+            None => None,
+        };
+        let jwk = opened.ok_or_else(|| {
+            StoreError(
+                "signing key cannot be unsealed: GATEHOUSE_SECRET differs from the one that sealed it, and GATEHOUSE_SECRET_PREVIOUS is not that one either".into(),
+            )
+        })?;
+        if !self.frozen {
+            let nonce = random::bytes::<12>().map_err(store_error("nonce"))?;
+            let resealed = webcrypto::seal(&self.sealing_key(), &jwk, nonce)
+                .await
+                .map_err(store_error("seal"))?;
+            self.bindings
+                .db()?
+                .prepare("UPDATE signing_keys SET private_key_encrypted = ?1 WHERE kid = ?2")
+                .bind(&[URL_SAFE_NO_PAD.encode(resealed).into(), kid.into()])
+                .map_err(store_error("reseal"))?
+                .run()
+                .await
+                .map_err(store_error("reseal"))?;
+        }
+        Ok(jwk)
+    }
+
     /// The keys, from the isolate's cache when fresh, else from D1.
     async fn keys(&self, force: bool) -> Result<Vec<Key>, StoreError> {
         let cached = self.cache(|cache| {
@@ -334,11 +368,7 @@ impl Signer for WebCryptoSigner<'_> {
                 let sealed = URL_SAFE_NO_PAD
                     .decode(&key.sealed)
                     .map_err(|e| StoreError(format!("sealed key: {e}")))?;
-                let jwk = webcrypto::open(&self.sealing_key(), &sealed).await.map_err(|_| {
-                    StoreError(
-                        "signing key cannot be unsealed: GATEHOUSE_SECRET differs from the one that sealed it".into(),
-                    )
-                })?;
+                let jwk = self.unseal(&key.kid, &sealed).await?;
                 let jwk =
                     String::from_utf8(jwk).map_err(|e| StoreError(format!("sealed key: {e}")))?;
                 let private = match self.algorithm {

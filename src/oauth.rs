@@ -2,6 +2,7 @@
 //! made here; each function only reads what the core needs and writes what it returns.
 
 use gatehouse_core::authorize::AuthorizeError;
+use gatehouse_core::decision::DecisionLog;
 use gatehouse_core::error::{OAuthError, Reason};
 use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::login::{LoginOutcome, LoginPrompt};
@@ -41,7 +42,7 @@ pub async fn register<S: Store, K: Signer>(
         .await
     {
         Ok(registered) => http::json(201, &registered.response()),
-        Err(failure) => http::failure(failure),
+        Err(failure) => http::failure(&server.decision, failure),
     }
 }
 
@@ -92,11 +93,15 @@ async fn answer<S: Store, K: Signer>(
         Ok(AuthorizeOutcome::Redirect(location)) => http::redirect(redirect_status, &location),
         // A page for the person, not an API answer: `400` whatever the OAuth code's status.
         Err(AuthorizeError::Render(reason)) => {
-            http::page(400, pages::error(&OAuthError::from(reason)))
+            http::page(400, pages::error(&server.decision.error(reason.into())))
         }
         Err(AuthorizeError::Redirect { to, state, error }) => http::redirect(
             redirect_status,
-            &to.with_error(&error, state.as_ref(), &server.site.issuer),
+            &to.with_error(
+                &server.decision.error(error),
+                state.as_ref(),
+                &server.site.issuer,
+            ),
         ),
         Err(AuthorizeError::Store(error)) => http::unavailable(&error.to_string()),
         Err(AuthorizeError::Paused(paused)) => http::paused_page(paused),
@@ -193,7 +198,7 @@ pub async fn logout<S: Store, K: Signer>(
             http::set_cookie(response.headers(), &server.site.session_cookie(), "", 0)?;
             Ok(response)
         }
-        Err(failure) => http::failure(failure),
+        Err(failure) => http::failure(&server.decision, failure),
     }
 }
 
@@ -283,11 +288,12 @@ pub(crate) async fn client_request(
 
 /// The JSON answer of an endpoint, or its failure.
 pub(crate) fn json_or_failure<T: serde::Serialize>(
+    decision: &DecisionLog,
     result: std::result::Result<T, Failure>,
 ) -> Result<Response> {
     match result {
         Ok(body) => http::json(200, &body),
-        Err(failure) => http::failure(failure),
+        Err(failure) => http::failure(decision, failure),
     }
 }
 
@@ -301,6 +307,7 @@ pub async fn token<S: Store, K: Signer>(
         Err(response) => return response,
     };
     json_or_failure(
+        &server.decision,
         server
             .token(&client.body, client.authorization.as_deref())
             .await,
@@ -325,7 +332,7 @@ pub async fn revoke<S: Store, K: Signer>(
             response.headers_mut().set("Cache-Control", "no-store")?;
             Ok(response)
         }
-        Err(failure) => http::failure(failure),
+        Err(failure) => http::failure(&server.decision, failure),
     }
 }
 
@@ -339,6 +346,7 @@ pub async fn introspect<S: Store, K: Signer>(
         Err(response) => return response,
     };
     json_or_failure(
+        &server.decision,
         server
             .introspect(&client.body, client.authorization.as_deref())
             .await,
@@ -390,6 +398,6 @@ pub async fn revoke_agent<S: Store, K: Signer>(
         .await
     {
         Ok(()) => http::redirect(303, &server.site.path(paths::AGENTS)),
-        Err(failure) => http::failure(failure),
+        Err(failure) => http::failure(&server.decision, failure),
     }
 }

@@ -2,7 +2,7 @@
 //! browser straight to the provider when it is the only way to log in. The core decides; this
 //! module reads the request and writes cookies, redirects and pages.
 
-use gatehouse_core::error::{OAuthError, Reason};
+use gatehouse_core::error::Reason;
 use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::login::LoginOutcome;
 use gatehouse_core::oidc::state::STATE_TTL_SECS;
@@ -131,7 +131,10 @@ fn failed<S: Store, K: Signer>(
     };
     let mut response = http::page(
         status,
-        pages::login_failed(&OAuthError::from(reason), &server.site.path(paths::LOGIN)),
+        pages::login_failed(
+            &server.decision.error(reason.into()),
+            &server.site.path(paths::LOGIN),
+        ),
     )?;
     if let Some(secs) = retry_after {
         response.headers_mut().set("Retry-After", secs)?;

@@ -28,7 +28,8 @@ const METADATA_MAX_AGE_SECS: u32 = 300;
 
 /// The response to `req`: gatehouse's own, or the app's as its origin sent it (handed back as the
 /// runtime's `Response`, untouched, see `proxy::forward`).
-pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
+pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
+    let started = worker::Date::now().as_millis() as f64;
     let href = req.url();
     let Some(url) = RequestUrl::split(&href) else {
         return http::json(
@@ -106,14 +107,56 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         Server::new(&config, site, &store, &signer, &PlatformRng, &clock).with_source(source);
     let upstream = WorkerUpstream::new(&bindings, server.now.0);
 
-    if healthz {
-        return health::respond(&server, env, &req).await.map(Into::into);
-    }
-
-    // gatehouse's endpoints for an app live under its path prefix.
     let local = server.site.local_path(&path).to_owned();
+    let response = if healthz {
+        health::respond(&server, env, &req).await.map(Into::into)
+    } else {
+        dispatch(&server, env, req, &url, &upstream, method, &local).await
+    };
+    log_decision(&server, &local, started, &response);
+    response
+}
+
+/// The one place a request's decision is written to the log: one JSON line, built once from
+/// what the core noted ([`gatehouse_core::decision`]) and the response's status. Discovery
+/// documents, the anonymous liveness answer and requests for no app decide nothing and are not
+/// logged.
+fn log_decision<S, K, R>(
+    server: &Server<'_, S, K, R>,
+    local: &str,
+    started: f64,
+    response: &Result<web_sys::Response>,
+) {
+    let event = match paths::is_reserved(local) {
+        true => local.rsplit('/').next().unwrap_or(local),
+        false => "gate",
+    };
+    let status = response.as_ref().map_or(500, web_sys::Response::status);
+    // Wall time, I/O included: the Workers clock does not advance during computation.
+    let duration_ms = (worker::Date::now().as_millis() as f64 - started).max(0.0) as u64;
+    let line = server.decision.line(
+        &server.config.secret,
+        event,
+        &server.site.resource,
+        status,
+        duration_ms,
+    );
+    worker::console_log!("{line}");
+}
+
+/// The response of gatehouse's endpoint at `local`, or the gate's for the app.
+async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
+    server: &Server<'_, S, K, PlatformRng>,
+    env: &Env,
+    mut req: Incoming,
+    url: &RequestUrl<'_>,
+    upstream: &WorkerUpstream<'_>,
+    method: Option<Method>,
+    local: &str,
+) -> Result<web_sys::Response> {
+    // gatehouse's endpoints for an app live under its path prefix.
     let cors = matches!(
-        local.as_str(),
+        local,
         paths::REGISTER | paths::TOKEN | paths::REVOKE | paths::JWKS | paths::DEVICE_AUTHORIZATION
     );
     // Access's endpoints, for the apps that get Access's headers (see `gatekeeper::access`).
@@ -121,7 +164,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         server.site.app.identity,
         OriginIdentity::CloudflareAccess { .. }
     );
-    let response = match (method, local.as_str()) {
+    let response = match (method, local) {
         (Some(Method::Options), _) if cors => return http::preflight().map(Into::into),
         (Some(Method::Get), paths::ACCESS_CERTS) if access => {
             match server.signer.access_keys().await {
@@ -153,37 +196,35 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             Ok(jwks) => http::public_json(&jwks, METADATA_MAX_AGE_SECS),
             Err(error) => http::unavailable(&error.to_string()),
         },
-        (Some(Method::Post), paths::REGISTER) => oauth::register(&server, &mut req).await,
+        (Some(Method::Post), paths::REGISTER) => oauth::register(server, &mut req).await,
         (Some(Method::Get), paths::AUTHORIZE) => {
-            oauth::authorize(&server, &req, &url, &upstream).await
+            oauth::authorize(server, &req, url, upstream).await
         }
-        (Some(Method::Get), paths::LOGIN) => {
-            oauth::login_page(&server, &req, &url, &upstream).await
-        }
-        (Some(Method::Post), paths::OIDC_START) => oidc::start(&server, &mut req, &upstream).await,
+        (Some(Method::Get), paths::LOGIN) => oauth::login_page(server, &req, url, upstream).await,
+        (Some(Method::Post), paths::OIDC_START) => oidc::start(server, &mut req, upstream).await,
         (Some(Method::Get), paths::OIDC_CALLBACK) => {
-            oidc::callback(&server, &req, &url, &upstream).await
+            oidc::callback(server, &req, url, upstream).await
         }
-        (Some(Method::Post), paths::LOGIN) => oauth::login(&server, &mut req).await,
-        (Some(Method::Post), paths::LOGOUT) => oauth::logout(&server, &mut req).await,
-        (Some(Method::Get), paths::AGENTS) => oauth::agents_page(&server, &req).await,
-        (Some(Method::Get), paths::ADMIN_GRANTS) => admin::grants(&server, &req, &url).await,
-        (Some(Method::Post), paths::ADMIN_REVOKE) => admin::revoke(&server, &mut req).await,
-        (Some(Method::Get), paths::ADMIN_AUDIT) => admin::audit(&server, &req, &url).await,
-        (Some(Method::Get), paths::ADMIN_HELD) => admin::held(&server, &req).await,
+        (Some(Method::Post), paths::LOGIN) => oauth::login(server, &mut req).await,
+        (Some(Method::Post), paths::LOGOUT) => oauth::logout(server, &mut req).await,
+        (Some(Method::Get), paths::AGENTS) => oauth::agents_page(server, &req).await,
+        (Some(Method::Get), paths::ADMIN_GRANTS) => admin::grants(server, &req, url).await,
+        (Some(Method::Post), paths::ADMIN_REVOKE) => admin::revoke(server, &mut req).await,
+        (Some(Method::Get), paths::ADMIN_AUDIT) => admin::audit(server, &req, url).await,
+        (Some(Method::Get), paths::ADMIN_HELD) => admin::held(server, &req).await,
         (Some(Method::Post), paths::ADMIN_DISABLE_CLIENT) => {
-            admin::disable_client(&server, &mut req).await
+            admin::disable_client(server, &mut req).await
         }
-        (Some(Method::Post), paths::AGENTS_REVOKE) => oauth::revoke_agent(&server, &mut req).await,
-        (Some(Method::Post), paths::CONSENT) => oauth::consent(&server, &mut req, &upstream).await,
-        (Some(Method::Post), paths::TOKEN) => oauth::token(&server, &mut req).await,
-        (Some(Method::Post), paths::REVOKE) => oauth::revoke(&server, &mut req).await,
-        (Some(Method::Post), paths::INTROSPECT) => oauth::introspect(&server, &mut req).await,
+        (Some(Method::Post), paths::AGENTS_REVOKE) => oauth::revoke_agent(server, &mut req).await,
+        (Some(Method::Post), paths::CONSENT) => oauth::consent(server, &mut req, upstream).await,
+        (Some(Method::Post), paths::TOKEN) => oauth::token(server, &mut req).await,
+        (Some(Method::Post), paths::REVOKE) => oauth::revoke(server, &mut req).await,
+        (Some(Method::Post), paths::INTROSPECT) => oauth::introspect(server, &mut req).await,
         (Some(Method::Post), paths::DEVICE_AUTHORIZATION) => {
-            device::authorization(&server, &mut req).await
+            device::authorization(server, &mut req).await
         }
-        (Some(Method::Get), paths::DEVICE) => device::page(&server, &req, &url).await,
-        (Some(Method::Post), paths::DEVICE) => device::submit(&server, &mut req).await,
+        (Some(Method::Get), paths::DEVICE) => device::page(server, &req, url).await,
+        (Some(Method::Post), paths::DEVICE) => device::submit(server, &mut req).await,
         (_, paths::DEVICE_AUTHORIZATION) => http::method_not_allowed("POST, OPTIONS"),
         (_, paths::DEVICE) => http::method_not_allowed("GET, POST"),
         (_, paths::JWKS) | (_, paths::AUTHORIZE) => http::method_not_allowed("GET"),
@@ -210,7 +251,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             | paths::ADMIN_DISABLE_CLIENT,
         ) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.
-        _ if paths::is_reserved(&local) => {
+        _ if paths::is_reserved(local) => {
             let browser = gatehouse_core::gatekeeper::request::is_browser_navigation(
                 req.method(),
                 req.header("Accept").as_deref(),
@@ -222,7 +263,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
                 http::not_found()
             }
         }
-        _ => return gate::handle(&server, env, req, &url).await,
+        _ => return gate::handle(server, env, req, url).await,
     }?;
     let response = if cors {
         http::with_cors(response)?

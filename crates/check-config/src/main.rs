@@ -159,8 +159,9 @@ fn check(
         problems.extend(deploy_bindings(&wrangler));
     }
     // A secret the operator says is set but does not hand over is judged with a stand-in of
-    // the right shape: its value cannot be checked here, only that it exists.
-    let stand_in = "s".repeat(64);
+    // the right shape: its value cannot be checked here, only that it exists. Each secret's
+    // stand-in differs, as the secrets must (GATEHOUSE_SECRET_PREVIOUS is not GATEHOUSE_SECRET).
+    let stand_in = |name: &str| format!("{name}-{}", "s".repeat(64));
     let lookup = |name: &str| {
         vars_file
             .get(name)
@@ -177,7 +178,7 @@ fn check(
                 args.secrets
                     .iter()
                     .any(|s| s == name)
-                    .then(|| stand_in.clone())
+                    .then(|| stand_in(name))
             })
     };
     match Config::from_lookup(lookup) {

@@ -104,6 +104,27 @@ fn secrets_must_be_set_as_secrets() {
 }
 
 #[test]
+fn the_previous_secret_of_a_rotation_is_a_secret_checked_like_the_current_one() {
+    let both = [
+        "GATEHOUSE_SECRET",
+        "GATEHOUSE_SECRET_PREVIOUS",
+        "OKTA_CLIENT_SECRET",
+    ];
+    let problems = check(&args(true, &both), &production(), None, |_| None);
+    assert_eq!(settings(&problems), Vec::<&str>::new());
+    let short = |name: &str| (name == "GATEHOUSE_SECRET_PREVIOUS").then(|| "short".to_owned());
+    let problems = check(&args(true, SECRETS), &production(), None, short);
+    assert_eq!(settings(&problems), ["GATEHOUSE_SECRET_PREVIOUS"]);
+    let in_vars = production().replace(
+        "[vars]\n",
+        "[vars]\nGATEHOUSE_SECRET_PREVIOUS = \"0123456789abcdef0123456789abcdef0123\"\n",
+    );
+    let problems = check(&args(true, SECRETS), &in_vars, None, |_| None);
+    assert_eq!(settings(&problems), ["GATEHOUSE_SECRET_PREVIOUS"]);
+    assert!(problems[0].problem.contains("[vars]"));
+}
+
+#[test]
 fn each_deploy_mistake_names_the_setting() {
     let cases: &[(&str, &str, &str)] = &[
         (

@@ -194,9 +194,17 @@ impl Policy {
     }
 }
 
-/// The server secret (`GATEHOUSE_SECRET`). Internal keys are derived from it by label, so one
-/// secret serves several purposes without any two sharing a key.
-pub struct ServerSecret(Vec<u8>);
+/// The server secret (`GATEHOUSE_SECRET`), and the one it replaced while a rotation is under way
+/// (`GATEHOUSE_SECRET_PREVIOUS`). Internal keys are derived from it by label, so one secret
+/// serves several purposes without any two sharing a key.
+///
+/// Rotation: every new value (a tag, a sealed key, a MAC) is made under the current secret;
+/// a value made under the previous one is still accepted until the operator removes it, so a
+/// new secret ends nothing that is live ([`ServerSecret::derive_previous`]).
+pub struct ServerSecret {
+    current: Vec<u8>,
+    previous: Option<Vec<u8>>,
+}
 
 impl std::fmt::Debug for ServerSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -206,16 +214,44 @@ impl std::fmt::Debug for ServerSecret {
 
 impl ServerSecret {
     /// A 256-bit key for `label`: HMAC-SHA256(secret, label), the HKDF-Expand step of RFC 5869
-    /// §2.3 for a single block, which is all a 32-byte key needs.
+    /// §2.3 for a single block, which is all a 32-byte key needs. Everything new is made with
+    /// this key.
     pub fn derive(&self, label: &str) -> [u8; 32] {
-        crate::crypto::hmac_sha256(&self.0, &[label.as_bytes(), &[1]])
+        derive_key(&self.current, label)
+    }
+
+    /// The key for `label` under the previous secret, while one is configured: what values made
+    /// before the rotation are checked with once the current key does not match.
+    pub fn derive_previous(&self, label: &str) -> Option<[u8; 32]> {
+        self.previous.as_deref().map(|p| derive_key(p, label))
+    }
+
+    /// The keys for `label` a presented value may have been made with: the current one first.
+    pub fn derive_accepted(&self, label: &str) -> impl Iterator<Item = [u8; 32]> + use<> {
+        std::iter::once(self.derive(label)).chain(self.derive_previous(label))
     }
 
     /// A secret of these characters, for unit tests.
     #[cfg(test)]
     pub(crate) fn parse_for_tests(text: &str) -> Self {
-        Self(text.as_bytes().to_vec())
+        Self {
+            current: text.as_bytes().to_vec(),
+            previous: None,
+        }
     }
+
+    /// A secret of these characters that replaced `previous`, for unit tests.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn rotated_for_tests(current: &str, previous: &str) -> Self {
+        Self {
+            current: current.as_bytes().to_vec(),
+            previous: Some(previous.as_bytes().to_vec()),
+        }
+    }
+}
+
+fn derive_key(secret: &[u8], label: &str) -> [u8; 32] {
+    crate::crypto::hmac_sha256(secret, &[label.as_bytes(), &[1]])
 }
 
 /// Every variable and secret gatehouse reads, by name: the Worker's environment and
@@ -227,6 +263,8 @@ pub mod names {
     pub const LOCAL_ACCOUNTS: &str = "LOCAL_ACCOUNTS";
     /// Secret: the server secret.
     pub const GATEHOUSE_SECRET: &str = "GATEHOUSE_SECRET";
+    /// Secret: the server secret `GATEHOUSE_SECRET` replaced, accepted during a rotation.
+    pub const GATEHOUSE_SECRET_PREVIOUS: &str = "GATEHOUSE_SECRET_PREVIOUS";
     /// Secret: the admin API's bearer token.
     pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
     /// Variable: upstream OpenID Connect providers, as JSON.
@@ -252,7 +290,7 @@ pub mod names {
 
     /// The settings that must be Worker secrets (`wrangler secret put`), never `[vars]`, besides
     /// the client secrets `OIDC_PROVIDERS` names.
-    pub const SECRETS: [&str; 2] = [GATEHOUSE_SECRET, ADMIN_TOKEN];
+    pub const SECRETS: [&str; 3] = [GATEHOUSE_SECRET, GATEHOUSE_SECRET_PREVIOUS, ADMIN_TOKEN];
 }
 
 /// The raw text of the settings, as the Worker reads them from its variables and secrets.
@@ -264,6 +302,8 @@ pub struct Settings<'a> {
     pub local_accounts: Option<&'a str>,
     /// `GATEHOUSE_SECRET`: at least 32 characters.
     pub secret: Option<&'a str>,
+    /// `GATEHOUSE_SECRET_PREVIOUS`: the secret `GATEHOUSE_SECRET` replaced, during a rotation.
+    pub secret_previous: Option<&'a str>,
     /// `SIGNING_KEY_ROTATION_SECS`: seconds, default 30 days.
     pub signing_key_rotation_secs: Option<&'a str>,
     /// `ADMIN_TOKEN`: the admin API's bearer token, at least 32 characters.
@@ -329,7 +369,7 @@ impl Config {
     pub fn from_settings(settings: Settings<'_>) -> Result<Self, ConfigError> {
         let apps = parse_apps(settings.apps)?;
         let cimd = crate::cimd::CimdPolicy::from_settings(settings.cimd, &apps)?;
-        let secret = parse_secret(settings.secret)?;
+        let secret = parse_secret(settings.secret, settings.secret_previous)?;
         Ok(Self {
             apps,
             accounts: parse_accounts(settings.local_accounts)?,
@@ -364,6 +404,7 @@ impl Config {
             apps,
             accounts,
             secret,
+            secret_previous,
             rotation,
             admin_token,
             admins,
@@ -379,6 +420,7 @@ impl Config {
             APPS,
             LOCAL_ACCOUNTS,
             GATEHOUSE_SECRET,
+            GATEHOUSE_SECRET_PREVIOUS,
             SIGNING_KEY_ROTATION_SECS,
             ADMIN_TOKEN,
             ADMINS,
@@ -400,6 +442,7 @@ impl Config {
             apps: apps.as_deref(),
             local_accounts: accounts.as_deref(),
             secret: secret.as_deref(),
+            secret_previous: secret_previous.as_deref(),
             signing_key_rotation_secs: rotation.as_deref(),
             admin_token: admin_token.as_deref(),
             admins: admins.as_deref(),
@@ -839,18 +882,35 @@ fn parse_admin_token(text: Option<&str>) -> Result<Option<crate::secret::SecretH
     }
 }
 
-fn parse_secret(text: Option<&str>) -> Result<ServerSecret, ConfigError> {
+/// The current secret and, during a rotation, the previous one. A previous secret equal to the
+/// current one is allowed: it is what the Worker runs with between the operator's two
+/// `wrangler secret put`s (README "Rotating `GATEHOUSE_SECRET`").
+fn parse_secret(text: Option<&str>, previous: Option<&str>) -> Result<ServerSecret, ConfigError> {
+    let current = parse_one_secret(names::GATEHOUSE_SECRET, text)?;
+    let previous = match previous {
+        None => None,
+        Some(p) if p.trim().is_empty() => None,
+        Some(p) => Some(parse_one_secret(names::GATEHOUSE_SECRET_PREVIOUS, Some(p))?),
+    };
+    Ok(ServerSecret { current, previous })
+}
+
+fn parse_one_secret(setting: &'static str, text: Option<&str>) -> Result<Vec<u8>, ConfigError> {
     let error = |problem: &str| ConfigError {
-        setting: "GATEHOUSE_SECRET",
+        setting,
         problem: problem.into(),
-        fix: "run `openssl rand -base64 48 | npx wrangler secret put GATEHOUSE_SECRET`",
+        fix: if setting == names::GATEHOUSE_SECRET {
+            "run `openssl rand -base64 48 | npx wrangler secret put GATEHOUSE_SECRET`"
+        } else {
+            "put the secret GATEHOUSE_SECRET had before the rotation, or remove GATEHOUSE_SECRET_PREVIOUS (`npx wrangler secret delete GATEHOUSE_SECRET_PREVIOUS`)"
+        },
     };
     match text {
         None => Err(error("it is not set")),
         Some(s) if s.trim().chars().count() < MIN_SECRET_CHARS => {
             Err(error("it is shorter than 32 characters"))
         }
-        Some(s) => Ok(ServerSecret(s.trim().as_bytes().to_vec())),
+        Some(s) => Ok(s.trim().as_bytes().to_vec()),
     }
 }
 

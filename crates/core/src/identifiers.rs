@@ -21,7 +21,9 @@
 //!   so no list of them can be kept.
 //!
 //! A new `GATEHOUSE_SECRET` makes every tagged value forged: registered clients, codes and
-//! refresh tokens end with it, as sessions do.
+//! refresh tokens end with it, as sessions do, unless the old secret is kept as
+//! `GATEHOUSE_SECRET_PREVIOUS`: then values tagged under either are accepted, and new ones are
+//! tagged under the new secret ([`crate::config::ServerSecret`]).
 
 use crate::config::ServerSecret;
 use crate::rng::Rng;
@@ -80,6 +82,14 @@ impl IdentifierKeys {
         RefreshToken::from_presented(self.refresh_tokens.seal(body))
     }
 
+    /// The refresh token whose random part is `body`, tagged under the previous secret while a
+    /// rotation is under way: the successor a rotation made before the secret changed.
+    pub fn seal_refresh_token_previous(&self, body: &str) -> Option<RefreshToken> {
+        self.refresh_tokens
+            .seal_previous(body)
+            .map(RefreshToken::from_presented)
+    }
+
     /// The refresh token a client presented, if gatehouse issued it; `None` (an unknown token)
     /// otherwise, decided without storage.
     pub fn refresh_token(&self, presented: &str) -> Option<RefreshToken> {
@@ -135,6 +145,37 @@ mod tests {
         assert!(keys.code(untagged.expose_secret()).is_none());
         let foreign = other.issue_refresh_token(&rng);
         assert!(keys.refresh_token(foreign.expose_secret()).is_none());
+    }
+
+    #[test]
+    fn during_a_rotation_identifiers_of_both_secrets_open_and_new_ones_use_the_new_one() {
+        let (old_secret, new_secret) = (
+            "one-secret-one-secret-one-secret!!",
+            "another-secret-another-secret-!!!!",
+        );
+        let before = keys(old_secret);
+        let during = IdentifierKeys::derive(&crate::config::ServerSecret::rotated_for_tests(
+            new_secret, old_secret,
+        ));
+        let after = keys(new_secret);
+        let rng = SeqRng::default();
+        let old = (
+            before.issue_code(&rng),
+            before.issue_refresh_token(&rng),
+            before.issue_device_code(&rng),
+        );
+        assert!(during.code(old.0.expose_secret()).is_some());
+        assert!(during.refresh_token(old.1.expose_secret()).is_some());
+        assert!(during.device_code(old.2.expose_secret()).is_some());
+        let client_id = before.client_ids.seal("c_body");
+        assert_eq!(
+            during.client_ids.verdict(&client_id),
+            crate::tag::Verdict::Issued
+        );
+        let new = during.issue_refresh_token(&rng);
+        assert!(after.refresh_token(new.expose_secret()).is_some());
+        assert!(before.refresh_token(new.expose_secret()).is_none());
+        assert!(after.refresh_token(old.1.expose_secret()).is_none());
     }
 
     #[test]

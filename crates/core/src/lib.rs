@@ -20,6 +20,7 @@ pub mod config;
 pub mod consent;
 pub mod crypto;
 pub mod csrf;
+pub mod decision;
 pub mod device;
 pub mod error;
 pub mod form;

@@ -108,6 +108,8 @@ pub struct Server<'a, S, K, R> {
     pub now: UnixTime,
     /// Where the request came from (`CF-Connecting-IP`), for the audit log.
     pub source: Option<String>,
+    /// What was decided about this request, for its log line ([`crate::decision`]).
+    pub decision: crate::decision::DecisionLog,
 }
 
 impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
@@ -128,6 +130,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
             rng,
             now: clock.now(),
             source: None,
+            decision: crate::decision::DecisionLog::default(),
         }
     }
 
@@ -162,6 +165,12 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         grant_id: Option<&GrantId>,
         detail: serde_json::Value,
     ) -> AuditEvent {
+        self.decision.audit(
+            kind,
+            subject,
+            client_id.map(ClientId::as_str),
+            grant_id.map(GrantId::as_str),
+        );
         AuditEvent {
             kind,
             subject: subject.map(str::to_owned),
@@ -721,6 +730,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         let client =
             client_auth::authenticate(self.store, &verification, &form, authorization, self.now)
                 .await?;
+        // Every later refusal of this request is this agent's (the decision's log line).
+        self.decision.client(client.id().as_str());
         Ok((form, client))
     }
 

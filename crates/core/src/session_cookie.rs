@@ -22,7 +22,8 @@ const KEY_LABEL: &str = "session-cookie";
 pub struct SessionCookieKey(TagKey);
 
 impl SessionCookieKey {
-    /// The key derived from the server secret: a new secret ends every session.
+    /// The key derived from the server secret: a new secret ends every session, unless the old
+    /// one is kept as `GATEHOUSE_SECRET_PREVIOUS` until the sessions it made have expired.
     pub fn derive(secret: &ServerSecret) -> Self {
         Self(TagKey::derive(secret, KEY_LABEL))
     }
@@ -87,6 +88,30 @@ mod tests {
             assert!(key.open(&forged).is_none(), "{forged} was accepted");
         }
         assert!(self::key(2).open(value).is_none());
+    }
+
+    #[test]
+    fn sessions_from_before_a_rotation_stay_open_while_the_previous_secret_is_kept() {
+        let rng = SeqRng::default();
+        let old_secret = "the-old-secret-the-old-secret-the-old";
+        let new_secret = "the-new-secret-the-new-secret-the-new";
+        let before = SessionCookieKey::derive(&ServerSecret::parse_for_tests(old_secret));
+        let during =
+            SessionCookieKey::derive(&ServerSecret::rotated_for_tests(new_secret, old_secret));
+        let after = SessionCookieKey::derive(&ServerSecret::parse_for_tests(new_secret));
+        let old = before.issue(&rng);
+        let new = during.issue(&rng);
+        assert!(during.open(old.expose_secret()).is_some());
+        assert!(during.open(new.expose_secret()).is_some());
+        assert!(
+            after.open(new.expose_secret()).is_some(),
+            "new sessions use the new secret"
+        );
+        assert!(before.open(new.expose_secret()).is_none());
+        assert!(
+            after.open(old.expose_secret()).is_none(),
+            "retired with the previous secret"
+        );
     }
 
     #[test]

@@ -67,8 +67,12 @@ fn split(value: &str) -> Option<(&str, &str)> {
     (tag.len() == TAG_CHARS && tag.bytes().all(in_alphabet)).then_some((body, tag))
 }
 
-/// A key that tags one kind of value.
-pub struct TagKey([u8; 32]);
+/// A key that tags one kind of value, and the key it replaced while the server secret is being
+/// rotated ([`ServerSecret::derive_previous`]).
+pub struct TagKey {
+    current: [u8; 32],
+    previous: Option<[u8; 32]>,
+}
 
 impl std::fmt::Debug for TagKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -78,20 +82,43 @@ impl std::fmt::Debug for TagKey {
 
 impl TagKey {
     /// The key for `label`, derived from the server secret: a new secret makes every value
-    /// tagged under the old one [`Verdict::Forged`].
+    /// tagged under the old one [`Verdict::Forged`], unless the old one is kept as
+    /// `GATEHOUSE_SECRET_PREVIOUS`.
     pub fn derive(secret: &ServerSecret, label: &str) -> Self {
-        Self(secret.derive(label))
+        Self {
+            current: secret.derive(label),
+            previous: secret.derive_previous(label),
+        }
     }
 
     /// A key of `byte` repeated, for unit tests.
     #[cfg(test)]
     pub(crate) fn for_tests(byte: u8) -> Self {
-        Self([byte; 32])
+        Self {
+            current: [byte; 32],
+            previous: None,
+        }
     }
 
-    /// `body`, a dot, and the tag of `body`.
+    /// A key of `byte` repeated that replaced one of `previous`, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn rotated_for_tests(byte: u8, previous: u8) -> Self {
+        Self {
+            current: [byte; 32],
+            previous: Some([previous; 32]),
+        }
+    }
+
+    /// `body`, a dot, and the tag of `body` under the current key.
     pub fn seal(&self, body: &str) -> String {
-        format!("{body}.{}", self.tag(body))
+        format!("{body}.{}", tag(&self.current, body))
+    }
+
+    /// `body` sealed under the previous key, while a rotation is under way: what [`Self::seal`]
+    /// returned before it (a repeated refresh must receive the successor it was first given).
+    pub fn seal_previous(&self, body: &str) -> Option<String> {
+        self.previous
+            .map(|key| format!("{body}.{}", tag(&key, body)))
     }
 
     /// Whether `presented` is a value this key sealed; the tag is compared in constant time.
@@ -102,18 +129,22 @@ impl TagKey {
         if body.is_empty() || body.len() > MAX_BODY_CHARS {
             return Verdict::Forged;
         }
-        if ct_eq_digest(tag.as_bytes(), self.tag(body).as_bytes()) {
+        // The previous key is tried only when the current one fails: during a rotation a
+        // made-up value costs a second HMAC, never a lookup.
+        let issued_under =
+            |key: &[u8; 32]| ct_eq_digest(tag.as_bytes(), self::tag(key, body).as_bytes());
+        if issued_under(&self.current) || self.previous.as_ref().is_some_and(issued_under) {
             Verdict::Issued
         } else {
             Verdict::Forged
         }
     }
+}
 
-    /// The tag of `body`.
-    fn tag(&self, body: &str) -> String {
-        let mac = hmac_sha256(&self.0, &[body.as_bytes()]);
-        URL_SAFE_NO_PAD.encode(mac.get(..TAG_BYTES).unwrap_or_default())
-    }
+/// The tag of `body` under `key`.
+fn tag(key: &[u8; 32], body: &str) -> String {
+    let mac = hmac_sha256(key, &[body.as_bytes()]);
+    URL_SAFE_NO_PAD.encode(mac.get(..TAG_BYTES).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -173,6 +204,21 @@ mod tests {
     fn a_body_with_dots_is_split_at_the_last_one() {
         let sealed = key(1).seal("a.b.c");
         assert_eq!(key(1).verdict(&sealed), Verdict::Issued);
+    }
+
+    #[test]
+    fn during_a_rotation_values_of_both_keys_are_issued_and_new_ones_use_the_current_key() {
+        let rotated = TagKey::rotated_for_tests(2, 1);
+        let old = key(1).seal("body");
+        let new = rotated.seal("body");
+        assert_eq!(rotated.verdict(&old), Verdict::Issued);
+        assert_eq!(rotated.verdict(&new), Verdict::Issued);
+        assert_eq!(new, key(2).seal("body"));
+        assert_eq!(rotated.seal_previous("body"), Some(old.clone()));
+        assert_eq!(rotated.verdict(&key(3).seal("body")), Verdict::Forged);
+        // Once the previous key is removed, its values are forged again.
+        assert_eq!(key(2).verdict(&old), Verdict::Forged);
+        assert_eq!(key(2).seal_previous("body"), None);
     }
 
     proptest! {

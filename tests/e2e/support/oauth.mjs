@@ -140,11 +140,14 @@ export async function tokenRequest(base, params, { basic } = {}) {
   return fetch(`${base}/oauth/token`, { method: 'POST', headers, body: new URLSearchParams(params) });
 }
 
-/** Registers a public client and runs the whole flow; returns the client and its tokens. */
-export async function tokensFor(base, options = {}) {
+/**
+ * Registers a public client and runs the whole flow (in `browser`, whose session it keeps, when
+ * given); returns the client and its tokens.
+ */
+export async function tokensFor(base, options = {}, browser = new Browser(base)) {
   const client = await register(base, options.metadata);
   const { verifier, challenge } = pkce();
-  const location = await authorizeAsPerson(base, client, { ...options, challenge });
+  const location = await authorizeAsPerson(base, client, { ...options, challenge }, browser);
   const res = await tokenRequest(base, {
     grant_type: 'authorization_code',
     code: location.searchParams.get('code'),

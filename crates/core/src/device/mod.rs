@@ -111,4 +111,10 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
     pub(crate) fn user_code_key(&self) -> [u8; 32] {
         self.config.secret.derive(USER_CODE_KEY_LABEL)
     }
+
+    /// The key user codes were digested under before the server secret was rotated, while the
+    /// previous secret is kept (`GATEHOUSE_SECRET_PREVIOUS`).
+    pub(crate) fn previous_user_code_key(&self) -> Option<[u8; 32]> {
+        self.config.secret.derive_previous(USER_CODE_KEY_LABEL)
+    }
 }

@@ -193,10 +193,17 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         let Ok(code) = UserCode::parse(typed) else {
             return Ok(None);
         };
-        let record = self
+        let mut record = self
             .store
             .pending_device_code(&code.hash(&self.user_code_key()), self.now)
             .await?;
+        // A code shown before the server secret was rotated is digested under the previous one.
+        if let (None, Some(previous)) = (&record, self.previous_user_code_key()) {
+            record = self
+                .store
+                .pending_device_code(&code.hash(&previous), self.now)
+                .await?;
+        }
         Ok(record
             .filter(|r| r.resource == self.site.resource)
             .map(|r| (code, r)))

@@ -129,6 +129,35 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         req: &GateRequest<'_>,
         verifier: &impl TokenVerifier,
     ) -> Result<Gate, StoreError> {
+        let gate = self.judge(req, verifier).await?;
+        // The decision's log line: who passed, or why not ([`crate::decision`]).
+        match &gate {
+            Gate::Refused(error) => self.decision.refused(error.reason),
+            Gate::Challenge {
+                error: Some(error), ..
+            } => self.decision.refused(error.reason),
+            Gate::Allow(identity) => {
+                let agent = identity.agent.as_ref();
+                self.decision.acting(
+                    &identity.person.subject,
+                    agent.map(|a| a.client_id.as_str()),
+                    agent.map(|a| a.grant_id.as_str()),
+                );
+            }
+            Gate::Forbidden(person) => {
+                self.decision.acting(&person.subject, None, None);
+                self.decision.refused(Reason::PolicyDenied);
+            }
+            Gate::Public | Gate::SignIn { .. } | Gate::Challenge { error: None, .. } => {}
+        }
+        Ok(gate)
+    }
+
+    async fn judge(
+        &self,
+        req: &GateRequest<'_>,
+        verifier: &impl TokenVerifier,
+    ) -> Result<Gate, StoreError> {
         let app = self.site.app;
         // First of all: a public path or a preflight is forwarded too, so it must be the path,
         // and the request, the origin will act on.
@@ -175,6 +204,9 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             Err(VerifyError::Invalid(reason)) => return refuse(reason),
             Err(VerifyError::Store(error)) => return Err(error),
         };
+        // From here on, a refusal is of this person's agent: its log line names them.
+        self.decision
+            .acting(&claims.sub, Some(&claims.client_id), Some(&claims.grant_id));
         // RFC 9068 §4: the audience must be this resource. The issuer check already ties the
         // token to this host; this also refuses tokens of another app sharing the host.
         if claims.aud != self.site.resource {

@@ -7,6 +7,10 @@
 //! chain never forks, and only the hash of each token is ever stored. Without the key, a stolen
 //! token does not reveal its successors.
 //!
+//! Across a rotation of the server secret (`GATEHOUSE_SECRET_PREVIOUS` set), a repeated refresh
+//! is recognised by the successor made under either secret, and receives that one: the chain
+//! does not fork when the secret changes between the first attempt and its retry.
+//!
 //! Presenting a rotated token outside that window, or after its successor was itself used, is
 //! reuse: the whole grant is revoked.
 
@@ -65,6 +69,7 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
     let grant = server.live(Some(grant)).await?;
     let scopes = requested_scopes(form, &grant.scopes)?;
     let successor = successor_of(server, &presented);
+    let previous_successor = previous_successor_of(server, &presented);
     let successor_record = RefreshRecord {
         token_hash: successor.hash(),
         grant_id: grant.grant_id.clone(),
@@ -80,16 +85,26 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
         // Whether this call or a racing one rotates it, the successor is the same token.
         None => Refresh::rotated(&record.token_hash, &successor, &successor_record),
         Some(rotated_at) => {
-            let is_retry = now.since(rotated_at) <= RETRY_WINDOW_SECS
-                && record.successor_hash.as_ref() == Some(&successor_record.token_hash)
-                && successor_is_live(server, &successor_record).await?;
-            if !is_retry {
+            // The successor the first attempt made, under the secret of that moment.
+            let first = std::iter::once(&successor)
+                .chain(previous_successor.as_ref())
+                .find(|token| record.successor_hash.as_ref() == Some(&token.hash()));
+            let repeated = match first {
+                Some(token)
+                    if now.since(rotated_at) <= RETRY_WINDOW_SECS
+                        && successor_is_live(server, &token.hash()).await? =>
+                {
+                    Some(token)
+                }
+                _ => None,
+            };
+            let Some(first) = repeated else {
                 server
                     .revoke_grant_record(&grant, RevocationReason::RefreshTokenReused)
                     .await?;
                 return Err(Reason::RefreshTokenReused.into());
-            }
-            Refresh::repeated(&successor)
+            };
+            Refresh::repeated(first)
         }
     };
     server.enforce_policy(&grant).await?;
@@ -121,10 +136,22 @@ fn successor_of<S, K, R>(server: &Server<'_, S, K, R>, presented: &RefreshToken)
     identifiers.seal_refresh_token(&URL_SAFE_NO_PAD.encode(mac))
 }
 
+/// The successor [`successor_of`] returned before the server secret was rotated, while the
+/// previous secret is kept.
+fn previous_successor_of<S, K, R>(
+    server: &Server<'_, S, K, R>,
+    presented: &RefreshToken,
+) -> Option<RefreshToken> {
+    let key = server.config.secret.derive_previous(SUCCESSOR_KEY_LABEL)?;
+    let mac = hmac_sha256(&key, &[presented.expose_secret().as_bytes()]);
+    let identifiers = &server.config.identifiers;
+    identifiers.seal_refresh_token_previous(&URL_SAFE_NO_PAD.encode(mac))
+}
+
 async fn successor_is_live<S: Store, K, R>(
     server: &Server<'_, S, K, R>,
-    successor: &RefreshRecord,
+    successor: &crate::secret::SecretHash,
 ) -> Result<bool, Failure> {
-    let stored = server.store.refresh(&successor.token_hash).await?;
+    let stored = server.store.refresh(successor).await?;
     Ok(stored.is_some_and(|s| s.rotated_at.is_none()))
 }

@@ -33,3 +33,4 @@ mod rfc7662_introspection;
 mod rfc8628_device_grant;
 mod rfc8707_resource;
 mod rfc9068_access_token;
+mod secret_rotation;

@@ -30,6 +30,8 @@ pub const REDIRECT: &str = "http://127.0.0.1:4242/callback";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub const CSRF: &str = "csrf-token-value-0123456789";
+/// The server secret of [`World::new`].
+pub const SECRET: &str = "test-secret-test-secret-test-secret!";
 pub const ADMIN_TOKEN: &str = "admin-token-admin-token-admin-token0";
 
 const HASH: &str =
@@ -60,6 +62,11 @@ pub struct Client {
 
 impl World {
     pub fn new() -> Self {
+        Self::with_config(Self::config_with_secrets(SECRET, None))
+    }
+
+    /// The standard configuration under `secret`, and `previous` as `GATEHOUSE_SECRET_PREVIOUS`.
+    pub fn config_with_secrets(secret: &str, previous: Option<&str>) -> Config {
         let apps = r#"[
             {"name":"Wiki","host":"wiki.test","scopes":{"read":"Read pages","write":"Edit pages"},
              "default_scopes":["read"],"policy":{"allow_domains":["example.com"],"deny_emails":["mallory@example.com"]},
@@ -74,15 +81,15 @@ impl World {
         let accounts = format!(
             r#"{{"alice@example.com":"{HASH}","bob@example.com":"{HASH}","mallory@example.com":"{HASH}","eve@evil.example":"{HASH}"}}"#
         );
-        let config = Config::from_settings(Settings {
+        Config::from_settings(Settings {
             apps: Some(apps),
             local_accounts: Some(&accounts),
-            secret: Some("test-secret-test-secret-test-secret!"),
+            secret: Some(secret),
+            secret_previous: previous,
             admin_token: Some(ADMIN_TOKEN),
             ..Settings::default()
         })
-        .unwrap();
-        Self::with_config(config)
+        .unwrap()
     }
 
     /// A world with this configuration.
