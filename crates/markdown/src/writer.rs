@@ -817,6 +817,11 @@ impl MarkdownWriter {
     /// Text outside code blocks: whitespace collapses to one space (CSS `white-space:
     /// normal`), Markdown's own characters are escaped.
     fn flow_text(&mut self, text: &str) {
+        let in_code = self
+            .stack
+            .iter()
+            .any(|f| matches!(f.kind, Kind::Span { close: "`", .. }));
+        let in_cell = self.cell.is_some();
         let mut chunk = String::new();
         for c in text.chars() {
             if matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{c}') {
@@ -833,14 +838,7 @@ impl MarkdownWriter {
                     chunk.push('\\');
                 }
             }
-            let in_code = self
-                .stack
-                .iter()
-                .rev()
-                .any(|f| matches!(f.kind, Kind::Span { close: "`", .. }));
-            if self.cell.is_some() && c == '|' {
-                chunk.push('\\');
-            } else if !in_code && matches!(c, '\\' | '*' | '[' | ']' | '<' | '`') {
+            if (in_cell && c == '|') || (!in_code && is_markdown_char(c)) {
                 chunk.push('\\');
             }
             chunk.push(c);
@@ -859,6 +857,14 @@ impl MarkdownWriter {
 
     /// Text inside a code block: written as it is, each line with the block's prefix.
     fn pre_text(&mut self, text: &str) {
+        // Found once per run of text: writing does not change the stack.
+        let Some(index) = self
+            .stack
+            .iter()
+            .rposition(|f| matches!(f.kind, Kind::Pre { .. }))
+        else {
+            return;
+        };
         for c in text.chars() {
             if self.stopped.is_some() {
                 return;
@@ -871,11 +877,7 @@ impl MarkdownWriter {
                         fresh,
                     },
                 ..
-            }) = self
-                .stack
-                .iter_mut()
-                .rev()
-                .find(|f| matches!(f.kind, Kind::Pre { .. }))
+            }) = self.stack.get_mut(index)
             else {
                 return;
             };
@@ -992,6 +994,11 @@ impl MarkdownWriter {
             None => self.out.push_str(s),
         }
     }
+}
+
+/// Characters that would start Markdown syntax inside a line.
+fn is_markdown_char(c: char) -> bool {
+    matches!(c, '\\' | '*' | '[' | ']' | '<' | '`')
 }
 
 /// Elements that bound the scopes of HTML §13.2.4.2 as this writer keeps them.
