@@ -14,9 +14,11 @@
 //! `Response` into another HTML `Response` by calling JavaScript handlers per element and text
 //! chunk; turning that into a Markdown body means a JavaScript callback into wasm for every
 //! element and text chunk, the events collected on the side and the rewritten HTML thrown away,
-//! and none of it runs in native tests or under a fuzzer. `lol_html` gives the same parser, the
-//! same events, natively testable, for about 100 KB of gzipped wasm (measured in
-//! `bench/README.md`), far less than the html5ever it replaces.
+//! and none of it runs in native tests or under a fuzzer. `lol_html` gives the same parser and
+//! the same events, natively testable and fuzzed; in the wasm it costs about what the html5ever
+//! it replaces did (`bench/README.md`, "Markdown converter: wasm size"). Should the size matter
+//! more than that, the writer can be fed by `HTMLRewriter` instead: nothing in it names
+//! `lol_html`.
 //!
 //! Limits, each a [`Stop`]: the page is converted up to [`MAX_SOURCE_BYTES`]; the writer
 //! nests at most [`MAX_NESTING_DEPTH`] elements and writes at most [`MAX_OUTPUT_BYTES`]. The
