@@ -433,6 +433,15 @@ fn quotes_and_lists_prefix_every_line() {
         "1. a\n\n   ```\n   x\n   y\n   ```\n"
     );
     assert_eq!(md("<ul><li></li></ul>"), "- \n");
+    assert_eq!(md("<p>a</p><blockquote>q</blockquote>"), "a\n\n> q\n");
+}
+
+#[test]
+fn blocks_after_a_table_cell_or_code_block_keep_their_blank_line() {
+    assert_eq!(
+        md("<pre>x</pre><table><tr><td><p>3</p><p>4</p><td>1<br>2</table><p>after"),
+        "```\nx\n```\n\n| 3 4 | 1 2 |\n| --- | --- |\n\nafter\n"
+    );
 }
 
 #[test]

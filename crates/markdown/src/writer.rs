@@ -86,8 +86,9 @@ enum Kind {
     List { ordered: bool, next: u32 },
     /// `<li>`: its marker is written on its first line, spaces of the same width on the others.
     Item { marker: String, written: bool },
-    /// `<blockquote>`: `> ` on every line.
-    Quote,
+    /// `<blockquote>`: `> ` on every line once it has content (a blank line before its first
+    /// line belongs to the enclosing block).
+    Quote { started: bool },
     /// `<pre>`, `<listing>`, `<xmp>`, `<plaintext>`: a fenced code block.
     Pre {
         language: String,
@@ -357,7 +358,7 @@ impl MarkdownWriter {
                 marker: self.next_item_marker(),
                 written: false,
             },
-            "blockquote" => Kind::Quote,
+            "blockquote" => Kind::Quote { started: false },
             "pre" | "listing" | "xmp" | "plaintext" => Kind::Pre {
                 language: String::new(),
                 fence_open: false,
@@ -449,7 +450,7 @@ impl MarkdownWriter {
                     return marker;
                 }
                 Kind::List { ordered: false, .. } => return "- ".to_owned(),
-                Kind::Table { .. } | Kind::Cell | Kind::Quote => break,
+                Kind::Table { .. } | Kind::Cell | Kind::Quote { .. } => break,
                 _ => {}
             }
         }
@@ -477,7 +478,7 @@ impl MarkdownWriter {
     /// What an element does when it opens.
     fn open(&mut self, kind: &Kind) {
         match kind {
-            Kind::Block | Kind::Quote | Kind::Pre { .. } | Kind::Table { .. } => {
+            Kind::Block | Kind::Quote { .. } | Kind::Pre { .. } | Kind::Table { .. } => {
                 self.separate(Separator::Blank);
             }
             Kind::List { .. } => {
@@ -708,7 +709,9 @@ impl MarkdownWriter {
             {
                 self.separate(Separator::Line);
             }
-            Kind::Block | Kind::Quote | Kind::List { .. } => self.separate(Separator::Blank),
+            Kind::Block | Kind::Quote { .. } | Kind::List { .. } => {
+                self.separate(Separator::Blank);
+            }
             Kind::Heading { marker } => {
                 self.close_marker(marker, "");
                 self.separate(Separator::Blank);
@@ -811,7 +814,12 @@ impl MarkdownWriter {
     }
 
     fn separate(&mut self, separator: Separator) {
-        self.separator = self.separator.max(separator);
+        if self.cell.is_some() {
+            // Inside a table cell, blocks are run together on the row's one line.
+            self.pending_space = true;
+        } else {
+            self.separator = self.separator.max(separator);
+        }
     }
 
     /// Text outside code blocks: whitespace collapses to one space (CSS `white-space:
@@ -913,10 +921,9 @@ impl MarkdownWriter {
     /// pending inline markers. Returns whether the content starts a line.
     fn content(&mut self) -> bool {
         if let Some(cell) = &mut self.cell {
-            if (self.separator > Separator::None || self.pending_space) && !cell.is_empty() {
+            if self.pending_space && !cell.is_empty() {
                 cell.push(' ');
             }
-            self.separator = Separator::None;
             self.pending_space = false;
             let open = std::mem::take(&mut self.inline_open);
             self.generation += 1;
@@ -964,7 +971,14 @@ impl MarkdownWriter {
         let mut prefix = String::new();
         for frame in &mut self.stack {
             match &mut frame.kind {
-                Kind::Quote => prefix.push_str("> "),
+                Kind::Quote { started } => {
+                    if markers {
+                        *started = true;
+                    }
+                    if *started {
+                        prefix.push_str("> ");
+                    }
+                }
                 Kind::Item { marker, written } => {
                     if *written || !markers {
                         prefix.extend(std::iter::repeat_n(' ', marker.len()));
