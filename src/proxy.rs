@@ -185,7 +185,7 @@ async fn respond(upstream: web_sys::Response, accept: Option<&str>) -> Result<we
     if html {
         // The answer depends on Accept, so caches must key on it.
         headers.append("Vary", "Accept")?;
-        if markdown::prefers_markdown(accept) {
+        if markdown::prefers_markdown(accept) && markdown::status_has_content(status) {
             return to_markdown(&upstream, status, headers);
         }
     }

@@ -237,6 +237,13 @@ describe('origin behaviour', () => {
     assert.match(text, /second part\n$/);
   });
 
+  test('an HTML answer without content (304) is passed through, not converted', async () => {
+    const res = await fetch(`${gh.url}/page/unchanged`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown', 'if-none-match': '"v1"' } });
+    assert.equal(res.status, 304);
+    assert.match(res.headers.get('content-type'), /^text\/html/);
+    assert.equal(res.headers.get('etag'), '"v1"');
+  });
+
   test('a page over 1 MiB is converted up to the limit, or passed through when its length says so', async () => {
     const md = await fetch(`${gh.url}/page/large`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown' } });
     assert.equal(md.status, 200);

@@ -47,6 +47,14 @@ pub fn prefers_markdown(accept: Option<&str>) -> bool {
     markdown.q > 0 && markdown.q > html.q
 }
 
+/// Whether a response with this status may carry content to convert: 204 (RFC 9110 §15.3.5),
+/// 205 (§15.3.6) and 304 (§15.4.5) have none, and the runtime refuses a body on them, so they
+/// pass through as they are.
+#[must_use]
+pub fn status_has_content(status: u16) -> bool {
+    !matches!(status, 101 | 204 | 205 | 304)
+}
+
 /// Whether a `Content-Type` names `text/html`, with any parameters, in any case (RFC 9110
 /// §8.3.1: type and subtype are case-insensitive).
 #[must_use]

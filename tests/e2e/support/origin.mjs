@@ -6,6 +6,7 @@
 //   GET /page           → an HTML page (for the Markdown conversion)
 //   GET /page/held      → the start of an HTML page, the rest only once `releaseHeldPage()` is
 //                         called (a converted page must stream, not wait for the whole)
+//   GET /page/unchanged → 304 Not Modified, labelled text/html
 //   GET /page/large     → 1.5 MiB of HTML, chunked (no Content-Length); with ?declared=1 the
 //                         same page with its Content-Length
 //   GET /status/<code>  → that status with a JSON body
@@ -50,6 +51,10 @@ export async function startOrigin() {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         res.write(`<h1>Held</h1><p>first part</p>${'<p>filler</p>'.repeat(2000)}`);
         return held.then(() => res.end('<p>second part</p>'));
+      }
+      if (url.pathname === '/page/unchanged') {
+        res.writeHead(304, { 'content-type': 'text/html; charset=utf-8', etag: '"v1"' });
+        return res.end();
       }
       if (url.pathname === '/page/large') {
         const headers = { 'content-type': 'text/html; charset=utf-8' };

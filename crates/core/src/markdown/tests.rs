@@ -193,6 +193,16 @@ fn html_is_recognized_with_any_parameters_and_case() {
     }
 }
 
+#[test]
+fn only_statuses_with_content_are_converted() {
+    for status in [200, 201, 203, 206, 404, 410, 500, 503] {
+        assert!(status_has_content(status), "{status}");
+    }
+    for status in [101, 204, 205, 304] {
+        assert!(!status_has_content(status), "{status}");
+    }
+}
+
 proptest! {
     #[test]
     fn prefers_markdown_never_panics(accept in any::<Option<String>>()) {
