@@ -1,5 +1,5 @@
 # The two commands of the README, and the steps they are made of.
-.PHONY: setup dev test check unit e2e deploy-check check-config check-config-deploy deploy
+.PHONY: setup dev test check unit fuzz e2e deploy-check check-config check-config-deploy deploy
 
 # Install every tool the build and the tests need (idempotent; seconds once done).
 setup:
@@ -10,7 +10,7 @@ dev: setup
 	scripts/dev
 
 # Command 2: the whole test suite, as CI runs it.
-test: setup check unit deploy-check e2e
+test: setup check unit fuzz deploy-check e2e
 
 check: check-config
 	cargo fmt --all -- --check
@@ -31,6 +31,10 @@ deploy: setup
 
 unit:
 	cargo test --workspace
+
+# Thirty seconds of libFuzzer on the Markdown converter (crates/markdown/fuzz), in bounded memory.
+fuzz:
+	cd crates/markdown && cargo +nightly fuzz run html_to_markdown -- -max_total_time=30 -rss_limit_mb=512
 
 # Builds the optimised release Worker exactly as `wrangler deploy` would and prints its size;
 # fails when the Worker would not deploy. The end-to-end suite then runs that very build.

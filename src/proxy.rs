@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use futures_util::{StreamExt as _, stream};
 use gatehouse_core::config::OriginIdentity;
 use gatehouse_core::error::Reason;
 use gatehouse_core::gatekeeper::Identity;
@@ -15,10 +16,11 @@ use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::{AccessSigner, Signer};
 use gatehouse_core::site::Site;
 use gatehouse_core::time::UnixTime;
+use gatehouse_markdown::Converter;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
-use worker::{Fetcher, Headers, Response, ResponseBody, Result};
+use worker::{ByteStream, Fetcher, Headers, Response, Result};
 
 use crate::header_list::HeaderList;
 use crate::http;
@@ -237,8 +239,8 @@ async fn respond(upstream: web_sys::Response, accept: Option<&str>) -> Result<we
     if html {
         // The answer depends on Accept, so caches must key on it.
         headers.append("Vary", "Accept")?;
-        if markdown::prefers_markdown(accept) {
-            return to_markdown(&upstream, status, Headers(headers)).await;
+        if markdown::prefers_markdown(accept) && markdown::status_has_content(status) {
+            return to_markdown(&upstream, status, headers);
         }
     }
     let init = web_sys::ResponseInit::new();
@@ -262,26 +264,27 @@ fn apply(headers: &web_sys::Headers, edits: Vec<HeaderEdit<'_>>) -> Result<()> {
     Ok(())
 }
 
-async fn to_markdown(
+/// Streams the origin's HTML through the Markdown converter: each chunk read is converted and
+/// sent on, so the page is never held whole. A page whose `Content-Length` is over
+/// [`gatehouse_markdown::MAX_SOURCE_BYTES`] goes through as HTML; a longer one without it is
+/// converted up to the limit, after which the converter says so and the origin is not read on.
+fn to_markdown(
     upstream: &web_sys::Response,
     status: u16,
-    headers: Headers,
+    headers: web_sys::Headers,
 ) -> Result<web_sys::Response> {
-    let html = JsFuture::from(upstream.text()?)
-        .await?
-        .as_string()
-        .unwrap_or_default();
-    let markdown = match markdown::html_to_markdown(&html) {
-        Ok(markdown) => markdown,
-        // Too large or too deep to convert within a request's budget: the agent gets the HTML.
-        Err(_) => {
-            return Ok(Response::builder()
-                .with_status(status)
-                .with_headers(headers)
-                .body(ResponseBody::Body(html.into_bytes()))
-                .into());
-        }
-    };
+    let declared = headers
+        .get("Content-Length")?
+        .and_then(|length| length.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > gatehouse_markdown::MAX_SOURCE_BYTES as u64) {
+        let init = web_sys::ResponseInit::new();
+        init.set_status(status);
+        init.set_headers(&headers);
+        return Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
+            upstream.body().as_ref(),
+            &init,
+        )?);
+    }
     headers.set("Content-Type", markdown::MARKDOWN_CONTENT_TYPE)?;
     for stale in [
         "Content-Length",
@@ -291,9 +294,34 @@ async fn to_markdown(
     ] {
         headers.delete(stale)?;
     }
+    let chunks = upstream.body().map(ByteStream::from);
+    let markdown = stream::unfold(Some((chunks, Converter::new())), |state| async move {
+        let (mut chunks, mut converter) = state?;
+        loop {
+            let next = match chunks.as_mut() {
+                Some(chunks) => chunks.next().await,
+                None => None,
+            };
+            match next {
+                Some(Ok(chunk)) => {
+                    let mut markdown = converter.write(&chunk);
+                    if let Some(stop) = converter.stopped() {
+                        worker::console_warn!("markdown conversion stopped: {}", stop.as_str());
+                        markdown.push_str(&converter.finish());
+                        return Some((Ok(markdown.into_bytes()), None));
+                    }
+                    if !markdown.is_empty() {
+                        return Some((Ok(markdown.into_bytes()), Some((chunks, converter))));
+                    }
+                }
+                Some(Err(error)) => return Some((Err(error), None)),
+                None => return Some((Ok(converter.finish().into_bytes()), None)),
+            }
+        }
+    });
     Ok(Response::builder()
         .with_status(status)
-        .with_headers(headers)
-        .body(ResponseBody::Body(markdown.into_bytes()))
+        .with_headers(Headers(headers))
+        .from_stream(markdown)?
         .into())
 }

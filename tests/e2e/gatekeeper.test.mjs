@@ -208,6 +208,56 @@ describe('origin behaviour', () => {
     const json = await fetch(`${gh.url}/echo`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown' } });
     assert.match(json.headers.get('content-type'), /^application\/json/, 'only HTML is converted');
   });
+
+  test('a converted page streams: Markdown arrives while the origin is still sending', async () => {
+    const md = await fetch(`${gh.url}/page/held`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown' }, signal: AbortSignal.timeout(20_000) });
+    assert.equal(md.status, 200);
+    assert.equal(md.headers.get('content-type'), 'text/markdown; charset=utf-8');
+    const reader = md.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    // The origin holds the rest of the page until released: the first part must come through first.
+    const deadline = Date.now() + 10_000;
+    while (!text.includes('first part')) {
+      const { value, done } = await Promise.race([
+        reader.read(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`no Markdown before the page ended; got ${JSON.stringify(text)}`)), deadline - Date.now())),
+      ]);
+      assert.ok(!done, 'the body ended before the origin did');
+      text += decoder.decode(value, { stream: true });
+    }
+    assert.match(text, /^# Held\n\nfirst part/);
+    assert.doesNotMatch(text, /second part/);
+    origin.releaseHeldPage();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    assert.match(text, /second part\n$/);
+  });
+
+  test('an HTML answer without content (304) is passed through, not converted', async () => {
+    const res = await fetch(`${gh.url}/page/unchanged`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown', 'if-none-match': '"v1"' } });
+    assert.equal(res.status, 304);
+    assert.match(res.headers.get('content-type'), /^text\/html/);
+    assert.equal(res.headers.get('etag'), '"v1"');
+  });
+
+  test('a page over 1 MiB is converted up to the limit, or passed through when its length says so', async () => {
+    const md = await fetch(`${gh.url}/page/large`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown' } });
+    assert.equal(md.status, 200);
+    assert.equal(md.headers.get('content-type'), 'text/markdown; charset=utf-8');
+    const text = await md.text();
+    assert.match(text, /^# Large\n/);
+    assert.match(text, /stopped converting this page here \(too_large\)/);
+    assert.doesNotMatch(text, /THE END/);
+    assert.ok(text.length < 1.2 * 1024 * 1024, `${text.length} bytes`);
+    const html = await fetch(`${gh.url}/page/large?declared=1`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown' } });
+    assert.match(html.headers.get('content-type'), /^text\/html/);
+    assert.match(html.headers.get('vary'), /Accept/);
+    assert.match(await html.text(), /<p>THE END<\/p>$/);
+  });
 });
 
 describe('revocation and logout', () => {

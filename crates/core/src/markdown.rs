@@ -1,84 +1,22 @@
-//! Markdown for agents: the gatekeeper answers `text/markdown` instead of `text/html` when the
-//! request's `Accept` header prefers it (RFC 9110 §12.5.1) and the origin answered `text/html`.
+//! Markdown for agents, the negotiation: the gatekeeper answers `text/markdown` instead of
+//! `text/html` when the request's `Accept` header prefers it (RFC 9110 §12.5.1) and the origin
+//! answered `text/html`.
 //!
 //! The adapter's part, for a proxied response:
 //!
 //! 1. [`prefers_markdown`] on the request's `Accept` and [`is_html`] on the response's
-//!    `Content-Type`; if either is false the response goes through untouched.
-//! 2. A body larger than [`MAX_MARKDOWN_SOURCE_BYTES`] goes through unconverted (check
-//!    `Content-Length` before reading it when there is one).
-//! 3. [`html_to_markdown`]; on `Err` the HTML goes through unconverted (log the
-//!    [`Unconverted`] reason).
-//! 4. On `Ok`, answer with `Content-Type: ` [`MARKDOWN_CONTENT_TYPE`] and `Vary: Accept`
-//!    (RFC 9110 §12.5.5), drop `Content-Length` and `Content-Encoding` (the body changed) and any
-//!    strong `ETag` (RFC 9110 §8.8.3: it names the HTML representation).
+//!    `Content-Type`; if either is false the response goes through untouched (an HTML one with
+//!    `Vary: Accept`, RFC 9110 §12.5.5).
+//! 2. Otherwise the body streams through the `gatehouse-markdown` converter and the answer
+//!    carries `Content-Type: ` [`MARKDOWN_CONTENT_TYPE`] and `Vary: Accept`, without
+//!    `Content-Length` and `Content-Encoding` (the body changed) or `ETag` and `Last-Modified`
+//!    (RFC 9110 §8.8.3: they name the HTML representation).
 //!
-//! The conversion itself is the [`mdka`] crate, which parses with html5ever. html5ever follows
-//! the WHATWG tree-construction algorithm, whose cost is not linear: nesting depth, the list of
-//! active formatting elements and the attributes of one tag each multiply it (html5ever issues
-//! #289 and #788; 10,000 `<b id=N>` tags, 109 KB, take 3.8 s natively). A Worker has a CPU budget
-//! and 128 MB of memory, and the page comes from an origin that may serve what its users wrote,
-//! so a page is first rewritten by a linear pass (`normalize`) into small, well-formed HTML whose
-//! parse cost that pass can bound, and refused when a bound is exceeded:
-//! [`MAX_MARKDOWN_NESTING_DEPTH`], a work budget, and [`MAX_MARKDOWN_OUTPUT_BYTES`].
-//!
-//! What the Markdown keeps: headings, paragraphs, links, images, emphasis, lists, block quotes,
-//! code spans and blocks (with the `language-*` class), tables. What it drops: `<head>` (the
-//! `<title>` too), `<script>`, `<style>`, `<noscript>`, `<template>`, `<iframe>`, `<svg>`,
-//! `<math>`, form controls, comments, and every attribute the Markdown has no use for.
-//!
-//! Not here: reading, decoding (`Content-Encoding`, a charset other than UTF-8) or streaming the
-//! body, and the decision which apps offer the conversion; the Worker makes those.
-
-mod normalize;
+//! The conversion itself is not here: the protocol core holds no HTML. It lives in
+//! `crates/markdown`, a streaming converter on `lol_html`.
 
 /// The `Content-Type` of a converted response (RFC 7763 §2 registers `text/markdown`).
 pub const MARKDOWN_CONTENT_TYPE: &str = "text/markdown; charset=utf-8";
-
-/// The largest HTML body converted, in bytes; a larger body goes through as HTML.
-///
-/// Measured natively: 1 MiB of ordinary markup converts in about 65 ms; the parsed tree of
-/// 2 MiB of `<p>x</p>` peaked at 87 MB of memory, too close to a Worker's 128 MB.
-pub const MAX_MARKDOWN_SOURCE_BYTES: usize = 1 << 20;
-
-/// The deepest nesting of elements converted, counted the way `normalize` counts it (elements
-/// the parser will hold open, plus two per open table for the rows and bodies it adds). Deeper
-/// pages go through as HTML: the parser's scope checks walk every open element, so its time
-/// grows with depth × tags. Browsers stop nesting at 512 (Chromium's
-/// `kMaximumHTMLParserDOMTreeDepth`); real pages rarely pass 40.
-pub const MAX_MARKDOWN_NESTING_DEPTH: usize = 256;
-
-/// The largest Markdown produced, in bytes, as estimated before converting. Markdown repeats
-/// every enclosing block quote and list indentation on each line, so a few KB of nested
-/// `<blockquote>` around many lines can become hundreds of MB; such pages go through as HTML.
-pub const MAX_MARKDOWN_OUTPUT_BYTES: usize = 8 << 20;
-
-/// Why [`html_to_markdown`] gave a page back unconverted. The caller answers the HTML instead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unconverted {
-    /// The body is larger than [`MAX_MARKDOWN_SOURCE_BYTES`].
-    TooLarge,
-    /// Elements nest deeper than [`MAX_MARKDOWN_NESTING_DEPTH`].
-    TooDeep,
-    /// The parse would cost more than its work budget (deep nesting times many tags, or many
-    /// formatting elements left open).
-    TooCostly,
-    /// The Markdown would be larger than [`MAX_MARKDOWN_OUTPUT_BYTES`].
-    OutputTooLarge,
-}
-
-impl Unconverted {
-    /// A short, stable name for logs.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TooLarge => "too_large",
-            Self::TooDeep => "too_deep",
-            Self::TooCostly => "too_costly",
-            Self::OutputTooLarge => "output_too_large",
-        }
-    }
-}
 
 /// Whether a request whose `Accept` header is `accept` prefers `text/markdown` to `text/html`
 /// (RFC 9110 §12.5.1).
@@ -109,6 +47,14 @@ pub fn prefers_markdown(accept: Option<&str>) -> bool {
     markdown.q > 0 && markdown.q > html.q
 }
 
+/// Whether a response with this status may carry content to convert: 204 (RFC 9110 §15.3.5),
+/// 205 (§15.3.6) and 304 (§15.4.5) have none, and the runtime refuses a body on them, so they
+/// pass through as they are.
+#[must_use]
+pub fn status_has_content(status: u16) -> bool {
+    !matches!(status, 101 | 204 | 205 | 304)
+}
+
 /// Whether a `Content-Type` names `text/html`, with any parameters, in any case (RFC 9110
 /// §8.3.1: type and subtype are case-insensitive).
 #[must_use]
@@ -122,28 +68,6 @@ pub fn is_html(content_type: Option<&str>) -> bool {
         .unwrap_or_default()
         .trim_matches(is_ows);
     essence.eq_ignore_ascii_case("text/html")
-}
-
-/// Converts an HTML page to Markdown, or says why it did not.
-///
-/// The page is first rewritten into well-formed HTML with only the elements and attributes the
-/// Markdown uses (see the module documentation), then converted by [`mdka`]. Bodies over
-/// [`MAX_MARKDOWN_SOURCE_BYTES`] are refused before any work; the other limits are checked as
-/// the rewrite goes and stop it early. Never panics; time and memory are linear in the input
-/// within those limits.
-///
-/// # Errors
-///
-/// [`Unconverted`] when a limit is exceeded; the caller then answers the HTML unchanged.
-pub fn html_to_markdown(html: &str) -> Result<String, Unconverted> {
-    if html.len() > MAX_MARKDOWN_SOURCE_BYTES {
-        return Err(Unconverted::TooLarge);
-    }
-    let normalized = normalize::normalize(html)?;
-    let markdown = mdka::html_to_markdown(&normalized);
-    let mut markdown = markdown.trim_matches('\n').to_owned();
-    markdown.push('\n');
-    Ok(markdown)
 }
 
 /// A media range's claim on one type: how specific it is and its weight in thousandths.

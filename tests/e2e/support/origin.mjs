@@ -4,6 +4,11 @@
 // `startWsgiOrigin` starts a second real origin, Python's wsgiref (tests/e2e/python/wsgi_origin.py).
 //   GET|POST /echo      → JSON: method, path, query, headers, body length and SHA-256
 //   GET /page           → an HTML page (for the Markdown conversion)
+//   GET /page/held      → the start of an HTML page, the rest only once `releaseHeldPage()` is
+//                         called (a converted page must stream, not wait for the whole)
+//   GET /page/unchanged → 304 Not Modified, labelled text/html
+//   GET /page/large     → 1.5 MiB of HTML, chunked (no Content-Length); with ?declared=1 the
+//                         same page with its Content-Length
 //   GET /status/<code>  → that status with a JSON body
 //   GET /public/health  → "ok"
 //   GET /framed         → "framed", with the framing headers an HTTP/1.1 server sends
@@ -20,8 +25,12 @@ const PAGE = `<!doctype html><html><head><title>Notes</title><style>p{color:red}
 <h1>Team notes</h1><p>Read the <a href="https://docs.example/guide">guide</a> first.</p>
 <ul><li>one</li><li>two</li></ul><pre><code>let x = 1;</code></pre></body></html>`;
 
+const LARGE_PAGE = `<h1>Large</h1>${'<p>paragraph of a long page</p>'.repeat(Math.ceil((1.5 * 1024 * 1024) / 31))}<p>THE END</p>`;
+
 export async function startOrigin() {
   const received = [];
+  let releaseHeldPage;
+  const held = new Promise((resolve) => { releaseHeldPage = resolve; });
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://origin');
     const hash = createHash('sha256');
@@ -37,6 +46,23 @@ export async function startOrigin() {
       if (url.pathname === '/page') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         return res.end(PAGE);
+      }
+      if (url.pathname === '/page/held') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.write(`<h1>Held</h1><p>first part</p>${'<p>filler</p>'.repeat(2000)}`);
+        return held.then(() => res.end('<p>second part</p>'));
+      }
+      if (url.pathname === '/page/unchanged') {
+        res.writeHead(304, { 'content-type': 'text/html; charset=utf-8', etag: '"v1"' });
+        return res.end();
+      }
+      if (url.pathname === '/page/large') {
+        const headers = { 'content-type': 'text/html; charset=utf-8' };
+        if (url.searchParams.get('declared')) headers['content-length'] = Buffer.byteLength(LARGE_PAGE);
+        res.writeHead(200, headers);
+        const half = LARGE_PAGE.length / 2;
+        res.write(LARGE_PAGE.slice(0, half));
+        return res.end(LARGE_PAGE.slice(half));
       }
       const status = url.pathname.match(/^\/status\/(\d{3})$/);
       if (status) {
@@ -71,6 +97,7 @@ export async function startOrigin() {
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    releaseHeldPage: () => releaseHeldPage(),
     stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
 }
