@@ -1,10 +1,12 @@
 //! The admin API's endpoints (the decisions are in `gatehouse_core::admin`): JSON in and out,
 //! authenticated by `Authorization: Bearer <ADMIN_TOKEN>` or by the browser session of a person
-//! the `ADMINS` policy admits.
+//! the `ADMINS` policy admits; and the admin console's pages, which sit on the same core
+//! functions.
 
 use gatehouse_core::admin::AdminCredentials;
 use gatehouse_core::error::Reason;
 use gatehouse_core::form::MAX_FORM_BYTES;
+use gatehouse_core::paths;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Failure;
 use gatehouse_core::signer::Signer;
@@ -12,9 +14,9 @@ use gatehouse_core::store::Store;
 use serde::Serialize;
 use worker::{Response, Result};
 
-use crate::http;
-use crate::oauth::{AuthServer, CSRF_COOKIE};
+use crate::oauth::{self, AuthServer, CSRF_COOKIE};
 use crate::request::Incoming;
+use crate::{http, pages};
 
 /// What the request presents: its `Authorization` header and its session and CSRF cookies.
 pub(crate) struct Presented {
@@ -100,6 +102,73 @@ pub async fn disable_client<S: Store, K: Signer>(
             .admin_disable_client(&presented.credentials(), &body)
             .await,
     )
+}
+
+/// `GET …/.gatehouse/admin/console/grants`: the console's grants page. Without a session, the
+/// login page first; a person who is no admin gets a page saying so.
+pub async fn console_grants<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &Incoming,
+    url: &RequestUrl<'_>,
+) -> Result<Response> {
+    let presented = Presented::of(server, req)?;
+    let query = url.query.unwrap_or_default();
+    match server.console_grants(&presented.credentials(), query).await {
+        Ok(view) => {
+            oauth::page_with_csrf(server, req, 200, |csrf| pages::console_grants(&view, csrf))
+        }
+        Err(failure) => console_failure(server, &presented, failure),
+    }
+}
+
+/// `POST …/.gatehouse/admin/console/grants/revoke`: revokes the checked grants, then back to
+/// the page (`303`).
+pub async fn console_revoke<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &mut Incoming,
+) -> Result<Response> {
+    let body = match http::body(req, MAX_FORM_BYTES).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let presented = Presented::of(server, req)?;
+    match server.console_revoke(&presented.credentials(), &body).await {
+        Ok((_, back)) => http::redirect(303, &back),
+        Err(failure) => console_failure(server, &presented, failure),
+    }
+}
+
+/// A console failure as a page: `404` while the admin API is off, the login page for a browser
+/// without a session, `403` for a person who is no admin, the error page otherwise.
+fn console_failure<S, K>(
+    server: &AuthServer<'_, S, K>,
+    presented: &Presented,
+    failure: Failure,
+) -> Result<Response> {
+    match failure {
+        Failure::OAuth { error, .. } if error.reason == Reason::AdminApiOff => {
+            http::page(404, pages::not_found(&server.site.path("/")))
+        }
+        Failure::OAuth { error, .. }
+            if error.reason == Reason::AdminUnauthorized
+                && presented.session.is_none()
+                && presented.authorization.is_none() =>
+        {
+            let back: String = form_urlencoded::byte_serialize(
+                server.site.path(paths::ADMIN_CONSOLE_GRANTS).as_bytes(),
+            )
+            .collect();
+            http::redirect(
+                302,
+                &format!("{}?return_to={back}", server.site.path(paths::LOGIN)),
+            )
+        }
+        Failure::OAuth { error, .. } if error.reason == Reason::AdminUnauthorized => {
+            http::page(403, pages::error(&error))
+        }
+        Failure::OAuth { error, .. } => http::page(error.status(), pages::error(&error)),
+        failure => http::failure(failure),
+    }
 }
 
 /// JSON, or the failure: `404` while the API is off, `401` with a Bearer challenge for a wrong

@@ -171,6 +171,12 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         (Some(Method::Post), paths::ADMIN_REVOKE) => admin::revoke(&server, &mut req).await,
         (Some(Method::Get), paths::ADMIN_AUDIT) => admin::audit(&server, &req, &url).await,
         (Some(Method::Get), paths::ADMIN_HELD) => admin::held(&server, &req).await,
+        (Some(Method::Get), paths::ADMIN_CONSOLE_GRANTS) => {
+            admin::console_grants(&server, &req, &url).await
+        }
+        (Some(Method::Post), paths::ADMIN_CONSOLE_REVOKE) => {
+            admin::console_revoke(&server, &mut req).await
+        }
         (Some(Method::Post), paths::ADMIN_DISABLE_CLIENT) => {
             admin::disable_client(&server, &mut req).await
         }
@@ -197,6 +203,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             | paths::ADMIN_GRANTS
             | paths::ADMIN_AUDIT
             | paths::ADMIN_HELD
+            | paths::ADMIN_CONSOLE_GRANTS
             | paths::OIDC_CALLBACK,
         ) => http::method_not_allowed("GET"),
         (
@@ -207,6 +214,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             | paths::INTROSPECT
             | paths::AGENTS_REVOKE
             | paths::ADMIN_REVOKE
+            | paths::ADMIN_CONSOLE_REVOKE
             | paths::ADMIN_DISABLE_CLIENT,
         ) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.

@@ -66,7 +66,7 @@ pub fn agents(view: &AgentsView, csrf_token: &str) -> String {
 
 /// `YYYY-MM-DD HH:MM UTC` for Unix seconds (proleptic Gregorian; days to civil date after
 /// Howard Hinnant's `civil_from_days`).
-fn utc(secs: u64) -> String {
+pub(super) fn utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let (hour, minute) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
     let z = days + 719_468;

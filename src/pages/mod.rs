@@ -1,10 +1,11 @@
-//! gatehouse's HTML pages: login, consent, device verification and errors. Server-rendered, no scripts, no external
+//! gatehouse's HTML pages: login, consent, device verification, the admin console and errors. Server-rendered, no scripts, no external
 //! assets; every interpolated value is HTML-escaped; every form carries the CSRF token.
 //!
 //! Rendering is pure (strings in, string out), so it is tested natively.
 
 mod agents;
 mod consent;
+mod console;
 mod demo;
 mod device;
 mod error;
@@ -12,6 +13,7 @@ mod login;
 
 pub use agents::agents;
 pub use consent::consent;
+pub use console::console_grants;
 pub use demo::{demo, forbidden};
 pub use device::{device_consent, device_done, device_entry, device_refused};
 pub use error::{error, login_failed, not_found, paused};

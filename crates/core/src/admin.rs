@@ -12,6 +12,8 @@
 //! Revoking a person also ends their browser sessions: "when a person is cut off, their agents'
 //! tokens die too".
 
+pub mod console;
+
 use serde::Serialize;
 
 use crate::audit::{AuditEvent, AuditKind, AuditQuery};

@@ -320,6 +320,11 @@ pub enum Reason {
     AdminFilterRequired,
     /// An admin query's `since`, `until` or `limit` is not a number.
     AdminBadNumber,
+    /// The admin console's grants filter has a value it does not know (`state`, `app`), or a
+    /// revocation names more grants than one page lists.
+    ConsoleBadFilter,
+    /// The admin console's revoke form was sent with no grant checked.
+    ConsoleNothingSelected,
     /// Migration mode refuses writes that can wait.
     MigrationMode,
     /// No device code with this value was issued to this client for this app (RFC 8628 §3.5).
@@ -655,6 +660,11 @@ impl From<Reason> for OAuthError {
                 C::InvalidRequest,
                 "since, until and limit are whole numbers",
             ),
+            R::ConsoleBadFilter => (
+                C::InvalidRequest,
+                "state is live, revoked or any; app is this or all; at most 500 grants at once",
+            ),
+            R::ConsoleNothingSelected => (C::InvalidRequest, "no grant was selected"),
             R::DeviceCodeUnknown | R::DeviceCodeRedeemed => (
                 C::InvalidGrant,
                 "the device code is invalid or was already used",

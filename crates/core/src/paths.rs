@@ -48,6 +48,11 @@ pub const ADMIN_AUDIT: &str = "/.gatehouse/admin/audit";
 pub const ADMIN_DISABLE_CLIENT: &str = "/.gatehouse/admin/clients/disable";
 /// Admin API: the writes migration mode holds until the drain (`GET`).
 pub const ADMIN_HELD: &str = "/.gatehouse/admin/held";
+/// Admin console: the grants page, filtered by person, client, app, scope and state (`GET`,
+/// an `ADMINS` browser session).
+pub const ADMIN_CONSOLE_GRANTS: &str = "/.gatehouse/admin/console/grants";
+/// Admin console: revoke the checked grants (`POST`, CSRF-protected), then back to the page.
+pub const ADMIN_CONSOLE_REVOKE: &str = "/.gatehouse/admin/console/grants/revoke";
 /// Ends the person's session (`POST`, CSRF-protected).
 pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).

@@ -1,0 +1,203 @@
+//! The admin console's grants page: an `ADMINS` person's browser session (or the admin token)
+//! lists grants filtered by person (email or subject), client, app, scope and state, and
+//! revokes one or many through the one revocation path, with the CSRF token.
+
+use gatehouse_core::admin::AdminCredentials;
+use gatehouse_core::admin::console::GrantState;
+use gatehouse_core::audit::AuditKind;
+use gatehouse_core::error::Reason;
+use gatehouse_core::server::Failure;
+
+use crate::support::*;
+
+fn refused<T: std::fmt::Debug>(result: Result<T, Failure>) -> Reason {
+    match result {
+        Err(Failure::OAuth { error, .. }) => error.reason,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn admins(world: &mut World) {
+    world.config.admins =
+        Some(serde_json::from_str(r#"{"allow_emails":["bob@example.com"]}"#).unwrap());
+    world.config.admin_token = None;
+}
+
+fn by_browser<'a>(session: &'a str, csrf: Option<&'a str>) -> AdminCredentials<'a> {
+    AdminCredentials {
+        session: Some(session),
+        csrf_cookie: csrf,
+        ..AdminCredentials::default()
+    }
+}
+
+#[test]
+fn the_grants_page_filters_by_person_client_scope_and_state() {
+    let mut world = World::new();
+    admins(&mut world);
+    let client = world.public_client();
+    let other = world.public_client();
+    world.tokens(&client);
+    world.tokens(&other);
+    let bob = world.login("bob@example.com");
+    let list = |query: &str| {
+        block_on(
+            world
+                .server()
+                .console_grants(&by_browser(&bob, None), query),
+        )
+        .unwrap()
+    };
+    let all = list("");
+    assert_eq!(all.admin, "bob@example.com");
+    assert_eq!(all.grants.len(), 2, "this app's live grants by default");
+    let scope = all.grants[0].scopes[0].clone();
+    assert_eq!(
+        list("person=ALICE%40example.com").grants.len(),
+        2,
+        "email, any case"
+    );
+    assert_eq!(
+        list("person=local%3Aalice%40example.com").grants.len(),
+        2,
+        "subject"
+    );
+    assert_eq!(list("person=carol%40example.com").grants.len(), 0);
+    let by_client = list(&form(&[("client_id", other.id.as_str())]));
+    assert_eq!(by_client.grants.len(), 1);
+    assert_eq!(by_client.grants[0].client_id, other.id);
+    assert_eq!(list(&form(&[("scope", scope.as_str())])).grants.len(), 2);
+    assert_eq!(list("scope=no.such.scope").grants.len(), 0);
+    assert_eq!(list("state=revoked").grants.len(), 0);
+    assert_eq!(list("app=all&state=any").grants.len(), 2);
+    assert!(!all.truncated);
+    assert_eq!(
+        refused(block_on(
+            world
+                .server()
+                .console_grants(&by_browser(&bob, None), "state=dead")
+        )),
+        Reason::ConsoleBadFilter
+    );
+}
+
+#[test]
+fn only_admins_see_the_console_and_it_is_off_without_admins_or_token() {
+    let mut world = World::new();
+    admins(&mut world);
+    let alice = world.login("alice@example.com");
+    assert_eq!(
+        refused(block_on(
+            world.server().console_grants(&by_browser(&alice, None), "")
+        )),
+        Reason::AdminUnauthorized,
+        "alice is not in ADMINS"
+    );
+    assert_eq!(
+        refused(block_on(
+            world
+                .server()
+                .console_grants(&AdminCredentials::default(), "")
+        )),
+        Reason::AdminUnauthorized
+    );
+    world.config.admins = None;
+    assert_eq!(
+        refused(block_on(
+            world.server().console_grants(&by_browser(&alice, None), "")
+        )),
+        Reason::AdminApiOff
+    );
+}
+
+#[test]
+fn checked_grants_are_revoked_together_with_the_csrf_token_and_a_retry_revokes_nothing_twice() {
+    let mut world = World::new();
+    admins(&mut world);
+    let client = world.public_client();
+    let other = world.public_client();
+    let kept = world.public_client();
+    let first = world.tokens(&client);
+    let second = world.tokens(&other);
+    let third = world.tokens(&kept);
+    let bob = world.login("bob@example.com");
+    let listed = block_on(world.server().console_grants(&by_browser(&bob, None), "")).unwrap();
+    let id_of = |c: &Client| {
+        listed
+            .grants
+            .iter()
+            .find(|g| g.client_id == c.id)
+            .unwrap()
+            .grant_id
+            .clone()
+    };
+    let (a, b) = (id_of(&client), id_of(&other));
+    let body = form(&[
+        ("grant_id", a.as_str()),
+        ("grant_id", b.as_str()),
+        ("return", "person=alice%40example.com&state=any"),
+        ("csrf_token", CSRF),
+    ]);
+    let revoke = |csrf: Option<&str>| {
+        block_on(
+            world
+                .server()
+                .console_revoke(&by_browser(&bob, csrf), body.as_bytes()),
+        )
+    };
+    assert_eq!(
+        refused(revoke(None)),
+        Reason::CsrfMismatch,
+        "a cross-site form cannot ride an admin's session"
+    );
+    let (revoked, back) = revoke(Some(CSRF)).unwrap();
+    assert_eq!(revoked.grants, 2);
+    assert_eq!(
+        back,
+        "/.gatehouse/admin/console/grants?person=alice%40example.com&state=any&revoked=2"
+    );
+    for (c, t) in [(&client, &first), (&other, &second)] {
+        assert_eq!(
+            error_of(world.refresh(c, t.refresh_token.as_deref().unwrap())).reason,
+            Reason::GrantRevoked
+        );
+    }
+    world
+        .refresh(&kept, third.refresh_token.as_deref().unwrap())
+        .unwrap();
+    let action = world
+        .store
+        .audit
+        .borrow()
+        .iter()
+        .find(|(_, e)| e.kind == AuditKind::AdminAction)
+        .cloned()
+        .unwrap();
+    assert_eq!(action.1.detail["by"], "bob@example.com");
+    assert_eq!(
+        action.1.detail["target"]["grant_ids"],
+        serde_json::json!([a, b])
+    );
+    assert_eq!(
+        revoke(Some(CSRF)).unwrap().0.grants,
+        0,
+        "a retried form revokes nothing twice"
+    );
+    let revoked_now = block_on(
+        world
+            .server()
+            .console_grants(&by_browser(&bob, None), "state=revoked"),
+    )
+    .unwrap();
+    assert_eq!(revoked_now.grants.len(), 2);
+    assert!(revoked_now.grants.iter().all(|g| g.revoked_at.is_some()));
+    assert_eq!(revoked_now.filter.state, GrantState::Revoked);
+    let nothing = form(&[("csrf_token", CSRF)]);
+    assert_eq!(
+        refused(block_on(world.server().console_revoke(
+            &by_browser(&bob, Some(CSRF)),
+            nothing.as_bytes()
+        ))),
+        Reason::ConsoleNothingSelected
+    );
+}

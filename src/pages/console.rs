@@ -1,0 +1,253 @@
+//! The admin console's grants page: a filter form (`GET`), one revoke form per grant, and a
+//! revoke-many form whose checkboxes sit in the rows (`form=` attribute, since forms cannot
+//! nest). Laid out as a list, not a table, so it reads at 390 px.
+
+use gatehouse_core::admin::console::{
+    ConsoleGrant, ConsoleGrants, GRANT_FIELD, GrantState, RETURN_FIELD,
+};
+use gatehouse_core::csrf;
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+use super::agents::utc;
+use super::{document, hidden};
+
+/// The `id` of the revoke-many form, named by each row's checkbox.
+const MANY_FORM: &str = "revoke-many";
+
+/// What revoking does, said before the button is pressed.
+const CONSEQUENCES: &str = "Revoking ends the agent's access at once: its access and refresh \
+     tokens stop working at every gate, and the person would have to approve it again. It \
+     cannot be undone.";
+
+/// The grants page for `view`, its forms carrying `csrf_token`.
+pub fn console_grants(view: &ConsoleGrants, csrf_token: &str) -> String {
+    let filter = &view.filter;
+    let field = |name: &str, label: &str, value: &Option<String>| {
+        format!(
+            "<label for=\"{name}\">{label}</label><input type=\"text\" id=\"{name}\" name=\"{name}\" value=\"{}\">",
+            attr(value.as_deref().unwrap_or_default())
+        )
+    };
+    let option = |value: &str, label: &str, selected: bool| {
+        let selected = if selected { " selected" } else { "" };
+        format!("<option value=\"{value}\"{selected}>{label}</option>")
+    };
+    let states: String = GrantState::ALL
+        .into_iter()
+        .map(|s| option(s.as_str(), s.as_str(), s == filter.state))
+        .collect();
+    let filter_form = format!(
+        "<form method=\"get\" action=\"{action}\">{person}{client}{scope}\
+         <label for=\"app\">App</label><select id=\"app\" name=\"app\">{this}{all}</select>\
+         <label for=\"state\">State</label><select id=\"state\" name=\"state\">{states}</select>\
+         <button type=\"submit\">Filter</button></form>",
+        action = attr(&view.list_action),
+        person = field("person", "Person (email or subject)", &filter.person),
+        client = field("client_id", "Client id", &filter.client_id),
+        scope = field("scope", "Scope", &filter.scope),
+        this = option(
+            "this",
+            &format!("{} only", text(&view.app_name)),
+            !filter.all_apps
+        ),
+        all = option("all", "every app", filter.all_apps),
+    );
+    let csrf_field = hidden(csrf::FIELD, csrf_token);
+    let rows: String = view
+        .grants
+        .iter()
+        .map(|grant| row(view, grant, &csrf_field))
+        .collect();
+    let live = view
+        .grants
+        .iter()
+        .filter(|g| g.revoked_at.is_none())
+        .count();
+    let list = if rows.is_empty() {
+        "<p>No grant matches this filter.</p>".to_owned()
+    } else {
+        let many = if live == 0 {
+            String::new()
+        } else {
+            format!(
+                "<form method=\"post\" action=\"{action}\" id=\"{MANY_FORM}\">{csrf_field}{back}\
+                 <p class=\"warn\">{CONSEQUENCES}</p>\
+                 <button type=\"submit\">Revoke the checked grants</button></form>",
+                action = attr(&view.revoke_action),
+                back = hidden(RETURN_FIELD, &filter.query()),
+            )
+        };
+        format!("<ul>{rows}</ul>{many}")
+    };
+    let notice = match view.revoked {
+        Some(1) => "<p class=\"warn\">Revoked 1 grant.</p>".to_owned(),
+        Some(n) => format!("<p class=\"warn\">Revoked {n} grants.</p>"),
+        None => String::new(),
+    };
+    let truncated = if view.truncated {
+        "<p class=\"warn\">Only the newest 500 grants of this person, client and app were \
+         searched: name a person or a client to see older ones.</p>"
+    } else {
+        ""
+    };
+    let body = format!(
+        "<h1>Grants at {app}</h1><p class=\"small\">Admin console · signed in as {admin}. \
+         {count} grant(s) shown, {live} live.</p>{notice}{filter_form}{truncated}{list}",
+        app = text(&view.app_name),
+        admin = text(&view.admin),
+        count = view.grants.len(),
+    );
+    document("Grants · admin console", &body)
+}
+
+/// One grant: who, which agent, where, what; a checkbox and a revoke button while it is live.
+fn row(view: &ConsoleGrants, grant: &ConsoleGrant, csrf_field: &str) -> String {
+    let scopes = grant
+        .scopes
+        .iter()
+        .map(|scope| format!("<code>{}</code>", text(scope)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let app = if view.filter.all_apps {
+        format!(" at <code>{}</code>", text(&grant.app))
+    } else {
+        String::new()
+    };
+    let id = attr(&grant.grant_id);
+    let (check, state, revoke) = match grant.revoked_at {
+        None => (
+            format!(
+                "<input type=\"checkbox\" form=\"{MANY_FORM}\" name=\"{GRANT_FIELD}\" value=\"{id}\" \
+                 id=\"g-{id}\" aria-label=\"select this grant\"> "
+            ),
+            "live".to_owned(),
+            format!(
+                "<form method=\"post\" action=\"{action}\">{csrf_field}{grant_field}{back}\
+                 <button type=\"submit\">Revoke</button></form>",
+                action = attr(&view.revoke_action),
+                grant_field = hidden(GRANT_FIELD, &grant.grant_id),
+                back = hidden(RETURN_FIELD, &view.filter.query()),
+            ),
+        ),
+        Some(at) => {
+            let why = grant
+                .revoked_reason
+                .and_then(|r| serde_json::to_value(r).ok())
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            (
+                String::new(),
+                format!("revoked {} ({})", utc(at), text(&why)),
+                String::new(),
+            )
+        }
+    };
+    format!(
+        "<li>{check}<strong>{email}</strong> <span class=\"small\"><code>{subject}</code></span><br>\
+         agent <code>{client}</code>{app}; may <span class=\"scopes\">{scopes}</span><br>\
+         <span class=\"small\">grant <code>{grant_id}</code>, approved {created}, {state}</span>{revoke}</li>",
+        email = text(&grant.email),
+        subject = text(&grant.subject),
+        client = text(&grant.client_id),
+        grant_id = text(&grant.grant_id),
+        created = utc(grant.created_at),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::admin::console::GrantsFilter;
+
+    const HOSTILE: &str = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
+
+    fn view() -> ConsoleGrants {
+        ConsoleGrants {
+            admin: "ops@example.com".into(),
+            app_name: "Wiki".into(),
+            filter: GrantsFilter {
+                person: Some(HOSTILE.into()),
+                ..GrantsFilter::default()
+            },
+            grants: vec![
+                ConsoleGrant {
+                    grant_id: "g_live".into(),
+                    subject: format!("local:{HOSTILE}"),
+                    email: HOSTILE.into(),
+                    client_id: "c_1".into(),
+                    app: "https://wiki.test".into(),
+                    scopes: vec![HOSTILE.into(), "read".into()],
+                    created_at: 1_800_000_000,
+                    revoked_at: None,
+                    revoked_reason: None,
+                },
+                ConsoleGrant {
+                    grant_id: "g_gone".into(),
+                    subject: "local:bob@example.com".into(),
+                    email: "bob@example.com".into(),
+                    client_id: "c_2".into(),
+                    app: "https://wiki.test".into(),
+                    scopes: vec!["read".into()],
+                    created_at: 1_800_000_000,
+                    revoked_at: Some(1_800_000_060),
+                    revoked_reason: Some(gatehouse_core::store::RevocationReason::AdminRequest),
+                },
+            ],
+            truncated: false,
+            revoked: Some(2),
+            list_action: "/.gatehouse/admin/console/grants".into(),
+            revoke_action: "/.gatehouse/admin/console/grants/revoke".into(),
+        }
+    }
+
+    #[test]
+    fn hostile_values_render_inert() {
+        let page = console_grants(&view(), "t0k");
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{page}"
+        );
+        // In an attribute (the filter field's value) quotes are escaped too.
+        assert!(!page.contains("value=\"<script>"), "{page}");
+        assert!(!page.contains("\"'><img"), "{page}");
+    }
+
+    #[test]
+    fn every_form_that_changes_something_carries_the_csrf_token() {
+        let page = console_grants(&view(), "t0k");
+        let posts = page.matches("method=\"post\"").count();
+        assert_eq!(
+            posts, 2,
+            "one revoke form for the live grant, one for many: {page}"
+        );
+        assert_eq!(
+            page.matches("name=\"csrf_token\" value=\"t0k\"").count(),
+            posts
+        );
+    }
+
+    #[test]
+    fn only_live_grants_can_be_checked_and_revoked() {
+        let page = console_grants(&view(), "t");
+        assert!(page.contains("form=\"revoke-many\" name=\"grant_id\" value=\"g_live\""));
+        assert!(!page.contains("value=\"g_gone\""), "{page}");
+        assert!(
+            page.contains("revoked 2027-01-15 08:01 UTC (admin_request)"),
+            "{page}"
+        );
+        assert!(page.contains("Revoked 2 grants."));
+        assert!(page.contains(CONSEQUENCES));
+    }
+
+    #[test]
+    fn the_revoke_forms_return_to_the_same_filter() {
+        let page = console_grants(&view(), "t");
+        let back = attr(&view().filter.query()).into_owned();
+        assert!(
+            page.contains(&format!("name=\"return\" value=\"{back}\"")),
+            "{page}"
+        );
+    }
+}
