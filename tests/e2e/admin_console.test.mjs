@@ -1,0 +1,138 @@
+// The admin console's grants page in a real headless chromium, at desktop and 390 px width: an
+// admin by the ADMINS policy logs in, filters grants, revokes two checked grants and then one
+// (the agents' tokens die at the gate, the others' live on), and a hostile filter value renders
+// inert. Without the CSRF token a revocation is refused; the page carries every page's headers.
+// Screenshots are kept in $GATEHOUSE_SCREENSHOTS (default: a temporary directory).
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startChromium } from './support/chromium.mjs';
+import { startGatehouse } from './support/gatehouse.mjs';
+import { Browser, DEMO, hiddenFields, personAt, tokensFor } from './support/oauth.mjs';
+
+const GRANTS = '/.gatehouse/admin/console/grants';
+const ADMINS = JSON.stringify({ allow_emails: [DEMO.email] });
+const HOSTILE = `<script>document.title='pwned'</script>"'><img src=x onerror="document.title='pwned'">`;
+
+/** No element wider than the window: nothing scrolls sideways. */
+const FITS = 'document.documentElement.scrollWidth <= window.innerWidth';
+
+describe('the admin console', () => {
+  let gh;
+  let chromium;
+  let shots;
+  before(async () => {
+    shots = process.env.GATEHOUSE_SCREENSHOTS ?? (await mkdtemp(join(tmpdir(), 'gatehouse-console-')));
+    await mkdir(shots, { recursive: true });
+    gh = await startGatehouse({ vars: { ADMINS } });
+    chromium = await startChromium();
+  });
+  after(async () => {
+    await chromium?.stop();
+    await gh?.stop();
+  });
+
+  async function shot(page, name) {
+    await writeFile(join(shots, `${name}.png`), await page.screenshot());
+  }
+
+  const live = (tokens) => fetch(`${gh.url}/api/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } }).then((r) => r.status);
+
+  test('an admin filters grants and revokes several, then one, in a real browser', async () => {
+    const agents = [await tokensFor(gh.url), await tokensFor(gh.url), await tokensFor(gh.url)];
+    const [first, second, third] = agents;
+    const page = await chromium.page();
+    await page.resize(1280, 900);
+    await page.goto(`${gh.url}${GRANTS}`);
+    assert.match(await page.text(), /Sign in|Log in|password/i, 'the login page first');
+    await page.fill({ email: DEMO.email, password: DEMO.password });
+    await page.click('button[type=submit]');
+    await shot(page, 'console-grants');
+    let text = await page.text();
+    assert.match(text, /Grants at /);
+    assert.match(text, new RegExp(`signed in as ${DEMO.email}`));
+    for (const { client } of agents) assert.ok(text.includes(client.client_id), client.client_id);
+
+    // Filter by client: only its grant.
+    await page.fill({ client_id: second.client.client_id });
+    await page.click('form[method=get] button');
+    text = await page.text();
+    assert.ok(text.includes(second.client.client_id));
+    assert.ok(!text.includes(first.client.client_id));
+    assert.match(text, /1 grant\(s\) shown, 1 live/);
+
+    // Revoke many: check the second and third agents' grants.
+    await page.goto(`${gh.url}${GRANTS}`);
+    const checked = await page.evaluate(`[...document.querySelectorAll('li')].filter((li) =>
+      ${JSON.stringify([second.client.client_id, third.client.client_id])}.some((id) => li.textContent.includes(id)))
+      .map((li) => { const box = li.querySelector('input[type=checkbox]'); box.checked = true; return box.value; })`);
+    assert.equal(checked.length, 2);
+    assert.match(await page.text(), /Revoking ends the agent's access at once/, 'the consequences are said before');
+    await page.click('#revoke-many button[type=submit]');
+    await shot(page, 'console-grants-revoked');
+    text = await page.text();
+    assert.match(text, /Revoked 2 grants\./);
+    assert.equal(await live(first.tokens), 200);
+    assert.equal(await live(second.tokens), 401, "a revoked agent's token dies at the gate");
+    assert.equal(await live(third.tokens), 401);
+
+    // Revoke one with its own button.
+    await page.click(`li form button[type=submit]`);
+    assert.match(await page.text(), /Revoked 1 grant\./);
+    assert.equal(await live(first.tokens), 401);
+    await page.goto(`${gh.url}${GRANTS}?state=revoked`);
+    text = await page.text();
+    for (const { client } of agents) assert.ok(text.includes(client.client_id));
+    assert.match(text, /admin_request/);
+
+    // 390 px: nothing runs off the side.
+    await page.resize(390, 844);
+    await page.goto(`${gh.url}${GRANTS}?state=any`);
+    await shot(page, 'console-grants-390');
+    assert.ok(await page.evaluate(FITS), 'the grants page fits 390 px');
+    assert.match(await page.text(), /Grants at /);
+
+    // A hostile value echoed in the filter renders inert.
+    await page.goto(`${gh.url}${GRANTS}?person=${encodeURIComponent(HOSTILE)}`);
+    await shot(page, 'console-grants-hostile');
+    assert.equal(await page.evaluate(`document.querySelectorAll('body script, body img').length`), 0);
+    assert.notEqual(await page.evaluate('document.title'), 'pwned');
+    assert.equal(await page.evaluate(`document.querySelector('input[name=person]').value`), HOSTILE);
+    await page.close();
+  });
+
+  test('the page has every page header; a revocation without the CSRF token is refused', async () => {
+    const { tokens } = await tokensFor(gh.url);
+    const anonymous = await fetch(`${gh.url}${GRANTS}`, { redirect: 'manual' });
+    assert.equal(anonymous.status, 302);
+    assert.match(anonymous.headers.get('location'), /\/\.gatehouse\/login\?return_to=/);
+
+    const browser = new Browser(gh.url);
+    const back = await personAt(gh.url, new URL(anonymous.headers.get('location'), gh.url), {}, browser);
+    assert.equal(back.pathname, GRANTS);
+    const res = await browser.fetch(GRANTS);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const html = await res.text();
+    const form = html.match(/<form method="post" action="([^"]+)">(.*?)<\/form>/);
+    const fields = hiddenFields(form[2]);
+    assert.ok(fields.csrf_token && fields.grant_id);
+
+    const post = (body) => browser.fetch(form[1], {
+      method: 'POST', body: new URLSearchParams(body), headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const forged = await post({ grant_id: fields.grant_id });
+    assert.equal(forged.status, 400, 'a cross-site form cannot ride the admin session');
+    assert.equal(await live(tokens), 200);
+    const nothing = await post({ csrf_token: fields.csrf_token });
+    assert.equal(nothing.status, 400);
+    const done = await post(fields);
+    assert.equal(done.status, 303);
+    assert.match(done.headers.get('location'), /revoked=1$/);
+    assert.equal(await live(tokens), 401);
+  });
+});
