@@ -117,7 +117,7 @@ pub async fn console_grants<S: Store, K: Signer>(
         Ok(view) => {
             oauth::page_with_csrf(server, req, 200, |csrf| pages::console_grants(&view, csrf))
         }
-        Err(failure) => console_failure(server, &presented, failure),
+        Err(failure) => console_failure(server, &presented, paths::ADMIN_CONSOLE_GRANTS, failure),
     }
 }
 
@@ -134,15 +134,60 @@ pub async fn console_revoke<S: Store, K: Signer>(
     let presented = Presented::of(server, req)?;
     match server.console_revoke(&presented.credentials(), &body).await {
         Ok((_, back)) => http::redirect(303, &back),
-        Err(failure) => console_failure(server, &presented, failure),
+        Err(failure) => console_failure(server, &presented, paths::ADMIN_CONSOLE_GRANTS, failure),
+    }
+}
+
+/// `GET …/.gatehouse/admin/console/clients`: the console's agents page, with a confirmation
+/// when one is asked for.
+pub async fn console_clients<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &Incoming,
+    url: &RequestUrl<'_>,
+) -> Result<Response> {
+    let presented = Presented::of(server, req)?;
+    let query = url.query.unwrap_or_default();
+    match server
+        .console_clients(&presented.credentials(), query)
+        .await
+    {
+        Ok(view) => {
+            oauth::page_with_csrf(server, req, 200, |csrf| pages::console_clients(&view, csrf))
+        }
+        Err(failure) => console_failure(server, &presented, paths::ADMIN_CONSOLE_CLIENTS, failure),
+    }
+}
+
+/// `POST …/.gatehouse/admin/console/clients/disable` and `…/enable`: the change, then back to
+/// the agents page (`303`).
+pub async fn console_client_change<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &mut Incoming,
+    enable: bool,
+) -> Result<Response> {
+    let body = match http::body(req, MAX_FORM_BYTES).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let presented = Presented::of(server, req)?;
+    let credentials = presented.credentials();
+    let result = if enable {
+        server.console_enable_client(&credentials, &body).await
+    } else {
+        server.console_disable_client(&credentials, &body).await
+    };
+    match result {
+        Ok(back) => http::redirect(303, &back),
+        Err(failure) => console_failure(server, &presented, paths::ADMIN_CONSOLE_CLIENTS, failure),
     }
 }
 
 /// A console failure as a page: `404` while the admin API is off, the login page for a browser
-/// without a session, `403` for a person who is no admin, the error page otherwise.
+/// without a session (then back to `page`), `403` for a person who is no admin, the error page otherwise.
 fn console_failure<S, K>(
     server: &AuthServer<'_, S, K>,
     presented: &Presented,
+    page: &str,
     failure: Failure,
 ) -> Result<Response> {
     match failure {
@@ -154,10 +199,8 @@ fn console_failure<S, K>(
                 && presented.session.is_none()
                 && presented.authorization.is_none() =>
         {
-            let back: String = form_urlencoded::byte_serialize(
-                server.site.path(paths::ADMIN_CONSOLE_GRANTS).as_bytes(),
-            )
-            .collect();
+            let back: String =
+                form_urlencoded::byte_serialize(server.site.path(page).as_bytes()).collect();
             http::redirect(
                 302,
                 &format!("{}?return_to={back}", server.site.path(paths::LOGIN)),

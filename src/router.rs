@@ -177,6 +177,15 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         (Some(Method::Post), paths::ADMIN_CONSOLE_REVOKE) => {
             admin::console_revoke(&server, &mut req).await
         }
+        (Some(Method::Get), paths::ADMIN_CONSOLE_CLIENTS) => {
+            admin::console_clients(&server, &req, &url).await
+        }
+        (Some(Method::Post), paths::ADMIN_CONSOLE_DISABLE) => {
+            admin::console_client_change(&server, &mut req, false).await
+        }
+        (Some(Method::Post), paths::ADMIN_CONSOLE_ENABLE) => {
+            admin::console_client_change(&server, &mut req, true).await
+        }
         (Some(Method::Post), paths::ADMIN_DISABLE_CLIENT) => {
             admin::disable_client(&server, &mut req).await
         }
@@ -204,6 +213,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             | paths::ADMIN_AUDIT
             | paths::ADMIN_HELD
             | paths::ADMIN_CONSOLE_GRANTS
+            | paths::ADMIN_CONSOLE_CLIENTS
             | paths::OIDC_CALLBACK,
         ) => http::method_not_allowed("GET"),
         (
@@ -215,6 +225,8 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             | paths::AGENTS_REVOKE
             | paths::ADMIN_REVOKE
             | paths::ADMIN_CONSOLE_REVOKE
+            | paths::ADMIN_CONSOLE_DISABLE
+            | paths::ADMIN_CONSOLE_ENABLE
             | paths::ADMIN_DISABLE_CLIENT,
         ) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.

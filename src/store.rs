@@ -397,6 +397,56 @@ impl ClientStore for WorkerStore<'_> {
         )
         .await
     }
+
+    async fn enable_client(&self, client_id: &ClientId) -> Result<(), StoreError> {
+        CLIENT_CACHE.with_borrow_mut(|cache| cache.remove(client_id.as_str()));
+        self.run(
+            "UPDATE clients SET disabled_at = NULL WHERE client_id = ?1",
+            &[text(client_id.as_str())],
+        )
+        .await
+    }
+
+    async fn clients_in_use(&self, limit: u32) -> Result<Vec<ClientUse>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            client_id: String,
+            client_name: Option<String>,
+            source: String,
+            created_at: f64,
+            last_used_at: Option<f64>,
+            disabled_at: Option<f64>,
+            people: f64,
+            live_grants: f64,
+        }
+        // The per-client counts read `grants_by_client` (client_id, revoked_at).
+        let sql = "SELECT c.client_id, json_extract(c.metadata, '$.client_name') AS client_name, \
+             c.source, c.created_at, c.disabled_at, \
+             (SELECT MAX(g.last_used_at) FROM grants g WHERE g.client_id = c.client_id) AS last_used_at, \
+             (SELECT COUNT(DISTINCT g.subject) FROM grants g WHERE g.client_id = c.client_id AND g.revoked_at IS NULL) AS people, \
+             (SELECT COUNT(*) FROM grants g WHERE g.client_id = c.client_id AND g.revoked_at IS NULL) AS live_grants \
+             FROM clients c ORDER BY COALESCE(last_used_at, c.created_at) DESC, c.client_id LIMIT ?1";
+        let rows: Vec<Row> = self
+            .statement(sql, &[JsValue::from(limit)])?
+            .all()
+            .await
+            .map_err(|e| failed(sql, e))?
+            .results()
+            .map_err(|e| failed(sql, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ClientUse {
+                client_id: row.client_id,
+                client_name: row.client_name,
+                source: row.source,
+                created_at: secs(row.created_at).0,
+                last_used_at: row.last_used_at.map(|t| secs(t).0),
+                disabled_at: row.disabled_at.map(|t| secs(t).0),
+                people: row.people as u64,
+                live_grants: row.live_grants as u64,
+            })
+            .collect())
+    }
 }
 
 #[derive(Deserialize)]

@@ -1,11 +1,14 @@
-//! The admin console's grants page: a filter form (`GET`), one revoke form per grant, and a
+//! The admin console's pages. The agents page: each client's use, and a confirmation that
+//! spells out a disable or enable before its form. The grants page: a filter form (`GET`), one revoke form per grant, and a
 //! revoke-many form whose checkboxes sit in the rows (`form=` attribute, since forms cannot
 //! nest). Laid out as a list, not a table, so it reads at 390 px.
 
+use gatehouse_core::admin::clients::{ClientAction, Confirmation, ConsoleClients};
 use gatehouse_core::admin::console::{
     ConsoleGrant, ConsoleGrants, GRANT_FIELD, GrantState, RETURN_FIELD,
 };
 use gatehouse_core::csrf;
+use gatehouse_core::store::ClientUse;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::agents::utc;
@@ -143,7 +146,7 @@ fn row(view: &ConsoleGrants, grant: &ConsoleGrant, csrf_field: &str) -> String {
         }
     };
     format!(
-        "<li>{check}<strong>{email}</strong> <span class=\"small\"><code>{subject}</code></span><br>\
+        "<li>{check}<strong class=\"name\">{email}</strong> <span class=\"small\"><code>{subject}</code></span><br>\
          agent <code>{client}</code>{app}; may <span class=\"scopes\">{scopes}</span><br>\
          <span class=\"small\">grant <code>{grant_id}</code>, approved {created}, {state}</span>{revoke}</li>",
         email = text(&grant.email),
@@ -151,6 +154,117 @@ fn row(view: &ConsoleGrants, grant: &ConsoleGrant, csrf_field: &str) -> String {
         client = text(&grant.client_id),
         grant_id = text(&grant.grant_id),
         created = utc(grant.created_at),
+    )
+}
+
+/// The agents (clients) page for `view`; a confirmation's form carries `csrf_token`.
+pub fn console_clients(view: &ConsoleClients, csrf_token: &str) -> String {
+    let notice = match (view.done.as_deref(), view.revoked) {
+        (Some("disabled"), n) => format!(
+            "<p class=\"warn\">Disabled; {} grant(s) revoked.</p>",
+            n.unwrap_or_default()
+        ),
+        (Some("enabled"), _) => "<p class=\"warn\">Enabled.</p>".to_owned(),
+        _ => String::new(),
+    };
+    let confirmation = view
+        .confirmation
+        .as_ref()
+        .map(|c| confirm(view, c, csrf_token))
+        .unwrap_or_default();
+    let rows: String = view.clients.iter().map(|c| client_row(view, c)).collect();
+    let list = if rows.is_empty() {
+        "<p>No agent is known yet.</p>".to_owned()
+    } else {
+        format!("<ul>{rows}</ul>")
+    };
+    let truncated = if view.truncated {
+        "<p class=\"warn\">Only the 500 most recently used agents are listed.</p>"
+    } else {
+        ""
+    };
+    let body = format!(
+        "<h1>Agents</h1><p class=\"small\">Admin console · signed in as {admin}. Every client \
+         gatehouse knows, registered or identified by a metadata document, at every app.</p>\
+         {notice}{confirmation}{truncated}{list}",
+        admin = text(&view.admin),
+    );
+    document("Agents · admin console", &body)
+}
+
+/// What a client is called on the page: its name, or its id.
+fn client_label(client: &ClientUse) -> &str {
+    client.client_name.as_deref().unwrap_or(&client.client_id)
+}
+
+/// The confirmation of a change: what it does, in numbers, then the form that does it.
+fn confirm(view: &ConsoleClients, c: &Confirmation, csrf_token: &str) -> String {
+    let name = text(client_label(&c.client));
+    let (question, consequences, button) = match c.action {
+        ClientAction::Disable => (
+            format!("Disable {name}?"),
+            format!(
+                "It can no longer authenticate, authorize or refresh at any app. Its \
+                 {grants} live grant(s), held by {people} person(s), are revoked now at every \
+                 app, and their tokens stop working at the gates. Enabling it again later does \
+                 not bring them back: each person would have to approve it again.",
+                grants = c.client.live_grants,
+                people = c.client.people,
+            ),
+            format!("Disable {name}"),
+        ),
+        ClientAction::Enable => (
+            format!("Enable {name}?"),
+            "It can authenticate and ask people for access again. The grants revoked when it \
+             was disabled stay revoked: each person decides again on the consent page."
+                .to_owned(),
+            format!("Enable {name}"),
+        ),
+    };
+    format!(
+        "<div class=\"warn name\"><p><strong>{question}</strong> <span class=\"small\">client id \
+         <code>{id}</code></span></p><p>{consequences}</p>\
+         <form method=\"post\" action=\"{action}\">{client}{csrf}\
+         <button type=\"submit\">{button}</button> <a href=\"{cancel}\">Cancel</a></form></div>",
+        id = text(&c.client.client_id),
+        action = attr(&c.post_to),
+        client = hidden("client_id", &c.client.client_id),
+        csrf = hidden(csrf::FIELD, csrf_token),
+        cancel = attr(&view.list_action),
+    )
+}
+
+/// One client: name, id, how it is known, its use, and the link to change it.
+fn client_row(view: &ConsoleClients, c: &ClientUse) -> String {
+    let known = match c.source.as_str() {
+        "metadata_document" => "identified by its metadata document",
+        "static" => "added by the operator",
+        _ => "registered (RFC 7591)",
+    };
+    let last_used = c.last_used_at.map(utc).unwrap_or_else(|| "never".into());
+    let (state, action) = match c.disabled_at {
+        None => ("", ClientAction::Disable),
+        Some(_) => (" <strong>disabled</strong>", ClientAction::Enable),
+    };
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("confirm", action.as_str())
+        .append_pair("client_id", &c.client_id)
+        .finish();
+    let link = match action {
+        ClientAction::Disable => "Disable…",
+        ClientAction::Enable => "Enable…",
+    };
+    format!(
+        "<li><strong class=\"name\">{name}</strong>{state} <span class=\"small\">client id <code>{id}</code>, \
+         {known}</span><br>{people} person(s), {grants} live grant(s); last used {last_used}\
+         <br><span class=\"small\">known since {created}</span> \
+         <a href=\"{href}\">{link}</a></li>",
+        name = text(client_label(c)),
+        id = text(&c.client_id),
+        people = c.people,
+        grants = c.live_grants,
+        created = utc(c.created_at),
+        href = attr(&format!("{}?{query}", view.list_action)),
     )
 }
 
@@ -239,6 +353,66 @@ mod tests {
         );
         assert!(page.contains("Revoked 2 grants."));
         assert!(page.contains(CONSEQUENCES));
+    }
+
+    fn clients() -> ConsoleClients {
+        let client = ClientUse {
+            client_id: "c_1".into(),
+            client_name: Some(HOSTILE.into()),
+            source: "metadata_document".into(),
+            created_at: 1_800_000_000,
+            last_used_at: None,
+            disabled_at: None,
+            people: 3,
+            live_grants: 4,
+        };
+        ConsoleClients {
+            admin: "ops@example.com".into(),
+            clients: vec![client.clone()],
+            truncated: false,
+            confirmation: Some(Confirmation {
+                action: ClientAction::Disable,
+                client,
+                post_to: "/.gatehouse/admin/console/clients/disable".into(),
+            }),
+            done: None,
+            revoked: None,
+            list_action: "/.gatehouse/admin/console/clients".into(),
+        }
+    }
+
+    #[test]
+    fn a_hostile_client_name_renders_inert_on_the_agents_page() {
+        let page = console_clients(&clients(), "t0k");
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn disabling_says_what_it_revokes_before_the_csrf_protected_form() {
+        let page = console_clients(&clients(), "t0k");
+        let said = page
+            .find("Its 4 live grant(s), held by 3 person(s), are revoked now")
+            .unwrap();
+        let form = page.find("method=\"post\"").unwrap();
+        assert!(said < form, "{page}");
+        assert!(page.contains("name=\"csrf_token\" value=\"t0k\""));
+        assert!(page.contains("name=\"client_id\" value=\"c_1\""));
+        assert!(page.contains("identified by its metadata document"));
+        assert!(
+            page.contains("?confirm=disable&amp;client_id=c_1"),
+            "{page}"
+        );
+        let mut listed = clients();
+        listed.confirmation = None;
+        assert!(
+            !console_clients(&listed, "t").contains("method=\"post\""),
+            "no change without a confirmation"
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 // admin by the ADMINS policy logs in, filters grants, revokes two checked grants and then one
 // (the agents' tokens die at the gate, the others' live on), and a hostile filter value renders
 // inert. Without the CSRF token a revocation is refused; the page carries every page's headers.
+// The agents page counts each client's people and live grants, spells out what disabling does
+// before its form, disables (the tokens die, the client cannot authenticate) and enables again.
 // Screenshots are kept in $GATEHOUSE_SCREENSHOTS (default: a temporary directory).
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
@@ -10,9 +12,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startChromium } from './support/chromium.mjs';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { Browser, DEMO, hiddenFields, personAt, tokensFor } from './support/oauth.mjs';
+import { Browser, DEMO, hiddenFields, personAt, tokenRequest, tokensFor } from './support/oauth.mjs';
 
 const GRANTS = '/.gatehouse/admin/console/grants';
+const AGENTS = '/.gatehouse/admin/console/clients';
 const ADMINS = JSON.stringify({ allow_emails: [DEMO.email] });
 const HOSTILE = `<script>document.title='pwned'</script>"'><img src=x onerror="document.title='pwned'">`;
 
@@ -134,5 +137,41 @@ describe('the admin console', () => {
     assert.equal(done.status, 303);
     assert.match(done.headers.get('location'), /revoked=1$/);
     assert.equal(await live(tokens), 401);
+  });
+  test('the agents page spells out a disable before it, then disables and enables a client', async () => {
+    const hostile = await tokensFor(gh.url, { metadata: { client_name: HOSTILE } });
+    const { client, tokens } = hostile;
+    const page = await chromium.page();
+    await page.resize(390, 844);
+    await page.goto(`${gh.url}${AGENTS}`);
+    await page.fill({ email: DEMO.email, password: DEMO.password });
+    await page.click('button[type=submit]');
+    await shot(page, 'console-agents-390');
+    assert.ok(await page.evaluate(FITS), 'the agents page fits 390 px');
+    assert.equal(await page.evaluate(`document.querySelectorAll('body script, body img').length`), 0, 'a hostile client name is inert');
+    assert.notEqual(await page.evaluate('document.title'), 'pwned');
+    const row = await page.evaluate(`[...document.querySelectorAll('li')].find((li) => li.textContent.includes(${JSON.stringify(client.client_id)}))?.innerText`);
+    assert.ok(row.includes(HOSTILE), 'the name is shown as text');
+    assert.match(row, /1 person\(s\), 1 live grant\(s\)/);
+
+    await page.click(`a[href*="client_id=${encodeURIComponent(client.client_id)}"]`);
+    await shot(page, 'console-agents-confirm');
+    assert.match(await page.text(), /Its 1 live grant\(s\), held by 1 person\(s\), are revoked now at every app/);
+    assert.equal(await live(tokens), 200, 'asking to confirm changes nothing');
+    await page.click('form[method=post] button[type=submit]');
+    assert.match(await page.text(), /Disabled; 1 grant\(s\) revoked\./);
+    assert.equal(await live(tokens), 401);
+    const refresh = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+    assert.equal(refresh.status, 401, 'a disabled client cannot authenticate');
+
+    await page.click(`a[href*="client_id=${encodeURIComponent(client.client_id)}"]`);
+    assert.match(await page.text(), /stay revoked/);
+    await page.click('form[method=post] button[type=submit]');
+    assert.match(await page.text(), /Enabled\./);
+    const again = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+    assert.equal((await again.json()).error, 'invalid_grant', 'enabled, it authenticates; its revoked grant stays revoked');
+    await page.resize(1280, 900);
+    await shot(page, 'console-agents');
+    await page.close();
   });
 });

@@ -12,6 +12,7 @@
 //! Revoking a person also ends their browser sessions: "when a person is cut off, their agents'
 //! tokens die too".
 
+pub mod clients;
 pub mod console;
 
 use serde::Serialize;

@@ -53,6 +53,12 @@ pub const ADMIN_HELD: &str = "/.gatehouse/admin/held";
 pub const ADMIN_CONSOLE_GRANTS: &str = "/.gatehouse/admin/console/grants";
 /// Admin console: revoke the checked grants (`POST`, CSRF-protected), then back to the page.
 pub const ADMIN_CONSOLE_REVOKE: &str = "/.gatehouse/admin/console/grants/revoke";
+/// Admin console: the agents (clients) page, with a confirmation before a change (`GET`).
+pub const ADMIN_CONSOLE_CLIENTS: &str = "/.gatehouse/admin/console/clients";
+/// Admin console: disable a client, as the admin API does (`POST`, CSRF-protected).
+pub const ADMIN_CONSOLE_DISABLE: &str = "/.gatehouse/admin/console/clients/disable";
+/// Admin console: enable a disabled client again (`POST`, CSRF-protected).
+pub const ADMIN_CONSOLE_ENABLE: &str = "/.gatehouse/admin/console/clients/enable";
 /// Ends the person's session (`POST`, CSRF-protected).
 pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).

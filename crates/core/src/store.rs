@@ -102,6 +102,34 @@ pub trait ClientStore {
     -> Result<(), StoreError>;
     /// Disables the client for good (idempotent): [`ClientStore::client`] no longer finds it.
     async fn disable_client(&self, client_id: &ClientId, now: UnixTime) -> Result<(), StoreError>;
+    /// Lifts a disable (idempotent): the client is found again. Grants revoked when it was
+    /// disabled stay revoked.
+    async fn enable_client(&self, client_id: &ClientId) -> Result<(), StoreError>;
+    /// The clients storage knows (registered, inserted by the operator, and metadata-document
+    /// clients a person approved), most recently used first, at most `limit`, each with how
+    /// many people and grants are live for it at every app, for the admin console.
+    async fn clients_in_use(&self, limit: u32) -> Result<Vec<ClientUse>, StoreError>;
+}
+
+/// A client and its use, for the admin console ([`ClientStore::clients_in_use`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ClientUse {
+    /// The client.
+    pub client_id: String,
+    /// Its registered `client_name`, if any.
+    pub client_name: Option<String>,
+    /// `dynamic`, `static` or `metadata_document` (`clients.source`).
+    pub source: String,
+    /// When it was registered or first approved (Unix seconds).
+    pub created_at: u64,
+    /// When it last obtained tokens under any grant (Unix seconds).
+    pub last_used_at: Option<u64>,
+    /// When an admin disabled it (Unix seconds).
+    pub disabled_at: Option<u64>,
+    /// People holding a live grant for it, at every app.
+    pub people: u64,
+    /// Its live grants, at every app.
+    pub live_grants: u64,
 }
 
 /// A person who logged in.

@@ -1,8 +1,11 @@
 //! The admin console's grants page: an `ADMINS` person's browser session (or the admin token)
 //! lists grants filtered by person (email or subject), client, app, scope and state, and
-//! revokes one or many through the one revocation path, with the CSRF token.
+//! revokes one or many through the one revocation path, with the CSRF token; the agents page
+//! counts each client's people and live grants, confirms a disable before it is done, and
+//! disables or enables a client with the CSRF token.
 
 use gatehouse_core::admin::AdminCredentials;
+use gatehouse_core::admin::clients::ClientAction;
 use gatehouse_core::admin::console::GrantState;
 use gatehouse_core::audit::AuditKind;
 use gatehouse_core::error::Reason;
@@ -200,4 +203,126 @@ fn checked_grants_are_revoked_together_with_the_csrf_token_and_a_retry_revokes_n
         ))),
         Reason::ConsoleNothingSelected
     );
+}
+
+#[test]
+fn the_agents_page_counts_people_and_grants_and_confirms_a_disable_before_it_is_done() {
+    let mut world = World::new();
+    admins(&mut world);
+    let client = world.public_client();
+    let idle = world.public_client();
+    let tokens = world.tokens(&client);
+    world.tokens(&client);
+    let bob = world.login("bob@example.com");
+    let page = |query: &str| {
+        block_on(
+            world
+                .server()
+                .console_clients(&by_browser(&bob, None), query),
+        )
+        .unwrap()
+    };
+    let listed = page("");
+    let used = listed
+        .clients
+        .iter()
+        .find(|c| c.client_id == client.id)
+        .unwrap();
+    assert_eq!((used.people, used.live_grants), (1, 2));
+    assert!(used.disabled_at.is_none());
+    let unused = listed
+        .clients
+        .iter()
+        .find(|c| c.client_id == idle.id)
+        .unwrap();
+    assert_eq!(
+        (unused.people, unused.live_grants, unused.last_used_at),
+        (0, 0, None)
+    );
+    assert!(listed.confirmation.is_none());
+
+    let asked = page(&form(&[
+        ("confirm", "disable"),
+        ("client_id", client.id.as_str()),
+    ]));
+    let confirmation = asked.confirmation.unwrap();
+    assert_eq!(confirmation.action, ClientAction::Disable);
+    assert_eq!(confirmation.client.live_grants, 2);
+    assert_eq!(
+        confirmation.post_to,
+        "/.gatehouse/admin/console/clients/disable"
+    );
+    assert!(
+        world
+            .refresh(&client, tokens.refresh_token.as_deref().unwrap())
+            .is_ok(),
+        "asking to confirm changes nothing"
+    );
+}
+
+#[test]
+fn an_admin_disables_a_client_and_enables_it_again_with_the_csrf_token() {
+    let mut world = World::new();
+    admins(&mut world);
+    let client = world.public_client();
+    let tokens = world.tokens(&client);
+    let bob = world.login("bob@example.com");
+    let body = form(&[("client_id", client.id.as_str()), ("csrf_token", CSRF)]);
+    let disable = |csrf: Option<&str>| {
+        block_on(
+            world
+                .server()
+                .console_disable_client(&by_browser(&bob, csrf), body.as_bytes()),
+        )
+    };
+    assert_eq!(refused(disable(None)), Reason::CsrfMismatch);
+    assert_eq!(
+        disable(Some(CSRF)).unwrap(),
+        "/.gatehouse/admin/console/clients?done=disabled&grants=1"
+    );
+    assert_eq!(
+        error_of(world.refresh(&client, tokens.refresh_token.as_deref().unwrap())).reason,
+        Reason::ClientUnknown,
+        "a disabled client cannot authenticate"
+    );
+    let listed = block_on(world.server().console_clients(&by_browser(&bob, None), "")).unwrap();
+    let row = listed
+        .clients
+        .iter()
+        .find(|c| c.client_id == client.id)
+        .unwrap();
+    assert!(row.disabled_at.is_some());
+    assert_eq!(row.live_grants, 0);
+
+    let enable = |csrf: Option<&str>| {
+        block_on(
+            world
+                .server()
+                .console_enable_client(&by_browser(&bob, csrf), body.as_bytes()),
+        )
+    };
+    assert_eq!(refused(enable(None)), Reason::CsrfMismatch);
+    assert_eq!(
+        enable(Some(CSRF)).unwrap(),
+        "/.gatehouse/admin/console/clients?done=enabled"
+    );
+    let again = world.tokens(&client);
+    assert!(
+        again.access_token.len() > 10,
+        "an enabled client authorizes again"
+    );
+    assert_eq!(
+        error_of(world.refresh(&client, tokens.refresh_token.as_deref().unwrap())).reason,
+        Reason::GrantRevoked,
+        "the grants revoked by the disable stay revoked"
+    );
+    let actions: Vec<String> = world
+        .store
+        .audit
+        .borrow()
+        .iter()
+        .filter(|(_, e)| e.kind == AuditKind::AdminAction)
+        .map(|(_, e)| e.detail["action"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(actions, ["disable_client", "enable_client"]);
 }
