@@ -301,15 +301,11 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         .await?;
         let mut grants = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(grant) = self
+            let grant = self
                 .store
                 .grant(&GrantId::from_stored(id.to_owned()))
-                .await?
-            {
-                if grant.revocation_settled_at.is_none() {
-                    grants.push(grant);
-                }
-            }
+                .await?;
+            grants.extend(grant.filter(|g| g.revocation_settled_at.is_none()));
         }
         for grant in &grants {
             self.revoke_grant_record(grant, RevocationReason::AdminRequest)
