@@ -117,7 +117,7 @@ pub async fn console_grants<S: Store, K: Signer>(
         Ok(view) => {
             oauth::page_with_csrf(server, req, 200, |csrf| pages::console_grants(&view, csrf))
         }
-        Err(failure) => console_failure(server, &presented, paths::ADMIN_CONSOLE_GRANTS, failure),
+        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_GRANTS, failure),
     }
 }
 
@@ -134,7 +134,7 @@ pub async fn console_revoke<S: Store, K: Signer>(
     let presented = Presented::of(server, req)?;
     match server.console_revoke(&presented.credentials(), &body).await {
         Ok((_, back)) => http::redirect(303, &back),
-        Err(failure) => console_failure(server, &presented, paths::ADMIN_CONSOLE_GRANTS, failure),
+        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_GRANTS, failure),
     }
 }
 
@@ -154,7 +154,7 @@ pub async fn console_clients<S: Store, K: Signer>(
         Ok(view) => {
             oauth::page_with_csrf(server, req, 200, |csrf| pages::console_clients(&view, csrf))
         }
-        Err(failure) => console_failure(server, &presented, paths::ADMIN_CONSOLE_CLIENTS, failure),
+        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_CLIENTS, failure),
     }
 }
 
@@ -178,15 +178,50 @@ pub async fn console_client_change<S: Store, K: Signer>(
     };
     match result {
         Ok(back) => http::redirect(303, &back),
-        Err(failure) => console_failure(server, &presented, paths::ADMIN_CONSOLE_CLIENTS, failure),
+        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_CLIENTS, failure),
+    }
+}
+
+/// `GET …/.gatehouse/admin/console/people`: the console's people page.
+pub async fn console_people<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &Incoming,
+    url: &RequestUrl<'_>,
+) -> Result<Response> {
+    let presented = Presented::of(server, req)?;
+    let query = url.query.unwrap_or_default();
+    match server.console_people(&presented.credentials(), query).await {
+        Ok(view) => {
+            oauth::page_with_csrf(server, req, 200, |csrf| pages::console_people(&view, csrf))
+        }
+        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_PEOPLE, failure),
+    }
+}
+
+/// `POST …/.gatehouse/admin/console/people/revoke`: cuts the person off, then back (`303`).
+pub async fn console_revoke_person<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &mut Incoming,
+) -> Result<Response> {
+    let body = match http::body(req, MAX_FORM_BYTES).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let presented = Presented::of(server, req)?;
+    match server
+        .console_revoke_person(&presented.credentials(), &body)
+        .await
+    {
+        Ok(back) => http::redirect(303, &back),
+        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_PEOPLE, failure),
     }
 }
 
 /// A console failure as a page: `404` while the admin API is off, the login page for a browser
-/// without a session (then back to `page`), `403` for a person who is no admin, the error page otherwise.
+/// without a live session (then back to `page`), `403` for a person who is no admin, the error
+/// page otherwise.
 fn console_failure<S, K>(
     server: &AuthServer<'_, S, K>,
-    presented: &Presented,
     page: &str,
     failure: Failure,
 ) -> Result<Response> {
@@ -194,11 +229,7 @@ fn console_failure<S, K>(
         Failure::OAuth { error, .. } if error.reason == Reason::AdminApiOff => {
             http::page(404, pages::not_found(&server.site.path("/")))
         }
-        Failure::OAuth { error, .. }
-            if error.reason == Reason::AdminUnauthorized
-                && presented.session.is_none()
-                && presented.authorization.is_none() =>
-        {
+        Failure::OAuth { error, .. } if error.reason == Reason::ConsoleSignInRequired => {
             let back: String =
                 form_urlencoded::byte_serialize(server.site.path(page).as_bytes()).collect();
             http::redirect(

@@ -177,6 +177,12 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         (Some(Method::Post), paths::ADMIN_CONSOLE_REVOKE) => {
             admin::console_revoke(&server, &mut req).await
         }
+        (Some(Method::Get), paths::ADMIN_CONSOLE_PEOPLE) => {
+            admin::console_people(&server, &req, &url).await
+        }
+        (Some(Method::Post), paths::ADMIN_CONSOLE_REVOKE_PERSON) => {
+            admin::console_revoke_person(&server, &mut req).await
+        }
         (Some(Method::Get), paths::ADMIN_CONSOLE_CLIENTS) => {
             admin::console_clients(&server, &req, &url).await
         }
@@ -214,6 +220,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             | paths::ADMIN_HELD
             | paths::ADMIN_CONSOLE_GRANTS
             | paths::ADMIN_CONSOLE_CLIENTS
+            | paths::ADMIN_CONSOLE_PEOPLE
             | paths::OIDC_CALLBACK,
         ) => http::method_not_allowed("GET"),
         (
@@ -227,6 +234,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             | paths::ADMIN_CONSOLE_REVOKE
             | paths::ADMIN_CONSOLE_DISABLE
             | paths::ADMIN_CONSOLE_ENABLE
+            | paths::ADMIN_CONSOLE_REVOKE_PERSON
             | paths::ADMIN_DISABLE_CLIENT,
         ) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.

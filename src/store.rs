@@ -465,6 +465,40 @@ fn groups(json: &str) -> Result<Vec<String>, StoreError> {
 }
 
 impl SessionStore for WorkerStore<'_> {
+    async fn people_in_use(&self, limit: u32, now: UnixTime) -> Result<Vec<PersonUse>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            subject: String,
+            email: String,
+            sessions: f64,
+            last_seen_at: Option<f64>,
+            live_grants: f64,
+        }
+        // The per-person reads use `sessions_by_subject` and `grants_by_subject`.
+        let sql = "SELECT p.subject, p.email, \
+             (SELECT COUNT(*) FROM sessions s WHERE s.subject = p.subject AND s.revoked_at IS NULL AND s.expires_at > ?2) AS sessions, \
+             (SELECT MAX(s.last_seen_at) FROM sessions s WHERE s.subject = p.subject) AS last_seen_at, \
+             (SELECT COUNT(*) FROM grants g WHERE g.subject = p.subject AND g.revoked_at IS NULL) AS live_grants \
+             FROM people p ORDER BY COALESCE(last_seen_at, p.last_login_at, p.created_at) DESC, p.subject LIMIT ?1";
+        let rows: Vec<Row> = self
+            .statement(sql, &[JsValue::from(limit), time(now)])?
+            .all()
+            .await
+            .map_err(|e| failed(sql, e))?
+            .results()
+            .map_err(|e| failed(sql, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| PersonUse {
+                subject: row.subject,
+                email: row.email,
+                sessions: row.sessions as u64,
+                last_seen_at: row.last_seen_at.map(|t| secs(t).0),
+                live_grants: row.live_grants as u64,
+            })
+            .collect())
+    }
+
     async fn insert_session(
         &self,
         session: &SessionRecord,

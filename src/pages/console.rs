@@ -1,4 +1,5 @@
-//! The admin console's pages. The agents page: each client's use, and a confirmation that
+//! The admin console's pages. The people page: sessions and agents per person, and a
+//! confirmation before cutting one off. The agents page: each client's use, and a confirmation that
 //! spells out a disable or enable before its form. The grants page: a filter form (`GET`), one revoke form per grant, and a
 //! revoke-many form whose checkboxes sit in the rows (`form=` attribute, since forms cannot
 //! nest). Laid out as a list, not a table, so it reads at 390 px.
@@ -7,6 +8,7 @@ use gatehouse_core::admin::clients::{ClientAction, Confirmation, ConsoleClients}
 use gatehouse_core::admin::console::{
     ConsoleGrant, ConsoleGrants, GRANT_FIELD, GrantState, RETURN_FIELD,
 };
+use gatehouse_core::admin::people::ConsolePeople;
 use gatehouse_core::csrf;
 use gatehouse_core::store::ClientUse;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -268,6 +270,75 @@ fn client_row(view: &ConsoleClients, c: &ClientUse) -> String {
     )
 }
 
+/// The people page for `view`; a confirmation's form carries `csrf_token`.
+pub fn console_people(view: &ConsolePeople, csrf_token: &str) -> String {
+    let notice = view
+        .revoked
+        .map(|n| format!("<p class=\"warn\">Sessions ended; {n} grant(s) revoked.</p>"))
+        .unwrap_or_default();
+    let confirmation = view
+        .confirmation
+        .as_ref()
+        .map(|p| {
+            format!(
+                "<div class=\"warn name\"><p><strong>Cut {email} off?</strong> <span \
+                 class=\"small\"><code>{subject}</code></span></p><p>Their {sessions} open \
+                 session(s) end now, so they are signed out everywhere, and their {grants} live \
+                 grant(s), at every app, are revoked: every agent acting for them stops working \
+                 at the gates. They can sign in again if the apps' policies still admit them; \
+                 each agent would have to ask them again.</p>\
+                 <form method=\"post\" action=\"{action}\">{subject_field}{csrf}\
+                 <button type=\"submit\">Cut {email} off</button> <a href=\"{cancel}\">Cancel</a>\
+                 </form></div>",
+                email = text(&p.email),
+                subject = text(&p.subject),
+                sessions = p.sessions,
+                grants = p.live_grants,
+                action = attr(&view.revoke_action),
+                subject_field = hidden("subject", &p.subject),
+                csrf = hidden(csrf::FIELD, csrf_token),
+                cancel = attr(&view.list_action),
+            )
+        })
+        .unwrap_or_default();
+    let rows: String = view
+        .people
+        .iter()
+        .map(|p| {
+            let seen = p.last_seen_at.map(utc).unwrap_or_else(|| "never".into());
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("confirm", &p.subject)
+                .finish();
+            format!(
+                "<li><strong class=\"name\">{email}</strong> <span class=\"small\"><code>{subject}\
+                 </code></span><br>{sessions} open session(s), {grants} live grant(s); last seen \
+                 {seen} <a href=\"{href}\">Cut off…</a></li>",
+                email = text(&p.email),
+                subject = text(&p.subject),
+                sessions = p.sessions,
+                grants = p.live_grants,
+                href = attr(&format!("{}?{query}", view.list_action)),
+            )
+        })
+        .collect();
+    let list = if rows.is_empty() {
+        "<p>Nobody has signed in yet.</p>".to_owned()
+    } else {
+        format!("<ul>{rows}</ul>")
+    };
+    let truncated = if view.truncated {
+        "<p class=\"warn\">Only the 500 people seen most recently are listed.</p>"
+    } else {
+        ""
+    };
+    let body = format!(
+        "<h1>People</h1><p class=\"small\">Admin console · signed in as {admin}. Who has \
+         browser sessions and agents, at every app.</p>{notice}{confirmation}{truncated}{list}",
+        admin = text(&view.admin),
+    );
+    document("People · admin console", &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,6 +484,36 @@ mod tests {
             !console_clients(&listed, "t").contains("method=\"post\""),
             "no change without a confirmation"
         );
+    }
+
+    #[test]
+    fn cutting_a_person_off_is_confirmed_with_its_consequences_and_the_csrf_token() {
+        let person = gatehouse_core::store::PersonUse {
+            subject: format!("local:{HOSTILE}"),
+            email: HOSTILE.into(),
+            sessions: 2,
+            last_seen_at: None,
+            live_grants: 5,
+        };
+        let view = ConsolePeople {
+            admin: "ops@example.com".into(),
+            people: vec![person.clone()],
+            truncated: false,
+            confirmation: Some(person),
+            revoked: None,
+            list_action: "/p".into(),
+            revoke_action: "/p/revoke".into(),
+        };
+        let page = console_people(&view, "t0k");
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(page.contains("Their 2 open session(s) end now"), "{page}");
+        assert!(
+            page.contains("their 5 live grant(s), at every app, are revoked"),
+            "{page}"
+        );
+        assert!(page.contains("name=\"csrf_token\" value=\"t0k\""));
+        assert!(page.contains("last seen never"));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 // inert. Without the CSRF token a revocation is refused; the page carries every page's headers.
 // The agents page counts each client's people and live grants, spells out what disabling does
 // before its form, disables (the tokens die, the client cannot authenticate) and enables again.
-// Screenshots are kept in $GATEHOUSE_SCREENSHOTS (default: a temporary directory).
+// The people page lists sessions and agents and cuts a person off (here the admin herself: her
+// session ends with the rest). Screenshots are kept in $GATEHOUSE_SCREENSHOTS (default: a temporary directory).
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { Browser, DEMO, hiddenFields, personAt, tokenRequest, tokensFor } from '
 
 const GRANTS = '/.gatehouse/admin/console/grants';
 const AGENTS = '/.gatehouse/admin/console/clients';
+const PEOPLE = '/.gatehouse/admin/console/people';
 const ADMINS = JSON.stringify({ allow_emails: [DEMO.email] });
 const HOSTILE = `<script>document.title='pwned'</script>"'><img src=x onerror="document.title='pwned'">`;
 
@@ -172,6 +174,32 @@ describe('the admin console', () => {
     assert.equal((await again.json()).error, 'invalid_grant', 'enabled, it authenticates; its revoked grant stays revoked');
     await page.resize(1280, 900);
     await shot(page, 'console-agents');
+    await page.close();
+  });
+  test('the people page lists sessions and agents and cuts a person off everywhere', async () => {
+    const { tokens } = await tokensFor(gh.url);
+    const page = await chromium.page();
+    await page.resize(390, 844);
+    await page.goto(`${gh.url}${PEOPLE}`);
+    await page.fill({ email: DEMO.email, password: DEMO.password });
+    await page.click('button[type=submit]');
+    await shot(page, 'console-people-390');
+    assert.ok(await page.evaluate(FITS), 'the people page fits 390 px');
+    const row = await page.evaluate(`[...document.querySelectorAll('li')].find((li) => li.textContent.includes(${JSON.stringify(DEMO.email)}))?.innerText`);
+    assert.match(row, /[1-9]\d* open session\(s\), 1 live grant\(s\); last seen 20\d\d-/);
+
+    await page.click('a[href*="confirm="]');
+    await shot(page, 'console-people-confirm');
+    assert.match(await page.text(), /Their [1-9]\d* open session\(s\) end now/);
+    assert.match(await page.text(), /their 1 live grant\(s\), at every app, are revoked/);
+    assert.equal(await live(tokens), 200, 'asking to confirm changes nothing');
+    await page.click('form[method=post] button[type=submit]');
+    assert.equal(await live(tokens), 401, "the person's agents die at the gate");
+    assert.ok(await page.evaluate(`!!document.querySelector('input[name=password]')`), 'her own session ended too: the login page');
+    await page.fill({ email: DEMO.email, password: DEMO.password });
+    await page.click('button[type=submit]');
+    const after = await page.evaluate(`[...document.querySelectorAll('li')].find((li) => li.textContent.includes(${JSON.stringify(DEMO.email)}))?.innerText`);
+    assert.match(after, /, 0 live grant\(s\)/, 'signed in again, she holds no grant');
     await page.close();
   });
 });

@@ -14,6 +14,7 @@
 
 pub mod clients;
 pub mod console;
+pub mod people;
 
 use serde::Serialize;
 
@@ -148,6 +149,26 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             crate::csrf::verify(credentials.csrf_cookie, form.get(crate::csrf::FIELD)?)?;
         }
         Ok(person.email)
+    }
+
+    /// [`Self::admin`] for the console's pages: a browser without a live session (none, expired
+    /// or ended) is told to sign in (`ConsoleSignInRequired`) rather than refused, so the page
+    /// can send it to the login page; a signed-in person outside `ADMINS` is refused.
+    pub(crate) async fn console_admin(
+        &self,
+        credentials: &AdminCredentials<'_>,
+        form: Option<&Form>,
+    ) -> Result<String, Failure> {
+        match self.admin(credentials, form).await {
+            Err(Failure::OAuth { error, .. })
+                if error.reason == Reason::AdminUnauthorized
+                    && credentials.authorization.is_none()
+                    && self.person(credentials.session).await?.is_none() =>
+            {
+                Err(Reason::ConsoleSignInRequired.into())
+            }
+            other => other,
+        }
     }
 
     /// Records an administrator's change before it is made.

@@ -325,6 +325,9 @@ pub enum Reason {
     ConsoleBadFilter,
     /// The admin console's revoke form was sent with no grant checked.
     ConsoleNothingSelected,
+    /// The admin console was opened by a browser with no live session (none, expired or
+    /// ended): it signs in first.
+    ConsoleSignInRequired,
     /// Migration mode refuses writes that can wait.
     MigrationMode,
     /// No device code with this value was issued to this client for this app (RFC 8628 §3.5).
@@ -665,6 +668,7 @@ impl From<Reason> for OAuthError {
                 "state is live, revoked or any; app is this or all; at most 500 grants at once",
             ),
             R::ConsoleNothingSelected => (C::InvalidRequest, "no grant was selected"),
+            R::ConsoleSignInRequired => (C::InvalidToken, "sign in first"),
             R::DeviceCodeUnknown | R::DeviceCodeRedeemed => (
                 C::InvalidGrant,
                 "the device code is invalid or was already used",

@@ -59,6 +59,11 @@ pub const ADMIN_CONSOLE_CLIENTS: &str = "/.gatehouse/admin/console/clients";
 pub const ADMIN_CONSOLE_DISABLE: &str = "/.gatehouse/admin/console/clients/disable";
 /// Admin console: enable a disabled client again (`POST`, CSRF-protected).
 pub const ADMIN_CONSOLE_ENABLE: &str = "/.gatehouse/admin/console/clients/enable";
+/// Admin console: people, their sessions and agents (`GET`).
+pub const ADMIN_CONSOLE_PEOPLE: &str = "/.gatehouse/admin/console/people";
+/// Admin console: end a person's sessions and revoke their grants at every app (`POST`,
+/// CSRF-protected).
+pub const ADMIN_CONSOLE_REVOKE_PERSON: &str = "/.gatehouse/admin/console/people/revoke";
 /// Ends the person's session (`POST`, CSRF-protected).
 pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).

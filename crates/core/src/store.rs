@@ -188,6 +188,24 @@ pub trait SessionStore {
         session_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// The people storage knows, most recently seen first, at most `limit`, each with their
+    /// open sessions at `now` and live grants at every app, for the admin console.
+    async fn people_in_use(&self, limit: u32, now: UnixTime) -> Result<Vec<PersonUse>, StoreError>;
+}
+
+/// A person and what they hold, for the admin console ([`SessionStore::people_in_use`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PersonUse {
+    /// Stable subject.
+    pub subject: String,
+    /// Their email.
+    pub email: String,
+    /// Browser sessions neither ended nor expired.
+    pub sessions: u64,
+    /// When a session of theirs was last used (Unix seconds).
+    pub last_seen_at: Option<u64>,
+    /// Their live grants (agents acting for them), at every app.
+    pub live_grants: u64,
 }
 
 /// A person's consent on record for one client at one app.

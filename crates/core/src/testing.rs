@@ -766,6 +766,41 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn people_in_use(&self, limit: u32, now: UnixTime) -> Result<Vec<PersonUse>, StoreError> {
+        self.up()?;
+        let sessions = self.sessions.borrow();
+        let grants = self.grants.borrow();
+        let mut people: BTreeMap<&str, PersonUse> = BTreeMap::new();
+        let mut person = |p: &'_ Person| PersonUse {
+            subject: p.subject.clone(),
+            email: p.email.clone(),
+            sessions: 0,
+            last_seen_at: None,
+            live_grants: 0,
+        };
+        for s in sessions.values() {
+            let entry = people
+                .entry(s.person.subject.as_str())
+                .or_insert_with(|| person(&s.person));
+            if s.expires_at > now {
+                entry.sessions += 1;
+            }
+            entry.last_seen_at = entry.last_seen_at.max(Some(s.last_seen_at.0));
+        }
+        for g in grants.values() {
+            let entry = people
+                .entry(g.person.subject.as_str())
+                .or_insert_with(|| person(&g.person));
+            if g.revoked_at.is_none() {
+                entry.live_grants += 1;
+            }
+        }
+        let mut people: Vec<PersonUse> = people.into_values().collect();
+        people.sort_by_key(|p| std::cmp::Reverse(p.last_seen_at));
+        people.truncate(limit as usize);
+        Ok(people)
+    }
+
     async fn revoke_sessions_of(&self, subject: &str, _now: UnixTime) -> Result<(), StoreError> {
         self.d1_write()?;
         self.sessions

@@ -75,7 +75,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         credentials: &AdminCredentials<'_>,
         query: &str,
     ) -> Result<ConsoleClients, Failure> {
-        let admin = self.admin(credentials, None).await?;
+        let admin = self.console_admin(credentials, None).await?;
         let form = Form::parse(query.as_bytes())?;
         let clients = self.store.clients_in_use(MAX_CONSOLE_CLIENTS).await?;
         let action = match form.get("confirm")? {
@@ -142,7 +142,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         body: &[u8],
     ) -> Result<String, Failure> {
         let form = Form::parse(body)?;
-        let by = self.admin(credentials, Some(&form)).await?;
+        let by = self.console_admin(credentials, Some(&form)).await?;
         self.writable()?;
         let client_id = ClientId::parse(form.require("client_id")?)?;
         let detail = serde_json::json!({

@@ -226,7 +226,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         credentials: &AdminCredentials<'_>,
         query: &str,
     ) -> Result<ConsoleGrants, Failure> {
-        let admin = self.admin(credentials, None).await?;
+        let admin = self.console_admin(credentials, None).await?;
         let filter = GrantsFilter::parse(query)?;
         let revoked = Form::parse(query.as_bytes())?
             .get(REVOKED_FIELD)?
@@ -275,7 +275,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         body: &[u8],
     ) -> Result<(Revoked, String), Failure> {
         let form = Form::parse(body)?;
-        let by = self.admin(credentials, Some(&form)).await?;
+        let by = self.console_admin(credentials, Some(&form)).await?;
         let ids = form.all(GRANT_FIELD);
         if ids.is_empty() {
             return Err(Reason::ConsoleNothingSelected.into());

@@ -245,6 +245,7 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::AdminFilterRequired => (C::InvalidRequest, "RFC 6749 §5.2"),
         R::AdminBadNumber => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
         R::ConsoleBadFilter => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
+        R::ConsoleSignInRequired => (C::InvalidToken, "RFC 6750 §3.1: no valid credentials"),
         R::ConsoleNothingSelected => (
             C::InvalidRequest,
             "RFC 6749 §5.2: missing a required parameter",
@@ -380,7 +381,7 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 123] = [
+const REASONS: [Reason; 124] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -461,6 +462,7 @@ const REASONS: [Reason; 123] = [
     Reason::AdminBadNumber,
     Reason::ConsoleBadFilter,
     Reason::ConsoleNothingSelected,
+    Reason::ConsoleSignInRequired,
     Reason::MigrationMode,
     Reason::DeviceCodeUnknown,
     Reason::DeviceCodeExpired,

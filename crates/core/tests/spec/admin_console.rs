@@ -10,6 +10,8 @@ use gatehouse_core::admin::console::GrantState;
 use gatehouse_core::audit::AuditKind;
 use gatehouse_core::error::Reason;
 use gatehouse_core::server::Failure;
+use gatehouse_core::store::SessionStore as _;
+use gatehouse_core::time::UnixTime;
 
 use crate::support::*;
 
@@ -102,7 +104,22 @@ fn only_admins_see_the_console_and_it_is_off_without_admins_or_token() {
                 .server()
                 .console_grants(&AdminCredentials::default(), "")
         )),
-        Reason::AdminUnauthorized
+        Reason::ConsoleSignInRequired,
+        "a browser without a session signs in first"
+    );
+    let ended = world.login("bob@example.com");
+    block_on(
+        world
+            .store
+            .revoke_sessions_of("local:bob@example.com", UnixTime(0)),
+    )
+    .unwrap();
+    assert_eq!(
+        refused(block_on(
+            world.server().console_grants(&by_browser(&ended, None), "")
+        )),
+        Reason::ConsoleSignInRequired,
+        "nor with an ended one"
     );
     world.config.admins = None;
     assert_eq!(
@@ -325,4 +342,61 @@ fn an_admin_disables_a_client_and_enables_it_again_with_the_csrf_token() {
         .map(|(_, e)| e.detail["action"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(actions, ["disable_client", "enable_client"]);
+}
+
+#[test]
+fn the_people_page_lists_sessions_and_agents_and_cuts_a_person_off_everywhere() {
+    let mut world = World::new();
+    admins(&mut world);
+    let client = world.public_client();
+    let tokens = world.tokens(&client);
+    let alice = world.login("alice@example.com");
+    let bob = world.login("bob@example.com");
+    let listed = block_on(world.server().console_people(&by_browser(&bob, None), "")).unwrap();
+    let row = listed
+        .people
+        .iter()
+        .find(|p| p.email == "alice@example.com")
+        .unwrap();
+    assert_eq!(row.live_grants, 1);
+    assert!(row.sessions >= 1);
+    assert!(row.last_seen_at.is_some());
+    let asked = block_on(world.server().console_people(
+        &by_browser(&bob, None),
+        "confirm=local%3Aalice%40example.com",
+    ))
+    .unwrap();
+    assert_eq!(
+        asked.confirmation.unwrap().live_grants,
+        1,
+        "asking changes nothing"
+    );
+
+    let body = form(&[("subject", "local:alice@example.com"), ("csrf_token", CSRF)]);
+    let cut = |csrf: Option<&str>| {
+        block_on(
+            world
+                .server()
+                .console_revoke_person(&by_browser(&bob, csrf), body.as_bytes()),
+        )
+    };
+    assert_eq!(refused(cut(None)), Reason::CsrfMismatch);
+    assert_eq!(
+        cut(Some(CSRF)).unwrap(),
+        "/.gatehouse/admin/console/people?revoked=1"
+    );
+    assert!(
+        block_on(world.server().person(Some(&alice)))
+            .unwrap()
+            .is_none(),
+        "her sessions end"
+    );
+    assert_eq!(
+        error_of(world.refresh(&client, tokens.refresh_token.as_deref().unwrap())).reason,
+        Reason::GrantRevoked
+    );
+    assert_eq!(
+        cut(Some(CSRF)).unwrap(),
+        "/.gatehouse/admin/console/people?revoked=0"
+    );
 }
