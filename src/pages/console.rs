@@ -6,7 +6,7 @@
 
 use gatehouse_core::admin::clients::{ClientAction, Confirmation, ConsoleClients};
 use gatehouse_core::admin::console::{
-    ConsoleGrant, ConsoleGrants, GRANT_FIELD, GrantState, RETURN_FIELD,
+    ConsoleGrant, ConsoleGrants, ConsoleLinks, GRANT_FIELD, GrantState, RETURN_FIELD,
 };
 use gatehouse_core::admin::people::ConsolePeople;
 use gatehouse_core::csrf;
@@ -15,6 +15,28 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::agents::utc;
 use super::{document, hidden};
+
+/// The links to the console's pages, the current one as plain text.
+fn nav(links: &ConsoleLinks, current: &str) -> String {
+    let items: Vec<String> = [
+        ("Grants", &links.grants),
+        ("Agents", &links.agents),
+        ("People", &links.people),
+    ]
+    .into_iter()
+    .map(|(label, href)| {
+        if label == current {
+            format!("<strong>{label}</strong>")
+        } else {
+            format!("<a href=\"{}\">{label}</a>", attr(href))
+        }
+    })
+    .collect();
+    format!(
+        "<p class=\"small\">Admin console: {}</p>",
+        items.join(" · ")
+    )
+}
 
 /// The `id` of the revoke-many form, named by each row's checkbox.
 const MANY_FORM: &str = "revoke-many";
@@ -96,8 +118,9 @@ pub fn console_grants(view: &ConsoleGrants, csrf_token: &str) -> String {
         ""
     };
     let body = format!(
-        "<h1>Grants at {app}</h1><p class=\"small\">Admin console · signed in as {admin}. \
+        "{nav}<h1>Grants at {app}</h1><p class=\"small\">Admin console · signed in as {admin}. \
          {count} grant(s) shown, {live} live.</p>{notice}{filter_form}{truncated}{list}",
+        nav = nav(&view.links, "Grants"),
         app = text(&view.app_name),
         admin = text(&view.admin),
         count = view.grants.len(),
@@ -186,9 +209,10 @@ pub fn console_clients(view: &ConsoleClients, csrf_token: &str) -> String {
         ""
     };
     let body = format!(
-        "<h1>Agents</h1><p class=\"small\">Admin console · signed in as {admin}. Every client \
+        "{nav}<h1>Agents</h1><p class=\"small\">Admin console · signed in as {admin}. Every client \
          gatehouse knows, registered or identified by a metadata document, at every app.</p>\
          {notice}{confirmation}{truncated}{list}",
+        nav = nav(&view.links, "Agents"),
         admin = text(&view.admin),
     );
     document("Agents · admin console", &body)
@@ -332,8 +356,9 @@ pub fn console_people(view: &ConsolePeople, csrf_token: &str) -> String {
         ""
     };
     let body = format!(
-        "<h1>People</h1><p class=\"small\">Admin console · signed in as {admin}. Who has \
+        "{nav}<h1>People</h1><p class=\"small\">Admin console · signed in as {admin}. Who has \
          browser sessions and agents, at every app.</p>{notice}{confirmation}{truncated}{list}",
+        nav = nav(&view.links, "People"),
         admin = text(&view.admin),
     );
     document("People · admin console", &body)
@@ -343,6 +368,25 @@ pub fn console_people(view: &ConsolePeople, csrf_token: &str) -> String {
 mod tests {
     use super::*;
     use gatehouse_core::admin::console::GrantsFilter;
+
+    fn links() -> ConsoleLinks {
+        ConsoleLinks {
+            grants: "/g".into(),
+            agents: "/a".into(),
+            people: "/p".into(),
+        }
+    }
+
+    #[test]
+    fn every_page_links_to_the_others() {
+        let page = console_grants(&view(), "t");
+        assert!(
+            page.contains(
+                "<strong>Grants</strong> · <a href=\"/a\">Agents</a> · <a href=\"/p\">People</a>"
+            ),
+            "{page}"
+        );
+    }
 
     const HOSTILE: &str = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
 
@@ -382,6 +426,7 @@ mod tests {
             revoked: Some(2),
             list_action: "/.gatehouse/admin/console/grants".into(),
             revoke_action: "/.gatehouse/admin/console/grants/revoke".into(),
+            links: links(),
         }
     }
 
@@ -449,6 +494,7 @@ mod tests {
             done: None,
             revoked: None,
             list_action: "/.gatehouse/admin/console/clients".into(),
+            links: links(),
         }
     }
 
@@ -503,6 +549,7 @@ mod tests {
             revoked: None,
             list_action: "/p".into(),
             revoke_action: "/p/revoke".into(),
+            links: links(),
         };
         let page = console_people(&view, "t0k");
         assert!(!page.contains("<script>alert"), "{page}");

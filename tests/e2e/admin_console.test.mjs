@@ -59,6 +59,7 @@ describe('the admin console', () => {
     assert.match(text, /Grants at /);
     assert.match(text, new RegExp(`signed in as ${DEMO.email}`));
     for (const { client } of agents) assert.ok(text.includes(client.client_id), client.client_id);
+    assert.deepEqual(await page.evaluate(`[...document.querySelectorAll('a')].map((a) => a.textContent).filter((t) => t === 'Agents' || t === 'People')`), ['Agents', 'People'], 'links to the other pages');
 
     // Filter by client: only its grant.
     await page.fill({ client_id: second.client.client_id });

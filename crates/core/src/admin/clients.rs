@@ -66,6 +66,8 @@ pub struct ConsoleClients {
     pub revoked: Option<u64>,
     /// This page (`GET`).
     pub list_action: String,
+    /// The console's pages.
+    pub links: crate::admin::console::ConsoleLinks,
 }
 
 impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
@@ -115,6 +117,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                 .map(str::to_owned),
             revoked: form.get("grants")?.and_then(|n| n.parse().ok()),
             list_action: self.site.path(paths::ADMIN_CONSOLE_CLIENTS),
+            links: self.console_links(),
         })
     }
 

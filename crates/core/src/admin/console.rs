@@ -198,6 +198,28 @@ impl From<GrantRecord> for ConsoleGrant {
     }
 }
 
+/// The console's pages, under this app's prefix: every page links to the others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsoleLinks {
+    /// The grants page.
+    pub grants: String,
+    /// The agents (clients) page.
+    pub agents: String,
+    /// The people page.
+    pub people: String,
+}
+
+impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
+    /// The console's pages at this app.
+    pub(crate) fn console_links(&self) -> ConsoleLinks {
+        ConsoleLinks {
+            grants: self.site.path(paths::ADMIN_CONSOLE_GRANTS),
+            agents: self.site.path(paths::ADMIN_CONSOLE_CLIENTS),
+            people: self.site.path(paths::ADMIN_CONSOLE_PEOPLE),
+        }
+    }
+}
+
 /// Everything the grants page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConsoleGrants {
@@ -215,6 +237,8 @@ pub struct ConsoleGrants {
     pub revoked: Option<u64>,
     /// Where the filter form submits (`GET`).
     pub list_action: String,
+    /// The console's pages.
+    pub links: ConsoleLinks,
     /// Where the revoke form posts.
     pub revoke_action: String,
 }
@@ -260,6 +284,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             revoked,
             list_action: self.site.path(paths::ADMIN_CONSOLE_GRANTS),
             revoke_action: self.site.path(paths::ADMIN_CONSOLE_REVOKE),
+            links: self.console_links(),
         })
     }
 

@@ -32,6 +32,8 @@ pub struct ConsolePeople {
     pub revoked: Option<u64>,
     /// This page (`GET`).
     pub list_action: String,
+    /// The console's pages.
+    pub links: crate::admin::console::ConsoleLinks,
     /// Where the confirmation's form posts.
     pub revoke_action: String,
 }
@@ -66,6 +68,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             confirmation,
             revoked: form.get("revoked")?.and_then(|n| n.parse().ok()),
             list_action: self.site.path(paths::ADMIN_CONSOLE_PEOPLE),
+            links: self.console_links(),
             revoke_action: self.site.path(paths::ADMIN_CONSOLE_REVOKE_PERSON),
         })
     }
