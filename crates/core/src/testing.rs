@@ -771,7 +771,7 @@ impl SessionStore for MemoryStore {
         let sessions = self.sessions.borrow();
         let grants = self.grants.borrow();
         let mut people: BTreeMap<&str, PersonUse> = BTreeMap::new();
-        let mut person = |p: &'_ Person| PersonUse {
+        let person = |p: &'_ Person| PersonUse {
             subject: p.subject.clone(),
             email: p.email.clone(),
             sessions: 0,
