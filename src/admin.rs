@@ -217,6 +217,18 @@ pub async fn console_revoke_person<S: Store, K: Signer>(
     }
 }
 
+/// `GET …/.gatehouse/admin/console/state`: migration mode, held writes, the health check.
+pub async fn console_state<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &Incoming,
+) -> Result<Response> {
+    let presented = Presented::of(server, req)?;
+    match server.console_state(&presented.credentials()).await {
+        Ok(view) => http::page(200, pages::console_state(&view)),
+        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_STATE, failure),
+    }
+}
+
 /// A console failure as a page: `404` while the admin API is off, the login page for a browser
 /// without a live session (then back to `page`), `403` for a person who is no admin, the error
 /// page otherwise.

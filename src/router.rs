@@ -177,6 +177,9 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         (Some(Method::Post), paths::ADMIN_CONSOLE_REVOKE) => {
             admin::console_revoke(&server, &mut req).await
         }
+        (Some(Method::Get), paths::ADMIN_CONSOLE_STATE) => {
+            admin::console_state(&server, &req).await
+        }
         (Some(Method::Get), paths::ADMIN_CONSOLE_PEOPLE) => {
             admin::console_people(&server, &req, &url).await
         }
@@ -221,6 +224,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             | paths::ADMIN_CONSOLE_GRANTS
             | paths::ADMIN_CONSOLE_CLIENTS
             | paths::ADMIN_CONSOLE_PEOPLE
+            | paths::ADMIN_CONSOLE_STATE
             | paths::OIDC_CALLBACK,
         ) => http::method_not_allowed("GET"),
         (

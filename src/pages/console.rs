@@ -9,6 +9,7 @@ use gatehouse_core::admin::console::{
     ConsoleGrant, ConsoleGrants, ConsoleLinks, GRANT_FIELD, GrantState, RETURN_FIELD,
 };
 use gatehouse_core::admin::people::ConsolePeople;
+use gatehouse_core::admin::state::ConsoleState;
 use gatehouse_core::csrf;
 use gatehouse_core::store::ClientUse;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -22,6 +23,7 @@ fn nav(links: &ConsoleLinks, current: &str) -> String {
         ("Grants", &links.grants),
         ("Agents", &links.agents),
         ("People", &links.people),
+        ("State", &links.state),
     ]
     .into_iter()
     .map(|(label, href)| {
@@ -364,6 +366,62 @@ pub fn console_people(view: &ConsolePeople, csrf_token: &str) -> String {
     document("People · admin console", &body)
 }
 
+/// The state page: migration mode, the held writes, and where the health check is.
+pub fn console_state(view: &ConsoleState) -> String {
+    let mode = match view.migration {
+        Some((retry, ttl)) => format!(
+            "<p class=\"warn\"><strong>Migration mode is on.</strong> Writes that can wait are \
+             refused with <code>Retry-After: {retry}</code> or held below; access tokens live \
+             {ttl} s.</p>"
+        ),
+        None => "<p>Migration mode is off: D1 takes writes.</p>".to_owned(),
+    };
+    let rows: String = view
+        .held
+        .iter()
+        .map(|h| {
+            let failed = match (&h.last_error, h.retry_at) {
+                (Some(error), retry) => format!(
+                    "<br><span class=\"small\">failed {n} time(s): {error}; next try {next}</span>",
+                    n = h.failures,
+                    error = text(error),
+                    next = retry.map(utc).unwrap_or_else(|| "at the next drain".into()),
+                ),
+                (None, _) => String::new(),
+            };
+            format!(
+                "<li><strong>{kind}</strong> <code>{write}</code>{failed}</li>",
+                kind = text(&h.kind),
+                write = text(&h.write),
+            )
+        })
+        .collect();
+    let held = if rows.is_empty() {
+        "<p>No write is held.</p>".to_owned()
+    } else {
+        let more = if view.held_bound_reached {
+            "<p class=\"warn\">The first 200 are listed; there may be more.</p>"
+        } else {
+            ""
+        };
+        format!(
+            "<p>{} write(s) held in KV until the drain writes them to D1:</p><ul>{rows}</ul>{more}",
+            view.held.len()
+        )
+    };
+    let body = format!(
+        "{nav}<h1>State</h1><p class=\"small\">Admin console · signed in as {admin}. The \
+         configuration is valid (this page would not be served otherwise).</p>{mode}\
+         <h2>Held writes</h2>{held}<h2>Health</h2><p>The deep check of D1, KV and the Queue \
+         (JSON): <a href=\"{health}\">{health_text}</a></p>",
+        nav = nav(&view.links, "State"),
+        admin = text(&view.admin),
+        health = attr(&view.health_check),
+        health_text = text(&view.health_check),
+    );
+    document("State · admin console", &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,7 +432,33 @@ mod tests {
             grants: "/g".into(),
             agents: "/a".into(),
             people: "/p".into(),
+            state: "/s".into(),
         }
+    }
+
+    #[test]
+    fn the_state_page_shows_migration_mode_and_held_writes_escaped() {
+        let view = ConsoleState {
+            admin: "ops@example.com".into(),
+            migration: Some((30, 300)),
+            held: vec![gatehouse_core::admin::state::HeldRow {
+                kind: "end_sessions_of".into(),
+                write: format!("{{\"subject\":\"{HOSTILE}\"}}"),
+                failures: 2,
+                last_error: Some(HOSTILE.into()),
+                retry_at: Some(1_800_000_000),
+            }],
+            held_bound_reached: false,
+            health_check: "/healthz".into(),
+            links: links(),
+        };
+        let page = console_state(&view);
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(page.contains("Migration mode is on."));
+        assert!(page.contains("failed 2 time(s)"));
+        assert!(page.contains("next try 2027-01-15 08:00 UTC"));
+        assert!(page.contains("<strong>State</strong>"));
     }
 
     #[test]

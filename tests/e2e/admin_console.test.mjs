@@ -4,6 +4,7 @@
 // inert. Without the CSRF token a revocation is refused; the page carries every page's headers.
 // The agents page counts each client's people and live grants, spells out what disabling does
 // before its form, disables (the tokens die, the client cannot authenticate) and enables again.
+// The state page says whether migration mode is on and lists the held writes.
 // The people page lists sessions and agents and cuts a person off (here the admin herself: her
 // session ends with the rest). Screenshots are kept in $GATEHOUSE_SCREENSHOTS (default: a temporary directory).
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ import { Browser, DEMO, hiddenFields, personAt, tokenRequest, tokensFor } from '
 const GRANTS = '/.gatehouse/admin/console/grants';
 const AGENTS = '/.gatehouse/admin/console/clients';
 const PEOPLE = '/.gatehouse/admin/console/people';
+const STATE = '/.gatehouse/admin/console/state';
 const ADMINS = JSON.stringify({ allow_emails: [DEMO.email] });
 const HOSTILE = `<script>document.title='pwned'</script>"'><img src=x onerror="document.title='pwned'">`;
 
@@ -201,6 +203,20 @@ describe('the admin console', () => {
     await page.click('button[type=submit]');
     const after = await page.evaluate(`[...document.querySelectorAll('li')].find((li) => li.textContent.includes(${JSON.stringify(DEMO.email)}))?.innerText`);
     assert.match(after, /, 0 live grant\(s\)/, 'signed in again, she holds no grant');
+    await page.close();
+  });
+  test('the state page shows migration mode and the held writes, at 390 px', async () => {
+    const page = await chromium.page();
+    await page.resize(390, 844);
+    await page.goto(`${gh.url}${STATE}`);
+    await page.fill({ email: DEMO.email, password: DEMO.password });
+    await page.click('button[type=submit]');
+    await shot(page, 'console-state-390');
+    assert.ok(await page.evaluate(FITS), 'the state page fits 390 px');
+    const text = await page.text();
+    assert.match(text, /Migration mode is off/);
+    assert.match(text, /No write is held/);
+    assert.equal(await page.evaluate(`document.querySelector('a[href="/healthz"]')?.textContent`), '/healthz');
     await page.close();
   });
 });

@@ -15,6 +15,7 @@
 pub mod clients;
 pub mod console;
 pub mod people;
+pub mod state;
 
 use serde::Serialize;
 

@@ -64,6 +64,8 @@ pub const ADMIN_CONSOLE_PEOPLE: &str = "/.gatehouse/admin/console/people";
 /// Admin console: end a person's sessions and revoke their grants at every app (`POST`,
 /// CSRF-protected).
 pub const ADMIN_CONSOLE_REVOKE_PERSON: &str = "/.gatehouse/admin/console/people/revoke";
+/// Admin console: migration mode, the held writes and the health check (`GET`).
+pub const ADMIN_CONSOLE_STATE: &str = "/.gatehouse/admin/console/state";
 /// Ends the person's session (`POST`, CSRF-protected).
 pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).

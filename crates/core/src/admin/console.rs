@@ -207,6 +207,8 @@ pub struct ConsoleLinks {
     pub agents: String,
     /// The people page.
     pub people: String,
+    /// The state page (migration mode, held writes, health).
+    pub state: String,
 }
 
 impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
@@ -216,6 +218,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             grants: self.site.path(paths::ADMIN_CONSOLE_GRANTS),
             agents: self.site.path(paths::ADMIN_CONSOLE_CLIENTS),
             people: self.site.path(paths::ADMIN_CONSOLE_PEOPLE),
+            state: self.site.path(paths::ADMIN_CONSOLE_STATE),
         }
     }
 }

@@ -400,3 +400,48 @@ fn the_people_page_lists_sessions_and_agents_and_cuts_a_person_off_everywhere() 
         "/.gatehouse/admin/console/people?revoked=0"
     );
 }
+
+#[test]
+fn the_state_page_shows_migration_mode_and_the_writes_it_holds() {
+    let mut world = World::new();
+    let client = world.public_client();
+    world.tokens(&client);
+    let header = Some(format!("Bearer {ADMIN_TOKEN}"));
+    let token = AdminCredentials {
+        authorization: header.as_deref(),
+        ..AdminCredentials::default()
+    };
+    let calm = block_on(world.server().console_state(&token)).unwrap();
+    assert_eq!(calm.migration, None);
+    assert!(calm.held.is_empty());
+    assert_eq!(calm.health_check, "/healthz");
+
+    world.config.migration = Some(gatehouse_core::migration::Migration {
+        retry_after_secs: 120,
+        access_token_ttl_secs: 4 * 3600,
+    });
+    world.store.d1_read_only.set(true);
+    let body = form(&[("subject", "local:alice@example.com")]);
+    let header = Some(format!("Bearer {ADMIN_TOKEN}"));
+    let token = AdminCredentials {
+        authorization: header.as_deref(),
+        ..AdminCredentials::default()
+    };
+    block_on(world.server().admin_revoke(&token, body.as_bytes())).unwrap();
+    let held = block_on(world.server().console_state(&token)).unwrap();
+    assert_eq!(held.migration, Some((120, 4 * 3600)));
+    let kinds: Vec<&str> = held.held.iter().map(|h| h.kind.as_str()).collect();
+    assert!(kinds.contains(&"end_sessions_of"), "{kinds:?}");
+    assert!(kinds.contains(&"revoke_grant"), "{kinds:?}");
+    let ends = held
+        .held
+        .iter()
+        .find(|h| h.kind == "end_sessions_of")
+        .unwrap();
+    assert!(
+        ends.write
+            .contains("\"subject\":\"local:alice@example.com\""),
+        "{}",
+        ends.write
+    );
+}
