@@ -4,6 +4,7 @@
 //! functions.
 
 use gatehouse_core::admin::AdminCredentials;
+use gatehouse_core::admin::audit::AuditAnswer;
 use gatehouse_core::error::Reason;
 use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::paths;
@@ -226,6 +227,32 @@ pub async fn console_state<S: Store, K: Signer>(
     match server.console_state(&presented.credentials()).await {
         Ok(view) => http::page(200, pages::console_state(&view)),
         Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_STATE, failure),
+    }
+}
+
+/// `GET …/.gatehouse/admin/console/audit`: the console's audit page, or its export.
+pub async fn console_audit<S: Store, K: Signer>(
+    server: &AuthServer<'_, S, K>,
+    req: &Incoming,
+    url: &RequestUrl<'_>,
+) -> Result<Response> {
+    let presented = Presented::of(server, req)?;
+    let query = url.query.unwrap_or_default();
+    match server.console_audit(&presented.credentials(), query).await {
+        Ok(AuditAnswer::Page(view)) => http::page(200, pages::console_audit(&view)),
+        Ok(AuditAnswer::Export(export)) => {
+            let mut response = Response::ok(export.body)?;
+            let headers = response.headers_mut();
+            headers.set("Content-Type", export.content_type)?;
+            headers.set(
+                "Content-Disposition",
+                &format!("attachment; filename=\"{}\"", export.filename),
+            )?;
+            headers.set("Cache-Control", "no-store")?;
+            headers.set("X-Content-Type-Options", "nosniff")?;
+            Ok(response)
+        }
+        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_AUDIT, failure),
     }
 }
 

@@ -177,6 +177,9 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
         (Some(Method::Post), paths::ADMIN_CONSOLE_REVOKE) => {
             admin::console_revoke(&server, &mut req).await
         }
+        (Some(Method::Get), paths::ADMIN_CONSOLE_AUDIT) => {
+            admin::console_audit(&server, &req, &url).await
+        }
         (Some(Method::Get), paths::ADMIN_CONSOLE_STATE) => {
             admin::console_state(&server, &req).await
         }
@@ -225,6 +228,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             | paths::ADMIN_CONSOLE_CLIENTS
             | paths::ADMIN_CONSOLE_PEOPLE
             | paths::ADMIN_CONSOLE_STATE
+            | paths::ADMIN_CONSOLE_AUDIT
             | paths::OIDC_CALLBACK,
         ) => http::method_not_allowed("GET"),
         (

@@ -4,12 +4,14 @@
 //! revoke-many form whose checkboxes sit in the rows (`form=` attribute, since forms cannot
 //! nest). Laid out as a list, not a table, so it reads at 390 px.
 
+use gatehouse_core::admin::audit::ConsoleAudit;
 use gatehouse_core::admin::clients::{ClientAction, Confirmation, ConsoleClients};
 use gatehouse_core::admin::console::{
     ConsoleGrant, ConsoleGrants, ConsoleLinks, GRANT_FIELD, GrantState, RETURN_FIELD,
 };
 use gatehouse_core::admin::people::ConsolePeople;
 use gatehouse_core::admin::state::ConsoleState;
+use gatehouse_core::audit::AuditKind;
 use gatehouse_core::csrf;
 use gatehouse_core::store::ClientUse;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -23,6 +25,7 @@ fn nav(links: &ConsoleLinks, current: &str) -> String {
         ("Grants", &links.grants),
         ("Agents", &links.agents),
         ("People", &links.people),
+        ("Audit", &links.audit),
         ("State", &links.state),
     ]
     .into_iter()
@@ -422,6 +425,108 @@ pub fn console_state(view: &ConsoleState) -> String {
     document("State · admin console", &body)
 }
 
+/// The audit page: the search form, export links, the events with who did what, the next page.
+pub fn console_audit(view: &ConsoleAudit) -> String {
+    let f = &view.filter;
+    let field = |name: &str, label: &str, value: Option<String>| {
+        format!(
+            "<label for=\"{name}\">{label}</label><input type=\"text\" id=\"{name}\" name=\"{name}\" value=\"{}\">",
+            attr(&value.unwrap_or_default())
+        )
+    };
+    let kinds: String = std::iter::once(("", "any event"))
+        .chain(AuditKind::ALL.into_iter().map(|k| (k.as_str(), k.as_str())))
+        .map(|(value, label)| {
+            let selected = if f.kind.map(AuditKind::as_str).unwrap_or_default() == value {
+                " selected"
+            } else {
+                ""
+            };
+            format!("<option value=\"{value}\"{selected}>{label}</option>")
+        })
+        .collect();
+    let form = format!(
+        "<form method=\"get\" action=\"{action}\">{subject}{client}\
+         <label for=\"kind\">Event</label><select id=\"kind\" name=\"kind\">{kinds}</select>\
+         {since}{until}<button type=\"submit\">Search</button></form>",
+        action = attr(&view.list_action),
+        subject = field("subject", "Person (subject)", f.subject.clone()),
+        client = field("client_id", "Client id", f.client_id.clone()),
+        since = field(
+            "since",
+            "Since (Unix seconds)",
+            f.since.map(|s| s.to_string())
+        ),
+        until = field(
+            "until",
+            "Until (Unix seconds)",
+            f.until.map(|u| u.to_string())
+        ),
+    );
+    let base = f.query();
+    let sep = if base.is_empty() { "" } else { "&" };
+    let exports = format!(
+        "<p class=\"small\">Export this search (newest 500): <a href=\"{jsonl}\">JSON lines</a> · \
+         <a href=\"{csv}\">CSV</a></p>",
+        jsonl = attr(&format!("{}?{base}{sep}format=jsonl", view.list_action)),
+        csv = attr(&format!("{}?{base}{sep}format=csv", view.list_action)),
+    );
+    let rows: String = view
+        .events
+        .iter()
+        .map(|e| {
+            let who = match (&e.subject, &e.client_id) {
+                (Some(s), Some(c)) => format!(
+                    "for <code>{}</code> by agent <code>{}</code>",
+                    text(s),
+                    text(c)
+                ),
+                (Some(s), None) => format!("person <code>{}</code>", text(s)),
+                (None, Some(c)) => format!("agent <code>{}</code>", text(c)),
+                (None, None) => String::new(),
+            };
+            let by =
+                e.by.as_deref()
+                    .map(|b| format!(" by admin <strong class=\"name\">{}</strong>", text(b)))
+                    .unwrap_or_default();
+            format!(
+                "<li><strong>{kind}</strong> {who}{by}<br><span class=\"small\">{at}{source}; \
+                 <code>{detail}</code></span></li>",
+                kind = text(&e.kind),
+                at = utc(e.at),
+                source = e
+                    .source
+                    .as_deref()
+                    .map(|s| format!(" from {}", text(s)))
+                    .unwrap_or_default(),
+                detail = text(&e.detail),
+            )
+        })
+        .collect();
+    let list = if rows.is_empty() {
+        "<p>No event matches this search.</p>".to_owned()
+    } else {
+        format!("<ul>{rows}</ul>")
+    };
+    let older = view
+        .older
+        .as_deref()
+        .map(|q| {
+            format!(
+                "<p><a href=\"{}\">Older events</a></p>",
+                attr(&format!("{}?{q}", view.list_action))
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "{nav}<h1>Audit log</h1><p class=\"small\">Admin console · signed in as {admin}. This \
+         app's events, newest first, 50 to a page.</p>{form}{exports}{list}{older}",
+        nav = nav(&view.links, "Audit"),
+        admin = text(&view.admin),
+    );
+    document("Audit · admin console", &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,8 +537,43 @@ mod tests {
             grants: "/g".into(),
             agents: "/a".into(),
             people: "/p".into(),
+            audit: "/au".into(),
             state: "/s".into(),
         }
+    }
+
+    #[test]
+    fn audit_events_name_the_person_and_the_agent_and_render_inert() {
+        let view = ConsoleAudit {
+            admin: "ops@example.com".into(),
+            filter: gatehouse_core::admin::audit::AuditFilter {
+                subject: Some(HOSTILE.into()),
+                ..Default::default()
+            },
+            events: vec![gatehouse_core::admin::audit::AuditRow {
+                id: 7,
+                at: 1_800_000_000,
+                kind: "token_issued".into(),
+                subject: Some("local:alice@example.com".into()),
+                client_id: Some("c_1".into()),
+                grant_id: Some("g_1".into()),
+                by: None,
+                source: None,
+                detail: format!("{{\"scope\":\"{HOSTILE}\"}}"),
+            }],
+            older: Some("before=1800000000.7".into()),
+            list_action: "/au".into(),
+            links: links(),
+        };
+        let page = console_audit(&view);
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(
+            page.contains("for <code>local:alice@example.com</code> by agent <code>c_1</code>"),
+            "{page}"
+        );
+        assert!(page.contains("href=\"/au?before=1800000000.7\""), "{page}");
+        assert!(page.contains("format=csv"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod login;
 
 pub use agents::agents;
 pub use consent::consent;
-pub use console::{console_clients, console_grants, console_people, console_state};
+pub use console::{console_audit, console_clients, console_grants, console_people, console_state};
 pub use demo::{demo, forbidden};
 pub use device::{device_consent, device_done, device_entry, device_refused};
 pub use error::{error, login_failed, not_found, paused};

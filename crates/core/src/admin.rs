@@ -12,6 +12,7 @@
 //! Revoking a person also ends their browser sessions: "when a person is cut off, their agents'
 //! tokens die too".
 
+pub mod audit;
 pub mod clients;
 pub mod console;
 pub mod people;
@@ -299,12 +300,17 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                 client_id: form.get("client_id")?,
                 since: number("since")?.map(UnixTime),
                 until: number("until")?.map(UnixTime),
+                kind: None,
+                before: None,
                 limit,
             })
             .await?;
         Ok(events
             .into_iter()
-            .map(|(at, event)| AdminAuditEvent { at: at.0, event })
+            .map(|e| AdminAuditEvent {
+                at: e.at.0,
+                event: e.event,
+            })
             .collect())
     }
 

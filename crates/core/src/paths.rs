@@ -66,6 +66,8 @@ pub const ADMIN_CONSOLE_PEOPLE: &str = "/.gatehouse/admin/console/people";
 pub const ADMIN_CONSOLE_REVOKE_PERSON: &str = "/.gatehouse/admin/console/people/revoke";
 /// Admin console: migration mode, the held writes and the health check (`GET`).
 pub const ADMIN_CONSOLE_STATE: &str = "/.gatehouse/admin/console/state";
+/// Admin console: the audit log searched, paged and exported (`GET`).
+pub const ADMIN_CONSOLE_AUDIT: &str = "/.gatehouse/admin/console/audit";
 /// Ends the person's session (`POST`, CSRF-protected).
 pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).

@@ -847,16 +847,24 @@ impl crate::audit::AuditLog for MemoryStore {
     async fn events(
         &self,
         query: &crate::audit::AuditQuery<'_>,
-    ) -> Result<Vec<(UnixTime, crate::audit::AuditEvent)>, StoreError> {
+    ) -> Result<Vec<crate::audit::StoredEvent>, StoreError> {
         self.up()?;
         Ok(self
             .audit
             .borrow()
             .iter()
+            .enumerate()
             .rev()
-            .filter(|(at, e)| query.matches(*at, e))
+            .map(|(i, (at, event))| (i as u64 + 1, *at, event))
+            .filter(|(id, at, e)| {
+                query.before.is_none_or(|b| (*at, *id) < b) && query.matches(*at, e)
+            })
             .take(query.limit as usize)
-            .cloned()
+            .map(|(id, at, event)| crate::audit::StoredEvent {
+                id,
+                at,
+                event: event.clone(),
+            })
             .collect())
     }
 }

@@ -207,6 +207,8 @@ pub struct ConsoleLinks {
     pub agents: String,
     /// The people page.
     pub people: String,
+    /// The audit page.
+    pub audit: String,
     /// The state page (migration mode, held writes, health).
     pub state: String,
 }
@@ -218,6 +220,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             grants: self.site.path(paths::ADMIN_CONSOLE_GRANTS),
             agents: self.site.path(paths::ADMIN_CONSOLE_CLIENTS),
             people: self.site.path(paths::ADMIN_CONSOLE_PEOPLE),
+            audit: self.site.path(paths::ADMIN_CONSOLE_AUDIT),
             state: self.site.path(paths::ADMIN_CONSOLE_STATE),
         }
     }

@@ -445,3 +445,71 @@ fn the_state_page_shows_migration_mode_and_the_writes_it_holds() {
         ends.write
     );
 }
+
+#[test]
+fn the_audit_page_searches_by_kind_and_person_pages_without_overlap_and_exports() {
+    use gatehouse_core::admin::audit::AuditAnswer;
+    let mut world = World::new();
+    admins(&mut world);
+    let client = world.public_client();
+    for _ in 0..30 {
+        world.tokens(&client);
+    }
+    let bob = world.login("bob@example.com");
+    let search = |query: &str| {
+        block_on(world.server().console_audit(&by_browser(&bob, None), query)).unwrap()
+    };
+    let page = |query: &str| match search(query) {
+        AuditAnswer::Page(page) => page,
+        AuditAnswer::Export(_) => panic!("a page"),
+    };
+    let first = page("kind=grant_created");
+    assert_eq!(first.events.len(), 30);
+    assert!(first.events.iter().all(|e| e.kind == "grant_created"));
+    assert!(
+        first
+            .events
+            .iter()
+            .all(|e| e.client_id.as_deref() == Some(client.id.as_str())
+                && e.subject.as_deref() == Some("local:alice@example.com")),
+        "person and agent named"
+    );
+    assert!(first.older.is_none(), "30 fit one page");
+
+    let all = page("subject=local%3Aalice%40example.com");
+    assert_eq!(all.events.len(), 50, "a page is bounded");
+    let older = all.older.clone().unwrap();
+    let next = page(&older);
+    let seen: std::collections::BTreeSet<u64> = all.events.iter().map(|e| e.id).collect();
+    assert!(!next.events.is_empty());
+    assert!(
+        next.events.iter().all(|e| !seen.contains(&e.id)),
+        "pages do not overlap"
+    );
+    assert!(next.events.first().unwrap().id < all.events.last().unwrap().id);
+
+    match search("kind=grant_created&format=csv") {
+        AuditAnswer::Export(export) => {
+            assert!(export.content_type.starts_with("text/csv"));
+            assert_eq!(export.body.lines().count(), 31, "a header and 30 rows");
+        }
+        AuditAnswer::Page(_) => panic!("an export"),
+    }
+    match search("kind=grant_created&format=jsonl") {
+        AuditAnswer::Export(export) => {
+            let line: serde_json::Value =
+                serde_json::from_str(export.body.lines().next().unwrap()).unwrap();
+            assert_eq!(line["kind"], "grant_created");
+            assert_eq!(line["client_id"], client.id.as_str());
+        }
+        AuditAnswer::Page(_) => panic!("an export"),
+    }
+    assert_eq!(
+        refused(block_on(
+            world
+                .server()
+                .console_audit(&by_browser(&bob, None), "kind=nope")
+        )),
+        Reason::ConsoleBadFilter
+    );
+}
