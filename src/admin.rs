@@ -257,8 +257,8 @@ pub async fn console_audit<S: Store, K: Signer>(
 }
 
 /// A console failure as a page: `404` while the admin API is off, the login page for a browser
-/// without a live session (then back to `page`), `403` for a person who is no admin, the error
-/// page otherwise.
+/// without a live session (then back to `page`), `403` for a person who is no admin, the
+/// migration-mode page for a change that cannot wait, the error page otherwise.
 fn console_failure<S, K>(
     server: &AuthServer<'_, S, K>,
     page: &str,
@@ -280,6 +280,7 @@ fn console_failure<S, K>(
             http::page(403, pages::error(&error))
         }
         Failure::OAuth { error, .. } => http::page(error.status(), pages::error(&error)),
+        Failure::Paused(paused) => http::paused_page(paused),
         failure => http::failure(failure),
     }
 }
