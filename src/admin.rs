@@ -218,14 +218,21 @@ pub async fn console_revoke_person<S: Store, K: Signer>(
     }
 }
 
-/// `GET …/.gatehouse/admin/console/state`: migration mode, held writes, the health check.
+/// `GET …/.gatehouse/admin/console/state`: migration mode, held writes, and the deep health
+/// check's results.
 pub async fn console_state<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
+    env: &worker::Env,
     req: &Incoming,
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
     match server.console_state(&presented.credentials()).await {
-        Ok(view) => http::page(200, pages::console_state(&view)),
+        Ok(view) => {
+            // Only once the admin is known: the deep check makes storage round trips.
+            let plan = gatehouse_core::health::Plan::for_config(server.config);
+            let report = crate::health::deep(env, plan).await;
+            http::page(200, pages::console_state(&view, &report))
+        }
         Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_STATE, failure),
     }
 }

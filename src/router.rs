@@ -181,7 +181,7 @@ pub async fn route(mut req: Incoming, env: &Env) -> Result<web_sys::Response> {
             admin::console_audit(&server, &req, &url).await
         }
         (Some(Method::Get), paths::ADMIN_CONSOLE_STATE) => {
-            admin::console_state(&server, &req).await
+            admin::console_state(&server, env, &req).await
         }
         (Some(Method::Get), paths::ADMIN_CONSOLE_PEOPLE) => {
             admin::console_people(&server, &req, &url).await

@@ -13,6 +13,7 @@ use gatehouse_core::admin::people::ConsolePeople;
 use gatehouse_core::admin::state::ConsoleState;
 use gatehouse_core::audit::AuditKind;
 use gatehouse_core::csrf;
+use gatehouse_core::health::{Check, Report};
 use gatehouse_core::store::ClientUse;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
@@ -369,8 +370,34 @@ pub fn console_people(view: &ConsolePeople, csrf_token: &str) -> String {
     document("People · admin console", &body)
 }
 
+/// The deep health check's results, one line a binding.
+fn health_checks(report: &Report) -> String {
+    let line = |name: &str, check: &Check| {
+        let (class, verdict) = if check.ok {
+            ("", "ok")
+        } else {
+            (" class=\"error\"", "failing")
+        };
+        format!(
+            "<li{class}><strong>{name}</strong>: {verdict}; {}</li>",
+            text(&check.detail)
+        )
+    };
+    let summary = if report.ok {
+        "<p>Every binding answers.</p>"
+    } else {
+        "<p class=\"error\">A binding is failing: see below.</p>"
+    };
+    format!(
+        "{summary}<ul>{}{}{}</ul>",
+        line("D1 (DB)", &report.d1),
+        line("KV (KV)", &report.kv),
+        line("Queue (revocations)", &report.queue)
+    )
+}
+
 /// The state page: migration mode, the held writes, and where the health check is.
-pub fn console_state(view: &ConsoleState) -> String {
+pub fn console_state(view: &ConsoleState, health: &Report) -> String {
     let mode = match view.migration {
         Some((retry, ttl)) => format!(
             "<p class=\"warn\"><strong>Migration mode is on.</strong> Writes that can wait are \
@@ -415,8 +442,9 @@ pub fn console_state(view: &ConsoleState) -> String {
     let body = format!(
         "{nav}<h1>State</h1><p class=\"small\">Admin console · signed in as {admin}. The \
          configuration is valid (this page would not be served otherwise).</p>{mode}\
-         <h2>Held writes</h2>{held}<h2>Health</h2><p>The deep check of D1, KV and the Queue \
-         (JSON): <a href=\"{health}\">{health_text}</a></p>",
+         <h2>Held writes</h2>{held}<h2>Health</h2>{checks}<p class=\"small\">The same check \
+         as JSON: <a href=\"{health}\">{health_text}</a></p>",
+        checks = health_checks(health),
         nav = nav(&view.links, "State"),
         admin = text(&view.admin),
         health = attr(&view.health_check),
@@ -592,7 +620,15 @@ mod tests {
             health_check: "/healthz".into(),
             links: links(),
         };
-        let page = console_state(&view);
+        let report = Report::new(
+            gatehouse_core::health::Plan { kv_write: true },
+            Check::passed("schema at migration 0007"),
+            Check::failed(HOSTILE),
+            Check::passed("bound"),
+        );
+        let page = console_state(&view, &report);
+        assert!(page.contains("<strong>KV (KV)</strong>: failing"), "{page}");
+        assert!(page.contains("A binding is failing"));
         assert!(!page.contains("<script>alert"), "{page}");
         assert!(!page.contains("<img"), "{page}");
         assert!(page.contains("Migration mode is on."));

@@ -208,7 +208,7 @@ describe('the admin console', () => {
     assert.match(after, /, 0 live grant\(s\)/, 'signed in again, she holds no grant');
     await page.close();
   });
-  test('the state page shows migration mode and the held writes, at 390 px', async () => {
+  test('the state page shows migration mode, the held writes and the health check, at 390 px', async () => {
     const page = await chromium.page();
     await page.resize(390, 844);
     await page.goto(`${gh.url}${STATE}`);
@@ -219,6 +219,10 @@ describe('the admin console', () => {
     const text = await page.text();
     assert.match(text, /Migration mode is off/);
     assert.match(text, /No write is held/);
+    assert.match(text, /Every binding answers\./);
+    assert.match(text, /D1 \(DB\): ok; schema at migration 0007_audit_indexes\.sql/);
+    assert.match(text, /KV \(KV\): ok; wrote and read back a probe/);
+    assert.match(text, /Queue \(revocations\): ok/);
     assert.equal(await page.evaluate(`document.querySelector('a[href="/healthz"]')?.textContent`), '/healthz');
     await page.close();
   });
