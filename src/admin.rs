@@ -283,7 +283,12 @@ fn console_failure<S, K>(
                 &format!("{}?return_to={back}", server.site.path(paths::LOGIN)),
             )
         }
-        Failure::OAuth { error, .. } if error.reason == Reason::AdminUnauthorized => {
+        Failure::OAuth { error, .. }
+            if matches!(
+                error.reason,
+                Reason::AdminUnauthorized | Reason::ConsoleNotAdmin
+            ) =>
+        {
             http::page(403, pages::error(&error))
         }
         Failure::OAuth { error, .. } => http::page(error.status(), pages::error(&error)),

@@ -155,7 +155,8 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
 
     /// [`Self::admin`] for the console's pages: a browser without a live session (none, expired
     /// or ended) is told to sign in (`ConsoleSignInRequired`) rather than refused, so the page
-    /// can send it to the login page; a signed-in person outside `ADMINS` is refused.
+    /// can send it to the login page; a signed-in person outside `ADMINS` is told so
+    /// (`ConsoleNotAdmin`).
     pub(crate) async fn console_admin(
         &self,
         credentials: &AdminCredentials<'_>,
@@ -164,10 +165,12 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         match self.admin(credentials, form).await {
             Err(Failure::OAuth { error, .. })
                 if error.reason == Reason::AdminUnauthorized
-                    && credentials.authorization.is_none()
-                    && self.person(credentials.session).await?.is_none() =>
+                    && credentials.authorization.is_none() =>
             {
-                Err(Reason::ConsoleSignInRequired.into())
+                match self.person(credentials.session).await? {
+                    None => Err(Reason::ConsoleSignInRequired.into()),
+                    Some(_) => Err(Reason::ConsoleNotAdmin.into()),
+                }
             }
             other => other,
         }

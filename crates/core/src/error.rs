@@ -328,6 +328,8 @@ pub enum Reason {
     /// The admin console was opened by a browser with no live session (none, expired or
     /// ended): it signs in first.
     ConsoleSignInRequired,
+    /// The admin console was opened by a signed-in person the `ADMINS` policy does not admit.
+    ConsoleNotAdmin,
     /// Migration mode refuses writes that can wait.
     MigrationMode,
     /// No device code with this value was issued to this client for this app (RFC 8628 §3.5).
@@ -669,6 +671,10 @@ impl From<Reason> for OAuthError {
             ),
             R::ConsoleNothingSelected => (C::InvalidRequest, "no grant was selected"),
             R::ConsoleSignInRequired => (C::InvalidToken, "sign in first"),
+            R::ConsoleNotAdmin => (
+                C::AccessDenied,
+                "your account is not an administrator of gatehouse",
+            ),
             R::DeviceCodeUnknown | R::DeviceCodeRedeemed => (
                 C::InvalidGrant,
                 "the device code is invalid or was already used",

@@ -246,6 +246,7 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::AdminBadNumber => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
         R::ConsoleBadFilter => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
         R::ConsoleSignInRequired => (C::InvalidToken, "RFC 6750 §3.1: no valid credentials"),
+        R::ConsoleNotAdmin => (C::AccessDenied, "RFC 6749 §4.1.2.1: access denied"),
         R::ConsoleNothingSelected => (
             C::InvalidRequest,
             "RFC 6749 §5.2: missing a required parameter",
@@ -381,7 +382,7 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 124] = [
+const REASONS: [Reason; 125] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -463,6 +464,7 @@ const REASONS: [Reason; 124] = [
     Reason::ConsoleBadFilter,
     Reason::ConsoleNothingSelected,
     Reason::ConsoleSignInRequired,
+    Reason::ConsoleNotAdmin,
     Reason::MigrationMode,
     Reason::DeviceCodeUnknown,
     Reason::DeviceCodeExpired,

@@ -95,7 +95,7 @@ fn only_admins_see_the_console_and_it_is_off_without_admins_or_token() {
         refused(block_on(
             world.server().console_grants(&by_browser(&alice, None), "")
         )),
-        Reason::AdminUnauthorized,
+        Reason::ConsoleNotAdmin,
         "alice is not in ADMINS"
     );
     assert_eq!(
