@@ -47,7 +47,9 @@ pub async fn respond<S: Store, K: Signer>(
     }
 }
 
-async fn deep(env: &Env, plan: Plan) -> Report {
+/// The deep check of D1, KV and the Queue under `plan` (also shown on the admin console's state
+/// page).
+pub(crate) async fn deep(env: &Env, plan: Plan) -> Report {
     Report::new(
         plan,
         check_d1(env).await,

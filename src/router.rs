@@ -212,6 +212,33 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
         (Some(Method::Post), paths::ADMIN_REVOKE) => admin::revoke(server, &mut req).await,
         (Some(Method::Get), paths::ADMIN_AUDIT) => admin::audit(server, &req, url).await,
         (Some(Method::Get), paths::ADMIN_HELD) => admin::held(server, &req).await,
+        (Some(Method::Get), paths::ADMIN_CONSOLE_GRANTS) => {
+            admin::console_grants(server, &req, url).await
+        }
+        (Some(Method::Post), paths::ADMIN_CONSOLE_REVOKE) => {
+            admin::console_revoke(server, &mut req).await
+        }
+        (Some(Method::Get), paths::ADMIN_CONSOLE_AUDIT) => {
+            admin::console_audit(server, &req, url).await
+        }
+        (Some(Method::Get), paths::ADMIN_CONSOLE_STATE) => {
+            admin::console_state(server, env, &req).await
+        }
+        (Some(Method::Get), paths::ADMIN_CONSOLE_PEOPLE) => {
+            admin::console_people(server, &req, url).await
+        }
+        (Some(Method::Post), paths::ADMIN_CONSOLE_REVOKE_PERSON) => {
+            admin::console_revoke_person(server, &mut req).await
+        }
+        (Some(Method::Get), paths::ADMIN_CONSOLE_CLIENTS) => {
+            admin::console_clients(server, &req, url).await
+        }
+        (Some(Method::Post), paths::ADMIN_CONSOLE_DISABLE) => {
+            admin::console_client_change(server, &mut req, false).await
+        }
+        (Some(Method::Post), paths::ADMIN_CONSOLE_ENABLE) => {
+            admin::console_client_change(server, &mut req, true).await
+        }
         (Some(Method::Post), paths::ADMIN_DISABLE_CLIENT) => {
             admin::disable_client(server, &mut req).await
         }
@@ -238,6 +265,11 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
             | paths::ADMIN_GRANTS
             | paths::ADMIN_AUDIT
             | paths::ADMIN_HELD
+            | paths::ADMIN_CONSOLE_GRANTS
+            | paths::ADMIN_CONSOLE_CLIENTS
+            | paths::ADMIN_CONSOLE_PEOPLE
+            | paths::ADMIN_CONSOLE_STATE
+            | paths::ADMIN_CONSOLE_AUDIT
             | paths::OIDC_CALLBACK,
         ) => http::method_not_allowed("GET"),
         (
@@ -248,6 +280,10 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
             | paths::INTROSPECT
             | paths::AGENTS_REVOKE
             | paths::ADMIN_REVOKE
+            | paths::ADMIN_CONSOLE_REVOKE
+            | paths::ADMIN_CONSOLE_DISABLE
+            | paths::ADMIN_CONSOLE_ENABLE
+            | paths::ADMIN_CONSOLE_REVOKE_PERSON
             | paths::ADMIN_DISABLE_CLIENT,
         ) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.

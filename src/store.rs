@@ -397,6 +397,56 @@ impl ClientStore for WorkerStore<'_> {
         )
         .await
     }
+
+    async fn enable_client(&self, client_id: &ClientId) -> Result<(), StoreError> {
+        CLIENT_CACHE.with_borrow_mut(|cache| cache.remove(client_id.as_str()));
+        self.run(
+            "UPDATE clients SET disabled_at = NULL WHERE client_id = ?1",
+            &[text(client_id.as_str())],
+        )
+        .await
+    }
+
+    async fn clients_in_use(&self, limit: u32) -> Result<Vec<ClientUse>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            client_id: String,
+            client_name: Option<String>,
+            source: String,
+            created_at: f64,
+            last_used_at: Option<f64>,
+            disabled_at: Option<f64>,
+            people: f64,
+            live_grants: f64,
+        }
+        // The per-client counts read `grants_by_client` (client_id, revoked_at).
+        let sql = "SELECT c.client_id, json_extract(c.metadata, '$.client_name') AS client_name, \
+             c.source, c.created_at, c.disabled_at, \
+             (SELECT MAX(g.last_used_at) FROM grants g WHERE g.client_id = c.client_id) AS last_used_at, \
+             (SELECT COUNT(DISTINCT g.subject) FROM grants g WHERE g.client_id = c.client_id AND g.revoked_at IS NULL) AS people, \
+             (SELECT COUNT(*) FROM grants g WHERE g.client_id = c.client_id AND g.revoked_at IS NULL) AS live_grants \
+             FROM clients c ORDER BY COALESCE(last_used_at, c.created_at) DESC, c.client_id LIMIT ?1";
+        let rows: Vec<Row> = self
+            .statement(sql, &[JsValue::from(limit)])?
+            .all()
+            .await
+            .map_err(|e| failed(sql, e))?
+            .results()
+            .map_err(|e| failed(sql, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ClientUse {
+                client_id: row.client_id,
+                client_name: row.client_name,
+                source: row.source,
+                created_at: secs(row.created_at).0,
+                last_used_at: row.last_used_at.map(|t| secs(t).0),
+                disabled_at: row.disabled_at.map(|t| secs(t).0),
+                people: row.people as u64,
+                live_grants: row.live_grants as u64,
+            })
+            .collect())
+    }
 }
 
 #[derive(Deserialize)]
@@ -415,6 +465,40 @@ fn groups(json: &str) -> Result<Vec<String>, StoreError> {
 }
 
 impl SessionStore for WorkerStore<'_> {
+    async fn people_in_use(&self, limit: u32, now: UnixTime) -> Result<Vec<PersonUse>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            subject: String,
+            email: String,
+            sessions: f64,
+            last_seen_at: Option<f64>,
+            live_grants: f64,
+        }
+        // The per-person reads use `sessions_by_subject` and `grants_by_subject`.
+        let sql = "SELECT p.subject, p.email, \
+             (SELECT COUNT(*) FROM sessions s WHERE s.subject = p.subject AND s.revoked_at IS NULL AND s.expires_at > ?2) AS sessions, \
+             (SELECT MAX(s.last_seen_at) FROM sessions s WHERE s.subject = p.subject) AS last_seen_at, \
+             (SELECT COUNT(*) FROM grants g WHERE g.subject = p.subject AND g.revoked_at IS NULL) AS live_grants \
+             FROM people p ORDER BY COALESCE(last_seen_at, p.last_login_at, p.created_at) DESC, p.subject LIMIT ?1";
+        let rows: Vec<Row> = self
+            .statement(sql, &[JsValue::from(limit), time(now)])?
+            .all()
+            .await
+            .map_err(|e| failed(sql, e))?
+            .results()
+            .map_err(|e| failed(sql, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| PersonUse {
+                subject: row.subject,
+                email: row.email,
+                sessions: row.sessions as u64,
+                last_seen_at: row.last_seen_at.map(|t| secs(t).0),
+                live_grants: row.live_grants as u64,
+            })
+            .collect())
+    }
+
     async fn insert_session(
         &self,
         session: &SessionRecord,
@@ -1084,6 +1168,7 @@ impl RevocationQueue for WorkerStore<'_> {
 
 #[derive(Deserialize)]
 struct AuditRow {
+    id: f64,
     at: f64,
     kind: String,
     subject: Option<String>,
@@ -1092,6 +1177,47 @@ struct AuditRow {
     grant_id: Option<String>,
     source_ip: Option<String>,
     detail: String,
+}
+
+/// The audit log query for `query`: only the conditions it names, so that SQLite reads the
+/// index for each (`audit_events_by_app`, `…_by_subject`, `…_by_client`, `…_by_kind`, all
+/// ending in `at`) instead of scanning; an `x IS NULL OR` condition would defeat them. The SQL
+/// is made of fixed fragments; values are bound.
+fn audit_query(query: &gatehouse_core::audit::AuditQuery<'_>) -> (String, Vec<JsValue>) {
+    let mut sql = String::from(
+        "SELECT id, at, kind, subject, client_id, app, grant_id, source_ip, detail \
+         FROM audit_events WHERE app = ?",
+    );
+    let mut args = vec![text(query.app)];
+    let mut and = |fragment: &str, value: JsValue| {
+        sql.push_str(fragment);
+        args.push(value);
+    };
+    if let Some(subject) = query.subject {
+        and(" AND subject = ?", text(subject));
+    }
+    if let Some(client_id) = query.client_id {
+        and(" AND client_id = ?", text(client_id));
+    }
+    if let Some(kind) = query.kind {
+        and(" AND kind = ?", text(kind.as_str()));
+    }
+    if let Some(since) = query.since {
+        and(" AND at >= ?", time(since));
+    }
+    if let Some(until) = query.until {
+        and(" AND at <= ?", time(until));
+    }
+    if let Some((at, id)) = query.before {
+        and(" AND (at < ?", time(at));
+        and(" OR (at = ?", time(at));
+        and(" AND id < ?))", JsValue::from_f64(id as f64));
+    }
+    and(
+        " ORDER BY at DESC, id DESC LIMIT ?",
+        JsValue::from_f64(f64::from(query.limit)),
+    );
+    (sql, args)
 }
 
 impl WorkerStore<'_> {
@@ -1157,24 +1283,10 @@ impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
     async fn events(
         &self,
         query: &gatehouse_core::audit::AuditQuery<'_>,
-    ) -> Result<Vec<(UnixTime, gatehouse_core::audit::AuditEvent)>, StoreError> {
-        let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
-        let optional_time = |value: Option<UnixTime>| value.map_or(JsValue::NULL, time);
+    ) -> Result<Vec<gatehouse_core::audit::StoredEvent>, StoreError> {
+        let (sql, args) = audit_query(query);
         let rows: Vec<AuditRow> = self
-            .statement(
-                "SELECT at, kind, subject, client_id, app, grant_id, source_ip, detail FROM audit_events \
-                 WHERE app = ?1 AND (?2 IS NULL OR subject = ?2) AND (?3 IS NULL OR client_id = ?3) \
-                 AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at <= ?5) \
-                 ORDER BY at DESC, id DESC LIMIT ?6",
-                &[
-                    text(query.app),
-                    optional(query.subject),
-                    optional(query.client_id),
-                    optional_time(query.since),
-                    optional_time(query.until),
-                    JsValue::from_f64(f64::from(query.limit)),
-                ],
-            )?
+            .statement(&sql, &args)?
             .all()
             .await
             .map_err(|e| failed("SELECT audit_events", e))?
@@ -1193,7 +1305,11 @@ impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
                     source: row.source_ip,
                     detail: serde_json::from_str(&row.detail).unwrap_or_default(),
                 };
-                Ok((secs(row.at), event))
+                Ok(gatehouse_core::audit::StoredEvent {
+                    id: row.id as u64,
+                    at: secs(row.at),
+                    event,
+                })
             })
             .collect()
     }

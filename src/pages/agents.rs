@@ -65,7 +65,7 @@ pub fn agents(view: &AgentsView, csrf_token: &str) -> String {
 }
 
 /// `YYYY-MM-DD HH:MM UTC` for Unix seconds.
-fn utc(secs: u64) -> String {
+pub(super) fn utc(secs: u64) -> String {
     let c = gatehouse_core::time::UnixTime(secs).civil();
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02} UTC",

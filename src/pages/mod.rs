@@ -1,10 +1,11 @@
-//! gatehouse's HTML pages: login, consent, device verification and errors. Server-rendered, no scripts, no external
+//! gatehouse's HTML pages: login, consent, device verification, the admin console and errors. Server-rendered, no scripts, no external
 //! assets; every interpolated value is HTML-escaped; every form carries the CSRF token.
 //!
 //! Rendering is pure (strings in, string out), so it is tested natively.
 
 mod agents;
 mod consent;
+mod console;
 mod demo;
 mod device;
 mod error;
@@ -12,6 +13,7 @@ mod login;
 
 pub use agents::agents;
 pub use consent::consent;
+pub use console::{console_audit, console_clients, console_grants, console_people, console_state};
 pub use demo::{demo, forbidden};
 pub use device::{device_consent, device_done, device_entry, device_refused};
 pub use error::{error, login_failed, not_found, paused};
@@ -23,10 +25,10 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}\
 h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input[type=email],input[type=password],input[type=text]{width:100%;padding:.5rem;box-sizing:border-box;font-size:1rem}\
 button{padding:.55rem 1.2rem;margin:1rem .5rem 0 0;font-size:1rem}.warn{background:#fff4d6;border:1px solid #e0b84c;padding:.6rem}\
-.error{background:#fde8e8;border:1px solid #d66;padding:.6rem}.small{color:#555;font-size:.85rem}li{margin:.3rem 0}code{overflow-wrap:anywhere}.scopes code{white-space:nowrap}";
+.error{background:#fde8e8;border:1px solid #d66;padding:.6rem}.small{color:#555;font-size:.85rem}li{margin:.3rem 0}code,.name{overflow-wrap:anywhere}.scopes code{white-space:nowrap}";
 
 /// `base64(sha256(STYLE))`, checked by a test.
-const STYLE_HASH: &str = "sha256-Jej8hUcIBTQk2W5zuzWxfuOz155/XWteSoUvY+NSK64=";
+const STYLE_HASH: &str = "sha256-T7hYLfNFa+QS/W2YlMA9JyIxHsMANm4Ajxd0OrgfeQ0=";
 
 /// The `Content-Security-Policy` of every page: nothing loads, nothing runs, nothing frames us.
 /// No `form-action`: browsers apply it to the redirects that follow a submission, and the consent

@@ -12,6 +12,12 @@
 //! Revoking a person also ends their browser sessions: "when a person is cut off, their agents'
 //! tokens die too".
 
+pub mod audit;
+pub mod clients;
+pub mod console;
+pub mod people;
+pub mod state;
+
 use serde::Serialize;
 
 use crate::audit::{AuditEvent, AuditKind, AuditQuery};
@@ -147,6 +153,29 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         Ok(person.email)
     }
 
+    /// [`Self::admin`] for the console's pages: a browser without a live session (none, expired
+    /// or ended) is told to sign in (`ConsoleSignInRequired`) rather than refused, so the page
+    /// can send it to the login page; a signed-in person outside `ADMINS` is told so
+    /// (`ConsoleNotAdmin`).
+    pub(crate) async fn console_admin(
+        &self,
+        credentials: &AdminCredentials<'_>,
+        form: Option<&Form>,
+    ) -> Result<String, Failure> {
+        match self.admin(credentials, form).await {
+            Err(Failure::OAuth { error, .. })
+                if error.reason == Reason::AdminUnauthorized
+                    && credentials.authorization.is_none() =>
+            {
+                match self.person(credentials.session).await? {
+                    None => Err(Reason::ConsoleSignInRequired.into()),
+                    Some(_) => Err(Reason::ConsoleNotAdmin.into()),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Records an administrator's change before it is made.
     async fn admin_action(&self, by: &str, action: &str, form: &Form) -> Result<(), Failure> {
         let field = |name| form.get(name).ok().flatten();
@@ -274,12 +303,17 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                 client_id: form.get("client_id")?,
                 since: number("since")?.map(UnixTime),
                 until: number("until")?.map(UnixTime),
+                kind: None,
+                before: None,
                 limit,
             })
             .await?;
         Ok(events
             .into_iter()
-            .map(|(at, event)| AdminAuditEvent { at: at.0, event })
+            .map(|e| AdminAuditEvent {
+                at: e.at.0,
+                event: e.event,
+            })
             .collect())
     }
 

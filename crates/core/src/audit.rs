@@ -35,8 +35,8 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    /// Every kind, for reading `audit_events.kind` back.
-    const ALL: [Self; 9] = [
+    /// Every kind, for reading `audit_events.kind` back and for the admin console's search.
+    pub const ALL: [Self; 9] = [
         Self::ClientRegistered,
         Self::LoggedIn,
         Self::LoginFailed,
@@ -102,6 +102,11 @@ pub struct AuditQuery<'a> {
     pub since: Option<UnixTime>,
     /// Not after.
     pub until: Option<UnixTime>,
+    /// Only events of this kind.
+    pub kind: Option<AuditKind>,
+    /// Only events after this one in the query's order (time, then id, both descending): the
+    /// last event of the previous page.
+    pub before: Option<(UnixTime, u64)>,
     /// At most this many.
     pub limit: u32,
 }
@@ -118,6 +123,7 @@ impl AuditQuery<'_> {
                 .is_none_or(|c| event.client_id.as_deref() == Some(c))
             && self.since.is_none_or(|since| at >= since)
             && self.until.is_none_or(|until| at <= until)
+            && self.kind.is_none_or(|kind| event.kind == kind)
     }
 }
 
@@ -136,8 +142,16 @@ pub trait AuditLog {
         at: UnixTime,
     ) -> Result<(), StoreError>;
     /// The events the query asks for, newest first.
-    async fn events(
-        &self,
-        query: &AuditQuery<'_>,
-    ) -> Result<Vec<(UnixTime, AuditEvent)>, StoreError>;
+    async fn events(&self, query: &AuditQuery<'_>) -> Result<Vec<StoredEvent>, StoreError>;
+}
+
+/// An event as the log holds it: its id (increasing in the order of recording), time, event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    /// `audit_events.id`: the paging cursor.
+    pub id: u64,
+    /// When it was recorded.
+    pub at: UnixTime,
+    /// The event.
+    pub event: AuditEvent,
 }

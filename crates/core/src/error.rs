@@ -320,6 +320,16 @@ pub enum Reason {
     AdminFilterRequired,
     /// An admin query's `since`, `until` or `limit` is not a number.
     AdminBadNumber,
+    /// The admin console's grants filter has a value it does not know (`state`, `app`), or a
+    /// revocation names more grants than one page lists.
+    ConsoleBadFilter,
+    /// The admin console's revoke form was sent with no grant checked.
+    ConsoleNothingSelected,
+    /// The admin console was opened by a browser with no live session (none, expired or
+    /// ended): it signs in first.
+    ConsoleSignInRequired,
+    /// The admin console was opened by a signed-in person the `ADMINS` policy does not admit.
+    ConsoleNotAdmin,
     /// Migration mode refuses writes that can wait.
     MigrationMode,
     /// No device code with this value was issued to this client for this app (RFC 8628 §3.5).
@@ -654,6 +664,16 @@ impl From<Reason> for OAuthError {
             R::AdminBadNumber => (
                 C::InvalidRequest,
                 "since, until and limit are whole numbers",
+            ),
+            R::ConsoleBadFilter => (
+                C::InvalidRequest,
+                "state is live, revoked or any; app is this or all; at most 500 grants at once",
+            ),
+            R::ConsoleNothingSelected => (C::InvalidRequest, "no grant was selected"),
+            R::ConsoleSignInRequired => (C::InvalidToken, "sign in first"),
+            R::ConsoleNotAdmin => (
+                C::AccessDenied,
+                "your account is not an administrator of gatehouse",
             ),
             R::DeviceCodeUnknown | R::DeviceCodeRedeemed => (
                 C::InvalidGrant,

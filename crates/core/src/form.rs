@@ -7,6 +7,7 @@
 //! (RFC 6749 §3.1).
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use crate::error::Reason;
 
@@ -22,7 +23,7 @@ pub struct Form {
 #[derive(Debug)]
 enum Param {
     One(String),
-    Repeated,
+    Repeated(Vec<String>),
 }
 
 impl Form {
@@ -37,10 +38,21 @@ impl Form {
             if value.is_empty() {
                 continue;
             }
-            values
-                .entry(name.into_owned())
-                .and_modify(|p| *p = Param::Repeated)
-                .or_insert_with(|| Param::One(value.into_owned()));
+            let value = value.into_owned();
+            match values.entry(name.into_owned()) {
+                Entry::Vacant(entry) => {
+                    entry.insert(Param::One(value));
+                }
+                Entry::Occupied(mut entry) => {
+                    let param = entry.get_mut();
+                    match param {
+                        Param::One(first) => {
+                            *param = Param::Repeated(vec![std::mem::take(first), value]);
+                        }
+                        Param::Repeated(all) => all.push(value),
+                    }
+                }
+            }
         }
         Ok(Self { values })
     }
@@ -50,7 +62,18 @@ impl Form {
         match self.values.get(name) {
             None => Ok(None),
             Some(Param::One(value)) => Ok(Some(value)),
-            Some(Param::Repeated) => Err(Reason::DuplicateParameter),
+            Some(Param::Repeated(_)) => Err(Reason::DuplicateParameter),
+        }
+    }
+
+    /// Every value of a parameter that is a list by design (an HTML form's checkboxes sharing
+    /// one name), in the order sent; empty when absent. Never use it for an RFC parameter,
+    /// which [`Form::get`] refuses when repeated.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        match self.values.get(name) {
+            None => Vec::new(),
+            Some(Param::One(value)) => vec![value.as_str()],
+            Some(Param::Repeated(values)) => values.iter().map(String::as_str).collect(),
         }
     }
 
@@ -61,7 +84,9 @@ impl Form {
 
     /// Whether any parameter was sent more than once.
     pub fn has_repeats(&self) -> bool {
-        self.values.values().any(|p| matches!(p, Param::Repeated))
+        self.values
+            .values()
+            .any(|p| matches!(p, Param::Repeated(_)))
     }
 }
 
@@ -76,6 +101,15 @@ mod tests {
         assert_eq!(form.get("a"), Err(Reason::DuplicateParameter));
         assert_eq!(form.get("b"), Ok(Some("2")));
         assert!(form.has_repeats());
+    }
+
+    #[test]
+    fn a_list_field_keeps_every_value_in_order() {
+        let form = Form::parse(b"grant_id=g1&x=1&grant_id=g2&grant_id=g3").unwrap();
+        assert_eq!(form.all("grant_id"), ["g1", "g2", "g3"]);
+        assert_eq!(form.all("x"), ["1"]);
+        assert!(form.all("y").is_empty());
+        assert_eq!(form.get("grant_id"), Err(Reason::DuplicateParameter));
     }
 
     #[test]

@@ -48,6 +48,26 @@ pub const ADMIN_AUDIT: &str = "/.gatehouse/admin/audit";
 pub const ADMIN_DISABLE_CLIENT: &str = "/.gatehouse/admin/clients/disable";
 /// Admin API: the writes migration mode holds until the drain (`GET`).
 pub const ADMIN_HELD: &str = "/.gatehouse/admin/held";
+/// Admin console: the grants page, filtered by person, client, app, scope and state (`GET`,
+/// an `ADMINS` browser session).
+pub const ADMIN_CONSOLE_GRANTS: &str = "/.gatehouse/admin/console/grants";
+/// Admin console: revoke the checked grants (`POST`, CSRF-protected), then back to the page.
+pub const ADMIN_CONSOLE_REVOKE: &str = "/.gatehouse/admin/console/grants/revoke";
+/// Admin console: the agents (clients) page, with a confirmation before a change (`GET`).
+pub const ADMIN_CONSOLE_CLIENTS: &str = "/.gatehouse/admin/console/clients";
+/// Admin console: disable a client, as the admin API does (`POST`, CSRF-protected).
+pub const ADMIN_CONSOLE_DISABLE: &str = "/.gatehouse/admin/console/clients/disable";
+/// Admin console: enable a disabled client again (`POST`, CSRF-protected).
+pub const ADMIN_CONSOLE_ENABLE: &str = "/.gatehouse/admin/console/clients/enable";
+/// Admin console: people, their sessions and agents (`GET`).
+pub const ADMIN_CONSOLE_PEOPLE: &str = "/.gatehouse/admin/console/people";
+/// Admin console: end a person's sessions and revoke their grants at every app (`POST`,
+/// CSRF-protected).
+pub const ADMIN_CONSOLE_REVOKE_PERSON: &str = "/.gatehouse/admin/console/people/revoke";
+/// Admin console: migration mode, the held writes and the health check (`GET`).
+pub const ADMIN_CONSOLE_STATE: &str = "/.gatehouse/admin/console/state";
+/// Admin console: the audit log searched, paged and exported (`GET`).
+pub const ADMIN_CONSOLE_AUDIT: &str = "/.gatehouse/admin/console/audit";
 /// Ends the person's session (`POST`, CSRF-protected).
 pub const LOGOUT: &str = "/.gatehouse/logout";
 /// The consent form's target (gatehouse's own page, not an OAuth endpoint).

@@ -102,6 +102,34 @@ pub trait ClientStore {
     -> Result<(), StoreError>;
     /// Disables the client for good (idempotent): [`ClientStore::client`] no longer finds it.
     async fn disable_client(&self, client_id: &ClientId, now: UnixTime) -> Result<(), StoreError>;
+    /// Lifts a disable (idempotent): the client is found again. Grants revoked when it was
+    /// disabled stay revoked.
+    async fn enable_client(&self, client_id: &ClientId) -> Result<(), StoreError>;
+    /// The clients storage knows (registered, inserted by the operator, and metadata-document
+    /// clients a person approved), most recently used first, at most `limit`, each with how
+    /// many people and grants are live for it at every app, for the admin console.
+    async fn clients_in_use(&self, limit: u32) -> Result<Vec<ClientUse>, StoreError>;
+}
+
+/// A client and its use, for the admin console ([`ClientStore::clients_in_use`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ClientUse {
+    /// The client.
+    pub client_id: String,
+    /// Its registered `client_name`, if any.
+    pub client_name: Option<String>,
+    /// `dynamic`, `static` or `metadata_document` (`clients.source`).
+    pub source: String,
+    /// When it was registered or first approved (Unix seconds).
+    pub created_at: u64,
+    /// When it last obtained tokens under any grant (Unix seconds).
+    pub last_used_at: Option<u64>,
+    /// When an admin disabled it (Unix seconds).
+    pub disabled_at: Option<u64>,
+    /// People holding a live grant for it, at every app.
+    pub people: u64,
+    /// Its live grants, at every app.
+    pub live_grants: u64,
 }
 
 /// A person who logged in.
@@ -160,6 +188,24 @@ pub trait SessionStore {
         session_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// The people storage knows, most recently seen first, at most `limit`, each with their
+    /// open sessions at `now` and live grants at every app, for the admin console.
+    async fn people_in_use(&self, limit: u32, now: UnixTime) -> Result<Vec<PersonUse>, StoreError>;
+}
+
+/// A person and what they hold, for the admin console ([`SessionStore::people_in_use`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PersonUse {
+    /// Stable subject.
+    pub subject: String,
+    /// Their email.
+    pub email: String,
+    /// Browser sessions neither ended nor expired.
+    pub sessions: u64,
+    /// When a session of theirs was last used (Unix seconds).
+    pub last_seen_at: Option<u64>,
+    /// Their live grants (agents acting for them), at every app.
+    pub live_grants: u64,
 }
 
 /// A person's consent on record for one client at one app.

@@ -356,7 +356,7 @@ pub struct MemoryStore {
     pub crash_after_writes: Cell<Option<u32>>,
     /// Every write that succeeded, in order (`deny`, `enqueue`, `revoke_grant`, …).
     pub writes: RefCell<Vec<&'static str>>,
-    disabled: RefCell<std::collections::BTreeSet<String>>,
+    disabled: RefCell<BTreeMap<String, UnixTime>>,
     /// The web as the metadata fetcher sees it: URL → response. Unlisted URLs fail to fetch.
     pub web: RefCell<BTreeMap<String, crate::cimd::FetchedDocument>>,
     /// Every URL the metadata fetcher requested, in order.
@@ -501,7 +501,7 @@ impl ClientStore for MemoryStore {
             .borrow()
             .get(client_id.as_str())
             .map(|(c, _, _)| c.clone())
-            .filter(|c| !self.disabled.borrow().contains(c.client_id.as_str()))
+            .filter(|c| !self.disabled.borrow().contains_key(c.client_id.as_str()))
             .filter(|c| c.expires_at.is_none_or(|at| now < at)))
     }
 
@@ -518,7 +518,7 @@ impl ClientStore for MemoryStore {
             .borrow()
             .get(client_id.as_str())
             .is_some_and(|(c, _, _)| c.expires_at.is_none_or(|at| now < at));
-        Ok(untagged && live && !self.disabled.borrow().contains(client_id.as_str()))
+        Ok(untagged && live && !self.disabled.borrow().contains_key(client_id.as_str()))
     }
 
     async fn mark_client_used(
@@ -534,12 +534,52 @@ impl ClientStore for MemoryStore {
         Ok(())
     }
 
-    async fn disable_client(&self, client_id: &ClientId, _now: UnixTime) -> Result<(), StoreError> {
+    async fn disable_client(&self, client_id: &ClientId, now: UnixTime) -> Result<(), StoreError> {
         self.d1_write()?;
         self.disabled
             .borrow_mut()
-            .insert(client_id.as_str().to_owned());
+            .entry(client_id.as_str().to_owned())
+            .or_insert(now);
         Ok(())
+    }
+
+    async fn enable_client(&self, client_id: &ClientId) -> Result<(), StoreError> {
+        self.d1_write()?;
+        self.disabled.borrow_mut().remove(client_id.as_str());
+        Ok(())
+    }
+
+    async fn clients_in_use(&self, limit: u32) -> Result<Vec<ClientUse>, StoreError> {
+        self.up()?;
+        let grants = self.grants.borrow();
+        let used = self.grants_used.borrow();
+        let disabled = self.disabled.borrow();
+        let mut clients: Vec<ClientUse> = self
+            .clients
+            .borrow()
+            .values()
+            .map(|(c, _, _)| {
+                let of_client = || grants.values().filter(|g| g.client_id == c.client_id);
+                let live = || of_client().filter(|g| g.revoked_at.is_none());
+                let people: std::collections::BTreeSet<&str> =
+                    live().map(|g| g.person.subject.as_str()).collect();
+                ClientUse {
+                    client_id: c.client_id.as_str().to_owned(),
+                    client_name: c.metadata.client_name.clone(),
+                    source: c.source.as_str().to_owned(),
+                    created_at: c.created_at.0,
+                    last_used_at: of_client()
+                        .filter_map(|g| used.get(g.grant_id.as_str()).map(|t| t.0))
+                        .max(),
+                    disabled_at: disabled.get(c.client_id.as_str()).map(|t| t.0),
+                    people: people.len() as u64,
+                    live_grants: live().count() as u64,
+                }
+            })
+            .collect();
+        clients.sort_by_key(|c| std::cmp::Reverse(c.last_used_at.unwrap_or(c.created_at)));
+        clients.truncate(limit as usize);
+        Ok(clients)
     }
 }
 
@@ -626,7 +666,7 @@ impl crate::cimd::MetadataDocuments for MemoryStore {
 
     async fn document_client_disabled(&self, client_id: &ClientId) -> Result<bool, StoreError> {
         self.up()?;
-        Ok(self.disabled.borrow().contains(client_id.as_str()))
+        Ok(self.disabled.borrow().contains_key(client_id.as_str()))
     }
 
     async fn remember_document_client(
@@ -726,6 +766,41 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn people_in_use(&self, limit: u32, now: UnixTime) -> Result<Vec<PersonUse>, StoreError> {
+        self.up()?;
+        let sessions = self.sessions.borrow();
+        let grants = self.grants.borrow();
+        let mut people: BTreeMap<&str, PersonUse> = BTreeMap::new();
+        let person = |p: &'_ Person| PersonUse {
+            subject: p.subject.clone(),
+            email: p.email.clone(),
+            sessions: 0,
+            last_seen_at: None,
+            live_grants: 0,
+        };
+        for s in sessions.values() {
+            let entry = people
+                .entry(s.person.subject.as_str())
+                .or_insert_with(|| person(&s.person));
+            if s.expires_at > now {
+                entry.sessions += 1;
+            }
+            entry.last_seen_at = entry.last_seen_at.max(Some(s.last_seen_at.0));
+        }
+        for g in grants.values() {
+            let entry = people
+                .entry(g.person.subject.as_str())
+                .or_insert_with(|| person(&g.person));
+            if g.revoked_at.is_none() {
+                entry.live_grants += 1;
+            }
+        }
+        let mut people: Vec<PersonUse> = people.into_values().collect();
+        people.sort_by_key(|p| std::cmp::Reverse(p.last_seen_at));
+        people.truncate(limit as usize);
+        Ok(people)
+    }
+
     async fn revoke_sessions_of(&self, subject: &str, _now: UnixTime) -> Result<(), StoreError> {
         self.d1_write()?;
         self.sessions
@@ -772,16 +847,24 @@ impl crate::audit::AuditLog for MemoryStore {
     async fn events(
         &self,
         query: &crate::audit::AuditQuery<'_>,
-    ) -> Result<Vec<(UnixTime, crate::audit::AuditEvent)>, StoreError> {
+    ) -> Result<Vec<crate::audit::StoredEvent>, StoreError> {
         self.up()?;
         Ok(self
             .audit
             .borrow()
             .iter()
+            .enumerate()
             .rev()
-            .filter(|(at, e)| query.matches(*at, e))
+            .map(|(i, (at, event))| (i as u64 + 1, *at, event))
+            .filter(|(id, at, e)| {
+                query.before.is_none_or(|b| (*at, *id) < b) && query.matches(*at, e)
+            })
             .take(query.limit as usize)
-            .cloned()
+            .map(|(id, at, event)| crate::audit::StoredEvent {
+                id,
+                at,
+                event: event.clone(),
+            })
             .collect())
     }
 }

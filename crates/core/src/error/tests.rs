@@ -244,6 +244,13 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::AdminUnauthorized => (C::InvalidToken, "RFC 6750 §3.1"),
         R::AdminFilterRequired => (C::InvalidRequest, "RFC 6749 §5.2"),
         R::AdminBadNumber => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
+        R::ConsoleBadFilter => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
+        R::ConsoleSignInRequired => (C::InvalidToken, "RFC 6750 §3.1: no valid credentials"),
+        R::ConsoleNotAdmin => (C::AccessDenied, "RFC 6749 §4.1.2.1: access denied"),
+        R::ConsoleNothingSelected => (
+            C::InvalidRequest,
+            "RFC 6749 §5.2: missing a required parameter",
+        ),
         R::MigrationMode => (
             C::TemporarilyUnavailable,
             "RFC 6749 §4.1.2.1: temporarily_unavailable",
@@ -375,7 +382,7 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 121] = [
+const REASONS: [Reason; 125] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -454,6 +461,10 @@ const REASONS: [Reason; 121] = [
     Reason::AdminUnauthorized,
     Reason::AdminFilterRequired,
     Reason::AdminBadNumber,
+    Reason::ConsoleBadFilter,
+    Reason::ConsoleNothingSelected,
+    Reason::ConsoleSignInRequired,
+    Reason::ConsoleNotAdmin,
     Reason::MigrationMode,
     Reason::DeviceCodeUnknown,
     Reason::DeviceCodeExpired,

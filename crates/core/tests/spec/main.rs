@@ -10,6 +10,7 @@
 mod support;
 
 mod admin_api;
+mod admin_console;
 mod cimd;
 mod cloudflare_access;
 mod connected_agents;
