@@ -128,12 +128,14 @@ pub async fn console_grants<S: Store, K: Signer>(
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
     let query = url.query.unwrap_or_default();
-    match server.console_grants(&presented.credentials(), query).await {
-        Ok(view) => {
-            oauth::page_with_csrf(server, req, 200, |csrf| pages::console_grants(&view, csrf))
-        }
-        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_GRANTS, failure),
-    }
+    let view = server.console_grants(&presented.credentials(), query).await;
+    console_page(
+        server,
+        req,
+        paths::ADMIN_CONSOLE_GRANTS,
+        view,
+        pages::console_grants,
+    )
 }
 
 /// `POST …/.gatehouse/admin/console/grants/revoke`: revokes the checked grants, then back to
@@ -147,10 +149,12 @@ pub async fn console_revoke<S: Store, K: Signer>(
         Err(response) => return response,
     };
     let presented = Presented::of(server, req)?;
-    match server.console_revoke(&presented.credentials(), &body).await {
-        Ok((_, back)) => http::redirect(303, &back),
-        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_GRANTS, failure),
-    }
+    let changed = server.console_revoke(&presented.credentials(), &body).await;
+    after_change(
+        server,
+        paths::ADMIN_CONSOLE_GRANTS,
+        changed.map(|(_, back)| back),
+    )
 }
 
 /// `GET …/.gatehouse/admin/console/clients`: the console's agents page, with a confirmation
@@ -162,15 +166,16 @@ pub async fn console_clients<S: Store, K: Signer>(
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
     let query = url.query.unwrap_or_default();
-    match server
+    let view = server
         .console_clients(&presented.credentials(), query)
-        .await
-    {
-        Ok(view) => {
-            oauth::page_with_csrf(server, req, 200, |csrf| pages::console_clients(&view, csrf))
-        }
-        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_CLIENTS, failure),
-    }
+        .await;
+    console_page(
+        server,
+        req,
+        paths::ADMIN_CONSOLE_CLIENTS,
+        view,
+        pages::console_clients,
+    )
 }
 
 /// `POST …/.gatehouse/admin/console/clients/disable` and `…/enable`: the change, then back to
@@ -191,10 +196,7 @@ pub async fn console_client_change<S: Store, K: Signer>(
     } else {
         server.console_disable_client(&credentials, &body).await
     };
-    match result {
-        Ok(back) => http::redirect(303, &back),
-        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_CLIENTS, failure),
-    }
+    after_change(server, paths::ADMIN_CONSOLE_CLIENTS, result)
 }
 
 /// `GET …/.gatehouse/admin/console/people`: the console's people page.
@@ -205,12 +207,14 @@ pub async fn console_people<S: Store, K: Signer>(
 ) -> Result<Response> {
     let presented = Presented::of(server, req)?;
     let query = url.query.unwrap_or_default();
-    match server.console_people(&presented.credentials(), query).await {
-        Ok(view) => {
-            oauth::page_with_csrf(server, req, 200, |csrf| pages::console_people(&view, csrf))
-        }
-        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_PEOPLE, failure),
-    }
+    let view = server.console_people(&presented.credentials(), query).await;
+    console_page(
+        server,
+        req,
+        paths::ADMIN_CONSOLE_PEOPLE,
+        view,
+        pages::console_people,
+    )
 }
 
 /// `POST …/.gatehouse/admin/console/people/revoke`: cuts the person off, then back (`303`).
@@ -223,13 +227,10 @@ pub async fn console_revoke_person<S: Store, K: Signer>(
         Err(response) => return response,
     };
     let presented = Presented::of(server, req)?;
-    match server
+    let changed = server
         .console_revoke_person(&presented.credentials(), &body)
-        .await
-    {
-        Ok(back) => http::redirect(303, &back),
-        Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_PEOPLE, failure),
-    }
+        .await;
+    after_change(server, paths::ADMIN_CONSOLE_PEOPLE, changed)
 }
 
 /// `GET …/.gatehouse/admin/console/state`: migration mode, held writes, and the deep health
@@ -274,6 +275,33 @@ pub async fn console_audit<S: Store, K: Signer>(
             Ok(response)
         }
         Err(failure) => console_failure(server, paths::ADMIN_CONSOLE_AUDIT, failure),
+    }
+}
+
+/// A console page for `view`, its forms carrying the CSRF token, or the failure as a page.
+fn console_page<S, K, V>(
+    server: &AuthServer<'_, S, K>,
+    req: &Incoming,
+    page: &str,
+    view: std::result::Result<V, Failure>,
+    render: impl FnOnce(&V, &str) -> String,
+) -> Result<Response> {
+    match view {
+        Ok(view) => oauth::page_with_csrf(server, req, 200, |csrf| render(&view, csrf)),
+        Err(failure) => console_failure(server, page, failure),
+    }
+}
+
+/// The answer to a console change: back to the page it came from (`303`), or the failure as a
+/// page.
+fn after_change<S, K>(
+    server: &AuthServer<'_, S, K>,
+    page: &str,
+    changed: std::result::Result<String, Failure>,
+) -> Result<Response> {
+    match changed {
+        Ok(back) => http::redirect(303, &back),
+        Err(failure) => console_failure(server, page, failure),
     }
 }
 
