@@ -6,7 +6,8 @@
 //
 //   node bench/profile.mjs metadata|401|register|authenticated [requests]   (default 2000)
 //
-// Everything listens on 127.0.0.1 and is stopped at the end. Build first (scripts/build).
+// Everything listens on 127.0.0.1 and is stopped at the end. Build first with the function names
+// kept (`GATEHOUSE_KEEP_NAMES=1 scripts/build`), or the profile names wasm functions by index.
 import http from 'node:http';
 import { startGatehouse } from '../tests/e2e/support/gatehouse.mjs';
 import { inspect } from '../tests/e2e/support/inspector.mjs';
