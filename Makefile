@@ -15,6 +15,7 @@ test: setup check unit fuzz deploy-check e2e
 check: check-config
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	scripts/check-cycles
 
 # The shipped local configuration (wrangler.toml and .dev.vars) as `wrangler dev` reads it.
 check-config:
