@@ -5,7 +5,7 @@ use askama::Template;
 use gatehouse_core::agents::{AgentsView, ConnectedAgent, GRANT_FIELD};
 use gatehouse_core::csrf;
 
-use super::{render, utc};
+use super::template::{render, utc};
 
 #[derive(Template)]
 #[template(path = "agents.html")]

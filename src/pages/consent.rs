@@ -4,7 +4,7 @@ use askama::Template;
 use gatehouse_core::consent::{ConsentPrompt, DECISION_FIELD, REQUEST_FIELD};
 use gatehouse_core::csrf;
 
-use super::render;
+use super::template::render;
 
 #[derive(Template)]
 #[template(path = "consent.html")]

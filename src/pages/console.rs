@@ -17,7 +17,7 @@ use gatehouse_core::csrf;
 use gatehouse_core::health::{Check, Report};
 use gatehouse_core::store::{ClientUse, PersonUse};
 
-use super::{render, utc};
+use super::template::{render, utc};
 
 /// The console's navigation, as `console_nav.html` lists it: (label, href, current).
 type Nav<'a> = [(&'static str, &'a str, bool); 5];
@@ -587,7 +587,7 @@ mod tests {
         let page = console_grants(&view(), "t");
         let mut back = String::new();
         askama::filters::Escaper::write_escaped_str(
-            &super::super::Html,
+            &super::super::template::Html,
             &mut back,
             &view().filter.query(),
         )

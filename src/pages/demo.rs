@@ -4,7 +4,7 @@
 use askama::Template;
 use gatehouse_core::{csrf, paths};
 
-use super::render;
+use super::template::render;
 
 #[derive(Template)]
 #[template(path = "demo.html")]

@@ -8,7 +8,7 @@ use gatehouse_core::device::verification::{
 };
 use gatehouse_core::error::OAuthError;
 
-use super::render;
+use super::template::render;
 
 #[derive(Template)]
 #[template(path = "device_entry.html")]

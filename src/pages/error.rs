@@ -6,7 +6,7 @@
 use askama::Template;
 use gatehouse_core::error::OAuthError;
 
-use super::render;
+use super::template::render;
 
 #[derive(Template)]
 #[template(path = "error.html")]

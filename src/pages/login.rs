@@ -8,7 +8,7 @@ use gatehouse_core::login::LoginPrompt;
 #[cfg(test)]
 use gatehouse_core::login::{AskingAgent, ProviderChoice};
 
-use super::render;
+use super::template::render;
 
 #[derive(Template)]
 #[template(path = "login.html")]
