@@ -3,7 +3,8 @@
 // the scope descriptions carry the same, and so does the person's email (a local account, who is
 // also the admin). The person walks the login page of the agent's authorization, consent,
 // connected agents, the device pages, the demo app and every admin console page (the audit page
-// shows the registration's detail, with the client's name in it).
+// shows the registration's detail, with the client's name in it); a second person, whom the
+// app's policy does not admit, gets the `403` page naming them and the app.
 //
 // The page's Content-Security-Policy is switched off in this browser (DevTools'
 // Page.setBypassCSP; a control on the first page proves an inline handler would run), so what
@@ -31,6 +32,8 @@ const DESCRIPTION = hostile('d');
 const SCOPE = `'><svg/onload=__pwned='s'>`;
 // Local accounts are lowercased; the domain keeps the demo policy's example.com.
 const EMAIL = `${hostile('e')}@example.com`.toLowerCase();
+// A person the demo policy does not admit (not at example.com): the `403` page names them and the app.
+const OUTSIDER = `${hostile('o')}@elsewhere.example`.toLowerCase();
 const HASH = 'pbkdf2-sha256:100000:KZzd3ULarogF1Gf7kL2G_w:apRgD_oVfI2hAgzAeKEw-ub9l5c83LQ_jxObpFfn7y4'; // DEMO.password
 const APPS = [{
   name: APP_NAME, host: '*', scopes: { read: DESCRIPTION, [SCOPE]: DESCRIPTION }, default_scopes: ['read'],
@@ -55,7 +58,7 @@ describe('hostile values render inert on every page', () => {
     gh = await startGatehouse({
       vars: {
         APPS: JSON.stringify(APPS),
-        LOCAL_ACCOUNTS: JSON.stringify({ [EMAIL]: HASH }),
+        LOCAL_ACCOUNTS: JSON.stringify({ [EMAIL]: HASH, [OUTSIDER]: HASH }),
         ADMINS: JSON.stringify({ allow_emails: [EMAIL] }),
       },
     });
@@ -161,5 +164,24 @@ describe('hostile values render inert on every page', () => {
     assert.equal(await page.evaluate('document.querySelector("input[name=subject]").value'), hostile('f'));
     await page.goto(`${admin}/state`);
     await inert('console state', [EMAIL]);
+  });
+
+  test('the page for a person the app does not admit', async () => {
+    const outsider = await chromium.page({ captureRedirectsFrom: gh.url });
+    await outsider.bypassCsp();
+    const shown = page;
+    page = outsider;
+    try {
+      await page.goto(`${gh.url}/`);
+      await inert('login', [APP_NAME]);
+      await page.fill({ email: OUTSIDER, password: DEMO.password });
+      await page.evaluate('document.querySelector("input[name=email]").form.noValidate = true');
+      await page.click('button[type=submit]');
+      await inert('no access', [APP_NAME, OUTSIDER]);
+      assert.match(await page.text(), /does not admit this account/);
+    } finally {
+      page = shown;
+      await outsider.close();
+    }
   });
 });
