@@ -433,3 +433,66 @@ fn a_hostile_value_is_kept_exactly_in_hidden_fields_and_inputs() {
         }
     }
 }
+
+#[test]
+fn every_page_function_is_rendered_here() {
+    // A page added to src/pages without a row in `every_page` would go untested.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/pages");
+    let mut functions: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flat_map(|entry| {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            text.lines()
+                .filter_map(|line| line.strip_prefix("pub fn "))
+                .filter_map(|rest| rest.split('(').next().map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+        .filter(|name| name != "content_security_policy")
+        .collect();
+    functions.sort();
+    let mut rendered: Vec<String> = every_page(PLAIN, false)
+        .into_iter()
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    rendered.sort();
+    assert_eq!(functions, rendered);
+}
+
+#[test]
+fn no_template_turns_escaping_off() {
+    // `|safe`, `|escape("none")` or an `escape = "none"` template would let a value through as
+    // markup; the pages have none.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+    let mut templates = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        for off in [
+            "|safe",
+            "escape(\"none\")",
+            "|e(\"none\")",
+            "filtersafe",
+            "|json",
+        ] {
+            assert!(!squeezed.contains(off), "{}: {off}", path.display());
+        }
+        templates += 1;
+    }
+    assert!(templates >= 18, "{templates} templates");
+    let pages = concat!(env!("CARGO_MANIFEST_DIR"), "/src/pages");
+    for entry in std::fs::read_dir(pages).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("#[template("))
+        {
+            assert!(
+                line.contains("path = \"") && !line.contains("escape") && !line.contains("ext"),
+                "{}: {line}",
+                path.display()
+            );
+        }
+    }
+}
