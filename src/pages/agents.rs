@@ -1,76 +1,46 @@
 //! The connected-agents page: the agents acting for the person at this app, each with a revoke
 //! button.
 
-use gatehouse_core::agents::{AgentsView, GRANT_FIELD};
+use askama::Template;
+use gatehouse_core::agents::{AgentsView, ConnectedAgent, GRANT_FIELD};
 use gatehouse_core::csrf;
-use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
-use super::{document, hidden};
+use super::template::{render, utc};
+
+#[derive(Template)]
+#[template(path = "agents.html")]
+struct AgentsPage<'a> {
+    view: &'a AgentsView,
+    rows: Vec<AgentRow<'a>>,
+    csrf_token: &'a str,
+}
+
+/// One agent and its dates, as the page says them.
+struct AgentRow<'a> {
+    agent: &'a ConnectedAgent,
+    created: String,
+    last_used: String,
+}
 
 /// The page for `view`, its forms carrying `csrf_token`.
 pub fn agents(view: &AgentsView, csrf_token: &str) -> String {
-    let rows: String = view
+    let rows = view
         .agents
         .iter()
-        .map(|agent| {
-            let loopback = if agent.redirect_is_loopback { " (on your own computer)" } else { "" };
-            let last_used = agent.last_used_at.map(utc).unwrap_or_else(|| "never".into());
-            // A metadata document agent: its host vouches for it, and one document serves every
-            // installation, so the full redirect URI tells them apart.
-            let (identified_by, destination) = match &agent.client_document_host {
-                Some(host) => (
-                    format!(" <span class=\"small\">identified by https://{}/…</span>", text(host)),
-                    &agent.redirect_uri,
-                ),
-                None => (String::new(), &agent.redirect_destination),
-            };
-            // A device grant (RFC 8628) has no redirect URI: the person typed a code instead.
-            let reached = if agent.redirect_uri.is_empty() {
-                "signed in with a code you typed (device grant)".to_owned()
-            } else {
-                format!("answers to <code>{}</code>{loopback}", text(destination))
-            };
-            format!(
-                "<li><strong>{name}</strong>{identified_by} <span class=\"small\">client id <code>{id}</code></span><br>\
-                 {reached}; may <span class=\"scopes\">{scopes}</span><br>\
-                 <span class=\"small\">approved {created}, last used {last_used}</span>\
-                 <form method=\"post\" action=\"{action}\">{grant}{csrf}<button type=\"submit\">Revoke</button></form></li>",
-                name = text(&agent.client_name),
-                id = text(&agent.client_id),
-                scopes = agent
-                    .scopes
-                    .iter()
-                    .map(|scope| format!("<code>{}</code>", text(scope)))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                created = utc(agent.created_at),
-                action = attr(&view.revoke_action),
-                grant = hidden(GRANT_FIELD, &agent.grant_id),
-                csrf = hidden(csrf::FIELD, csrf_token),
-            )
+        .map(|agent| AgentRow {
+            agent,
+            created: utc(agent.created_at),
+            last_used: agent
+                .last_used_at
+                .map(utc)
+                .unwrap_or_else(|| "never".into()),
         })
         .collect();
-    let list = if rows.is_empty() {
-        "<p>No agent acts for you here.</p>".to_owned()
-    } else {
-        format!("<ul>{rows}</ul>")
-    };
-    let body = format!(
-        "<h1>Agents acting for you at {app}</h1><p class=\"small\">Signed in as {email}. Revoking an \
-         agent ends its access at once; it would have to ask you again.</p>{list}",
-        app = text(&view.app_name),
-        email = text(&view.person_email),
-    );
-    document("Connected agents", &body)
-}
-
-/// `YYYY-MM-DD HH:MM UTC` for Unix seconds.
-pub(super) fn utc(secs: u64) -> String {
-    let c = gatehouse_core::time::UnixTime(secs).civil();
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        c.year, c.month, c.day, c.hour, c.minute
-    )
+    render(&AgentsPage {
+        view,
+        rows,
+        csrf_token,
+    })
 }
 
 #[cfg(test)]
@@ -150,16 +120,6 @@ mod tests {
         assert!(
             page.contains("<span class=\"scopes\"><code>read</code> <code>write</code></span>"),
             "{page}"
-        );
-    }
-
-    #[test]
-    fn dates_are_civil_utc() {
-        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
-        assert_eq!(
-            utc(1_795_996_800 + 3600 * 13 + 60 * 7),
-            "2026-11-30 13:07 UTC"
         );
     }
 }

@@ -1,93 +1,27 @@
 //! The consent page: the person decides whether an agent may act for them.
 
+use askama::Template;
 use gatehouse_core::consent::{ConsentPrompt, DECISION_FIELD, REQUEST_FIELD};
 use gatehouse_core::csrf;
-use html_escape::encode_text as text;
 
-use super::{document, hidden};
+use super::template::render;
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    prompt: &'a ConsentPrompt,
+    /// The permissions asked for, as `scopes.html` lists them.
+    scopes: &'a [(String, String)],
+    csrf_token: &'a str,
+}
 
 /// The consent form for `prompt`, carrying `csrf_token`.
 pub fn consent(prompt: &ConsentPrompt, csrf_token: &str) -> String {
-    let scopes: String = prompt
-        .scopes
-        .iter()
-        .map(|(scope, description)| match description.as_str() {
-            "" => format!("<li><code>{}</code></li>", text(scope)),
-            d => format!("<li><code>{}</code>: {}</li>", text(scope), text(d)),
-        })
-        .collect();
-    let loopback = if prompt.redirect_is_loopback {
-        "<p class=\"warn\" role=\"note\">This agent receives the answer on <strong>your own computer</strong> \
-         (a loopback address). Any program running there could be listening: approve only if you \
-         started this agent yourself just now.</p>"
-    } else {
-        ""
-    };
-    // RFC 8252 §7.1: a private-use scheme hands the code to whichever app on this device opens
-    // such links.
-    let app = if prompt.redirect_is_app {
-        format!(
-            "<p class=\"warn\" role=\"note\">An app on this device will receive the code: the one that \
-             opens <strong>{scheme}:</strong> links. Approve only if you started this from that app \
-             just now.</p>",
-            scheme = text(&prompt.redirect_destination)
-        )
-    } else {
-        String::new()
-    };
-    let destination = if prompt.redirect_is_app {
-        format!(
-            "the app for <strong>{}:</strong> links on this device",
-            text(&prompt.redirect_destination)
-        )
-    } else {
-        format!("<strong>{}</strong>", text(&prompt.redirect_destination))
-    };
-    // A metadata document client names itself; the host its document came from vouches for it.
-    // Any other client chose its name itself when it registered.
-    let identified_by = match prompt.client_document_host.as_deref() {
-        Some(host) => format!(
-            " <span class=\"small\">client identified by <strong>https://{}/…</strong></span>",
-            text(host)
-        ),
-        None => " <span class=\"small\">(name not verified: the agent chose it when it registered)</span>"
-            .to_owned(),
-    };
-    let leaves_host = match (
-        prompt.redirect_leaves_document_host,
-        prompt.client_document_host.as_deref(),
-    ) {
-        (true, Some(host)) => format!(
-            "<p class=\"warn\" role=\"note\">The answer goes to <strong>{destination}</strong>, not to \
-             <strong>{host}</strong> where this client is described. Approve only if you expect this \
-             agent to use that site.</p>",
-            destination = text(&prompt.redirect_destination),
-            host = text(host)
-        ),
-        _ => String::new(),
-    };
-    let body = format!(
-        "<h1>Allow {client} to act for you?</h1>\
-         <p><strong>{client}</strong>{identified_by} <span class=\"small\">(client id <code>{client_id}</code>)</span> \
-         asks to use <strong>{app_name}</strong> <span class=\"small\">({app_url})</span> as \
-         <strong>{email}</strong>, with these permissions:</p><ul class=\"scopes\">{scopes}</ul>\
-         <p>You will then be sent to {destination}.</p>{loopback}{app}{leaves_host}\
-         <p class=\"small\">Everything it does will be recorded as done by this agent on your behalf. \
-         You can withdraw this permission at any time.</p>\
-         <form method=\"post\" action=\"{action}\">{request}{csrf}\
-         <button type=\"submit\" name=\"{decision}\" value=\"approve\">Allow</button>\
-         <button type=\"submit\" name=\"{decision}\" value=\"deny\">Deny</button></form>",
-        client = text(&prompt.client_name),
-        client_id = text(&prompt.client_id),
-        app_name = text(&prompt.app_name),
-        app_url = text(&prompt.app_url),
-        email = text(&prompt.person_email),
-        action = html_escape::encode_double_quoted_attribute(&prompt.action),
-        request = hidden(REQUEST_FIELD, &prompt.request),
-        csrf = hidden(csrf::FIELD, csrf_token),
-        decision = DECISION_FIELD,
-    );
-    document("Allow access?", &body)
+    render(&ConsentPage {
+        prompt,
+        scopes: &prompt.scopes,
+        csrf_token,
+    })
 }
 
 #[cfg(test)]

@@ -1,227 +1,124 @@
 //! The admin console's pages. The people page: sessions and agents per person, and a
-//! confirmation before cutting one off. The agents page: each client's use, and a confirmation that
-//! spells out a disable or enable before its form. The grants page: a filter form (`GET`), one revoke form per grant, and a
-//! revoke-many form whose checkboxes sit in the rows (`form=` attribute, since forms cannot
-//! nest). Laid out as a list, not a table, so it reads at 390 px.
+//! confirmation before cutting one off. The agents page: each client's use, and a confirmation
+//! that spells out a disable or enable before its form. The grants page: a filter form (`GET`),
+//! one revoke form per grant, and a revoke-many form. The audit page: search, export, events. The
+//! state page: migration mode, held writes, health. Markup in `templates/console_*.html`.
 
-use gatehouse_core::admin::audit::ConsoleAudit;
+use askama::Template;
+use gatehouse_core::admin::audit::{AuditFilter, AuditRow, ConsoleAudit};
 use gatehouse_core::admin::clients::{ClientAction, Confirmation, ConsoleClients};
 use gatehouse_core::admin::console::{
-    ConsoleGrant, ConsoleGrants, ConsoleLinks, GRANT_FIELD, GrantState, RETURN_FIELD,
+    ConsoleGrant, ConsoleGrants, ConsoleLinks, GRANT_FIELD, GrantState, GrantsFilter, RETURN_FIELD,
 };
 use gatehouse_core::admin::people::ConsolePeople;
-use gatehouse_core::admin::state::ConsoleState;
+use gatehouse_core::admin::state::{ConsoleState, HeldRow};
 use gatehouse_core::audit::AuditKind;
 use gatehouse_core::csrf;
 use gatehouse_core::health::{Check, Report};
-use gatehouse_core::store::ClientUse;
-use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+use gatehouse_core::store::{ClientUse, PersonUse};
 
-use super::agents::utc;
-use super::{document, hidden};
+use super::template::{render, utc};
 
-/// The links to the console's pages, the current one as plain text.
-fn nav(links: &ConsoleLinks, current: &str) -> String {
-    let items: Vec<String> = [
+/// The console's navigation, as `console_nav.html` lists it: (label, href, current).
+type Nav<'a> = [(&'static str, &'a str, bool); 5];
+
+/// The links to the console's pages; `current` is shown as plain text.
+fn nav<'a>(links: &'a ConsoleLinks, current: &str) -> Nav<'a> {
+    [
         ("Grants", &links.grants),
         ("Agents", &links.agents),
         ("People", &links.people),
         ("Audit", &links.audit),
         ("State", &links.state),
     ]
-    .into_iter()
-    .map(|(label, href)| {
-        if label == current {
-            format!("<strong>{label}</strong>")
-        } else {
-            format!("<a href=\"{}\">{label}</a>", attr(href))
-        }
-    })
-    .collect();
-    format!(
-        "<p class=\"small\">Admin console: {}</p>",
-        items.join(" · ")
-    )
+    .map(|(label, href)| (label, href.as_str(), label == current))
 }
 
-/// The `id` of the revoke-many form, named by each row's checkbox.
-const MANY_FORM: &str = "revoke-many";
+#[derive(Template)]
+#[template(path = "console_grants.html")]
+struct GrantsPage<'a> {
+    nav: Nav<'a>,
+    view: &'a ConsoleGrants,
+    filter: &'a GrantsFilter,
+    /// Each grant state's name, and whether the filter has it.
+    states: Vec<(&'static str, bool)>,
+    rows: Vec<GrantRow<'a>>,
+    /// How many of the grants shown are live.
+    live: usize,
+    /// The filter as a query, for the revoke forms to return to.
+    back: String,
+    csrf_token: &'a str,
+}
 
-/// What revoking does, said before the button is pressed.
-const CONSEQUENCES: &str = "Revoking ends the agent's access at once: its access and refresh \
-     tokens stop working at every gate, and the person would have to approve it again. It \
-     cannot be undone.";
+/// One grant and its dates, as the page says them.
+struct GrantRow<'a> {
+    grant: &'a ConsoleGrant,
+    created: String,
+    /// `live`, or when and why it was revoked.
+    state: String,
+}
 
 /// The grants page for `view`, its forms carrying `csrf_token`.
 pub fn console_grants(view: &ConsoleGrants, csrf_token: &str) -> String {
-    let filter = &view.filter;
-    let field = |name: &str, label: &str, value: &Option<String>| {
-        format!(
-            "<label for=\"{name}\">{label}</label><input type=\"text\" id=\"{name}\" name=\"{name}\" value=\"{}\">",
-            attr(value.as_deref().unwrap_or_default())
-        )
-    };
-    let option = |value: &str, label: &str, selected: bool| {
-        let selected = if selected { " selected" } else { "" };
-        format!("<option value=\"{value}\"{selected}>{label}</option>")
-    };
-    let states: String = GrantState::ALL
-        .into_iter()
-        .map(|s| option(s.as_str(), s.as_str(), s == filter.state))
-        .collect();
-    let filter_form = format!(
-        "<form method=\"get\" action=\"{action}\">{person}{client}{scope}\
-         <label for=\"app\">App</label><select id=\"app\" name=\"app\">{this}{all}</select>\
-         <label for=\"state\">State</label><select id=\"state\" name=\"state\">{states}</select>\
-         <button type=\"submit\">Filter</button></form>",
-        action = attr(&view.list_action),
-        person = field("person", "Person (email or subject)", &filter.person),
-        client = field("client_id", "Client id", &filter.client_id),
-        scope = field("scope", "Scope", &filter.scope),
-        this = option(
-            "this",
-            &format!("{} only", text(&view.app_name)),
-            !filter.all_apps
-        ),
-        all = option("all", "every app", filter.all_apps),
-    );
-    let csrf_field = hidden(csrf::FIELD, csrf_token);
-    let rows: String = view
+    let rows = view
         .grants
         .iter()
-        .map(|grant| row(view, grant, &csrf_field))
+        .map(|grant| GrantRow {
+            grant,
+            created: utc(grant.created_at),
+            state: match grant.revoked_at {
+                None => "live".to_owned(),
+                Some(at) => {
+                    let why = grant
+                        .revoked_reason
+                        .and_then(|r| serde_json::to_value(r).ok())
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    format!("revoked {} ({why})", utc(at))
+                }
+            },
+        })
         .collect();
-    let live = view
-        .grants
-        .iter()
-        .filter(|g| g.revoked_at.is_none())
-        .count();
-    let list = if rows.is_empty() {
-        "<p>No grant matches this filter.</p>".to_owned()
-    } else {
-        let many = if live == 0 {
-            String::new()
-        } else {
-            format!(
-                "<form method=\"post\" action=\"{action}\" id=\"{MANY_FORM}\">{csrf_field}{back}\
-                 <p class=\"warn\">{CONSEQUENCES}</p>\
-                 <button type=\"submit\">Revoke the checked grants</button></form>",
-                action = attr(&view.revoke_action),
-                back = hidden(RETURN_FIELD, &filter.query()),
-            )
-        };
-        format!("<ul>{rows}</ul>{many}")
-    };
-    let notice = match view.revoked {
-        Some(1) => "<p class=\"warn\">Revoked 1 grant.</p>".to_owned(),
-        Some(n) => format!("<p class=\"warn\">Revoked {n} grants.</p>"),
-        None => String::new(),
-    };
-    let truncated = if view.truncated {
-        "<p class=\"warn\">Only the newest 500 grants of this person, client and app were \
-         searched: name a person or a client to see older ones.</p>"
-    } else {
-        ""
-    };
-    let body = format!(
-        "{nav}<h1>Grants at {app}</h1><p class=\"small\">Admin console · signed in as {admin}. \
-         {count} grant(s) shown, {live} live.</p>{notice}{filter_form}{truncated}{list}",
-        nav = nav(&view.links, "Grants"),
-        app = text(&view.app_name),
-        admin = text(&view.admin),
-        count = view.grants.len(),
-    );
-    document("Grants · admin console", &body)
+    render(&GrantsPage {
+        nav: nav(&view.links, "Grants"),
+        view,
+        filter: &view.filter,
+        states: GrantState::ALL
+            .into_iter()
+            .map(|s| (s.as_str(), s == view.filter.state))
+            .collect(),
+        rows,
+        live: view
+            .grants
+            .iter()
+            .filter(|g| g.revoked_at.is_none())
+            .count(),
+        back: view.filter.query(),
+        csrf_token,
+    })
 }
 
-/// One grant: who, which agent, where, what; a checkbox and a revoke button while it is live.
-fn row(view: &ConsoleGrants, grant: &ConsoleGrant, csrf_field: &str) -> String {
-    let scopes = grant
-        .scopes
-        .iter()
-        .map(|scope| format!("<code>{}</code>", text(scope)))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let app = if view.filter.all_apps {
-        format!(" at <code>{}</code>", text(&grant.app))
-    } else {
-        String::new()
-    };
-    let id = attr(&grant.grant_id);
-    let (check, state, revoke) = match grant.revoked_at {
-        None => (
-            format!(
-                "<input type=\"checkbox\" form=\"{MANY_FORM}\" name=\"{GRANT_FIELD}\" value=\"{id}\" \
-                 id=\"g-{id}\" aria-label=\"select this grant\"> "
-            ),
-            "live".to_owned(),
-            format!(
-                "<form method=\"post\" action=\"{action}\">{csrf_field}{grant_field}{back}\
-                 <button type=\"submit\">Revoke</button></form>",
-                action = attr(&view.revoke_action),
-                grant_field = hidden(GRANT_FIELD, &grant.grant_id),
-                back = hidden(RETURN_FIELD, &view.filter.query()),
-            ),
-        ),
-        Some(at) => {
-            let why = grant
-                .revoked_reason
-                .and_then(|r| serde_json::to_value(r).ok())
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            (
-                String::new(),
-                format!("revoked {} ({})", utc(at), text(&why)),
-                String::new(),
-            )
-        }
-    };
-    format!(
-        "<li>{check}<strong class=\"name\">{email}</strong> <span class=\"small\"><code>{subject}</code></span><br>\
-         agent <code>{client}</code>{app}; may <span class=\"scopes\">{scopes}</span><br>\
-         <span class=\"small\">grant <code>{grant_id}</code>, approved {created}, {state}</span>{revoke}</li>",
-        email = text(&grant.email),
-        subject = text(&grant.subject),
-        client = text(&grant.client_id),
-        grant_id = text(&grant.grant_id),
-        created = utc(grant.created_at),
-    )
+#[derive(Template)]
+#[template(path = "console_clients.html")]
+struct ClientsPage<'a> {
+    nav: Nav<'a>,
+    view: &'a ConsoleClients,
+    /// The change to confirm, and the client's name as the page says it.
+    confirmation: Option<(&'a Confirmation, &'a str)>,
+    rows: Vec<ClientRow<'a>>,
+    csrf_token: &'a str,
 }
 
-/// The agents (clients) page for `view`; a confirmation's form carries `csrf_token`.
-pub fn console_clients(view: &ConsoleClients, csrf_token: &str) -> String {
-    let notice = match (view.done.as_deref(), view.revoked) {
-        (Some("disabled"), n) => format!(
-            "<p class=\"warn\">Disabled; {} grant(s) revoked.</p>",
-            n.unwrap_or_default()
-        ),
-        (Some("enabled"), _) => "<p class=\"warn\">Enabled.</p>".to_owned(),
-        _ => String::new(),
-    };
-    let confirmation = view
-        .confirmation
-        .as_ref()
-        .map(|c| confirm(view, c, csrf_token))
-        .unwrap_or_default();
-    let rows: String = view.clients.iter().map(|c| client_row(view, c)).collect();
-    let list = if rows.is_empty() {
-        "<p>No agent is known yet.</p>".to_owned()
-    } else {
-        format!("<ul>{rows}</ul>")
-    };
-    let truncated = if view.truncated {
-        "<p class=\"warn\">Only the 500 most recently used agents are listed.</p>"
-    } else {
-        ""
-    };
-    let body = format!(
-        "{nav}<h1>Agents</h1><p class=\"small\">Admin console · signed in as {admin}. Every client \
-         gatehouse knows, registered or identified by a metadata document, at every app.</p>\
-         {notice}{confirmation}{truncated}{list}",
-        nav = nav(&view.links, "Agents"),
-        admin = text(&view.admin),
-    );
-    document("Agents · admin console", &body)
+/// One client, its dates, and the link to change it.
+struct ClientRow<'a> {
+    client: &'a ClientUse,
+    name: &'a str,
+    /// How gatehouse came to know it.
+    known: &'static str,
+    created: String,
+    last_used: String,
+    /// The confirmation of a disable (or enable, when disabled).
+    href: String,
 }
 
 /// What a client is called on the page: its name, or its id.
@@ -229,330 +126,188 @@ fn client_label(client: &ClientUse) -> &str {
     client.client_name.as_deref().unwrap_or(&client.client_id)
 }
 
-/// The confirmation of a change: what it does, in numbers, then the form that does it.
-fn confirm(view: &ConsoleClients, c: &Confirmation, csrf_token: &str) -> String {
-    let name = text(client_label(&c.client));
-    let (question, consequences, button) = match c.action {
-        ClientAction::Disable => (
-            format!("Disable {name}?"),
-            format!(
-                "It can no longer authenticate, authorize or refresh at any app. Its \
-                 {grants} live grant(s), held by {people} person(s), are revoked now at every \
-                 app, and their tokens stop working at the gates. Enabling it again later does \
-                 not bring them back: each person would have to approve it again.",
-                grants = c.client.live_grants,
-                people = c.client.people,
-            ),
-            format!("Disable {name}"),
-        ),
-        ClientAction::Enable => (
-            format!("Enable {name}?"),
-            "It can authenticate and ask people for access again. The grants revoked when it \
-             was disabled stay revoked: each person decides again on the consent page."
-                .to_owned(),
-            format!("Enable {name}"),
-        ),
-    };
-    format!(
-        "<div class=\"warn name\"><p><strong>{question}</strong> <span class=\"small\">client id \
-         <code>{id}</code></span></p><p>{consequences}</p>\
-         <form method=\"post\" action=\"{action}\">{client}{csrf}\
-         <button type=\"submit\">{button}</button> <a href=\"{cancel}\">Cancel</a></form></div>",
-        id = text(&c.client.client_id),
-        action = attr(&c.post_to),
-        client = hidden("client_id", &c.client.client_id),
-        csrf = hidden(csrf::FIELD, csrf_token),
-        cancel = attr(&view.list_action),
-    )
+/// The agents (clients) page for `view`; a confirmation's form carries `csrf_token`.
+pub fn console_clients(view: &ConsoleClients, csrf_token: &str) -> String {
+    let rows = view
+        .clients
+        .iter()
+        .map(|client| {
+            let action = match client.disabled_at {
+                None => ClientAction::Disable,
+                Some(_) => ClientAction::Enable,
+            };
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("confirm", action.as_str())
+                .append_pair("client_id", &client.client_id)
+                .finish();
+            ClientRow {
+                client,
+                name: client_label(client),
+                known: match client.source.as_str() {
+                    "metadata_document" => "identified by its metadata document",
+                    "static" => "added by the operator",
+                    _ => "registered (RFC 7591)",
+                },
+                created: utc(client.created_at),
+                last_used: client
+                    .last_used_at
+                    .map(utc)
+                    .unwrap_or_else(|| "never".into()),
+                href: format!("{}?{query}", view.list_action),
+            }
+        })
+        .collect();
+    render(&ClientsPage {
+        nav: nav(&view.links, "Agents"),
+        view,
+        confirmation: view
+            .confirmation
+            .as_ref()
+            .map(|c| (c, client_label(&c.client))),
+        rows,
+        csrf_token,
+    })
 }
 
-/// One client: name, id, how it is known, its use, and the link to change it.
-fn client_row(view: &ConsoleClients, c: &ClientUse) -> String {
-    let known = match c.source.as_str() {
-        "metadata_document" => "identified by its metadata document",
-        "static" => "added by the operator",
-        _ => "registered (RFC 7591)",
-    };
-    let last_used = c.last_used_at.map(utc).unwrap_or_else(|| "never".into());
-    let (state, action) = match c.disabled_at {
-        None => ("", ClientAction::Disable),
-        Some(_) => (" <strong>disabled</strong>", ClientAction::Enable),
-    };
-    let query: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("confirm", action.as_str())
-        .append_pair("client_id", &c.client_id)
-        .finish();
-    let link = match action {
-        ClientAction::Disable => "Disable…",
-        ClientAction::Enable => "Enable…",
-    };
-    format!(
-        "<li><strong class=\"name\">{name}</strong>{state} <span class=\"small\">client id <code>{id}</code>, \
-         {known}</span><br>{people} person(s), {grants} live grant(s); last used {last_used}\
-         <br><span class=\"small\">known since {created}</span> \
-         <a href=\"{href}\">{link}</a></li>",
-        name = text(client_label(c)),
-        id = text(&c.client_id),
-        people = c.people,
-        grants = c.live_grants,
-        created = utc(c.created_at),
-        href = attr(&format!("{}?{query}", view.list_action)),
-    )
+#[derive(Template)]
+#[template(path = "console_people.html")]
+struct PeoplePage<'a> {
+    nav: Nav<'a>,
+    view: &'a ConsolePeople,
+    rows: Vec<PersonRow<'a>>,
+    csrf_token: &'a str,
+}
+
+/// One person, when last seen, and the link to cut them off.
+struct PersonRow<'a> {
+    person: &'a PersonUse,
+    seen: String,
+    href: String,
 }
 
 /// The people page for `view`; a confirmation's form carries `csrf_token`.
 pub fn console_people(view: &ConsolePeople, csrf_token: &str) -> String {
-    let notice = view
-        .revoked
-        .map(|n| format!("<p class=\"warn\">Sessions ended; {n} grant(s) revoked.</p>"))
-        .unwrap_or_default();
-    let confirmation = view
-        .confirmation
-        .as_ref()
-        .map(|p| {
-            format!(
-                "<div class=\"warn name\"><p><strong>Cut {email} off?</strong> <span \
-                 class=\"small\"><code>{subject}</code></span></p><p>Their {sessions} open \
-                 session(s) end now, so they are signed out everywhere, and their {grants} live \
-                 grant(s), at every app, are revoked: every agent acting for them stops working \
-                 at the gates. They can sign in again if the apps' policies still admit them; \
-                 each agent would have to ask them again.</p>\
-                 <form method=\"post\" action=\"{action}\">{subject_field}{csrf}\
-                 <button type=\"submit\">Cut {email} off</button> <a href=\"{cancel}\">Cancel</a>\
-                 </form></div>",
-                email = text(&p.email),
-                subject = text(&p.subject),
-                sessions = p.sessions,
-                grants = p.live_grants,
-                action = attr(&view.revoke_action),
-                subject_field = hidden("subject", &p.subject),
-                csrf = hidden(csrf::FIELD, csrf_token),
-                cancel = attr(&view.list_action),
-            )
-        })
-        .unwrap_or_default();
-    let rows: String = view
+    let rows = view
         .people
         .iter()
-        .map(|p| {
-            let seen = p.last_seen_at.map(utc).unwrap_or_else(|| "never".into());
+        .map(|person| {
             let query: String = form_urlencoded::Serializer::new(String::new())
-                .append_pair("confirm", &p.subject)
+                .append_pair("confirm", &person.subject)
                 .finish();
-            format!(
-                "<li><strong class=\"name\">{email}</strong> <span class=\"small\"><code>{subject}\
-                 </code></span><br>{sessions} open session(s), {grants} live grant(s); last seen \
-                 {seen} <a href=\"{href}\">Cut off…</a></li>",
-                email = text(&p.email),
-                subject = text(&p.subject),
-                sessions = p.sessions,
-                grants = p.live_grants,
-                href = attr(&format!("{}?{query}", view.list_action)),
-            )
+            PersonRow {
+                person,
+                seen: person
+                    .last_seen_at
+                    .map(utc)
+                    .unwrap_or_else(|| "never".into()),
+                href: format!("{}?{query}", view.list_action),
+            }
         })
         .collect();
-    let list = if rows.is_empty() {
-        "<p>Nobody has signed in yet.</p>".to_owned()
-    } else {
-        format!("<ul>{rows}</ul>")
-    };
-    let truncated = if view.truncated {
-        "<p class=\"warn\">Only the 500 people seen most recently are listed.</p>"
-    } else {
-        ""
-    };
-    let body = format!(
-        "{nav}<h1>People</h1><p class=\"small\">Admin console · signed in as {admin}. Who has \
-         browser sessions and agents, at every app.</p>{notice}{confirmation}{truncated}{list}",
-        nav = nav(&view.links, "People"),
-        admin = text(&view.admin),
-    );
-    document("People · admin console", &body)
+    render(&PeoplePage {
+        nav: nav(&view.links, "People"),
+        view,
+        rows,
+        csrf_token,
+    })
 }
 
-/// The deep health check's results, one line a binding.
-fn health_checks(report: &Report) -> String {
-    let line = |name: &str, check: &Check| {
-        let (class, verdict) = if check.ok {
-            ("", "ok")
-        } else {
-            (" class=\"error\"", "failing")
-        };
-        format!(
-            "<li{class}><strong>{name}</strong>: {verdict}; {}</li>",
-            text(&check.detail)
-        )
-    };
-    let summary = if report.ok {
-        "<p>Every binding answers.</p>"
-    } else {
-        "<p class=\"error\">A binding is failing: see below.</p>"
-    };
-    format!(
-        "{summary}<ul>{}{}{}</ul>",
-        line("D1 (DB)", &report.d1),
-        line("KV (KV)", &report.kv),
-        line("Queue (revocations)", &report.queue)
-    )
+#[derive(Template)]
+#[template(path = "console_state.html")]
+struct StatePage<'a> {
+    nav: Nav<'a>,
+    view: &'a ConsoleState,
+    held: Vec<HeldWrite<'a>>,
+    health: &'a Report,
+    /// Each binding's name and check.
+    checks: [(&'static str, &'a Check); 3],
 }
 
-/// The state page: migration mode, the held writes, and where the health check is.
+/// A held write, and when it is tried next.
+struct HeldWrite<'a> {
+    held: &'a HeldRow,
+    next: String,
+}
+
+/// The state page: migration mode, the held writes, and the deep health check's results.
 pub fn console_state(view: &ConsoleState, health: &Report) -> String {
-    let mode = match view.migration {
-        Some((retry, ttl)) => format!(
-            "<p class=\"warn\"><strong>Migration mode is on.</strong> Writes that can wait are \
-             refused with <code>Retry-After: {retry}</code> or held below; access tokens live \
-             {ttl} s.</p>"
-        ),
-        None => "<p>Migration mode is off: D1 takes writes.</p>".to_owned(),
-    };
-    let rows: String = view
-        .held
-        .iter()
-        .map(|h| {
-            let failed = match (&h.last_error, h.retry_at) {
-                (Some(error), retry) => format!(
-                    "<br><span class=\"small\">failed {n} time(s): {error}; next try {next}</span>",
-                    n = h.failures,
-                    error = text(error),
-                    next = retry.map(utc).unwrap_or_else(|| "at the next drain".into()),
-                ),
-                (None, _) => String::new(),
-            };
-            format!(
-                "<li><strong>{kind}</strong> <code>{write}</code>{failed}</li>",
-                kind = text(&h.kind),
-                write = text(&h.write),
-            )
-        })
-        .collect();
-    let held = if rows.is_empty() {
-        "<p>No write is held.</p>".to_owned()
-    } else {
-        let more = if view.held_bound_reached {
-            "<p class=\"warn\">The first 200 are listed; there may be more.</p>"
-        } else {
-            ""
-        };
-        format!(
-            "<p>{} write(s) held in KV until the drain writes them to D1:</p><ul>{rows}</ul>{more}",
-            view.held.len()
-        )
-    };
-    let body = format!(
-        "{nav}<h1>State</h1><p class=\"small\">Admin console · signed in as {admin}. The \
-         configuration is valid (this page would not be served otherwise).</p>{mode}\
-         <h2>Held writes</h2>{held}<h2>Health</h2>{checks}<p class=\"small\">The same check \
-         as JSON: <a href=\"{health}\">{health_text}</a></p>",
-        checks = health_checks(health),
-        nav = nav(&view.links, "State"),
-        admin = text(&view.admin),
-        health = attr(&view.health_check),
-        health_text = text(&view.health_check),
-    );
-    document("State · admin console", &body)
+    render(&StatePage {
+        nav: nav(&view.links, "State"),
+        view,
+        held: view
+            .held
+            .iter()
+            .map(|held| HeldWrite {
+                held,
+                next: held
+                    .retry_at
+                    .map(utc)
+                    .unwrap_or_else(|| "at the next drain".into()),
+            })
+            .collect(),
+        health,
+        checks: [
+            ("D1 (DB)", &health.d1),
+            ("KV (KV)", &health.kv),
+            ("Queue (revocations)", &health.queue),
+        ],
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console_audit.html")]
+struct AuditPage<'a> {
+    nav: Nav<'a>,
+    view: &'a ConsoleAudit,
+    filter: &'a AuditFilter,
+    /// Each event kind (and "any"): the value, its label, whether the search has it.
+    kinds: Vec<(&'static str, &'static str, bool)>,
+    since: String,
+    until: String,
+    jsonl: String,
+    csv: String,
+    rows: Vec<EventRow<'a>>,
+    /// The next page's link.
+    older: Option<String>,
+}
+
+/// An audit event and when it happened.
+struct EventRow<'a> {
+    event: &'a AuditRow,
+    at: String,
 }
 
 /// The audit page: the search form, export links, the events with who did what, the next page.
 pub fn console_audit(view: &ConsoleAudit) -> String {
     let f = &view.filter;
-    let field = |name: &str, label: &str, value: Option<String>| {
-        format!(
-            "<label for=\"{name}\">{label}</label><input type=\"text\" id=\"{name}\" name=\"{name}\" value=\"{}\">",
-            attr(&value.unwrap_or_default())
-        )
-    };
-    let kinds: String = std::iter::once(("", "any event"))
-        .chain(AuditKind::ALL.into_iter().map(|k| (k.as_str(), k.as_str())))
-        .map(|(value, label)| {
-            let selected = if f.kind.map(AuditKind::as_str).unwrap_or_default() == value {
-                " selected"
-            } else {
-                ""
-            };
-            format!("<option value=\"{value}\"{selected}>{label}</option>")
-        })
-        .collect();
-    let form = format!(
-        "<form method=\"get\" action=\"{action}\">{subject}{client}\
-         <label for=\"kind\">Event</label><select id=\"kind\" name=\"kind\">{kinds}</select>\
-         {since}{until}<button type=\"submit\">Search</button></form>",
-        action = attr(&view.list_action),
-        subject = field("subject", "Person (subject)", f.subject.clone()),
-        client = field("client_id", "Client id", f.client_id.clone()),
-        since = field(
-            "since",
-            "Since (Unix seconds)",
-            f.since.map(|s| s.to_string())
-        ),
-        until = field(
-            "until",
-            "Until (Unix seconds)",
-            f.until.map(|u| u.to_string())
-        ),
-    );
+    let chosen = f.kind.map(AuditKind::as_str).unwrap_or_default();
     let base = f.query();
     let sep = if base.is_empty() { "" } else { "&" };
-    let exports = format!(
-        "<p class=\"small\">Export this search (newest 500): <a href=\"{jsonl}\">JSON lines</a> · \
-         <a href=\"{csv}\">CSV</a></p>",
-        jsonl = attr(&format!("{}?{base}{sep}format=jsonl", view.list_action)),
-        csv = attr(&format!("{}?{base}{sep}format=csv", view.list_action)),
-    );
-    let rows: String = view
-        .events
-        .iter()
-        .map(|e| {
-            let who = match (&e.subject, &e.client_id) {
-                (Some(s), Some(c)) => format!(
-                    "for <code>{}</code> by agent <code>{}</code>",
-                    text(s),
-                    text(c)
-                ),
-                (Some(s), None) => format!("person <code>{}</code>", text(s)),
-                (None, Some(c)) => format!("agent <code>{}</code>", text(c)),
-                (None, None) => String::new(),
-            };
-            let by =
-                e.by.as_deref()
-                    .map(|b| format!(" by admin <strong class=\"name\">{}</strong>", text(b)))
-                    .unwrap_or_default();
-            format!(
-                "<li><strong>{kind}</strong> {who}{by}<br><span class=\"small\">{at}{source}; \
-                 <code>{detail}</code></span></li>",
-                kind = text(&e.kind),
-                at = utc(e.at),
-                source = e
-                    .source
-                    .as_deref()
-                    .map(|s| format!(" from {}", text(s)))
-                    .unwrap_or_default(),
-                detail = text(&e.detail),
-            )
-        })
-        .collect();
-    let list = if rows.is_empty() {
-        "<p>No event matches this search.</p>".to_owned()
-    } else {
-        format!("<ul>{rows}</ul>")
-    };
-    let older = view
-        .older
-        .as_deref()
-        .map(|q| {
-            format!(
-                "<p><a href=\"{}\">Older events</a></p>",
-                attr(&format!("{}?{q}", view.list_action))
-            )
-        })
-        .unwrap_or_default();
-    let body = format!(
-        "{nav}<h1>Audit log</h1><p class=\"small\">Admin console · signed in as {admin}. This \
-         app's events, newest first, 50 to a page.</p>{form}{exports}{list}{older}",
-        nav = nav(&view.links, "Audit"),
-        admin = text(&view.admin),
-    );
-    document("Audit · admin console", &body)
+    render(&AuditPage {
+        nav: nav(&view.links, "Audit"),
+        view,
+        filter: f,
+        kinds: std::iter::once(("", "any event"))
+            .chain(AuditKind::ALL.into_iter().map(|k| (k.as_str(), k.as_str())))
+            .map(|(value, label)| (value, label, value == chosen))
+            .collect(),
+        since: f.since.map(|s| s.to_string()).unwrap_or_default(),
+        until: f.until.map(|u| u.to_string()).unwrap_or_default(),
+        jsonl: format!("{}?{base}{sep}format=jsonl", view.list_action),
+        csv: format!("{}?{base}{sep}format=csv", view.list_action),
+        rows: view
+            .events
+            .iter()
+            .map(|event| EventRow {
+                event,
+                at: utc(event.at),
+            })
+            .collect(),
+        older: view
+            .older
+            .as_deref()
+            .map(|q| format!("{}?{q}", view.list_action)),
+    })
 }
 
 #[cfg(test)]
@@ -728,7 +483,11 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("Revoked 2 grants."));
-        assert!(page.contains(CONSEQUENCES));
+        assert!(page.contains(
+            "Revoking ends the agent's access at once: its access and refresh tokens stop \
+             working at every gate, and the person would have to approve it again. It cannot be \
+             undone."
+        ));
     }
 
     fn clients() -> ConsoleClients {
@@ -826,7 +585,13 @@ mod tests {
     #[test]
     fn the_revoke_forms_return_to_the_same_filter() {
         let page = console_grants(&view(), "t");
-        let back = attr(&view().filter.query()).into_owned();
+        let mut back = String::new();
+        askama::filters::Escaper::write_escaped_str(
+            &super::super::template::Html,
+            &mut back,
+            &view().filter.query(),
+        )
+        .unwrap();
         assert!(
             page.contains(&format!("name=\"return\" value=\"{back}\"")),
             "{page}"

@@ -1,9 +1,28 @@
-//! The demo app's page: who gatehouse says is here, and a logout button.
+//! The demo app's page: who gatehouse says is here, and a logout button; and the page for a
+//! person the app's policy does not admit.
 
+use askama::Template;
 use gatehouse_core::{csrf, paths};
-use html_escape::encode_text as text;
 
-use super::{document, hidden};
+use super::template::render;
+
+#[derive(Template)]
+#[template(path = "demo.html")]
+struct DemoPage<'a> {
+    rows: &'a [(String, String)],
+    agents_href: &'a str,
+    logout_action: &'a str,
+    csrf_token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "forbidden.html")]
+struct ForbiddenPage<'a> {
+    app_name: &'a str,
+    email: &'a str,
+    logout_action: &'a str,
+    csrf_token: &'a str,
+}
 
 /// The demo page showing the identity headers an origin receives.
 pub fn demo(
@@ -12,45 +31,22 @@ pub fn demo(
     logout_action: &str,
     csrf_token: &str,
 ) -> String {
-    let rows: String = rows
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "<li><code>{}</code>: <code>{}</code></li>",
-                text(name),
-                text(value)
-            )
-        })
-        .collect();
-    let body = format!(
-        "<h1>Demo app</h1><p>gatehouse let you in. This is what an app behind it receives with \
-         every request:</p><ul>{rows}</ul>\
-         <p class=\"small\">The <code>Gatehouse-Assertion</code> JWT can be verified with the keys at \
-         <code>{jwks}</code>.</p>\
-         <p>Agents acting for you here, and a button to revoke each: \
-         <a href=\"{agents}\">connected agents</a>. MCP clients connect to this app at \
-         <code>/mcp</code>.</p>\
-         <form method=\"post\" action=\"{logout}\">{csrf}<button type=\"submit\">Log out</button></form>",
-        jwks = paths::JWKS,
-        agents = html_escape::encode_double_quoted_attribute(agents_href),
-        logout = html_escape::encode_double_quoted_attribute(logout_action),
-        csrf = hidden(csrf::FIELD, csrf_token),
-    );
-    document("Demo app", &body)
+    render(&DemoPage {
+        rows,
+        agents_href,
+        logout_action,
+        csrf_token,
+    })
 }
 
 /// The page for a person the app's policy does not admit.
 pub fn forbidden(app_name: &str, email: &str, logout_action: &str, csrf_token: &str) -> String {
-    let body = format!(
-        "<h1>No access to {app}</h1><p class=\"error\">You are logged in as <strong>{email}</strong>, \
-         and {app} does not admit this account.</p>\
-         <form method=\"post\" action=\"{logout}\">{csrf}<button type=\"submit\">Log out</button></form>",
-        app = text(app_name),
-        email = text(email),
-        logout = html_escape::encode_double_quoted_attribute(logout_action),
-        csrf = hidden(csrf::FIELD, csrf_token),
-    );
-    document("No access", &body)
+    render(&ForbiddenPage {
+        app_name,
+        email,
+        logout_action,
+        csrf_token,
+    })
 }
 
 #[cfg(test)]

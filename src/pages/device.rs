@@ -1,102 +1,70 @@
 //! The device verification pages (RFC 8628 §3.3): typing the user code, the consent screen with
 //! the remote-phishing warning (§5.4), and the outcome.
 
+use askama::Template;
 use gatehouse_core::csrf;
 use gatehouse_core::device::verification::{
     DECISION_FIELD, DeviceConsentPrompt, USER_CODE_FIELD, UserCodePrompt,
 };
 use gatehouse_core::error::OAuthError;
-use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
-use super::{document, hidden};
+use super::template::render;
+
+#[derive(Template)]
+#[template(path = "device_entry.html")]
+struct EntryPage<'a> {
+    prompt: &'a UserCodePrompt,
+    csrf_token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "device_consent.html")]
+struct ConsentPage<'a> {
+    prompt: &'a DeviceConsentPrompt,
+    /// The permissions asked for, as `scopes.html` lists them.
+    scopes: &'a [(String, String)],
+    csrf_token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "device_done.html")]
+struct DonePage<'a> {
+    approved: bool,
+    app_name: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "device_refused.html")]
+struct RefusedPage<'a> {
+    description: &'a str,
+    code: &'a str,
+}
 
 /// The form to type the code into, carrying `csrf_token`.
 pub fn device_entry(prompt: &UserCodePrompt, csrf_token: &str) -> String {
-    let error = prompt
-        .error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", text(e)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Connect a device to {app}</h1>{error}\
-         <p>Type the code your device or command-line tool shows. Signed in as <strong>{email}</strong>.</p>\
-         <form method=\"post\" action=\"{action}\">\
-         <label for=\"{field}\">Code</label>\
-         <input id=\"{field}\" type=\"text\" name=\"{field}\" value=\"{code}\" placeholder=\"XXXX-XXXX\" \
-         autocomplete=\"off\" autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"32\" required autofocus>\
-         {csrf}<button type=\"submit\">Continue</button></form>",
-        app = text(&prompt.app_name),
-        email = text(&prompt.person_email),
-        action = attr(&prompt.action),
-        field = USER_CODE_FIELD,
-        code = attr(&prompt.user_code),
-        csrf = hidden(csrf::FIELD, csrf_token),
-    );
-    document("Connect a device", &body)
+    render(&EntryPage { prompt, csrf_token })
 }
 
 /// The consent screen for the request behind a typed code, carrying `csrf_token`.
 pub fn device_consent(prompt: &DeviceConsentPrompt, csrf_token: &str) -> String {
-    let scopes: String = prompt
-        .scopes
-        .iter()
-        .map(|(scope, description)| match description.as_str() {
-            "" => format!("<li><code>{}</code></li>", text(scope)),
-            d => format!("<li><code>{}</code>: {}</li>", text(scope), text(d)),
-        })
-        .collect();
-    let body = format!(
-        "<h1>Allow {client} to act for you?</h1>\
-         <p class=\"warn\" role=\"note\"><strong>Only continue if you started this yourself</strong>, \
-         on a device or in a terminal in front of you, and it shows the code <code>{code}</code>. \
-         If someone sent you this code or a link to this page, deny: they are trying to get access \
-         in your name.</p>\
-         <p><strong>{client}</strong> <span class=\"small\">(name not verified: the agent chose it when it \
-         registered; client id <code>{client_id}</code>)</span> \
-         asks to use <strong>{app}</strong> <span class=\"small\">({app_url})</span> as \
-         <strong>{email}</strong>, with these permissions:</p><ul class=\"scopes\">{scopes}</ul>\
-         <p class=\"small\">Everything it does will be recorded as done by this agent on your behalf. \
-         You can withdraw this permission at any time.</p>\
-         <form method=\"post\" action=\"{action}\">{user_code}{csrf}\
-         <button type=\"submit\" name=\"{decision}\" value=\"approve\">Allow</button>\
-         <button type=\"submit\" name=\"{decision}\" value=\"deny\">Deny</button></form>",
-        client = text(&prompt.client_name),
-        client_id = text(&prompt.client_id),
-        code = text(&prompt.user_code),
-        app = text(&prompt.app_name),
-        app_url = text(&prompt.app_url),
-        email = text(&prompt.person_email),
-        action = attr(&prompt.action),
-        user_code = hidden(USER_CODE_FIELD, &prompt.user_code),
-        csrf = hidden(csrf::FIELD, csrf_token),
-        decision = DECISION_FIELD,
-    );
-    document("Allow access?", &body)
+    render(&ConsentPage {
+        prompt,
+        scopes: &prompt.scopes,
+        csrf_token,
+    })
 }
 
 /// The outcome, once decided.
 pub fn device_done(approved: bool, app_name: &str) -> String {
-    let body = if approved {
-        format!(
-            "<h1>Device connected</h1><p>The device can now use <strong>{}</strong> for you. \
-             You can return to it; this page can be closed.</p>",
-            text(app_name)
-        )
-    } else {
-        "<h1>Request denied</h1><p>The device was not given access. This page can be closed.</p>"
-            .to_owned()
-    };
-    document("Device", &body)
+    render(&DonePage { approved, app_name })
 }
 
 /// A refusal: the app's policy, too many wrong codes, or an expired form.
 pub fn device_refused(error: &OAuthError) -> String {
-    let body = format!(
-        "<h1>This device cannot be connected</h1><p class=\"error\">{}</p>\
-         <p class=\"small\">Error code: <code>{}</code>.</p>",
-        text(error.description),
-        error.code.as_str()
-    );
-    document("Error", &body)
+    render(&RefusedPage {
+        description: error.description,
+        code: error.code.as_str(),
+    })
 }
 
 #[cfg(test)]

@@ -1,78 +1,25 @@
 //! The login page: the local-account form when there are local accounts, and one button per
-//! upstream OpenID Connect provider (each a CSRF-protected `POST` form).
+//! upstream OpenID Connect provider (each a CSRF-protected `POST` form). An agent's
+//! authorization says which agent is asking, and whether its name is verified.
 
+use askama::Template;
 use gatehouse_core::csrf;
 use gatehouse_core::login::LoginPrompt;
 #[cfg(test)]
 use gatehouse_core::login::{AskingAgent, ProviderChoice};
-use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
-use super::{document, hidden};
+use super::template::render;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    prompt: &'a LoginPrompt,
+    csrf_token: &'a str,
+}
 
 /// The login form for `prompt`, carrying `csrf_token`.
 pub fn login(prompt: &LoginPrompt, csrf_token: &str) -> String {
-    let error = prompt
-        .error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", text(e)))
-        .unwrap_or_default();
-    let local = if prompt.local {
-        local_form(prompt, csrf_token)
-    } else {
-        String::new()
-    };
-    let buttons: String = prompt
-        .providers
-        .iter()
-        .map(|p| {
-            format!(
-                "<form method=\"post\" action=\"{action}\">{provider}{return_to}{csrf}\
-                 <button type=\"submit\">Log in with {name}</button></form>",
-                action = attr(&prompt.provider_action),
-                provider = hidden("provider", &p.id),
-                return_to = hidden("return_to", &prompt.return_to),
-                csrf = hidden(csrf::FIELD, csrf_token),
-                name = text(&p.name),
-            )
-        })
-        .collect();
-    let asking = prompt
-        .agent
-        .as_ref()
-        .map(|agent| {
-            let vouched = match &agent.document_host {
-                Some(host) => format!("identified by https://{}/…", text(host)),
-                None => "name not verified".to_owned(),
-            };
-            format!(
-                "<p class=\"warn\">An agent, <strong>{name}</strong> <span class=\"small\">({vouched})</span>, \
-                 asks to act for you at {app}. Log in first; you will then see what it asks for \
-                 and can allow or refuse it.</p>",
-                name = text(&agent.name),
-                app = text(&prompt.app_name),
-            )
-        })
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Log in to {app}</h1>{asking}{error}{local}{buttons}",
-        app = text(&prompt.app_name),
-    );
-    document("Log in", &body)
-}
-
-/// The email and password form.
-fn local_form(prompt: &LoginPrompt, csrf_token: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"{action}\">\
-         <label for=\"email\">Email</label>\
-         <input id=\"email\" type=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"username\" required autofocus>\
-         <label for=\"password\">Password</label>\
-         <input id=\"password\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-         {return_to}{csrf}<button type=\"submit\">Log in</button></form>",
-        action = attr(&prompt.action),
-        email = attr(&prompt.email),
-        return_to = hidden("return_to", &prompt.return_to),
-        csrf = hidden(csrf::FIELD, csrf_token),
-    )
+    render(&LoginPage { prompt, csrf_token })
 }
 
 #[cfg(test)]

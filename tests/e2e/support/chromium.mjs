@@ -240,6 +240,14 @@ class Page {
     await this.#until(() => this.#loads > loads, `the page at ${url}`);
   }
 
+  /**
+   * Switches the page's Content-Security-Policy off in this tab from the next load on, so a test
+   * sees what the markup alone lets through (hostile_values.test.mjs).
+   */
+  async bypassCsp() {
+    await this.#send('Page.setBypassCSP', { enabled: true });
+  }
+
   /** Evaluates `expression` in the page and returns its value. */
   async evaluate(expression) {
     const { result, exceptionDetails } = await this.#send('Runtime.evaluate', { expression, returnByValue: true });
