@@ -65,7 +65,6 @@ pub async fn device_authorization<S: Store, K: Signer, R: Rng>(
     body: &[u8],
     authorization: Option<&str>,
 ) -> Result<DeviceAuthorizationResponse, Failure> {
-    cx.store.writable()?;
     let (form, client) = crate::client_auth::authenticate_request(cx, body, authorization).await?;
     let metadata = &client.record().metadata;
     if !metadata.allows(GrantType::DeviceCode) {

@@ -110,7 +110,7 @@ pub async fn device_page<S: Store, K: Signer, R: Rng>(
     let Some(person) = crate::login::person(cx, session).await? else {
         return Ok(login_first(cx, query));
     };
-    if !cx.site.app.policy.admits_person(&person) {
+    if !crate::policy::admits(&cx.site, &person) {
         return Ok(DevicePage::Refused(Reason::PolicyDenied));
     }
     let linked = Form::parse(query.as_bytes())
@@ -131,9 +131,6 @@ pub async fn device_submit<S: Store, K: Signer, R: Rng>(
     session: Option<&str>,
     csrf_cookie: Option<&str>,
 ) -> Result<DevicePage, StoreError> {
-    if let Err(paused) = cx.store.writable() {
-        return Ok(DevicePage::Paused(paused));
-    }
     let Ok(form) = Form::parse(body) else {
         return Ok(DevicePage::Refused(Reason::MalformedBody));
     };
@@ -146,7 +143,7 @@ pub async fn device_submit<S: Store, K: Signer, R: Rng>(
     let Some(person) = crate::login::person(cx, session).await? else {
         return Ok(login_first(cx, ""));
     };
-    if !cx.site.app.policy.admits_person(&person) {
+    if !crate::policy::admits(&cx.site, &person) {
         return Ok(DevicePage::Refused(Reason::PolicyDenied));
     }
     let since = UnixTime(cx.now.0.saturating_sub(WRONG_USER_CODE_WINDOW_SECS));

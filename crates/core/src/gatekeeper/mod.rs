@@ -252,7 +252,7 @@ async fn gate_session<S: Store, K: Signer, R: Rng>(
     required: &[&Scope],
 ) -> Result<Gate, StoreError> {
     if let Some(person) = crate::login::person(cx, req.session).await? {
-        if !cx.site.app.policy.admits_person(&person) {
+        if !crate::policy::admits(&cx.site, &person) {
             return Ok(Gate::Forbidden(person));
         }
         let scopes = cx
