@@ -571,4 +571,112 @@ mod tests {
         };
         assert_ne!(revoke.key(), audit.key());
     }
+
+    /// [`MigrationStore`]: the one place migration mode is read by the features.
+    mod store {
+        use futures::executor::block_on;
+
+        use super::*;
+        use crate::audit::AuditKind;
+        use crate::testing::{MemoryStore, SeqRng};
+
+        const MODE: Migration = Migration {
+            retry_after_secs: 120,
+            access_token_ttl_secs: 4 * 3600,
+        };
+
+        fn event() -> AuditEvent {
+            AuditEvent {
+                kind: AuditKind::LoggedIn,
+                subject: Some("local:alice@example.com".into()),
+                client_id: None,
+                app: Some("https://wiki.test".into()),
+                grant_id: None,
+                source: None,
+                detail: serde_json::Value::Null,
+            }
+        }
+
+        fn session_hash() -> SecretHash {
+            SecretHash::from_hex(&"ab".repeat(32)).unwrap()
+        }
+
+        #[test]
+        fn while_the_mode_is_on_writes_that_wait_are_refused_with_its_retry_after() {
+            let memory = MemoryStore::default();
+            let on = MigrationStore::new(&memory, Some(MODE));
+            assert_eq!(
+                on.writable(),
+                Err(Paused {
+                    retry_after_secs: 120
+                })
+            );
+            assert_eq!(on.mode(), Some(MODE));
+            let off = MigrationStore::new(&memory, None);
+            assert_eq!(off.writable(), Ok(()));
+            assert_eq!(off.mode(), None);
+        }
+
+        #[test]
+        fn while_the_mode_is_on_audit_events_and_logouts_are_held_and_d1_is_not_written() {
+            let memory = MemoryStore::default();
+            memory.d1_read_only.set(true);
+            let on = MigrationStore::new(&memory, Some(MODE));
+            block_on(on.record(&event(), &SeqRng::default(), UnixTime(10))).unwrap();
+            let logout = HeldWrite::EndSession {
+                session_hash: session_hash().as_hex().to_owned(),
+                at: UnixTime(10),
+            };
+            block_on(on.write_or_hold(logout, UnixTime(10))).unwrap();
+            assert!(memory.audit.borrow().is_empty());
+            assert_eq!(memory.held.borrow().len(), 2);
+            // Drained once the mode is off: both reach D1.
+            memory.d1_read_only.set(false);
+            let drained = block_on(drain(&memory, UnixTime(20))).unwrap();
+            assert_eq!(drained.written, 2);
+            assert_eq!(memory.audit.borrow().len(), 1);
+        }
+
+        #[test]
+        fn outside_the_mode_every_write_goes_to_d1_at_once() {
+            let memory = MemoryStore::default();
+            let off = MigrationStore::new(&memory, None);
+            block_on(off.record(&event(), &SeqRng::default(), UnixTime(10))).unwrap();
+            let cut_off = HeldWrite::EndSessionsOf {
+                subject: "local:alice@example.com".into(),
+                at: UnixTime(10),
+            };
+            block_on(off.write_or_hold(cut_off, UnixTime(10))).unwrap();
+            assert_eq!(memory.audit.borrow().len(), 1);
+            assert!(memory.held.borrow().is_empty());
+        }
+
+        #[test]
+        fn a_session_whose_end_is_held_is_over_while_the_mode_lasts() {
+            let memory = MemoryStore::default();
+            memory.d1_read_only.set(true);
+            let on = MigrationStore::new(&memory, Some(MODE));
+            let subject = "local:alice@example.com";
+            let in_use =
+                |touch| block_on(on.session_in_use(&session_hash(), subject, touch, UnixTime(5)));
+            // No use is written to D1 while the mode is on, even when one is due.
+            assert_eq!(in_use(true), Ok(true));
+            let cut_off = HeldWrite::EndSessionsOf {
+                subject: subject.into(),
+                at: UnixTime(5),
+            };
+            block_on(on.write_or_hold(cut_off, UnixTime(5))).unwrap();
+            assert_eq!(in_use(false), Ok(false));
+        }
+
+        #[test]
+        fn the_mode_stops_rotation_and_stretches_access_tokens() {
+            let memory = MemoryStore::default();
+            let on = MigrationStore::new(&memory, Some(MODE));
+            let off = MigrationStore::new(&memory, None);
+            assert!(!on.rotates_refresh_tokens() && off.rotates_refresh_tokens());
+            assert_eq!(on.access_token_ttl_secs(300), 4 * 3600);
+            assert_eq!(off.access_token_ttl_secs(300), 300);
+        }
+    }
 }
