@@ -96,7 +96,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     /// limit.
     pub async fn register(&self, body: &[u8], source: &str) -> Result<Registered, Failure> {
         self.store.writable()?;
-        crate::registration::register_client(&self.cx, body, source).await
+        crate::registration::endpoint::register_client(&self.cx, body, source).await
     }
 
     /// `GET /oauth/authorize` (RFC 6749 §4.1.1). `session` is the raw session cookie, if any.
@@ -142,7 +142,7 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     ) -> Result<TokenResponse, Failure> {
         let cx = &self.cx;
         let (form, client) =
-            crate::client_auth::authenticate_request(cx, body, authorization).await?;
+            crate::client_auth::request::authenticate_request(cx, body, authorization).await?;
         match form.require("grant_type")? {
             "authorization_code" => {
                 self.store.writable()?;
@@ -161,7 +161,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
     /// `POST /oauth/revoke` (RFC 7009 §2).
     pub async fn revoke(&self, body: &[u8], authorization: Option<&str>) -> Result<(), Failure> {
         let (form, client) =
-            crate::client_auth::authenticate_request(&self.cx, body, authorization).await?;
+            crate::client_auth::request::authenticate_request(&self.cx, body, authorization)
+                .await?;
         crate::grants::live::revoke_token(&self.cx, &form, &client).await
     }
 
@@ -172,7 +173,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         authorization: Option<&str>,
     ) -> Result<Introspection, Failure> {
         let (form, client) =
-            crate::client_auth::authenticate_request(&self.cx, body, authorization).await?;
+            crate::client_auth::request::authenticate_request(&self.cx, body, authorization)
+                .await?;
         crate::introspection::introspect(&self.cx, &form, &client).await
     }
 

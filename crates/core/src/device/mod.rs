@@ -65,7 +65,8 @@ pub async fn device_authorization<S: Store, K: Signer, R: Rng>(
     body: &[u8],
     authorization: Option<&str>,
 ) -> Result<DeviceAuthorizationResponse, Failure> {
-    let (form, client) = crate::client_auth::authenticate_request(cx, body, authorization).await?;
+    let (form, client) =
+        crate::client_auth::request::authenticate_request(cx, body, authorization).await?;
     let metadata = &client.record().metadata;
     if !metadata.allows(GrantType::DeviceCode) {
         return Err(Reason::GrantTypeNotRegistered.into());
