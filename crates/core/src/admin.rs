@@ -164,7 +164,7 @@ pub(crate) async fn admin<S: Store, K: Signer, R: Rng>(
     Ok(person.email)
 }
 
-/// [`Self::admin`] for the console's pages: a browser without a live session (none, expired
+/// [`admin`] for the console's pages: a browser without a live session (none, expired
 /// or ended) is told to sign in (`ConsoleSignInRequired`) rather than refused, so the page
 /// can send it to the login page; a signed-in person outside `ADMINS` is told so
 /// (`ConsoleNotAdmin`).

@@ -3,7 +3,7 @@
 //! the device grant's approval, token issuance, introspection, the identity endpoint.
 //!
 //! Not here: the policy's rules themselves (`config::Policy`: emails, domains, groups), and what
-//! follows from a refusal ([`crate::grants::live::enforce_policy`] revokes the grant).
+//! follows from a refusal (`grants::live::enforce_policy` revokes the grant).
 
 use crate::site::Site;
 use crate::store::Person;

@@ -1,6 +1,6 @@
 //! The admin console's agents (clients) page: every client storage knows, registered or
 //! identified by a metadata document, with how many people use it, its live grants and last
-//! use; disabling one (the admin API's [`Server::admin_disable_client`]) or enabling it again,
+//! use; disabling one (the admin API's [`crate::admin::admin_disable_client`]) or enabling it again,
 //! each after a confirmation that says what it does.
 
 use serde::Serialize;

@@ -1,7 +1,7 @@
 //! The admin console's grants page: the admin API's grants listing with more filters (person by
 //! subject or email, client, app, scope, state), and revoking one or many grants from a form.
 //! The Worker renders the view; revoking goes through the one revocation path
-//! (`Server::revoke_grant_record`), like the admin API's.
+//! (`grants::live::revoke_grant_record`), like the admin API's.
 //!
 //! Bounds: the store returns the newest [`MAX_CONSOLE_GRANTS`] grants matching the person's
 //! subject, the client and the app (the indexed filters); the scope, state and email filters
