@@ -2,13 +2,14 @@
 //! grant, so two installations of one agent are two rows), and revoking one. The Worker renders
 //! the view; revoking goes through the same path as every other revocation.
 
+use crate::context::Context;
 use crate::csrf;
 use crate::error::Reason;
+use crate::failure::Failure;
 use crate::form::Form;
 use crate::grant_id::GrantId;
 use crate::paths;
 use crate::rng::Rng;
-use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{RevocationReason, Store, StoreError};
 use crate::types::RedirectUri;
@@ -54,76 +55,75 @@ pub struct AgentsView {
     pub revoke_action: String,
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// The connected agents of the person logged in with `session`; `None` when nobody is.
-    pub async fn connected_agents(
-        &self,
-        session: Option<&str>,
-    ) -> Result<Option<AgentsView>, StoreError> {
-        let Some(person) = self.person(session).await? else {
-            return Ok(None);
-        };
-        let grants = self
-            .store
-            .live_grants(&person.subject, &self.site.resource)
-            .await?;
-        let agents = grants
-            .into_iter()
-            .map(|grant| {
-                let redirect = RedirectUri::parse(&grant.redirect_uri).ok();
-                ConnectedAgent {
-                    grant_id: grant.grant_id.as_str().to_owned(),
-                    client_name: crate::registration::neutralise_hidden_chars(
-                        grant
-                            .client_name
-                            .as_deref()
-                            .unwrap_or(grant.client_id.as_str()),
-                    ),
-                    client_document_host: crate::cimd::document_host(&grant.client_id),
-                    client_id: grant.client_id.as_str().to_owned(),
-                    redirect_uri: grant.redirect_uri.clone(),
-                    redirect_destination: redirect
-                        .as_ref()
-                        .map(|r| r.destination().to_owned())
-                        .unwrap_or_default(),
-                    redirect_is_loopback: redirect.as_ref().is_some_and(RedirectUri::is_loopback),
-                    scopes: grant.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
-                    created_at: grant.created_at.0,
-                    last_used_at: grant.last_used_at.map(|t| t.0),
-                }
-            })
-            .collect();
-        Ok(Some(AgentsView {
-            app_name: self.site.app.name.clone(),
-            person_email: person.email,
-            agents,
-            revoke_action: self.site.path(paths::AGENTS_REVOKE),
-        }))
-    }
+/// The connected agents of the person logged in with `session`; `None` when nobody is.
+pub async fn connected_agents<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    session: Option<&str>,
+) -> Result<Option<AgentsView>, StoreError> {
+    let Some(person) = crate::login::person(cx, session).await? else {
+        return Ok(None);
+    };
+    let grants = cx
+        .store
+        .live_grants(&person.subject, &cx.site.resource)
+        .await?;
+    let agents = grants
+        .into_iter()
+        .map(|grant| {
+            let redirect = RedirectUri::parse(&grant.redirect_uri).ok();
+            ConnectedAgent {
+                grant_id: grant.grant_id.as_str().to_owned(),
+                client_name: crate::registration::neutralise_hidden_chars(
+                    grant
+                        .client_name
+                        .as_deref()
+                        .unwrap_or(grant.client_id.as_str()),
+                ),
+                client_document_host: crate::cimd::document_host(&grant.client_id),
+                client_id: grant.client_id.as_str().to_owned(),
+                redirect_uri: grant.redirect_uri.clone(),
+                redirect_destination: redirect
+                    .as_ref()
+                    .map(|r| r.destination().to_owned())
+                    .unwrap_or_default(),
+                redirect_is_loopback: redirect.as_ref().is_some_and(RedirectUri::is_loopback),
+                scopes: grant.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+                created_at: grant.created_at.0,
+                last_used_at: grant.last_used_at.map(|t| t.0),
+            }
+        })
+        .collect();
+    Ok(Some(AgentsView {
+        app_name: cx.site.app.name.clone(),
+        person_email: person.email,
+        agents,
+        revoke_action: cx.site.path(paths::AGENTS_REVOKE),
+    }))
+}
 
-    /// `POST` of a revoke button: CSRF-checked, and only a grant of this person at this app. One
-    /// revoked already is answered as revoked (the button of a page loaded before, or a retry
-    /// after a lost answer), and its revocation finished if a crash cut it short.
-    pub async fn revoke_agent(
-        &self,
-        body: &[u8],
-        session: Option<&str>,
-        csrf_cookie: Option<&str>,
-    ) -> Result<(), Failure> {
-        let form = Form::parse(body)?;
-        csrf::verify(csrf_cookie, form.get(csrf::FIELD)?)?;
-        let person = self.person(session).await?.ok_or(Reason::AgentNotFound)?;
-        let grant_id = GrantId::from_stored(form.require(GRANT_FIELD)?.to_owned());
-        let grant = self
-            .store
-            .grant(&grant_id)
-            .await?
-            .ok_or(Reason::AgentNotFound)?;
-        if grant.person.subject != person.subject || grant.app != self.site.resource {
-            return Err(Reason::AgentNotFound.into());
-        }
-        self.revoke_grant_record(&grant, RevocationReason::PersonRequest)
-            .await?;
-        Ok(())
+/// `POST` of a revoke button: CSRF-checked, and only a grant of this person at this app. One
+/// revoked already is answered as revoked (the button of a page loaded before, or a retry
+/// after a lost answer), and its revocation finished if a crash cut it short.
+pub async fn revoke_agent<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    body: &[u8],
+    session: Option<&str>,
+    csrf_cookie: Option<&str>,
+) -> Result<(), Failure> {
+    let form = Form::parse(body)?;
+    csrf::verify(csrf_cookie, form.get(csrf::FIELD)?)?;
+    let person = crate::login::person(cx, session)
+        .await?
+        .ok_or(Reason::AgentNotFound)?;
+    let grant_id = GrantId::from_stored(form.require(GRANT_FIELD)?.to_owned());
+    let grant = cx
+        .store
+        .grant(&grant_id)
+        .await?
+        .ok_or(Reason::AgentNotFound)?;
+    if grant.person.subject != person.subject || grant.app != cx.site.resource {
+        return Err(Reason::AgentNotFound.into());
     }
+    crate::grants::live::revoke_grant_record(cx, &grant, RevocationReason::PersonRequest).await?;
+    Ok(())
 }

@@ -243,5 +243,7 @@ fn percent_decode(text: &str) -> Result<String, Reason> {
     }
 }
 
+pub(crate) mod request;
+
 #[cfg(test)]
 mod tests;

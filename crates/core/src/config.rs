@@ -212,6 +212,12 @@ impl std::fmt::Debug for ServerSecret {
     }
 }
 
+impl crate::decision::SubjectKeys for ServerSecret {
+    fn derive(&self, label: &str) -> [u8; 32] {
+        ServerSecret::derive(self, label)
+    }
+}
+
 impl ServerSecret {
     /// A 256-bit key for `label`: HMAC-SHA256(secret, label), the HKDF-Expand step of RFC 5869
     /// §2.3 for a single block, which is all a 32-byte key needs. Everything new is made with

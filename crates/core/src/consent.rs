@@ -4,15 +4,19 @@
 //! The page re-submits the original authorization request's query string, which is checked
 //! again from scratch on submission, so nothing the page carries is trusted.
 
+use crate::audit::AuditKind;
 use crate::authorize::AuthorizationRequest;
+use crate::context::Context;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::grant_id::GrantId;
 use crate::paths;
 use crate::registration::neutralise_hidden_chars;
+use crate::rng::Rng;
 use crate::site::Site;
-use crate::store::{ConsentRecord, Person};
-use crate::types::Scopes;
+use crate::store::{ConsentRecord, GrantRecord, Person, Store, StoreError};
+use crate::types::{ClientId, Scopes};
 
 /// Field carrying the original authorization request's query string.
 pub const REQUEST_FIELD: &str = "authorization_request";
@@ -184,4 +188,67 @@ impl Submitted {
             decision,
         })
     }
+}
+
+/// Records that `person` approved `client_id` for `scopes` at this app, for a request with
+/// `redirect_uri` (`None` for the device grant). Consent only widens: approving `write` keeps
+/// an earlier `read`. The redirect URI is the latest approved one; a device approval keeps the
+/// one on record.
+pub(crate) async fn remember_consent<S: Store, K, R>(
+    cx: &Context<'_, S, K, R>,
+    person: &Person,
+    client_id: &ClientId,
+    scopes: &Scopes,
+    redirect_uri: Option<&str>,
+) -> Result<(), StoreError> {
+    let app = &cx.site.resource;
+    let earlier = cx.store.consent(&person.subject, client_id, app).await?;
+    let consent = ConsentRecord {
+        scopes: earlier
+            .as_ref()
+            .map_or_else(|| scopes.clone(), |e| e.scopes.union(scopes)),
+        redirect_uri: redirect_uri
+            .map(str::to_owned)
+            .or_else(|| earlier.and_then(|e| e.redirect_uri)),
+    };
+    cx.store
+        .put_consent(&person.subject, client_id, app, &consent, cx.now)
+        .await
+}
+
+/// A new grant: `person` lets `client_id` act at `app` with `scopes`; the client stops lapsing
+/// and the grant is audited. `redirect_uri` tells installations apart (empty for a device,
+/// which has none).
+pub(crate) async fn create_grant<S: Store, K, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    person: &Person,
+    client_id: &ClientId,
+    app: &str,
+    scopes: &Scopes,
+    redirect_uri: &str,
+) -> Result<GrantRecord, StoreError> {
+    let grant = GrantRecord {
+        grant_id: GrantId::issue(cx.rng),
+        person: person.clone(),
+        client_id: client_id.clone(),
+        app: app.to_owned(),
+        scopes: scopes.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        created_at: cx.now,
+        revoked_at: None,
+        revoked_reason: None,
+        revocation_settled_at: None,
+    };
+    cx.store.insert_grant(&grant).await?;
+    cx.store.mark_client_used(client_id, cx.now).await?;
+    let detail = serde_json::json!({ "scope": grant.scopes.to_string() });
+    cx.audit(
+        AuditKind::GrantCreated,
+        Some(&person.subject),
+        Some(&grant.client_id),
+        Some(&grant.grant_id),
+        detail,
+    )
+    .await?;
+    Ok(grant)
 }

@@ -16,13 +16,19 @@ use std::cell::RefCell;
 use serde::Serialize;
 
 use crate::audit::AuditKind;
-use crate::config::ServerSecret;
 use crate::error::{OAuthError, Reason};
 
 /// The label of the key the subject hash is made with.
 const SUBJECT_KEY_LABEL: &str = "log-subject";
 /// Bytes of the subject hash kept: 64 bits tell people apart in a log without naming them.
 const SUBJECT_HASH_BYTES: usize = 8;
+
+/// Where the key that hashes subjects comes from: the server secret
+/// (`config::ServerSecret`), which lives above this module.
+pub trait SubjectKeys {
+    /// The 32-byte key derived for `label`.
+    fn derive(&self, label: &str) -> [u8; 32];
+}
 
 /// What the core decided about one request, noted as it went.
 #[derive(Debug, Default)]
@@ -36,7 +42,7 @@ struct Notes {
     refused: bool,
 }
 
-/// The notes of one request's decision; one per [`crate::server::Server`].
+/// The notes of one request's decision; one per request ([`crate::context::Context`]).
 #[derive(Debug, Default)]
 pub struct DecisionLog(RefCell<Notes>);
 
@@ -142,7 +148,7 @@ impl DecisionLog {
     /// the secret is rotated), and the line alone does not say who it is.
     pub fn line(
         &self,
-        secret: &ServerSecret,
+        secret: &impl SubjectKeys,
         event: &str,
         app: &str,
         status: u16,
@@ -174,8 +180,17 @@ impl DecisionLog {
 mod tests {
     use super::*;
 
-    fn secret() -> ServerSecret {
-        ServerSecret::parse_for_tests("a-secret-a-secret-a-secret-a-secret!")
+    /// A fixed key source: the hash must be stable for one key, whatever derives it.
+    struct Secret;
+
+    impl SubjectKeys for Secret {
+        fn derive(&self, label: &str) -> [u8; 32] {
+            crate::crypto::hmac_sha256(b"a-secret-a-secret-a-secret-a-secret!", &[label.as_bytes()])
+        }
+    }
+
+    fn secret() -> Secret {
+        Secret
     }
 
     #[test]

@@ -15,10 +15,12 @@
 use serde::Serialize;
 
 use crate::admin::AdminCredentials;
+use crate::admin::{Admins, admin};
 use crate::config::Config;
+use crate::context::Context;
 use crate::error::Reason;
+use crate::failure::Failure;
 use crate::rng::Rng;
-use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::Store;
 
@@ -208,29 +210,30 @@ impl Report {
     }
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// Which answer `GET /healthz` gets: the deep check for the admin (the admin API's
-    /// credentials), the liveness answer for everyone else. A wrong `ADMIN_TOKEN` is refused
-    /// (`401`), so that a typo is not mistaken for a healthy deep check; a browser whose session
-    /// is not an admin's, and every caller while no admin credential is configured, get the
-    /// liveness answer. Nothing is read from storage without credentials.
-    pub async fn health_depth(&self, credentials: &AdminCredentials<'_>) -> Result<Depth, Failure> {
-        if credentials.authorization.is_none() && credentials.session.is_none() {
-            return Ok(Depth::Liveness);
+/// Which answer `GET /healthz` gets: the deep check for the admin (the admin API's
+/// credentials), the liveness answer for everyone else. A wrong `ADMIN_TOKEN` is refused
+/// (`401`), so that a typo is not mistaken for a healthy deep check; a browser whose session
+/// is not an admin's, and every caller while no admin credential is configured, get the
+/// liveness answer. Nothing is read from storage without credentials.
+pub async fn health_depth<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    admins: Admins<'_>,
+    credentials: &AdminCredentials<'_>,
+) -> Result<Depth, Failure> {
+    if credentials.authorization.is_none() && credentials.session.is_none() {
+        return Ok(Depth::Liveness);
+    }
+    match admin(cx, admins, credentials, None).await {
+        Ok(_) => Ok(Depth::Deep),
+        Err(Failure::OAuth { error, .. }) if error.reason == Reason::AdminApiOff => {
+            Ok(Depth::Liveness)
         }
-        match self.admin(credentials, None).await {
-            Ok(_) => Ok(Depth::Deep),
-            Err(Failure::OAuth { error, .. }) if error.reason == Reason::AdminApiOff => {
-                Ok(Depth::Liveness)
-            }
-            Err(Failure::OAuth { error, .. })
-                if error.reason == Reason::AdminUnauthorized
-                    && credentials.authorization.is_none() =>
-            {
-                Ok(Depth::Liveness)
-            }
-            Err(failure) => Err(failure),
+        Err(Failure::OAuth { error, .. })
+            if error.reason == Reason::AdminUnauthorized && credentials.authorization.is_none() =>
+        {
+            Ok(Depth::Liveness)
         }
+        Err(failure) => Err(failure),
     }
 }
 

@@ -3,7 +3,14 @@
 use serde::Serialize;
 
 use crate::access_token::AccessTokenClaims;
-use crate::store::GrantRecord;
+use crate::client_auth::AuthenticatedClient;
+use crate::context::Context;
+use crate::error::Reason;
+use crate::failure::Failure;
+use crate::form::Form;
+use crate::rng::Rng;
+use crate::signer::Signer;
+use crate::store::{GrantRecord, Store};
 
 /// The introspection response. Inactive tokens carry nothing but `active: false` (§2.2: "the
 /// authorization server MUST NOT include any additional information about an inactive token").
@@ -85,4 +92,35 @@ impl Introspection {
             ..Self::default()
         }
     }
+}
+
+/// `POST /oauth/introspect` (RFC 7662 §2) of an authenticated client's form. Only confidential
+/// clients may ask, and only about their own tokens: anything else is `{"active": false}`
+/// (§2.2).
+pub(crate) async fn introspect<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    form: &Form,
+    client: &AuthenticatedClient,
+) -> Result<Introspection, Failure> {
+    if !client
+        .record()
+        .metadata
+        .token_endpoint_auth_method
+        .is_confidential()
+    {
+        return Err(Reason::IntrospectionNeedsConfidentialClient.into());
+    }
+    let token = form.require("token")?;
+    let Some(grant) = crate::grants::live::grant_of_token(cx, token, client).await? else {
+        return Ok(Introspection::inactive());
+    };
+    if grant.revoked_at.is_some() || !crate::policy::admits(&cx.site, &grant.person) {
+        return Ok(Introspection::inactive());
+    }
+    Ok(
+        match crate::access_token::verify(cx.signer, token, &cx.site.issuer, cx.now).await {
+            Ok(claims) => Introspection::of_access_token(claims),
+            Err(_) => Introspection::of_refresh_token(&grant, &cx.site.issuer),
+        },
+    )
 }

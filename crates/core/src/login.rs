@@ -6,20 +6,40 @@
 //! audited.
 
 use crate::audit::AuditKind;
-use crate::config::Config;
+use crate::context::Context;
 use crate::csrf;
 use crate::error::Reason;
+use crate::failure::Failure;
 use crate::form::Form;
 use crate::login_throttle::{self, Verdict};
+use crate::migration::HeldWrite;
+use crate::oidc::provider::Provider;
 use crate::password::{self, PasswordHash, Pbkdf2};
 use crate::paths;
 use crate::registration;
 use crate::rng::Rng;
 use crate::secret::SessionId;
-use crate::server::Server;
 use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{LoginAttempt, Person, SessionRecord, Store, StoreError};
+
+/// How people log in at this deployment: local accounts, upstream OpenID providers, or both.
+#[derive(Clone, Copy, Debug)]
+pub struct Methods<'a> {
+    /// Local accounts by email.
+    pub accounts: &'a std::collections::BTreeMap<String, PasswordHash>,
+    /// Upstream providers.
+    pub providers: &'a [Provider],
+}
+
+impl<'a> From<&'a crate::config::Config> for Methods<'a> {
+    fn from(config: &'a crate::config::Config) -> Self {
+        Self {
+            accounts: &config.accounts,
+            providers: &config.oidc_providers,
+        }
+    }
+}
 
 /// A login session lasts this long, however it is used.
 pub const SESSION_TTL_SECS: u64 = 12 * 3600;
@@ -77,14 +97,14 @@ pub struct AskingAgent {
 
 impl LoginPrompt {
     /// The prompt for a person who navigated to `return_to` on the app without a session.
-    pub fn for_app(config: &Config, site: &Site<'_>, return_to: &str) -> Self {
-        Self::returning_to(config, site, self::return_to(return_to))
+    pub fn for_app<'m>(methods: impl Into<Methods<'m>>, site: &Site<'_>, return_to: &str) -> Self {
+        Self::returning_to(methods.into(), site, self::return_to(return_to))
     }
 
     /// The prompt for a checked authorization request with this query string: the person comes
     /// back to it after logging in, and the page names the agent asking.
     pub fn new(
-        config: &Config,
+        methods: Methods<'_>,
         site: &Site<'_>,
         request: &crate::authorize::AuthorizationRequest,
         authorization_query: &str,
@@ -96,20 +116,20 @@ impl LoginPrompt {
                 name,
                 document_host,
             }),
-            ..Self::returning_to(config, site, back)
+            ..Self::returning_to(methods, site, back)
         }
     }
 
-    fn returning_to(config: &Config, site: &Site<'_>, return_to: String) -> Self {
+    fn returning_to(methods: Methods<'_>, site: &Site<'_>, return_to: String) -> Self {
         Self {
             app_name: site.app.name.clone(),
             action: site.path(paths::LOGIN),
             return_to,
             email: String::new(),
             error: None,
-            local: !config.accounts.is_empty() || config.oidc_providers.is_empty(),
-            providers: config
-                .oidc_providers
+            local: !methods.accounts.is_empty() || methods.providers.is_empty(),
+            providers: methods
+                .providers
                 .iter()
                 .map(|p| ProviderChoice {
                     id: p.id.clone(),
@@ -166,7 +186,8 @@ const THROTTLED: &str = "Too many failed logins. Please wait a few minutes, then
 /// CSRF token, empty or oversized fields, the failed-login bounds), so that only a submission
 /// that passes them all costs a PBKDF2 derivation.
 pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
-    server: &Server<'_, S, K, R>,
+    server: &Context<'_, S, K, R>,
+    methods: Methods<'_>,
     body: &[u8],
     csrf_cookie: Option<&str>,
     kdf: &impl Pbkdf2,
@@ -178,7 +199,7 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
     let prompt = |error| LoginPrompt {
         email: email.clone(),
         error: Some(error),
-        ..LoginPrompt::for_app(server.config, &server.site, field("return_to"))
+        ..LoginPrompt::for_app(methods, &server.site, field("return_to"))
     };
     let retry = |error| Ok(LoginOutcome::Retry(prompt(error)));
     if csrf::verify(csrf_cookie, form.get(csrf::FIELD).ok().flatten()) == Err(Reason::CsrfMismatch)
@@ -210,7 +231,7 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
         }
     };
     let decoy = PasswordHash::decoy();
-    let stored = server.config.accounts.get(&email);
+    let stored = methods.accounts.get(&email);
     let matches = password::verify(stored.unwrap_or(&decoy), password, kdf).await;
     let subject = format!("local:{email}");
     if stored.is_none() || !matches {
@@ -240,8 +261,8 @@ pub(crate) async fn submit<S: Store, K: Signer, R: Rng>(
 
 /// Opens a session for `person` at this app and records the login (`detail` in the audit
 /// event says how they logged in).
-pub(crate) async fn open_session<S: Store, K: Signer, R: Rng>(
-    server: &Server<'_, S, K, R>,
+pub(crate) async fn open_session<S: Store, K, R: Rng>(
+    server: &Context<'_, S, K, R>,
     person: Person,
     detail: serde_json::Value,
 ) -> Result<SessionId, StoreError> {
@@ -259,6 +280,54 @@ pub(crate) async fn open_session<S: Store, K: Signer, R: Rng>(
         .audit(AuditKind::LoggedIn, Some(subject), None, None, detail)
         .await?;
     Ok(session)
+}
+
+/// The person logged in with this session cookie, if the session is live, for this app, and
+/// used within [`SESSION_IDLE_SECS`]. Use is recorded at most once every
+/// [`SESSION_TOUCH_SECS`]; a session whose end migration mode holds is over.
+pub async fn person<S: Store, K, R>(
+    cx: &Context<'_, S, K, R>,
+    session: Option<&str>,
+) -> Result<Option<Person>, StoreError> {
+    // A value gatehouse did not issue is refused before storage is asked (session_cookie).
+    let Some(session) = session.and_then(|raw| cx.session_cookie_key().open(raw)) else {
+        return Ok(None);
+    };
+    let hash = session.hash();
+    let Some(record) = cx.store.session(&hash, cx.now).await? else {
+        return Ok(None);
+    };
+    let idle = cx.now.since(record.last_seen_at);
+    if record.app != cx.site.resource || idle >= SESSION_IDLE_SECS {
+        return Ok(None);
+    }
+    let touch = idle >= SESSION_TOUCH_SECS;
+    let in_use = cx
+        .store
+        .session_in_use(&hash, &record.person.subject, touch, cx.now)
+        .await?;
+    Ok(in_use.then_some(record.person))
+}
+
+/// `POST /.gatehouse/logout`: ends the session. CSRF-protected, so a cross-site page cannot log
+/// a person out.
+pub(crate) async fn logout<S: Store, K, R>(
+    cx: &Context<'_, S, K, R>,
+    body: &[u8],
+    session: Option<&str>,
+    csrf_cookie: Option<&str>,
+) -> Result<(), Failure> {
+    let form = Form::parse(body)?;
+    csrf::verify(csrf_cookie, form.get(csrf::FIELD)?)?;
+    if let Some(session) = session.and_then(|raw| cx.session_cookie_key().open(raw)) {
+        let session_hash = session.hash();
+        let end = HeldWrite::EndSession {
+            session_hash: session_hash.as_hex().to_owned(),
+            at: cx.now,
+        };
+        cx.store.write_or_hold(end, cx.now).await?;
+    }
+    Ok(())
 }
 
 /// Where a login may send the person: a path on this same host, so the login form cannot be

@@ -462,5 +462,7 @@ impl Registered {
     }
 }
 
+pub(crate) mod endpoint;
+
 #[cfg(test)]
 mod tests;

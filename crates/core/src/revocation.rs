@@ -19,7 +19,7 @@
 //! no later step is tried before the deny entry is written. Every step is idempotent and none
 //! depends on a later one, so running the steps again from the start converges from any prefix
 //! a crash left. Every path that meets a revoked grant not yet settled runs them again
-//! ([`crate::server::Server::revoke_grant`]); so do the Queue's consumer, its dead-letter
+//! (`grants::live::revoke_grant`); so do the Queue's consumer, its dead-letter
 //! consumer, and the drain of held writes.
 //!
 //! When D1 cannot take the write (migration mode, or an outage), steps 2–5 wait in KV as a held

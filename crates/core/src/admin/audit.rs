@@ -5,14 +5,16 @@
 
 use serde::Serialize;
 
+use super::{Admins, console_admin};
 use crate::admin::console::ConsoleLinks;
 use crate::admin::{AdminCredentials, MAX_AUDIT_EVENTS};
 use crate::audit::{AuditKind, AuditQuery, StoredEvent};
+use crate::context::Context;
 use crate::error::Reason;
+use crate::failure::Failure;
 use crate::form::Form;
 use crate::paths;
 use crate::rng::Rng;
-use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::Store;
 use crate::time::UnixTime;
@@ -229,58 +231,57 @@ pub enum AuditAnswer {
     Export(AuditExport),
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// `GET …/.gatehouse/admin/console/audit?subject=…&client_id=…&kind=…&since=…&until=…
-    /// &before=…[&format=jsonl|csv]`.
-    pub async fn console_audit(
-        &self,
-        credentials: &AdminCredentials<'_>,
-        query: &str,
-    ) -> Result<AuditAnswer, Failure> {
-        let admin = self.console_admin(credentials, None).await?;
-        let filter = AuditFilter::parse(query)?;
-        let format = Form::parse(query.as_bytes())?
-            .get("format")?
-            .map(str::to_owned);
-        let limit = if format.is_some() {
-            MAX_AUDIT_EVENTS
-        } else {
-            AUDIT_PAGE
-        };
-        let events = self
-            .store
-            .events(&AuditQuery {
-                app: &self.site.resource,
-                subject: filter.subject.as_deref(),
-                client_id: filter.client_id.as_deref(),
-                since: filter.since.map(UnixTime),
-                until: filter.until.map(UnixTime),
-                kind: filter.kind,
-                before: filter.before.map(|(at, id)| (UnixTime(at), id)),
-                limit,
-            })
-            .await?;
-        let rows: Vec<AuditRow> = events.into_iter().map(AuditRow::from).collect();
-        if let Some(format) = format {
-            return Ok(AuditAnswer::Export(AuditExport::build(&format, &rows)?));
-        }
-        let older = match rows.last() {
-            Some(last) if rows.len() >= AUDIT_PAGE as usize => {
-                let base = filter.query();
-                let sep = if base.is_empty() { "" } else { "&" };
-                Some(format!("{base}{sep}before={}.{}", last.at, last.id))
-            }
-            _ => None,
-        };
-        Ok(AuditAnswer::Page(Box::new(ConsoleAudit {
-            admin,
-            filter,
-            events: rows,
-            older,
-            list_action: self.site.path(paths::ADMIN_CONSOLE_AUDIT),
-            links: self.console_links(),
-        })))
+/// `GET …/.gatehouse/admin/console/audit?subject=…&client_id=…&kind=…&since=…&until=…
+/// &before=…[&format=jsonl|csv]`.
+pub async fn console_audit<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    admins: Admins<'_>,
+    credentials: &AdminCredentials<'_>,
+    query: &str,
+) -> Result<AuditAnswer, Failure> {
+    let admin = console_admin(cx, admins, credentials, None).await?;
+    let filter = AuditFilter::parse(query)?;
+    let format = Form::parse(query.as_bytes())?
+        .get("format")?
+        .map(str::to_owned);
+    let limit = if format.is_some() {
+        MAX_AUDIT_EVENTS
+    } else {
+        AUDIT_PAGE
+    };
+    let events = cx
+        .store
+        .events(&AuditQuery {
+            app: &cx.site.resource,
+            subject: filter.subject.as_deref(),
+            client_id: filter.client_id.as_deref(),
+            since: filter.since.map(UnixTime),
+            until: filter.until.map(UnixTime),
+            kind: filter.kind,
+            before: filter.before.map(|(at, id)| (UnixTime(at), id)),
+            limit,
+        })
+        .await?;
+    let rows: Vec<AuditRow> = events.into_iter().map(AuditRow::from).collect();
+    if let Some(format) = format {
+        return Ok(AuditAnswer::Export(AuditExport::build(&format, &rows)?));
     }
+    let older = match rows.last() {
+        Some(last) if rows.len() >= AUDIT_PAGE as usize => {
+            let base = filter.query();
+            let sep = if base.is_empty() { "" } else { "&" };
+            Some(format!("{base}{sep}before={}.{}", last.at, last.id))
+        }
+        _ => None,
+    };
+    Ok(AuditAnswer::Page(Box::new(ConsoleAudit {
+        admin,
+        filter,
+        events: rows,
+        older,
+        list_action: cx.site.path(paths::ADMIN_CONSOLE_AUDIT),
+        links: super::console::console_links(&cx.site),
+    })))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The admin console's grants page: the admin API's grants listing with more filters (person by
 //! subject or email, client, app, scope, state), and revoking one or many grants from a form.
 //! The Worker renders the view; revoking goes through the one revocation path
-//! (`Server::revoke_grant_record`), like the admin API's.
+//! (`grants::live::revoke_grant_record`), like the admin API's.
 //!
 //! Bounds: the store returns the newest [`MAX_CONSOLE_GRANTS`] grants matching the person's
 //! subject, the client and the app (the indexed filters); the scope, state and email filters
@@ -9,13 +9,15 @@
 
 use serde::Serialize;
 
+use super::{Admins, console_admin};
 use crate::admin::{AdminCredentials, Revoked};
+use crate::context::Context;
 use crate::error::Reason;
+use crate::failure::Failure;
 use crate::form::Form;
 use crate::grant_id::GrantId;
 use crate::paths;
 use crate::rng::Rng;
-use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{GrantRecord, RevocationReason, Store};
 use crate::types::ClientId;
@@ -213,16 +215,14 @@ pub struct ConsoleLinks {
     pub state: String,
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// The console's pages at this app.
-    pub(crate) fn console_links(&self) -> ConsoleLinks {
-        ConsoleLinks {
-            grants: self.site.path(paths::ADMIN_CONSOLE_GRANTS),
-            agents: self.site.path(paths::ADMIN_CONSOLE_CLIENTS),
-            people: self.site.path(paths::ADMIN_CONSOLE_PEOPLE),
-            audit: self.site.path(paths::ADMIN_CONSOLE_AUDIT),
-            state: self.site.path(paths::ADMIN_CONSOLE_STATE),
-        }
+/// The console's pages at this app.
+pub(crate) fn console_links(site: &crate::site::Site<'_>) -> ConsoleLinks {
+    ConsoleLinks {
+        grants: site.path(paths::ADMIN_CONSOLE_GRANTS),
+        agents: site.path(paths::ADMIN_CONSOLE_CLIENTS),
+        people: site.path(paths::ADMIN_CONSOLE_PEOPLE),
+        audit: site.path(paths::ADMIN_CONSOLE_AUDIT),
+        state: site.path(paths::ADMIN_CONSOLE_STATE),
     }
 }
 
@@ -249,111 +249,107 @@ pub struct ConsoleGrants {
     pub revoke_action: String,
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// `GET …/.gatehouse/admin/console/grants?person=…&client_id=…&app=all&scope=…&state=…`.
-    pub async fn console_grants(
-        &self,
-        credentials: &AdminCredentials<'_>,
-        query: &str,
-    ) -> Result<ConsoleGrants, Failure> {
-        let admin = self.console_admin(credentials, None).await?;
-        let filter = GrantsFilter::parse(query)?;
-        let revoked = Form::parse(query.as_bytes())?
-            .get(REVOKED_FIELD)?
-            .and_then(|n| n.parse().ok());
-        let client_id = filter
-            .client_id
-            .as_deref()
-            .map(ClientId::parse)
-            .transpose()?;
-        let subject = filter.person.as_deref().filter(|_| !filter.is_email());
-        let rows = self
-            .store
-            .grants_matching(
-                (!filter.all_apps).then_some(self.site.resource.as_str()),
-                subject,
-                client_id.as_ref(),
-            )
-            .await?;
-        let truncated = rows.len() >= MAX_CONSOLE_GRANTS;
-        let grants = rows
-            .into_iter()
-            .filter(|g| filter.admits(g))
-            .map(ConsoleGrant::from)
-            .collect();
-        Ok(ConsoleGrants {
-            admin,
-            app_name: self.site.app.name.clone(),
-            filter,
-            grants,
-            truncated,
-            revoked,
-            list_action: self.site.path(paths::ADMIN_CONSOLE_GRANTS),
-            revoke_action: self.site.path(paths::ADMIN_CONSOLE_REVOKE),
-            links: self.console_links(),
-        })
-    }
-
-    /// `POST …/.gatehouse/admin/console/grants/revoke` with one `grant_id` per checked grant
-    /// and the CSRF token: revokes each (at any app; an unknown id is skipped), recording one
-    /// `admin_action` event naming them all first. Revoking a grant revoked before finishes
-    /// its revocation if a crash cut it short, and is otherwise a no-op, so a retried form
-    /// revokes nothing twice. Returns what was revoked and the page to go back to (its
-    /// filter, and how many were revoked).
-    pub async fn console_revoke(
-        &self,
-        credentials: &AdminCredentials<'_>,
-        body: &[u8],
-    ) -> Result<(Revoked, String), Failure> {
-        let form = Form::parse(body)?;
-        let by = self.console_admin(credentials, Some(&form)).await?;
-        let ids = form.all(GRANT_FIELD);
-        if ids.is_empty() {
-            return Err(Reason::ConsoleNothingSelected.into());
-        }
-        if ids.len() > MAX_CONSOLE_GRANTS {
-            return Err(Reason::ConsoleBadFilter.into());
-        }
-        let back = GrantsFilter::parse(form.get(RETURN_FIELD)?.unwrap_or_default())
-            .unwrap_or_default()
-            .query();
-        let detail = serde_json::json!({
-            "by": by,
-            "action": "revoke",
-            "target": { "grant_ids": ids },
-        });
-        self.audit(
-            crate::audit::AuditKind::AdminAction,
-            None,
-            None,
-            None,
-            detail,
+/// `GET …/.gatehouse/admin/console/grants?person=…&client_id=…&app=all&scope=…&state=…`.
+pub async fn console_grants<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    admins: Admins<'_>,
+    credentials: &AdminCredentials<'_>,
+    query: &str,
+) -> Result<ConsoleGrants, Failure> {
+    let admin = console_admin(cx, admins, credentials, None).await?;
+    let filter = GrantsFilter::parse(query)?;
+    let revoked = Form::parse(query.as_bytes())?
+        .get(REVOKED_FIELD)?
+        .and_then(|n| n.parse().ok());
+    let client_id = filter
+        .client_id
+        .as_deref()
+        .map(ClientId::parse)
+        .transpose()?;
+    let subject = filter.person.as_deref().filter(|_| !filter.is_email());
+    let rows = cx
+        .store
+        .grants_matching(
+            (!filter.all_apps).then_some(cx.site.resource.as_str()),
+            subject,
+            client_id.as_ref(),
         )
         .await?;
-        let mut grants = Vec::with_capacity(ids.len());
-        for id in ids {
-            let grant = self
-                .store
-                .grant(&GrantId::from_stored(id.to_owned()))
-                .await?;
-            grants.extend(grant.filter(|g| g.revocation_settled_at.is_none()));
-        }
-        for grant in &grants {
-            self.revoke_grant_record(grant, RevocationReason::AdminRequest)
-                .await?;
-        }
-        let back = format!(
-            "{}?{back}&{REVOKED_FIELD}={}",
-            self.site.path(paths::ADMIN_CONSOLE_GRANTS),
-            grants.len()
-        );
-        Ok((
-            Revoked {
-                grants: grants.len(),
-            },
-            back,
-        ))
+    let truncated = rows.len() >= MAX_CONSOLE_GRANTS;
+    let grants = rows
+        .into_iter()
+        .filter(|g| filter.admits(g))
+        .map(ConsoleGrant::from)
+        .collect();
+    Ok(ConsoleGrants {
+        admin,
+        app_name: cx.site.app.name.clone(),
+        filter,
+        grants,
+        truncated,
+        revoked,
+        list_action: cx.site.path(paths::ADMIN_CONSOLE_GRANTS),
+        revoke_action: cx.site.path(paths::ADMIN_CONSOLE_REVOKE),
+        links: super::console::console_links(&cx.site),
+    })
+}
+
+/// `POST …/.gatehouse/admin/console/grants/revoke` with one `grant_id` per checked grant
+/// and the CSRF token: revokes each (at any app; an unknown id is skipped), recording one
+/// `admin_action` event naming them all first. Revoking a grant revoked before finishes
+/// its revocation if a crash cut it short, and is otherwise a no-op, so a retried form
+/// revokes nothing twice. Returns what was revoked and the page to go back to (its
+/// filter, and how many were revoked).
+pub async fn console_revoke<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    admins: Admins<'_>,
+    credentials: &AdminCredentials<'_>,
+    body: &[u8],
+) -> Result<(Revoked, String), Failure> {
+    let form = Form::parse(body)?;
+    let by = console_admin(cx, admins, credentials, Some(&form)).await?;
+    let ids = form.all(GRANT_FIELD);
+    if ids.is_empty() {
+        return Err(Reason::ConsoleNothingSelected.into());
     }
+    if ids.len() > MAX_CONSOLE_GRANTS {
+        return Err(Reason::ConsoleBadFilter.into());
+    }
+    let back = GrantsFilter::parse(form.get(RETURN_FIELD)?.unwrap_or_default())
+        .unwrap_or_default()
+        .query();
+    let detail = serde_json::json!({
+        "by": by,
+        "action": "revoke",
+        "target": { "grant_ids": ids },
+    });
+    cx.audit(
+        crate::audit::AuditKind::AdminAction,
+        None,
+        None,
+        None,
+        detail,
+    )
+    .await?;
+    let mut grants = Vec::with_capacity(ids.len());
+    for id in ids {
+        let grant = cx.store.grant(&GrantId::from_stored(id.to_owned())).await?;
+        grants.extend(grant.filter(|g| g.revocation_settled_at.is_none()));
+    }
+    for grant in &grants {
+        crate::grants::live::revoke_grant_record(cx, grant, RevocationReason::AdminRequest).await?;
+    }
+    let back = format!(
+        "{}?{back}&{REVOKED_FIELD}={}",
+        cx.site.path(paths::ADMIN_CONSOLE_GRANTS),
+        grants.len()
+    );
+    Ok((
+        Revoked {
+            grants: grants.len(),
+        },
+        back,
+    ))
 }
 
 #[cfg(test)]

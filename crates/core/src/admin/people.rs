@@ -5,12 +5,14 @@
 
 use serde::Serialize;
 
+use super::{Admins, console_admin};
 use crate::admin::AdminCredentials;
+use crate::context::Context;
+use crate::failure::Failure;
 use crate::form::Form;
 use crate::migration::HeldWrite;
 use crate::paths;
 use crate::rng::Rng;
-use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{PersonUse, RevocationReason, Store};
 
@@ -38,67 +40,66 @@ pub struct ConsolePeople {
     pub revoke_action: String,
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// `GET …/.gatehouse/admin/console/people[?confirm=<subject>]`.
-    pub async fn console_people(
-        &self,
-        credentials: &AdminCredentials<'_>,
-        query: &str,
-    ) -> Result<ConsolePeople, Failure> {
-        let admin = self.console_admin(credentials, None).await?;
-        let form = Form::parse(query.as_bytes())?;
-        let people = self
-            .store
-            .people_in_use(MAX_CONSOLE_PEOPLE, self.now)
-            .await?;
-        let confirmation = match form.get("confirm")? {
-            Some(subject) => Some(
-                people
-                    .iter()
-                    .find(|p| p.subject == subject)
-                    .cloned()
-                    .ok_or(crate::error::Reason::ConsoleBadFilter)?,
-            ),
-            None => None,
-        };
-        Ok(ConsolePeople {
-            admin,
-            truncated: people.len() >= MAX_CONSOLE_PEOPLE as usize,
-            people,
-            confirmation,
-            revoked: form.get("revoked")?.and_then(|n| n.parse().ok()),
-            list_action: self.site.path(paths::ADMIN_CONSOLE_PEOPLE),
-            links: self.console_links(),
-            revoke_action: self.site.path(paths::ADMIN_CONSOLE_REVOKE_PERSON),
-        })
-    }
+/// `GET …/.gatehouse/admin/console/people[?confirm=<subject>]`.
+pub async fn console_people<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    admins: Admins<'_>,
+    credentials: &AdminCredentials<'_>,
+    query: &str,
+) -> Result<ConsolePeople, Failure> {
+    let admin = console_admin(cx, admins, credentials, None).await?;
+    let form = Form::parse(query.as_bytes())?;
+    let people = cx.store.people_in_use(MAX_CONSOLE_PEOPLE, cx.now).await?;
+    let confirmation = match form.get("confirm")? {
+        Some(subject) => Some(
+            people
+                .iter()
+                .find(|p| p.subject == subject)
+                .cloned()
+                .ok_or(crate::error::Reason::ConsoleBadFilter)?,
+        ),
+        None => None,
+    };
+    Ok(ConsolePeople {
+        admin,
+        truncated: people.len() >= MAX_CONSOLE_PEOPLE as usize,
+        people,
+        confirmation,
+        revoked: form.get("revoked")?.and_then(|n| n.parse().ok()),
+        list_action: cx.site.path(paths::ADMIN_CONSOLE_PEOPLE),
+        links: super::console::console_links(&cx.site),
+        revoke_action: cx.site.path(paths::ADMIN_CONSOLE_REVOKE_PERSON),
+    })
+}
 
-    /// `POST …/.gatehouse/admin/console/people/revoke` with `subject` and the CSRF token: one
-    /// `admin_action` event, then every session of the person ended and every grant of theirs
-    /// not settled, at every app, revoked (the admin API's revocation by person, at every app).
-    /// Returns the page to go back to.
-    pub async fn console_revoke_person(
-        &self,
-        credentials: &AdminCredentials<'_>,
-        body: &[u8],
-    ) -> Result<String, Failure> {
-        let form = Form::parse(body)?;
-        let by = self.console_admin(credentials, Some(&form)).await?;
-        let subject = form.require("subject")?;
-        self.admin_action(&by, "revoke_person", &form).await?;
-        self.write_or_hold(HeldWrite::EndSessionsOf {
-            subject: subject.to_owned(),
-            at: self.now,
-        })
+/// `POST …/.gatehouse/admin/console/people/revoke` with `subject` and the CSRF token: one
+/// `admin_action` event, then every session of the person ended and every grant of theirs
+/// not settled, at every app, revoked (the admin API's revocation by person, at every app).
+/// Returns the page to go back to.
+pub async fn console_revoke_person<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    admins: Admins<'_>,
+    credentials: &AdminCredentials<'_>,
+    body: &[u8],
+) -> Result<String, Failure> {
+    let form = Form::parse(body)?;
+    let by = console_admin(cx, admins, credentials, Some(&form)).await?;
+    let subject = form.require("subject")?;
+    super::admin_action(cx, &by, "revoke_person", &form).await?;
+    cx.store
+        .write_or_hold(
+            HeldWrite::EndSessionsOf {
+                subject: subject.to_owned(),
+                at: cx.now,
+            },
+            cx.now,
+        )
         .await?;
-        let grants = self.unsettled_grants(None, Some(subject), None).await?;
-        let revoked = self
-            .revoke_all(&grants, RevocationReason::AdminRequest)
-            .await?;
-        Ok(format!(
-            "{}?revoked={}",
-            self.site.path(paths::ADMIN_CONSOLE_PEOPLE),
-            revoked.grants
-        ))
-    }
+    let grants = super::unsettled_grants(cx, None, Some(subject), None).await?;
+    let revoked = super::revoke_all(cx, &grants, RevocationReason::AdminRequest).await?;
+    Ok(format!(
+        "{}?revoked={}",
+        cx.site.path(paths::ADMIN_CONSOLE_PEOPLE),
+        revoked.grants
+    ))
 }

@@ -4,12 +4,14 @@
 
 use serde::Serialize;
 
+use super::{Admins, console_admin};
 use crate::admin::AdminCredentials;
 use crate::admin::console::ConsoleLinks;
+use crate::context::Context;
+use crate::failure::Failure;
 use crate::migration::DRAIN_BATCH;
 use crate::paths;
 use crate::rng::Rng;
-use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::Store;
 
@@ -45,43 +47,41 @@ pub struct ConsoleState {
     pub links: ConsoleLinks,
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// `GET …/.gatehouse/admin/console/state`.
-    pub async fn console_state(
-        &self,
-        credentials: &AdminCredentials<'_>,
-    ) -> Result<ConsoleState, Failure> {
-        let admin = self.console_admin(credentials, None).await?;
-        let held = self.store.held(DRAIN_BATCH).await?;
-        let rows = held
-            .into_iter()
-            .map(|held| {
-                let mut write = serde_json::to_value(&held.write).unwrap_or_default();
-                let kind = write
-                    .as_object_mut()
-                    .and_then(|o| o.remove("kind"))
-                    .and_then(|k| k.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                HeldRow {
-                    kind,
-                    write: write.to_string(),
-                    failures: held.failures,
-                    last_error: held.last_error,
-                    retry_at: held.retry_at.map(|t| t.0),
-                }
-            })
-            .collect::<Vec<_>>();
-        Ok(ConsoleState {
-            admin,
-            migration: self
-                .config
-                .migration
-                .as_ref()
-                .map(|m| (m.retry_after_secs, m.access_token_ttl_secs)),
-            held_bound_reached: rows.len() >= DRAIN_BATCH as usize,
-            held: rows,
-            health_check: self.site.path(paths::HEALTHZ),
-            links: self.console_links(),
+/// `GET …/.gatehouse/admin/console/state`.
+pub async fn console_state<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    admins: Admins<'_>,
+    credentials: &AdminCredentials<'_>,
+) -> Result<ConsoleState, Failure> {
+    let admin = console_admin(cx, admins, credentials, None).await?;
+    let held = cx.store.held(DRAIN_BATCH).await?;
+    let rows = held
+        .into_iter()
+        .map(|held| {
+            let mut write = serde_json::to_value(&held.write).unwrap_or_default();
+            let kind = write
+                .as_object_mut()
+                .and_then(|o| o.remove("kind"))
+                .and_then(|k| k.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            HeldRow {
+                kind,
+                write: write.to_string(),
+                failures: held.failures,
+                last_error: held.last_error,
+                retry_at: held.retry_at.map(|t| t.0),
+            }
         })
-    }
+        .collect::<Vec<_>>();
+    Ok(ConsoleState {
+        admin,
+        migration: cx
+            .store
+            .mode()
+            .map(|m| (m.retry_after_secs, m.access_token_ttl_secs)),
+        held_bound_reached: rows.len() >= DRAIN_BATCH as usize,
+        held: rows,
+        health_check: cx.site.path(paths::HEALTHZ),
+        links: super::console::console_links(&cx.site),
+    })
 }

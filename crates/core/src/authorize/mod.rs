@@ -7,6 +7,7 @@
 //! after that, errors go back to the client's registered redirect URI with `state` and `iss`
 //! ([`AuthorizeError::Redirect`]).
 
+pub mod flow;
 mod redirect;
 
 pub use redirect::RegisteredRedirect;

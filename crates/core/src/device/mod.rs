@@ -13,12 +13,13 @@ pub mod verification;
 use serde::Serialize;
 
 use crate::authorize;
+use crate::context::Context;
 use crate::error::Reason;
+use crate::failure::Failure;
 use crate::grants::device_code::SLOW_DOWN_SECS;
 use crate::paths;
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{DeviceCodeRecord, DeviceStatus, Store, StoreError};
 
@@ -58,63 +59,62 @@ pub struct DeviceAuthorizationResponse {
     pub interval: u64,
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// `POST /oauth/device_authorization` (RFC 8628 §3.1).
-    pub async fn device_authorization(
-        &self,
-        body: &[u8],
-        authorization: Option<&str>,
-    ) -> Result<DeviceAuthorizationResponse, Failure> {
-        self.writable()?;
-        let (form, client) = self.authenticate_client(body, authorization).await?;
-        let metadata = &client.record().metadata;
-        if !metadata.allows(GrantType::DeviceCode) {
-            return Err(Reason::GrantTypeNotRegistered.into());
+/// `POST /oauth/device_authorization` (RFC 8628 §3.1).
+pub async fn device_authorization<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    body: &[u8],
+    authorization: Option<&str>,
+) -> Result<DeviceAuthorizationResponse, Failure> {
+    let (form, client) =
+        crate::client_auth::request::authenticate_request(cx, body, authorization).await?;
+    let metadata = &client.record().metadata;
+    if !metadata.allows(GrantType::DeviceCode) {
+        return Err(Reason::GrantTypeNotRegistered.into());
+    }
+    let resource = authorize::check_resource(&cx.site, &form)?;
+    let scopes = authorize::check_scope(&cx.site, &form)?;
+    let device_code = cx.identifiers.issue_device_code(cx.rng);
+    let key = user_code_key(cx);
+    for _ in 0..USER_CODE_ATTEMPTS {
+        let user_code = UserCode::issue(cx.rng);
+        let record = DeviceCodeRecord {
+            device_code_hash: device_code.hash(),
+            user_code_hash: user_code.hash(&key),
+            client_id: client.id().clone(),
+            resource: resource.clone(),
+            scopes: scopes.clone(),
+            interval_secs: INTERVAL_SECS,
+            expires_at: cx.now.plus(DEVICE_CODE_TTL_SECS),
+            status: DeviceStatus::Pending,
+        };
+        if cx.store.insert_device_code(&record, cx.now).await? {
+            let verification_uri = format!("{}{}", cx.site.origin, cx.site.path(paths::DEVICE));
+            let shown = user_code.display();
+            return Ok(DeviceAuthorizationResponse {
+                device_code: device_code.expose_secret().to_owned(),
+                verification_uri_complete: format!(
+                    "{verification_uri}?{}={shown}",
+                    verification::USER_CODE_FIELD
+                ),
+                user_code: shown,
+                verification_uri,
+                expires_in: DEVICE_CODE_TTL_SECS,
+                interval: INTERVAL_SECS,
+            });
         }
-        let resource = authorize::check_resource(&self.site, &form)?;
-        let scopes = authorize::check_scope(&self.site, &form)?;
-        let device_code = self.config.identifiers.issue_device_code(self.rng);
-        let key = self.user_code_key();
-        for _ in 0..USER_CODE_ATTEMPTS {
-            let user_code = UserCode::issue(self.rng);
-            let record = DeviceCodeRecord {
-                device_code_hash: device_code.hash(),
-                user_code_hash: user_code.hash(&key),
-                client_id: client.id().clone(),
-                resource: resource.clone(),
-                scopes: scopes.clone(),
-                interval_secs: INTERVAL_SECS,
-                expires_at: self.now.plus(DEVICE_CODE_TTL_SECS),
-                status: DeviceStatus::Pending,
-            };
-            if self.store.insert_device_code(&record, self.now).await? {
-                let verification_uri =
-                    format!("{}{}", self.site.origin, self.site.path(paths::DEVICE));
-                let shown = user_code.display();
-                return Ok(DeviceAuthorizationResponse {
-                    device_code: device_code.expose_secret().to_owned(),
-                    verification_uri_complete: format!(
-                        "{verification_uri}?{}={shown}",
-                        verification::USER_CODE_FIELD
-                    ),
-                    user_code: shown,
-                    verification_uri,
-                    expires_in: DEVICE_CODE_TTL_SECS,
-                    interval: INTERVAL_SECS,
-                });
-            }
-        }
-        Err(StoreError("no free user code after several attempts".into()).into())
     }
+    Err(StoreError("no free user code after several attempts".into()).into())
+}
 
-    /// The key user codes are digested under.
-    pub(crate) fn user_code_key(&self) -> [u8; 32] {
-        self.config.secret.derive(USER_CODE_KEY_LABEL)
-    }
+/// The key user codes are digested under.
+pub(crate) fn user_code_key<S: Store, K: Signer, R: Rng>(cx: &Context<'_, S, K, R>) -> [u8; 32] {
+    cx.secret.derive(USER_CODE_KEY_LABEL)
+}
 
-    /// The key user codes were digested under before the server secret was rotated, while the
-    /// previous secret is kept (`GATEHOUSE_SECRET_PREVIOUS`).
-    pub(crate) fn previous_user_code_key(&self) -> Option<[u8; 32]> {
-        self.config.secret.derive_previous(USER_CODE_KEY_LABEL)
-    }
+/// The key user codes were digested under before the server secret was rotated, while the
+/// previous secret is kept (`GATEHOUSE_SECRET_PREVIOUS`).
+pub(crate) fn previous_user_code_key<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+) -> Option<[u8; 32]> {
+    cx.secret.derive_previous(USER_CODE_KEY_LABEL)
 }

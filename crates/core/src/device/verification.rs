@@ -9,12 +9,12 @@
 //!   [`WRONG_USER_CODE_WINDOW_SECS`]; after that every code is refused until the window passes.
 //! - The app's policy applies: a person it refuses cannot approve.
 
+use crate::context::Context;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::paths;
 use crate::rng::Rng;
-use crate::server::Server;
 use crate::signer::Signer;
 use crate::store::{DeviceCodeRecord, Person, Store, StoreError};
 use crate::time::UnixTime;
@@ -100,203 +100,198 @@ pub struct DeviceConsentPrompt {
     pub action: String,
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// `GET /.gatehouse/device[?user_code=…]`: the form, with the code filled in. Never looks
-    /// the code up, so a link cannot approve anything nor spend the person's guesses.
-    pub async fn device_page(
-        &self,
-        query: &str,
-        session: Option<&str>,
-    ) -> Result<DevicePage, StoreError> {
-        let Some(person) = self.person(session).await? else {
-            return Ok(self.login_first(query));
-        };
-        if !self.site.app.policy.admits_person(&person) {
-            return Ok(DevicePage::Refused(Reason::PolicyDenied));
-        }
-        let linked = Form::parse(query.as_bytes())
-            .ok()
-            .and_then(|q| q.get(USER_CODE_FIELD).ok().flatten().map(str::to_owned))
-            .and_then(|c| UserCode::parse(&c).ok())
-            .map(|c| c.display())
-            .unwrap_or_default();
-        Ok(DevicePage::Enter(
-            self.user_code_prompt(&person, linked, None),
-        ))
+/// `GET /.gatehouse/device[?user_code=…]`: the form, with the code filled in. Never looks
+/// the code up, so a link cannot approve anything nor spend the person's guesses.
+pub async fn device_page<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    query: &str,
+    session: Option<&str>,
+) -> Result<DevicePage, StoreError> {
+    let Some(person) = crate::login::person(cx, session).await? else {
+        return Ok(login_first(cx, query));
+    };
+    if !crate::policy::admits(&cx.site, &person) {
+        return Ok(DevicePage::Refused(Reason::PolicyDenied));
     }
+    let linked = Form::parse(query.as_bytes())
+        .ok()
+        .and_then(|q| q.get(USER_CODE_FIELD).ok().flatten().map(str::to_owned))
+        .and_then(|c| UserCode::parse(&c).ok())
+        .map(|c| c.display())
+        .unwrap_or_default();
+    Ok(DevicePage::Enter(user_code_prompt(
+        cx, &person, linked, None,
+    )))
+}
 
-    /// `POST /.gatehouse/device`: a typed code (shows the consent screen) or a decision on it.
-    pub async fn device_submit(
-        &self,
-        body: &[u8],
-        session: Option<&str>,
-        csrf_cookie: Option<&str>,
-    ) -> Result<DevicePage, StoreError> {
-        if let Err(paused) = self.writable() {
-            return Ok(DevicePage::Paused(paused));
-        }
-        let Ok(form) = Form::parse(body) else {
-            return Ok(DevicePage::Refused(Reason::MalformedBody));
-        };
-        if let Err(reason) = form
-            .get(csrf::FIELD)
-            .and_then(|field| csrf::verify(csrf_cookie, field))
-        {
-            return Ok(DevicePage::Refused(reason));
-        }
-        let Some(person) = self.person(session).await? else {
-            return Ok(self.login_first(""));
-        };
-        if !self.site.app.policy.admits_person(&person) {
-            return Ok(DevicePage::Refused(Reason::PolicyDenied));
-        }
-        let since = UnixTime(self.now.0.saturating_sub(WRONG_USER_CODE_WINDOW_SECS));
-        let wrong = self
-            .store
-            .wrong_user_codes_since(&person.subject, since)
+/// `POST /.gatehouse/device`: a typed code (shows the consent screen) or a decision on it.
+pub async fn device_submit<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    body: &[u8],
+    session: Option<&str>,
+    csrf_cookie: Option<&str>,
+) -> Result<DevicePage, StoreError> {
+    let Ok(form) = Form::parse(body) else {
+        return Ok(DevicePage::Refused(Reason::MalformedBody));
+    };
+    if let Err(reason) = form
+        .get(csrf::FIELD)
+        .and_then(|field| csrf::verify(csrf_cookie, field))
+    {
+        return Ok(DevicePage::Refused(reason));
+    }
+    let Some(person) = crate::login::person(cx, session).await? else {
+        return Ok(login_first(cx, ""));
+    };
+    if !crate::policy::admits(&cx.site, &person) {
+        return Ok(DevicePage::Refused(Reason::PolicyDenied));
+    }
+    let since = UnixTime(cx.now.0.saturating_sub(WRONG_USER_CODE_WINDOW_SECS));
+    let wrong = cx
+        .store
+        .wrong_user_codes_since(&person.subject, since)
+        .await?;
+    if wrong >= MAX_WRONG_USER_CODES {
+        return Ok(DevicePage::Refused(Reason::UserCodeGuessLimit));
+    }
+    let decision = match form.get(DECISION_FIELD) {
+        Ok(None) => None,
+        Ok(Some("approve")) => Some(true),
+        Ok(Some("deny")) => Some(false),
+        Ok(Some(_)) | Err(_) => return Ok(DevicePage::Refused(Reason::MalformedBody)),
+    };
+    let typed = form.get(USER_CODE_FIELD).ok().flatten().unwrap_or_default();
+    let Some((code, record)) = pending(cx, typed).await? else {
+        cx.store
+            .record_wrong_user_code(&person.subject, cx.now)
             .await?;
-        if wrong >= MAX_WRONG_USER_CODES {
+        if wrong + 1 >= MAX_WRONG_USER_CODES {
             return Ok(DevicePage::Refused(Reason::UserCodeGuessLimit));
         }
-        let decision = match form.get(DECISION_FIELD) {
-            Ok(None) => None,
-            Ok(Some("approve")) => Some(true),
-            Ok(Some("deny")) => Some(false),
-            Ok(Some(_)) | Err(_) => return Ok(DevicePage::Refused(Reason::MalformedBody)),
-        };
-        let typed = form.get(USER_CODE_FIELD).ok().flatten().unwrap_or_default();
-        let Some((code, record)) = self.pending(typed).await? else {
-            self.store
-                .record_wrong_user_code(&person.subject, self.now)
-                .await?;
-            if wrong + 1 >= MAX_WRONG_USER_CODES {
-                return Ok(DevicePage::Refused(Reason::UserCodeGuessLimit));
-            }
-            let error = Some("That code is wrong or has expired. Check the code on your device.");
-            return Ok(DevicePage::Enter(self.user_code_prompt(
-                &person,
-                String::new(),
-                error,
-            )));
-        };
-        match decision {
-            None => self.device_consent(&person, &code, &record).await,
-            Some(approved) => self.decide(&person, &record, approved).await,
-        }
-    }
-
-    /// The pending request for a typed code, at this app.
-    async fn pending(
-        &self,
-        typed: &str,
-    ) -> Result<Option<(UserCode, DeviceCodeRecord)>, StoreError> {
-        let Ok(code) = UserCode::parse(typed) else {
-            return Ok(None);
-        };
-        let mut record = self
-            .store
-            .pending_device_code(&code.hash(&self.user_code_key()), self.now)
-            .await?;
-        // A code shown before the server secret was rotated is digested under the previous one.
-        if let (None, Some(previous)) = (&record, self.previous_user_code_key()) {
-            record = self
-                .store
-                .pending_device_code(&code.hash(&previous), self.now)
-                .await?;
-        }
-        Ok(record
-            .filter(|r| r.resource == self.site.resource)
-            .map(|r| (code, r)))
-    }
-
-    async fn device_consent(
-        &self,
-        person: &Person,
-        code: &UserCode,
-        record: &DeviceCodeRecord,
-    ) -> Result<DevicePage, StoreError> {
-        let client = self.store.client(&record.client_id, self.now).await?;
-        // Device clients register themselves (a metadata document client has no device grant),
-        // so the page marks the name as not verified.
-        let client_name = crate::registration::neutralise_hidden_chars(
-            &client
-                .and_then(|c| c.metadata.client_name)
-                .unwrap_or_else(|| record.client_id.as_str().to_owned()),
-        );
-        Ok(DevicePage::Confirm(DeviceConsentPrompt {
-            client_name,
-            client_id: record.client_id.as_str().to_owned(),
-            app_name: self.site.app.name.clone(),
-            app_url: self.site.resource.clone(),
-            scopes: crate::consent::describe_scopes(&self.site, &record.scopes),
-            person_email: person.email.clone(),
-            user_code: code.display(),
-            action: self.site.path(paths::DEVICE),
-        }))
-    }
-
-    /// Records the decision. Approval creates the grant and remembers consent first, then
-    /// marks the code approved in one atomic step: of two racing decisions, one wins.
-    async fn decide(
-        &self,
-        person: &Person,
-        record: &DeviceCodeRecord,
-        approved: bool,
-    ) -> Result<DevicePage, StoreError> {
-        let done = DevicePage::Done {
-            approved,
-            app_name: self.site.app.name.clone(),
-        };
-        if !approved {
-            self.store
-                .decide_device_code(&record.device_code_hash, None, self.now)
-                .await?;
-            return Ok(done);
-        }
-        let grant = self
-            .create_grant(
-                person,
-                &record.client_id,
-                &record.resource,
-                &record.scopes,
-                "",
-            )
-            .await?;
-        self.remember_consent(person, &record.client_id, &record.scopes, None)
-            .await?;
-        let decided = self
-            .store
-            .decide_device_code(&record.device_code_hash, Some(&grant.grant_id), self.now)
-            .await?;
-        if decided {
-            Ok(done)
-        } else {
-            // Decided (or expired) meanwhile: the grant just made is never handed out.
-            Ok(DevicePage::Refused(Reason::UserCodeUnknown))
-        }
-    }
-
-    fn login_first(&self, query: &str) -> DevicePage {
-        let here = match query {
-            "" => self.site.path(paths::DEVICE),
-            q => format!("{}?{q}", self.site.path(paths::DEVICE)),
-        };
-        let back: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
-        DevicePage::Login(format!("{}?return_to={back}", self.site.path(paths::LOGIN)))
-    }
-
-    fn user_code_prompt(
-        &self,
-        person: &Person,
-        user_code: String,
-        error: Option<&'static str>,
-    ) -> UserCodePrompt {
-        UserCodePrompt {
-            app_name: self.site.app.name.clone(),
-            person_email: person.email.clone(),
-            user_code,
+        let error = Some("That code is wrong or has expired. Check the code on your device.");
+        return Ok(DevicePage::Enter(user_code_prompt(
+            cx,
+            &person,
+            String::new(),
             error,
-            action: self.site.path(paths::DEVICE),
-        }
+        )));
+    };
+    match decision {
+        None => device_consent(cx, &person, &code, &record).await,
+        Some(approved) => decide(cx, &person, &record, approved).await,
+    }
+}
+
+/// The pending request for a typed code, at this app.
+async fn pending<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    typed: &str,
+) -> Result<Option<(UserCode, DeviceCodeRecord)>, StoreError> {
+    let Ok(code) = UserCode::parse(typed) else {
+        return Ok(None);
+    };
+    let mut record = cx
+        .store
+        .pending_device_code(&code.hash(&super::user_code_key(cx)), cx.now)
+        .await?;
+    // A code shown before the server secret was rotated is digested under the previous one.
+    if let (None, Some(previous)) = (&record, super::previous_user_code_key(cx)) {
+        record = cx
+            .store
+            .pending_device_code(&code.hash(&previous), cx.now)
+            .await?;
+    }
+    Ok(record
+        .filter(|r| r.resource == cx.site.resource)
+        .map(|r| (code, r)))
+}
+
+async fn device_consent<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    person: &Person,
+    code: &UserCode,
+    record: &DeviceCodeRecord,
+) -> Result<DevicePage, StoreError> {
+    let client = cx.store.client(&record.client_id, cx.now).await?;
+    // Device clients register themselves (a metadata document client has no device grant),
+    // so the page marks the name as not verified.
+    let client_name = crate::registration::neutralise_hidden_chars(
+        &client
+            .and_then(|c| c.metadata.client_name)
+            .unwrap_or_else(|| record.client_id.as_str().to_owned()),
+    );
+    Ok(DevicePage::Confirm(DeviceConsentPrompt {
+        client_name,
+        client_id: record.client_id.as_str().to_owned(),
+        app_name: cx.site.app.name.clone(),
+        app_url: cx.site.resource.clone(),
+        scopes: crate::consent::describe_scopes(&cx.site, &record.scopes),
+        person_email: person.email.clone(),
+        user_code: code.display(),
+        action: cx.site.path(paths::DEVICE),
+    }))
+}
+
+/// Records the decision. Approval creates the grant and remembers consent first, then
+/// marks the code approved in one atomic step: of two racing decisions, one wins.
+async fn decide<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    person: &Person,
+    record: &DeviceCodeRecord,
+    approved: bool,
+) -> Result<DevicePage, StoreError> {
+    let done = DevicePage::Done {
+        approved,
+        app_name: cx.site.app.name.clone(),
+    };
+    if !approved {
+        cx.store
+            .decide_device_code(&record.device_code_hash, None, cx.now)
+            .await?;
+        return Ok(done);
+    }
+    let grant = crate::consent::create_grant(
+        cx,
+        person,
+        &record.client_id,
+        &record.resource,
+        &record.scopes,
+        "",
+    )
+    .await?;
+    crate::consent::remember_consent(cx, person, &record.client_id, &record.scopes, None).await?;
+    let decided = cx
+        .store
+        .decide_device_code(&record.device_code_hash, Some(&grant.grant_id), cx.now)
+        .await?;
+    if decided {
+        Ok(done)
+    } else {
+        // Decided (or expired) meanwhile: the grant just made is never handed out.
+        Ok(DevicePage::Refused(Reason::UserCodeUnknown))
+    }
+}
+
+fn login_first<S: Store, K: Signer, R: Rng>(cx: &Context<'_, S, K, R>, query: &str) -> DevicePage {
+    let here = match query {
+        "" => cx.site.path(paths::DEVICE),
+        q => format!("{}?{q}", cx.site.path(paths::DEVICE)),
+    };
+    let back: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    DevicePage::Login(format!("{}?return_to={back}", cx.site.path(paths::LOGIN)))
+}
+
+fn user_code_prompt<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    person: &Person,
+    user_code: String,
+    error: Option<&'static str>,
+) -> UserCodePrompt {
+    UserCodePrompt {
+        app_name: cx.site.app.name.clone(),
+        person_email: person.email.clone(),
+        user_code,
+        error,
+        action: cx.site.path(paths::DEVICE),
     }
 }

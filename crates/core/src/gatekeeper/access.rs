@@ -12,11 +12,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::Context;
 use crate::gatekeeper::Identity;
 use crate::jws;
+use crate::rng::Rng;
 use crate::signer::{AccessSigner, RsaPublicKey};
 use crate::site::Site;
-use crate::store::{Person, StoreError};
+use crate::store::{Person, Store, StoreError};
 use crate::time::UnixTime;
 
 /// The header carrying the application token.
@@ -279,6 +281,23 @@ impl IdentityDocument {
             service_token_status: false,
         }
     }
+}
+
+/// `GET /cdn-cgi/access/get-identity` of an app with `"identity": "cloudflare-access"`: the
+/// person of a live browser session whom the app's policy admits, as Access answers it; `None`
+/// otherwise (and for agents, whose bearer tokens are not sessions).
+pub(crate) async fn identity<S: Store, K, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    session: Option<&str>,
+    country: Option<String>,
+) -> Result<Option<IdentityDocument>, StoreError> {
+    let Some(person) = crate::login::person(cx, session).await? else {
+        return Ok(None);
+    };
+    if !crate::policy::admits(&cx.site, &person) {
+        return Ok(None);
+    }
+    Ok(Some(IdentityDocument::new(&person, country, cx.now)))
 }
 
 #[cfg(test)]

@@ -14,11 +14,11 @@ pub mod request;
 pub mod route;
 
 use crate::access_token::{AccessTokenClaims, VerifyError};
+use crate::context::Context;
 use crate::error::{OAuthError, Reason};
 use crate::grant_id::GrantId;
 use crate::paths;
 use crate::rng::Rng;
-use crate::server::Server;
 use crate::signer::Signer;
 use crate::store::{Person, RevocationReason, Store, StoreError};
 use crate::time::UnixTime;
@@ -122,183 +122,190 @@ impl<K: Signer> TokenVerifier for K {
     }
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// Decides what happens to a request for the protected app.
-    pub async fn gate(
-        &self,
-        req: &GateRequest<'_>,
-        verifier: &impl TokenVerifier,
-    ) -> Result<Gate, StoreError> {
-        let gate = self.judge(req, verifier).await?;
-        // The decision's log line: who passed, or why not ([`crate::decision`]).
-        match &gate {
-            Gate::Refused(error) => self.decision.refused(error.reason),
-            Gate::Challenge {
-                error: Some(error), ..
-            } => self.decision.refused(error.reason),
-            Gate::Allow(identity) => {
-                let agent = identity.agent.as_ref();
-                self.decision.acting(
-                    &identity.person.subject,
-                    agent.map(|a| a.client_id.as_str()),
-                    agent.map(|a| a.grant_id.as_str()),
-                );
-            }
-            Gate::Forbidden(person) => {
-                self.decision.acting(&person.subject, None, None);
-                self.decision.refused(Reason::PolicyDenied);
-            }
-            Gate::Public | Gate::SignIn { .. } | Gate::Challenge { error: None, .. } => {}
-        }
-        Ok(gate)
-    }
-
-    async fn judge(
-        &self,
-        req: &GateRequest<'_>,
-        verifier: &impl TokenVerifier,
-    ) -> Result<Gate, StoreError> {
-        let app = self.site.app;
-        // First of all: a public path or a preflight is forwarded too, so it must be the path,
-        // and the request, the origin will act on.
-        let path = match path::check(req.path)
-            .and_then(|path| request::check_body(req.method, req.has_body).map(|()| path))
-        {
-            Ok(path) => path,
-            Err(reason) => return Ok(Gate::Refused(reason.into())),
-        };
-        if app.public_paths.iter().any(|p| p.matches(path.as_str())) {
-            return Ok(Gate::Public);
-        }
-        // A CORS preflight never carries credentials (Fetch standard, "CORS-preflight request"),
-        // so it goes to the origin, which answers it, without an identity; the request it
-        // announces is checked like any other.
-        if req.method.eq_ignore_ascii_case("OPTIONS") && req.cors_request_method.is_some() {
-            return Ok(Gate::Public);
-        }
-        let required = route::required_scopes(&app.routes, req.method, &path);
-        // RFC 6750 §2.3 allows it; RFC 9700 §4.3.2 forbids clients to: a token in a URL is
-        // treated as leaked and refused, whatever else the request carries.
-        if request::token_in_query(req.query) {
-            return Ok(self.challenge(400, &required, Some(Reason::TokenInQuery)));
-        }
-        match request::bearer_token(req.authorization) {
-            Err(reason) => Ok(self.challenge(401, &required, Some(reason))),
-            Ok(Some(token)) => self.gate_token(token, &required, verifier).await,
-            Ok(None) => self.gate_session(req, &required).await,
-        }
-    }
-
-    async fn gate_token(
-        &self,
-        token: &str,
-        required: &[&Scope],
-        verifier: &impl TokenVerifier,
-    ) -> Result<Gate, StoreError> {
-        let refuse = |reason| Ok(self.challenge(401, required, Some(reason)));
-        if !self.site.app.agents {
-            return refuse(Reason::AgentsNotAdmitted);
-        }
-        let claims = match verifier.verify(token, &self.site.issuer, self.now).await {
-            Ok(claims) => claims,
-            Err(VerifyError::Invalid(reason)) => return refuse(reason),
-            Err(VerifyError::Store(error)) => return Err(error),
-        };
-        // From here on, a refusal is of this person's agent: its log line names them.
-        self.decision
-            .acting(&claims.sub, Some(&claims.client_id), Some(&claims.grant_id));
-        // RFC 9068 §4: the audience must be this resource. The issuer check already ties the
-        // token to this host; this also refuses tokens of another app sharing the host.
-        if claims.aud != self.site.resource {
-            return refuse(Reason::TokenAudienceMismatch);
-        }
-        let grant_id = GrantId::from_stored(claims.grant_id.clone());
-        if self.store.is_grant_denied(&grant_id).await? {
-            return refuse(Reason::TokenRevoked);
-        }
-        if !self.site.app.policy.admits(&claims.email, &claims.groups) {
-            // The policy changed since the token was issued: the grant goes, so no refresh
-            // or cached consent brings the person's agent back.
-            self.revoke_grant(&grant_id, RevocationReason::PolicyChanged)
-                .await?;
-            return refuse(Reason::TokenPolicyDenied);
-        }
-        let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
-        if required.iter().any(|scope| !scopes.contains(scope)) {
-            // RFC 6750 §3.1: insufficient_scope is 403, and `scope` says what is needed.
-            return Ok(self.challenge(403, required, Some(Reason::InsufficientScope)));
-        }
-        Ok(Gate::Allow(Identity {
-            person: Person {
-                subject: claims.sub,
-                email: claims.email,
-                groups: claims.groups,
-            },
-            agent: Some(Agent {
-                client_id: claims.client_id,
-                client_name: claims.client_name,
-                grant_id: claims.grant_id,
-            }),
-            scopes,
-        }))
-    }
-
-    async fn gate_session(
-        &self,
-        req: &GateRequest<'_>,
-        required: &[&Scope],
-    ) -> Result<Gate, StoreError> {
-        if let Some(person) = self.person(req.session).await? {
-            if !self.site.app.policy.admits_person(&person) {
-                return Ok(Gate::Forbidden(person));
-            }
-            let scopes = self
-                .site
-                .app
-                .scopes
-                .iter()
-                .map(|(scope, _)| scope.clone())
-                .collect();
-            return Ok(Gate::Allow(Identity {
-                person,
-                agent: None,
-                scopes,
-            }));
-        }
-        if request::is_browser_navigation(req.method, req.accept, req.sec_fetch_mode) {
-            let back = match req.query {
-                Some(query) => format!("{}?{query}", req.path),
-                None => req.path.to_owned(),
-            };
-            let return_to: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
-            return Ok(Gate::SignIn {
-                location: format!("{}?return_to={return_to}", self.site.path(paths::LOGIN)),
-            });
-        }
-        Ok(self.challenge(401, required, None))
-    }
-
-    /// A Bearer challenge naming the scopes the route needs (RFC 6750 §3: "a space-delimited
-    /// list"), or else the app's default scopes.
-    fn challenge(&self, status: u16, required: &[&Scope], reason: Option<Reason>) -> Gate {
-        let scope = match required {
-            [] => self.site.app.default_scopes.to_string(),
-            [one] => one.as_str().to_owned(),
-            many => many
-                .iter()
-                .map(|scope| scope.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        };
-        let error = reason.map(OAuthError::from);
+/// Decides what happens to a request for the protected app.
+pub async fn gate<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    req: &GateRequest<'_>,
+    verifier: &impl TokenVerifier,
+) -> Result<Gate, StoreError> {
+    let gate = judge(cx, req, verifier).await?;
+    // The decision's log line: who passed, or why not ([`crate::decision`]).
+    match &gate {
+        Gate::Refused(error) => cx.decision.refused(error.reason),
         Gate::Challenge {
-            status,
-            www_authenticate: challenge::bearer(
-                &self.site.resource_metadata_url(),
-                Some(&scope),
-                error.as_ref(),
-            ),
-            error,
+            error: Some(error), ..
+        } => cx.decision.refused(error.reason),
+        Gate::Allow(identity) => {
+            let agent = identity.agent.as_ref();
+            cx.decision.acting(
+                &identity.person.subject,
+                agent.map(|a| a.client_id.as_str()),
+                agent.map(|a| a.grant_id.as_str()),
+            );
         }
+        Gate::Forbidden(person) => {
+            cx.decision.acting(&person.subject, None, None);
+            cx.decision.refused(Reason::PolicyDenied);
+        }
+        Gate::Public | Gate::SignIn { .. } | Gate::Challenge { error: None, .. } => {}
+    }
+    Ok(gate)
+}
+
+async fn judge<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    req: &GateRequest<'_>,
+    verifier: &impl TokenVerifier,
+) -> Result<Gate, StoreError> {
+    let app = cx.site.app;
+    // First of all: a public path or a preflight is forwarded too, so it must be the path,
+    // and the request, the origin will act on.
+    let path = match path::check(req.path)
+        .and_then(|path| request::check_body(req.method, req.has_body).map(|()| path))
+    {
+        Ok(path) => path,
+        Err(reason) => return Ok(Gate::Refused(reason.into())),
+    };
+    if app.public_paths.iter().any(|p| p.matches(path.as_str())) {
+        return Ok(Gate::Public);
+    }
+    // A CORS preflight never carries credentials (Fetch standard, "CORS-preflight request"),
+    // so it goes to the origin, which answers it, without an identity; the request it
+    // announces is checked like any other.
+    if req.method.eq_ignore_ascii_case("OPTIONS") && req.cors_request_method.is_some() {
+        return Ok(Gate::Public);
+    }
+    let required = route::required_scopes(&app.routes, req.method, &path);
+    // RFC 6750 §2.3 allows it; RFC 9700 §4.3.2 forbids clients to: a token in a URL is
+    // treated as leaked and refused, whatever else the request carries.
+    if request::token_in_query(req.query) {
+        return Ok(challenge(cx, 400, &required, Some(Reason::TokenInQuery)));
+    }
+    match request::bearer_token(req.authorization) {
+        Err(reason) => Ok(challenge(cx, 401, &required, Some(reason))),
+        Ok(Some(token)) => gate_token(cx, token, &required, verifier).await,
+        Ok(None) => gate_session(cx, req, &required).await,
+    }
+}
+
+async fn gate_token<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    token: &str,
+    required: &[&Scope],
+    verifier: &impl TokenVerifier,
+) -> Result<Gate, StoreError> {
+    let refuse = |reason| Ok(challenge(cx, 401, required, Some(reason)));
+    if !cx.site.app.agents {
+        return refuse(Reason::AgentsNotAdmitted);
+    }
+    let claims = match verifier.verify(token, &cx.site.issuer, cx.now).await {
+        Ok(claims) => claims,
+        Err(VerifyError::Invalid(reason)) => return refuse(reason),
+        Err(VerifyError::Store(error)) => return Err(error),
+    };
+    // From here on, a refusal is of this person's agent: its log line names them.
+    cx.decision
+        .acting(&claims.sub, Some(&claims.client_id), Some(&claims.grant_id));
+    // RFC 9068 §4: the audience must be this resource. The issuer check already ties the
+    // token to this host; this also refuses tokens of another app sharing the host.
+    if claims.aud != cx.site.resource {
+        return refuse(Reason::TokenAudienceMismatch);
+    }
+    let grant_id = GrantId::from_stored(claims.grant_id.clone());
+    if cx.store.is_grant_denied(&grant_id).await? {
+        return refuse(Reason::TokenRevoked);
+    }
+    if !cx.site.app.policy.admits(&claims.email, &claims.groups) {
+        // The policy changed since the token was issued: the grant goes, so no refresh
+        // or cached consent brings the person's agent back.
+        crate::grants::live::revoke_grant(cx, &grant_id, RevocationReason::PolicyChanged).await?;
+        return refuse(Reason::TokenPolicyDenied);
+    }
+    let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
+    if required.iter().any(|scope| !scopes.contains(scope)) {
+        // RFC 6750 §3.1: insufficient_scope is 403, and `scope` says what is needed.
+        return Ok(challenge(
+            cx,
+            403,
+            required,
+            Some(Reason::InsufficientScope),
+        ));
+    }
+    Ok(Gate::Allow(Identity {
+        person: Person {
+            subject: claims.sub,
+            email: claims.email,
+            groups: claims.groups,
+        },
+        agent: Some(Agent {
+            client_id: claims.client_id,
+            client_name: claims.client_name,
+            grant_id: claims.grant_id,
+        }),
+        scopes,
+    }))
+}
+
+async fn gate_session<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    req: &GateRequest<'_>,
+    required: &[&Scope],
+) -> Result<Gate, StoreError> {
+    if let Some(person) = crate::login::person(cx, req.session).await? {
+        if !crate::policy::admits(&cx.site, &person) {
+            return Ok(Gate::Forbidden(person));
+        }
+        let scopes = cx
+            .site
+            .app
+            .scopes
+            .iter()
+            .map(|(scope, _)| scope.clone())
+            .collect();
+        return Ok(Gate::Allow(Identity {
+            person,
+            agent: None,
+            scopes,
+        }));
+    }
+    if request::is_browser_navigation(req.method, req.accept, req.sec_fetch_mode) {
+        let back = match req.query {
+            Some(query) => format!("{}?{query}", req.path),
+            None => req.path.to_owned(),
+        };
+        let return_to: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        return Ok(Gate::SignIn {
+            location: format!("{}?return_to={return_to}", cx.site.path(paths::LOGIN)),
+        });
+    }
+    Ok(challenge(cx, 401, required, None))
+}
+
+/// A Bearer challenge naming the scopes the route needs (RFC 6750 §3: "a space-delimited
+/// list"), or else the app's default scopes.
+fn challenge<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    status: u16,
+    required: &[&Scope],
+    reason: Option<Reason>,
+) -> Gate {
+    let scope = match required {
+        [] => cx.site.app.default_scopes.to_string(),
+        [one] => one.as_str().to_owned(),
+        many => many
+            .iter()
+            .map(|scope| scope.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let error = reason.map(OAuthError::from);
+    Gate::Challenge {
+        status,
+        www_authenticate: challenge::bearer(
+            &cx.site.resource_metadata_url(),
+            Some(&scope),
+            error.as_ref(),
+        ),
+        error,
     }
 }

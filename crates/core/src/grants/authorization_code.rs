@@ -7,22 +7,24 @@
 //! issued to (RFC 9700 §4.5 counts on PKCE for exactly this; a check after the spend would
 //! undo it).
 
+use super::live;
 use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
+use crate::context::Context;
 use crate::error::Reason;
+use crate::failure::Failure;
 use crate::form::Form;
 use crate::grants::TokenResponse;
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{CodeBinding, CodeRecord, Consumed, GrantRecord, RevocationReason, Store};
 use crate::time::UnixTime;
 
 /// Exchanges a code for tokens.
 pub async fn exchange<S: Store, K: Signer, R: Rng>(
-    server: &Server<'_, S, K, R>,
+    cx: &Context<'_, S, K, R>,
     client: &AuthenticatedClient,
     form: &Form,
     now: UnixTime,
@@ -36,8 +38,7 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     }
     // A code gatehouse did not issue is unknown without a lookup (`crate::identifiers`):
     // `invalid_grant`, as for any invalid code (RFC 6749 §5.2).
-    let code = server
-        .config
+    let code = cx
         .identifiers
         .code(form.require("code")?)
         .ok_or(Reason::CodeUnknown)?;
@@ -50,40 +51,34 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     let challenge = CodeChallenge::from_verifier(&verifier);
     let binding = CodeBinding {
         client_id: client.id(),
-        resource: &server.site.resource,
+        resource: &cx.site.resource,
         redirect_uri: repeated_redirect_uri(client, form)?,
         code_challenge: challenge.as_str(),
     };
-    let (record, grant) = match server
-        .store
-        .consume_code(&code.hash(), &binding, now)
-        .await?
-    {
+    let (record, grant) = match cx.store.consume_code(&code.hash(), &binding, now).await? {
         Consumed::Fresh(record, grant) => (record, grant),
         Consumed::Unknown => return Err(Reason::CodeUnknown.into()),
         Consumed::Refused(record, grant) => {
-            return Err(refuse(server, client, &binding, &record, grant.as_ref()).await);
+            return Err(refuse(cx, client, &binding, &record, grant.as_ref()).await);
         }
         // RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization
         // server MUST deny the request and SHOULD revoke (when possible) all tokens previously
         // issued based on that authorization code." Only a request that matches the code's
         // binding gets here: the rightful client's retry, or a thief holding its verifier.
         Consumed::Replayed(grant_id) => {
-            server
-                .revoke_grant(&grant_id, RevocationReason::CodeReplayed)
-                .await?;
+            live::revoke_grant(cx, &grant_id, RevocationReason::CodeReplayed).await?;
             return Err(Reason::CodeReplayed.into());
         }
     };
     if now >= record.expires_at {
         return Err(Reason::CodeExpired.into());
     }
-    super::check_resource_parameter(server, form, &record.resource)?;
-    let grant = server.live(grant).await?;
-    server.enforce_policy(&grant).await?;
-    let refresh = super::FirstRefreshToken::issue(server, client, &grant, now);
+    super::check_resource_parameter(cx, form, &record.resource)?;
+    let grant = live::live(cx, grant).await?;
+    live::enforce_policy(cx, &grant).await?;
+    let refresh = super::FirstRefreshToken::issue(cx, client, &grant, now);
     Ok(super::respond(
-        server,
+        cx,
         AuditKind::TokenIssued,
         client,
         &grant,
@@ -114,7 +109,7 @@ fn repeated_redirect_uri<'f>(
 /// audited (naming the person, so it shows in their trail, the presenting client, and the
 /// client the code was issued to), and the refusal says which part did not match.
 async fn refuse<S: Store, K: Signer, R: Rng>(
-    server: &Server<'_, S, K, R>,
+    cx: &Context<'_, S, K, R>,
     client: &AuthenticatedClient,
     binding: &CodeBinding<'_>,
     record: &CodeRecord,
@@ -125,7 +120,7 @@ async fn refuse<S: Store, K: Signer, R: Rng>(
         "reason": reason.to_string(),
         "issued_to": record.client_id.as_str(),
     });
-    let audited = server
+    let audited = cx
         .audit(
             AuditKind::CodeRefused,
             grant.map(|g| g.person.subject.as_str()),

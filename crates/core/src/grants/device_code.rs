@@ -7,14 +7,16 @@
 //! answered `invalid_grant` but does not revoke the grant: unlike a replayed authorization code,
 //! a repeated poll is what a device does when a response crosses its next request.
 
+use super::live;
 use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
+use crate::context::Context;
 use crate::error::Reason;
+use crate::failure::Failure;
 use crate::form::Form;
 use crate::grants::TokenResponse;
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{DeviceStatus, Store};
 use crate::time::UnixTime;
@@ -28,7 +30,7 @@ pub const SLOW_DOWN_SECS: u64 = 5;
 /// Answers a poll: tokens once the person approved, else the RFC 8628 §3.5 error that says
 /// what the device should do next.
 pub async fn redeem<S: Store, K: Signer, R: Rng>(
-    server: &Server<'_, S, K, R>,
+    cx: &Context<'_, S, K, R>,
     client: &AuthenticatedClient,
     form: &Form,
     now: UnixTime,
@@ -38,25 +40,24 @@ pub async fn redeem<S: Store, K: Signer, R: Rng>(
     }
     // A device code gatehouse did not issue is unknown without a lookup (`crate::identifiers`):
     // `invalid_grant` (RFC 8628 §3.5, RFC 6749 §5.2).
-    let code = server
-        .config
+    let code = cx
         .identifiers
         .device_code(form.require("device_code")?)
         .ok_or(Reason::DeviceCodeUnknown)?;
     let hash = code.hash();
     // RFC 8628 §3.4: the device code must have been issued to the authenticated client; a code
     // of another client is unknown to this one (and its poll is not recorded).
-    let poll = server
+    let poll = cx
         .store
         .poll_device_code(&hash, client.id(), SLOW_DOWN_SECS, now)
         .await?
         .ok_or(Reason::DeviceCodeUnknown)?;
     let record = poll.record;
     // Each app is its own issuer: a code issued for one app is unknown at another.
-    if record.resource != server.site.resource {
+    if record.resource != cx.site.resource {
         return Err(Reason::DeviceCodeUnknown.into());
     }
-    super::check_resource_parameter(server, form, &record.resource)?;
+    super::check_resource_parameter(cx, form, &record.resource)?;
     if now >= record.expires_at {
         return Err(Reason::DeviceCodeExpired.into());
     }
@@ -66,16 +67,16 @@ pub async fn redeem<S: Store, K: Signer, R: Rng>(
         DeviceStatus::Denied => Err(Reason::ConsentDenied.into()),
         DeviceStatus::Redeemed => Err(Reason::DeviceCodeRedeemed.into()),
         DeviceStatus::Approved(_) => {
-            let grant_id = server
+            let grant_id = cx
                 .store
                 .redeem_device_code(&hash, now)
                 .await?
                 .ok_or(Reason::DeviceCodeRedeemed)?;
-            let grant = server.live_grant(&grant_id).await?;
-            server.enforce_policy(&grant).await?;
-            let refresh = super::FirstRefreshToken::issue(server, client, &grant, now);
+            let grant = live::live_grant(cx, &grant_id).await?;
+            live::enforce_policy(cx, &grant).await?;
+            let refresh = super::FirstRefreshToken::issue(cx, client, &grant, now);
             Ok(super::respond(
-                server,
+                cx,
                 AuditKind::TokenIssued,
                 client,
                 &grant,

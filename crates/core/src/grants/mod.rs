@@ -3,6 +3,7 @@
 
 pub mod authorization_code;
 pub mod device_code;
+pub mod live;
 pub mod refresh_token;
 
 use serde::Serialize;
@@ -10,13 +11,13 @@ use serde::Serialize;
 use crate::access_token::{self, AccessTokenClaims};
 use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
+use crate::context::Context;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;
 use crate::secret::SecretHash;
-use crate::server::Server;
 use crate::signer::Signer;
 use crate::store::{GrantRecord, Issuance, RefreshRecord, RefreshWrite, Store, StoreError};
 use crate::time::UnixTime;
@@ -83,7 +84,7 @@ pub(crate) struct FirstRefreshToken(Option<(RefreshToken, RefreshRecord)>);
 impl FirstRefreshToken {
     /// Draws the token; it is stored with the issuance ([`respond`]).
     pub(crate) fn issue<S, K, R: Rng>(
-        server: &Server<'_, S, K, R>,
+        cx: &Context<'_, S, K, R>,
         client: &AuthenticatedClient,
         grant: &GrantRecord,
         now: UnixTime,
@@ -91,11 +92,11 @@ impl FirstRefreshToken {
         if !client.record().metadata.allows(GrantType::RefreshToken) {
             return Self(None);
         }
-        let token = server.config.identifiers.issue_refresh_token(server.rng);
+        let token = cx.identifiers.issue_refresh_token(cx.rng);
         let record = RefreshRecord {
             token_hash: token.hash(),
             grant_id: grant.grant_id.clone(),
-            expires_at: now.plus(server.site.app.refresh_token_ttl_secs),
+            expires_at: now.plus(cx.site.app.refresh_token_ttl_secs),
             rotated_at: None,
             successor_hash: None,
         };
@@ -117,7 +118,7 @@ impl FirstRefreshToken {
 /// Signs an access token for `grant` with `scopes` and builds the response around it. The
 /// grant's last use, the audit event and the refresh token are written in one round trip.
 pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
-    server: &Server<'_, S, K, R>,
+    cx: &Context<'_, S, K, R>,
     kind: AuditKind,
     client: &AuthenticatedClient,
     grant: &GrantRecord,
@@ -126,18 +127,16 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
     now: UnixTime,
 ) -> Result<TokenResponse, StoreError> {
     // Migration mode stretches lifetimes so that agents come back (and read D1) less often.
-    let ttl = server
-        .migration()
-        .map_or(server.site.app.access_token_ttl_secs, |m| {
-            m.access_token_ttl_secs
-        });
+    let ttl = cx
+        .store
+        .access_token_ttl_secs(cx.site.app.access_token_ttl_secs);
     let claims = AccessTokenClaims {
-        iss: server.site.issuer.clone(),
+        iss: cx.site.issuer.clone(),
         sub: grant.person.subject.clone(),
         aud: grant.app.clone(),
         client_id: grant.client_id.as_str().to_owned(),
         scope: scopes.to_string(),
-        jti: token_id(server.rng),
+        jti: token_id(cx.rng),
         iat: now.0,
         exp: now.plus(ttl).0,
         grant_id: grant.grant_id.as_str().to_owned(),
@@ -146,7 +145,7 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
         client_name: client.record().metadata.client_name.clone(),
     };
     let detail = serde_json::json!({ "scope": claims.scope, "jti": claims.jti });
-    let event = server.audit_event(
+    let event = cx.audit_event(
         kind,
         Some(&grant.person.subject),
         Some(&grant.client_id),
@@ -155,20 +154,15 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
     );
     // Migration mode writes nothing to D1 and holds the event; its refresh grant neither
     // rotates nor issues refresh tokens, and the other grants are refused before this point.
-    match server.migration() {
-        None => {
-            let issuance = Issuance {
-                grant_id: &grant.grant_id,
-                event: &event,
-                now,
-                refresh: refresh.write,
-            };
-            server.store.record_issuance(&issuance).await?
-        }
-        Some(_) => server.hold_audit(event).await?,
-    }
+    let issuance = Issuance {
+        grant_id: &grant.grant_id,
+        event: &event,
+        now,
+        refresh: refresh.write,
+    };
+    cx.store.record_issuance(&issuance, cx.rng).await?;
     Ok(TokenResponse {
-        access_token: access_token::issue(server.signer, &claims).await?,
+        access_token: access_token::issue(cx.signer, &claims).await?,
         token_type: "Bearer",
         expires_in: ttl,
         refresh_token: refresh.token.map(|t| t.expose_secret().to_owned()),
@@ -178,13 +172,13 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
 
 /// RFC 8707 §2.2: a `resource` in the token request must be one the grant covers.
 pub(crate) fn check_resource_parameter<S, K, R>(
-    server: &Server<'_, S, K, R>,
+    cx: &Context<'_, S, K, R>,
     form: &Form,
     granted: &str,
 ) -> Result<(), Reason> {
     if let Some(resource) = form.get("resource")? {
         let resource = ResourceUri::parse(resource)?;
-        if server.site.resource_for(&resource) != Some(granted) {
+        if cx.site.resource_for(&resource) != Some(granted) {
             return Err(Reason::ResourceUnknown);
         }
     }

@@ -17,16 +17,18 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::live;
 use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
+use crate::context::Context;
 use crate::crypto::hmac_sha256;
 use crate::error::Reason;
+use crate::failure::Failure;
 use crate::form::Form;
 use crate::grants::{Refresh, TokenResponse};
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;
-use crate::server::{Failure, Server};
 use crate::signer::Signer;
 use crate::store::{RefreshRecord, RevocationReason, Store};
 use crate::time::UnixTime;
@@ -39,7 +41,7 @@ const SUCCESSOR_KEY_LABEL: &str = "refresh-token-successor";
 
 /// Rotates a refresh token and issues a new access token.
 pub async fn rotate<S: Store, K: Signer, R: Rng>(
-    server: &Server<'_, S, K, R>,
+    cx: &Context<'_, S, K, R>,
     client: &AuthenticatedClient,
     form: &Form,
     now: UnixTime,
@@ -49,31 +51,30 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
     }
     // A token gatehouse did not issue is unknown without a lookup (`crate::identifiers`):
     // `invalid_grant`, as for any invalid refresh token (RFC 6749 §5.2).
-    let presented = server
-        .config
+    let presented = cx
         .identifiers
         .refresh_token(form.require("refresh_token")?)
         .ok_or(Reason::RefreshTokenUnknown)?;
-    let (record, grant) = server
+    let (record, grant) = cx
         .store
         .refresh_with_grant(&presented.hash())
         .await?
         .ok_or(Reason::RefreshTokenUnknown)?;
     // RFC 6749 §6: "validate the refresh token and ensure that it was issued to the
     // authenticated client"; and it must be for the app served here.
-    if &grant.client_id != client.id() || grant.app != server.site.resource {
+    if &grant.client_id != client.id() || grant.app != cx.site.resource {
         return Err(Reason::RefreshTokenUnknown.into());
     }
     // A revoked grant is refused (D1, the denylist or a held write), and its revocation
     // finished if a crash cut it short.
-    let grant = server.live(Some(grant)).await?;
+    let grant = live::live(cx, Some(grant)).await?;
     let scopes = requested_scopes(form, &grant.scopes)?;
-    let successor = successor_of(server, &presented);
-    let previous_successor = previous_successor_of(server, &presented);
+    let successor = successor_of(cx, &presented);
+    let previous_successor = previous_successor_of(cx, &presented);
     let successor_record = RefreshRecord {
         token_hash: successor.hash(),
         grant_id: grant.grant_id.clone(),
-        expires_at: now.plus(server.site.app.refresh_token_ttl_secs),
+        expires_at: now.plus(cx.site.app.refresh_token_ttl_secs),
         rotated_at: None,
         successor_hash: None,
     };
@@ -81,7 +82,7 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
         None if now >= record.expires_at => return Err(Reason::RefreshTokenExpired.into()),
         // Migration mode writes nothing to D1: the token is not rotated, and the response
         // carries no new one, so the client keeps using it (RFC 6749 §6, §5.1).
-        None if server.migration().is_some() => Refresh::NONE,
+        None if !cx.store.rotates_refresh_tokens() => Refresh::NONE,
         // Whether this call or a racing one rotates it, the successor is the same token.
         None => Refresh::rotated(&record.token_hash, &successor, &successor_record),
         Some(rotated_at) => {
@@ -92,24 +93,22 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
             let repeated = match first {
                 Some(token)
                     if now.since(rotated_at) <= RETRY_WINDOW_SECS
-                        && successor_is_live(server, &token.hash()).await? =>
+                        && successor_is_live(cx, &token.hash()).await? =>
                 {
                     Some(token)
                 }
                 _ => None,
             };
             let Some(first) = repeated else {
-                server
-                    .revoke_grant_record(&grant, RevocationReason::RefreshTokenReused)
-                    .await?;
+                live::revoke_grant_record(cx, &grant, RevocationReason::RefreshTokenReused).await?;
                 return Err(Reason::RefreshTokenReused.into());
             };
             Refresh::repeated(first)
         }
     };
-    server.enforce_policy(&grant).await?;
+    live::enforce_policy(cx, &grant).await?;
     let kind = AuditKind::TokenRefreshed;
-    Ok(super::respond(server, kind, client, &grant, &scopes, refresh, now).await?)
+    Ok(super::respond(cx, kind, client, &grant, &scopes, refresh, now).await?)
 }
 
 /// RFC 6749 §6: the scope asked for "MUST NOT include any scope not originally granted"; it may
@@ -129,29 +128,29 @@ fn requested_scopes(form: &Form, granted: &Scopes) -> Result<Scopes, Reason> {
 
 /// The successor's random part is the MAC of the presented token; it is tagged like every
 /// refresh token gatehouse issues.
-fn successor_of<S, K, R>(server: &Server<'_, S, K, R>, presented: &RefreshToken) -> RefreshToken {
-    let key = server.config.secret.derive(SUCCESSOR_KEY_LABEL);
+fn successor_of<S, K, R>(cx: &Context<'_, S, K, R>, presented: &RefreshToken) -> RefreshToken {
+    let key = cx.secret.derive(SUCCESSOR_KEY_LABEL);
     let mac = hmac_sha256(&key, &[presented.expose_secret().as_bytes()]);
-    let identifiers = &server.config.identifiers;
+    let identifiers = &cx.identifiers;
     identifiers.seal_refresh_token(&URL_SAFE_NO_PAD.encode(mac))
 }
 
 /// The successor [`successor_of`] returned before the server secret was rotated, while the
 /// previous secret is kept.
 fn previous_successor_of<S, K, R>(
-    server: &Server<'_, S, K, R>,
+    cx: &Context<'_, S, K, R>,
     presented: &RefreshToken,
 ) -> Option<RefreshToken> {
-    let key = server.config.secret.derive_previous(SUCCESSOR_KEY_LABEL)?;
+    let key = cx.secret.derive_previous(SUCCESSOR_KEY_LABEL)?;
     let mac = hmac_sha256(&key, &[presented.expose_secret().as_bytes()]);
-    let identifiers = &server.config.identifiers;
+    let identifiers = &cx.identifiers;
     identifiers.seal_refresh_token_previous(&URL_SAFE_NO_PAD.encode(mac))
 }
 
 async fn successor_is_live<S: Store, K, R>(
-    server: &Server<'_, S, K, R>,
+    cx: &Context<'_, S, K, R>,
     successor: &crate::secret::SecretHash,
 ) -> Result<bool, Failure> {
-    let stored = server.store.refresh(successor).await?;
+    let stored = cx.store.refresh(successor).await?;
     Ok(stored.is_some_and(|s| s.rotated_at.is_none()))
 }

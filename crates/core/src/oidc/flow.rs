@@ -1,4 +1,4 @@
-//! The two steps of an upstream login as server methods: sending the browser to the provider,
+//! The two steps of an upstream login, as features of a [`Context`]: sending the browser to the provider,
 //! and its return to the callback.
 
 use base64::Engine as _;
@@ -9,6 +9,7 @@ use super::id_token::{self, Expected, Jwks};
 use super::provider::Provider;
 use super::state::{self, STATE_KEY_LABEL, STATE_TTL_SECS, StateRecord, StateUse};
 use super::{Upstream, UpstreamError, identity};
+use crate::context::Context;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
@@ -16,8 +17,8 @@ use crate::login::{self, LoginOutcome};
 use crate::paths;
 use crate::rng::Rng;
 use crate::secret::{BrowserBinding, OidcState};
-use crate::server::Server;
 use crate::signer::Signer;
+use crate::site::Site;
 use crate::store::{Store, StoreError};
 
 /// Where the browser goes to log in upstream.
@@ -68,240 +69,234 @@ impl From<UpstreamError> for OidcFailure {
     }
 }
 
-impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
-    /// `POST /.gatehouse/oidc/start` (the login page's provider button): CSRF-checked, then
-    /// [`Server::oidc_begin`].
-    pub async fn oidc_start(
-        &self,
-        body: &[u8],
-        csrf_cookie: Option<&str>,
-        binding_cookie: Option<&str>,
-        upstream: &impl Upstream,
-    ) -> Result<OidcStart, OidcFailure> {
-        let form = Form::parse(body)?;
-        csrf::verify(csrf_cookie, form.get(csrf::FIELD)?)?;
-        let provider = form.require("provider")?;
-        let return_to = form.get("return_to")?.unwrap_or("/");
-        self.oidc_begin(provider, return_to, binding_cookie, upstream)
-            .await
-    }
+/// The form of `POST /.gatehouse/oidc/start` (the login page's provider button), CSRF-checked:
+/// the provider chosen and where to come back to, for [`oidc_begin`].
+pub fn start_form<'f>(
+    form: &'f Form,
+    csrf_cookie: Option<&str>,
+) -> Result<(&'f str, &'f str), OidcFailure> {
+    csrf::verify(csrf_cookie, form.get(csrf::FIELD)?)?;
+    let provider = form.require("provider")?;
+    let return_to = form.get("return_to")?.unwrap_or("/");
+    Ok((provider, return_to))
+}
 
-    /// Starts a login at `provider_id` that comes back to `return_to`: stores the state, bound
-    /// to this browser, and builds the authentication request (Core §3.1.2.1).
-    pub async fn oidc_begin(
-        &self,
-        provider_id: &str,
-        return_to: &str,
-        binding_cookie: Option<&str>,
-        upstream: &impl Upstream,
-    ) -> Result<OidcStart, OidcFailure> {
-        self.writable()?;
-        let provider = self.provider(provider_id)?;
-        let metadata = metadata(provider, upstream).await?;
-        let binding = match binding_cookie.filter(|c| BrowserBinding::is_well_formed(c)) {
-            Some(existing) => BrowserBinding::from_presented(existing),
-            None => BrowserBinding::issue(self.rng),
-        };
-        let state = OidcState::issue(self.rng);
-        let record = StateRecord {
-            state_hash: state.hash(),
-            binding_hash: binding.hash(),
-            provider: provider.id.clone(),
-            app: self.site.resource.clone(),
-            return_to: login::return_to(return_to),
-            expires_at: self.now.plus(STATE_TTL_SECS),
-        };
-        self.store.insert_oidc_state(&record, self.now).await?;
-        let derived = state::derive(&self.state_key(), state.expose_secret());
-        let location = state::authorization_url(
-            &metadata.authorization_endpoint,
-            &provider.client_id,
-            &self.oidc_redirect_uri(),
-            &provider.scopes,
-            state.expose_secret(),
-            &derived,
+/// Starts a login at `provider_id` that comes back to `return_to`: stores the state, bound
+/// to this browser, and builds the authentication request (Core §3.1.2.1).
+pub async fn oidc_begin<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    providers: &[Provider],
+    provider_id: &str,
+    return_to: &str,
+    binding_cookie: Option<&str>,
+    upstream: &impl Upstream,
+) -> Result<OidcStart, OidcFailure> {
+    let provider = provider(providers, provider_id)?;
+    let metadata = metadata(provider, upstream).await?;
+    let binding = match binding_cookie.filter(|c| BrowserBinding::is_well_formed(c)) {
+        Some(existing) => BrowserBinding::from_presented(existing),
+        None => BrowserBinding::issue(cx.rng),
+    };
+    let state = OidcState::issue(cx.rng);
+    let record = StateRecord {
+        state_hash: state.hash(),
+        binding_hash: binding.hash(),
+        provider: provider.id.clone(),
+        app: cx.site.resource.clone(),
+        return_to: login::return_to(return_to),
+        expires_at: cx.now.plus(STATE_TTL_SECS),
+    };
+    cx.store.insert_oidc_state(&record, cx.now).await?;
+    let derived = state::derive(&state_key(cx), state.expose_secret());
+    let location = state::authorization_url(
+        &metadata.authorization_endpoint,
+        &provider.client_id,
+        &oidc_redirect_uri(&cx.site),
+        &provider.scopes,
+        state.expose_secret(),
+        &derived,
+    )
+    .ok_or_else(|| OidcFailure::Unavailable("authorization_endpoint is not a URL".into()))?;
+    Ok(OidcStart { location, binding })
+}
+
+/// `GET /.gatehouse/oidc/callback`: the provider's authentication response (Core §3.1.2.5,
+/// §3.1.2.6). Checks the state, exchanges the code (§3.1.3), verifies the ID token
+/// (§3.1.3.7) and opens a session for the person.
+pub async fn oidc_callback<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    providers: &[Provider],
+    query: &str,
+    binding_cookie: Option<&str>,
+    upstream: &impl Upstream,
+) -> Result<LoginOutcome, OidcFailure> {
+    let params = Form::parse(query.as_bytes())?;
+    let presented = params.get("state")?.ok_or(Reason::OidcStateMissing)?;
+    let record = match cx
+        .store
+        .consume_oidc_state(&OidcState::from_presented(presented).hash(), cx.now)
+        .await?
+    {
+        StateUse::Fresh(record) => record,
+        StateUse::Replayed => return Err(Reason::OidcStateReplayed.into()),
+        StateUse::Unknown => return Err(Reason::OidcStateUnknown.into()),
+    };
+    // RFC 9700 §4.7.1: the state is bound to the browser that started the login, so a
+    // callback URL pushed into another browser (login CSRF) logs nobody in there.
+    let bound = binding_cookie.is_some_and(|c| {
+        BrowserBinding::from_presented(c)
+            .hash()
+            .ct_eq(&record.binding_hash)
+    });
+    if !bound || record.app != cx.site.resource {
+        return Err(Reason::OidcStateBrowserMismatch.into());
+    }
+    if cx.now >= record.expires_at {
+        return Err(Reason::OidcStateExpired.into());
+    }
+    let provider = provider(providers, &record.provider)?;
+    let metadata = metadata(provider, upstream).await?;
+    // RFC 9207 §2.4: with `iss` in the response (error responses included), it must be the
+    // provider's issuer (mix-up defence); a provider that promises it must send it.
+    match params.get("iss")? {
+        Some(iss) if iss != metadata.issuer => {
+            return Err(Reason::UpstreamIssuerMismatch.into());
+        }
+        None if metadata.authorization_response_iss_parameter_supported => {
+            return Err(Reason::UpstreamIssuerMismatch.into());
+        }
+        _ => {}
+    }
+    // Core §3.1.2.6: the provider answered with an error (the person cancelled, or is not
+    // assigned to the application).
+    if params.get("error")?.is_some() {
+        return Err(Reason::UpstreamDenied.into());
+    }
+    let code = params.get("code")?.ok_or(Reason::UpstreamCodeMissing)?;
+    let derived = state::derive(&state_key(cx), presented);
+    let id_token = exchange(
+        cx,
+        provider,
+        &metadata,
+        code,
+        &derived.code_verifier,
+        upstream,
+    )
+    .await?;
+    let signed = id_token::split(&id_token)?;
+    let mut keys = fetch_jwks(upstream, &metadata.jwks_uri, false).await?;
+    if keys.find(signed.alg, signed.kid.as_deref()).is_none() {
+        // The provider rotated its keys since we cached them: fetch once more (the platform
+        // does so at most once a minute per provider).
+        keys = fetch_jwks(upstream, &metadata.jwks_uri, true).await?;
+    }
+    let key = keys
+        .find(signed.alg, signed.kid.as_deref())
+        .ok_or(Reason::IdTokenKeyUnknown)?;
+    let valid = upstream
+        .verify_signature(
+            key,
+            signed.alg,
+            signed.signing_input.as_bytes(),
+            &signed.signature,
         )
-        .ok_or_else(|| OidcFailure::Unavailable("authorization_endpoint is not a URL".into()))?;
-        Ok(OidcStart { location, binding })
+        .await?;
+    if !valid {
+        return Err(Reason::IdTokenSignatureInvalid.into());
     }
+    let claims = id_token::check_claims(
+        &signed.payload,
+        &Expected {
+            issuer: &metadata.issuer,
+            client_id: &provider.client_id,
+            nonce: &derived.nonce,
+            now: cx.now,
+        },
+    )?;
+    let (person, name) = identity::person(provider, &claims)?;
+    let detail = serde_json::json!({ "provider": provider.id, "name": name });
+    let session = login::open_session(cx, person, detail).await?;
+    Ok(LoginOutcome::LoggedIn {
+        session,
+        max_age_secs: login::SESSION_TTL_SECS,
+        return_to: record.return_to,
+    })
+}
 
-    /// `GET /.gatehouse/oidc/callback`: the provider's authentication response (Core §3.1.2.5,
-    /// §3.1.2.6). Checks the state, exchanges the code (§3.1.3), verifies the ID token
-    /// (§3.1.3.7) and opens a session for the person.
-    pub async fn oidc_callback(
-        &self,
-        query: &str,
-        binding_cookie: Option<&str>,
-        upstream: &impl Upstream,
-    ) -> Result<LoginOutcome, OidcFailure> {
-        self.writable()?;
-        let params = Form::parse(query.as_bytes())?;
-        let presented = params.get("state")?.ok_or(Reason::OidcStateMissing)?;
-        let record = match self
-            .store
-            .consume_oidc_state(&OidcState::from_presented(presented).hash(), self.now)
-            .await?
-        {
-            StateUse::Fresh(record) => record,
-            StateUse::Replayed => return Err(Reason::OidcStateReplayed.into()),
-            StateUse::Unknown => return Err(Reason::OidcStateUnknown.into()),
-        };
-        // RFC 9700 §4.7.1: the state is bound to the browser that started the login, so a
-        // callback URL pushed into another browser (login CSRF) logs nobody in there.
-        let bound = binding_cookie.is_some_and(|c| {
-            BrowserBinding::from_presented(c)
-                .hash()
-                .ct_eq(&record.binding_hash)
-        });
-        if !bound || record.app != self.site.resource {
-            return Err(Reason::OidcStateBrowserMismatch.into());
+/// The token request (Core §3.1.3.1) with the PKCE verifier; the ID token of the answer.
+async fn exchange<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    provider: &Provider,
+    metadata: &ProviderMetadata,
+    code: &str,
+    code_verifier: &str,
+    upstream: &impl Upstream,
+) -> Result<String, OidcFailure> {
+    let redirect_uri = oidc_redirect_uri(&cx.site);
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    form.append_pair("grant_type", "authorization_code")
+        .append_pair("code", code)
+        .append_pair("redirect_uri", &redirect_uri)
+        .append_pair("code_verifier", code_verifier);
+    // RFC 6749 §2.3.1: client_secret_basic, each part form-encoded first. A public client
+    // names itself in the body (§3.2.1).
+    let authorization = match &provider.client_secret {
+        Some(secret) => {
+            let encode =
+                |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let pair = format!(
+                "{}:{}",
+                encode(&provider.client_id),
+                encode(secret.expose_secret())
+            );
+            Some(format!("Basic {}", STANDARD.encode(pair)))
         }
-        if self.now >= record.expires_at {
-            return Err(Reason::OidcStateExpired.into());
+        None => {
+            form.append_pair("client_id", &provider.client_id);
+            None
         }
-        let provider = self.provider(&record.provider)?;
-        let metadata = metadata(provider, upstream).await?;
-        // RFC 9207 §2.4: with `iss` in the response (error responses included), it must be the
-        // provider's issuer (mix-up defence); a provider that promises it must send it.
-        match params.get("iss")? {
-            Some(iss) if iss != metadata.issuer => {
-                return Err(Reason::UpstreamIssuerMismatch.into());
-            }
-            None if metadata.authorization_response_iss_parameter_supported => {
-                return Err(Reason::UpstreamIssuerMismatch.into());
-            }
-            _ => {}
-        }
-        // Core §3.1.2.6: the provider answered with an error (the person cancelled, or is not
-        // assigned to the application).
-        if params.get("error")?.is_some() {
-            return Err(Reason::UpstreamDenied.into());
-        }
-        let code = params.get("code")?.ok_or(Reason::UpstreamCodeMissing)?;
-        let derived = state::derive(&self.state_key(), presented);
-        let id_token = self
-            .exchange(provider, &metadata, code, &derived.code_verifier, upstream)
-            .await?;
-        let signed = id_token::split(&id_token)?;
-        let mut keys = fetch_jwks(upstream, &metadata.jwks_uri, false).await?;
-        if keys.find(signed.alg, signed.kid.as_deref()).is_none() {
-            // The provider rotated its keys since we cached them: fetch once more (the platform
-            // does so at most once a minute per provider).
-            keys = fetch_jwks(upstream, &metadata.jwks_uri, true).await?;
-        }
-        let key = keys
-            .find(signed.alg, signed.kid.as_deref())
-            .ok_or(Reason::IdTokenKeyUnknown)?;
-        let valid = upstream
-            .verify_signature(
-                key,
-                signed.alg,
-                signed.signing_input.as_bytes(),
-                &signed.signature,
-            )
-            .await?;
-        if !valid {
-            return Err(Reason::IdTokenSignatureInvalid.into());
-        }
-        let claims = id_token::check_claims(
-            &signed.payload,
-            &Expected {
-                issuer: &metadata.issuer,
-                client_id: &provider.client_id,
-                nonce: &derived.nonce,
-                now: self.now,
-            },
-        )?;
-        let (person, name) = identity::person(provider, &claims)?;
-        let detail = serde_json::json!({ "provider": provider.id, "name": name });
-        let session = login::open_session(self, person, detail).await?;
-        Ok(LoginOutcome::LoggedIn {
-            session,
-            max_age_secs: login::SESSION_TTL_SECS,
-            return_to: record.return_to,
-        })
-    }
-
-    /// The token request (Core §3.1.3.1) with the PKCE verifier; the ID token of the answer.
-    async fn exchange(
-        &self,
-        provider: &Provider,
-        metadata: &ProviderMetadata,
-        code: &str,
-        code_verifier: &str,
-        upstream: &impl Upstream,
-    ) -> Result<String, OidcFailure> {
-        let redirect_uri = self.oidc_redirect_uri();
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "authorization_code")
-            .append_pair("code", code)
-            .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("code_verifier", code_verifier);
-        // RFC 6749 §2.3.1: client_secret_basic, each part form-encoded first. A public client
-        // names itself in the body (§3.2.1).
-        let authorization = match &provider.client_secret {
-            Some(secret) => {
-                let encode =
-                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                let pair = format!(
-                    "{}:{}",
-                    encode(&provider.client_id),
-                    encode(secret.expose_secret())
-                );
-                Some(format!("Basic {}", STANDARD.encode(pair)))
-            }
-            None => {
-                form.append_pair("client_id", &provider.client_id);
-                None
-            }
-        };
-        let (status, body) = upstream
-            .post_form(
-                &metadata.token_endpoint,
-                &form.finish(),
-                authorization.as_deref(),
-            )
-            .await?;
-        match status {
-            200 => {}
-            400..=499 => return Err(Reason::UpstreamTokenRefused.into()),
-            _ => {
-                return Err(OidcFailure::Unavailable(format!(
-                    "the token endpoint answered {status}"
-                )));
-            }
-        }
-        #[derive(serde::Deserialize)]
-        struct TokenResponse {
-            id_token: Option<String>,
-        }
-        serde_json::from_str::<TokenResponse>(&body)
-            .ok()
-            .and_then(|t| t.id_token)
-            .ok_or_else(|| Reason::IdTokenMalformed.into())
-    }
-
-    fn provider(&self, id: &str) -> Result<&Provider, OidcFailure> {
-        self.config
-            .oidc_providers
-            .iter()
-            .find(|p| p.id == id)
-            .ok_or_else(|| Reason::OidcProviderUnknown.into())
-    }
-
-    fn state_key(&self) -> [u8; 32] {
-        self.config.secret.derive(STATE_KEY_LABEL)
-    }
-
-    /// The redirect URI registered at the provider for this app: its origin, its path prefix,
-    /// and [`paths::OIDC_CALLBACK`].
-    pub fn oidc_redirect_uri(&self) -> String {
-        format!(
-            "{}{}",
-            self.site.origin,
-            self.site.path(paths::OIDC_CALLBACK)
+    };
+    let (status, body) = upstream
+        .post_form(
+            &metadata.token_endpoint,
+            &form.finish(),
+            authorization.as_deref(),
         )
+        .await?;
+    match status {
+        200 => {}
+        400..=499 => return Err(Reason::UpstreamTokenRefused.into()),
+        _ => {
+            return Err(OidcFailure::Unavailable(format!(
+                "the token endpoint answered {status}"
+            )));
+        }
     }
+    #[derive(serde::Deserialize)]
+    struct TokenResponse {
+        id_token: Option<String>,
+    }
+    serde_json::from_str::<TokenResponse>(&body)
+        .ok()
+        .and_then(|t| t.id_token)
+        .ok_or_else(|| Reason::IdTokenMalformed.into())
+}
+
+fn provider<'p>(providers: &'p [Provider], id: &str) -> Result<&'p Provider, OidcFailure> {
+    providers
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| Reason::OidcProviderUnknown.into())
+}
+
+fn state_key<S: Store, K: Signer, R: Rng>(cx: &Context<'_, S, K, R>) -> [u8; 32] {
+    cx.secret.derive(STATE_KEY_LABEL)
+}
+
+/// The redirect URI registered at the provider for this app: its origin, its path prefix,
+/// and [`paths::OIDC_CALLBACK`].
+pub fn oidc_redirect_uri(site: &Site<'_>) -> String {
+    format!("{}{}", site.origin, site.path(paths::OIDC_CALLBACK))
 }
 
 /// The provider's validated discovery document.

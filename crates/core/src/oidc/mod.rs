@@ -11,7 +11,7 @@
 //! [`Person`]: crate::store::Person
 
 pub mod discovery;
-mod flow;
+pub(crate) mod flow;
 pub mod id_token;
 pub mod identity;
 pub mod provider;
