@@ -2,7 +2,7 @@
 // benchmark's storage shim (bench/storage-shim.mjs: the Worker's D1, KV and Queue bindings
 // wrapped in a copy of its entry, nothing in gatehouse's code). The budgets met today are held
 // here: discovery, the 401 and an authenticated request with a cached token make no storage
-// call; a registration makes one. The shim's delay mode is checked too, since bench/storage.mjs
+// call; a registration and a refresh make one. The shim's delay mode is checked too, since bench/storage.mjs
 // reports latency under it.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
@@ -77,15 +77,22 @@ test('a registration is one storage round trip, and the shim delays it as produc
   assert.ok(slowest >= D1_DELAY_MS, `a registration waited ${slowest} ms for its D1 round trip`);
 });
 
-test('a refresh is counted where it makes calls (the probe is live)', async () => {
+test('a refresh is one storage round trip: its batch with the KV reads alongside', async () => {
   const { client, tokens } = await tokensFor(gh.url, { scope: 'read' });
-  const c = await measured(1, async () => {
+  let refreshToken = tokens.refresh_token;
+  const c = await measured(3, async () => {
     const res = await fetch(`${gh.url}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }),
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: client.client_id }),
     });
     assert.equal(res.status, 200);
+    refreshToken = (await res.json()).refresh_token;
   });
-  assert.ok(c.before.roundTrips >= 1 && c.before.d1Calls >= 1, JSON.stringify(c));
+  assert.equal(c.requests, 3);
+  assert.equal(c.maxBefore, 1, JSON.stringify(c));
+  assert.equal(c.before.roundTrips, 3, JSON.stringify(c));
+  assert.equal(c.before.d1Calls, 3, `one batch each: ${JSON.stringify(c.before)}`);
+  assert.ok(c.before.kvReads >= 3, `the denylist read went out with the batch: ${JSON.stringify(c.before)}`);
+  assert.equal(c.after.roundTrips, 0);
 });

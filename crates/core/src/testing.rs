@@ -365,6 +365,11 @@ pub struct MemoryStore {
     document_cache: RefCell<BTreeMap<String, (Vec<u8>, UnixTime)>>,
     /// Client assertion `jti` hashes, with their expiry.
     assertion_ids: RefCell<BTreeMap<String, UnixTime>>,
+    /// Runs once, inside the next [`RefreshStore::rotate_refresh`], before its transaction:
+    /// what another request's writes landing while a refresh is in flight look like (after
+    /// its concurrent KV reads, before its batch).
+    #[allow(clippy::type_complexity)]
+    pub before_rotation: RefCell<Option<Box<dyn FnOnce(&MemoryStore)>>>,
 }
 
 impl MemoryStore {
@@ -1084,7 +1089,6 @@ impl GrantStore for MemoryStore {
         match issuance.refresh {
             RefreshWrite::None => {}
             RefreshWrite::Insert(token) => self.insert_refresh(token)?,
-            RefreshWrite::Rotate { old, successor } => self.rotate(old, successor, issuance.now),
         }
         self.grants_used
             .borrow_mut()
@@ -1380,19 +1384,6 @@ impl MemoryStore {
         tokens.insert(key(&token.token_hash), token.clone());
         Ok(())
     }
-
-    /// The compare-and-swap of [`RefreshWrite::Rotate`]: a lost race changes nothing.
-    fn rotate(&self, old: &SecretHash, successor: &RefreshRecord, now: UnixTime) {
-        let mut tokens = self.refresh.borrow_mut();
-        let Some(current) = tokens.get_mut(&key(old)).filter(|r| r.rotated_at.is_none()) else {
-            return;
-        };
-        current.rotated_at = Some(now);
-        current.successor_hash = Some(successor.token_hash.clone());
-        tokens
-            .entry(key(&successor.token_hash))
-            .or_insert_with(|| successor.clone());
-    }
 }
 
 impl RefreshStore for MemoryStore {
@@ -1413,5 +1404,83 @@ impl RefreshStore for MemoryStore {
             .grant(&record.grant_id)
             .await?
             .map(|grant| (record, grant)))
+    }
+
+    async fn rotate_refresh(&self, rotation: &Rotation<'_>) -> Result<Rotated, StoreError> {
+        let hook = self.before_rotation.borrow_mut().take();
+        if let Some(hook) = hook {
+            hook(self);
+        }
+        self.d1_write()?;
+        self.secret_lookups.set(self.secret_lookups.get() + 1);
+        let now = rotation.now;
+        let grant = self
+            .grants
+            .borrow()
+            .get(rotation.grant_id.as_str())
+            .cloned();
+        let grant = grant.filter(|g| {
+            g.revoked_at.is_none()
+                && &g.client_id == rotation.client_id
+                && g.app == rotation.app
+                && rotation.narrowed.is_none_or(|s| s.is_subset_of(&g.scopes))
+        });
+        let presented = key(rotation.presented);
+        let successor = &rotation.successor.token_hash;
+        let issued = {
+            let mut tokens = self.refresh.borrow_mut();
+            // 1. The compare-and-swap.
+            if let Some(token) = tokens.get_mut(&presented).filter(|t| {
+                grant.is_some()
+                    && &t.grant_id == rotation.grant_id
+                    && t.rotated_at.is_none()
+                    && now < t.expires_at
+            }) {
+                token.rotated_at = Some(now);
+                token.successor_hash = Some(successor.clone());
+            }
+            // 2. The successor, if the presented token names it.
+            let names_successor = tokens
+                .get(&presented)
+                .is_some_and(|t| t.successor_hash.as_ref() == Some(successor));
+            if grant.is_some() && names_successor {
+                tokens
+                    .entry(key(successor))
+                    .or_insert_with(|| rotation.successor.clone());
+            }
+            // 3. Whether the issuance is recorded.
+            let answered = tokens.get(&presented).filter(|t| {
+                &t.grant_id == rotation.grant_id
+                    && t.rotated_at
+                        .is_some_and(|at| now.since(at) <= rotation.retry_window_secs)
+            });
+            let answer = answered
+                .and_then(|t| t.successor_hash.as_ref())
+                .filter(|h| rotation.answers.contains(h));
+            answer.is_some_and(|h| tokens.get(&key(h)).is_some_and(|s| s.rotated_at.is_none()))
+        };
+        let issued = match grant.filter(|_| issued) {
+            Some(grant) => {
+                self.grants_used
+                    .borrow_mut()
+                    .insert(grant.grant_id.as_str().to_owned(), now);
+                self.audit
+                    .borrow_mut()
+                    .push((now, rotation.issued_event(&grant)));
+                true
+            }
+            None => false,
+        };
+        // 4. As the transaction left them.
+        let found = match self.refresh.borrow().get(&presented).cloned() {
+            Some(record) => self
+                .grants
+                .borrow()
+                .get(record.grant_id.as_str())
+                .cloned()
+                .map(|grant| (record, grant)),
+            None => None,
+        };
+        Ok(Rotated { issued, found })
     }
 }

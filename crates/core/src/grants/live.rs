@@ -71,18 +71,64 @@ pub(crate) async fn live<S: Store, K, R>(
         return Err(Reason::GrantRevoked.into());
     };
     if grant.revoked_at.is_some() {
-        // The stored reason is kept; this one is not used.
-        revoke_grant_record(cx, &grant, RevocationReason::ClientRequest).await?;
-        return Err(Reason::GrantRevoked.into());
+        return judge(cx, grant, Witnesses::default()).await;
     }
     let held = cx
         .store
         .is_held(&crate::migration::revoke_grant_key(&grant.grant_id))
         .await?;
-    if held {
+    let witnesses = Witnesses {
+        held,
+        denial: if held {
+            None
+        } else {
+            cx.store.denial(&grant.grant_id).await?
+        },
+    };
+    judge(cx, grant, witnesses).await
+}
+
+/// What KV knows of a grant's revocation: a held revocation, and the deny entry's reason.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Witnesses {
+    /// A revocation of it is held for the drain.
+    pub(crate) held: bool,
+    /// It is on the denylist, for this reason.
+    pub(crate) denial: Option<RevocationReason>,
+}
+
+impl Witnesses {
+    /// Reads both from KV at once (one round trip, which may overlap others).
+    pub(crate) async fn read<S: Store, K, R>(
+        cx: &Context<'_, S, K, R>,
+        grant_id: &GrantId,
+    ) -> Result<Self, StoreError> {
+        let key = crate::migration::revoke_grant_key(grant_id);
+        let (held, denial) =
+            futures_util::future::join(cx.store.is_held(&key), cx.store.denial(grant_id)).await;
+        Ok(Self {
+            held: held?,
+            denial: denial?,
+        })
+    }
+}
+
+/// [`live`] on what was read already: refused when D1 or KV knows the grant revoked, and its
+/// revocation finished if a crash cut it short.
+pub(crate) async fn judge<S: Store, K, R>(
+    cx: &Context<'_, S, K, R>,
+    grant: GrantRecord,
+    witnesses: Witnesses,
+) -> Result<GrantRecord, Failure> {
+    if grant.revoked_at.is_some() {
+        // The stored reason is kept; this one is not used.
+        revoke_grant_record(cx, &grant, RevocationReason::ClientRequest).await?;
         return Err(Reason::GrantRevoked.into());
     }
-    if let Some(reason) = cx.store.denial(&grant.grant_id).await? {
+    if witnesses.held {
+        return Err(Reason::GrantRevoked.into());
+    }
+    if let Some(reason) = witnesses.denial {
         revoke_grant_record(cx, &grant, reason).await?;
         return Err(Reason::GrantRevoked.into());
     }

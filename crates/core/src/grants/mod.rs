@@ -17,7 +17,6 @@ use crate::form::Form;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;
-use crate::secret::SecretHash;
 use crate::signer::Signer;
 use crate::store::{GrantRecord, Issuance, RefreshRecord, RefreshWrite, Store, StoreError};
 use crate::time::UnixTime;
@@ -54,23 +53,8 @@ impl<'a> Refresh<'a> {
         write: RefreshWrite::None,
     };
 
-    /// `successor` replaces the presented token `old` (a compare-and-swap on `old`).
-    pub(crate) fn rotated(
-        old: &'a SecretHash,
-        successor: &'a RefreshToken,
-        record: &'a RefreshRecord,
-    ) -> Self {
-        Self {
-            token: Some(successor),
-            write: RefreshWrite::Rotate {
-                old,
-                successor: record,
-            },
-        }
-    }
-
-    /// A token stored before, sent again (a retried refresh); nothing is written.
-    pub(crate) fn repeated(token: &'a RefreshToken) -> Self {
+    /// A token sent by a refresh ([`refresh_token`]), which stored it; nothing more is written.
+    pub(crate) fn sent(token: &'a RefreshToken) -> Self {
         Self {
             token: Some(token),
             write: RefreshWrite::None,
@@ -92,7 +76,7 @@ impl FirstRefreshToken {
         if !client.record().metadata.allows(GrantType::RefreshToken) {
             return Self(None);
         }
-        let token = cx.identifiers.issue_refresh_token(cx.rng);
+        let token = refresh_token::issue(cx, &grant.grant_id);
         let record = RefreshRecord {
             token_hash: token.hash(),
             grant_id: grant.grant_id.clone(),
@@ -126,24 +110,7 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
     refresh: Refresh<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, StoreError> {
-    // Migration mode stretches lifetimes so that agents come back (and read D1) less often.
-    let ttl = cx
-        .store
-        .access_token_ttl_secs(cx.site.app.access_token_ttl_secs);
-    let claims = AccessTokenClaims {
-        iss: cx.site.issuer.clone(),
-        sub: grant.person.subject.clone(),
-        aud: grant.app.clone(),
-        client_id: grant.client_id.as_str().to_owned(),
-        scope: scopes.to_string(),
-        jti: token_id(cx.rng),
-        iat: now.0,
-        exp: now.plus(ttl).0,
-        grant_id: grant.grant_id.as_str().to_owned(),
-        email: grant.person.email.clone(),
-        groups: grant.person.groups.clone(),
-        client_name: client.record().metadata.client_name.clone(),
-    };
+    let claims = claims(cx, client, grant, scopes, token_id(cx.rng), now);
     let detail = serde_json::json!({ "scope": claims.scope, "jti": claims.jti });
     let event = cx.audit_event(
         kind,
@@ -161,10 +128,48 @@ pub(crate) async fn respond<S: Store, K: Signer, R: Rng>(
         refresh: refresh.write,
     };
     cx.store.record_issuance(&issuance, cx.rng).await?;
+    sign(cx, claims, refresh).await
+}
+
+/// The claims of an access token for `grant` with `scopes` (RFC 9068 §2.2), identified by `jti`.
+pub(crate) fn claims<S: Store, K, R>(
+    cx: &Context<'_, S, K, R>,
+    client: &AuthenticatedClient,
+    grant: &GrantRecord,
+    scopes: &Scopes,
+    jti: String,
+    now: UnixTime,
+) -> AccessTokenClaims {
+    // Migration mode stretches lifetimes so that agents come back (and read D1) less often.
+    let ttl = cx
+        .store
+        .access_token_ttl_secs(cx.site.app.access_token_ttl_secs);
+    AccessTokenClaims {
+        iss: cx.site.issuer.clone(),
+        sub: grant.person.subject.clone(),
+        aud: grant.app.clone(),
+        client_id: grant.client_id.as_str().to_owned(),
+        scope: scopes.to_string(),
+        jti,
+        iat: now.0,
+        exp: now.plus(ttl).0,
+        grant_id: grant.grant_id.as_str().to_owned(),
+        email: grant.person.email.clone(),
+        groups: grant.person.groups.clone(),
+        client_name: client.record().metadata.client_name.clone(),
+    }
+}
+
+/// Signs `claims` (their issuance already recorded) into the token response.
+pub(crate) async fn sign<S, K: Signer, R>(
+    cx: &Context<'_, S, K, R>,
+    claims: AccessTokenClaims,
+    refresh: Refresh<'_>,
+) -> Result<TokenResponse, StoreError> {
     Ok(TokenResponse {
         access_token: access_token::issue(cx.signer, &claims).await?,
         token_type: "Bearer",
-        expires_in: ttl,
+        expires_in: claims.exp.saturating_sub(claims.iat),
         refresh_token: refresh.token.map(|t| t.expose_secret().to_owned()),
         scope: claims.scope,
     })
@@ -185,7 +190,7 @@ pub(crate) fn check_resource_parameter<S, K, R>(
     Ok(())
 }
 
-fn token_id(rng: &impl Rng) -> String {
+pub(crate) fn token_id(rng: &impl Rng) -> String {
     let mut bytes = [0u8; 16];
     rng.fill(&mut bytes);
     crate::crypto::hex(&bytes)

@@ -25,12 +25,13 @@ use crate::crypto::hmac_sha256;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
+use crate::grant_id::GrantId;
 use crate::grants::{Refresh, TokenResponse};
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;
 use crate::signer::Signer;
-use crate::store::{RefreshRecord, RevocationReason, Store};
+use crate::store::{RefreshRecord, RevocationReason, Rotation, Store};
 use crate::time::UnixTime;
 use crate::types::Scopes;
 
@@ -40,6 +41,32 @@ pub const RETRY_WINDOW_SECS: u64 = 10;
 const SUCCESSOR_KEY_LABEL: &str = "refresh-token-successor";
 
 /// Rotates a refresh token and issues a new access token.
+///
+/// One sequential storage round trip: the token names its grant, so the grant's KV entries (a
+/// held revocation, the deny entry) are read while one transaction rotates the token, stores
+/// the successor and records the issuance, each step conditioned on the ones before
+/// ([`crate::store::RefreshStore::rotate_refresh`]). Tokens issued before tokens named their
+/// grant take one more, to read it.
+///
+/// A rotation racing a revocation never leaves a live token. The revocation writes the deny
+/// entry first, then revokes the grant and every refresh token of it in one D1 batch
+/// ([`crate::revocation`], steps 1 and 2); this call's batch is one transaction, so it falls
+/// wholly before or wholly after that step 2:
+/// - after: the grant is revoked in D1, so nothing rotates, no successor is stored and no
+///   issuance is recorded; the refusal finishes the revocation if a crash cut it short;
+/// - before: the successor is stored live, and step 2 then rotates it with every other token
+///   of the grant. Until step 2, the grant's access tokens are refused at the edge (step 1 came
+///   first), and a successor whose deny entry this call's KV read saw is never sent: the
+///   refusal runs the revocation again from step 1, which rotates it. If the KV read missed the
+///   entry (it was written after the read, or KV had not caught up), this refresh is ordered
+///   before the revocation and answered, exactly as when it had finished a moment earlier;
+///   the successor dies with step 2, which the revoking request, the Queue's consumer or the
+///   next path meeting the grant runs.
+///
+/// The one thing a refusal after the batch leaves is its `token_refreshed` audit event (the
+/// access token it names is never signed), followed by the grant's `grant_revoked`: only the
+/// deny entry seen concurrently, or the app's policy no longer admitting the person, refuse a
+/// refresh whose batch recorded it, and both revoke the grant.
 pub async fn rotate<S: Store, K: Signer, R: Rng>(
     cx: &Context<'_, S, K, R>,
     client: &AuthenticatedClient,
@@ -55,41 +82,142 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
         .identifiers
         .refresh_token(form.require("refresh_token")?)
         .ok_or(Reason::RefreshTokenUnknown)?;
+    let narrowed = narrowed_scopes(form)?;
+    if !cx.store.rotates_refresh_tokens() {
+        return without_rotation(cx, client, &presented, narrowed.as_ref(), now).await;
+    }
+    let grant_id = match grant_named_by(&presented) {
+        Some(grant_id) => grant_id,
+        None => {
+            cx.store
+                .refresh(&presented.hash())
+                .await?
+                .ok_or(Reason::RefreshTokenUnknown)?
+                .grant_id
+        }
+    };
+    let successor = successor_of(cx, &grant_id, &presented);
+    let successor_hash = successor.hash();
+    // What a repeated refresh may have received before: the successor under the previous
+    // secret, and the one a build whose tokens named no grant derived.
+    let answers: Vec<RefreshToken> = std::iter::once(successor)
+        .chain(previous_successor_of(cx, &grant_id, &presented))
+        .chain(unnamed_successor_of(cx, &presented))
+        .collect();
+    let answer_hashes: Vec<_> = answers.iter().map(RefreshToken::hash).collect();
+    let successor_record = RefreshRecord {
+        token_hash: successor_hash,
+        grant_id: grant_id.clone(),
+        expires_at: now.plus(cx.site.app.refresh_token_ttl_secs),
+        rotated_at: None,
+        successor_hash: None,
+    };
+    let jti = super::token_id(cx.rng);
+    let event = cx.audit_event(
+        AuditKind::TokenRefreshed,
+        None,
+        Some(client.id()),
+        Some(&grant_id),
+        serde_json::json!({ "jti": jti }),
+    );
+    let rotation = Rotation {
+        presented: &presented.hash(),
+        grant_id: &grant_id,
+        client_id: client.id(),
+        app: &cx.site.resource,
+        narrowed: narrowed.as_ref(),
+        successor: &successor_record,
+        answers: &answer_hashes,
+        retry_window_secs: RETRY_WINDOW_SECS,
+        event: &event,
+        now,
+    };
+    // The KV reads first: the transaction is the later of the two, which is what the race
+    // argument above assumes (a deny entry the reads miss may land before the batch).
+    let (witnesses, rotated) = futures_util::future::join(
+        live::Witnesses::read(cx, &grant_id),
+        cx.store.rotate_refresh(&rotation),
+    )
+    .await;
+    let rotated = rotated?;
+    let Some((record, grant)) = rotated.found else {
+        return Err(Reason::RefreshTokenUnknown.into());
+    };
+    // RFC 6749 §6: "validate the refresh token and ensure that it was issued to the
+    // authenticated client"; and it must be for the app served here.
+    if record.grant_id != grant_id
+        || &grant.client_id != client.id()
+        || grant.app != cx.site.resource
+    {
+        return Err(Reason::RefreshTokenUnknown.into());
+    }
+    // A revoked grant is refused (D1, the denylist or a held write), and its revocation
+    // finished if a crash cut it short.
+    let grant = live::judge(cx, grant, witnesses?).await?;
+    let scopes = match narrowed {
+        Some(scopes) if !scopes.is_subset_of(&grant.scopes) => {
+            return Err(Reason::ScopeWidened.into());
+        }
+        Some(scopes) => scopes,
+        None => grant.scopes.clone(),
+    };
+    if !rotated.issued {
+        return Err(match record.rotated_at {
+            None if now >= record.expires_at => Reason::RefreshTokenExpired.into(),
+            None => Reason::RefreshTokenUnknown.into(),
+            // Rotated before, and not repeatable: reuse (RFC 9700 §4.14.2).
+            Some(_) => {
+                live::revoke_grant_record(cx, &grant, RevocationReason::RefreshTokenReused).await?;
+                Reason::RefreshTokenReused.into()
+            }
+        });
+    }
+    live::enforce_policy(cx, &grant).await?;
+    let Some(sent) = answers
+        .iter()
+        .find(|token| record.successor_hash.as_ref() == Some(&token.hash()))
+    else {
+        return Err(Reason::RefreshTokenUnknown.into());
+    };
+    let claims = super::claims(cx, client, &grant, &scopes, jti, now);
+    Ok(super::sign(cx, claims, Refresh::sent(sent)).await?)
+}
+
+/// A refresh while migration mode is on: D1 takes no writes, so the token is not rotated and
+/// the response carries no new one; the client keeps using it (RFC 6749 §6, §5.1). A token
+/// rotated just before the mode began is still repeated inside [`RETRY_WINDOW_SECS`].
+async fn without_rotation<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    client: &AuthenticatedClient,
+    presented: &RefreshToken,
+    narrowed: Option<&Scopes>,
+    now: UnixTime,
+) -> Result<TokenResponse, Failure> {
     let (record, grant) = cx
         .store
         .refresh_with_grant(&presented.hash())
         .await?
         .ok_or(Reason::RefreshTokenUnknown)?;
-    // RFC 6749 §6: "validate the refresh token and ensure that it was issued to the
-    // authenticated client"; and it must be for the app served here.
     if &grant.client_id != client.id() || grant.app != cx.site.resource {
         return Err(Reason::RefreshTokenUnknown.into());
     }
-    // A revoked grant is refused (D1, the denylist or a held write), and its revocation
-    // finished if a crash cut it short.
     let grant = live::live(cx, Some(grant)).await?;
-    let scopes = requested_scopes(form, &grant.scopes)?;
-    let successor = successor_of(cx, &presented);
-    let previous_successor = previous_successor_of(cx, &presented);
-    let successor_record = RefreshRecord {
-        token_hash: successor.hash(),
-        grant_id: grant.grant_id.clone(),
-        expires_at: now.plus(cx.site.app.refresh_token_ttl_secs),
-        rotated_at: None,
-        successor_hash: None,
+    let scopes = match narrowed {
+        Some(scopes) if !scopes.is_subset_of(&grant.scopes) => {
+            return Err(Reason::ScopeWidened.into());
+        }
+        Some(scopes) => scopes.clone(),
+        None => grant.scopes.clone(),
     };
     let refresh = match record.rotated_at {
         None if now >= record.expires_at => return Err(Reason::RefreshTokenExpired.into()),
-        // Migration mode writes nothing to D1: the token is not rotated, and the response
-        // carries no new one, so the client keeps using it (RFC 6749 §6, §5.1).
-        None if !cx.store.rotates_refresh_tokens() => Refresh::NONE,
-        // Whether this call or a racing one rotates it, the successor is the same token.
-        None => Refresh::rotated(&record.token_hash, &successor, &successor_record),
+        None => None,
         Some(rotated_at) => {
-            // The successor the first attempt made, under the secret of that moment.
-            let first = std::iter::once(&successor)
-                .chain(previous_successor.as_ref())
-                .find(|token| record.successor_hash.as_ref() == Some(&token.hash()));
+            let answers = std::iter::once(successor_of(cx, &grant.grant_id, presented))
+                .chain(previous_successor_of(cx, &grant.grant_id, presented))
+                .chain(unnamed_successor_of(cx, presented));
+            let mut answers = answers;
+            let first = answers.find(|token| record.successor_hash.as_ref() == Some(&token.hash()));
             let repeated = match first {
                 Some(token)
                     if now.since(rotated_at) <= RETRY_WINDOW_SECS
@@ -103,48 +231,101 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
                 live::revoke_grant_record(cx, &grant, RevocationReason::RefreshTokenReused).await?;
                 return Err(Reason::RefreshTokenReused.into());
             };
-            Refresh::repeated(first)
+            Some(first)
         }
     };
     live::enforce_policy(cx, &grant).await?;
+    let refresh = refresh.as_ref().map_or(Refresh::NONE, Refresh::sent);
     let kind = AuditKind::TokenRefreshed;
     Ok(super::respond(cx, kind, client, &grant, &scopes, refresh, now).await?)
 }
 
+/// A new grant's first refresh token: 256 random bits after the grant's id, tagged, so that a
+/// refresh knows the grant before storage answers.
+pub(crate) fn issue<S, K, R: Rng>(cx: &Context<'_, S, K, R>, grant_id: &GrantId) -> RefreshToken {
+    let random = RefreshToken::issue(cx.rng);
+    named(cx, grant_id, random.expose_secret())
+}
+
+/// `{grant id}.{random part}`, tagged.
+fn named<S, K, R>(cx: &Context<'_, S, K, R>, grant_id: &GrantId, random: &str) -> RefreshToken {
+    cx.identifiers
+        .seal_refresh_token(&format!("{}{GRANT_SEPARATOR}{random}", grant_id.as_str()))
+}
+
+/// Between the grant id and the random part of a refresh token's body. Not in the base64url
+/// alphabet of the random part; the tag splits at the last one.
+const GRANT_SEPARATOR: char = '.';
+
+/// The grant a tagged refresh token names; `None` for one issued before tokens named their
+/// grant (its body is the random part alone). The tag covers the id: it is gatehouse's own.
+fn grant_named_by(token: &RefreshToken) -> Option<GrantId> {
+    let (body, _tag) = token.expose_secret().rsplit_once('.')?;
+    let (grant_id, _random) = body.split_once(GRANT_SEPARATOR)?;
+    Some(GrantId::from_stored(grant_id.to_owned()))
+}
+
 /// RFC 6749 §6: the scope asked for "MUST NOT include any scope not originally granted"; it may
-/// narrow. Omitted, it is the grant's.
-fn requested_scopes(form: &Form, granted: &Scopes) -> Result<Scopes, Reason> {
+/// narrow. `None` when omitted: the grant's. Whether the grant holds them is the caller's (and
+/// the rotation's) to check.
+fn narrowed_scopes(form: &Form) -> Result<Option<Scopes>, Reason> {
     match form.get("scope")? {
-        None => Ok(granted.clone()),
+        None => Ok(None),
         Some(scope) => {
             let requested = Scopes::parse(scope)?;
-            if requested.is_empty() || !requested.is_subset_of(granted) {
+            if requested.is_empty() {
                 return Err(Reason::ScopeWidened);
             }
-            Ok(requested)
+            Ok(Some(requested))
         }
     }
 }
 
-/// The successor's random part is the MAC of the presented token; it is tagged like every
-/// refresh token gatehouse issues.
-fn successor_of<S, K, R>(cx: &Context<'_, S, K, R>, presented: &RefreshToken) -> RefreshToken {
+/// The successor's random part is the MAC of the presented token; it names the grant and is
+/// tagged like every refresh token gatehouse issues.
+fn successor_of<S, K, R>(
+    cx: &Context<'_, S, K, R>,
+    grant_id: &GrantId,
+    presented: &RefreshToken,
+) -> RefreshToken {
     let key = cx.secret.derive(SUCCESSOR_KEY_LABEL);
     let mac = hmac_sha256(&key, &[presented.expose_secret().as_bytes()]);
-    let identifiers = &cx.identifiers;
-    identifiers.seal_refresh_token(&URL_SAFE_NO_PAD.encode(mac))
+    named(cx, grant_id, &URL_SAFE_NO_PAD.encode(mac))
 }
 
 /// The successor [`successor_of`] returned before the server secret was rotated, while the
 /// previous secret is kept.
 fn previous_successor_of<S, K, R>(
     cx: &Context<'_, S, K, R>,
+    grant_id: &GrantId,
     presented: &RefreshToken,
 ) -> Option<RefreshToken> {
     let key = cx.secret.derive_previous(SUCCESSOR_KEY_LABEL)?;
     let mac = hmac_sha256(&key, &[presented.expose_secret().as_bytes()]);
-    let identifiers = &cx.identifiers;
-    identifiers.seal_refresh_token_previous(&URL_SAFE_NO_PAD.encode(mac))
+    let body = format!(
+        "{}{GRANT_SEPARATOR}{}",
+        grant_id.as_str(),
+        URL_SAFE_NO_PAD.encode(mac)
+    );
+    cx.identifiers.seal_refresh_token_previous(&body)
+}
+
+/// The successor the build before tokens named their grant derived (the MAC alone, tagged), for
+/// a token of that build: what a refresh that build answered receives when it is repeated.
+fn unnamed_successor_of<S, K, R>(
+    cx: &Context<'_, S, K, R>,
+    presented: &RefreshToken,
+) -> Option<RefreshToken> {
+    // That build rotated only tokens that name no grant.
+    if grant_named_by(presented).is_some() {
+        return None;
+    }
+    let key = cx.secret.derive(SUCCESSOR_KEY_LABEL);
+    let mac = hmac_sha256(&key, &[presented.expose_secret().as_bytes()]);
+    Some(
+        cx.identifiers
+            .seal_refresh_token(&URL_SAFE_NO_PAD.encode(mac)),
+    )
 }
 
 async fn successor_is_live<S: Store, K, R>(

@@ -177,3 +177,114 @@ fn the_policy_is_checked_again_on_refresh() {
         (ErrorCode::InvalidGrant, Reason::PolicyNoLongerAdmits)
     );
 }
+
+/// A refresh's KV reads (a held revocation, the deny entry) go out with its storage batch, so a
+/// revocation can land between them: these tests put each step of one there
+/// (`MemoryStore::before_rotation`) and check that no live refresh token outlives it
+/// (`grants::refresh_token::rotate` argues why).
+mod racing_a_revocation {
+    use gatehouse_core::revocation::{self, Revocation};
+    use gatehouse_core::store::{Denylist, GrantStore, RevocationReason};
+    use gatehouse_core::testing::MemoryStore;
+    use gatehouse_core::time::UnixTime;
+
+    use super::*;
+
+    /// Runs a `MemoryStore` future, which never waits, inside the refresh's own executor.
+    fn at_once<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("MemoryStore never waits"),
+        }
+    }
+
+    fn revocation(store: &MemoryStore, grant: &gatehouse_core::grant_id::GrantId) -> Revocation {
+        let record = at_once(store.grant(grant)).unwrap().unwrap();
+        Revocation::of(&record, RevocationReason::PersonRequest, UnixTime(0), None)
+    }
+
+    fn refreshes(world: &World) -> usize {
+        world
+            .store
+            .audit
+            .borrow()
+            .iter()
+            .filter(|(_, e)| e.kind == gatehouse_core::audit::AuditKind::TokenRefreshed)
+            .count()
+    }
+
+    #[test]
+    fn a_revocation_that_lands_before_the_batch_leaves_nothing_rotated_stored_or_recorded() {
+        let world = World::new();
+        let client = world.public_client();
+        let first = world.tokens(&client);
+        let grant = grant_of(&first.access_token);
+        let before = refreshes(&world);
+        let id = grant.clone();
+        *world.store.before_rotation.borrow_mut() = Some(Box::new(move |store| {
+            let revocation = revocation(store, &id);
+            at_once(revocation::revoke(store, &revocation, UnixTime(0), false)).unwrap();
+        }));
+        let refused = error_of(world.refresh(&client, first.refresh_token.as_deref().unwrap()));
+        assert_eq!(
+            (refused.code, refused.reason),
+            (ErrorCode::InvalidGrant, Reason::GrantRevoked)
+        );
+        assert_eq!(world.store.live_refresh_tokens(&grant), 0);
+        assert_eq!(refreshes(&world), before, "no issuance recorded");
+    }
+
+    #[test]
+    fn a_deny_entry_written_after_the_kv_read_orders_the_refresh_first_and_step_2_ends_its_successor()
+     {
+        let world = World::new();
+        let client = world.public_client();
+        let first = world.tokens(&client);
+        let grant = grant_of(&first.access_token);
+        let id = grant.clone();
+        // Step 1 of a revocation lands after this refresh read KV; the revoking request is
+        // still on its way to step 2.
+        *world.store.before_rotation.borrow_mut() = Some(Box::new(move |store| {
+            let revocation = revocation(store, &id);
+            let until = revocation::deny_until(revocation.at, UnixTime(0));
+            at_once(store.deny_grant(&id, revocation.reason, until, UnixTime(0))).unwrap();
+        }));
+        let answered = world
+            .refresh(&client, first.refresh_token.as_deref().unwrap())
+            .unwrap();
+        assert_eq!(world.store.live_refresh_tokens(&grant), 1);
+        // The revocation goes on (or its Queue consumer runs it): the successor dies with the
+        // grant's other refresh tokens.
+        let revocation = revocation(&world.store, &grant);
+        block_on(revocation::apply(&world.store, &revocation, UnixTime(0))).unwrap();
+        assert_eq!(world.store.live_refresh_tokens(&grant), 0);
+        let after = error_of(world.refresh(&client, answered.refresh_token.as_deref().unwrap()));
+        assert_eq!(after.code, ErrorCode::InvalidGrant);
+    }
+
+    #[test]
+    fn a_deny_entry_seen_with_the_batch_sends_no_token_and_finishes_the_revocation() {
+        let world = World::new();
+        let client = world.public_client();
+        let first = world.tokens(&client);
+        let grant = grant_of(&first.access_token);
+        // A revocation that crashed after step 1: KV denies the grant, D1 does not know.
+        let revocation = revocation(&world.store, &grant);
+        let until = revocation::deny_until(revocation.at, UnixTime(0));
+        block_on(
+            world
+                .store
+                .deny_grant(&grant, revocation.reason, until, UnixTime(0)),
+        )
+        .unwrap();
+        let refused = error_of(world.refresh(&client, first.refresh_token.as_deref().unwrap()));
+        assert_eq!(refused.reason, Reason::GrantRevoked);
+        // The batch rotated the token and stored a successor nobody received; the refusal ran
+        // the revocation again, which ended it.
+        assert_eq!(world.store.live_refresh_tokens(&grant), 0);
+        let record = block_on(world.store.grant(&grant)).unwrap().unwrap();
+        assert!(record.revoked_at.is_some() && record.revocation_settled_at.is_some());
+    }
+}
