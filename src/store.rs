@@ -1077,7 +1077,7 @@ impl RefreshStore for WorkerStore<'_> {
                 self.statement(
                     concat!(
                         "INSERT OR IGNORE INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) \
-                         SELECT ?2, ?4, ?3, ?10 FROM refresh_tokens WHERE token_hash = ?1 AND successor_hash = ?2 AND ",
+                         SELECT ?2, ?4, ?3, ?10 FROM refresh_tokens WHERE token_hash = ?1 AND grant_id = ?4 AND successor_hash = ?2 AND ",
                         grant_as_asked!()
                     ),
                     &[args.as_slice(), &[time(rotation.successor.expires_at)]].concat(),
