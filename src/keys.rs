@@ -12,10 +12,10 @@ use std::cell::{Cell, RefCell};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::config::ServerSecret;
-use gatehouse_core::signer::{AccessSigner, JwkSet, PublicJwk, RsaPublicKey, Signer};
+use gatehouse_core::jose::signer::{AccessSigner, JwkSet, PublicJwk, RsaPublicKey, Signer};
+use gatehouse_core::jose::x509;
 use gatehouse_core::store::StoreError;
 use gatehouse_core::time::UnixTime;
-use gatehouse_core::x509;
 use serde::Deserialize;
 use web_sys::CryptoKey;
 

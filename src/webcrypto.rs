@@ -102,7 +102,7 @@ pub async fn import_es256_public(x: &str, y: &str) -> Result<CryptoKey> {
 }
 
 /// An ES256 signature, `R || S` (WebCrypto's ECDSA output is already the JWS form). About half
-/// of them are high-`s`: `gatehouse_core::jws::sign` normalises them.
+/// of them are high-`s`: `gatehouse_core::jose::jws::sign` normalises them.
 pub async fn sign_es256(key: &CryptoKey, message: &[u8]) -> Result<Vec<u8>> {
     let data = Uint8Array::from(message);
     Ok(bytes_of(

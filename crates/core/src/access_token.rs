@@ -3,7 +3,7 @@
 //!
 //! Claims: `iss`, `sub`, `aud` (the app's canonical URL), `client_id`, `scope`, `jti`, `iat`,
 //! `exp` (RFC 9068 §2.2), plus `grant_id` and `email`. Verification accepts only what this
-//! server issues: ES256 with a low `s` (`crate::jws`), `at+jwt`, a known `kid`, our issuer, an
+//! server issues: ES256 with a low `s` (`crate::jose::jws`), `at+jwt`, a known `kid`, our issuer, an
 //! unexpired token.
 
 use base64::Engine as _;
@@ -11,8 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Reason;
-use crate::jws;
-use crate::signer::Signer;
+use crate::jose::jws;
+use crate::jose::signer::Signer;
 use crate::store::StoreError;
 use crate::time::UnixTime;
 

@@ -6,10 +6,10 @@ use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::grant_id::GrantId;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};
-use crate::signer::Signer;
 use crate::store::{RevocationReason, Store, StoreError};
 use crate::types::RedirectUri;
 

@@ -4,7 +4,7 @@
 //! registering it.
 //!
 //! Here: the rules for such a `client_id` ([`CimdUrl`]), the SSRF rules for where it may point
-//! ([`address`]), the operator's controls ([`CimdPolicy`]), validation of the fetched document
+//! ([`crate::net::address`]), the operator's controls ([`CimdPolicy`]), validation of the fetched document
 //! (reusing registration's metadata and redirect-URI rules), the cache lifetime taken from the
 //! response's caching headers, and [`find_client`], the one place where authorize, token and
 //! client authentication look a client up, registered or not.
@@ -12,8 +12,6 @@
 //! Not here: the HTTP fetch itself, which the Worker does through [`MetadataDocuments`]
 //! (redirects are not followed: draft §4), and the
 //! verification of `private_key_jwt` assertions (`crate::client_assertion`).
-
-pub mod address;
 
 use serde_json::Value;
 
@@ -251,7 +249,7 @@ impl CimdUrl {
             if url.scheme() != "https" {
                 return Err(Reason::CimdUrlInvalid);
             }
-            if !address::is_public_host(&host) {
+            if !crate::net::address::is_public_host(&host) {
                 return Err(Reason::CimdAddressRefused);
             }
         }

@@ -139,7 +139,7 @@ impl Assertion {
 /// of the client's keys; its `jti` was never seen.
 pub async fn verify(
     store: &impl MetadataDocuments,
-    verifier: &impl crate::signer::Signer,
+    verifier: &impl crate::jose::signer::Signer,
     policy: &CimdPolicy,
     client: &ClientRecord,
     raw: &str,
@@ -182,7 +182,7 @@ pub async fn verify(
         Ok(keys) => keys,
         Err(reason) => return Ok(Err(reason)),
     };
-    // A high-`s` signature is accepted here, unlike on the JWSs gatehouse signs (`crate::jws`):
+    // A high-`s` signature is accepted here, unlike on the JWSs gatehouse signs (`crate::jose::jws`):
     // the client signs its assertion with whatever JOSE library it uses, and the common ones
     // (OpenSSL-, WebCrypto- and Go-based) leave about half their ECDSA signatures high-`s`, so
     // refusing them would fail every other authentication of a conforming client (RFC 7518

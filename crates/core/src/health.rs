@@ -17,9 +17,9 @@ use serde::Serialize;
 use crate::admin::AdminCredentials;
 use crate::config::Config;
 use crate::error::Reason;
+use crate::jose::signer::Signer;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};
-use crate::signer::Signer;
 use crate::store::Store;
 
 /// Which answer a `/healthz` request gets.

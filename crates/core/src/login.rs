@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::login_throttle::{self, Verdict};
 use crate::password::{self, PasswordHash, Pbkdf2};
 use crate::paths;
@@ -17,7 +18,6 @@ use crate::registration;
 use crate::rng::Rng;
 use crate::secret::SessionId;
 use crate::server::Server;
-use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{LoginAttempt, Person, SessionRecord, Store, StoreError};
 

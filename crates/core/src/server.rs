@@ -12,6 +12,7 @@ use crate::form::Form;
 use crate::grant_id::GrantId;
 use crate::grants::{self, TokenResponse};
 use crate::introspection::Introspection;
+use crate::jose::signer::Signer;
 use crate::login::{self, LoginOutcome};
 use crate::migration::{self, Held, HeldWrite, Migration, Paused};
 use crate::password::Pbkdf2;
@@ -19,7 +20,6 @@ use crate::registration::{self, MAX_REGISTRATIONS_PER_HOUR, Registered};
 use crate::revocation::{self, Revocation};
 use crate::rng::Rng;
 use crate::session_cookie::SessionCookieKey;
-use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{
     ClientSource, CodeRecord, ConsentRecord, GrantRecord, Person, RegistrationLimit,

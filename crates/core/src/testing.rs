@@ -11,10 +11,10 @@ use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 
 use crate::grant_id::GrantId;
+use crate::jose::signer::{AccessSigner, JwkSet, PublicJwk, RsaPublicKey, Signer};
 use crate::password::Pbkdf2;
 use crate::rng::Rng;
 use crate::secret::SecretHash;
-use crate::signer::{AccessSigner, JwkSet, PublicJwk, RsaPublicKey, Signer};
 use crate::store::*;
 use crate::time::{Clock, UnixTime};
 use crate::types::ClientId;
@@ -164,14 +164,14 @@ impl AccessSigner for TestSigner {
         let spki = public
             .to_public_key_der()
             .map_err(|e| StoreError(e.to_string()))?;
-        let tbs = crate::x509::tbs_certificate(
+        let tbs = crate::jose::x509::tbs_certificate(
             spki.as_bytes(),
             TEST_RSA_KID,
             UnixTime(1_700_000_000),
             UnixTime(1_700_000_000 + 30 * 24 * 3600),
         )
         .map_err(StoreError)?;
-        let cert_pem = crate::x509::certificate_pem(&tbs, &rs256_sign(&key, &tbs));
+        let cert_pem = crate::jose::x509::certificate_pem(&tbs, &rs256_sign(&key, &tbs));
         Ok(vec![RsaPublicKey {
             kid: TEST_RSA_KID.into(),
             n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),

@@ -10,10 +10,10 @@ use crate::admin::{AdminCredentials, MAX_AUDIT_EVENTS};
 use crate::audit::{AuditKind, AuditQuery, StoredEvent};
 use crate::error::Reason;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};
-use crate::signer::Signer;
 use crate::store::Store;
 use crate::time::UnixTime;
 

@@ -8,10 +8,10 @@ use serde::Serialize;
 use crate::admin::AdminCredentials;
 use crate::audit::AuditKind;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};
-use crate::signer::Signer;
 use crate::store::{ClientUse, Store};
 use crate::types::ClientId;
 

@@ -13,10 +13,10 @@ use crate::admin::{AdminCredentials, Revoked};
 use crate::error::Reason;
 use crate::form::Form;
 use crate::grant_id::GrantId;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};
-use crate::signer::Signer;
 use crate::store::{GrantRecord, RevocationReason, Store};
 use crate::types::ClientId;
 

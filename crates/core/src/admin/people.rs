@@ -7,11 +7,11 @@ use serde::Serialize;
 
 use crate::admin::AdminCredentials;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::migration::HeldWrite;
 use crate::paths;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};
-use crate::signer::Signer;
 use crate::store::{PersonUse, RevocationReason, Store};
 
 /// Most people the page lists.

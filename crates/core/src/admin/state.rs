@@ -6,11 +6,11 @@ use serde::Serialize;
 
 use crate::admin::AdminCredentials;
 use crate::admin::console::ConsoleLinks;
+use crate::jose::signer::Signer;
 use crate::migration::DRAIN_BATCH;
 use crate::paths;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};
-use crate::signer::Signer;
 use crate::store::Store;
 
 /// One held write as the page lists it.

@@ -15,11 +15,11 @@ use serde::Serialize;
 use crate::authorize;
 use crate::error::Reason;
 use crate::grants::device_code::SLOW_DOWN_SECS;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};
-use crate::signer::Signer;
 use crate::store::{DeviceCodeRecord, DeviceStatus, Store, StoreError};
 
 use self::user_code::UserCode;

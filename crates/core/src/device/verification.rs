@@ -12,10 +12,10 @@
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
 use crate::server::Server;
-use crate::signer::Signer;
 use crate::store::{DeviceCodeRecord, Person, Store, StoreError};
 use crate::time::UnixTime;
 

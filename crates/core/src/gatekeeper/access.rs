@@ -13,8 +13,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::gatekeeper::Identity;
-use crate::jws;
-use crate::signer::{AccessSigner, RsaPublicKey};
+use crate::jose::jws;
+use crate::jose::signer::{AccessSigner, RsaPublicKey};
 use crate::site::Site;
 use crate::store::{Person, StoreError};
 use crate::time::UnixTime;

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::gatekeeper::Identity;
-use crate::jws;
-use crate::signer::Signer;
+use crate::jose::jws;
+use crate::jose::signer::Signer;
 use crate::site::Site;
 use crate::store::StoreError;
 use crate::time::UnixTime;

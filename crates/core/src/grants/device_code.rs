@@ -12,10 +12,10 @@ use crate::client_auth::AuthenticatedClient;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::grants::TokenResponse;
+use crate::jose::signer::Signer;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};
-use crate::signer::Signer;
 use crate::store::{DeviceStatus, Store};
 use crate::time::UnixTime;
 

@@ -12,12 +12,12 @@ use super::{Upstream, UpstreamError, identity};
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::login::{self, LoginOutcome};
 use crate::paths;
 use crate::rng::Rng;
 use crate::secret::{BrowserBinding, OidcState};
 use crate::server::Server;
-use crate::signer::Signer;
 use crate::store::{Store, StoreError};
 
 /// Where the browser goes to log in upstream.

@@ -6,7 +6,7 @@
 //! from the token endpoint could be MACed with the client secret (§10.1), but gatehouse does not
 //! ask for that, and refusing them closes the algorithm-confusion door.
 //!
-//! An `ES256` ID token with a high `s` is accepted, unlike the JWSs of `crate::jws`: the
+//! An `ES256` ID token with a high `s` is accepted, unlike the JWSs of `crate::jose::jws`: the
 //! provider signs it, not gatehouse, and many providers' ECDSA (WebCrypto, OpenSSL, Go before
 //! it normalised) leave half their signatures high, so refusing them would fail every other
 //! login. Malleability buys nothing here: the token arrives once, from the provider's token

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use crate::signer::{AccessSigner, Signer};
+use crate::jose::signer::{AccessSigner, Signer};
 use crate::store::StoreError;
 
 /// The only algorithm gatehouse signs with (RFC 7518 §3.4).

@@ -42,7 +42,7 @@ pub trait Signer {
     /// The id of the key that signs now, creating the first key when there is none.
     async fn current_kid(&self) -> Result<String, StoreError>;
     /// An ES256 signature of `message` by key `kid`, as `R || S`, with `s` high or low (callers
-    /// sign through `crate::jws::sign`, which normalises it to low `s`).
+    /// sign through `crate::jose::jws::sign`, which normalises it to low `s`).
     async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError>;
     /// Whether `signature` is key `kid`'s ES256 signature of `message`. An unknown `kid` is
     /// `Ok(false)`.
