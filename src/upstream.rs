@@ -14,7 +14,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use gatehouse_core::crypto::sha256_hex;
-use gatehouse_core::oidc::id_token::{Jwk, JwsAlg};
+use gatehouse_core::jose::jwk::Jwk;
+use gatehouse_core::jose::jws::Alg;
+use gatehouse_core::jose::signer::JwkVerifier;
 use gatehouse_core::oidc::{
     JWKS_REFETCH_MIN_SECS, REFUSED_DOCUMENT_RETRY_SECS, UPSTREAM_CACHE_SECS, Upstream,
     UpstreamError,
@@ -181,18 +183,14 @@ impl Upstream for WorkerUpstream<'_> {
             .with_body(Some(body.into()));
         send(url, &init).await
     }
+}
 
-    async fn verify_signature(
-        &self,
-        key: &Jwk,
-        alg: JwsAlg,
-        input: &[u8],
-        signature: &[u8],
-    ) -> Result<bool, UpstreamError> {
+impl JwkVerifier for WorkerUpstream<'_> {
+    async fn verify_jwk(&self, key: &Jwk, alg: Alg, input: &[u8], signature: &[u8]) -> bool {
         // A key WebCrypto cannot import (a malformed modulus, say) verifies nothing.
-        Ok(webcrypto::verify_jwk(key, alg, input, signature)
+        webcrypto::verify_jwk(key, alg, input, signature)
             .await
-            .unwrap_or(false))
+            .unwrap_or(false)
     }
 }
 

@@ -15,10 +15,12 @@
 
 use serde_json::Value;
 
-use crate::client_assertion::{ClientJwks, ClientKeys};
+use crate::client_assertion::ClientKeys;
 use crate::client_auth::AuthMethod;
 use crate::config::{App, ConfigError, HostPattern};
 use crate::error::Reason;
+use crate::jose::jwk::JwkSet;
+use crate::jose::jws::Alg;
 use crate::registration::{self, GrantType};
 use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
 use crate::tag::{TagKey, Verdict};
@@ -497,7 +499,9 @@ pub fn client_record(
             Some(ClientKeys::JwksUri(uri))
         }
         (Some("private_key_jwt"), None, Some(jwks)) => Some(ClientKeys::Jwks(
-            ClientJwks::parse(&jwks).ok_or(Reason::CimdDocumentInvalid)?,
+            JwkSet::from_value(&jwks)
+                .and_then(|keys| keys.fitting(Alg::Es256))
+                .ok_or(Reason::CimdDocumentInvalid)?,
         )),
         _ => return Err(Reason::CimdDocumentInvalid),
     };

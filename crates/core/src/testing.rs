@@ -11,7 +11,9 @@ use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 
 use crate::grant_id::GrantId;
-use crate::jose::signer::{AccessSigner, JwkSet, PublicJwk, RsaPublicKey, Signer};
+use crate::jose::jwk::{Jwk, JwkSet};
+use crate::jose::jws::Alg;
+use crate::jose::signer::{AccessSigner, JwkVerifier, RsaPublicKey, Signer, SigningError};
 use crate::password::Pbkdf2;
 use crate::rng::Rng;
 use crate::secret::SecretHash;
@@ -128,12 +130,12 @@ const TEST_RSA_KEY: &str = "MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCz
 pub const TEST_RSA_KID: &str = "r1";
 
 /// The RS256 signing key of [`TestSigner`]'s Access-compatible assertions.
-fn test_rsa_key() -> Result<rsa::RsaPrivateKey, StoreError> {
+fn test_rsa_key() -> Result<rsa::RsaPrivateKey, SigningError> {
     use rsa::pkcs8::DecodePrivateKey as _;
     let der = base64::engine::general_purpose::STANDARD
         .decode(TEST_RSA_KEY)
-        .map_err(|e| StoreError(e.to_string()))?;
-    rsa::RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| StoreError(e.to_string()))
+        .map_err(|e| SigningError(e.to_string()))?;
+    rsa::RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| SigningError(e.to_string()))
 }
 
 /// RSASSA-PKCS1-v1_5 SHA-256 (RS256) with the `rsa` crate.
@@ -145,32 +147,32 @@ pub fn rs256_sign(key: &rsa::RsaPrivateKey, message: &[u8]) -> Vec<u8> {
 }
 
 impl AccessSigner for TestSigner {
-    async fn access_kid(&self) -> Result<String, StoreError> {
+    async fn access_kid(&self) -> Result<String, SigningError> {
         Ok(TEST_RSA_KID.into())
     }
 
-    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, SigningError> {
         if kid != TEST_RSA_KID {
-            return Err(StoreError(format!("no RSA key {kid}")));
+            return Err(SigningError(format!("no RSA key {kid}")));
         }
         Ok(rs256_sign(&test_rsa_key()?, message))
     }
 
-    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, StoreError> {
+    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, SigningError> {
         use rsa::pkcs8::EncodePublicKey as _;
         use rsa::traits::PublicKeyParts as _;
         let key = test_rsa_key()?;
         let public = key.to_public_key();
         let spki = public
             .to_public_key_der()
-            .map_err(|e| StoreError(e.to_string()))?;
+            .map_err(|e| SigningError(e.to_string()))?;
         let tbs = crate::jose::x509::tbs_certificate(
             spki.as_bytes(),
             TEST_RSA_KID,
             UnixTime(1_700_000_000),
             UnixTime(1_700_000_000 + 30 * 24 * 3600),
         )
-        .map_err(StoreError)?;
+        .map_err(SigningError)?;
         let cert_pem = crate::jose::x509::certificate_pem(&tbs, &rs256_sign(&key, &tbs));
         Ok(vec![RsaPublicKey {
             kid: TEST_RSA_KID.into(),
@@ -181,8 +183,14 @@ impl AccessSigner for TestSigner {
     }
 }
 
+impl JwkVerifier for TestSigner {
+    async fn verify_jwk(&self, key: &Jwk, alg: Alg, message: &[u8], signature: &[u8]) -> bool {
+        verify_jwk(key, alg, message, signature)
+    }
+}
+
 impl Signer for TestSigner {
-    async fn current_kid(&self) -> Result<String, StoreError> {
+    async fn current_kid(&self) -> Result<String, SigningError> {
         Ok(self
             .keys
             .borrow()
@@ -191,12 +199,12 @@ impl Signer for TestSigner {
             .unwrap_or_default())
     }
 
-    async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+    async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, SigningError> {
         let keys = self.keys.borrow();
         let (_, key) = keys
             .iter()
             .find(|(k, _)| k == kid)
-            .ok_or_else(|| StoreError(format!("no key {kid}")))?;
+            .ok_or_else(|| SigningError(format!("no key {kid}")))?;
         let signature: Signature = key.sign(message);
         Ok(signature.to_bytes().to_vec())
     }
@@ -206,7 +214,7 @@ impl Signer for TestSigner {
         kid: &str,
         message: &[u8],
         signature: &[u8],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, SigningError> {
         let (Some(key), Ok(signature)) =
             (self.verifying_key(kid), Signature::from_slice(signature))
         else {
@@ -215,44 +223,17 @@ impl Signer for TestSigner {
         Ok(key.verify(message, &signature).is_ok())
     }
 
-    async fn verify_client_signature(
-        &self,
-        x: &str,
-        y: &str,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<bool, StoreError> {
-        let (Ok(x), Ok(y)) = (URL_SAFE_NO_PAD.decode(x), URL_SAFE_NO_PAD.decode(y)) else {
-            return Ok(false);
-        };
-        let (Ok(x), Ok(y)) = (<[u8; 32]>::try_from(x), <[u8; 32]>::try_from(y)) else {
-            return Ok(false);
-        };
-        let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
-        let (Ok(key), Ok(signature)) = (
-            VerifyingKey::from_encoded_point(&point),
-            Signature::from_slice(signature),
-        ) else {
-            return Ok(false);
-        };
-        Ok(key.verify(message, &signature).is_ok())
-    }
-
-    async fn jwks(&self) -> Result<JwkSet, StoreError> {
+    async fn jwks(&self) -> Result<JwkSet, SigningError> {
         let keys = self.keys.borrow();
         let keys = keys
             .iter()
             .map(|(kid, key)| {
                 let point = key.verifying_key().to_encoded_point(false);
-                PublicJwk {
-                    kty: "EC".into(),
-                    crv: "P-256".into(),
-                    x: URL_SAFE_NO_PAD.encode(point.x().map(|x| x.to_vec()).unwrap_or_default()),
-                    y: URL_SAFE_NO_PAD.encode(point.y().map(|y| y.to_vec()).unwrap_or_default()),
-                    kid: kid.clone(),
-                    alg: "ES256".into(),
-                    use_: "sig".into(),
-                }
+                Jwk::es256(
+                    kid.clone(),
+                    URL_SAFE_NO_PAD.encode(point.x().map(|x| x.to_vec()).unwrap_or_default()),
+                    URL_SAFE_NO_PAD.encode(point.y().map(|y| y.to_vec()).unwrap_or_default()),
+                )
             })
             .collect();
         Ok(JwkSet { keys })
@@ -271,11 +252,11 @@ pub fn verify_with_jwt_compact(jwks: &JwkSet, token: &str) -> Result<serde_json:
     let jwk = jwks
         .keys
         .iter()
-        .find(|k| k.kid == kid)
+        .find(|k| k.kid.as_deref() == Some(kid.as_str()))
         .ok_or_else(|| format!("kid {kid} not in the JWKS"))?;
-    let coordinate = |c: &str| {
+    let coordinate = |c: &Option<String>| {
         URL_SAFE_NO_PAD
-            .decode(c)
+            .decode(c.as_deref().ok_or("JWK coordinate missing")?)
             .map_err(|e| format!("JWK coordinate: {e}"))
     };
     let (x, y) = (coordinate(&jwk.x)?, coordinate(&jwk.y)?);
@@ -1365,6 +1346,40 @@ pub fn verify_es256_jwk(x: &str, y: &str, input: &[u8], signature: &[u8]) -> boo
         return false;
     };
     key.verify(input, &signature).is_ok()
+}
+
+/// Whether `signature` is a valid `alg` signature of `message` under `key`, with the `p256` and
+/// `rsa` crates: the native stand-in for the Worker's WebCrypto `verify_jwk`. Like WebCrypto's
+/// ECDSA, it accepts a high-`s` signature.
+pub fn verify_jwk(key: &Jwk, alg: Alg, message: &[u8], signature: &[u8]) -> bool {
+    if !key.fits(alg) {
+        return false;
+    }
+    match (alg, &key.x, &key.y, &key.n, &key.e) {
+        (Alg::Es256, Some(x), Some(y), _, _) => verify_es256_jwk(x, y, message, signature),
+        (Alg::Rs256, _, _, Some(n), Some(e)) => {
+            use rsa::signature::Verifier as _;
+            let int = |b64: &str| {
+                URL_SAFE_NO_PAD
+                    .decode(b64)
+                    .ok()
+                    .map(|b| rsa::BigUint::from_bytes_be(&b))
+            };
+            let (Some(n), Some(e)) = (int(n), int(e)) else {
+                return false;
+            };
+            let (Ok(public), Ok(signature)) = (
+                rsa::RsaPublicKey::new(n, e),
+                rsa::pkcs1v15::Signature::try_from(signature),
+            ) else {
+                return false;
+            };
+            rsa::pkcs1v15::VerifyingKey::<rsa::sha2::Sha256>::new(public)
+                .verify(message, &signature)
+                .is_ok()
+        }
+        _ => false,
+    }
 }
 
 impl MemoryStore {

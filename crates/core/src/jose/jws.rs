@@ -1,25 +1,62 @@
-//! Compact JWS (RFC 7515 §7.1) with ES256 (RFC 7518 §3.4): signing with the server's keys, shared
-//! by access tokens and origin assertions, and the one encoding of an ES256 signature that
-//! gatehouse accepts.
+//! Compact JWS (RFC 7515 §7.1), once for every caller: the parser every JWS gatehouse reads goes
+//! through (access tokens, clients' `private_key_jwt` assertions, upstream ID tokens), with a
+//! size cap, `crit` refused and the algorithm chosen by the caller, never by the token (RFC 8725
+//! §3.1); signature verification; signing with the server's keys (access tokens, origin
+//! assertions, the Access-compatible assertion); and the one encoding of an ES256 signature that
+//! gatehouse makes.
+//!
+//! Each caller keeps its own claim checks (`crate::access_token`, `crate::client_assertion`,
+//! `crate::oidc::id_token`) and maps [`JwsError`] to its own `Reason`. Not here: JWE, JSON
+//! serialization, unencoded payloads (RFC 7797, which needs `crit`), `none`, and the HMAC family.
 //!
 //! An ECDSA signature `(r, s)` has a twin `(r, n − s)` that verifies just as well (SEC 1 §4.1.4
 //! checks only `1 ≤ s < n`), so every signed token has a second spelling that nobody signed.
 //! gatehouse keys caches and logs by the token text and promises "one token, one encoding":
 //! it signs only low-`s` signatures (`s ≤ n/2`, normalising after the platform signs: access
 //! tokens and origin assertions) and refuses a high-`s` one wherever it verifies a JWS it
-//! issued (access tokens). JWSs signed by others are verified as their signers make them: an
-//! upstream provider's ID tokens (`crate::oidc::id_token`) and clients' `private_key_jwt`
-//! assertions (`crate::client_assertion`), each used once and never keyed by its text.
+//! issued (access tokens: [`HighS::Refused`]). JWSs signed by others are verified as their
+//! signers make them ([`HighS::Accepted`]): an upstream provider's ID tokens
+//! (`crate::oidc::id_token`) and clients' `private_key_jwt` assertions
+//! (`crate::client_assertion`), each used once and never keyed by its text.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::jose::signer::{AccessSigner, Signer};
-use crate::store::StoreError;
+use super::signer::{AccessSigner, Signer, SigningError};
 
-/// The only algorithm gatehouse signs with (RFC 7518 §3.4).
-pub const ALG: &str = "ES256";
+/// A JWS algorithm gatehouse signs or verifies (RFC 7518 §3.1). `none` and the `HS*` family
+/// are not among them: no caller can be talked into a MAC keyed with a public key, or into no
+/// signature at all (RFC 8725 §2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alg {
+    /// ECDSA P-256 with SHA-256 (RFC 7518 §3.4): gatehouse's own tokens, clients' assertions,
+    /// providers' ID tokens.
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3): the Access-compatible assertion, and the
+    /// OpenID Connect default for ID tokens (Core §3.1.3.7 item 7).
+    Rs256,
+}
+
+impl Alg {
+    /// The algorithm a header's `alg` names, if gatehouse knows it.
+    pub fn parse(alg: &str) -> Option<Self> {
+        match alg {
+            "ES256" => Some(Self::Es256),
+            "RS256" => Some(Self::Rs256),
+            _ => None,
+        }
+    }
+
+    /// The `alg` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+        }
+    }
+}
 
 /// The length of an ES256 signature in a JWS: `R || S`, 32 bytes each (RFC 7518 §3.4).
 pub const ES256_SIGNATURE_BYTES: usize = 64;
@@ -92,49 +129,202 @@ fn sub(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
     out
 }
 
+/// Why a JWS was refused. Callers map each to their own `Reason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwsError {
+    /// Longer than the caller's cap: refused before any decoding.
+    TooLarge,
+    /// Not three base64url parts, a header that is not a JSON object, or a payload that is not
+    /// the JSON the caller expects.
+    Malformed,
+    /// The header has `crit`. RFC 7515 §4.1.11: "If any of the listed extension Header
+    /// Parameters are not understood and supported by the recipient, then the JWS is invalid."
+    /// gatehouse understands none.
+    CriticalHeader,
+    /// An `alg` the caller does not accept (`none`, `HS256`, or a known one it did not list).
+    AlgorithmRefused,
+    /// The signature does not verify, has the wrong shape, or is the high-`s` twin where only
+    /// low `s` is accepted.
+    SignatureInvalid,
+}
+
+/// What a caller accepts: the algorithms (its choice, not the token's: RFC 8725 §3.1) and the
+/// longest token, in bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Accept<'a> {
+    /// The algorithms accepted.
+    pub algs: &'a [Alg],
+    /// The longest token accepted, in bytes.
+    pub max_bytes: usize,
+}
+
+/// Whether an ES256 signature with a high `s` is accepted. A deliberate leniency, stated by the
+/// caller: see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HighS {
+    /// Only the low-`s` spelling: JWSs gatehouse signed (one token, one encoding).
+    Refused,
+    /// Either spelling: JWSs others sign with whatever ECDSA they have.
+    Accepted,
+}
+
+#[derive(serde::Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    crit: Option<serde_json::Value>,
+}
+
+/// A compact JWS that passed [`parse`]: its header read, its signature not yet verified.
+#[derive(Debug)]
+pub struct Jws<'t> {
+    /// The algorithm, one the caller accepts.
+    pub alg: Alg,
+    /// `kid`, if the header has one.
+    pub kid: Option<String>,
+    /// `typ`, if the header has one (RFC 8725 §3.11: explicit typing).
+    pub typ: Option<String>,
+    signing_input: &'t str,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+/// Parses a compact JWS (RFC 7515 §7.2.1 steps 1–6): at most `accept.max_bytes`, three
+/// base64url parts without padding, a header that is a JSON object without `crit` and with an
+/// `alg` the caller accepts.
+pub fn parse<'t>(token: &'t str, accept: &Accept<'_>) -> Result<Jws<'t>, JwsError> {
+    if token.len() > accept.max_bytes {
+        return Err(JwsError::TooLarge);
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwsError::Malformed);
+    };
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| JwsError::Malformed)
+    };
+    let header: Header =
+        serde_json::from_slice(&decode(header_b64)?).map_err(|_| JwsError::Malformed)?;
+    if header.crit.is_some() {
+        return Err(JwsError::CriticalHeader);
+    }
+    let alg = Alg::parse(&header.alg)
+        .filter(|alg| accept.algs.contains(alg))
+        .ok_or(JwsError::AlgorithmRefused)?;
+    let signing_input = token
+        .get(..header_b64.len() + 1 + payload_b64.len())
+        .ok_or(JwsError::Malformed)?;
+    Ok(Jws {
+        alg,
+        kid: header.kid,
+        typ: header.typ,
+        signing_input,
+        payload: decode(payload_b64)?,
+        signature: decode(signature_b64)?,
+    })
+}
+
+impl Jws<'_> {
+    /// The payload as `T`, before the signature is verified: only to find out who claims to
+    /// have signed it (a client assertion's `sub`) or to refuse it early.
+    pub fn unverified_claims<T: DeserializeOwned>(&self) -> Result<T, JwsError> {
+        serde_json::from_slice(&self.payload).map_err(|_| JwsError::Malformed)
+    }
+
+    /// Verifies the signature (RFC 7515 §5.2 step 8): an ES256 signature must be 64 bytes with
+    /// `s` in range, and low unless `high_s` accepts it; then `check` (the platform's
+    /// verification of the signing input and the signature under the caller's key) decides.
+    /// `Err` only when `check` failed for a reason that is not the token's.
+    pub async fn verify<E>(
+        self,
+        high_s: HighS,
+        check: impl AsyncFnOnce(&[u8], &[u8]) -> Result<bool, E>,
+    ) -> Result<Result<Verified, JwsError>, E> {
+        let shape_ok = match (self.alg, high_s) {
+            (Alg::Es256, HighS::Refused) => Es256Signature::parse(&self.signature).is_some(),
+            (Alg::Es256, HighS::Accepted) => Es256Signature::normalize(&self.signature).is_some(),
+            (Alg::Rs256, _) => true,
+        };
+        if !shape_ok {
+            return Ok(Err(JwsError::SignatureInvalid));
+        }
+        // The signature as presented: a high-`s` one, where accepted, verifies as it is.
+        if !check(self.signing_input.as_bytes(), &self.signature).await? {
+            return Ok(Err(JwsError::SignatureInvalid));
+        }
+        Ok(Ok(Verified {
+            payload: self.payload,
+        }))
+    }
+}
+
+/// The payload of a JWS whose signature verified.
+#[derive(Debug)]
+pub struct Verified {
+    payload: Vec<u8>,
+}
+
+impl Verified {
+    /// The payload's bytes.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The payload as `T`.
+    pub fn claims<T: DeserializeOwned>(&self) -> Result<T, JwsError> {
+        serde_json::from_slice(&self.payload).map_err(|_| JwsError::Malformed)
+    }
+}
+
 #[derive(Serialize)]
-struct Header<'a> {
+struct SignedHeader<'a> {
     alg: &'a str,
     typ: &'a str,
     kid: &'a str,
 }
 
-/// Signs `claims` with the current key, with `typ` in the header (RFC 8725 §3.11: explicit
-/// typing keeps one kind of JWT from being accepted as another). The signature is low-`s`.
+/// Signs `claims` with the current ES256 key, with `typ` in the header (RFC 8725 §3.11:
+/// explicit typing keeps one kind of JWT from being accepted as another). The signature is
+/// low-`s`.
 pub async fn sign<T: Serialize>(
     signer: &impl Signer,
     typ: &str,
     claims: &T,
-) -> Result<String, StoreError> {
+) -> Result<String, SigningError> {
     let kid = signer.current_kid().await?;
-    let header = Header {
-        alg: ALG,
+    let header = SignedHeader {
+        alg: Alg::Es256.as_str(),
         typ,
         kid: &kid,
     };
     let signing_input = format!("{}.{}", b64_json(&header), b64_json(claims));
     let signature = signer.sign(&kid, signing_input.as_bytes()).await?;
     let signature = Es256Signature::normalize(&signature)
-        .ok_or_else(|| StoreError(format!("key {kid} made a malformed ES256 signature")))?;
+        .ok_or_else(|| SigningError(format!("key {kid} made a malformed ES256 signature")))?;
     Ok(format!(
         "{signing_input}.{}",
         URL_SAFE_NO_PAD.encode(signature.to_bytes())
     ))
 }
 
-/// The algorithm of the Access-compatible assertion (RFC 7518 §3.3), the one Cloudflare Access
-/// signs with. RSASSA-PKCS1-v1_5 is deterministic: a key has one signature per message, so the
-/// low-`s` rule above has nothing to do here.
-pub const RS256: &str = "RS256";
-
-/// Signs `claims` with the current RS256 key, with `typ: JWT` in the header as Access does.
+/// Signs `claims` with the current RS256 key of the Access-compatible assertion, with `typ: JWT`
+/// in the header as Access does. RSASSA-PKCS1-v1_5 is deterministic: a key has one signature
+/// per message, so the low-`s` rule has nothing to do here.
 pub async fn sign_rs256<T: Serialize>(
     signer: &impl AccessSigner,
     claims: &T,
-) -> Result<String, StoreError> {
+) -> Result<String, SigningError> {
     let kid = signer.access_kid().await?;
-    let header = Header {
-        alg: RS256,
+    let header = SignedHeader {
+        alg: Alg::Rs256.as_str(),
         typ: "JWT",
         kid: &kid,
     };

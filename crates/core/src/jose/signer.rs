@@ -5,61 +5,51 @@
 //! CPU than P-256 compiled to wasm); native tests use `testing::TestSigner` on the `p256` crate,
 //! and an independent JWT library checks both.
 
-use serde::{Deserialize, Serialize};
+use super::jwk::{Jwk, JwkSet};
+use super::jws::Alg;
 
-use crate::store::StoreError;
+/// The keys could not be read, made or used: a platform failure (the database holding them,
+/// the secret sealing them), never the token's fault. Callers map it to their own error
+/// (`StoreError`: a `503`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigningError(pub String);
 
-/// A public key in the JWK Set (RFC 7517 §4, RFC 7518 §6.2.1).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublicJwk {
-    /// Always `EC`.
-    pub kty: String,
-    /// Always `P-256`.
-    pub crv: String,
-    /// base64url x coordinate.
-    pub x: String,
-    /// base64url y coordinate.
-    pub y: String,
-    /// The key id tokens carry in their header.
-    pub kid: String,
-    /// Always `ES256`.
-    pub alg: String,
-    /// Always `sig`.
-    #[serde(rename = "use")]
-    pub use_: String,
+impl std::fmt::Display for SigningError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
-/// A JWK Set document (RFC 7517 §5), served at `/oauth/jwks.json`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JwkSet {
-    /// The current key first, then keys still verifying tokens they signed earlier.
-    pub keys: Vec<PublicJwk>,
+/// Verifies signatures under a key someone else published (RFC 7517): a client's, for
+/// `private_key_jwt` (RFC 7523), or an identity provider's, for ID tokens. WebCrypto in the
+/// Worker; pure Rust in native tests.
+#[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
+pub trait JwkVerifier {
+    /// Whether `signature` is a valid `alg` signature of `message` under `key`. A key the
+    /// platform cannot import, or a signature it cannot check, is `false`: a failed
+    /// verification, not an outage. Callers go through [`super::jws::Jws::verify`], which
+    /// checks the signature's shape first.
+    async fn verify_jwk(&self, key: &Jwk, alg: Alg, message: &[u8], signature: &[u8]) -> bool;
 }
 
 /// Signs and verifies with the server's keys.
 #[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
-pub trait Signer {
+pub trait Signer: JwkVerifier {
     /// The id of the key that signs now, creating the first key when there is none.
-    async fn current_kid(&self) -> Result<String, StoreError>;
+    async fn current_kid(&self) -> Result<String, SigningError>;
     /// An ES256 signature of `message` by key `kid`, as `R || S`, with `s` high or low (callers
-    /// sign through `crate::jose::jws::sign`, which normalises it to low `s`).
-    async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError>;
+    /// sign through [`super::jws::sign`], which normalises it to low `s`).
+    async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, SigningError>;
     /// Whether `signature` is key `kid`'s ES256 signature of `message`. An unknown `kid` is
     /// `Ok(false)`.
-    async fn verify(&self, kid: &str, message: &[u8], signature: &[u8])
-    -> Result<bool, StoreError>;
-    /// The public keys that verify tokens now.
-    async fn jwks(&self) -> Result<JwkSet, StoreError>;
-    /// Whether `signature` (`R || S`) is an ES256 signature of `message` by the P-256 public
-    /// key with base64url coordinates `x`, `y`: a client's key, for `private_key_jwt`
-    /// (RFC 7523). A malformed key or signature is `Ok(false)`.
-    async fn verify_client_signature(
+    async fn verify(
         &self,
-        x: &str,
-        y: &str,
+        kid: &str,
         message: &[u8],
         signature: &[u8],
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, SigningError>;
+    /// The public keys that verify tokens now.
+    async fn jwks(&self) -> Result<JwkSet, SigningError>;
 }
 
 /// An RSA public key of the Access-compatible assertion (RS256, RFC 7518 §3.3), with the
@@ -82,9 +72,9 @@ pub struct RsaPublicKey {
 #[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
 pub trait AccessSigner {
     /// The id of the RSA key that signs now, creating the first key when there is none.
-    async fn access_kid(&self) -> Result<String, StoreError>;
+    async fn access_kid(&self) -> Result<String, SigningError>;
     /// An RSASSA-PKCS1-v1_5 SHA-256 signature of `message` by RSA key `kid` (RFC 7518 §3.3).
-    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError>;
+    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, SigningError>;
     /// The RSA public keys that verify assertions now, the current key first.
-    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, StoreError>;
+    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, SigningError>;
 }

@@ -5,13 +5,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::discovery::{self, ProviderMetadata};
-use super::id_token::{self, Expected, Jwks};
+use super::id_token::{self, Expected};
 use super::provider::Provider;
 use super::state::{self, STATE_KEY_LABEL, STATE_TTL_SECS, StateRecord, StateUse};
 use super::{Upstream, UpstreamError, identity};
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::jose::jwk::JwkSet;
 use crate::jose::signer::Signer;
 use crate::login::{self, LoginOutcome};
 use crate::paths;
@@ -182,29 +183,25 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
         let id_token = self
             .exchange(provider, &metadata, code, &derived.code_verifier, upstream)
             .await?;
-        let signed = id_token::split(&id_token)?;
+        let signed = id_token::parse(&id_token)?;
+        let (alg, kid) = (signed.alg, signed.kid.clone());
         let mut keys = fetch_jwks(upstream, &metadata.jwks_uri, false).await?;
-        if keys.find(signed.alg, signed.kid.as_deref()).is_none() {
+        if keys.find(alg, kid.as_deref()).is_none() {
             // The provider rotated its keys since we cached them: fetch once more (the platform
             // does so at most once a minute per provider).
             keys = fetch_jwks(upstream, &metadata.jwks_uri, true).await?;
         }
         let key = keys
-            .find(signed.alg, signed.kid.as_deref())
+            .find(alg, kid.as_deref())
             .ok_or(Reason::IdTokenKeyUnknown)?;
-        let valid = upstream
-            .verify_signature(
-                key,
-                signed.alg,
-                signed.signing_input.as_bytes(),
-                &signed.signature,
-            )
-            .await?;
-        if !valid {
-            return Err(Reason::IdTokenSignatureInvalid.into());
-        }
+        let verified = signed
+            .verify(id_token::HIGH_S, async |input, signature| {
+                Ok::<_, OidcFailure>(upstream.verify_jwk(key, alg, input, signature).await)
+            })
+            .await?
+            .map_err(id_token::reason)?;
         let claims = id_token::check_claims(
-            &signed.payload,
+            verified.payload(),
             &Expected {
                 issuer: &metadata.issuer,
                 client_id: &provider.client_id,
@@ -328,9 +325,9 @@ async fn fetch_jwks(
     upstream: &impl Upstream,
     url: &str,
     refresh: bool,
-) -> Result<Jwks, OidcFailure> {
+) -> Result<JwkSet, OidcFailure> {
     let document = upstream.get_document(url, refresh).await?;
-    match Jwks::parse(&document) {
+    match JwkSet::parse(&document) {
         Some(jwks) => Ok(jwks),
         None => {
             upstream.refuse_document(url).await;

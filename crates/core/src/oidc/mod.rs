@@ -19,7 +19,7 @@ pub mod state;
 
 pub use flow::{OidcFailure, OidcStart};
 
-use id_token::{Jwk, JwsAlg};
+use crate::jose::signer::JwkVerifier;
 
 /// A forced JWKS refetch (an ID token named an unknown `kid`) happens at most this often per
 /// provider, so that tokens with made-up key ids cannot make gatehouse hammer the provider.
@@ -42,9 +42,10 @@ impl std::fmt::Display for UpstreamError {
     }
 }
 
-/// The platform's side of talking to a provider.
+/// The platform's side of talking to a provider, including verifying its signatures under the
+/// keys it publishes ([`JwkVerifier`]).
 #[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
-pub trait Upstream {
+pub trait Upstream: JwkVerifier {
     /// `GET` of a JSON document (discovery, JWK Set) that answered `200`. With `refresh` false
     /// a cached copy (at most [`UPSTREAM_CACHE_SECS`] old) may answer; with `true` the document
     /// is fetched again, unless it was force-fetched within [`JWKS_REFETCH_MIN_SECS`].
@@ -62,14 +63,6 @@ pub trait Upstream {
         body: &str,
         authorization: Option<&str>,
     ) -> Result<(u16, String), UpstreamError>;
-    /// Whether `signature` is a valid `alg` signature of `input` under `key`.
-    async fn verify_signature(
-        &self,
-        key: &Jwk,
-        alg: JwsAlg,
-        input: &[u8],
-        signature: &[u8],
-    ) -> Result<bool, UpstreamError>;
 }
 
 #[cfg(test)]

@@ -13,8 +13,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::authorize::AuthorizeError;
 use gatehouse_core::config::{Config, Settings};
 use gatehouse_core::error::Reason;
+use gatehouse_core::jose::jwk::Jwk;
+use gatehouse_core::jose::jws::Alg;
+use gatehouse_core::jose::signer::JwkVerifier;
 use gatehouse_core::login::{LoginOutcome, LoginPrompt};
-use gatehouse_core::oidc::id_token::{Jwk, JwsAlg};
 use gatehouse_core::oidc::{OidcFailure, OidcStart, Upstream, UpstreamError};
 use gatehouse_core::server::AuthorizeOutcome;
 use gatehouse_core::site::Site;
@@ -217,21 +219,17 @@ impl Upstream for FakeIdp {
             json!({"access_token":"at","token_type":"Bearer","id_token":id_token}).to_string(),
         ))
     }
+}
 
-    async fn verify_signature(
-        &self,
-        key: &Jwk,
-        alg: JwsAlg,
-        input: &[u8],
-        signature: &[u8],
-    ) -> Result<bool, UpstreamError> {
-        assert_eq!(alg, JwsAlg::Es256);
-        Ok(verify_es256_jwk(
+impl JwkVerifier for FakeIdp {
+    async fn verify_jwk(&self, key: &Jwk, alg: Alg, input: &[u8], signature: &[u8]) -> bool {
+        assert_eq!(alg, Alg::Es256);
+        verify_es256_jwk(
             key.x.as_deref().unwrap(),
             key.y.as_deref().unwrap(),
             input,
             signature,
-        ))
+        )
     }
 }
 
