@@ -151,3 +151,53 @@ impl JwkSet {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_keys_serialize_with_every_member_stated_and_nothing_else() {
+        let ec = serde_json::to_string(&Jwk::es256("k1".into(), "X".into(), "Y".into())).unwrap();
+        assert_eq!(
+            ec,
+            r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","kid":"k1","alg":"ES256","use":"sig"}"#
+        );
+        let rsa = serde_json::to_value(Jwk::rs256("r1".into(), "N".into(), "AQAB".into())).unwrap();
+        assert_eq!(
+            rsa,
+            serde_json::json!({"kty":"RSA","kid":"r1","alg":"RS256","use":"sig","n":"N","e":"AQAB"})
+        );
+    }
+
+    #[test]
+    fn a_clients_keys_are_tried_by_kid_and_kept_only_when_they_fit() {
+        let set = JwkSet::from_value(&serde_json::json!({"keys": [
+            {"kty":"EC","crv":"P-256","x":"x","y":"y","kid":"a"},
+            {"kty":"EC","crv":"P-256","x":"x","y":"y"},
+            {"kty":"EC","crv":"P-256","x":"x","y":"y","kid":"b","use":"enc"},
+            {"kty":"RSA","n":"n","e":"e","kid":"r"},
+            {"kty":"EC","crv":"P-384","x":"x","y":"y","kid":"c"},
+            "not a key"
+        ]}))
+        .unwrap();
+        assert_eq!(set.keys.len(), 5, "what does not parse is skipped");
+        let kids = |kid| {
+            set.candidates(Alg::Es256, kid)
+                .map(|k| k.kid.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kids(Some("a")), [Some("a".to_owned()), None]);
+        assert_eq!(kids(Some("z")), [None]);
+        assert_eq!(kids(None), [Some("a".to_owned()), None]);
+        let fitting = set.clone().fitting(Alg::Es256).unwrap();
+        assert_eq!(fitting.keys.len(), 2);
+        assert!(set.fitting(Alg::Rs256).is_some());
+        assert!(
+            JwkSet::from_value(&serde_json::json!({"keys": []}))
+                .unwrap()
+                .fitting(Alg::Es256)
+                .is_none()
+        );
+    }
+}

@@ -390,6 +390,107 @@ mod tests {
         assert_eq!(normal.to_bytes(), with_s(one()));
     }
 
+    fn b64(text: &str) -> String {
+        URL_SAFE_NO_PAD.encode(text)
+    }
+
+    const BOTH: Accept<'static> = Accept {
+        algs: &[Alg::Es256, Alg::Rs256],
+        max_bytes: 1024,
+    };
+
+    /// A token with `header` and a signature whose `s` is `s`.
+    fn token_with_s(header: &str, s: [u8; 32]) -> String {
+        format!(
+            "{}.{}.{}",
+            b64(header),
+            b64("{}"),
+            URL_SAFE_NO_PAD.encode(with_s(s))
+        )
+    }
+
+    fn verify(token: &str, high_s: HighS) -> Result<(), JwsError> {
+        let jws = parse(token, &BOTH)?;
+        futures::executor::block_on(jws.verify(high_s, async |_, _| Ok::<_, ()>(true)))
+            .unwrap()
+            .map(|_| ())
+    }
+
+    #[test]
+    fn the_header_is_read_and_the_caller_chooses_the_algorithms() {
+        let token = token_with_s(r#"{"alg":"ES256","kid":"k","typ":"at+jwt"}"#, one());
+        let jws = parse(&token, &BOTH).unwrap();
+        assert_eq!(
+            (jws.alg, jws.kid.as_deref(), jws.typ.as_deref()),
+            (Alg::Es256, Some("k"), Some("at+jwt"))
+        );
+        let rs256_only = Accept {
+            algs: &[Alg::Rs256],
+            max_bytes: 1024,
+        };
+        assert_eq!(
+            parse(&token, &rs256_only).unwrap_err(),
+            JwsError::AlgorithmRefused
+        );
+        for header in [
+            r#"{"alg":"none"}"#,
+            r#"{"alg":"HS256"}"#,
+            r#"{"alg":"es256"}"#,
+            "{}",
+        ] {
+            let token = token_with_s(header, one());
+            let expected = if header == "{}" {
+                JwsError::Malformed
+            } else {
+                JwsError::AlgorithmRefused
+            };
+            assert_eq!(parse(&token, &BOTH).unwrap_err(), expected, "{header}");
+        }
+        let crit = token_with_s(r#"{"alg":"ES256","crit":[]}"#, one());
+        assert_eq!(parse(&crit, &BOTH).unwrap_err(), JwsError::CriticalHeader);
+        assert_eq!(
+            parse(&"a".repeat(1025), &BOTH).unwrap_err(),
+            JwsError::TooLarge
+        );
+    }
+
+    #[test]
+    fn a_high_s_signature_verifies_only_where_the_caller_accepts_it() {
+        let mut high = P256_HALF_ORDER;
+        high[31] += 1;
+        let header = r#"{"alg":"ES256"}"#;
+        assert_eq!(verify(&token_with_s(header, one()), HighS::Refused), Ok(()));
+        assert_eq!(
+            verify(&token_with_s(header, high), HighS::Refused),
+            Err(JwsError::SignatureInvalid)
+        );
+        assert_eq!(verify(&token_with_s(header, high), HighS::Accepted), Ok(()));
+        // Out of range or the wrong length is refused either way, before the platform is asked.
+        for high_s in [HighS::Refused, HighS::Accepted] {
+            assert_eq!(
+                verify(&token_with_s(header, P256_ORDER), high_s),
+                Err(JwsError::SignatureInvalid)
+            );
+            let short = format!("{}.{}.{}", b64(header), b64("{}"), b64("short"));
+            assert_eq!(verify(&short, high_s), Err(JwsError::SignatureInvalid));
+        }
+    }
+
+    #[test]
+    fn the_platform_sees_the_signing_input_and_the_signature_as_presented() {
+        let mut high = P256_HALF_ORDER;
+        high[31] += 1;
+        let token = token_with_s(r#"{"alg":"ES256"}"#, high);
+        let jws = parse(&token, &BOTH).unwrap();
+        let verified =
+            futures::executor::block_on(jws.verify(HighS::Accepted, async |input, signature| {
+                assert_eq!(input, token.rsplit_once('.').unwrap().0.as_bytes());
+                assert_eq!(signature, with_s(high));
+                Ok::<_, ()>(false)
+            }));
+        assert_eq!(verified.unwrap().unwrap_err(), JwsError::SignatureInvalid);
+    }
+
     proptest! {
         #[test]
         fn normalizing_yields_the_low_twin_and_leaves_low_s_alone(
@@ -408,6 +509,11 @@ mod tests {
                 // The twin's s and the original's add up to n.
                 prop_assert_eq!(sub(&P256_ORDER, &normal.s), s);
             }
+        }
+
+        #[test]
+        fn parsing_never_panics(token in ".{0,300}") {
+            let _ = parse(&token, &BOTH);
         }
     }
 }
