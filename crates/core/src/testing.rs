@@ -339,7 +339,7 @@ pub struct MemoryStore {
     pub writes: RefCell<Vec<&'static str>>,
     disabled: RefCell<BTreeMap<String, UnixTime>>,
     /// The web as the metadata fetcher sees it: URL → response. Unlisted URLs fail to fetch.
-    pub web: RefCell<BTreeMap<String, crate::cimd::FetchedDocument>>,
+    pub web: RefCell<BTreeMap<String, crate::net::FetchedDocument>>,
     /// Every URL the metadata fetcher requested, in order.
     pub fetched: RefCell<Vec<String>>,
     /// Cached documents (KV `cimd:<sha256(url)>`): key → (body, expiry).
@@ -569,7 +569,7 @@ impl MemoryStore {
     pub fn serve_document(&self, url: &str, body: &str, cache_control: Option<&str>) {
         self.web.borrow_mut().insert(
             url.to_owned(),
-            crate::cimd::FetchedDocument {
+            crate::net::FetchedDocument {
                 status: 200,
                 content_type: Some("application/json; charset=utf-8".into()),
                 body: body.as_bytes().to_vec(),
@@ -580,8 +580,37 @@ impl MemoryStore {
     }
 
     /// Answers `url` with `response` as it is.
-    pub fn serve_response(&self, url: &str, response: crate::cimd::FetchedDocument) {
+    pub fn serve_response(&self, url: &str, response: crate::net::FetchedDocument) {
         self.web.borrow_mut().insert(url.to_owned(), response);
+    }
+}
+
+impl crate::net::Fetch for MemoryStore {
+    /// The document served at `url`, cut at `max_bytes` + 1 as the Worker's fetch cuts it.
+    async fn get(
+        &self,
+        url: &crate::net::SafeUrl,
+        max_bytes: usize,
+    ) -> Result<crate::net::FetchedDocument, crate::net::FetchError> {
+        self.fetched.borrow_mut().push(url.as_str().to_owned());
+        let mut response = self
+            .web
+            .borrow()
+            .get(url.as_str())
+            .cloned()
+            .ok_or_else(|| crate::net::FetchError("no such host".into()))?;
+        response.body.truncate(max_bytes.saturating_add(1));
+        Ok(response)
+    }
+
+    async fn post_form(
+        &self,
+        url: &crate::net::SafeUrl,
+        _body: &str,
+        _authorization: Option<&str>,
+        _max_bytes: usize,
+    ) -> Result<crate::net::FetchedDocument, crate::net::FetchError> {
+        Err(crate::net::FetchError(format!("{url}: nothing to post to")))
     }
 }
 
@@ -631,18 +660,6 @@ impl crate::cimd::MetadataDocuments for MemoryStore {
         }
         ids.insert(jti_hash.as_hex().to_owned(), expires_at);
         Ok(true)
-    }
-
-    async fn fetch_document(
-        &self,
-        url: &crate::cimd::CimdUrl,
-    ) -> Result<crate::cimd::FetchedDocument, crate::cimd::FetchError> {
-        self.fetched.borrow_mut().push(url.as_str().to_owned());
-        self.web
-            .borrow()
-            .get(url.as_str())
-            .cloned()
-            .ok_or_else(|| crate::cimd::FetchError("no such host".into()))
     }
 
     async fn document_client_disabled(&self, client_id: &ClientId) -> Result<bool, StoreError> {

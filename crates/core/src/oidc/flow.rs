@@ -15,6 +15,7 @@ use crate::form::Form;
 use crate::jose::jwk::JwkSet;
 use crate::jose::signer::Signer;
 use crate::login::{self, LoginOutcome};
+use crate::net::SafeUrl;
 use crate::paths;
 use crate::rng::Rng;
 use crate::secret::{BrowserBinding, OidcState};
@@ -252,13 +253,25 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                 None
             }
         };
-        let (status, body) = upstream
+        let response = upstream
             .post_form(
                 &metadata.token_endpoint,
                 &form.finish(),
                 authorization.as_deref(),
+                super::MAX_UPSTREAM_BYTES,
             )
-            .await?;
+            .await
+            .map_err(|e| UpstreamError(e.0))?;
+        if response.body.len() > super::MAX_UPSTREAM_BYTES {
+            return Err(OidcFailure::Unavailable(format!(
+                "the token endpoint answered more than {} bytes",
+                super::MAX_UPSTREAM_BYTES
+            )));
+        }
+        let (status, body) = (
+            response.status,
+            String::from_utf8_lossy(&response.body).into_owned(),
+        );
         match status {
             200 => {}
             400..=499 => return Err(Reason::UpstreamTokenRefused.into()),
@@ -306,7 +319,14 @@ async fn metadata(
     provider: &Provider,
     upstream: &impl Upstream,
 ) -> Result<ProviderMetadata, OidcFailure> {
-    let url = discovery::discovery_url(&provider.issuer);
+    let url = provider
+        .endpoint(&discovery::discovery_url(&provider.issuer))
+        .map_err(|e| {
+            OidcFailure::Unavailable(format!(
+                "the discovery URL of provider {:?} is refused: {e:?}",
+                provider.id
+            ))
+        })?;
     let document = upstream.get_document(&url, false).await?;
     match ProviderMetadata::parse(provider, &document) {
         Ok(metadata) => Ok(metadata),
@@ -323,7 +343,7 @@ async fn metadata(
 /// The provider's JWK Set, cached unless `refresh`.
 async fn fetch_jwks(
     upstream: &impl Upstream,
-    url: &str,
+    url: &SafeUrl,
     refresh: bool,
 ) -> Result<JwkSet, OidcFailure> {
     let document = upstream.get_document(url, refresh).await?;

@@ -20,6 +20,7 @@ pub mod state;
 pub use flow::{OidcFailure, OidcStart};
 
 use crate::jose::signer::JwkVerifier;
+use crate::net::{Fetch, SafeUrl};
 
 /// A forced JWKS refetch (an ID token named an unknown `kid`) happens at most this often per
 /// provider, so that tokens with made-up key ids cannot make gatehouse hammer the provider.
@@ -42,27 +43,25 @@ impl std::fmt::Display for UpstreamError {
     }
 }
 
-/// The platform's side of talking to a provider, including verifying its signatures under the
+/// The largest answer read from a provider (discovery document, JWK Set, token response), in
+/// bytes.
+pub const MAX_UPSTREAM_BYTES: usize = 256 * 1024;
+
+/// The platform's side of talking to a provider: its requests ([`Fetch`], to endpoints that
+/// passed the outbound rule), a cache of its documents, and verifying its signatures under the
 /// keys it publishes ([`JwkVerifier`]).
 #[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
-pub trait Upstream: JwkVerifier {
-    /// `GET` of a JSON document (discovery, JWK Set) that answered `200`. With `refresh` false
-    /// a cached copy (at most [`UPSTREAM_CACHE_SECS`] old) may answer; with `true` the document
-    /// is fetched again, unless it was force-fetched within [`JWKS_REFETCH_MIN_SECS`].
-    async fn get_document(&self, url: &str, refresh: bool) -> Result<String, UpstreamError>;
+pub trait Upstream: Fetch + JwkVerifier {
+    /// The body of a JSON document (discovery, JWK Set) that answered `200` to a `GET` through
+    /// [`Fetch::get`]. With `refresh` false a cached copy (at most [`UPSTREAM_CACHE_SECS`] old)
+    /// may answer; with `true` the document is fetched again, unless it was force-fetched
+    /// within [`JWKS_REFETCH_MIN_SECS`].
+    async fn get_document(&self, url: &SafeUrl, refresh: bool) -> Result<String, UpstreamError>;
     /// The document `get_document` gave for `url` failed validation: no cached copy of it may
     /// answer again, and it is fetched afresh at most once per [`REFUSED_DOCUMENT_RETRY_SECS`]
     /// (until then `get_document` fails without a request). Only documents that passed
     /// validation are kept.
-    async fn refuse_document(&self, url: &str);
-    /// `POST` of a form (the token request); the status and body of the answer, whatever the
-    /// status.
-    async fn post_form(
-        &self,
-        url: &str,
-        body: &str,
-        authorization: Option<&str>,
-    ) -> Result<(u16, String), UpstreamError>;
+    async fn refuse_document(&self, url: &SafeUrl);
 }
 
 #[cfg(test)]

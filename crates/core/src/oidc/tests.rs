@@ -115,6 +115,62 @@ fn discovery_needs_the_exact_issuer_and_https_endpoints() {
     );
 }
 
+/// Issue 19: an identity provider's endpoints were held to "https" alone, so a discovery
+/// document could point gatehouse's token request or JWK Set fetch at a cloud metadata address
+/// or a private network; they follow the one outbound rule of CIMD now (`crate::net`).
+#[test]
+fn endpoints_gatehouse_calls_must_be_public_and_the_issuer_too() {
+    let provider = &providers(
+        r#"[{"id":"c","name":"C","issuer":"https://i.example","client_id":"c","public_client":true}]"#,
+    )
+    .unwrap()[0];
+    let document = |authorize: &str, token: &str, jwks: &str| {
+        format!(
+            r#"{{"issuer":"https://i.example","authorization_endpoint":"{authorize}","token_endpoint":"{token}","jwks_uri":"{jwks}"}}"#
+        )
+    };
+    let public = "https://i.example/x";
+    for inside in [
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.1/t",
+        "https://127.0.0.1/t",
+        "https://[::1]/t",
+        "https://localhost/t",
+        "https://intranet/t",
+    ] {
+        for (token, jwks) in [(inside, public), (public, inside)] {
+            assert_eq!(
+                ProviderMetadata::parse(provider, &document(public, token, jwks)),
+                Err(DiscoveryError::InsecureEndpoint),
+                "{token} {jwks}"
+            );
+        }
+    }
+    // The browser's endpoint is not called by gatehouse: https is all it needs.
+    assert!(
+        ProviderMetadata::parse(
+            provider,
+            &document("https://sso.corp.internal/a", public, public)
+        )
+        .is_ok()
+    );
+    for issuer in [
+        "https://10.1.2.3",
+        "https://169.254.169.254",
+        "https://localhost",
+    ] {
+        let error = providers(&format!(
+            r#"[{{"id":"c","name":"C","issuer":"{issuer}","client_id":"c","public_client":true}}]"#
+        ))
+        .unwrap_err();
+        assert!(
+            error.problem.contains("private"),
+            "{issuer}: {}",
+            error.problem
+        );
+    }
+}
+
 #[test]
 fn nonce_and_verifier_are_derived_from_the_state_and_differ_by_key() {
     let a = derive(&[1; 32], "state-a");

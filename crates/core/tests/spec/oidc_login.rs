@@ -17,6 +17,7 @@ use gatehouse_core::jose::jwk::Jwk;
 use gatehouse_core::jose::jws::Alg;
 use gatehouse_core::jose::signer::JwkVerifier;
 use gatehouse_core::login::{LoginOutcome, LoginPrompt};
+use gatehouse_core::net::{Fetch, FetchError, FetchedDocument, SafeUrl};
 use gatehouse_core::oidc::{OidcFailure, OidcStart, Upstream, UpstreamError};
 use gatehouse_core::server::AuthorizeOutcome;
 use gatehouse_core::site::Site;
@@ -145,11 +146,11 @@ impl FakeIdp {
 }
 
 impl Upstream for FakeIdp {
-    async fn get_document(&self, url: &str, refresh: bool) -> Result<String, UpstreamError> {
+    async fn get_document(&self, url: &SafeUrl, refresh: bool) -> Result<String, UpstreamError> {
         if self.down.get() {
             return Err(UpstreamError("connection refused".into()));
         }
-        match url {
+        match url.as_str() {
             "https://idp.test/.well-known/openid-configuration" => Ok(json!({
                 "issuer": *self.discovery_issuer.borrow(),
                 "authorization_endpoint": "https://idp.test/authorize",
@@ -173,26 +174,43 @@ impl Upstream for FakeIdp {
         }
     }
 
-    async fn refuse_document(&self, url: &str) {
-        self.refused.borrow_mut().push(url.to_owned());
+    async fn refuse_document(&self, url: &SafeUrl) {
+        self.refused.borrow_mut().push(url.as_str().to_owned());
+    }
+}
+
+/// The answer of the fake token endpoint.
+fn answer(status: u16, body: String) -> Result<FetchedDocument, FetchError> {
+    Ok(FetchedDocument {
+        status,
+        body: body.into_bytes(),
+        ..FetchedDocument::default()
+    })
+}
+
+impl Fetch for FakeIdp {
+    async fn get(&self, url: &SafeUrl, _max_bytes: usize) -> Result<FetchedDocument, FetchError> {
+        // gatehouse reads the provider's documents through `get_document`, its cache.
+        Err(FetchError(format!("{url}: not fetched directly")))
     }
 
     async fn post_form(
         &self,
-        url: &str,
+        url: &SafeUrl,
         body: &str,
         authorization: Option<&str>,
-    ) -> Result<(u16, String), UpstreamError> {
-        assert_eq!(url, "https://idp.test/token");
+        _max_bytes: usize,
+    ) -> Result<FetchedDocument, FetchError> {
+        assert_eq!(url.as_str(), "https://idp.test/token");
         if self.down.get() || self.token_endpoint_down.get() {
-            return Err(UpstreamError("connection refused".into()));
+            return Err(FetchError("connection refused".into()));
         }
         *self.last_token_request.borrow_mut() =
             Some((body.to_owned(), authorization.map(str::to_owned)));
         let f: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes())
             .into_owned()
             .collect();
-        let invalid = Ok((400, r#"{"error":"invalid_grant"}"#.to_owned()));
+        let invalid = answer(400, r#"{"error":"invalid_grant"}"#.to_owned());
         let Some(pending) = self.pending.borrow_mut().remove(&f["code"]) else {
             return invalid;
         };
@@ -214,10 +232,10 @@ impl Upstream for FakeIdp {
         if let Some(tamper) = *self.tamper.borrow() {
             id_token = tamper(id_token);
         }
-        Ok((
+        answer(
             200,
             json!({"access_token":"at","token_type":"Bearer","id_token":id_token}).to_string(),
-        ))
+        )
     }
 }
 
