@@ -21,11 +21,11 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use futures_util::future::{Either, select};
 use gatehouse_core::crypto::sha256_hex;
+use gatehouse_core::jose::alg::Alg;
 use gatehouse_core::jose::jwk::Jwk;
-use gatehouse_core::jose::jws::Alg;
 use gatehouse_core::jose::signer::JwkVerifier;
 use gatehouse_core::net::{self, Fetch, FetchError, FetchedDocument, SafeUrl};
-use gatehouse_core::oidc::{
+use gatehouse_core::oidc::upstream::{
     JWKS_REFETCH_MIN_SECS, MAX_UPSTREAM_BYTES, REFUSED_DOCUMENT_RETRY_SECS, UPSTREAM_CACHE_SECS,
     Upstream, UpstreamError,
 };

@@ -264,11 +264,11 @@ pub async fn pbkdf2(password: &[u8], salt: &[u8], rounds: u32, len: usize) -> Re
 /// from its JWK (`crypto.subtle.importKey` with format `"jwk"`).
 pub async fn verify_jwk(
     jwk: &gatehouse_core::jose::jwk::Jwk,
-    alg: gatehouse_core::jose::jws::Alg,
+    alg: gatehouse_core::jose::alg::Alg,
     message: &[u8],
     signature: &[u8],
 ) -> Result<bool> {
-    use gatehouse_core::jose::jws::Alg as JwsAlg;
+    use gatehouse_core::jose::alg::Alg as JwsAlg;
     let text = |v: &Option<String>| JsValue::from_str(v.as_deref().unwrap_or_default());
     let (data, algorithm) = match alg {
         JwsAlg::Rs256 => (

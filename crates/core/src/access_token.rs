@@ -9,7 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Reason;
-use crate::jose::jws::{self, Accept, Alg, HighS, JwsError};
+use crate::jose::alg::Alg;
+use crate::jose::jws::{self, Accept, HighS, JwsError};
 use crate::jose::signer::Signer;
 use crate::store::StoreError;
 use crate::time::UnixTime;

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cimd::{self, CimdPolicy, CimdUrl, MetadataDocuments};
 use crate::error::Reason;
+use crate::jose::alg::Alg;
 use crate::jose::jwk::JwkSet;
-use crate::jose::jws::{self, Accept, Alg, HighS, Jws, JwsError};
+use crate::jose::jws::{self, Accept, HighS, Jws, JwsError};
 use crate::jose::signer::JwkVerifier;
 use crate::store::{ClientRecord, StoreError};
 use crate::time::UnixTime;

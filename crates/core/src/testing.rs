@@ -11,8 +11,8 @@ use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 
 use crate::grant_id::GrantId;
+use crate::jose::alg::Alg;
 use crate::jose::jwk::{Jwk, JwkSet};
-use crate::jose::jws::Alg;
 use crate::jose::signer::{AccessSigner, JwkVerifier, RsaPublicKey, Signer, SigningError};
 use crate::password::Pbkdf2;
 use crate::rng::Rng;

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::jws::Alg;
+use super::alg::Alg;
 
 /// A public key (RFC 7517 §4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

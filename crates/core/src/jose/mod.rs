@@ -6,6 +6,7 @@
 //! assertions, ID tokens, origin assertions) keep their claims and their checks, and map
 //! [`jws::JwsError`] and [`signer::SigningError`] to their own errors.
 
+pub mod alg;
 pub mod jwk;
 pub mod jws;
 pub mod signer;

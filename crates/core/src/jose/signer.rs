@@ -5,8 +5,8 @@
 //! CPU than P-256 compiled to wasm); native tests use `testing::TestSigner` on the `p256` crate,
 //! and an independent JWT library checks both.
 
+use super::alg::Alg;
 use super::jwk::{Jwk, JwkSet};
-use super::jws::Alg;
 
 /// The keys could not be read, made or used: a platform failure (the database holding them,
 /// the secret sealing them), never the token's fault. Callers map it to their own error

@@ -6,9 +6,10 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::discovery::{self, ProviderMetadata};
 use super::id_token::{self, Expected};
+use super::identity;
 use super::provider::Provider;
 use super::state::{self, STATE_KEY_LABEL, STATE_TTL_SECS, StateRecord, StateUse};
-use super::{Upstream, UpstreamError, identity};
+use super::upstream::{MAX_UPSTREAM_BYTES, Upstream, UpstreamError};
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
@@ -258,14 +259,14 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                 &metadata.token_endpoint,
                 &form.finish(),
                 authorization.as_deref(),
-                super::MAX_UPSTREAM_BYTES,
+                MAX_UPSTREAM_BYTES,
             )
             .await
             .map_err(|e| UpstreamError(e.0))?;
-        if response.body.len() > super::MAX_UPSTREAM_BYTES {
+        if response.body.len() > MAX_UPSTREAM_BYTES {
             return Err(OidcFailure::Unavailable(format!(
                 "the token endpoint answered more than {} bytes",
-                super::MAX_UPSTREAM_BYTES
+                MAX_UPSTREAM_BYTES
             )));
         }
         let (status, body) = (

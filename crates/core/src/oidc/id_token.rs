@@ -17,7 +17,8 @@ use serde::Deserialize;
 
 use crate::crypto::ct_eq_digest;
 use crate::error::Reason;
-use crate::jose::jws::{self, Accept, Alg, HighS, Jws, JwsError};
+use crate::jose::alg::Alg;
+use crate::jose::jws::{self, Accept, HighS, Jws, JwsError};
 use crate::time::UnixTime;
 
 /// Longest ID token accepted, in bytes (a token with a few hundred groups fits).

@@ -5,8 +5,9 @@ use super::id_token::parse as split;
 use super::provider::parse;
 use super::state::{authorization_url, derive};
 use crate::error::Reason;
+use crate::jose::alg::Alg as JwsAlg;
 use crate::jose::jwk::JwkSet as Jwks;
-use crate::jose::jws::{Alg as JwsAlg, HighS};
+use crate::jose::jws::HighS;
 
 fn providers(json: &str) -> Result<Vec<super::provider::Provider>, crate::config::ConfigError> {
     let secrets = BTreeMap::from([("S".to_owned(), "secret".to_owned())]);
