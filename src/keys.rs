@@ -467,12 +467,7 @@ impl AccessSigner for WebCryptoSigner<'_> {
             .into_iter()
             .filter(|k| self.now.0 < k.expires_at)
             .filter_map(|k| match k.public_parts {
-                Public::Rsa { n, e, cert } => Some(RsaPublicKey {
-                    kid: k.kid,
-                    n,
-                    e,
-                    cert_pem: cert,
-                }),
+                Public::Rsa { n, e, cert } => Some(RsaPublicKey::new(k.kid, n, e, cert)),
                 Public::Ec { .. } => None,
             })
             .collect())

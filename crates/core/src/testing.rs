@@ -174,12 +174,12 @@ impl AccessSigner for TestSigner {
         )
         .map_err(SigningError)?;
         let cert_pem = crate::jose::x509::certificate_pem(&tbs, &rs256_sign(&key, &tbs));
-        Ok(vec![RsaPublicKey {
-            kid: TEST_RSA_KID.into(),
-            n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
-            e: URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+        Ok(vec![RsaPublicKey::new(
+            TEST_RSA_KID.into(),
+            URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+            URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
             cert_pem,
-        }])
+        )])
     }
 }
 

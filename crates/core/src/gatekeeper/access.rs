@@ -176,16 +176,13 @@ impl CertsDocument {
     /// The document for `keys` (the current key first); `None` without any key.
     pub fn new(keys: &[RsaPublicKey]) -> Option<Self> {
         let pem = |k: &RsaPublicKey| PemCert {
-            kid: k.kid.clone(),
+            kid: k.kid().to_owned(),
             cert: k.cert_pem.clone(),
         };
         Some(Self {
             public_cert: pem(keys.first()?),
             public_certs: keys.iter().map(pem).collect(),
-            keys: keys
-                .iter()
-                .map(|k| Jwk::rs256(k.kid.clone(), k.n.clone(), k.e.clone()))
-                .collect(),
+            keys: keys.iter().map(|k| k.jwk.clone()).collect(),
         })
     }
 }

@@ -56,14 +56,25 @@ pub trait Signer: JwkVerifier {
 /// self-signed certificate that carries it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RsaPublicKey {
-    /// The key id assertions carry in their header.
-    pub kid: String,
-    /// base64url modulus (RFC 7518 §6.3.1.1).
-    pub n: String,
-    /// base64url public exponent (RFC 7518 §6.3.1.2).
-    pub e: String,
+    /// The key as it is published ([`Jwk::rs256`]), its id the one assertions carry.
+    pub jwk: Jwk,
     /// The key in a self-signed X.509 certificate, PEM (RFC 7468 §5).
     pub cert_pem: String,
+}
+
+impl RsaPublicKey {
+    /// The key and its certificate.
+    pub fn new(kid: String, n: String, e: String, cert_pem: String) -> Self {
+        Self {
+            jwk: Jwk::rs256(kid, n, e),
+            cert_pem,
+        }
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        self.jwk.kid.as_deref().unwrap_or_default()
+    }
 }
 
 /// Signs with the RS256 keys of the Access-compatible assertion
