@@ -3,11 +3,11 @@
 use gatehouse_core::config::{ConfigError, MISCONFIGURED_RETRY_AFTER_SECS, OriginIdentity};
 use gatehouse_core::error::{OAuthError, Reason};
 use gatehouse_core::gatekeeper::access::CertsDocument;
+use gatehouse_core::jose::signer::{AccessSigner, Signer};
 use gatehouse_core::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 use gatehouse_core::paths::{self, WellKnown};
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Server;
-use gatehouse_core::signer::{AccessSigner, Signer};
 use gatehouse_core::site::Site;
 use gatehouse_core::time::Clock;
 use worker::worker_sys::web_sys;

@@ -100,7 +100,7 @@ pub enum AuthError {
 /// Authenticates the client of a form request with its registered method.
 pub async fn authenticate(
     store: &(impl ClientStore + MetadataDocuments),
-    verification: &Verification<'_, impl crate::signer::Signer>,
+    verification: &Verification<'_, impl crate::jose::signer::Signer>,
     form: &Form,
     authorization: Option<&str>,
     now: UnixTime,

@@ -11,6 +11,7 @@ use crate::csrf;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::login_throttle::{self, Verdict};
 use crate::migration::HeldWrite;
 use crate::oidc::provider::Provider;
@@ -19,7 +20,6 @@ use crate::paths;
 use crate::registration;
 use crate::rng::Rng;
 use crate::secret::SessionId;
-use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{LoginAttempt, Person, SessionRecord, Store, StoreError};
 

@@ -13,9 +13,9 @@ use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::Store;
 use crate::time::UnixTime;
 

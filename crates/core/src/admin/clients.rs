@@ -11,9 +11,9 @@ use crate::audit::AuditKind;
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{ClientUse, Store};
 use crate::types::ClientId;
 

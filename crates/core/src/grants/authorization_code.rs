@@ -15,10 +15,10 @@ use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
 use crate::grants::TokenResponse;
+use crate::jose::signer::Signer;
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{CodeBinding, CodeRecord, Consumed, GrantRecord, RevocationReason, Store};
 use crate::time::UnixTime;
 

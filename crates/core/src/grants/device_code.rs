@@ -15,9 +15,9 @@ use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
 use crate::grants::TokenResponse;
+use crate::jose::signer::Signer;
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{DeviceStatus, Store};
 use crate::time::UnixTime;
 
