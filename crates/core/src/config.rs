@@ -13,10 +13,10 @@ use crate::gatekeeper::route::{PathPattern, RouteRule};
 use crate::password::{PasswordHash, PasswordHashError};
 use crate::types::{Scope, Scopes};
 
-/// Access tokens live this long unless an app says otherwise (RFC 9700 §2.2.2: short-lived).
-pub const ACCESS_TOKEN_TTL_SECS: u64 = 600;
-/// The longest access-token lifetime an app may configure.
-pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 86_400;
+pub use crate::access_token::{ACCESS_TOKEN_TTL_SECS, MAX_ACCESS_TOKEN_TTL_SECS};
+pub use crate::error::ConfigError;
+pub use crate::server_secret::ServerSecret;
+
 /// Refresh tokens live this long unless an app says otherwise; every use rotates them.
 pub const REFRESH_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 /// A signing key signs for this long before the next one takes over (`SIGNING_KEY_ROTATION_SECS`).
@@ -26,27 +26,6 @@ pub const SIGNING_KEY_ROTATION_SECS: u64 = 30 * 24 * 3600;
 pub const MISCONFIGURED_RETRY_AFTER_SECS: u64 = 60;
 /// The shortest server secret accepted: 256 bits of entropy as hex or base64 needs 32+ chars.
 const MIN_SECRET_CHARS: usize = 32;
-
-/// A misconfiguration: which setting, what is wrong with it, and how to fix it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The variable or secret at fault, e.g. `APPS`.
-    pub setting: &'static str,
-    /// What is wrong.
-    pub problem: String,
-    /// What the operator should do.
-    pub fix: &'static str,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "configuration error in {}: {}. Fix: {}",
-            self.setting, self.problem, self.fix
-        )
-    }
-}
 
 /// The validated configuration.
 #[derive(Debug)]
@@ -192,66 +171,6 @@ impl Policy {
     pub fn admits_person(&self, person: &crate::store::Person) -> bool {
         self.admits(&person.email, &person.groups)
     }
-}
-
-/// The server secret (`GATEHOUSE_SECRET`), and the one it replaced while a rotation is under way
-/// (`GATEHOUSE_SECRET_PREVIOUS`). Internal keys are derived from it by label, so one secret
-/// serves several purposes without any two sharing a key.
-///
-/// Rotation: every new value (a tag, a sealed key, a MAC) is made under the current secret;
-/// a value made under the previous one is still accepted until the operator removes it, so a
-/// new secret ends nothing that is live ([`ServerSecret::derive_previous`]).
-pub struct ServerSecret {
-    current: Vec<u8>,
-    previous: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for ServerSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ServerSecret([redacted])")
-    }
-}
-
-impl ServerSecret {
-    /// A 256-bit key for `label`: HMAC-SHA256(secret, label), the HKDF-Expand step of RFC 5869
-    /// §2.3 for a single block, which is all a 32-byte key needs. Everything new is made with
-    /// this key.
-    pub fn derive(&self, label: &str) -> [u8; 32] {
-        derive_key(&self.current, label)
-    }
-
-    /// The key for `label` under the previous secret, while one is configured: what values made
-    /// before the rotation are checked with once the current key does not match.
-    pub fn derive_previous(&self, label: &str) -> Option<[u8; 32]> {
-        self.previous.as_deref().map(|p| derive_key(p, label))
-    }
-
-    /// The keys for `label` a presented value may have been made with: the current one first.
-    pub fn derive_accepted(&self, label: &str) -> impl Iterator<Item = [u8; 32]> + use<> {
-        std::iter::once(self.derive(label)).chain(self.derive_previous(label))
-    }
-
-    /// A secret of these characters, for unit tests.
-    #[cfg(test)]
-    pub(crate) fn parse_for_tests(text: &str) -> Self {
-        Self {
-            current: text.as_bytes().to_vec(),
-            previous: None,
-        }
-    }
-
-    /// A secret of these characters that replaced `previous`, for unit tests.
-    #[cfg(any(test, feature = "testing"))]
-    pub fn rotated_for_tests(current: &str, previous: &str) -> Self {
-        Self {
-            current: current.as_bytes().to_vec(),
-            previous: Some(previous.as_bytes().to_vec()),
-        }
-    }
-}
-
-fn derive_key(secret: &[u8], label: &str) -> [u8; 32] {
-    crate::crypto::hmac_sha256(secret, &[label.as_bytes(), &[1]])
 }
 
 /// Every variable and secret gatehouse reads, by name: the Worker's environment and
@@ -892,7 +811,7 @@ fn parse_secret(text: Option<&str>, previous: Option<&str>) -> Result<ServerSecr
         Some(p) if p.trim().is_empty() => None,
         Some(p) => Some(parse_one_secret(names::GATEHOUSE_SECRET_PREVIOUS, Some(p))?),
     };
-    Ok(ServerSecret { current, previous })
+    Ok(ServerSecret::new(current, previous))
 }
 
 fn parse_one_secret(setting: &'static str, text: Option<&str>) -> Result<Vec<u8>, ConfigError> {

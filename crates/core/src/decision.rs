@@ -16,8 +16,8 @@ use std::cell::RefCell;
 use serde::Serialize;
 
 use crate::audit::AuditKind;
-use crate::config::ServerSecret;
 use crate::error::{OAuthError, Reason};
+use crate::server_secret::ServerSecret;
 
 /// The label of the key the subject hash is made with.
 const SUBJECT_KEY_LABEL: &str = "log-subject";

@@ -45,6 +45,7 @@ pub mod revocation;
 pub mod rng;
 pub mod secret;
 pub mod server;
+pub mod server_secret;
 pub mod session_cookie;
 pub mod signer;
 pub mod site;

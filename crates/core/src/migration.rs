@@ -292,7 +292,7 @@ pub async fn drain(store: &impl Store, now: UnixTime) -> Result<Drained, StoreEr
 /// outlive the mode, however long it lasts: each one is written again once half its lifetime
 /// has passed. Returns how many were renewed; one that fails is tried again on the next run.
 pub async fn renew(store: &impl Store, now: UnixTime) -> Result<usize, StoreError> {
-    let half = crate::config::MAX_ACCESS_TOKEN_TTL_SECS / 2;
+    let half = crate::access_token::MAX_ACCESS_TOKEN_TTL_SECS / 2;
     let mut renewed = 0;
     for held in store.held(DRAIN_BATCH).await? {
         let HeldWrite::RevokeGrant(revocation) = &held.write else {

@@ -28,8 +28,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access_token::MAX_ACCESS_TOKEN_TTL_SECS;
 use crate::audit::{AuditEvent, AuditKind};
-use crate::config::MAX_ACCESS_TOKEN_TTL_SECS;
 use crate::grant_id::GrantId;
 use crate::migration::{Held, HeldWrite};
 use crate::queue::QueueMessage;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// Scopes asked for when a provider names none (OpenID Connect Core §5.4).
 pub const DEFAULT_SCOPES: &str = "openid email profile";

@@ -6,7 +6,7 @@ use super::provider::parse;
 use super::state::{authorization_url, derive};
 use crate::error::Reason;
 
-fn providers(json: &str) -> Result<Vec<super::provider::Provider>, crate::config::ConfigError> {
+fn providers(json: &str) -> Result<Vec<super::provider::Provider>, crate::error::ConfigError> {
     let secrets = BTreeMap::from([("S".to_owned(), "secret".to_owned())]);
     parse(Some(json), &secrets)
 }
