@@ -6,12 +6,10 @@
 #![warn(missing_docs)]
 
 pub mod health;
-pub mod queue;
 
 pub mod access_token;
 pub mod admin;
 pub mod agents;
-pub mod audit;
 pub mod authorize;
 pub mod cimd;
 pub mod client_assertion;
@@ -35,6 +33,7 @@ pub mod login_throttle;
 pub mod markdown;
 pub mod metadata;
 pub mod migration;
+pub mod model;
 pub mod oidc;
 pub mod password;
 pub mod paths;
@@ -56,3 +55,5 @@ pub mod testing;
 pub mod time;
 pub mod types;
 pub mod x509;
+// Old paths, until the modules that name them are updated.
+pub use model::{audit, queue};

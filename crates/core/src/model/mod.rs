@@ -1,0 +1,4 @@
+//! The records gatehouse stores.
+
+pub mod audit;
+pub mod queue;
