@@ -243,7 +243,7 @@ impl ClientStore for WorkerStore<'_> {
         &self,
         client: &ClientRecord,
         registered_from: &str,
-        event: &gatehouse_core::audit::AuditEvent,
+        event: &gatehouse_core::model::audit::AuditEvent,
         limit: RegistrationLimit,
     ) -> Result<bool, StoreError> {
         let metadata = serde_json::to_string(&client.metadata).map_err(|_| corrupt("client"))?;
@@ -1156,7 +1156,7 @@ impl HeldWrites for WorkerStore<'_> {
 impl RevocationQueue for WorkerStore<'_> {
     async fn enqueue(
         &self,
-        message: &gatehouse_core::queue::QueueMessage,
+        message: &gatehouse_core::model::queue::QueueMessage,
     ) -> Result<(), StoreError> {
         self.bindings
             .queue()?
@@ -1183,7 +1183,7 @@ struct AuditRow {
 /// index for each (`audit_events_by_app`, `…_by_subject`, `…_by_client`, `…_by_kind`, all
 /// ending in `at`) instead of scanning; an `x IS NULL OR` condition would defeat them. The SQL
 /// is made of fixed fragments; values are bound.
-fn audit_query(query: &gatehouse_core::audit::AuditQuery<'_>) -> (String, Vec<JsValue>) {
+fn audit_query(query: &gatehouse_core::model::audit::AuditQuery<'_>) -> (String, Vec<JsValue>) {
     let mut sql = String::from(
         "SELECT id, at, kind, subject, client_id, app, grant_id, source_ip, detail \
          FROM audit_events WHERE app = ?",
@@ -1224,7 +1224,7 @@ impl WorkerStore<'_> {
     /// The statement appending an audit event, alone or in a batch with what it records.
     fn audit_insert(
         &self,
-        event: &gatehouse_core::audit::AuditEvent,
+        event: &gatehouse_core::model::audit::AuditEvent,
         at: UnixTime,
     ) -> Result<D1PreparedStatement, StoreError> {
         self.audit_statement(
@@ -1239,7 +1239,7 @@ impl WorkerStore<'_> {
     /// stored the client `client_id` (a new id, so no earlier row has it).
     fn audit_insert_for_new_client(
         &self,
-        event: &gatehouse_core::audit::AuditEvent,
+        event: &gatehouse_core::model::audit::AuditEvent,
         at: UnixTime,
         client_id: &ClientId,
     ) -> Result<D1PreparedStatement, StoreError> {
@@ -1257,7 +1257,7 @@ impl WorkerStore<'_> {
     fn audit_statement(
         &self,
         sql: &str,
-        event: &gatehouse_core::audit::AuditEvent,
+        event: &gatehouse_core::model::audit::AuditEvent,
         at: UnixTime,
         condition: Option<JsValue>,
     ) -> Result<D1PreparedStatement, StoreError> {
@@ -1279,11 +1279,11 @@ impl WorkerStore<'_> {
     }
 }
 
-impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
+impl gatehouse_core::store::AuditLog for WorkerStore<'_> {
     async fn events(
         &self,
-        query: &gatehouse_core::audit::AuditQuery<'_>,
-    ) -> Result<Vec<gatehouse_core::audit::StoredEvent>, StoreError> {
+        query: &gatehouse_core::model::audit::AuditQuery<'_>,
+    ) -> Result<Vec<gatehouse_core::model::audit::StoredEvent>, StoreError> {
         let (sql, args) = audit_query(query);
         let rows: Vec<AuditRow> = self
             .statement(&sql, &args)?
@@ -1294,9 +1294,9 @@ impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
             .map_err(|e| failed("SELECT audit_events", e))?;
         rows.into_iter()
             .map(|row| {
-                let kind = gatehouse_core::audit::AuditKind::parse(&row.kind)
+                let kind = gatehouse_core::model::audit::AuditKind::parse(&row.kind)
                     .ok_or_else(|| corrupt("audit kind"))?;
-                let event = gatehouse_core::audit::AuditEvent {
+                let event = gatehouse_core::model::audit::AuditEvent {
                     kind,
                     subject: row.subject,
                     client_id: row.client_id,
@@ -1305,7 +1305,7 @@ impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
                     source: row.source_ip,
                     detail: serde_json::from_str(&row.detail).unwrap_or_default(),
                 };
-                Ok(gatehouse_core::audit::StoredEvent {
+                Ok(gatehouse_core::model::audit::StoredEvent {
                     id: row.id as u64,
                     at: secs(row.at),
                     event,
@@ -1316,7 +1316,7 @@ impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
 
     async fn record(
         &self,
-        event: &gatehouse_core::audit::AuditEvent,
+        event: &gatehouse_core::model::audit::AuditEvent,
         at: UnixTime,
     ) -> Result<(), StoreError> {
         self.audit_insert(event, at)?
@@ -1329,7 +1329,7 @@ impl gatehouse_core::audit::AuditLog for WorkerStore<'_> {
     async fn record_once(
         &self,
         key: &str,
-        event: &gatehouse_core::audit::AuditEvent,
+        event: &gatehouse_core::model::audit::AuditEvent,
         at: UnixTime,
     ) -> Result<(), StoreError> {
         // The unique index on idempotency_key (migration 0006) makes a second insert a no-op.

@@ -11,9 +11,9 @@ use gatehouse_core::admin::console::{
 };
 use gatehouse_core::admin::people::ConsolePeople;
 use gatehouse_core::admin::state::ConsoleState;
-use gatehouse_core::audit::AuditKind;
 use gatehouse_core::csrf;
 use gatehouse_core::health::{Check, Report};
+use gatehouse_core::model::audit::AuditKind;
 use gatehouse_core::store::ClientUse;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 

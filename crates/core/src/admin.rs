@@ -20,12 +20,12 @@ pub mod state;
 
 use serde::Serialize;
 
-use crate::audit::{AuditEvent, AuditKind, AuditQuery};
 use crate::error::Reason;
 use crate::form::Form;
 use crate::gatekeeper::request::bearer_token;
 use crate::grant_id::GrantId;
 use crate::migration::{DRAIN_BATCH, Held, HeldWrite};
+use crate::model::audit::{AuditEvent, AuditKind, AuditQuery};
 use crate::rng::Rng;
 use crate::secret::AdminToken;
 use crate::server::{Failure, Server};

@@ -9,12 +9,14 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::cimd::{self, CimdPolicy, CimdUrl, MetadataDocuments};
 use crate::error::Reason;
 use crate::store::{ClientRecord, StoreError};
 use crate::time::UnixTime;
+
+pub use crate::model::client::{ClientJwk, ClientJwks, ClientKeys};
 
 /// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -22,54 +24,6 @@ pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jw
 pub const MAX_ASSERTION_LIFETIME_SECS: u64 = 600;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECS: u64 = 30;
-
-/// One P-256 public key of a client (RFC 7517 §4, RFC 7518 §6.2.1).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientJwk {
-    /// Must be `EC`.
-    pub kty: String,
-    /// Must be `P-256`.
-    pub crv: String,
-    /// base64url x coordinate.
-    pub x: String,
-    /// base64url y coordinate.
-    pub y: String,
-    /// The key's id, matched against the assertion's `kid`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kid: Option<String>,
-}
-
-/// A client's JWK Set (RFC 7517 §5). Keys of other types are ignored when read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientJwks {
-    /// The P-256 keys.
-    pub keys: Vec<ClientJwk>,
-}
-
-impl ClientJwks {
-    /// Parses a JWK Set, keeping its P-256 signature keys; `None` when it has none.
-    pub fn parse(value: &serde_json::Value) -> Option<Self> {
-        let keys: Vec<ClientJwk> = value
-            .get("keys")?
-            .as_array()?
-            .iter()
-            .filter(|k| k.get("use").is_none_or(|u| u == "sig"))
-            .filter_map(|k| serde_json::from_value::<ClientJwk>(k.clone()).ok())
-            .filter(|k| k.kty == "EC" && k.crv == "P-256")
-            .collect();
-        (!keys.is_empty()).then_some(Self { keys })
-    }
-}
-
-/// Where a `private_key_jwt` client's keys are.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientKeys {
-    /// Fetched from this URL (held to the metadata document URL rules).
-    JwksUri(String),
-    /// Given inline in the document.
-    Jwks(ClientJwks),
-}
 
 #[derive(Deserialize)]
 struct Header {

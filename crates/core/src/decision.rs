@@ -15,8 +15,8 @@ use std::cell::RefCell;
 
 use serde::Serialize;
 
-use crate::audit::AuditKind;
 use crate::error::{OAuthError, Reason};
+use crate::model::audit::AuditKind;
 use crate::server_secret::ServerSecret;
 
 /// The label of the key the subject hash is made with.

@@ -55,5 +55,3 @@ pub mod testing;
 pub mod time;
 pub mod types;
 pub mod x509;
-// Old paths, until the modules that name them are updated.
-pub use model::{audit, queue};

@@ -5,12 +5,12 @@
 //! are bounded per account and per source before any hashing (`crate::login_throttle`) and
 //! audited.
 
-use crate::audit::AuditKind;
 use crate::config::Config;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::login_throttle::{self, Verdict};
+use crate::model::audit::AuditKind;
 use crate::password::{self, PasswordHash, Pbkdf2};
 use crate::paths;
 use crate::registration;

@@ -2,7 +2,6 @@
 //! a typed outcome that the Worker turns into HTTP. Nothing here knows about HTTP types.
 
 use crate::access_token::{self, VerifyError};
-use crate::audit::{AuditEvent, AuditKind};
 use crate::authorize::{self, AuthorizationRequest, AuthorizeError};
 use crate::client_auth::{self, AuthError, AuthenticatedClient};
 use crate::config::Config;
@@ -14,6 +13,7 @@ use crate::grants::{self, TokenResponse};
 use crate::introspection::Introspection;
 use crate::login::{self, LoginOutcome};
 use crate::migration::{self, Held, HeldWrite, Migration, Paused};
+use crate::model::audit::{AuditEvent, AuditKind};
 use crate::password::Pbkdf2;
 use crate::registration::{self, MAX_REGISTRATIONS_PER_HOUR, Registered};
 use crate::revocation::{self, Revocation};

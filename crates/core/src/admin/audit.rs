@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::admin::console::ConsoleLinks;
 use crate::admin::{AdminCredentials, MAX_AUDIT_EVENTS};
-use crate::audit::{AuditKind, AuditQuery, StoredEvent};
 use crate::error::Reason;
 use crate::form::Form;
+use crate::model::audit::{AuditKind, AuditQuery, StoredEvent};
 use crate::paths;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};

@@ -6,8 +6,8 @@
 use serde::Serialize;
 
 use crate::admin::AdminCredentials;
-use crate::audit::AuditKind;
 use crate::form::Form;
+use crate::model::audit::AuditKind;
 use crate::paths;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};

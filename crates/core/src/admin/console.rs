@@ -323,7 +323,7 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
             "target": { "grant_ids": ids },
         });
         self.audit(
-            crate::audit::AuditKind::AdminAction,
+            crate::model::audit::AuditKind::AdminAction,
             None,
             None,
             None,

@@ -7,11 +7,11 @@
 //! issued to (RFC 9700 §4.5 counts on PKCE for exactly this; a check after the spend would
 //! undo it).
 
-use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::grants::TokenResponse;
+use crate::model::audit::AuditKind;
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::registration::GrantType;
 use crate::rng::Rng;

@@ -7,11 +7,11 @@
 //! answered `invalid_grant` but does not revoke the grant: unlike a replayed authorization code,
 //! a repeated poll is what a device does when a response crosses its next request.
 
-use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::grants::TokenResponse;
+use crate::model::audit::AuditKind;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::server::{Failure, Server};

@@ -8,10 +8,10 @@ pub mod refresh_token;
 use serde::Serialize;
 
 use crate::access_token::{self, AccessTokenClaims};
-use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::model::audit::AuditKind;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;

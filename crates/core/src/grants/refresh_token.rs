@@ -17,12 +17,12 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::crypto::hmac_sha256;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::grants::{Refresh, TokenResponse};
+use crate::model::audit::AuditKind;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;

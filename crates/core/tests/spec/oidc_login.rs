@@ -356,7 +356,10 @@ fn a_person_logs_in_upstream_and_gets_a_session_with_their_groups() {
     assert!(!body.contains("client_secret"));
     assert_eq!(authorization.unwrap(), basic(CLIENT_ID, CLIENT_SECRET));
     let event = world.store.audit.borrow().last().cloned().unwrap().1;
-    assert_eq!(event.kind, gatehouse_core::audit::AuditKind::LoggedIn);
+    assert_eq!(
+        event.kind,
+        gatehouse_core::model::audit::AuditKind::LoggedIn
+    );
     assert_eq!(event.detail["provider"], "corp");
     assert_eq!(event.detail["name"], "Alice");
 }
