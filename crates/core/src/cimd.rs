@@ -17,9 +17,10 @@ pub mod address;
 
 use serde_json::Value;
 
+use crate::app::{App, HostPattern};
 use crate::client_assertion::{ClientJwks, ClientKeys};
 use crate::client_auth::AuthMethod;
-use crate::config::{App, ConfigError, HostPattern};
+use crate::error::ConfigError;
 use crate::error::Reason;
 use crate::registration::{self, GrantType};
 use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};

@@ -10,6 +10,7 @@ pub mod health;
 pub mod access_token;
 pub mod admin;
 pub mod agents;
+pub mod app;
 pub mod authorize;
 pub mod cimd;
 pub mod client_assertion;

@@ -114,7 +114,7 @@ pub struct ClientMetadata {
     /// The keys of a `private_key_jwt` client (metadata documents only; registration refuses
     /// `jwks` and `jwks_uri`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<crate::client_assertion::ClientKeys>,
+    pub keys: Option<ClientKeys>,
 }
 
 impl ClientMetadata {

@@ -27,7 +27,7 @@ pub struct GrantRecord {
     pub revoked_at: Option<UnixTime>,
     /// Why it was revoked, if it was.
     pub revoked_reason: Option<RevocationReason>,
-    /// When every step of its revocation was known done ([`crate::revocation`]); a grant
+    /// When every step of its revocation was known done (`crate::revocation`); a grant
     /// revoked but not settled has steps a crash may have left out, which any revocation path
     /// runs again.
     pub revocation_settled_at: Option<UnixTime>,

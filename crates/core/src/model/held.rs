@@ -23,7 +23,7 @@ pub const DRAIN_BACKOFF_MAX_SECS: u64 = 3600;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HeldWrite {
-    /// Finish a revocation: every step of [`crate::revocation`] again, the deny entry first.
+    /// Finish a revocation: every step of `crate::revocation` again, the deny entry first.
     RevokeGrant(Revocation),
     /// Forget a person's consent for a client at an app.
     WithdrawConsent {
@@ -123,7 +123,7 @@ pub struct Held {
     /// Not tried again before this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<UnixTime>,
-    /// Until when its deny entry was last written (held revocations: [`renew`]).
+    /// Until when its deny entry was last written (held revocations: `crate::migration::renew`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub denied_until: Option<UnixTime>,
 }

@@ -7,7 +7,7 @@ use crate::time::UnixTime;
 /// A local-account login about to be checked, as `crate::login_throttle` counts them.
 #[derive(Clone, Copy, Debug)]
 pub struct LoginAttempt<'a> {
-    /// The account typed ([`crate::login_throttle::account_key`]).
+    /// The account typed (`crate::login_throttle::account_key`).
     pub account: &'a SecretHash,
     /// Where it came from (`registration::source_network`).
     pub source: &'a str,

@@ -37,7 +37,7 @@ pub trait ClientStore {
     ) -> Result<Option<ClientRecord>, StoreError>;
     /// Whether a client whose id carries no tag ([`crate::tag::is_tagged`] is false; not a URL)
     /// may exist: one registered before client ids were tagged, or one the operator inserted
-    /// (`source = 'static'`). Only when it may is the client looked up ([`crate::identifiers`]).
+    /// (`source = 'static'`). Only when it may is the client looked up (`crate::identifiers`).
     /// A `true` need not be exact; a `false` must be, except that an id added in the last
     /// second may be missed. The Worker answers from a per-isolate list of such ids, read again
     /// at most once a second, so that made-up ids cost no round trip each.

@@ -1,6 +1,6 @@
 //! Checked local-account logins.
 
-use crate::model::login::LoginAttempt;
+use crate::model::login::{LoginAttempt, LoginHistory};
 
 use super::StoreError;
 
@@ -17,7 +17,7 @@ pub trait LoginAttempts {
     async fn start_login_attempt(
         &self,
         attempt: &LoginAttempt<'_>,
-    ) -> Result<Result<u64, crate::login_throttle::LoginHistory>, StoreError>;
+    ) -> Result<Result<u64, LoginHistory>, StoreError>;
     /// The password was right: the attempt is a success, and its source becomes known to its
     /// account.
     async fn login_attempt_succeeded(&self, id: u64) -> Result<(), StoreError>;

@@ -1,5 +1,6 @@
 //! Pending upstream OpenID Connect logins.
 
+use crate::model::oidc_state::{StateRecord, StateUse};
 use crate::secret::SecretHash;
 use crate::time::UnixTime;
 
@@ -9,11 +10,8 @@ use super::StoreError;
 #[allow(async_fn_in_trait)]
 pub trait OidcStateStore {
     /// Stores a new pending login.
-    async fn insert_oidc_state(
-        &self,
-        state: &crate::oidc::state::StateRecord,
-        now: UnixTime,
-    ) -> Result<(), StoreError>;
+    async fn insert_oidc_state(&self, state: &StateRecord, now: UnixTime)
+    -> Result<(), StoreError>;
     /// Marks the state used in one atomic step (D1: `UPDATE … WHERE used_at IS NULL`).
     /// Exactly one caller ever receives `Fresh` for a given state, however many race; expiry is
     /// the caller's to check.
@@ -21,5 +19,5 @@ pub trait OidcStateStore {
         &self,
         state_hash: &SecretHash,
         now: UnixTime,
-    ) -> Result<crate::oidc::state::StateUse, StoreError>;
+    ) -> Result<StateUse, StoreError>;
 }
