@@ -36,19 +36,17 @@ use crate::types::ClientId;
 pub use crate::model::revocation::Revocation;
 pub use crate::store::KV_MIN_TTL_SECS;
 
-impl Revocation {
-    /// The same revocation with the grant's person, agent and app filled in from storage, if
-    /// it was made without them (a Queue message of an older build, or storage unreadable).
-    async fn read_in(mut self, store: &impl Store) -> Result<Self, StoreError> {
-        if self.subject.is_none()
-            && let Some(grant) = store.grant(&self.grant_id).await?
-        {
-            self.subject = Some(grant.person.subject);
-            self.client_id = Some(grant.client_id.as_str().to_owned());
-            self.app = Some(grant.app);
-        }
-        Ok(self)
+/// The same revocation with the grant's person, agent and app filled in from storage, if it
+/// was made without them (a Queue message of an older build, or storage unreadable).
+async fn read_in(mut revocation: Revocation, store: &impl Store) -> Result<Revocation, StoreError> {
+    if revocation.subject.is_none()
+        && let Some(grant) = store.grant(&revocation.grant_id).await?
+    {
+        revocation.subject = Some(grant.person.subject);
+        revocation.client_id = Some(grant.client_id.as_str().to_owned());
+        revocation.app = Some(grant.app);
     }
+    Ok(revocation)
 }
 
 /// Until when the edge refuses the grant when the deny entry is written at `now` for a
@@ -162,7 +160,7 @@ async fn write_d1(
     revocation: Revocation,
     now: UnixTime,
 ) -> Result<(), StoreError> {
-    let revocation = revocation.read_in(store).await?;
+    let revocation = read_in(revocation, store).await?;
     store
         .revoke_grant(&revocation.grant_id, revocation.reason, revocation.at)
         .await?;

@@ -3,7 +3,7 @@
 use crate::model::audit::{AuditEvent, AuditQuery, StoredEvent};
 use crate::time::UnixTime;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Where audit events go.
 #[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.

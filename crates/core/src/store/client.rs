@@ -4,7 +4,7 @@ use crate::model::client::{ClientRecord, ClientUse};
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// At most `max` registrations from one network since `since`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

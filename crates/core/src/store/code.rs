@@ -4,7 +4,7 @@ use crate::model::code::{CodeBinding, CodeRecord, Consumed};
 use crate::secret::SecretHash;
 use crate::time::UnixTime;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Authorization codes.
 #[allow(async_fn_in_trait)]

@@ -4,7 +4,7 @@ use crate::model::consent::ConsentRecord;
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Remembered consent: a person let a client use an app with some scopes.
 #[allow(async_fn_in_trait)]

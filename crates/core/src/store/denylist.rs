@@ -4,7 +4,7 @@ use crate::grant_id::GrantId;
 use crate::model::grant::RevocationReason;
 use crate::time::UnixTime;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// KV refuses an expiration less than 60 s ahead (or in the past): "Expiration times must be
 /// at least 60 seconds in the future" (Cloudflare KV docs, "Expiring keys").

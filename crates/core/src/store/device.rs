@@ -6,7 +6,7 @@ use crate::secret::SecretHash;
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Device codes (RFC 8628) and the wrong user codes people typed.
 #[allow(async_fn_in_trait)]

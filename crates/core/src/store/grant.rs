@@ -7,7 +7,7 @@ use crate::secret::SecretHash;
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Grants.
 #[allow(async_fn_in_trait)]

@@ -2,7 +2,7 @@
 
 use crate::model::held::{Held, HeldWrite};
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Where held writes wait: KV, which stays writable while D1 is moved.
 #[allow(async_fn_in_trait)]

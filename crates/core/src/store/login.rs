@@ -2,7 +2,7 @@
 
 use crate::model::login::{LoginAttempt, LoginHistory};
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Checked local-account logins, for the bounds of `crate::login_throttle`.
 #[allow(async_fn_in_trait)]

@@ -17,6 +17,7 @@ mod code;
 mod consent;
 mod denylist;
 mod device;
+mod error;
 mod grant;
 mod held;
 mod login;
@@ -31,6 +32,7 @@ pub use code::CodeStore;
 pub use consent::ConsentStore;
 pub use denylist::{Denylist, KV_MIN_TTL_SECS};
 pub use device::DeviceStore;
+pub use error::StoreError;
 pub use grant::{GrantStore, Issuance, RefreshWrite};
 pub use held::HeldWrites;
 pub use login::LoginAttempts;
@@ -47,16 +49,6 @@ pub use crate::model::grant::{GrantRecord, GrantSummary, RevocationReason};
 pub use crate::model::login::LoginAttempt;
 pub use crate::model::person::{Person, PersonUse, SessionRecord};
 pub use crate::model::refresh::RefreshRecord;
-
-/// A storage failure. The message is for the operator's log; clients see `temporarily_unavailable`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreError(pub String);
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// Everything the authorization server stores.
 pub trait Store:

@@ -4,7 +4,7 @@ use crate::model::oidc_state::{StateRecord, StateUse};
 use crate::secret::SecretHash;
 use crate::time::UnixTime;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Pending upstream OpenID Connect logins (`oidc_states`).
 #[allow(async_fn_in_trait)]

@@ -1,6 +1,6 @@
 //! The `revocations` Queue, as the producer sees it.
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// The `revocations` Queue, as the producer sees it.
 #[allow(async_fn_in_trait)]

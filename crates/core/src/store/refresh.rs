@@ -4,7 +4,7 @@ use crate::model::grant::GrantRecord;
 use crate::model::refresh::RefreshRecord;
 use crate::secret::SecretHash;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Refresh tokens.
 #[allow(async_fn_in_trait)]

@@ -4,7 +4,7 @@ use crate::model::person::{PersonUse, SessionRecord};
 use crate::secret::SecretHash;
 use crate::time::UnixTime;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// People and their browser sessions.
 #[allow(async_fn_in_trait)]
