@@ -1,6 +1,7 @@
-//! The audit log: who (the person), through what (the agent), did what, at which app, when, and
-//! from where. Written in the same request as the act it records; an act whose record cannot be
-//! written fails like any other storage outage.
+//! The audit log's events: who (the person), through what (the agent), did what, at which app,
+//! when, and from where. Written in the same request as the act it records
+//! (`crate::store::AuditLog`); an act whose record cannot be written fails like any other storage
+//! outage.
 
 use serde::{Deserialize, Serialize};
 

@@ -53,7 +53,8 @@ impl Revocation {
         }
     }
 
-    /// A revocation of a grant storage could not read: `crate::revocation::apply` reads it when it can.
+    /// A revocation of a grant storage could not read: `crate::revocation::apply` reads it when
+    /// it can.
     pub fn of_unread(
         grant_id: &GrantId,
         reason: RevocationReason,
