@@ -7,7 +7,7 @@
 //! never by email, and carries no token, code, secret or password: what is noted is ids
 //! (client, grant), the audit action and the [`Reason`], nothing a client sent as a credential.
 //!
-//! Not here: the audit log ([`crate::audit`]), which is the durable record in D1; this line is
+//! Not here: the audit log ([`crate::model::audit`]), which is the durable record in D1; this line is
 //! for operations (who is failing, which agent is refused and why) and lives as long as the
 //! operator's log retention.
 

@@ -47,7 +47,7 @@ pub struct ClientRecord {
     pub expires_at: Option<UnixTime>,
 }
 
-/// A client and its use, for the admin console ([`ClientStore::clients_in_use`]).
+/// A client and its use, for the admin console (`crate::store::ClientStore::clients_in_use`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ClientUse {
     /// The client.

@@ -26,6 +26,7 @@ pub struct LoginHistory {
     pub source_failures: u64,
     /// When the oldest of them happened.
     pub source_oldest: Option<UnixTime>,
-    /// Whether the source logged in to the account within [`KNOWN_SOURCE_SECS`].
+    /// Whether the source logged in to the account within
+    /// `crate::login_throttle::KNOWN_SOURCE_SECS`.
     pub source_known: bool,
 }

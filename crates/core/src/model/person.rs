@@ -30,7 +30,8 @@ pub struct SessionRecord {
     pub expires_at: UnixTime,
 }
 
-/// A person and what they hold, for the admin console ([`SessionStore::people_in_use`]).
+/// A person and what they hold, for the admin console
+/// (`crate::store::SessionStore::people_in_use`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct PersonUse {
     /// Stable subject.
