@@ -72,7 +72,7 @@ pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
     let app_path = paths::document_path(&path)
         .filter(|_| document.is_some())
         .unwrap_or_else(|| path.clone());
-    let Some(site) = Site::resolve(&config, &origin, &host, &app_path) else {
+    let Some(site) = Site::resolve(&config.apps, &origin, &host, &app_path) else {
         // The deep check, like the admin API, is served on an app's host.
         if healthz {
             return health::liveness(Ok(config.as_ref())).map(Into::into);

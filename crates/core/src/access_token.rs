@@ -15,6 +15,11 @@ use crate::jose::signer::Signer;
 use crate::store::StoreError;
 use crate::time::UnixTime;
 
+/// Access tokens live this long unless an app says otherwise (RFC 9700 §2.2.2: short-lived).
+pub const ACCESS_TOKEN_TTL_SECS: u64 = 600;
+/// The longest access-token lifetime an app may configure.
+pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 86_400;
+
 /// Longest token text accepted for verification; ours are well under 1 KiB.
 pub const MAX_TOKEN_BYTES: usize = 4096;
 

@@ -7,7 +7,7 @@
 //! the `Signer`'s WebCrypto in the Worker; RS256 is not supported yet. Each `jti` is accepted
 //! once (RFC 7523 §3 item 7), remembered until the assertion expires.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::cimd::{self, CimdPolicy, CimdUrl, MetadataDocuments};
 use crate::error::Reason;
@@ -47,15 +47,7 @@ fn reason(error: JwsError) -> Reason {
     }
 }
 
-/// Where a `private_key_jwt` client's keys are.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientKeys {
-    /// Fetched from this URL (held to the metadata document URL rules).
-    JwksUri(String),
-    /// Given inline in the document: its P-256 signature keys.
-    Jwks(JwkSet),
-}
+pub use crate::model::client::ClientKeys;
 
 #[derive(Deserialize)]
 #[serde(untagged)]

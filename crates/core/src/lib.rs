@@ -6,12 +6,11 @@
 #![warn(missing_docs)]
 
 pub mod health;
-pub mod queue;
 
 pub mod access_token;
 pub mod admin;
 pub mod agents;
-pub mod audit;
+pub mod app;
 pub mod authorize;
 pub mod cimd;
 pub mod client_assertion;
@@ -37,6 +36,7 @@ pub mod login_throttle;
 pub mod markdown;
 pub mod metadata;
 pub mod migration;
+pub mod model;
 pub mod net;
 pub mod oidc;
 pub mod password;
@@ -49,6 +49,7 @@ pub mod revocation;
 pub mod rng;
 pub mod secret;
 pub mod server;
+pub mod server_secret;
 pub mod session_cookie;
 pub mod site;
 pub mod store;

@@ -5,7 +5,6 @@
 //! are bounded per account and per source before any hashing (`crate::login_throttle`) and
 //! audited.
 
-use crate::audit::AuditKind;
 use crate::context::Context;
 use crate::csrf;
 use crate::error::Reason;
@@ -14,6 +13,7 @@ use crate::form::Form;
 use crate::jose::signer::Signer;
 use crate::login_throttle::{self, Verdict};
 use crate::migration::HeldWrite;
+use crate::model::audit::AuditKind;
 use crate::oidc::provider::Provider;
 use crate::password::{self, PasswordHash, Pbkdf2};
 use crate::paths;

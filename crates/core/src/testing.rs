@@ -322,9 +322,9 @@ pub struct MemoryStore {
     /// Pending upstream logins by state hash, with whether each was used.
     oidc_states: RefCell<BTreeMap<String, (crate::oidc::state::StateRecord, bool)>>,
     /// The audit log, oldest first.
-    pub audit: RefCell<Vec<(UnixTime, crate::audit::AuditEvent)>>,
+    pub audit: RefCell<Vec<(UnixTime, crate::model::audit::AuditEvent)>>,
     /// What was put on the `revocations` Queue, oldest first (the Queue is up regardless).
-    pub queued: RefCell<Vec<crate::queue::QueueMessage>>,
+    pub queued: RefCell<Vec<crate::model::queue::QueueMessage>>,
     /// When set, every D1 write fails while reads, KV and the Queue work: the database is
     /// being moved. Migration mode must not notice, because it writes nothing to D1.
     pub d1_read_only: Cell<bool>,
@@ -447,7 +447,7 @@ impl ClientStore for MemoryStore {
         &self,
         client: &ClientRecord,
         registered_from: &str,
-        event: &crate::audit::AuditEvent,
+        event: &crate::model::audit::AuditEvent,
         limit: RegistrationLimit,
     ) -> Result<bool, StoreError> {
         self.d1_write()?;
@@ -818,10 +818,10 @@ impl SessionStore for MemoryStore {
     }
 }
 
-impl crate::audit::AuditLog for MemoryStore {
+impl crate::store::AuditLog for MemoryStore {
     async fn record(
         &self,
-        event: &crate::audit::AuditEvent,
+        event: &crate::model::audit::AuditEvent,
         at: UnixTime,
     ) -> Result<(), StoreError> {
         self.d1_write()?;
@@ -832,7 +832,7 @@ impl crate::audit::AuditLog for MemoryStore {
     async fn record_once(
         &self,
         key: &str,
-        event: &crate::audit::AuditEvent,
+        event: &crate::model::audit::AuditEvent,
         at: UnixTime,
     ) -> Result<(), StoreError> {
         self.d1_write()?;
@@ -844,8 +844,8 @@ impl crate::audit::AuditLog for MemoryStore {
 
     async fn events(
         &self,
-        query: &crate::audit::AuditQuery<'_>,
-    ) -> Result<Vec<crate::audit::StoredEvent>, StoreError> {
+        query: &crate::model::audit::AuditQuery<'_>,
+    ) -> Result<Vec<crate::model::audit::StoredEvent>, StoreError> {
         self.up()?;
         Ok(self
             .audit
@@ -858,7 +858,7 @@ impl crate::audit::AuditLog for MemoryStore {
                 query.before.is_none_or(|b| (*at, *id) < b) && query.matches(*at, e)
             })
             .take(query.limit as usize)
-            .map(|(id, at, event)| crate::audit::StoredEvent {
+            .map(|(id, at, event)| crate::model::audit::StoredEvent {
                 id,
                 at,
                 event: event.clone(),
@@ -868,7 +868,7 @@ impl crate::audit::AuditLog for MemoryStore {
 }
 
 impl RevocationQueue for MemoryStore {
-    async fn enqueue(&self, message: &crate::queue::QueueMessage) -> Result<(), StoreError> {
+    async fn enqueue(&self, message: &crate::model::queue::QueueMessage) -> Result<(), StoreError> {
         self.write("enqueue")?;
         self.queued.borrow_mut().push(message.clone());
         Ok(())

@@ -324,7 +324,7 @@ pub async fn console_revoke<S: Store, K: Signer, R: Rng>(
         "target": { "grant_ids": ids },
     });
     cx.audit(
-        crate::audit::AuditKind::AdminAction,
+        crate::model::audit::AuditKind::AdminAction,
         None,
         None,
         None,

@@ -18,7 +18,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::live;
-use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::context::Context;
 use crate::crypto::hmac_sha256;
@@ -27,6 +26,7 @@ use crate::failure::Failure;
 use crate::form::Form;
 use crate::grants::{Refresh, TokenResponse};
 use crate::jose::signer::Signer;
+use crate::model::audit::AuditKind;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;

@@ -9,7 +9,7 @@ use crate::jose::alg::Alg as JwsAlg;
 use crate::jose::jwk::JwkSet as Jwks;
 use crate::jose::jws::HighS;
 
-fn providers(json: &str) -> Result<Vec<super::provider::Provider>, crate::config::ConfigError> {
+fn providers(json: &str) -> Result<Vec<super::provider::Provider>, crate::error::ConfigError> {
     let secrets = BTreeMap::from([("S".to_owned(), "secret".to_owned())]);
     parse(Some(json), &secrets)
 }

@@ -373,7 +373,10 @@ fn a_person_logs_in_upstream_and_gets_a_session_with_their_groups() {
     assert!(!body.contains("client_secret"));
     assert_eq!(authorization.unwrap(), basic(CLIENT_ID, CLIENT_SECRET));
     let event = world.store.audit.borrow().last().cloned().unwrap().1;
-    assert_eq!(event.kind, gatehouse_core::audit::AuditKind::LoggedIn);
+    assert_eq!(
+        event.kind,
+        gatehouse_core::model::audit::AuditKind::LoggedIn
+    );
     assert_eq!(event.detail["provider"], "corp");
     assert_eq!(event.detail["name"], "Alice");
 }
@@ -772,13 +775,13 @@ fn a_discovery_document_naming_another_issuer_is_not_used() {
 #[test]
 fn the_login_page_is_a_chooser_unless_one_provider_is_the_only_way_in() {
     let sole = world();
-    let site = Site::resolve(&sole.config, ISSUER, HOST, "/").unwrap();
+    let site = Site::resolve(&sole.config.apps, ISSUER, HOST, "/").unwrap();
     let prompt = LoginPrompt::for_app(&sole.config, &site, "/x");
     assert_eq!(prompt.sole_provider(), Some("corp"));
     assert!(!prompt.local);
     let accounts = r#"{"alice@example.com":"pbkdf2-sha256:10000:Z2F0ZWhvdXNlLXRlc3RzIQ:t1-oClZvwdHWR8OyOn2BC4OkSqsGtC7B57tHyMgQtVE"}"#;
     let both = world_with(&providers(""), Some(accounts));
-    let site = Site::resolve(&both.config, ISSUER, HOST, "/").unwrap();
+    let site = Site::resolve(&both.config.apps, ISSUER, HOST, "/").unwrap();
     let prompt = LoginPrompt::for_app(&both.config, &site, "/x");
     assert_eq!(prompt.sole_provider(), None);
     assert!(prompt.local);
