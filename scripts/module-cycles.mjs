@@ -7,8 +7,11 @@
 // item used to the module that holds that, and look for strongly connected components of two or
 // more modules (Tarjan). A parent and a child that use each other count: that is a cycle too.
 //
+// With a layers file (third argument), it also fails when a module of a listed layer uses a
+// module of a higher layer or of none (`crates/core/layers.json`): no cycle is not yet bottom-up.
+//
 // Usage: cargo modules dependencies --lib -p <crate> --no-externs --no-sysroot \
-//          | node scripts/module-cycles.mjs <crate>
+//          | node scripts/module-cycles.mjs <crate> [layers.json]
 import { readFileSync } from 'node:fs';
 
 const crate = process.argv[2] ?? 'crate';
@@ -90,10 +93,16 @@ for (const root of [...kinds.keys()].filter(isModule)) {
   }
 }
 
-if (components.length === 0) {
+const upward = layerViolations(process.argv[3]);
+if (components.length === 0 && upward.length === 0) {
   console.log(`${crate}: no module cycles (${kinds.size} items, ${[...kinds.keys()].filter(isModule).length} modules)`);
   process.exit(0);
 }
+if (upward.length) {
+  console.log(`${crate}: ${upward.length} use(s) that go up a layer (${process.argv[3]})`);
+  for (const line of upward) console.log(`    ${line}`);
+}
+if (components.length === 0) process.exit(1);
 console.log(`${crate}: ${components.length} module cycle(s)`);
 for (const component of components) {
   const members = new Set(component);
@@ -106,3 +115,29 @@ for (const component of components) {
   }
 }
 process.exit(1);
+
+// Uses from a module of a listed layer to a module of a higher layer, or of no listed layer.
+function layerViolations(file) {
+  if (!file) return [];
+  const { layers, exceptions = [] } = JSON.parse(readFileSync(file, 'utf8'));
+  const root = [...kinds.keys()].find((id) => kinds.get(id) === 'crate');
+  const local = (id) => id.slice(root.length + 2); // without `crate_name::`
+  const under = (id, prefix) => id === prefix || id.startsWith(`${prefix}::`);
+  const layerOf = (id) => layers.findIndex((l) => l.modules.some((m) => under(local(id), m)));
+  const excepted = (from, to) =>
+    exceptions.some((e) => under(local(from), e.from) && under(local(to), e.to));
+  const found = [];
+  for (const [from, targets] of edges) {
+    const own = layerOf(from);
+    if (own < 0) continue;
+    for (const [to, example] of targets) {
+      if (to === root) continue;
+      const theirs = layerOf(to);
+      if ((theirs < 0 || theirs > own) && !excepted(from, to)) {
+        const where = theirs < 0 ? 'no listed layer' : layers[theirs].name;
+        found.push(`${local(from)} (${layers[own].name}) -> ${local(to)} (${where})   (${example})`);
+      }
+    }
+  }
+  return found.sort();
+}

@@ -3,7 +3,7 @@
 //! a rule, applied once already when it was asked for.
 
 use gatehouse_core::migration;
-use gatehouse_core::queue::QueueMessage;
+use gatehouse_core::model::queue::QueueMessage;
 use gatehouse_core::revocation::{self, DeadLetter};
 use gatehouse_core::time::Clock as _;
 use worker::{Env, Error, Result};

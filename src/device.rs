@@ -2,8 +2,8 @@
 
 use gatehouse_core::device::verification::DevicePage;
 use gatehouse_core::form::MAX_FORM_BYTES;
+use gatehouse_core::jose::signer::Signer;
 use gatehouse_core::request_url::RequestUrl;
-use gatehouse_core::signer::Signer;
 use gatehouse_core::store::{Store, StoreError};
 use worker::{Response, Result};
 

@@ -5,10 +5,10 @@
 use gatehouse_core::config::Origin;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::gatekeeper::{Gate, GateRequest, Identity};
+use gatehouse_core::jose::signer::{AccessSigner, Signer};
 use gatehouse_core::paths;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Server;
-use gatehouse_core::signer::{AccessSigner, Signer};
 use gatehouse_core::store::Store;
 use worker::worker_sys::web_sys;
 use worker::{Env, Response, Result};

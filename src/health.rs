@@ -4,7 +4,7 @@
 
 use gatehouse_core::config::{Config, ConfigError};
 use gatehouse_core::health::{Backlog, Check, Depth, Liveness, Plan, QueueCheck, Report};
-use gatehouse_core::signer::Signer;
+use gatehouse_core::jose::signer::Signer;
 use gatehouse_core::store::Store;
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;

@@ -12,10 +12,11 @@ use std::cell::{Cell, RefCell};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::config::ServerSecret;
-use gatehouse_core::signer::{AccessSigner, JwkSet, PublicJwk, RsaPublicKey, Signer};
-use gatehouse_core::store::StoreError;
+use gatehouse_core::jose::alg::Alg;
+use gatehouse_core::jose::jwk::{Jwk, JwkSet};
+use gatehouse_core::jose::signer::{AccessSigner, JwkVerifier, RsaPublicKey, Signer, SigningError};
+use gatehouse_core::jose::x509;
 use gatehouse_core::time::UnixTime;
-use gatehouse_core::x509;
 use serde::Deserialize;
 use web_sys::CryptoKey;
 
@@ -112,8 +113,8 @@ pub struct WebCryptoSigner<'a> {
     algorithm: Algorithm,
 }
 
-fn store_error(context: &str) -> impl Fn(worker::Error) -> StoreError + '_ {
-    move |e| StoreError(format!("signing keys: {context}: {e}"))
+fn store_error(context: &str) -> impl Fn(worker::Error) -> SigningError + '_ {
+    move |e| SigningError(format!("signing keys: {context}: {e}"))
 }
 
 impl<'a> WebCryptoSigner<'a> {
@@ -156,7 +157,7 @@ impl<'a> WebCryptoSigner<'a> {
     /// Opens a sealed private key under the current secret, or under `GATEHOUSE_SECRET_PREVIOUS`
     /// during a rotation; a key opened under the previous secret is sealed again under the
     /// current one (outside migration mode), so that removing the previous secret ends nothing.
-    async fn unseal(&self, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+    async fn unseal(&self, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, SigningError> {
         if let Ok(jwk) = webcrypto::open(&self.sealing_key(), sealed).await {
             return Ok(jwk);
         }
@@ -166,7 +167,7 @@ impl<'a> WebCryptoSigner<'a> {
             None => None,
         };
         let jwk = opened.ok_or_else(|| {
-            StoreError(
+            SigningError(
                 "signing key cannot be unsealed: GATEHOUSE_SECRET differs from the one that sealed it, and GATEHOUSE_SECRET_PREVIOUS is not that one either".into(),
             )
         })?;
@@ -176,7 +177,8 @@ impl<'a> WebCryptoSigner<'a> {
                 .await
                 .map_err(store_error("seal"))?;
             self.bindings
-                .db()?
+                .db()
+                .map_err(|e| SigningError(e.0))?
                 .prepare("UPDATE signing_keys SET private_key_encrypted = ?1 WHERE kid = ?2")
                 .bind(&[URL_SAFE_NO_PAD.encode(resealed).into(), kid.into()])
                 .map_err(store_error("reseal"))?
@@ -188,7 +190,7 @@ impl<'a> WebCryptoSigner<'a> {
     }
 
     /// The keys, from the isolate's cache when fresh, else from D1.
-    async fn keys(&self, force: bool) -> Result<Vec<Key>, StoreError> {
+    async fn keys(&self, force: bool) -> Result<Vec<Key>, SigningError> {
         let cached = self.cache(|cache| {
             cache
                 .as_ref()
@@ -200,7 +202,8 @@ impl<'a> WebCryptoSigner<'a> {
         }
         let rows: Vec<Row> = self
             .bindings
-            .db()?
+            .db()
+                .map_err(|e| SigningError(e.0))?
             .prepare(
                 "SELECT kid, public_jwk, private_key_encrypted, retires_at, expires_at FROM signing_keys \
                  WHERE expires_at > ?1 AND algorithm = ?2 ORDER BY created_at DESC, kid",
@@ -245,7 +248,7 @@ impl<'a> WebCryptoSigner<'a> {
         });
     }
 
-    async fn key(&self, kid: &str) -> Result<Option<Key>, StoreError> {
+    async fn key(&self, kid: &str) -> Result<Option<Key>, SigningError> {
         if let Some(key) = self.keys(false).await?.into_iter().find(|k| k.kid == kid) {
             return Ok(Some(key));
         }
@@ -271,7 +274,7 @@ impl<'a> WebCryptoSigner<'a> {
         true
     }
 
-    async fn generate(&self) -> Result<String, StoreError> {
+    async fn generate(&self) -> Result<String, SigningError> {
         let kid = match self.algorithm {
             Algorithm::Es256 => format!("k_{}", random::hex::<8>().map_err(store_error("kid"))?),
             Algorithm::Rs256 => format!("r_{}", random::hex::<8>().map_err(store_error("kid"))?),
@@ -291,7 +294,7 @@ impl<'a> WebCryptoSigner<'a> {
                     .map_err(store_error("generate"))?;
                 // The certificate is valid while the key is published.
                 let tbs = x509::tbs_certificate(&spki, &kid, self.now, expires_at)
-                    .map_err(|e| StoreError(format!("signing keys: certificate: {e}")))?;
+                    .map_err(|e| SigningError(format!("signing keys: certificate: {e}")))?;
                 let signature = webcrypto::sign_rs256(&private, &tbs)
                     .await
                     .map_err(store_error("certificate"))?;
@@ -310,7 +313,8 @@ impl<'a> WebCryptoSigner<'a> {
         }
         .to_string();
         self.bindings
-            .db()?
+            .db()
+                .map_err(|e| SigningError(e.0))?
             .prepare(
                 "INSERT INTO signing_keys (kid, algorithm, public_jwk, private_key_encrypted, created_at, retires_at, expires_at) \
                  VALUES (?1, ?7, ?2, ?3, ?4, ?5, ?6)",
@@ -341,8 +345,18 @@ impl<'a> WebCryptoSigner<'a> {
     }
 }
 
+impl JwkVerifier for WebCryptoSigner<'_> {
+    async fn verify_jwk(&self, key: &Jwk, alg: Alg, message: &[u8], signature: &[u8]) -> bool {
+        // A client's key that WebCrypto will not import, or a signature it will not check, is
+        // a failed authentication, not an outage.
+        webcrypto::verify_jwk(key, alg, message, signature)
+            .await
+            .unwrap_or(false)
+    }
+}
+
 impl Signer for WebCryptoSigner<'_> {
-    async fn current_kid(&self) -> Result<String, StoreError> {
+    async fn current_kid(&self) -> Result<String, SigningError> {
         let keys = self.keys(false).await?;
         if let Some(key) = keys.iter().find(|k| self.now.0 < k.retires_at) {
             return Ok(key.kid.clone());
@@ -357,20 +371,20 @@ impl Signer for WebCryptoSigner<'_> {
         }
     }
 
-    async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+    async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, SigningError> {
         let mut key = self
             .key(kid)
             .await?
-            .ok_or_else(|| StoreError(format!("signing key {kid} is gone")))?;
+            .ok_or_else(|| SigningError(format!("signing key {kid} is gone")))?;
         let private = match &key.private {
             Some(private) => private.clone(),
             None => {
                 let sealed = URL_SAFE_NO_PAD
                     .decode(&key.sealed)
-                    .map_err(|e| StoreError(format!("sealed key: {e}")))?;
+                    .map_err(|e| SigningError(format!("sealed key: {e}")))?;
                 let jwk = self.unseal(&key.kid, &sealed).await?;
                 let jwk =
-                    String::from_utf8(jwk).map_err(|e| StoreError(format!("sealed key: {e}")))?;
+                    String::from_utf8(jwk).map_err(|e| SigningError(format!("sealed key: {e}")))?;
                 let private = match self.algorithm {
                     Algorithm::Es256 => webcrypto::import_es256_private(&jwk).await,
                     Algorithm::Rs256 => webcrypto::import_rs256_private(&jwk).await,
@@ -393,7 +407,7 @@ impl Signer for WebCryptoSigner<'_> {
         kid: &str,
         message: &[u8],
         signature: &[u8],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, SigningError> {
         let Some(mut key) = self.key(kid).await? else {
             return Ok(false);
         };
@@ -417,24 +431,7 @@ impl Signer for WebCryptoSigner<'_> {
             .map_err(store_error("verify"))
     }
 
-    async fn verify_client_signature(
-        &self,
-        x: &str,
-        y: &str,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<bool, StoreError> {
-        // A client's key that WebCrypto will not import, or a signature it will not check, is
-        // a failed authentication, not an outage.
-        let Ok(key) = webcrypto::import_es256_public(x, y).await else {
-            return Ok(false);
-        };
-        Ok(webcrypto::verify_es256(&key, message, signature)
-            .await
-            .unwrap_or(false))
-    }
-
-    async fn jwks(&self) -> Result<JwkSet, StoreError> {
+    async fn jwks(&self) -> Result<JwkSet, SigningError> {
         // Publish a key before the first token is signed, so origins can fetch it early.
         self.current_kid().await?;
         let keys = self.keys(false).await?;
@@ -443,15 +440,7 @@ impl Signer for WebCryptoSigner<'_> {
                 .into_iter()
                 .filter(|k| self.now.0 < k.expires_at)
                 .filter_map(|k| match k.public_parts {
-                    Public::Ec { x, y } => Some(PublicJwk {
-                        kty: "EC".into(),
-                        crv: "P-256".into(),
-                        x,
-                        y,
-                        kid: k.kid,
-                        alg: "ES256".into(),
-                        use_: "sig".into(),
-                    }),
+                    Public::Ec { x, y } => Some(Jwk::es256(k.kid, x, y)),
                     Public::Rsa { .. } => None,
                 })
                 .collect(),
@@ -460,15 +449,15 @@ impl Signer for WebCryptoSigner<'_> {
 }
 
 impl AccessSigner for WebCryptoSigner<'_> {
-    async fn access_kid(&self) -> Result<String, StoreError> {
+    async fn access_kid(&self) -> Result<String, SigningError> {
         self.rs256().current_kid().await
     }
 
-    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, SigningError> {
         self.rs256().sign(kid, message).await
     }
 
-    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, StoreError> {
+    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, SigningError> {
         let rs256 = self.rs256();
         // Publish a key before the first assertion is signed, so origins can fetch it early.
         rs256.current_kid().await?;
@@ -478,12 +467,7 @@ impl AccessSigner for WebCryptoSigner<'_> {
             .into_iter()
             .filter(|k| self.now.0 < k.expires_at)
             .filter_map(|k| match k.public_parts {
-                Public::Rsa { n, e, cert } => Some(RsaPublicKey {
-                    kid: k.kid,
-                    n,
-                    e,
-                    cert_pem: cert,
-                }),
+                Public::Rsa { n, e, cert } => Some(RsaPublicKey::new(k.kid, n, e, cert)),
                 Public::Ec { .. } => None,
             })
             .collect())

@@ -27,7 +27,7 @@ mod upstream;
 mod verifier;
 mod webcrypto;
 
-use gatehouse_core::queue::QueueMessage;
+use gatehouse_core::model::queue::QueueMessage;
 use worker::worker_sys::web_sys;
 use worker::{
     Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Result, ScheduleContext,

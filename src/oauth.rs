@@ -5,13 +5,13 @@ use gatehouse_core::authorize::AuthorizeError;
 use gatehouse_core::decision::DecisionLog;
 use gatehouse_core::error::{OAuthError, Reason};
 use gatehouse_core::form::MAX_FORM_BYTES;
+use gatehouse_core::jose::signer::Signer;
 use gatehouse_core::login::{LoginOutcome, LoginPrompt};
 use gatehouse_core::paths;
 use gatehouse_core::registration::{self, MAX_REGISTRATION_BYTES};
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::secret::{CsrfToken, SessionId};
 use gatehouse_core::server::{AuthorizeOutcome, Failure, Server};
-use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
 use worker::{Response, Result};
 

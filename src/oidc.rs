@@ -4,12 +4,12 @@
 
 use gatehouse_core::error::Reason;
 use gatehouse_core::form::MAX_FORM_BYTES;
+use gatehouse_core::jose::signer::Signer;
 use gatehouse_core::login::LoginOutcome;
 use gatehouse_core::oidc::state::STATE_TTL_SECS;
 use gatehouse_core::oidc::{OidcFailure, OidcStart};
 use gatehouse_core::paths;
 use gatehouse_core::request_url::RequestUrl;
-use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
 use worker::{Response, Result};
 

@@ -3,11 +3,11 @@
 use gatehouse_core::config::{ConfigError, MISCONFIGURED_RETRY_AFTER_SECS, OriginIdentity};
 use gatehouse_core::error::{OAuthError, Reason};
 use gatehouse_core::gatekeeper::access::CertsDocument;
+use gatehouse_core::jose::signer::{AccessSigner, Signer};
 use gatehouse_core::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 use gatehouse_core::paths::{self, WellKnown};
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Server;
-use gatehouse_core::signer::{AccessSigner, Signer};
 use gatehouse_core::site::Site;
 use gatehouse_core::time::Clock;
 use worker::worker_sys::web_sys;
@@ -72,7 +72,7 @@ pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
     let app_path = paths::document_path(&path)
         .filter(|_| document.is_some())
         .unwrap_or_else(|| path.clone());
-    let Some(site) = Site::resolve(&config, &origin, &host, &app_path) else {
+    let Some(site) = Site::resolve(&config.apps, &origin, &host, &app_path) else {
         // The deep check, like the admin API, is served on an app's host.
         if healthz {
             return health::liveness(Ok(config.as_ref())).map(Into::into);

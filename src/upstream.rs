@@ -1,6 +1,9 @@
-//! The core's [`Upstream`] on the Workers runtime: `fetch` to the identity provider, discovery
-//! documents and JWK Sets cached per isolate and in KV for an hour, and signature checks
-//! through WebCrypto.
+//! The core's outbound requests on the Workers runtime: [`WorkerFetch`], the one
+//! implementation of `net::Fetch` (`fetch` with `redirect: manual`, aborted after
+//! `net::TIMEOUT_MS`, the body read up to the caller's cap and no further), used for Client ID
+//! Metadata Documents and clients' `jwks_uri` (`store::cimd`) and for identity providers; and
+//! the core's [`Upstream`]: discovery documents and JWK Sets cached per isolate and in KV for
+//! an hour, and signature checks through WebCrypto.
 //!
 //! A document the core refuses is dropped from both caches at once and fetched again at most
 //! every [`REFUSED_DOCUMENT_RETRY_SECS`] per isolate, so a fix at the provider is seen within
@@ -13,19 +16,119 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use futures_util::future::{Either, select};
 use gatehouse_core::crypto::sha256_hex;
-use gatehouse_core::oidc::id_token::{Jwk, JwsAlg};
-use gatehouse_core::oidc::{
-    JWKS_REFETCH_MIN_SECS, REFUSED_DOCUMENT_RETRY_SECS, UPSTREAM_CACHE_SECS, Upstream,
-    UpstreamError,
+use gatehouse_core::jose::alg::Alg;
+use gatehouse_core::jose::jwk::Jwk;
+use gatehouse_core::jose::signer::JwkVerifier;
+use gatehouse_core::net::{self, Fetch, FetchError, FetchedDocument, SafeUrl};
+use gatehouse_core::oidc::upstream::{
+    JWKS_REFETCH_MIN_SECS, MAX_UPSTREAM_BYTES, REFUSED_DOCUMENT_RETRY_SECS, UPSTREAM_CACHE_SECS,
+    Upstream, UpstreamError,
 };
-use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use worker::{AbortController, Delay, Headers, Method, Request, RequestInit, RequestRedirect};
 
 use crate::bindings::Bindings;
 use crate::webcrypto;
 
-/// The largest provider answer read (discovery, JWK Set, token response).
-const MAX_UPSTREAM_BYTES: usize = 256 * 1024;
+/// `net::Fetch` on the Workers runtime's `fetch`.
+pub struct WorkerFetch;
+
+impl Fetch for WorkerFetch {
+    async fn get(&self, url: &SafeUrl, max_bytes: usize) -> Result<FetchedDocument, FetchError> {
+        let headers = Headers::new();
+        let failed = |e: worker::Error| FetchError(format!("{url}: {e}"));
+        headers.set("Accept", "application/json").map_err(failed)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Get).with_headers(headers);
+        send(url, init, max_bytes).await
+    }
+
+    async fn post_form(
+        &self,
+        url: &SafeUrl,
+        body: &str,
+        authorization: Option<&str>,
+        max_bytes: usize,
+    ) -> Result<FetchedDocument, FetchError> {
+        let headers = Headers::new();
+        let failed = |e: worker::Error| FetchError(format!("{url}: {e}"));
+        headers
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .map_err(failed)?;
+        headers.set("Accept", "application/json").map_err(failed)?;
+        if let Some(authorization) = authorization {
+            headers
+                .set("Authorization", authorization)
+                .map_err(failed)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
+        send(url, init, max_bytes).await
+    }
+}
+
+/// Sends one request without following redirects, abandoned after `net::TIMEOUT_MS`.
+async fn send(
+    url: &SafeUrl,
+    mut init: RequestInit,
+    max_bytes: usize,
+) -> Result<FetchedDocument, FetchError> {
+    init.with_redirect(RequestRedirect::Manual);
+    let controller = AbortController::default();
+    let request = Box::pin(send_once(url, init, controller.signal(), max_bytes));
+    let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(
+        net::TIMEOUT_MS,
+    ))));
+    match select(request, timeout).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => {
+            controller.abort();
+            Err(FetchError(format!("{url} timed out")))
+        }
+    }
+}
+
+/// The response's status and caching headers, and its body read up to one chunk past
+/// `max_bytes`.
+async fn send_once(
+    url: &SafeUrl,
+    init: RequestInit,
+    signal: worker::AbortSignal,
+    max_bytes: usize,
+) -> Result<FetchedDocument, FetchError> {
+    let failed = |e: worker::Error| FetchError(format!("{url}: {e}"));
+    let request = Request::new_with_init(url.as_str(), &init).map_err(failed)?;
+    let mut response = worker::Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(failed)?;
+    let header = |name: &str| response.headers().get(name).ok().flatten();
+    let mut document = FetchedDocument {
+        status: response.status_code(),
+        content_type: header("Content-Type"),
+        cache_control: header("Cache-Control"),
+        expires: header("Expires"),
+        body: Vec::new(),
+    };
+    // A redirect's body is not read: callers refuse the response by its status.
+    if !(300..400).contains(&document.status) {
+        let mut stream = response.stream().map_err(failed)?;
+        while let Some(chunk) = stream.next().await {
+            document.body.extend(chunk.map_err(failed)?);
+            if document.body.len() > max_bytes {
+                // The caller refuses it as too large; reading on would only cost memory.
+                break;
+            }
+        }
+    }
+    Ok(document)
+}
 
 #[derive(Clone)]
 struct Cached {
@@ -55,17 +158,20 @@ impl<'a> WorkerUpstream<'a> {
         format!("oidc:doc:{}", sha256_hex(url.as_bytes()))
     }
 
-    async fn fetch_document(&self, url: &str) -> Result<String, UpstreamError> {
-        let headers = Headers::new();
-        let _ = headers.set("Accept", "application/json");
-        let mut init = RequestInit::new();
-        init.with_method(Method::Get)
-            .with_headers(headers)
-            .with_redirect(RequestRedirect::Manual);
-        let (status, body) = send(url, &init).await?;
-        if status != 200 {
-            return Err(UpstreamError(format!("{url} answered {status}")));
+    async fn fetch_document(&self, url: &SafeUrl) -> Result<String, UpstreamError> {
+        let response = WorkerFetch
+            .get(url, MAX_UPSTREAM_BYTES)
+            .await
+            .map_err(|e| UpstreamError(e.0))?;
+        if response.status != 200 {
+            return Err(UpstreamError(format!("{url} answered {}", response.status)));
         }
+        if response.body.len() > MAX_UPSTREAM_BYTES {
+            return Err(UpstreamError(format!("{url} answered more than 256 KiB")));
+        }
+        let body = String::from_utf8(response.body)
+            .map_err(|_| UpstreamError(format!("{url} answered with a body that is not UTF-8")))?;
+        let url = url.as_str();
         let cached = Cached {
             fetched_at: self.now,
             body: body.clone(),
@@ -92,8 +198,27 @@ impl<'a> WorkerUpstream<'a> {
     }
 }
 
+impl Fetch for WorkerUpstream<'_> {
+    async fn get(&self, url: &SafeUrl, max_bytes: usize) -> Result<FetchedDocument, FetchError> {
+        WorkerFetch.get(url, max_bytes).await
+    }
+
+    async fn post_form(
+        &self,
+        url: &SafeUrl,
+        body: &str,
+        authorization: Option<&str>,
+        max_bytes: usize,
+    ) -> Result<FetchedDocument, FetchError> {
+        WorkerFetch
+            .post_form(url, body, authorization, max_bytes)
+            .await
+    }
+}
+
 impl Upstream for WorkerUpstream<'_> {
-    async fn get_document(&self, url: &str, refresh: bool) -> Result<String, UpstreamError> {
+    async fn get_document(&self, safe: &SafeUrl, refresh: bool) -> Result<String, UpstreamError> {
+        let url = safe.as_str();
         let refused_at = REFUSED.with_borrow(|refused| refused.get(url).copied());
         if let Some(at) = refused_at {
             let age = self.now.saturating_sub(at);
@@ -103,7 +228,7 @@ impl Upstream for WorkerUpstream<'_> {
                 )));
             }
             REFUSED.with_borrow_mut(|refused| refused.remove(url));
-            return self.fetch_document(url).await;
+            return self.fetch_document(safe).await;
         }
         let cached = DOCUMENTS.with_borrow(|docs| docs.get(url).cloned());
         if refresh {
@@ -114,7 +239,7 @@ impl Upstream for WorkerUpstream<'_> {
             if let (true, Some(cached)) = (recently_forced, &cached) {
                 return Ok(cached.body.clone());
             }
-            let body = self.fetch_document(url).await;
+            let body = self.fetch_document(safe).await;
             // Counted whether or not the fetch succeeded, so a failing provider is not retried
             // on every request either.
             DOCUMENTS.with_borrow_mut(|docs| {
@@ -144,10 +269,11 @@ impl Upstream for WorkerUpstream<'_> {
             });
             return Ok(body);
         }
-        self.fetch_document(url).await
+        self.fetch_document(safe).await
     }
 
-    async fn refuse_document(&self, url: &str) {
+    async fn refuse_document(&self, url: &SafeUrl) {
+        let url = url.as_str();
         DOCUMENTS.with_borrow_mut(|docs| docs.remove(url));
         REFUSED.with_borrow_mut(|refused| refused.insert(url.to_owned(), self.now));
         if let Ok(kv) = self.bindings.kv()
@@ -156,55 +282,13 @@ impl Upstream for WorkerUpstream<'_> {
             worker::console_warn!("KV binding `KV`: dropping the refused {url}: {e}");
         }
     }
-
-    async fn post_form(
-        &self,
-        url: &str,
-        body: &str,
-        authorization: Option<&str>,
-    ) -> Result<(u16, String), UpstreamError> {
-        let headers = Headers::new();
-        let set = |name, value| {
-            headers
-                .set(name, value)
-                .map_err(|e| UpstreamError(format!("header {name}: {e}")))
-        };
-        set("Content-Type", "application/x-www-form-urlencoded")?;
-        set("Accept", "application/json")?;
-        if let Some(authorization) = authorization {
-            set("Authorization", authorization)?;
-        }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_redirect(RequestRedirect::Manual)
-            .with_body(Some(body.into()));
-        send(url, &init).await
-    }
-
-    async fn verify_signature(
-        &self,
-        key: &Jwk,
-        alg: JwsAlg,
-        input: &[u8],
-        signature: &[u8],
-    ) -> Result<bool, UpstreamError> {
-        // A key WebCrypto cannot import (a malformed modulus, say) verifies nothing.
-        Ok(webcrypto::verify_jwk(key, alg, input, signature)
-            .await
-            .unwrap_or(false))
-    }
 }
 
-/// Sends a request; the status and the body (cut off at [`MAX_UPSTREAM_BYTES`]).
-async fn send(url: &str, init: &RequestInit) -> Result<(u16, String), UpstreamError> {
-    let unreachable = |e: worker::Error| UpstreamError(format!("{url} unreachable: {e}"));
-    let request = Request::new_with_init(url, init).map_err(unreachable)?;
-    let mut response = Fetch::Request(request).send().await.map_err(unreachable)?;
-    let status = response.status_code();
-    let body = response.text().await.map_err(unreachable)?;
-    if body.len() > MAX_UPSTREAM_BYTES {
-        return Err(UpstreamError(format!("{url} answered more than 256 KiB")));
+impl JwkVerifier for WorkerUpstream<'_> {
+    async fn verify_jwk(&self, key: &Jwk, alg: Alg, input: &[u8], signature: &[u8]) -> bool {
+        // A key WebCrypto cannot import (a malformed modulus, say) verifies nothing.
+        webcrypto::verify_jwk(key, alg, input, signature)
+            .await
+            .unwrap_or(false)
     }
-    Ok((status, body))
 }

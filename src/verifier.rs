@@ -10,7 +10,7 @@ use gatehouse_core::access_token::{self, AccessTokenClaims, VerifyError};
 use gatehouse_core::crypto::sha256;
 use gatehouse_core::error::Reason;
 use gatehouse_core::gatekeeper::TokenVerifier;
-use gatehouse_core::signer::Signer;
+use gatehouse_core::jose::signer::Signer;
 use gatehouse_core::time::UnixTime;
 
 use crate::isolate_cache;

@@ -102,7 +102,7 @@ pub async fn import_es256_public(x: &str, y: &str) -> Result<CryptoKey> {
 }
 
 /// An ES256 signature, `R || S` (WebCrypto's ECDSA output is already the JWS form). About half
-/// of them are high-`s`: `gatehouse_core::jws::sign` normalises them.
+/// of them are high-`s`: `gatehouse_core::jose::jws::sign` normalises them.
 pub async fn sign_es256(key: &CryptoKey, message: &[u8]) -> Result<Vec<u8>> {
     let data = Uint8Array::from(message);
     Ok(bytes_of(
@@ -260,15 +260,15 @@ pub async fn pbkdf2(password: &[u8], salt: &[u8], rounds: u32, len: usize) -> Re
 }
 
 /// Whether `signature` is a valid RS256 or ES256 (JWS, RFC 7518 §3) signature of `message`
-/// under an upstream provider's public key, imported from its JWK (`crypto.subtle.importKey`
-/// with format `"jwk"`).
+/// under a public key someone else published (a client's, an upstream provider's), imported
+/// from its JWK (`crypto.subtle.importKey` with format `"jwk"`).
 pub async fn verify_jwk(
-    jwk: &gatehouse_core::oidc::id_token::Jwk,
-    alg: gatehouse_core::oidc::id_token::JwsAlg,
+    jwk: &gatehouse_core::jose::jwk::Jwk,
+    alg: gatehouse_core::jose::alg::Alg,
     message: &[u8],
     signature: &[u8],
 ) -> Result<bool> {
-    use gatehouse_core::oidc::id_token::JwsAlg;
+    use gatehouse_core::jose::alg::Alg as JwsAlg;
     let text = |v: &Option<String>| JsValue::from_str(v.as_deref().unwrap_or_default());
     let (data, algorithm) = match alg {
         JwsAlg::Rs256 => (

@@ -12,9 +12,9 @@ use gatehouse_core::admin::console::{
 };
 use gatehouse_core::admin::people::ConsolePeople;
 use gatehouse_core::admin::state::{ConsoleState, HeldRow};
-use gatehouse_core::audit::AuditKind;
 use gatehouse_core::csrf;
 use gatehouse_core::health::{Check, Report};
+use gatehouse_core::model::audit::AuditKind;
 use gatehouse_core::store::{ClientUse, PersonUse};
 
 use super::template::{render, utc};

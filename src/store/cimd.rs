@@ -1,23 +1,19 @@
 //! The core's `MetadataDocuments` on the Worker: `fetch` for Client ID Metadata Documents
-//! (`redirect: manual`, so that a redirect comes back to core, which refuses it; a timeout that
-//! aborts the request; the body read up to the size cap and no further), a per-isolate cache in front of KV (`cimd:<sha256(url)>`, with the lifetime core
+//! through `crate::upstream::WorkerFetch` (`redirect: manual`, so that a redirect comes back to
+//! core, which refuses it; a timeout that aborts the request; the body read up to the size cap
+//! and no further), a per-isolate cache in front of KV (`cimd:<sha256(url)>`, with the lifetime core
 //! computed), and the `clients` row that consents and grants refer to.
 
-use std::time::Duration;
-
-use futures_util::StreamExt as _;
-use futures_util::future::{Either, select};
-use gatehouse_core::cimd::{
-    CimdUrl, FETCH_TIMEOUT_MS, FetchError, FetchedDocument, MAX_DOCUMENT_BYTES, MetadataDocuments,
-};
+use gatehouse_core::cimd::{CimdUrl, MetadataDocuments};
+use gatehouse_core::net::{Fetch, FetchError, FetchedDocument, SafeUrl};
 use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::{ClientRecord, StoreError};
 use gatehouse_core::time::UnixTime;
 use gatehouse_core::types::ClientId;
-use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit, RequestRedirect};
 
 use super::{WorkerStore, hash, kv_failed, text, time};
 use crate::isolate_cache;
+use crate::upstream::WorkerFetch;
 
 thread_local! {
     /// Documents this isolate fetched or read from KV: cache key → (body, expiry in Unix seconds).
@@ -109,22 +105,6 @@ impl MetadataDocuments for WorkerStore<'_> {
         Ok(row.is_some())
     }
 
-    async fn fetch_document(&self, url: &CimdUrl) -> Result<FetchedDocument, FetchError> {
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let fetch = Box::pin(fetch_once(url.as_str(), signal));
-        let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(
-            FETCH_TIMEOUT_MS,
-        ))));
-        match select(fetch, timeout).await {
-            Either::Left((result, _)) => result,
-            Either::Right(_) => {
-                controller.abort();
-                Err(FetchError(format!("{} timed out", url.as_str())))
-            }
-        }
-    }
-
     async fn document_client_disabled(&self, client_id: &ClientId) -> Result<bool, StoreError> {
         #[derive(serde::Deserialize)]
         struct Disabled {
@@ -167,36 +147,21 @@ impl MetadataDocuments for WorkerStore<'_> {
     }
 }
 
-/// One GET, redirects not followed, the body read up to one chunk past the cap.
-async fn fetch_once(url: &str, signal: worker::AbortSignal) -> Result<FetchedDocument, FetchError> {
-    let failed = |e: worker::Error| FetchError(format!("{url}: {e}"));
-    let headers = Headers::new();
-    headers.set("Accept", "application/json").map_err(failed)?;
-    let mut init = RequestInit::new();
-    init.with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
-    let request = Request::new_with_init(url, &init).map_err(failed)?;
-    let mut response = Fetch::Request(request)
-        .send_with_signal(&signal)
-        .await
-        .map_err(failed)?;
-    let header = |name: &str| response.headers().get(name).ok().flatten();
-    let mut document = FetchedDocument {
-        status: response.status_code(),
-        content_type: header("Content-Type"),
-        cache_control: header("Cache-Control"),
-        expires: header("Expires"),
-        body: Vec::new(),
-    };
-    if document.status == 200 {
-        let mut stream = response.stream().map_err(failed)?;
-        while let Some(chunk) = stream.next().await {
-            document.body.extend(chunk.map_err(failed)?);
-            if document.body.len() > MAX_DOCUMENT_BYTES {
-                // Core refuses it as too large; reading on would only cost memory.
-                break;
-            }
-        }
+/// Outbound requests go through the Worker's one `fetch` implementation.
+impl Fetch for WorkerStore<'_> {
+    async fn get(&self, url: &SafeUrl, max_bytes: usize) -> Result<FetchedDocument, FetchError> {
+        WorkerFetch.get(url, max_bytes).await
     }
-    Ok(document)
+
+    async fn post_form(
+        &self,
+        url: &SafeUrl,
+        body: &str,
+        authorization: Option<&str>,
+        max_bytes: usize,
+    ) -> Result<FetchedDocument, FetchError> {
+        WorkerFetch
+            .post_form(url, body, authorization, max_bytes)
+            .await
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use gatehouse_core::signer::JwkSet;
+use gatehouse_core::jose::jwk::JwkSet;
 use gatehouse_core::testing::verify_with_jwt_compact;
 
 fn main() -> ExitCode {

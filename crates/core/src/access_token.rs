@@ -3,18 +3,22 @@
 //!
 //! Claims: `iss`, `sub`, `aud` (the app's canonical URL), `client_id`, `scope`, `jti`, `iat`,
 //! `exp` (RFC 9068 §2.2), plus `grant_id` and `email`. Verification accepts only what this
-//! server issues: ES256 with a low `s` (`crate::jws`), `at+jwt`, a known `kid`, our issuer, an
+//! server issues: ES256 with a low `s` (`crate::jose::jws`), `at+jwt`, a known `kid`, our issuer, an
 //! unexpired token.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Reason;
-use crate::jws;
-use crate::signer::Signer;
+use crate::jose::alg::Alg;
+use crate::jose::jws::{self, Accept, HighS, JwsError};
+use crate::jose::signer::Signer;
 use crate::store::StoreError;
 use crate::time::UnixTime;
+
+/// Access tokens live this long unless an app says otherwise (RFC 9700 §2.2.2: short-lived).
+pub const ACCESS_TOKEN_TTL_SECS: u64 = 600;
+/// The longest access-token lifetime an app may configure.
+pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 86_400;
 
 /// Longest token text accepted for verification; ours are well under 1 KiB.
 pub const MAX_TOKEN_BYTES: usize = 4096;
@@ -50,19 +54,32 @@ pub struct AccessTokenClaims {
     pub client_name: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-    typ: String,
-    kid: String,
-}
-
 /// RFC 9068 §2.1: "Resource servers MUST verify that the typ header value is at+jwt".
 const TYP: &str = "at+jwt";
 
 /// Signs `claims` into a compact JWS (RFC 7515 §7.1) with `typ: at+jwt` (RFC 9068 §2.1).
 pub async fn issue(signer: &impl Signer, claims: &AccessTokenClaims) -> Result<String, StoreError> {
-    jws::sign(signer, TYP, claims).await
+    jws::sign(signer, TYP, claims)
+        .await
+        .map_err(|e| StoreError(e.0))
+}
+
+/// What an access token may be: ES256 only, as we sign them, and no longer than
+/// [`MAX_TOKEN_BYTES`].
+const ACCEPT: Accept<'static> = Accept {
+    algs: &[Alg::Es256],
+    max_bytes: MAX_TOKEN_BYTES,
+};
+
+/// Every refusal of the JWS itself is a malformed token, but a signature that does not verify.
+fn reason(error: JwsError) -> Reason {
+    match error {
+        JwsError::SignatureInvalid => Reason::TokenSignatureInvalid,
+        JwsError::TooLarge
+        | JwsError::Malformed
+        | JwsError::CriticalHeader
+        | JwsError::AlgorithmRefused => Reason::TokenMalformed,
+    }
 }
 
 /// Why a token was refused, or that checking it failed for a reason that is not the token's.
@@ -81,49 +98,27 @@ pub async fn verify(
     issuer: &str,
     now: UnixTime,
 ) -> Result<AccessTokenClaims, VerifyError> {
-    let invalid = |reason| VerifyError::Invalid(reason);
-    if token.len() > MAX_TOKEN_BYTES {
-        return Err(invalid(Reason::TokenMalformed));
+    let invalid = |error| VerifyError::Invalid(reason(error));
+    let token = jws::parse(token, &ACCEPT).map_err(invalid)?;
+    // Explicit typing (RFC 8725 §3.11): only what we issue, `at+jwt` (see [`TYP`]).
+    if token.typ.as_deref() != Some(TYP) {
+        return Err(invalid(JwsError::Malformed));
     }
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid(Reason::TokenMalformed));
-    };
-    let header: Header = decode_json(header_b64).ok_or(invalid(Reason::TokenMalformed))?;
-    if header.alg != jws::ALG || header.typ != TYP {
-        return Err(invalid(Reason::TokenMalformed));
-    }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .map_err(|_| invalid(Reason::TokenMalformed))?;
+    let kid = token.kid.clone().ok_or(invalid(JwsError::Malformed))?;
     // One token, one encoding: the high-`s` twin of a token we signed is not that token.
-    let signature =
-        jws::Es256Signature::parse(&signature).ok_or(invalid(Reason::TokenSignatureInvalid))?;
-    let signing_input_len = header_b64.len() + 1 + claims_b64.len();
-    let signing_input = token
-        .get(..signing_input_len)
-        .ok_or(invalid(Reason::TokenMalformed))?;
-    let valid = signer
-        .verify(&header.kid, signing_input.as_bytes(), &signature.to_bytes())
+    let verified = token
+        .verify(HighS::Refused, async |input, signature| {
+            signer.verify(&kid, input, signature).await
+        })
         .await
-        .map_err(VerifyError::Store)?;
-    if !valid {
-        return Err(invalid(Reason::TokenSignatureInvalid));
-    }
-    let claims: AccessTokenClaims =
-        decode_json(claims_b64).ok_or(invalid(Reason::TokenMalformed))?;
+        .map_err(|e| VerifyError::Store(StoreError(e.0)))?
+        .map_err(invalid)?;
+    let claims: AccessTokenClaims = verified.claims().map_err(invalid)?;
     if claims.iss != issuer {
-        return Err(invalid(Reason::TokenIssuerMismatch));
+        return Err(VerifyError::Invalid(Reason::TokenIssuerMismatch));
     }
     if now.0 >= claims.exp {
-        return Err(invalid(Reason::TokenExpired));
+        return Err(VerifyError::Invalid(Reason::TokenExpired));
     }
     Ok(claims)
-}
-
-fn decode_json<T: serde::de::DeserializeOwned>(b64: &str) -> Option<T> {
-    let bytes = URL_SAFE_NO_PAD.decode(b64).ok()?;
-    serde_json::from_slice(&bytes).ok()
 }

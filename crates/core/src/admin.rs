@@ -20,17 +20,17 @@ pub mod state;
 
 use serde::Serialize;
 
-use crate::audit::{AuditEvent, AuditKind, AuditQuery};
 use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
 use crate::gatekeeper::request::bearer_token;
 use crate::grant_id::GrantId;
+use crate::jose::signer::Signer;
 use crate::migration::{DRAIN_BATCH, Held, HeldWrite};
+use crate::model::audit::{AuditEvent, AuditKind, AuditQuery};
 use crate::rng::Rng;
 use crate::secret::AdminToken;
-use crate::signer::Signer;
 use crate::store::{GrantRecord, RevocationReason, Store};
 use crate::time::UnixTime;
 use crate::types::ClientId;

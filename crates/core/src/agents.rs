@@ -8,9 +8,9 @@ use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
 use crate::grant_id::GrantId;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{RevocationReason, Store, StoreError};
 use crate::types::RedirectUri;
 

@@ -4,23 +4,24 @@
 //! registering it.
 //!
 //! Here: the rules for such a `client_id` ([`CimdUrl`]), the SSRF rules for where it may point
-//! ([`address`]), the operator's controls ([`CimdPolicy`]), validation of the fetched document
+//! ([`crate::net`]), the operator's controls ([`CimdPolicy`]), validation of the fetched document
 //! (reusing registration's metadata and redirect-URI rules), the cache lifetime taken from the
 //! response's caching headers, and [`find_client`], the one place where authorize, token and
 //! client authentication look a client up, registered or not.
 //!
-//! Not here: the HTTP fetch itself, which the Worker does through [`MetadataDocuments`]
-//! (redirects are not followed: draft §4), and the
-//! verification of `private_key_jwt` assertions (`crate::client_assertion`).
-
-pub mod address;
+//! Not here: the outbound rule and the HTTP fetch itself (`crate::net`: [`SafeUrl`] and
+//! [`Fetch`], which follows no redirect: draft §4), and the verification of `private_key_jwt` assertions (`crate::client_assertion`).
 
 use serde_json::Value;
 
-use crate::client_assertion::{ClientJwks, ClientKeys};
+use crate::client_assertion::ClientKeys;
 use crate::client_auth::AuthMethod;
 use crate::config::{App, ConfigError, HostPattern};
 use crate::error::Reason;
+use crate::jose::alg::Alg;
+use crate::jose::jwk::JwkSet;
+use crate::net::address;
+use crate::net::{Fetch, FetchedDocument, InsecureLoopback, SafeUrl, UrlRefused};
 use crate::registration::{self, GrantType};
 use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
 use crate::tag::{TagKey, Verdict};
@@ -30,8 +31,6 @@ use crate::types::ClientId;
 /// The largest document accepted. The draft (§4): "the authorization server MAY impose a size
 /// limit on the client metadata document"; 5 KB is the figure it suggests.
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
-/// How long one fetch may take before it is abandoned, in milliseconds.
-pub const FETCH_TIMEOUT_MS: u32 = 5_000;
 /// The shortest time a document is cached, even when its response says `no-store`: without a
 /// floor, an agent's every request would make us fetch (and anyone could make us fetch often).
 pub const MIN_CACHE_SECS: u64 = 300;
@@ -171,19 +170,8 @@ impl CimdPolicy {
 fn is_loopback_app(host: &HostPattern) -> bool {
     match host {
         HostPattern::AnyLoopback => true,
-        HostPattern::Exact(h) => {
-            let name = h.rsplit_once(':').map_or(h.as_str(), |(name, _)| name);
-            let name = name.trim_start_matches('[').trim_end_matches(']');
-            is_loopback_name(name)
-        }
+        HostPattern::Exact(h) => address::is_loopback_host(h),
     }
-}
-
-fn is_loopback_name(name: &str) -> bool {
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn host_globs(text: Option<&str>, setting: &'static str) -> Result<Vec<HostGlob>, ConfigError> {
@@ -206,7 +194,7 @@ fn host_globs(text: Option<&str>, setting: &'static str) -> Result<Vec<HostGlob>
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CimdUrl {
     raw: String,
-    url: url::Url,
+    url: SafeUrl,
 }
 
 impl CimdUrl {
@@ -243,24 +231,21 @@ impl CimdUrl {
         {
             return Err(Reason::CimdUrlInvalid);
         }
-        let host = url.host().ok_or(Reason::CimdUrlInvalid)?;
-        let insecure_loopback = policy.insecure_loopback
-            && url.scheme() == "http"
-            && is_loopback_name(url.host_str().unwrap_or_default().trim_matches(['[', ']']));
-        if !insecure_loopback {
-            if url.scheme() != "https" {
-                return Err(Reason::CimdUrlInvalid);
-            }
-            if !address::is_public_host(&host) {
-                return Err(Reason::CimdAddressRefused);
-            }
-        }
+        let loopback = if policy.insecure_loopback {
+            InsecureLoopback::Allowed
+        } else {
+            InsecureLoopback::Refused
+        };
+        let safe = SafeUrl::parse(raw, loopback).map_err(|refused| match refused {
+            UrlRefused::Invalid | UrlRefused::Scheme => Reason::CimdUrlInvalid,
+            UrlRefused::Address => Reason::CimdAddressRefused,
+        })?;
         if !policy.admits_host(url.host_str().unwrap_or_default()) {
             return Err(Reason::CimdHostNotAllowed);
         }
         Ok(Self {
             raw: raw.to_owned(),
-            url,
+            url: safe,
         })
     }
 
@@ -269,9 +254,14 @@ impl CimdUrl {
         &self.raw
     }
 
+    /// The URL, which passed the outbound rule: what the platform fetches.
+    pub fn safe(&self) -> &SafeUrl {
+        &self.url
+    }
+
     /// The host, as the consent page shows it.
     pub fn host(&self) -> &str {
-        self.url.host_str().unwrap_or_default()
+        self.url.url().host_str().unwrap_or_default()
     }
 
     /// The cache key: `cimd:` and the URL's SHA-256 in hex.
@@ -288,30 +278,11 @@ pub fn document_host(client_id: &ClientId) -> Option<String> {
         .and_then(|u| u.host_str().map(str::to_owned))
 }
 
-/// One response, as the Worker's `fetch` saw it (redirects are not followed by `fetch`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FetchedDocument {
-    /// The HTTP status.
-    pub status: u16,
-    /// The `Content-Type` header.
-    pub content_type: Option<String>,
-    /// The body, at most [`MAX_DOCUMENT_BYTES`] + 1 bytes (the fetcher stops reading there).
-    pub body: Vec<u8>,
-    /// The `Cache-Control` header.
-    pub cache_control: Option<String>,
-    /// The `Expires` header.
-    pub expires: Option<String>,
-}
-
-/// Why a fetch produced no response.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FetchError(pub String);
-
-/// Fetching and caching metadata documents. The Worker implements it with `fetch` (redirect
-/// `manual`, so that a redirect comes back as a response and is refused; [`FETCH_TIMEOUT_MS`];
-/// body capped) and KV; native tests in memory.
+/// Fetching and caching metadata documents. The Worker implements it with `fetch` ([`Fetch`]:
+/// redirects come back as responses and are refused; [`crate::net::TIMEOUT_MS`]; body capped)
+/// and KV; native tests in memory.
 #[allow(async_fn_in_trait)]
-pub trait MetadataDocuments {
+pub trait MetadataDocuments: Fetch {
     /// A cached document body, if one is live at `now`.
     async fn cached_document(
         &self,
@@ -335,8 +306,6 @@ pub trait MetadataDocuments {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
-    /// One GET of `url`, without following redirects.
-    async fn fetch_document(&self, url: &CimdUrl) -> Result<FetchedDocument, FetchError>;
     /// Whether an operator disabled this document client (admin API): its document no longer
     /// counts.
     async fn document_client_disabled(&self, client_id: &ClientId) -> Result<bool, StoreError>;
@@ -440,7 +409,7 @@ pub(crate) async fn fetch(
     url: &CimdUrl,
 ) -> Result<FetchedDocument, Reason> {
     let response = fetcher
-        .fetch_document(url)
+        .get(url.safe(), MAX_DOCUMENT_BYTES)
         .await
         .map_err(|_| Reason::CimdFetchFailed)?;
     let essence = response
@@ -499,7 +468,9 @@ pub fn client_record(
             Some(ClientKeys::JwksUri(uri))
         }
         (Some("private_key_jwt"), None, Some(jwks)) => Some(ClientKeys::Jwks(
-            ClientJwks::parse(&jwks).ok_or(Reason::CimdDocumentInvalid)?,
+            JwkSet::from_value(&jwks)
+                .and_then(|keys| keys.fitting(Alg::Es256))
+                .ok_or(Reason::CimdDocumentInvalid)?,
         )),
         _ => return Err(Reason::CimdDocumentInvalid),
     };

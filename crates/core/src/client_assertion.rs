@@ -7,12 +7,14 @@
 //! the `Signer`'s WebCrypto in the Worker; RS256 is not supported yet. Each `jti` is accepted
 //! once (RFC 7523 §3 item 7), remembered until the assertion expires.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::cimd::{self, CimdPolicy, CimdUrl, MetadataDocuments};
 use crate::error::Reason;
+use crate::jose::alg::Alg;
+use crate::jose::jwk::JwkSet;
+use crate::jose::jws::{self, Accept, HighS, Jws, JwsError};
+use crate::jose::signer::JwkVerifier;
 use crate::store::{ClientRecord, StoreError};
 use crate::time::UnixTime;
 
@@ -22,61 +24,30 @@ pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jw
 pub const MAX_ASSERTION_LIFETIME_SECS: u64 = 600;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECS: u64 = 30;
+/// The longest assertion accepted, in bytes: a few hundred are usual; the cap keeps a hostile
+/// form from costing more than a glance.
+pub const MAX_ASSERTION_BYTES: usize = 8 * 1024;
 
-/// One P-256 public key of a client (RFC 7517 §4, RFC 7518 §6.2.1).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientJwk {
-    /// Must be `EC`.
-    pub kty: String,
-    /// Must be `P-256`.
-    pub crv: String,
-    /// base64url x coordinate.
-    pub x: String,
-    /// base64url y coordinate.
-    pub y: String,
-    /// The key's id, matched against the assertion's `kid`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kid: Option<String>,
-}
+/// What an assertion may be: ES256 only, no longer than [`MAX_ASSERTION_BYTES`]. RS256 is not
+/// supported yet.
+const ACCEPT: Accept<'static> = Accept {
+    algs: &[Alg::Es256],
+    max_bytes: MAX_ASSERTION_BYTES,
+};
 
-/// A client's JWK Set (RFC 7517 §5). Keys of other types are ignored when read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientJwks {
-    /// The P-256 keys.
-    pub keys: Vec<ClientJwk>,
-}
-
-impl ClientJwks {
-    /// Parses a JWK Set, keeping its P-256 signature keys; `None` when it has none.
-    pub fn parse(value: &serde_json::Value) -> Option<Self> {
-        let keys: Vec<ClientJwk> = value
-            .get("keys")?
-            .as_array()?
-            .iter()
-            .filter(|k| k.get("use").is_none_or(|u| u == "sig"))
-            .filter_map(|k| serde_json::from_value::<ClientJwk>(k.clone()).ok())
-            .filter(|k| k.kty == "EC" && k.crv == "P-256")
-            .collect();
-        (!keys.is_empty()).then_some(Self { keys })
+/// A signature that does not verify is a failed signature check; anything else wrong with the
+/// JWS is an invalid assertion.
+fn reason(error: JwsError) -> Reason {
+    match error {
+        JwsError::SignatureInvalid => Reason::ClientAssertionSignature,
+        JwsError::TooLarge
+        | JwsError::Malformed
+        | JwsError::CriticalHeader
+        | JwsError::AlgorithmRefused => Reason::ClientAssertionInvalid,
     }
 }
 
-/// Where a `private_key_jwt` client's keys are.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientKeys {
-    /// Fetched from this URL (held to the metadata document URL rules).
-    JwksUri(String),
-    /// Given inline in the document.
-    Jwks(ClientJwks),
-}
-
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default)]
-    kid: Option<String>,
-}
+pub use crate::model::client::ClientKeys;
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -99,32 +70,17 @@ struct Claims {
 }
 
 /// A parsed, not yet verified, assertion.
-pub struct Assertion {
-    signing_input: String,
-    signature: Vec<u8>,
-    header: Header,
+pub struct Assertion<'t> {
+    jws: Jws<'t>,
     claims: Claims,
 }
 
-impl Assertion {
-    /// Parses a compact JWS (RFC 7515 §7.1).
-    pub fn parse(raw: &str) -> Result<Self, Reason> {
-        let malformed = |_| Reason::ClientAssertionInvalid;
-        let mut parts = raw.split('.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(Reason::ClientAssertionInvalid);
-        };
-        let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(malformed);
-        Ok(Self {
-            signing_input: format!("{header}.{payload}"),
-            signature: decode(signature)?,
-            header: serde_json::from_slice(&decode(header)?)
-                .map_err(|_| Reason::ClientAssertionInvalid)?,
-            claims: serde_json::from_slice(&decode(payload)?)
-                .map_err(|_| Reason::ClientAssertionInvalid)?,
-        })
+impl<'t> Assertion<'t> {
+    /// Parses a compact JWS (RFC 7515 §7.1) through [`jws::parse`], and its claims.
+    pub fn parse(raw: &'t str) -> Result<Self, Reason> {
+        let jws = jws::parse(raw, &ACCEPT).map_err(reason)?;
+        let claims = jws.unverified_claims().map_err(reason)?;
+        Ok(Self { jws, claims })
     }
 
     /// The client it names (`sub`, RFC 7523 §3 item 2).
@@ -139,15 +95,16 @@ impl Assertion {
 /// of the client's keys; its `jti` was never seen.
 pub async fn verify(
     store: &impl MetadataDocuments,
-    verifier: &impl crate::signer::Signer,
+    verifier: &impl JwkVerifier,
     policy: &CimdPolicy,
     client: &ClientRecord,
     raw: &str,
     audiences: &[String],
     now: UnixTime,
 ) -> Result<Result<(), Reason>, StoreError> {
-    let Ok(assertion) = Assertion::parse(raw) else {
-        return Ok(Err(Reason::ClientAssertionInvalid));
+    let assertion = match Assertion::parse(raw) {
+        Ok(assertion) => assertion,
+        Err(reason) => return Ok(Err(reason)),
     };
     let claims = &assertion.claims;
     let id = client.client_id.as_str();
@@ -174,40 +131,31 @@ pub async fn verify(
     if !fresh {
         return Ok(Err(Reason::ClientAssertionInvalid));
     }
-    // RFC 8725 §3.1: the algorithm is ours to choose, never the token's.
-    if assertion.header.alg != "ES256" {
-        return Ok(Err(Reason::ClientAssertionInvalid));
-    }
     let keys = match client_keys(store, policy, client, now).await {
         Ok(keys) => keys,
         Err(reason) => return Ok(Err(reason)),
     };
-    // A high-`s` signature is accepted here, unlike on the JWSs gatehouse signs (`crate::jws`):
+    // A high-`s` signature is accepted here, unlike on the JWSs gatehouse signs (`crate::jose::jws`):
     // the client signs its assertion with whatever JOSE library it uses, and the common ones
     // (OpenSSL-, WebCrypto- and Go-based) leave about half their ECDSA signatures high-`s`, so
     // refusing them would fail every other authentication of a conforming client (RFC 7518
     // §3.4 asks nothing about `s`). The twin buys nothing: an assertion is used once, by its
     // `jti` (checked below), which both spellings share, and its text is never stored.
-    let signature = &assertion.signature;
-    let mut verified = false;
-    for key in keys.keys.iter().filter(|k| {
-        assertion.header.kid.is_none() || k.kid.is_none() || k.kid == assertion.header.kid
-    }) {
-        if verifier
-            .verify_client_signature(
-                &key.x,
-                &key.y,
-                assertion.signing_input.as_bytes(),
-                signature,
-            )
-            .await?
-        {
-            verified = true;
-            break;
-        }
-    }
-    if !verified {
-        return Ok(Err(Reason::ClientAssertionSignature));
+    let Assertion { jws, claims } = assertion;
+    let alg = jws.alg;
+    let kid = jws.kid.clone();
+    let verified = jws
+        .verify(HighS::Accepted, async |input, signature| {
+            for key in keys.candidates(alg, kid.as_deref()) {
+                if verifier.verify_jwk(key, alg, input, signature).await {
+                    return Ok(true);
+                }
+            }
+            Ok::<_, StoreError>(false)
+        })
+        .await?;
+    if let Err(error) = verified {
+        return Ok(Err(reason(error)));
     }
     let jti_hash = crate::secret::SecretHash::from_digest(&crate::crypto::sha256(
         format!("{id} {}", claims.jti).as_bytes(),
@@ -232,7 +180,7 @@ async fn client_keys(
     policy: &CimdPolicy,
     client: &ClientRecord,
     now: UnixTime,
-) -> Result<ClientJwks, Reason> {
+) -> Result<JwkSet, Reason> {
     match &client.metadata.keys {
         Some(ClientKeys::Jwks(jwks)) => Ok(jwks.clone()),
         Some(ClientKeys::JwksUri(uri)) => {
@@ -242,7 +190,8 @@ async fn client_keys(
                     .ok()
                     .filter(|_| body.len() <= cimd::MAX_DOCUMENT_BYTES)
                     .as_ref()
-                    .and_then(ClientJwks::parse)
+                    .and_then(JwkSet::from_value)
+                    .and_then(|keys| keys.fitting(Alg::Es256))
             };
             // Cached like documents, under the JWKS URL's own key.
             let cached = store.cached_document(&url, now).await.ok().flatten();

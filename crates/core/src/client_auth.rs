@@ -7,7 +7,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::{Deserialize, Serialize};
 
 use crate::cimd::{self, ClientLookup, LookupError, MetadataDocuments};
 use crate::error::Reason;
@@ -17,32 +16,7 @@ use crate::store::{ClientRecord, ClientStore, StoreError};
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
-/// The registered client authentication method (RFC 7591 §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    /// A public client: no secret.
-    None,
-    /// HTTP Basic with the URL-encoded client id and secret (RFC 6749 §2.3.1).
-    ClientSecretBasic,
-    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
-    ClientSecretPost,
-    /// A JWT signed with the client's private key (RFC 7523 §2.2, OIDC Core §9); metadata
-    /// document clients only.
-    PrivateKeyJwt,
-}
-
-impl AuthMethod {
-    /// Whether the client authenticates (a secret or a key), rather than only naming itself.
-    pub fn is_confidential(self) -> bool {
-        !matches!(self, Self::None)
-    }
-
-    /// Whether the client authenticates with a shared secret.
-    fn uses_secret(self) -> bool {
-        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
-    }
-}
+pub use crate::model::client::AuthMethod;
 
 /// The credentials a request presented.
 #[derive(Debug)]
@@ -100,7 +74,7 @@ pub enum AuthError {
 /// Authenticates the client of a form request with its registered method.
 pub async fn authenticate(
     store: &(impl ClientStore + MetadataDocuments),
-    verification: &Verification<'_, impl crate::signer::Signer>,
+    verification: &Verification<'_, impl crate::jose::signer::Signer>,
     form: &Form,
     authorization: Option<&str>,
     now: UnixTime,

@@ -13,10 +13,13 @@ use crate::gatekeeper::route::{PathPattern, RouteRule};
 use crate::password::{PasswordHash, PasswordHashError};
 use crate::types::{Scope, Scopes};
 
-/// Access tokens live this long unless an app says otherwise (RFC 9700 §2.2.2: short-lived).
-pub const ACCESS_TOKEN_TTL_SECS: u64 = 600;
-/// The longest access-token lifetime an app may configure.
-pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 86_400;
+use crate::app::{app_for, is_loopback_host};
+
+pub use crate::access_token::{ACCESS_TOKEN_TTL_SECS, MAX_ACCESS_TOKEN_TTL_SECS};
+pub use crate::app::{App, HostPattern, Origin, OriginIdentity, Policy};
+pub use crate::error::ConfigError;
+pub use crate::server_secret::ServerSecret;
+
 /// Refresh tokens live this long unless an app says otherwise; every use rotates them.
 pub const REFRESH_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 /// A signing key signs for this long before the next one takes over (`SIGNING_KEY_ROTATION_SECS`).
@@ -26,27 +29,6 @@ pub const SIGNING_KEY_ROTATION_SECS: u64 = 30 * 24 * 3600;
 pub const MISCONFIGURED_RETRY_AFTER_SECS: u64 = 60;
 /// The shortest server secret accepted: 256 bits of entropy as hex or base64 needs 32+ chars.
 const MIN_SECRET_CHARS: usize = 32;
-
-/// A misconfiguration: which setting, what is wrong with it, and how to fix it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The variable or secret at fault, e.g. `APPS`.
-    pub setting: &'static str,
-    /// What is wrong.
-    pub problem: String,
-    /// What the operator should do.
-    pub fix: &'static str,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "configuration error in {}: {}. Fix: {}",
-            self.setting, self.problem, self.fix
-        )
-    }
-}
 
 /// The validated configuration.
 #[derive(Debug)]
@@ -74,190 +56,6 @@ pub struct Config {
     /// Client ID Metadata Documents: on or off, which hosts (`CIMD`, `CIMD_ALLOWED_HOSTS`,
     /// `CIMD_DENIED_HOSTS`, `CIMD_ALLOW_INSECURE_LOOPBACK`).
     pub cimd: crate::cimd::CimdPolicy,
-}
-
-/// Which request hosts an app answers on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostPattern {
-    /// `"*"`: any loopback host (`127.0.0.1`, `localhost`, `[::1]`, any port), for local
-    /// development where the port is chosen at start. Never a public host: behind a wildcard
-    /// route, the issuer would be whatever `Host` a caller sent.
-    AnyLoopback,
-    /// Exactly this `host[:port]`, compared case-insensitively.
-    Exact(String),
-}
-
-/// One protected app.
-#[derive(Debug)]
-pub struct App {
-    /// Shown to people on the login and consent pages.
-    pub name: String,
-    /// The hosts this app is served on.
-    pub host: HostPattern,
-    /// The part of those hosts' paths that is this app: `/` (all of it) or `/segment[/…]`,
-    /// without a trailing slash. Everything gatehouse serves for the app lives under it.
-    pub path_prefix: String,
-    /// The scopes the app offers, with the description the consent page shows.
-    pub scopes: Vec<(Scope, String)>,
-    /// Granted when a client asks for no scope (RFC 6749 §3.3).
-    pub default_scopes: Scopes,
-    /// Who may come in.
-    pub policy: Policy,
-    /// Lifetime of access tokens for this app.
-    pub access_token_ttl_secs: u64,
-    /// Lifetime of refresh tokens for this app.
-    pub refresh_token_ttl_secs: u64,
-    /// Where requests are forwarded; `None` for the built-in demo app (local development only).
-    pub origin: Option<Origin>,
-    /// Which scope each method and path needs; the first matching rule decides.
-    pub routes: Vec<RouteRule>,
-    /// Paths served without any login (health checks, static assets).
-    pub public_paths: Vec<PathPattern>,
-    /// Whether agents may come in with tokens at all (the "managed OAuth" switch).
-    pub agents: bool,
-    /// How the origin learns who is asking.
-    pub identity: OriginIdentity,
-}
-
-/// How an app's origin learns who is asking (`"identity"` in `APPS`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OriginIdentity {
-    /// `"gatehouse"` (the default): the `Gatehouse-Assertion` JWT (ES256) and `Gatehouse-*`
-    /// headers (`gatekeeper::assertion`).
-    Gatehouse,
-    /// `"cloudflare-access"`: what Cloudflare Access sends, so an app written for Access runs
-    /// unchanged once its team domain names gatehouse (`gatekeeper::access`).
-    CloudflareAccess {
-        /// The app's Access audience tags (`"access_aud"`): the `aud` of its assertions.
-        audience: Vec<String>,
-    },
-}
-
-/// Where an app's requests go.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// An http(s) base URL, `scheme://host[:port][/base]`, without a trailing slash.
-    Url(String),
-    /// A Worker reached through the service binding of this name (`"service:NAME"` in `APPS`),
-    /// declared under `[[services]]` in wrangler.toml.
-    Service(String),
-}
-
-/// Who may use an app: a person is admitted when no deny rule and at least one allow rule match.
-/// The same policy applies to the person's browser session and to every token issued for them,
-/// and is checked again on every request and refresh.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Policy {
-    /// Emails admitted (case-insensitive).
-    #[serde(default)]
-    pub allow_emails: Vec<String>,
-    /// Email domains admitted: `example.com` admits `alice@example.com`, not `a@sub.example.com`.
-    #[serde(default)]
-    pub allow_domains: Vec<String>,
-    /// Identity-provider groups admitted.
-    #[serde(default)]
-    pub allow_groups: Vec<String>,
-    /// Emails refused even when an allow rule matches.
-    #[serde(default)]
-    pub deny_emails: Vec<String>,
-    /// Groups refused even when an allow rule matches.
-    #[serde(default)]
-    pub deny_groups: Vec<String>,
-}
-
-impl Policy {
-    /// Whether the person with this email and these groups may use the app. Groups compare
-    /// exactly (identity providers' group names are case-sensitive).
-    pub fn admits(&self, email: &str, groups: &[String]) -> bool {
-        let email = email.to_ascii_lowercase();
-        let in_any = |listed: &[String]| groups.iter().any(|g| listed.contains(g));
-        if self
-            .deny_emails
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(&email))
-            || in_any(&self.deny_groups)
-        {
-            return false;
-        }
-        let domain = email.rsplit_once('@').map(|(_, d)| d);
-        self.allow_emails
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(&email))
-            || domain.is_some_and(|d| self.allow_domains.iter().any(|a| a.eq_ignore_ascii_case(d)))
-            || in_any(&self.allow_groups)
-    }
-
-    /// Whether this person may use the app.
-    pub fn admits_person(&self, person: &crate::store::Person) -> bool {
-        self.admits(&person.email, &person.groups)
-    }
-}
-
-/// The server secret (`GATEHOUSE_SECRET`), and the one it replaced while a rotation is under way
-/// (`GATEHOUSE_SECRET_PREVIOUS`). Internal keys are derived from it by label, so one secret
-/// serves several purposes without any two sharing a key.
-///
-/// Rotation: every new value (a tag, a sealed key, a MAC) is made under the current secret;
-/// a value made under the previous one is still accepted until the operator removes it, so a
-/// new secret ends nothing that is live ([`ServerSecret::derive_previous`]).
-pub struct ServerSecret {
-    current: Vec<u8>,
-    previous: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for ServerSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ServerSecret([redacted])")
-    }
-}
-
-impl crate::decision::SubjectKeys for ServerSecret {
-    fn derive(&self, label: &str) -> [u8; 32] {
-        ServerSecret::derive(self, label)
-    }
-}
-
-impl ServerSecret {
-    /// A 256-bit key for `label`: HMAC-SHA256(secret, label), the HKDF-Expand step of RFC 5869
-    /// §2.3 for a single block, which is all a 32-byte key needs. Everything new is made with
-    /// this key.
-    pub fn derive(&self, label: &str) -> [u8; 32] {
-        derive_key(&self.current, label)
-    }
-
-    /// The key for `label` under the previous secret, while one is configured: what values made
-    /// before the rotation are checked with once the current key does not match.
-    pub fn derive_previous(&self, label: &str) -> Option<[u8; 32]> {
-        self.previous.as_deref().map(|p| derive_key(p, label))
-    }
-
-    /// The keys for `label` a presented value may have been made with: the current one first.
-    pub fn derive_accepted(&self, label: &str) -> impl Iterator<Item = [u8; 32]> + use<> {
-        std::iter::once(self.derive(label)).chain(self.derive_previous(label))
-    }
-
-    /// A secret of these characters, for unit tests.
-    #[cfg(test)]
-    pub(crate) fn parse_for_tests(text: &str) -> Self {
-        Self {
-            current: text.as_bytes().to_vec(),
-            previous: None,
-        }
-    }
-
-    /// A secret of these characters that replaced `previous`, for unit tests.
-    #[cfg(any(test, feature = "testing"))]
-    pub fn rotated_for_tests(current: &str, previous: &str) -> Self {
-        Self {
-            current: current.as_bytes().to_vec(),
-            previous: Some(previous.as_bytes().to_vec()),
-        }
-    }
-}
-
-fn derive_key(secret: &[u8], label: &str) -> [u8; 32] {
-    crate::crypto::hmac_sha256(secret, &[label.as_bytes(), &[1]])
 }
 
 /// Every variable and secret gatehouse reads, by name: the Worker's environment and
@@ -506,23 +304,8 @@ impl Config {
     /// The app that serves `path` on `host` (`host[:port]` of the request URL): of the apps on
     /// that host whose path prefix covers the path, the one with the longest prefix.
     pub fn app_for(&self, host: &str, path: &str) -> Option<&App> {
-        self.apps
-            .iter()
-            .filter(|app| match &app.host {
-                HostPattern::AnyLoopback => is_loopback_host(host),
-                HostPattern::Exact(h) => h.eq_ignore_ascii_case(host),
-            })
-            .filter(|app| prefix_covers(&app.path_prefix, path))
-            .max_by_key(|app| app.path_prefix.len())
+        app_for(&self.apps, host, path)
     }
-}
-
-/// Whether `path` is `prefix` or below it (`/wiki` covers `/wiki` and `/wiki/x`, not `/wikis`).
-fn prefix_covers(prefix: &str, path: &str) -> bool {
-    prefix == "/"
-        || path
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// A path prefix: `/`, or `/` and unreserved-character segments (RFC 3986 §2.3), no trailing
@@ -544,21 +327,6 @@ fn validate_path_prefix(prefix: &str) -> Result<String, String> {
             "path_prefix {prefix:?} must be \"/\" or \"/segment[/segment…]\" without a trailing slash"
         )),
     }
-}
-
-/// Whether `host[:port]` names this machine.
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            name
-        }
-        _ => host,
-    };
-    let name = name.trim_start_matches('[').trim_end_matches(']');
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_apps(text: Option<&str>) -> Result<Vec<App>, ConfigError> {
@@ -898,7 +666,7 @@ fn parse_secret(text: Option<&str>, previous: Option<&str>) -> Result<ServerSecr
         Some(p) if p.trim().is_empty() => None,
         Some(p) => Some(parse_one_secret(names::GATEHOUSE_SECRET_PREVIOUS, Some(p))?),
     };
-    Ok(ServerSecret { current, previous })
+    Ok(ServerSecret::new(current, previous))
 }
 
 fn parse_one_secret(setting: &'static str, text: Option<&str>) -> Result<Vec<u8>, ConfigError> {

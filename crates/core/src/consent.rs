@@ -4,13 +4,13 @@
 //! The page re-submits the original authorization request's query string, which is checked
 //! again from scratch on submission, so nothing the page carries is trusted.
 
-use crate::audit::AuditKind;
 use crate::authorize::AuthorizationRequest;
 use crate::context::Context;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
 use crate::grant_id::GrantId;
+use crate::model::audit::AuditKind;
 use crate::paths;
 use crate::registration::neutralise_hidden_chars;
 use crate::rng::Rng;

@@ -8,13 +8,13 @@
 //! Not here: any endpoint. A context has no behaviour beyond recording audit events about its
 //! request.
 
-use crate::audit::{AuditEvent, AuditKind};
 use crate::cimd::ClientLookup;
 use crate::config::ServerSecret;
 use crate::decision::DecisionLog;
 use crate::grant_id::GrantId;
 use crate::identifiers::IdentifierKeys;
 use crate::migration::MigrationStore;
+use crate::model::audit::{AuditEvent, AuditKind};
 use crate::rng::Rng;
 use crate::session_cookie::SessionCookieKey;
 use crate::site::Site;
@@ -122,6 +122,13 @@ mod tests {
             .collect()
     }
 
+    /// Whether `text` names the module `path` itself (`crate::server`, not `crate::server_secret`).
+    fn names_module(text: &str, path: &str) -> bool {
+        text.match_indices(path).any(|(at, _)| {
+            !text[at + path.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        })
+    }
+
     #[test]
     fn no_feature_reaches_back_into_the_server() {
         for (name, text) in sources() {
@@ -133,7 +140,7 @@ mod tests {
             let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
             for line in code {
                 assert!(
-                    !line.contains(&module) && !line.contains(&server),
+                    !names_module(line, &module) && !line.contains(&server),
                     "{name} depends on the server: {line}"
                 );
             }
@@ -149,7 +156,7 @@ mod tests {
             .1;
         for above in ["server", "config"] {
             let path = ["crate::", above].concat();
-            assert!(!decision.contains(&path), "decision.rs names {path}");
+            assert!(!names_module(&decision, &path), "decision.rs names {path}");
         }
     }
 

@@ -15,8 +15,8 @@ use std::cell::RefCell;
 
 use serde::Serialize;
 
-use crate::audit::AuditKind;
 use crate::error::{OAuthError, Reason};
+use crate::model::audit::AuditKind;
 
 /// The label of the key the subject hash is made with.
 const SUBJECT_KEY_LABEL: &str = "log-subject";
@@ -28,6 +28,12 @@ const SUBJECT_HASH_BYTES: usize = 8;
 pub trait SubjectKeys {
     /// The 32-byte key derived for `label`.
     fn derive(&self, label: &str) -> [u8; 32];
+}
+
+impl SubjectKeys for crate::server_secret::ServerSecret {
+    fn derive(&self, label: &str) -> [u8; 32] {
+        crate::server_secret::ServerSecret::derive(self, label)
+    }
 }
 
 /// What the core decided about one request, noted as it went.

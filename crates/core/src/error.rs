@@ -780,5 +780,28 @@ impl From<Reason> for OAuthError {
     }
 }
 
+/// A misconfiguration: which setting, what is wrong with it, and how to fix it. Raised while
+/// `crate::config` reads the settings (each feature reads its own), on the first request of an
+/// isolate, never later in the middle of a flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable or secret at fault, e.g. `APPS`.
+    pub setting: &'static str,
+    /// What is wrong.
+    pub problem: String,
+    /// What the operator should do.
+    pub fix: &'static str,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "configuration error in {}: {}. Fix: {}",
+            self.setting, self.problem, self.fix
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -20,8 +20,8 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
+use crate::jose::signer::Signer;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::Store;
 
 /// Which answer a `/healthz` request gets.

@@ -23,11 +23,11 @@
 //! A new `GATEHOUSE_SECRET` makes every tagged value forged: registered clients, codes and
 //! refresh tokens end with it, as sessions do, unless the old secret is kept as
 //! `GATEHOUSE_SECRET_PREVIOUS`: then values tagged under either are accepted, and new ones are
-//! tagged under the new secret ([`crate::config::ServerSecret`]).
+//! tagged under the new secret ([`crate::server_secret::ServerSecret`]).
 
-use crate::config::ServerSecret;
 use crate::rng::Rng;
 use crate::secret::{AuthorizationCode, DeviceCode, RefreshToken};
+use crate::server_secret::ServerSecret;
 use crate::tag::TagKey;
 
 /// The label of the key that tags client ids.
@@ -114,7 +114,7 @@ mod tests {
     use crate::testing::SeqRng;
 
     fn keys(secret: &str) -> IdentifierKeys {
-        IdentifierKeys::derive(&crate::config::ServerSecret::parse_for_tests(secret))
+        IdentifierKeys::derive(&crate::server_secret::ServerSecret::parse_for_tests(secret))
     }
 
     #[test]
@@ -154,9 +154,9 @@ mod tests {
             "another-secret-another-secret-!!!!",
         );
         let before = keys(old_secret);
-        let during = IdentifierKeys::derive(&crate::config::ServerSecret::rotated_for_tests(
-            new_secret, old_secret,
-        ));
+        let during = IdentifierKeys::derive(
+            &crate::server_secret::ServerSecret::rotated_for_tests(new_secret, old_secret),
+        );
         let after = keys(new_secret);
         let rng = SeqRng::default();
         let old = (

@@ -8,8 +8,8 @@ use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{GrantRecord, Store};
 
 /// The introspection response. Inactive tokens carry nothing but `active: false` (§2.2: "the

@@ -6,12 +6,11 @@
 #![warn(missing_docs)]
 
 pub mod health;
-pub mod queue;
 
 pub mod access_token;
 pub mod admin;
 pub mod agents;
-pub mod audit;
+pub mod app;
 pub mod authorize;
 pub mod cimd;
 pub mod client_assertion;
@@ -31,12 +30,14 @@ pub mod grant_id;
 pub mod grants;
 pub mod identifiers;
 pub mod introspection;
-pub mod jws;
+pub mod jose;
 pub mod login;
 pub mod login_throttle;
 pub mod markdown;
 pub mod metadata;
 pub mod migration;
+pub mod model;
+pub mod net;
 pub mod oidc;
 pub mod password;
 pub mod paths;
@@ -48,8 +49,8 @@ pub mod revocation;
 pub mod rng;
 pub mod secret;
 pub mod server;
+pub mod server_secret;
 pub mod session_cookie;
-pub mod signer;
 pub mod site;
 pub mod store;
 pub mod tag;
@@ -57,4 +58,3 @@ pub mod tag;
 pub mod testing;
 pub mod time;
 pub mod types;
-pub mod x509;

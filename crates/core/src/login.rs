@@ -5,21 +5,21 @@
 //! are bounded per account and per source before any hashing (`crate::login_throttle`) and
 //! audited.
 
-use crate::audit::AuditKind;
 use crate::context::Context;
 use crate::csrf;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::login_throttle::{self, Verdict};
 use crate::migration::HeldWrite;
+use crate::model::audit::AuditKind;
 use crate::oidc::provider::Provider;
 use crate::password::{self, PasswordHash, Pbkdf2};
 use crate::paths;
 use crate::registration;
 use crate::rng::Rng;
 use crate::secret::SessionId;
-use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{LoginAttempt, Person, SessionRecord, Store, StoreError};
 

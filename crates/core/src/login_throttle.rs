@@ -22,6 +22,8 @@ use crate::crypto::sha256;
 use crate::secret::SecretHash;
 use crate::time::UnixTime;
 
+pub use crate::model::login::LoginHistory;
+
 /// The window over which failures are counted.
 pub const WINDOW_SECS: u64 = 15 * 60;
 /// Failed logins one source may make in the window, at any accounts. Enough for an office
@@ -31,21 +33,6 @@ pub const MAX_FAILURES_PER_SOURCE: u64 = 20;
 pub const MAX_FAILURES_PER_ACCOUNT: u64 = 10;
 /// A source that logged in to an account this recently is exempt from that account's bound.
 pub const KNOWN_SOURCE_SECS: u64 = 30 * 24 * 3600;
-
-/// What storage knows about recent logins at one account and from one source.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LoginHistory {
-    /// Failed logins at the account in the window, from any source.
-    pub account_failures: u64,
-    /// When the oldest of them happened.
-    pub account_oldest: Option<UnixTime>,
-    /// Failed logins from the source in the window, at any account.
-    pub source_failures: u64,
-    /// When the oldest of them happened.
-    pub source_oldest: Option<UnixTime>,
-    /// Whether the source logged in to the account within [`KNOWN_SOURCE_SECS`].
-    pub source_known: bool,
-}
 
 /// Whether a login may be checked now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

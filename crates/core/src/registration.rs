@@ -27,6 +27,8 @@ use crate::tag::TagKey;
 use crate::time::UnixTime;
 use crate::types::{ClientId, RedirectUri, Scopes};
 
+pub use crate::model::client::{ClientMetadata, GrantType};
+
 /// Largest registration request body accepted (413 beyond it).
 pub const MAX_REGISTRATION_BYTES: usize = 16 * 1024;
 /// Most redirect URIs one client may register.
@@ -41,62 +43,6 @@ const MAX_CONTACTS: usize = 5;
 pub const UNUSED_CLIENT_TTL_SECS: u64 = 24 * 3600;
 /// Registrations allowed per source network per hour.
 pub const MAX_REGISTRATIONS_PER_HOUR: u64 = 30;
-
-/// A grant type a client may register (RFC 7591 §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GrantType {
-    /// RFC 6749 §4.1.
-    AuthorizationCode,
-    /// RFC 6749 §6.
-    RefreshToken,
-    /// RFC 8628 §3.4.
-    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
-    DeviceCode,
-}
-
-/// Validated client metadata, as stored and as returned (RFC 7591 §3.2.1).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientMetadata {
-    /// Where codes may be sent.
-    pub redirect_uris: Vec<RedirectUri>,
-    /// How the client authenticates at the token endpoint.
-    pub token_endpoint_auth_method: AuthMethod,
-    /// Grant types it may use.
-    pub grant_types: Vec<GrantType>,
-    /// Always `["code"]`.
-    pub response_types: Vec<String>,
-    /// The name shown on the consent page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_name: Option<String>,
-    /// The client's home page (https).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_uri: Option<String>,
-    /// The scopes the client registered (RFC 7591 §2), echoed in the registration response; they
-    /// do not narrow its authorizations (`authorize::check_scope`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<Scopes>,
-    /// People responsible for the client.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub contacts: Vec<String>,
-    /// The client software's identifier.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub software_id: Option<String>,
-    /// The client software's version.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub software_version: Option<String>,
-    /// The keys of a `private_key_jwt` client (metadata documents only; registration refuses
-    /// `jwks` and `jwks_uri`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<crate::client_assertion::ClientKeys>,
-}
-
-impl ClientMetadata {
-    /// Whether the client registered this grant type.
-    pub fn allows(&self, grant_type: GrantType) -> bool {
-        self.grant_types.contains(&grant_type)
-    }
-}
 
 /// The request body, before validation. Every field is optional and loosely typed so that the
 /// error names the field rather than a JSON type mismatch.

@@ -26,113 +26,27 @@
 //! write until [`crate::migration::drain`] runs them; meanwhile the refresh grant reads the held
 //! write, and the cron renews the deny entry ([`crate::migration::renew`]).
 
-use serde::{Deserialize, Serialize};
-
-use crate::audit::{AuditEvent, AuditKind};
-use crate::config::MAX_ACCESS_TOKEN_TTL_SECS;
-use crate::grant_id::GrantId;
+use crate::access_token::MAX_ACCESS_TOKEN_TTL_SECS;
 use crate::migration::{Held, HeldWrite};
-use crate::queue::QueueMessage;
-use crate::store::{GrantRecord, RevocationReason, Store, StoreError};
+use crate::model::queue::QueueMessage;
+use crate::store::{Store, StoreError};
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
-/// KV refuses an expiration less than 60 s ahead (or in the past): "Expiration times must be
-/// at least 60 seconds in the future" (Cloudflare KV docs, "Expiring keys").
-pub const KV_MIN_TTL_SECS: u64 = 60;
+pub use crate::model::revocation::Revocation;
+pub use crate::store::KV_MIN_TTL_SECS;
 
-/// One revocation of one grant: everything its steps write, so that the Queue's consumer, the
-/// dead-letter consumer and the drain can finish it without reading anything else.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Revocation {
-    /// The grant.
-    pub grant_id: GrantId,
-    /// Why.
-    pub reason: RevocationReason,
-    /// When it was first asked for (kept when a later path finishes it).
-    pub at: UnixTime,
-    /// The person, when the grant was known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// The agent, when the grant was known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    /// The app (its canonical URL), when the grant was known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app: Option<String>,
-    /// Where the request came from, for the audit event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-}
-
-impl Revocation {
-    /// A revocation of `grant` asked for at `now`; one already under way keeps its time.
-    pub fn of(
-        grant: &GrantRecord,
-        reason: RevocationReason,
-        now: UnixTime,
-        source: Option<String>,
-    ) -> Self {
-        Self {
-            grant_id: grant.grant_id.clone(),
-            reason,
-            at: grant.revoked_at.unwrap_or(now),
-            subject: Some(grant.person.subject.clone()),
-            client_id: Some(grant.client_id.as_str().to_owned()),
-            app: Some(grant.app.clone()),
-            source,
-        }
+/// The same revocation with the grant's person, agent and app filled in from storage, if it
+/// was made without them (a Queue message of an older build, or storage unreadable).
+async fn read_in(mut revocation: Revocation, store: &impl Store) -> Result<Revocation, StoreError> {
+    if revocation.subject.is_none()
+        && let Some(grant) = store.grant(&revocation.grant_id).await?
+    {
+        revocation.subject = Some(grant.person.subject);
+        revocation.client_id = Some(grant.client_id.as_str().to_owned());
+        revocation.app = Some(grant.app);
     }
-
-    /// A revocation of a grant storage could not read: [`apply`] reads it when it can.
-    pub fn of_unread(
-        grant_id: &GrantId,
-        reason: RevocationReason,
-        now: UnixTime,
-        source: Option<String>,
-    ) -> Self {
-        Self {
-            grant_id: grant_id.clone(),
-            reason,
-            at: now,
-            subject: None,
-            client_id: None,
-            app: None,
-            source,
-        }
-    }
-
-    /// The idempotency key of its audit event: one per grant, however often it is re-run.
-    pub fn audit_key(&self) -> String {
-        format!("grant_revoked:{}", self.grant_id.as_str())
-    }
-
-    /// Its audit event: names the person and the agent, so it shows in their audit trails.
-    pub fn audit_event(&self) -> AuditEvent {
-        AuditEvent {
-            kind: AuditKind::GrantRevoked,
-            subject: self.subject.clone(),
-            client_id: self.client_id.clone(),
-            app: self.app.clone(),
-            grant_id: Some(self.grant_id.as_str().to_owned()),
-            source: self.source.clone(),
-            detail: serde_json::json!({ "reason": self.reason.as_str() }),
-        }
-    }
-
-    /// The same revocation with the grant's person, agent and app filled in from storage, if
-    /// it was made without them (a Queue message of an older build, or storage unreadable).
-    async fn read_in(mut self, store: &impl Store) -> Result<Self, StoreError> {
-        if self.subject.is_none()
-            && let Some(grant) = store.grant(&self.grant_id).await?
-        {
-            self.subject = Some(grant.person.subject);
-            self.client_id = Some(grant.client_id.as_str().to_owned());
-            self.app = Some(grant.app);
-        }
-        Ok(self)
-    }
+    Ok(revocation)
 }
 
 /// Until when the edge refuses the grant when the deny entry is written at `now` for a
@@ -246,7 +160,7 @@ async fn write_d1(
     revocation: Revocation,
     now: UnixTime,
 ) -> Result<(), StoreError> {
-    let revocation = revocation.read_in(store).await?;
+    let revocation = read_in(revocation, store).await?;
     store
         .revoke_grant(&revocation.grant_id, revocation.reason, revocation.at)
         .await?;

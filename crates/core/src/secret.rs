@@ -7,7 +7,7 @@
 //! mistake. Secrets issued here carry 256 random bits (RFC 6749 §10.10 asks for a guessing
 //! probability of at most 2^-128).
 //!
-//! Not here: the PKCE verifier (in [`crate::pkce`], because it is parsed against a grammar),
+//! Not here: the PKCE verifier (in `crate::pkce`, because it is parsed against a grammar),
 //! access tokens (signed JWTs, not opaque secrets), and password hashes (slow, salted; in
 //! `password`).
 
@@ -175,7 +175,7 @@ impl SecretHash {
         }
     }
 
-    /// A keyed digest (an HMAC, e.g. of a user code, see [`crate::device`]) in the same stored
+    /// A keyed digest (an HMAC, e.g. of a user code, see `crate::device`) in the same stored
     /// form.
     pub fn from_digest(digest: &[u8; crypto::SHA256_BYTES]) -> Self {
         Self(crypto::hex(digest))

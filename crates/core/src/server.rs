@@ -18,14 +18,14 @@ use crate::gatekeeper::{Gate, GateRequest, TokenVerifier, access::IdentityDocume
 use crate::grants::{self, TokenResponse};
 use crate::health::Depth;
 use crate::introspection::Introspection;
+use crate::jose::signer::Signer;
 use crate::login::{self, LoginOutcome};
 use crate::migration::{Held, MigrationStore};
-use crate::oidc::Upstream;
+use crate::oidc::upstream::Upstream;
 use crate::oidc::{OidcFailure, OidcStart};
 use crate::password::Pbkdf2;
 use crate::registration::Registered;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{Person, Store, StoreError};
 use crate::time::Clock;

@@ -10,9 +10,9 @@
 //!
 //! base64url and `.` are all RFC 6265 §4.1.1 `cookie-octet`s: the value needs no quoting.
 
-use crate::config::ServerSecret;
 use crate::rng::Rng;
 use crate::secret::SessionId;
+use crate::server_secret::ServerSecret;
 use crate::tag::{TagKey, Verdict};
 
 /// The label under which the MAC key is derived from the server secret.

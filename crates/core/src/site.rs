@@ -3,7 +3,7 @@
 //! (`scheme://host[:port]` plus the app's path prefix), so a token issued for one app is never
 //! accepted by another, even on the same host.
 
-use crate::config::{App, Config};
+use crate::app::{App, app_for};
 use crate::paths;
 
 /// The issuer and app for one request.
@@ -25,8 +25,9 @@ impl<'c> Site<'c> {
     /// The site for a request to `origin` (e.g. `https://apps.example.com`, whose host part is
     /// `host`, `host[:port]`) for `path`, or `None` when no app serves that path there. For the
     /// discovery documents, `path` is the issuer or resource path the document is asked for.
-    pub fn resolve(config: &'c Config, origin: &str, host: &str, path: &str) -> Option<Self> {
-        let app = config.app_for(host, path)?;
+    /// `apps` is the configured list (`Config::apps`).
+    pub fn resolve(apps: &'c [App], origin: &str, host: &str, path: &str) -> Option<Self> {
+        let app = app_for(apps, host, path)?;
         let issuer = format!("{origin}{}", base(app));
         Some(Self {
             origin: origin.to_owned(),

@@ -10,13 +10,13 @@
 //! value, never that it is still live: the stored row decides that, as before.
 //!
 //! Not here: which values carry a tag and what happens to values from before tags (the callers:
-//! [`crate::session_cookie`], [`crate::identifiers`]).
+//! `crate::session_cookie`, `crate::identifiers`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::config::ServerSecret;
 use crate::crypto::{ct_eq_digest, hmac_sha256};
+use crate::server_secret::ServerSecret;
 
 /// The tag's length in bytes: 128 bits, as many as guessing needs to be hopeless.
 const TAG_BYTES: usize = 16;

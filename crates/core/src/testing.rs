@@ -11,10 +11,12 @@ use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 
 use crate::grant_id::GrantId;
+use crate::jose::alg::Alg;
+use crate::jose::jwk::{Jwk, JwkSet};
+use crate::jose::signer::{AccessSigner, JwkVerifier, RsaPublicKey, Signer, SigningError};
 use crate::password::Pbkdf2;
 use crate::rng::Rng;
 use crate::secret::SecretHash;
-use crate::signer::{AccessSigner, JwkSet, PublicJwk, RsaPublicKey, Signer};
 use crate::store::*;
 use crate::time::{Clock, UnixTime};
 use crate::types::ClientId;
@@ -128,12 +130,12 @@ const TEST_RSA_KEY: &str = "MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCz
 pub const TEST_RSA_KID: &str = "r1";
 
 /// The RS256 signing key of [`TestSigner`]'s Access-compatible assertions.
-fn test_rsa_key() -> Result<rsa::RsaPrivateKey, StoreError> {
+fn test_rsa_key() -> Result<rsa::RsaPrivateKey, SigningError> {
     use rsa::pkcs8::DecodePrivateKey as _;
     let der = base64::engine::general_purpose::STANDARD
         .decode(TEST_RSA_KEY)
-        .map_err(|e| StoreError(e.to_string()))?;
-    rsa::RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| StoreError(e.to_string()))
+        .map_err(|e| SigningError(e.to_string()))?;
+    rsa::RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| SigningError(e.to_string()))
 }
 
 /// RSASSA-PKCS1-v1_5 SHA-256 (RS256) with the `rsa` crate.
@@ -145,44 +147,50 @@ pub fn rs256_sign(key: &rsa::RsaPrivateKey, message: &[u8]) -> Vec<u8> {
 }
 
 impl AccessSigner for TestSigner {
-    async fn access_kid(&self) -> Result<String, StoreError> {
+    async fn access_kid(&self) -> Result<String, SigningError> {
         Ok(TEST_RSA_KID.into())
     }
 
-    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+    async fn access_sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, SigningError> {
         if kid != TEST_RSA_KID {
-            return Err(StoreError(format!("no RSA key {kid}")));
+            return Err(SigningError(format!("no RSA key {kid}")));
         }
         Ok(rs256_sign(&test_rsa_key()?, message))
     }
 
-    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, StoreError> {
+    async fn access_keys(&self) -> Result<Vec<RsaPublicKey>, SigningError> {
         use rsa::pkcs8::EncodePublicKey as _;
         use rsa::traits::PublicKeyParts as _;
         let key = test_rsa_key()?;
         let public = key.to_public_key();
         let spki = public
             .to_public_key_der()
-            .map_err(|e| StoreError(e.to_string()))?;
-        let tbs = crate::x509::tbs_certificate(
+            .map_err(|e| SigningError(e.to_string()))?;
+        let tbs = crate::jose::x509::tbs_certificate(
             spki.as_bytes(),
             TEST_RSA_KID,
             UnixTime(1_700_000_000),
             UnixTime(1_700_000_000 + 30 * 24 * 3600),
         )
-        .map_err(StoreError)?;
-        let cert_pem = crate::x509::certificate_pem(&tbs, &rs256_sign(&key, &tbs));
-        Ok(vec![RsaPublicKey {
-            kid: TEST_RSA_KID.into(),
-            n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
-            e: URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+        .map_err(SigningError)?;
+        let cert_pem = crate::jose::x509::certificate_pem(&tbs, &rs256_sign(&key, &tbs));
+        Ok(vec![RsaPublicKey::new(
+            TEST_RSA_KID.into(),
+            URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+            URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
             cert_pem,
-        }])
+        )])
+    }
+}
+
+impl JwkVerifier for TestSigner {
+    async fn verify_jwk(&self, key: &Jwk, alg: Alg, message: &[u8], signature: &[u8]) -> bool {
+        verify_jwk(key, alg, message, signature)
     }
 }
 
 impl Signer for TestSigner {
-    async fn current_kid(&self) -> Result<String, StoreError> {
+    async fn current_kid(&self) -> Result<String, SigningError> {
         Ok(self
             .keys
             .borrow()
@@ -191,12 +199,12 @@ impl Signer for TestSigner {
             .unwrap_or_default())
     }
 
-    async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+    async fn sign(&self, kid: &str, message: &[u8]) -> Result<Vec<u8>, SigningError> {
         let keys = self.keys.borrow();
         let (_, key) = keys
             .iter()
             .find(|(k, _)| k == kid)
-            .ok_or_else(|| StoreError(format!("no key {kid}")))?;
+            .ok_or_else(|| SigningError(format!("no key {kid}")))?;
         let signature: Signature = key.sign(message);
         Ok(signature.to_bytes().to_vec())
     }
@@ -206,7 +214,7 @@ impl Signer for TestSigner {
         kid: &str,
         message: &[u8],
         signature: &[u8],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, SigningError> {
         let (Some(key), Ok(signature)) =
             (self.verifying_key(kid), Signature::from_slice(signature))
         else {
@@ -215,44 +223,17 @@ impl Signer for TestSigner {
         Ok(key.verify(message, &signature).is_ok())
     }
 
-    async fn verify_client_signature(
-        &self,
-        x: &str,
-        y: &str,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<bool, StoreError> {
-        let (Ok(x), Ok(y)) = (URL_SAFE_NO_PAD.decode(x), URL_SAFE_NO_PAD.decode(y)) else {
-            return Ok(false);
-        };
-        let (Ok(x), Ok(y)) = (<[u8; 32]>::try_from(x), <[u8; 32]>::try_from(y)) else {
-            return Ok(false);
-        };
-        let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
-        let (Ok(key), Ok(signature)) = (
-            VerifyingKey::from_encoded_point(&point),
-            Signature::from_slice(signature),
-        ) else {
-            return Ok(false);
-        };
-        Ok(key.verify(message, &signature).is_ok())
-    }
-
-    async fn jwks(&self) -> Result<JwkSet, StoreError> {
+    async fn jwks(&self) -> Result<JwkSet, SigningError> {
         let keys = self.keys.borrow();
         let keys = keys
             .iter()
             .map(|(kid, key)| {
                 let point = key.verifying_key().to_encoded_point(false);
-                PublicJwk {
-                    kty: "EC".into(),
-                    crv: "P-256".into(),
-                    x: URL_SAFE_NO_PAD.encode(point.x().map(|x| x.to_vec()).unwrap_or_default()),
-                    y: URL_SAFE_NO_PAD.encode(point.y().map(|y| y.to_vec()).unwrap_or_default()),
-                    kid: kid.clone(),
-                    alg: "ES256".into(),
-                    use_: "sig".into(),
-                }
+                Jwk::es256(
+                    kid.clone(),
+                    URL_SAFE_NO_PAD.encode(point.x().map(|x| x.to_vec()).unwrap_or_default()),
+                    URL_SAFE_NO_PAD.encode(point.y().map(|y| y.to_vec()).unwrap_or_default()),
+                )
             })
             .collect();
         Ok(JwkSet { keys })
@@ -271,11 +252,11 @@ pub fn verify_with_jwt_compact(jwks: &JwkSet, token: &str) -> Result<serde_json:
     let jwk = jwks
         .keys
         .iter()
-        .find(|k| k.kid == kid)
+        .find(|k| k.kid.as_deref() == Some(kid.as_str()))
         .ok_or_else(|| format!("kid {kid} not in the JWKS"))?;
-    let coordinate = |c: &str| {
+    let coordinate = |c: &Option<String>| {
         URL_SAFE_NO_PAD
-            .decode(c)
+            .decode(c.as_deref().ok_or("JWK coordinate missing")?)
             .map_err(|e| format!("JWK coordinate: {e}"))
     };
     let (x, y) = (coordinate(&jwk.x)?, coordinate(&jwk.y)?);
@@ -341,9 +322,9 @@ pub struct MemoryStore {
     /// Pending upstream logins by state hash, with whether each was used.
     oidc_states: RefCell<BTreeMap<String, (crate::oidc::state::StateRecord, bool)>>,
     /// The audit log, oldest first.
-    pub audit: RefCell<Vec<(UnixTime, crate::audit::AuditEvent)>>,
+    pub audit: RefCell<Vec<(UnixTime, crate::model::audit::AuditEvent)>>,
     /// What was put on the `revocations` Queue, oldest first (the Queue is up regardless).
-    pub queued: RefCell<Vec<crate::queue::QueueMessage>>,
+    pub queued: RefCell<Vec<crate::model::queue::QueueMessage>>,
     /// When set, every D1 write fails while reads, KV and the Queue work: the database is
     /// being moved. Migration mode must not notice, because it writes nothing to D1.
     pub d1_read_only: Cell<bool>,
@@ -358,7 +339,7 @@ pub struct MemoryStore {
     pub writes: RefCell<Vec<&'static str>>,
     disabled: RefCell<BTreeMap<String, UnixTime>>,
     /// The web as the metadata fetcher sees it: URL → response. Unlisted URLs fail to fetch.
-    pub web: RefCell<BTreeMap<String, crate::cimd::FetchedDocument>>,
+    pub web: RefCell<BTreeMap<String, crate::net::FetchedDocument>>,
     /// Every URL the metadata fetcher requested, in order.
     pub fetched: RefCell<Vec<String>>,
     /// Cached documents (KV `cimd:<sha256(url)>`): key → (body, expiry).
@@ -471,7 +452,7 @@ impl ClientStore for MemoryStore {
         &self,
         client: &ClientRecord,
         registered_from: &str,
-        event: &crate::audit::AuditEvent,
+        event: &crate::model::audit::AuditEvent,
         limit: RegistrationLimit,
     ) -> Result<bool, StoreError> {
         self.d1_write()?;
@@ -593,7 +574,7 @@ impl MemoryStore {
     pub fn serve_document(&self, url: &str, body: &str, cache_control: Option<&str>) {
         self.web.borrow_mut().insert(
             url.to_owned(),
-            crate::cimd::FetchedDocument {
+            crate::net::FetchedDocument {
                 status: 200,
                 content_type: Some("application/json; charset=utf-8".into()),
                 body: body.as_bytes().to_vec(),
@@ -604,8 +585,37 @@ impl MemoryStore {
     }
 
     /// Answers `url` with `response` as it is.
-    pub fn serve_response(&self, url: &str, response: crate::cimd::FetchedDocument) {
+    pub fn serve_response(&self, url: &str, response: crate::net::FetchedDocument) {
         self.web.borrow_mut().insert(url.to_owned(), response);
+    }
+}
+
+impl crate::net::Fetch for MemoryStore {
+    /// The document served at `url`, cut at `max_bytes` + 1 as the Worker's fetch cuts it.
+    async fn get(
+        &self,
+        url: &crate::net::SafeUrl,
+        max_bytes: usize,
+    ) -> Result<crate::net::FetchedDocument, crate::net::FetchError> {
+        self.fetched.borrow_mut().push(url.as_str().to_owned());
+        let mut response = self
+            .web
+            .borrow()
+            .get(url.as_str())
+            .cloned()
+            .ok_or_else(|| crate::net::FetchError("no such host".into()))?;
+        response.body.truncate(max_bytes.saturating_add(1));
+        Ok(response)
+    }
+
+    async fn post_form(
+        &self,
+        url: &crate::net::SafeUrl,
+        _body: &str,
+        _authorization: Option<&str>,
+        _max_bytes: usize,
+    ) -> Result<crate::net::FetchedDocument, crate::net::FetchError> {
+        Err(crate::net::FetchError(format!("{url}: nothing to post to")))
     }
 }
 
@@ -655,18 +665,6 @@ impl crate::cimd::MetadataDocuments for MemoryStore {
         }
         ids.insert(jti_hash.as_hex().to_owned(), expires_at);
         Ok(true)
-    }
-
-    async fn fetch_document(
-        &self,
-        url: &crate::cimd::CimdUrl,
-    ) -> Result<crate::cimd::FetchedDocument, crate::cimd::FetchError> {
-        self.fetched.borrow_mut().push(url.as_str().to_owned());
-        self.web
-            .borrow()
-            .get(url.as_str())
-            .cloned()
-            .ok_or_else(|| crate::cimd::FetchError("no such host".into()))
     }
 
     async fn document_client_disabled(&self, client_id: &ClientId) -> Result<bool, StoreError> {
@@ -825,10 +823,10 @@ impl SessionStore for MemoryStore {
     }
 }
 
-impl crate::audit::AuditLog for MemoryStore {
+impl crate::store::AuditLog for MemoryStore {
     async fn record(
         &self,
-        event: &crate::audit::AuditEvent,
+        event: &crate::model::audit::AuditEvent,
         at: UnixTime,
     ) -> Result<(), StoreError> {
         self.d1_write()?;
@@ -839,7 +837,7 @@ impl crate::audit::AuditLog for MemoryStore {
     async fn record_once(
         &self,
         key: &str,
-        event: &crate::audit::AuditEvent,
+        event: &crate::model::audit::AuditEvent,
         at: UnixTime,
     ) -> Result<(), StoreError> {
         self.d1_write()?;
@@ -851,8 +849,8 @@ impl crate::audit::AuditLog for MemoryStore {
 
     async fn events(
         &self,
-        query: &crate::audit::AuditQuery<'_>,
-    ) -> Result<Vec<crate::audit::StoredEvent>, StoreError> {
+        query: &crate::model::audit::AuditQuery<'_>,
+    ) -> Result<Vec<crate::model::audit::StoredEvent>, StoreError> {
         self.up()?;
         Ok(self
             .audit
@@ -865,7 +863,7 @@ impl crate::audit::AuditLog for MemoryStore {
                 query.before.is_none_or(|b| (*at, *id) < b) && query.matches(*at, e)
             })
             .take(query.limit as usize)
-            .map(|(id, at, event)| crate::audit::StoredEvent {
+            .map(|(id, at, event)| crate::model::audit::StoredEvent {
                 id,
                 at,
                 event: event.clone(),
@@ -875,7 +873,7 @@ impl crate::audit::AuditLog for MemoryStore {
 }
 
 impl RevocationQueue for MemoryStore {
-    async fn enqueue(&self, message: &crate::queue::QueueMessage) -> Result<(), StoreError> {
+    async fn enqueue(&self, message: &crate::model::queue::QueueMessage) -> Result<(), StoreError> {
         self.write("enqueue")?;
         self.queued.borrow_mut().push(message.clone());
         Ok(())
@@ -1369,6 +1367,40 @@ pub fn verify_es256_jwk(x: &str, y: &str, input: &[u8], signature: &[u8]) -> boo
         return false;
     };
     key.verify(input, &signature).is_ok()
+}
+
+/// Whether `signature` is a valid `alg` signature of `message` under `key`, with the `p256` and
+/// `rsa` crates: the native stand-in for the Worker's WebCrypto `verify_jwk`. Like WebCrypto's
+/// ECDSA, it accepts a high-`s` signature.
+pub fn verify_jwk(key: &Jwk, alg: Alg, message: &[u8], signature: &[u8]) -> bool {
+    if !key.fits(alg) {
+        return false;
+    }
+    match (alg, &key.x, &key.y, &key.n, &key.e) {
+        (Alg::Es256, Some(x), Some(y), _, _) => verify_es256_jwk(x, y, message, signature),
+        (Alg::Rs256, _, _, Some(n), Some(e)) => {
+            use rsa::signature::Verifier as _;
+            let int = |b64: &str| {
+                URL_SAFE_NO_PAD
+                    .decode(b64)
+                    .ok()
+                    .map(|b| rsa::BigUint::from_bytes_be(&b))
+            };
+            let (Some(n), Some(e)) = (int(n), int(e)) else {
+                return false;
+            };
+            let (Ok(public), Ok(signature)) = (
+                rsa::RsaPublicKey::new(n, e),
+                rsa::pkcs1v15::Signature::try_from(signature),
+            ) else {
+                return false;
+            };
+            rsa::pkcs1v15::VerifyingKey::<rsa::sha2::Sha256>::new(public)
+                .verify(message, &signature)
+                .is_ok()
+        }
+        _ => false,
+    }
 }
 
 impl MemoryStore {

@@ -8,14 +8,14 @@ use serde::Serialize;
 use super::{Admins, console_admin};
 use crate::admin::console::ConsoleLinks;
 use crate::admin::{AdminCredentials, MAX_AUDIT_EVENTS};
-use crate::audit::{AuditKind, AuditQuery, StoredEvent};
 use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
+use crate::jose::signer::Signer;
+use crate::model::audit::{AuditKind, AuditQuery, StoredEvent};
 use crate::paths;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::Store;
 use crate::time::UnixTime;
 

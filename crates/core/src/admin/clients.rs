@@ -7,13 +7,13 @@ use serde::Serialize;
 
 use super::{Admins, console_admin};
 use crate::admin::AdminCredentials;
-use crate::audit::AuditKind;
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::form::Form;
+use crate::jose::signer::Signer;
+use crate::model::audit::AuditKind;
 use crate::paths;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{ClientUse, Store};
 use crate::types::ClientId;
 

@@ -16,9 +16,9 @@ use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
 use crate::grant_id::GrantId;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{GrantRecord, RevocationReason, Store};
 use crate::types::ClientId;
 
@@ -324,7 +324,7 @@ pub async fn console_revoke<S: Store, K: Signer, R: Rng>(
         "target": { "grant_ids": ids },
     });
     cx.audit(
-        crate::audit::AuditKind::AdminAction,
+        crate::model::audit::AuditKind::AdminAction,
         None,
         None,
         None,

@@ -10,10 +10,10 @@ use crate::admin::AdminCredentials;
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::migration::HeldWrite;
 use crate::paths;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{PersonUse, RevocationReason, Store};
 
 /// Most people the page lists.

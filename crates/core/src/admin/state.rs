@@ -9,10 +9,10 @@ use crate::admin::AdminCredentials;
 use crate::admin::console::ConsoleLinks;
 use crate::context::Context;
 use crate::failure::Failure;
+use crate::jose::signer::Signer;
 use crate::migration::DRAIN_BATCH;
 use crate::paths;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::Store;
 
 /// One held write as the page lists it.

@@ -281,6 +281,26 @@ fn insecure_loopback_is_refused_outside_local_development() {
     );
 }
 
+/// Issue 19: the CIMD copy of "is this host loopback?" split `[::1]:8787` at its last colon and
+/// read `[:` as a public name; there is one loopback rule now (`crate::net::address`).
+#[test]
+fn every_loopback_spelling_of_an_app_host_counts_as_local_development() {
+    use crate::config::HostPattern;
+    for host in ["[::1]:8787", "[::1]", "127.0.0.1:8787", "localhost:8787"] {
+        assert!(
+            super::is_loopback_app(&HostPattern::Exact(host.into())),
+            "{host}"
+        );
+    }
+    for host in ["wiki.example.com", "[::2]:8787", "localhost.example.com:80"] {
+        assert!(
+            !super::is_loopback_app(&HostPattern::Exact(host.into())),
+            "{host}"
+        );
+    }
+    assert!(super::is_loopback_app(&HostPattern::AnyLoopback));
+}
+
 proptest! {
     #[test]
     fn hostile_client_ids_never_panic(raw in "\\PC{0,80}") {

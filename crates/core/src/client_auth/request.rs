@@ -5,7 +5,7 @@
 use super::{AuthError, AuthenticatedClient, Verification, authenticate};
 use crate::context::Context;
 use crate::form::Form;
-use crate::signer::Signer;
+use crate::jose::signer::Signer;
 use crate::store::Store;
 
 /// Reads a client's form request and authenticates the client (RFC 6749 §2.3, §3.2), as the

@@ -17,10 +17,10 @@ use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::grants::device_code::SLOW_DOWN_SECS;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{DeviceCodeRecord, DeviceStatus, Store, StoreError};
 
 use self::user_code::UserCode;

@@ -13,9 +13,9 @@ use crate::context::Context;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{DeviceCodeRecord, Person, Store, StoreError};
 use crate::time::UnixTime;
 

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::gatekeeper::Identity;
-use crate::jws;
+use crate::jose::jwk::Jwk;
+use crate::jose::jws;
+use crate::jose::signer::{AccessSigner, RsaPublicKey};
 use crate::rng::Rng;
-use crate::signer::{AccessSigner, RsaPublicKey};
 use crate::site::Site;
 use crate::store::{Person, Store, StoreError};
 use crate::time::UnixTime;
@@ -108,7 +109,9 @@ impl AccessClaims {
 
 /// Signs an application token with the current RS256 key.
 pub async fn sign(signer: &impl AccessSigner, claims: &AccessClaims) -> Result<String, StoreError> {
-    jws::sign_rs256(signer, claims).await
+    jws::sign_rs256(signer, claims)
+        .await
+        .map_err(|e| StoreError(e.0))
 }
 
 /// Until when an isolate may reuse a signed token: half its life, like `Gatehouse-Assertion`.
@@ -149,24 +152,6 @@ pub fn is_authorization_cookie(pair: &str) -> bool {
         .is_some_and(|name| name.trim().eq_ignore_ascii_case(COOKIE))
 }
 
-/// A key in the JWK form Access publishes (RFC 7517 §4, RFC 7518 §6.3.1).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RsaJwk {
-    /// The key id.
-    pub kid: String,
-    /// Always `RSA`.
-    pub kty: String,
-    /// Always `RS256`.
-    pub alg: String,
-    /// Always `sig`.
-    #[serde(rename = "use")]
-    pub use_: String,
-    /// base64url public exponent.
-    pub e: String,
-    /// base64url modulus.
-    pub n: String,
-}
-
 /// A key as a PEM certificate, with its id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PemCert {
@@ -181,7 +166,8 @@ pub struct PemCert {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertsDocument {
     /// The current key first, then keys still verifying tokens they signed earlier.
-    pub keys: Vec<RsaJwk>,
+    /// The keys as JWKs (RFC 7517 §4, RFC 7518 §6.3.1), as Access publishes them.
+    pub keys: Vec<Jwk>,
     /// The current key.
     pub public_cert: PemCert,
     /// Every key, in the order of `keys`.
@@ -192,23 +178,13 @@ impl CertsDocument {
     /// The document for `keys` (the current key first); `None` without any key.
     pub fn new(keys: &[RsaPublicKey]) -> Option<Self> {
         let pem = |k: &RsaPublicKey| PemCert {
-            kid: k.kid.clone(),
+            kid: k.kid().to_owned(),
             cert: k.cert_pem.clone(),
         };
         Some(Self {
             public_cert: pem(keys.first()?),
             public_certs: keys.iter().map(pem).collect(),
-            keys: keys
-                .iter()
-                .map(|k| RsaJwk {
-                    kid: k.kid.clone(),
-                    kty: "RSA".into(),
-                    alg: jws::RS256.into(),
-                    use_: "sig".into(),
-                    e: k.e.clone(),
-                    n: k.n.clone(),
-                })
-                .collect(),
+            keys: keys.iter().map(|k| k.jwk.clone()).collect(),
         })
     }
 }

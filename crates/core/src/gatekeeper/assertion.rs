@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::gatekeeper::Identity;
-use crate::jws;
-use crate::signer::Signer;
+use crate::jose::jws;
+use crate::jose::signer::Signer;
 use crate::site::Site;
 use crate::store::StoreError;
 use crate::time::UnixTime;
@@ -75,7 +75,9 @@ impl AssertionClaims {
 
 /// Signs an assertion.
 pub async fn sign(signer: &impl Signer, claims: &AssertionClaims) -> Result<String, StoreError> {
-    jws::sign(signer, TYP, claims).await
+    jws::sign(signer, TYP, claims)
+        .await
+        .map_err(|e| StoreError(e.0))
 }
 
 /// The plain headers for origins that trust the network instead of verifying the JWT. The

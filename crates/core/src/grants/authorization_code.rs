@@ -8,17 +8,17 @@
 //! undo it).
 
 use super::live;
-use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
 use crate::grants::TokenResponse;
+use crate::jose::signer::Signer;
+use crate::model::audit::AuditKind;
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{CodeBinding, CodeRecord, Consumed, GrantRecord, RevocationReason, Store};
 use crate::time::UnixTime;
 

@@ -8,16 +8,16 @@
 //! a repeated poll is what a device does when a response crosses its next request.
 
 use super::live;
-use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
 use crate::grants::TokenResponse;
+use crate::jose::signer::Signer;
+use crate::model::audit::AuditKind;
 use crate::registration::GrantType;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{DeviceStatus, Store};
 use crate::time::UnixTime;
 

@@ -8,9 +8,9 @@ use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::grant_id::GrantId;
+use crate::jose::signer::Signer;
 use crate::revocation::Revocation;
 use crate::rng::Rng;
-use crate::signer::Signer;
 use crate::store::{GrantRecord, RevocationReason, Store, StoreError};
 
 /// Revokes a grant: every step of [`crate::revocation`], the deny entry first, and the same

@@ -9,15 +9,15 @@ pub mod refresh_token;
 use serde::Serialize;
 
 use crate::access_token::{self, AccessTokenClaims};
-use crate::audit::AuditKind;
 use crate::client_auth::AuthenticatedClient;
 use crate::context::Context;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::jose::signer::Signer;
+use crate::model::audit::AuditKind;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;
-use crate::signer::Signer;
 use crate::store::{GrantRecord, Issuance, RefreshRecord, RefreshWrite, Store, StoreError};
 use crate::time::UnixTime;
 use crate::types::{ResourceUri, Scopes};

@@ -5,19 +5,22 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::discovery::{self, ProviderMetadata};
-use super::id_token::{self, Expected, Jwks};
+use super::id_token::{self, Expected};
+use super::identity;
 use super::provider::Provider;
 use super::state::{self, STATE_KEY_LABEL, STATE_TTL_SECS, StateRecord, StateUse};
-use super::{Upstream, UpstreamError, identity};
+use super::upstream::{MAX_UPSTREAM_BYTES, Upstream, UpstreamError};
 use crate::context::Context;
 use crate::csrf;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::jose::jwk::JwkSet;
+use crate::jose::signer::Signer;
 use crate::login::{self, LoginOutcome};
+use crate::net::SafeUrl;
 use crate::paths;
 use crate::rng::Rng;
 use crate::secret::{BrowserBinding, OidcState};
-use crate::signer::Signer;
 use crate::site::Site;
 use crate::store::{Store, StoreError};
 
@@ -183,29 +186,25 @@ pub async fn oidc_callback<S: Store, K: Signer, R: Rng>(
         upstream,
     )
     .await?;
-    let signed = id_token::split(&id_token)?;
+    let signed = id_token::parse(&id_token)?;
+    let (alg, kid) = (signed.alg, signed.kid.clone());
     let mut keys = fetch_jwks(upstream, &metadata.jwks_uri, false).await?;
-    if keys.find(signed.alg, signed.kid.as_deref()).is_none() {
+    if keys.find(alg, kid.as_deref()).is_none() {
         // The provider rotated its keys since we cached them: fetch once more (the platform
         // does so at most once a minute per provider).
         keys = fetch_jwks(upstream, &metadata.jwks_uri, true).await?;
     }
     let key = keys
-        .find(signed.alg, signed.kid.as_deref())
+        .find(alg, kid.as_deref())
         .ok_or(Reason::IdTokenKeyUnknown)?;
-    let valid = upstream
-        .verify_signature(
-            key,
-            signed.alg,
-            signed.signing_input.as_bytes(),
-            &signed.signature,
-        )
-        .await?;
-    if !valid {
-        return Err(Reason::IdTokenSignatureInvalid.into());
-    }
+    let verified = signed
+        .verify(id_token::HIGH_S, async |input, signature| {
+            Ok::<_, OidcFailure>(upstream.verify_jwk(key, alg, input, signature).await)
+        })
+        .await?
+        .map_err(id_token::reason)?;
     let claims = id_token::check_claims(
-        &signed.payload,
+        verified.payload(),
         &Expected {
             issuer: &metadata.issuer,
             client_id: &provider.client_id,
@@ -256,13 +255,25 @@ async fn exchange<S: Store, K: Signer, R: Rng>(
             None
         }
     };
-    let (status, body) = upstream
+    let response = upstream
         .post_form(
             &metadata.token_endpoint,
             &form.finish(),
             authorization.as_deref(),
+            MAX_UPSTREAM_BYTES,
         )
-        .await?;
+        .await
+        .map_err(|e| UpstreamError(e.0))?;
+    if response.body.len() > MAX_UPSTREAM_BYTES {
+        return Err(OidcFailure::Unavailable(format!(
+            "the token endpoint answered more than {} bytes",
+            MAX_UPSTREAM_BYTES
+        )));
+    }
+    let (status, body) = (
+        response.status,
+        String::from_utf8_lossy(&response.body).into_owned(),
+    );
     match status {
         200 => {}
         400..=499 => return Err(Reason::UpstreamTokenRefused.into()),
@@ -304,7 +315,14 @@ async fn metadata(
     provider: &Provider,
     upstream: &impl Upstream,
 ) -> Result<ProviderMetadata, OidcFailure> {
-    let url = discovery::discovery_url(&provider.issuer);
+    let url = provider
+        .endpoint(&discovery::discovery_url(&provider.issuer))
+        .map_err(|e| {
+            OidcFailure::Unavailable(format!(
+                "the discovery URL of provider {:?} is refused: {e:?}",
+                provider.id
+            ))
+        })?;
     let document = upstream.get_document(&url, false).await?;
     match ProviderMetadata::parse(provider, &document) {
         Ok(metadata) => Ok(metadata),
@@ -321,11 +339,11 @@ async fn metadata(
 /// The provider's JWK Set, cached unless `refresh`.
 async fn fetch_jwks(
     upstream: &impl Upstream,
-    url: &str,
+    url: &SafeUrl,
     refresh: bool,
-) -> Result<Jwks, OidcFailure> {
+) -> Result<JwkSet, OidcFailure> {
     let document = upstream.get_document(url, refresh).await?;
-    match Jwks::parse(&document) {
+    match JwkSet::parse(&document) {
         Some(jwks) => Ok(jwks),
         None => {
             upstream.refuse_document(url).await;

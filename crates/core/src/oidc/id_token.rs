@@ -1,24 +1,24 @@
-//! The ID token (OpenID Connect Core §2, §3.1.3.7): parsing the compact JWS, choosing the
-//! provider's key by `kid`, and the claim checks. Verifying the signature itself is the
-//! platform's ([`super::JwsVerifier`]: WebCrypto in the Worker).
+//! The ID token (OpenID Connect Core §2, §3.1.3.7): what its JWS may be (parsed and verified by
+//! `crate::jose::jws`, the provider's key chosen by `kid` from its JWK Set) and the claim
+//! checks.
 //!
 //! Only `RS256` and `ES256` are accepted. `none` and the `HS*` family are refused: an ID token
 //! from the token endpoint could be MACed with the client secret (§10.1), but gatehouse does not
 //! ask for that, and refusing them closes the algorithm-confusion door.
 //!
-//! An `ES256` ID token with a high `s` is accepted, unlike the JWSs of `crate::jws`: the
+//! An `ES256` ID token with a high `s` is accepted ([`HIGH_S`]), unlike gatehouse's own JWSs: the
 //! provider signs it, not gatehouse, and many providers' ECDSA (WebCrypto, OpenSSL, Go before
 //! it normalised) leave half their signatures high, so refusing them would fail every other
 //! login. Malleability buys nothing here: the token arrives once, from the provider's token
 //! endpoint over TLS, is bound to one login by its `nonce` and to the state consumed once, and
 //! is never stored, cached or compared by its text.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 use crate::crypto::ct_eq_digest;
 use crate::error::Reason;
+use crate::jose::alg::Alg;
+use crate::jose::jws::{self, Accept, HighS, Jws, JwsError};
 use crate::time::UnixTime;
 
 /// Longest ID token accepted, in bytes (a token with a few hundred groups fits).
@@ -26,172 +26,30 @@ pub const MAX_ID_TOKEN_BYTES: usize = 64 * 1024;
 /// Clock skew tolerated on `exp` and `iat`, in seconds.
 pub const CLOCK_SKEW_SECS: u64 = 60;
 
-/// A JWS algorithm gatehouse verifies (RFC 7518 §3.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JwsAlg {
-    /// RSASSA-PKCS1-v1_5 with SHA-256: the OpenID Connect default (Core §3.1.3.7 item 7).
-    Rs256,
-    /// ECDSA P-256 with SHA-256.
-    Es256,
-}
+/// What an ID token may be: RS256 or ES256, no longer than [`MAX_ID_TOKEN_BYTES`].
+const ACCEPT: Accept<'static> = Accept {
+    algs: &[Alg::Rs256, Alg::Es256],
+    max_bytes: MAX_ID_TOKEN_BYTES,
+};
 
-impl JwsAlg {
-    fn parse(alg: &str) -> Option<Self> {
-        match alg {
-            "RS256" => Some(Self::Rs256),
-            "ES256" => Some(Self::Es256),
-            _ => None,
-        }
-    }
+/// A provider's ES256 signature may have a high `s` (see the module documentation).
+pub const HIGH_S: HighS = HighS::Accepted;
 
-    /// The `alg` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rs256 => "RS256",
-            Self::Es256 => "ES256",
+/// The reason for each refusal of the JWS itself.
+pub fn reason(error: JwsError) -> Reason {
+    match error {
+        JwsError::AlgorithmRefused => Reason::IdTokenAlgorithmRefused,
+        JwsError::SignatureInvalid => Reason::IdTokenSignatureInvalid,
+        JwsError::TooLarge | JwsError::Malformed | JwsError::CriticalHeader => {
+            Reason::IdTokenMalformed
         }
     }
 }
 
-/// A public key from the provider's JWK Set (RFC 7517 §4), as much as verification needs.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct Jwk {
-    /// `RSA` or `EC`.
-    pub kty: String,
-    /// The key id.
-    #[serde(default)]
-    pub kid: Option<String>,
-    /// `sig` or `enc`.
-    #[serde(default, rename = "use")]
-    pub use_: Option<String>,
-    /// The algorithm the key is for, if stated.
-    #[serde(default)]
-    pub alg: Option<String>,
-    /// RSA modulus.
-    #[serde(default)]
-    pub n: Option<String>,
-    /// RSA exponent.
-    #[serde(default)]
-    pub e: Option<String>,
-    /// EC curve.
-    #[serde(default)]
-    pub crv: Option<String>,
-    /// EC x coordinate.
-    #[serde(default)]
-    pub x: Option<String>,
-    /// EC y coordinate.
-    #[serde(default)]
-    pub y: Option<String>,
-}
-
-impl Jwk {
-    /// Whether this key can verify `alg`.
-    fn fits(&self, alg: JwsAlg) -> bool {
-        let kind = match alg {
-            JwsAlg::Rs256 => self.kty == "RSA" && self.n.is_some() && self.e.is_some(),
-            JwsAlg::Es256 => {
-                self.kty == "EC"
-                    && self.crv.as_deref() == Some("P-256")
-                    && self.x.is_some()
-                    && self.y.is_some()
-            }
-        };
-        kind && self.use_.as_deref().is_none_or(|u| u == "sig")
-            && self.alg.as_deref().is_none_or(|a| a == alg.as_str())
-    }
-}
-
-/// A JWK Set (RFC 7517 §5). Keys that do not parse are skipped, not fatal.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Jwks {
-    /// The keys.
-    pub keys: Vec<Jwk>,
-}
-
-impl Jwks {
-    /// Parses a JWK Set document; `None` if it is not one.
-    pub fn parse(document: &str) -> Option<Self> {
-        #[derive(Deserialize)]
-        struct Raw {
-            keys: Vec<serde_json::Value>,
-        }
-        let raw: Raw = serde_json::from_str(document).ok()?;
-        let keys = raw
-            .keys
-            .into_iter()
-            .filter_map(|k| serde_json::from_value(k).ok())
-            .collect();
-        Some(Self { keys })
-    }
-
-    /// The key for a token signed with `alg` under `kid`. Without a `kid`, the one key that
-    /// fits, if exactly one does (Core §10.1: "the kid value MAY be omitted" when one key).
-    pub fn find(&self, alg: JwsAlg, kid: Option<&str>) -> Option<&Jwk> {
-        let mut fitting = self.keys.iter().filter(|k| k.fits(alg));
-        match kid {
-            Some(kid) => fitting.find(|k| k.kid.as_deref() == Some(kid)),
-            None => {
-                let first = fitting.next()?;
-                fitting.next().is_none().then_some(first)
-            }
-        }
-    }
-}
-
-/// A compact JWS split into what verification needs.
-#[derive(Debug)]
-pub struct SignedToken<'a> {
-    /// The algorithm from the header.
-    pub alg: JwsAlg,
-    /// The key id from the header.
-    pub kid: Option<String>,
-    /// `header.payload`, the bytes that were signed.
-    pub signing_input: &'a str,
-    /// The decoded signature.
-    pub signature: Vec<u8>,
-    /// The decoded payload (the claims, still unchecked).
-    pub payload: Vec<u8>,
-}
-
-/// Splits an ID token. Refuses anything but three base64url parts with an accepted `alg`.
-pub fn split(token: &str) -> Result<SignedToken<'_>, Reason> {
-    #[derive(Deserialize)]
-    struct Header {
-        alg: String,
-        kid: Option<String>,
-        crit: Option<serde_json::Value>,
-    }
-    if token.len() > MAX_ID_TOKEN_BYTES {
-        return Err(Reason::IdTokenMalformed);
-    }
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Reason::IdTokenMalformed);
-    };
-    let decode = |part: &str| {
-        URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| Reason::IdTokenMalformed)
-    };
-    let parsed: Header =
-        serde_json::from_slice(&decode(header)?).map_err(|_| Reason::IdTokenMalformed)?;
-    // RFC 7515 §4.1.11: a recipient that does not understand a `crit` extension must refuse.
-    if parsed.crit.is_some() {
-        return Err(Reason::IdTokenMalformed);
-    }
-    let alg = JwsAlg::parse(&parsed.alg).ok_or(Reason::IdTokenAlgorithmRefused)?;
-    let signing_input = token
-        .get(..header.len() + 1 + payload.len())
-        .ok_or(Reason::IdTokenMalformed)?;
-    Ok(SignedToken {
-        alg,
-        kid: parsed.kid,
-        signing_input,
-        signature: decode(signature)?,
-        payload: decode(payload)?,
-    })
+/// Parses an ID token's JWS (RFC 7515 §7.1) through [`jws::parse`]: RS256 or ES256, no `crit`,
+/// at most [`MAX_ID_TOKEN_BYTES`].
+pub fn parse(token: &str) -> Result<Jws<'_>, Reason> {
+    jws::parse(token, &ACCEPT).map_err(reason)
 }
 
 /// The ID token's claims that gatehouse reads.

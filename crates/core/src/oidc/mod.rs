@@ -3,7 +3,7 @@
 //! `nonce`; the ID token checked per §3.1.3.7; the person mapped to a gatehouse [`Person`]
 //! whose email and groups the apps' policies see, in browser sessions and agent tokens alike.
 //!
-//! The platform does the I/O through [`Upstream`] (HTTP, caches, WebCrypto); every decision is
+//! The platform does the I/O through [`upstream::Upstream`] (HTTP, caches, WebCrypto); every decision is
 //! here. Not here: the implicit and hybrid flows, `form_post`, front- or back-channel logout,
 //! refreshing upstream tokens (gatehouse uses the ID token once, at login, and keeps its own
 //! session), and ID tokens signed with anything but RS256 or ES256.
@@ -16,61 +16,9 @@ pub mod id_token;
 pub mod identity;
 pub mod provider;
 pub mod state;
+pub mod upstream;
 
 pub use flow::{OidcFailure, OidcStart};
-
-use id_token::{Jwk, JwsAlg};
-
-/// A forced JWKS refetch (an ID token named an unknown `kid`) happens at most this often per
-/// provider, so that tokens with made-up key ids cannot make gatehouse hammer the provider.
-pub const JWKS_REFETCH_MIN_SECS: u64 = 60;
-/// Discovery documents and JWK Sets are cached this long.
-pub const UPSTREAM_CACHE_SECS: u64 = 3600;
-/// A document gatehouse refused (say, a discovery document naming another issuer) is fetched
-/// again at most this often per isolate: soon enough that a fix at the provider or in the
-/// configuration takes effect within seconds, rarely enough that failing logins cannot turn
-/// gatehouse into a load generator against the provider.
-pub const REFUSED_DOCUMENT_RETRY_SECS: u64 = 5;
-
-/// The provider could not be reached, or answered with something other than a document.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UpstreamError(pub String);
-
-impl std::fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The platform's side of talking to a provider.
-#[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
-pub trait Upstream {
-    /// `GET` of a JSON document (discovery, JWK Set) that answered `200`. With `refresh` false
-    /// a cached copy (at most [`UPSTREAM_CACHE_SECS`] old) may answer; with `true` the document
-    /// is fetched again, unless it was force-fetched within [`JWKS_REFETCH_MIN_SECS`].
-    async fn get_document(&self, url: &str, refresh: bool) -> Result<String, UpstreamError>;
-    /// The document `get_document` gave for `url` failed validation: no cached copy of it may
-    /// answer again, and it is fetched afresh at most once per [`REFUSED_DOCUMENT_RETRY_SECS`]
-    /// (until then `get_document` fails without a request). Only documents that passed
-    /// validation are kept.
-    async fn refuse_document(&self, url: &str);
-    /// `POST` of a form (the token request); the status and body of the answer, whatever the
-    /// status.
-    async fn post_form(
-        &self,
-        url: &str,
-        body: &str,
-        authorization: Option<&str>,
-    ) -> Result<(u16, String), UpstreamError>;
-    /// Whether `signature` is a valid `alg` signature of `input` under `key`.
-    async fn verify_signature(
-        &self,
-        key: &Jwk,
-        alg: JwsAlg,
-        input: &[u8],
-        signature: &[u8],
-    ) -> Result<bool, UpstreamError>;
-}
 
 #[cfg(test)]
 mod tests;

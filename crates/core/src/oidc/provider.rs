@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::config::ConfigError;
+use crate::net::address;
+use crate::net::{InsecureLoopback, SafeUrl, UrlRefused};
 
 /// Scopes asked for when a provider names none (OpenID Connect Core §5.4).
 pub const DEFAULT_SCOPES: &str = "openid email profile";
@@ -225,8 +227,9 @@ fn validate(raw: RawProvider, secrets: &BTreeMap<String, String>) -> Result<Prov
     })
 }
 
-/// An issuer: an `https` URL without query or fragment (OpenID Connect Discovery 1.0 §2), or
-/// `http` on a loopback address when the test switch is on.
+/// An issuer: an `https` URL on a public host, without query or fragment (OpenID Connect
+/// Discovery 1.0 §2; the outbound rule of `crate::net`, since gatehouse fetches its discovery
+/// document), or `http` on a loopback address when the test switch is on.
 fn check_issuer(issuer: &str, allow_insecure_loopback: bool) -> Result<(), String> {
     let url =
         url::Url::parse(issuer).map_err(|e| format!("issuer {issuer:?} is not a URL: {e}"))?;
@@ -235,32 +238,43 @@ fn check_issuer(issuer: &str, allow_insecure_loopback: bool) -> Result<(), Strin
             "issuer {issuer:?} must not have a query, fragment or credentials"
         ));
     }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if allow_insecure_loopback && is_loopback_url(&url) => Ok(()),
-        "http" if allow_insecure_loopback => Err(format!(
+    match SafeUrl::parse(issuer, outbound(allow_insecure_loopback)) {
+        Ok(_) => Ok(()),
+        Err(UrlRefused::Scheme) if allow_insecure_loopback => Err(format!(
             "issuer {issuer:?}: allow_insecure_loopback_issuer permits http only for 127.0.0.1, [::1] or localhost"
         )),
-        _ => Err(format!("issuer {issuer:?} must use https")),
+        Err(UrlRefused::Address) => Err(format!(
+            "issuer {issuer:?} is on a loopback, private or reserved address, which gatehouse does not call (for a provider on this machine in tests, use http with allow_insecure_loopback_issuer)"
+        )),
+        Err(UrlRefused::Scheme | UrlRefused::Invalid) => {
+            Err(format!("issuer {issuer:?} must use https"))
+        }
     }
 }
 
-/// Whether the URL's host is a loopback address.
-pub(crate) fn is_loopback_url(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
+fn outbound(allow_insecure_loopback: bool) -> InsecureLoopback {
+    if allow_insecure_loopback {
+        InsecureLoopback::Allowed
+    } else {
+        InsecureLoopback::Refused
     }
 }
 
-/// Whether `endpoint` is one gatehouse may call for `provider`: `https`, or `http` on a loopback
-/// host when the provider allows it.
-pub(crate) fn endpoint_allowed(provider: &Provider, endpoint: &str) -> bool {
-    url::Url::parse(endpoint).is_ok_and(|url| match url.scheme() {
-        "https" => url.host().is_some(),
-        "http" => provider.allow_insecure_loopback && is_loopback_url(&url),
-        _ => false,
-    })
+impl Provider {
+    /// `url`, if gatehouse may call it for this provider: the outbound rule of `crate::net`,
+    /// with plain `http` to loopback when the provider allows it.
+    pub fn endpoint(&self, url: &str) -> Result<SafeUrl, UrlRefused> {
+        SafeUrl::parse(url, outbound(self.allow_insecure_loopback))
+    }
+
+    /// Whether the browser may be sent to `url` (the authorization endpoint): `https`, or
+    /// `http` on a loopback host when the provider allows it. Not held to the outbound rule:
+    /// gatehouse never calls it, and a person's browser may reach what the Worker cannot.
+    pub fn browser_endpoint_allowed(&self, url: &str) -> bool {
+        url::Url::parse(url).is_ok_and(|url| match url.scheme() {
+            "https" => url.host().is_some(),
+            "http" => self.allow_insecure_loopback && address::is_loopback_url(&url),
+            _ => false,
+        })
+    }
 }

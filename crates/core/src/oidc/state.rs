@@ -11,42 +11,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::crypto::hmac_sha256;
-use crate::secret::SecretHash;
-use crate::time::UnixTime;
+
+pub use crate::model::oidc_state::{StateRecord, StateUse};
 
 /// An upstream login must come back within this time (RFC 6749 §10.12 asks for a short-lived
 /// `state`; a person typing a password and a second factor needs a few minutes).
 pub const STATE_TTL_SECS: u64 = 600;
 /// The label of the key that derives nonces and PKCE verifiers from states.
 pub const STATE_KEY_LABEL: &str = "oidc-state";
-
-/// A pending upstream login, as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StateRecord {
-    /// Hash of the `state`.
-    pub state_hash: SecretHash,
-    /// Hash of the browser-binding cookie of the browser that started the login.
-    pub binding_hash: SecretHash,
-    /// The provider's id.
-    pub provider: String,
-    /// The app (its canonical URL) the login is for.
-    pub app: String,
-    /// Where to send the person afterwards (already checked by `login::return_to`).
-    pub return_to: String,
-    /// When it stops being accepted.
-    pub expires_at: UnixTime,
-}
-
-/// What consuming a state found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StateUse {
-    /// First use.
-    Fresh(StateRecord),
-    /// Used before: a replayed callback.
-    Replayed,
-    /// No such state.
-    Unknown,
-}
 
 /// The values derived from one state.
 #[derive(Debug)]

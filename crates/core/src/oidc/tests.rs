@@ -1,12 +1,15 @@
 use std::collections::BTreeMap;
 
 use super::discovery::{DiscoveryError, ProviderMetadata, discovery_url};
-use super::id_token::{Jwks, JwsAlg, split};
+use super::id_token::parse as split;
 use super::provider::parse;
 use super::state::{authorization_url, derive};
 use crate::error::Reason;
+use crate::jose::alg::Alg as JwsAlg;
+use crate::jose::jwk::JwkSet as Jwks;
+use crate::jose::jws::HighS;
 
-fn providers(json: &str) -> Result<Vec<super::provider::Provider>, crate::config::ConfigError> {
+fn providers(json: &str) -> Result<Vec<super::provider::Provider>, crate::error::ConfigError> {
     let secrets = BTreeMap::from([("S".to_owned(), "secret".to_owned())]);
     parse(Some(json), &secrets)
 }
@@ -113,6 +116,62 @@ fn discovery_needs_the_exact_issuer_and_https_endpoints() {
     );
 }
 
+/// Issue 19: an identity provider's endpoints were held to "https" alone, so a discovery
+/// document could point gatehouse's token request or JWK Set fetch at a cloud metadata address
+/// or a private network; they follow the one outbound rule of CIMD now (`crate::net`).
+#[test]
+fn endpoints_gatehouse_calls_must_be_public_and_the_issuer_too() {
+    let provider = &providers(
+        r#"[{"id":"c","name":"C","issuer":"https://i.example","client_id":"c","public_client":true}]"#,
+    )
+    .unwrap()[0];
+    let document = |authorize: &str, token: &str, jwks: &str| {
+        format!(
+            r#"{{"issuer":"https://i.example","authorization_endpoint":"{authorize}","token_endpoint":"{token}","jwks_uri":"{jwks}"}}"#
+        )
+    };
+    let public = "https://i.example/x";
+    for inside in [
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.1/t",
+        "https://127.0.0.1/t",
+        "https://[::1]/t",
+        "https://localhost/t",
+        "https://intranet/t",
+    ] {
+        for (token, jwks) in [(inside, public), (public, inside)] {
+            assert_eq!(
+                ProviderMetadata::parse(provider, &document(public, token, jwks)),
+                Err(DiscoveryError::InsecureEndpoint),
+                "{token} {jwks}"
+            );
+        }
+    }
+    // The browser's endpoint is not called by gatehouse: https is all it needs.
+    assert!(
+        ProviderMetadata::parse(
+            provider,
+            &document("https://sso.corp.internal/a", public, public)
+        )
+        .is_ok()
+    );
+    for issuer in [
+        "https://10.1.2.3",
+        "https://169.254.169.254",
+        "https://localhost",
+    ] {
+        let error = providers(&format!(
+            r#"[{{"id":"c","name":"C","issuer":"{issuer}","client_id":"c","public_client":true}}]"#
+        ))
+        .unwrap_err();
+        assert!(
+            error.problem.contains("private"),
+            "{issuer}: {}",
+            error.problem
+        );
+    }
+}
+
 #[test]
 fn nonce_and_verifier_are_derived_from_the_state_and_differ_by_key() {
     let a = derive(&[1; 32], "state-a");
@@ -176,8 +235,13 @@ fn only_compact_rs256_and_es256_tokens_are_split() {
     let token = |header: &str| format!("{}.{}.{}", b64(header), b64("{}"), b64("sig"));
     let ok = token(r#"{"alg":"RS256","kid":"k"}"#);
     let signed = split(&ok).unwrap();
-    assert_eq!(signed.signing_input, ok.rsplit_once('.').unwrap().0);
-    assert_eq!(signed.signature, b"sig");
+    let checked =
+        futures::executor::block_on(signed.verify(HighS::Accepted, async |input, signature| {
+            assert_eq!(input, ok.rsplit_once('.').unwrap().0.as_bytes());
+            assert_eq!(signature, b"sig");
+            Ok::<_, ()>(true)
+        }));
+    assert!(matches!(checked, Ok(Ok(_))));
     assert_eq!(
         split(&token(r#"{"alg":"none"}"#)).unwrap_err(),
         Reason::IdTokenAlgorithmRefused

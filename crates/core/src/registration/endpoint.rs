@@ -2,10 +2,10 @@
 //! the client created, stored and audited within the hourly limit per network.
 
 use super::{MAX_REGISTRATIONS_PER_HOUR, Registered, register, validate};
-use crate::audit::AuditKind;
 use crate::context::Context;
 use crate::error::{OAuthError, Reason};
 use crate::failure::Failure;
+use crate::model::audit::AuditKind;
 use crate::rng::Rng;
 use crate::store::{RegistrationLimit, Store};
 use crate::time::UnixTime;

@@ -40,7 +40,7 @@ impl ClientId {
     /// A fresh id for a dynamically registered client: `c_` and 128 random bits in hex, sealed
     /// with `key` (a dot and a 22-character tag, [`crate::tag`]), 57 characters. Not a secret
     /// (public clients send it in the clear), but unguessable, so ids cannot be enumerated; the
-    /// tag lets a made-up id be refused without a lookup ([`crate::identifiers`]).
+    /// tag lets a made-up id be refused without a lookup (`crate::identifiers`).
     pub fn issue(key: &TagKey, rng: &impl Rng) -> Self {
         let mut bytes = [0u8; 16];
         rng.fill(&mut bytes);

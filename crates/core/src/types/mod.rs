@@ -2,7 +2,7 @@
 //! (`T::parse` / `FromStr`) and hands back its exact text with `as_str()`.
 //!
 //! Secrets (codes, tokens, client secrets) are not here but in [`crate::secret`]; PKCE values
-//! are in [`crate::pkce`].
+//! are in `crate::pkce`.
 
 mod client_id;
 mod redirect_uri;

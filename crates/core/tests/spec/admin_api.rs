@@ -2,8 +2,8 @@
 //! app's grants by person or client (a person's sessions end too) and reads the audit log.
 
 use gatehouse_core::admin::AdminCredentials;
-use gatehouse_core::audit::AuditKind;
 use gatehouse_core::error::Reason;
+use gatehouse_core::model::audit::AuditKind;
 use gatehouse_core::server::Failure;
 use gatehouse_core::time::Clock as _;
 

@@ -7,8 +7,8 @@
 use gatehouse_core::admin::AdminCredentials;
 use gatehouse_core::admin::clients::ClientAction;
 use gatehouse_core::admin::console::GrantState;
-use gatehouse_core::audit::AuditKind;
 use gatehouse_core::error::Reason;
+use gatehouse_core::model::audit::AuditKind;
 use gatehouse_core::server::Failure;
 use gatehouse_core::store::SessionStore as _;
 use gatehouse_core::time::UnixTime;

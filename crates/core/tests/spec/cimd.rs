@@ -4,8 +4,8 @@
 //! caching per the response's headers, exact redirect-URI matching.
 
 use gatehouse_core::authorize::AuthorizeError;
-use gatehouse_core::cimd::FetchedDocument;
 use gatehouse_core::error::Reason;
+use gatehouse_core::net::FetchedDocument;
 use gatehouse_core::server::AuthorizeOutcome;
 
 use crate::support::*;

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::config::{Config, OriginIdentity, Settings};
 use gatehouse_core::error::Reason;
 use gatehouse_core::gatekeeper::access::{self, AccessClaims, CertsDocument, IdentityDocument};
-use gatehouse_core::signer::AccessSigner;
+use gatehouse_core::jose::signer::AccessSigner;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey as _;
 use rsa::signature::Verifier as _;

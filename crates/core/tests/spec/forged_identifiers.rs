@@ -4,11 +4,11 @@
 //! (registered before tags, or inserted by the operator) still work, through the store's list
 //! of untagged clients. The store counts its lookups, so each test shows what reached it.
 
-use gatehouse_core::audit::{AuditEvent, AuditKind};
 use gatehouse_core::authorize::AuthorizeError;
 use gatehouse_core::client_auth::AuthMethod;
 use gatehouse_core::error::Reason;
 use gatehouse_core::grants::TokenResponse;
+use gatehouse_core::model::audit::{AuditEvent, AuditKind};
 use gatehouse_core::registration::{ClientMetadata, GrantType};
 use gatehouse_core::server::Failure;
 use gatehouse_core::store::{ClientRecord, ClientSource, ClientStore, RegistrationLimit};

@@ -395,7 +395,7 @@ fn guessing_at_an_account_from_many_addresses_cannot_lock_its_owner_out_at_home(
 
 #[test]
 fn failed_logins_are_audited_and_unknown_emails_are_not_kept() {
-    use gatehouse_core::audit::AuditKind;
+    use gatehouse_core::model::audit::AuditKind;
     let world = World::new();
     let kdf = CountingPbkdf2::default();
     login_from(&world, &kdf, "198.51.100.7", "alice@example.com", "guess");

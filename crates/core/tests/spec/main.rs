@@ -28,6 +28,7 @@ mod rfc6749_code_flow;
 mod rfc6749_refresh;
 mod rfc6750_gatekeeper;
 mod rfc7009_revocation;
+mod rfc7515_jws;
 mod rfc7591_registration;
 mod rfc7636_pkce;
 mod rfc7662_introspection;

@@ -18,7 +18,7 @@ fn at_docs(world: &World) {
 #[test]
 fn an_app_under_a_prefix_is_its_own_issuer_with_its_own_paths() {
     let world = World::new();
-    let docs = Site::resolve(&world.config, ISSUER, HOST, "/docs/guide").unwrap();
+    let docs = Site::resolve(&world.config.apps, ISSUER, HOST, "/docs/guide").unwrap();
     assert_eq!(docs.app.name, "Docs");
     assert_eq!(docs.issuer, DOCS);
     assert_eq!(docs.path("/oauth/token"), "/docs/oauth/token");
@@ -28,7 +28,7 @@ fn an_app_under_a_prefix_is_its_own_issuer_with_its_own_paths() {
         docs.resource_metadata_url(),
         "https://wiki.test/.well-known/oauth-protected-resource/docs"
     );
-    let wiki = Site::resolve(&world.config, ISSUER, HOST, "/docsx").unwrap();
+    let wiki = Site::resolve(&world.config.apps, ISSUER, HOST, "/docsx").unwrap();
     assert_eq!(wiki.app.name, "Wiki", "a prefix covers whole segments only");
     assert_ne!(docs.session_cookie(), wiki.session_cookie());
     assert!(

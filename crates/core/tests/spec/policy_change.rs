@@ -26,7 +26,7 @@ fn revoked_for_policy(world: &World) -> bool {
     world.store.queued.borrow().iter().any(|m| {
         matches!(
             m,
-            gatehouse_core::queue::QueueMessage::RevokeGrant(r)
+            gatehouse_core::model::queue::QueueMessage::RevokeGrant(r)
                 if r.reason == RevocationReason::PolicyChanged
         )
     })

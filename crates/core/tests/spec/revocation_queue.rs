@@ -4,7 +4,7 @@
 
 use gatehouse_core::error::Reason;
 use gatehouse_core::grant_id::GrantId;
-use gatehouse_core::queue::QueueMessage;
+use gatehouse_core::model::queue::QueueMessage;
 use gatehouse_core::revocation;
 use gatehouse_core::store::RevocationReason;
 use gatehouse_core::time::Clock as _;

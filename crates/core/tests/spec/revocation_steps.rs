@@ -9,12 +9,12 @@
 //! consent is withdrawn (every reason withdraws it), and there is exactly one audit event.
 
 use gatehouse_core::admin::AdminCredentials;
-use gatehouse_core::audit::AuditKind;
 use gatehouse_core::error::{ErrorCode, Reason};
 use gatehouse_core::grant_id::GrantId;
 use gatehouse_core::grants::TokenResponse;
 use gatehouse_core::migration::{self, Held, HeldWrite, Migration};
-use gatehouse_core::queue::QueueMessage;
+use gatehouse_core::model::audit::AuditKind;
+use gatehouse_core::model::queue::QueueMessage;
 use gatehouse_core::revocation::{self, Revocation};
 use gatehouse_core::store::ClientStore;
 use gatehouse_core::store::{Denylist, GrantStore, RevocationReason};

@@ -310,7 +310,7 @@ fn a_code_is_bound_to_its_client() {
 
 /// The code's audit events of kind `code_refused`, as (presenting client, detail).
 fn refused_codes(world: &World) -> Vec<(Option<String>, serde_json::Value)> {
-    use gatehouse_core::audit::AuditKind;
+    use gatehouse_core::model::audit::AuditKind;
     world
         .store
         .audit
@@ -350,7 +350,7 @@ fn a_stranger_cannot_spend_a_code_and_is_audited() {
     let audit = world.store.audit.borrow();
     let event = &audit
         .iter()
-        .find(|(_, e)| e.kind == gatehouse_core::audit::AuditKind::CodeRefused)
+        .find(|(_, e)| e.kind == gatehouse_core::model::audit::AuditKind::CodeRefused)
         .unwrap()
         .1;
     // The person sees it in their trail, with the grant the code belongs to.
@@ -494,7 +494,7 @@ fn codes_and_refresh_tokens_reach_storage_only_as_hashes() {
 
 #[test]
 fn registration_login_consent_issuance_refresh_and_revocation_are_audited() {
-    use gatehouse_core::audit::AuditKind::*;
+    use gatehouse_core::model::audit::AuditKind::*;
     let world = World::new();
     let client = world.public_client();
     let tokens = world.tokens(&client);

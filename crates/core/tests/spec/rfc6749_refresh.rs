@@ -211,7 +211,7 @@ mod racing_a_revocation {
             .audit
             .borrow()
             .iter()
-            .filter(|(_, e)| e.kind == gatehouse_core::audit::AuditKind::TokenRefreshed)
+            .filter(|(_, e)| e.kind == gatehouse_core::model::audit::AuditKind::TokenRefreshed)
             .count()
     }
 

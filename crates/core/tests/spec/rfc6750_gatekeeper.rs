@@ -312,7 +312,7 @@ fn the_origin_assertion_names_person_and_agent_and_verifies_independently() {
     let server = world.server();
     let claims = AssertionClaims::new(&server.site, &identity, server.now);
     let jwt = block_on(assertion::sign(&world.signer, &claims)).unwrap();
-    let jwks = block_on(gatehouse_core::signer::Signer::jwks(&world.signer)).unwrap();
+    let jwks = block_on(gatehouse_core::jose::signer::Signer::jwks(&world.signer)).unwrap();
     let verified = gatehouse_core::testing::verify_with_jwt_compact(&jwks, &jwt).unwrap();
     assert_eq!(verified["aud"], ISSUER);
     assert_eq!(verified["email"], "alice@example.com");

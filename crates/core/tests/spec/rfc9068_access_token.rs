@@ -6,7 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::access_token::{self, VerifyError};
 use gatehouse_core::error::Reason;
-use gatehouse_core::signer::{JwkSet, Signer};
+use gatehouse_core::jose::jwk::JwkSet;
+use gatehouse_core::jose::signer::Signer;
 use gatehouse_core::time::UnixTime;
 
 use crate::support::*;

@@ -105,7 +105,7 @@ impl World {
     }
 
     pub fn server(&self) -> Server<'_, MemoryStore, TestSigner, SeqRng> {
-        let site = Site::resolve(&self.config, ISSUER, HOST, self.mount.get()).unwrap();
+        let site = Site::resolve(&self.config.apps, ISSUER, HOST, self.mount.get()).unwrap();
         Server::new(
             &self.config,
             site,
@@ -118,7 +118,7 @@ impl World {
 
     pub fn server_at(&self, issuer: &str) -> Server<'_, MemoryStore, TestSigner, SeqRng> {
         let host = issuer.trim_start_matches("https://");
-        let site = Site::resolve(&self.config, issuer, host, "/").unwrap();
+        let site = Site::resolve(&self.config.apps, issuer, host, "/").unwrap();
         Server::new(
             &self.config,
             site,

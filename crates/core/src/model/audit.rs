@@ -1,10 +1,10 @@
-//! The audit log: who (the person), through what (the agent), did what, at which app, when, and
-//! from where. Written in the same request as the act it records; an act whose record cannot be
-//! written fails like any other storage outage.
+//! The audit log's events: who (the person), through what (the agent), did what, at which app,
+//! when, and from where. Written in the same request as the act it records
+//! (`crate::store::AuditLog`); an act whose record cannot be written fails like any other storage
+//! outage.
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::StoreError;
 use crate::time::UnixTime;
 
 /// What happened.
@@ -125,24 +125,6 @@ impl AuditQuery<'_> {
             && self.until.is_none_or(|until| at <= until)
             && self.kind.is_none_or(|kind| event.kind == kind)
     }
-}
-
-/// Where audit events go.
-#[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
-pub trait AuditLog {
-    /// Appends an event.
-    async fn record(&self, event: &AuditEvent, at: UnixTime) -> Result<(), StoreError>;
-    /// Appends an event unless one with this idempotency key was appended before: what a step
-    /// that may run again (a revocation finished after a crash, a held event drained twice)
-    /// records with.
-    async fn record_once(
-        &self,
-        key: &str,
-        event: &AuditEvent,
-        at: UnixTime,
-    ) -> Result<(), StoreError>;
-    /// The events the query asks for, newest first.
-    async fn events(&self, query: &AuditQuery<'_>) -> Result<Vec<StoredEvent>, StoreError>;
 }
 
 /// An event as the log holds it: its id (increasing in the order of recording), time, event.

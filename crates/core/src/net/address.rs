@@ -1,7 +1,8 @@
-//! Which hosts a Client ID Metadata Document may be fetched from: the server-side request
-//! forgery rules (draft-ietf-oauth-client-id-metadata-document §6.5 "Server-Side Request
-//! Forgery (SSRF) Attacks"; MCP 2025-11-25 "Client ID Metadata Documents", security
-//! considerations).
+//! Which hosts gatehouse may fetch from on someone else's word (a client's metadata document
+//! or `jwks_uri`, an identity provider's endpoints): the server-side request forgery rules
+//! (draft-ietf-oauth-client-id-metadata-document §6.5 "Server-Side Request Forgery (SSRF)
+//! Attacks"; MCP 2025-11-25 "Client ID Metadata Documents", security considerations); and the
+//! one loopback rule (RFC 8252 §7.3, §8.3: `127.0.0.0/8`, `::1`, and the name `localhost`).
 //!
 //! A pure function over the URL's host. IP literals are refused unless globally routable
 //! (RFC 6890 special-purpose registries); names are refused when they obviously name this
@@ -11,6 +12,26 @@
 //! private networks from a Worker (docs/security.md says so).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Whether a URL's host names this machine: `127.0.0.0/8`, `::1` (RFC 8252 §7.3, §8.3) or
+/// `localhost` in any case (RFC 6761 §6.3). Not `localhost.`, `*.localhost`, `0.0.0.0` or an
+/// IPv4-mapped loopback address, which no RFC asks us to trust.
+pub fn is_loopback_url(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether `host`, written as an authority or a configured host (`localhost:8787`,
+/// `127.0.0.1`, `[::1]:8787`, `[::1]`), names this machine by [`is_loopback_url`]'s rule.
+pub fn is_loopback_host(host: &str) -> bool {
+    !host.contains(['/', '\\', '@', '?', '#'])
+        && url::Url::parse(&format!("http://{host}/"))
+            .is_ok_and(|url| url.host_str().is_some() && is_loopback_url(&url))
+}
 
 /// Whether a document may be fetched from `host`.
 pub fn is_public_host(host: &url::Host<&str>) -> bool {
@@ -170,6 +191,35 @@ mod tests {
             "https://[::ffff:93.184.216.34]/c",
         ] {
             assert!(host(url), "{url} must be accepted");
+        }
+    }
+
+    #[test]
+    fn loopback_is_127_8_the_ipv6_loopback_and_localhost_however_written() {
+        for host in [
+            "localhost",
+            "LocalHost:8787",
+            "127.0.0.1",
+            "127.1.2.3:80",
+            "[::1]",
+            "[::1]:8787",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+            let url = url::Url::parse(&format!("http://{host}/")).unwrap();
+            assert!(is_loopback_url(&url), "{host}");
+        }
+        for host in [
+            "example.com",
+            "localhost.example.com",
+            "agent.localhost",
+            "0.0.0.0",
+            "[::ffff:127.0.0.1]",
+            "[::2]",
+            "10.0.0.1",
+            "",
+            "user@localhost",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
         }
     }
 

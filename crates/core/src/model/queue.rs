@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::revocation::Revocation;
+use super::revocation::Revocation;
 
 /// A message on the `revocations` Queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,61 @@
+//! Clients (RFC 7591 registrations; operator-inserted clients).
+
+use crate::model::client::{ClientRecord, ClientUse};
+use crate::time::UnixTime;
+use crate::types::ClientId;
+
+use super::error::StoreError;
+
+/// At most `max` registrations from one network since `since`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegistrationLimit {
+    /// Registrations allowed in the window.
+    pub max: u64,
+    /// The start of the window.
+    pub since: UnixTime,
+}
+
+/// Clients (RFC 7591 registrations).
+#[allow(async_fn_in_trait)] // Worker futures are !Send (one event loop); Send is never needed.
+pub trait ClientStore {
+    /// Stores a new client, recording the network it registered from, and the audit event of
+    /// its registration, in one round trip, unless that network has already registered
+    /// `limit.max` clients since `limit.since`. Counting and inserting are one atomic step, so
+    /// racing registrations cannot exceed the limit. Returns whether the client was stored.
+    async fn insert_client(
+        &self,
+        client: &ClientRecord,
+        registered_from: &str,
+        event: &crate::model::audit::AuditEvent,
+        limit: RegistrationLimit,
+    ) -> Result<bool, StoreError>;
+    /// The client, unless unknown, disabled or lapsed at `now`.
+    async fn client(
+        &self,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Result<Option<ClientRecord>, StoreError>;
+    /// Whether a client whose id carries no tag ([`crate::tag::is_tagged`] is false; not a URL)
+    /// may exist: one registered before client ids were tagged, or one the operator inserted
+    /// (`source = 'static'`). Only when it may is the client looked up (`crate::identifiers`).
+    /// A `true` need not be exact; a `false` must be, except that an id added in the last
+    /// second may be missed. The Worker answers from a per-isolate list of such ids, read again
+    /// at most once a second, so that made-up ids cost no round trip each.
+    async fn untagged_client_may_exist(
+        &self,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Marks the client used: it no longer lapses.
+    async fn mark_client_used(&self, client_id: &ClientId, now: UnixTime)
+    -> Result<(), StoreError>;
+    /// Disables the client for good (idempotent): [`ClientStore::client`] no longer finds it.
+    async fn disable_client(&self, client_id: &ClientId, now: UnixTime) -> Result<(), StoreError>;
+    /// Lifts a disable (idempotent): the client is found again. Grants revoked when it was
+    /// disabled stay revoked.
+    async fn enable_client(&self, client_id: &ClientId) -> Result<(), StoreError>;
+    /// The clients storage knows (registered, inserted by the operator, and metadata-document
+    /// clients a person approved), most recently used first, at most `limit`, each with how
+    /// many people and grants are live for it at every app, for the admin console.
+    async fn clients_in_use(&self, limit: u32) -> Result<Vec<ClientUse>, StoreError>;
+}
