@@ -1,8 +1,9 @@
 //! Dispatches a request to its handler by method and path.
 
-use gatehouse_core::config::{ConfigError, MISCONFIGURED_RETRY_AFTER_SECS, OriginIdentity};
+use gatehouse_core::config::{ConfigError, OriginIdentity};
 use gatehouse_core::error::{OAuthError, Reason};
 use gatehouse_core::gatekeeper::access::CertsDocument;
+use gatehouse_core::http::reply::MISCONFIGURED_RETRY_AFTER_SECS;
 use gatehouse_core::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 use gatehouse_core::paths::{self, WellKnown};
 use gatehouse_core::request_url::RequestUrl;
@@ -288,7 +289,7 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
         ) => http::method_not_allowed("POST"),
         // gatehouse's own namespaces: never forwarded, whatever the app serves.
         _ if paths::is_reserved(local) => {
-            let browser = gatehouse_core::gatekeeper::request::is_browser_navigation(
+            let browser = gatehouse_core::http::negotiation::is_browser_navigation(
                 req.method(),
                 req.header("Accept").as_deref(),
                 req.header("Sec-Fetch-Mode").as_deref(),

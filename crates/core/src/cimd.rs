@@ -21,6 +21,7 @@ use crate::client_assertion::{ClientJwks, ClientKeys};
 use crate::client_auth::AuthMethod;
 use crate::config::{App, ConfigError, HostPattern};
 use crate::error::Reason;
+use crate::http::loopback;
 use crate::registration::{self, GrantType};
 use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
 use crate::tag::{TagKey, Verdict};
@@ -171,19 +172,8 @@ impl CimdPolicy {
 fn is_loopback_app(host: &HostPattern) -> bool {
     match host {
         HostPattern::AnyLoopback => true,
-        HostPattern::Exact(h) => {
-            let name = h.rsplit_once(':').map_or(h.as_str(), |(name, _)| name);
-            let name = name.trim_start_matches('[').trim_end_matches(']');
-            is_loopback_name(name)
-        }
+        HostPattern::Exact(h) => loopback::is_loopback_host(h),
     }
-}
-
-fn is_loopback_name(name: &str) -> bool {
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn host_globs(text: Option<&str>, setting: &'static str) -> Result<Vec<HostGlob>, ConfigError> {
@@ -244,9 +234,8 @@ impl CimdUrl {
             return Err(Reason::CimdUrlInvalid);
         }
         let host = url.host().ok_or(Reason::CimdUrlInvalid)?;
-        let insecure_loopback = policy.insecure_loopback
-            && url.scheme() == "http"
-            && is_loopback_name(url.host_str().unwrap_or_default().trim_matches(['[', ']']));
+        let insecure_loopback =
+            policy.insecure_loopback && url.scheme() == "http" && loopback::is_loopback_url(&url);
         if !insecure_loopback {
             if url.scheme() != "https" {
                 return Err(Reason::CimdUrlInvalid);

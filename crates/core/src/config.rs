@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::gatekeeper::route::{PathPattern, RouteRule};
+use crate::http::loopback::is_loopback_host;
 use crate::password::{PasswordHash, PasswordHashError};
 use crate::types::{Scope, Scopes};
 
@@ -21,9 +22,6 @@ pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 86_400;
 pub const REFRESH_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 /// A signing key signs for this long before the next one takes over (`SIGNING_KEY_ROTATION_SECS`).
 pub const SIGNING_KEY_ROTATION_SECS: u64 = 30 * 24 * 3600;
-/// `Retry-After` while the configuration is invalid: fixing it takes the operator a deploy, so
-/// clients need not come back sooner than a minute.
-pub const MISCONFIGURED_RETRY_AFTER_SECS: u64 = 60;
 /// The shortest server secret accepted: 256 bits of entropy as hex or base64 needs 32+ chars.
 const MIN_SECRET_CHARS: usize = 32;
 
@@ -538,21 +536,6 @@ fn validate_path_prefix(prefix: &str) -> Result<String, String> {
             "path_prefix {prefix:?} must be \"/\" or \"/segment[/segment…]\" without a trailing slash"
         )),
     }
-}
-
-/// Whether `host[:port]` names this machine.
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            name
-        }
-        _ => host,
-    };
-    let name = name.trim_start_matches('[').trim_end_matches(']');
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_apps(text: Option<&str>) -> Result<Vec<App>, ConfigError> {

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod health;
+pub mod http;
 pub mod queue;
 
 pub mod access_token;

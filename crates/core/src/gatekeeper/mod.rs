@@ -8,7 +8,6 @@
 
 pub mod access;
 pub mod assertion;
-pub mod challenge;
 pub mod path;
 pub mod request;
 pub mod route;
@@ -16,6 +15,7 @@ pub mod route;
 use crate::access_token::{AccessTokenClaims, VerifyError};
 use crate::error::{OAuthError, Reason};
 use crate::grant_id::GrantId;
+use crate::http::challenge;
 use crate::paths;
 use crate::rng::Rng;
 use crate::server::Server;
@@ -265,7 +265,11 @@ impl<S: Store, K: Signer, R: Rng> Server<'_, S, K, R> {
                 scopes,
             }));
         }
-        if request::is_browser_navigation(req.method, req.accept, req.sec_fetch_mode) {
+        if crate::http::negotiation::is_browser_navigation(
+            req.method,
+            req.accept,
+            req.sec_fetch_mode,
+        ) {
             let back = match req.query {
                 Some(query) => format!("{}?{query}", req.path),
                 None => req.path.to_owned(),

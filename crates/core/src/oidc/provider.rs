@@ -237,21 +237,11 @@ fn check_issuer(issuer: &str, allow_insecure_loopback: bool) -> Result<(), Strin
     }
     match url.scheme() {
         "https" => Ok(()),
-        "http" if allow_insecure_loopback && is_loopback_url(&url) => Ok(()),
+        "http" if allow_insecure_loopback && crate::http::loopback::is_loopback_url(&url) => Ok(()),
         "http" if allow_insecure_loopback => Err(format!(
             "issuer {issuer:?}: allow_insecure_loopback_issuer permits http only for 127.0.0.1, [::1] or localhost"
         )),
         _ => Err(format!("issuer {issuer:?} must use https")),
-    }
-}
-
-/// Whether the URL's host is a loopback address.
-pub(crate) fn is_loopback_url(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
     }
 }
 
@@ -260,7 +250,7 @@ pub(crate) fn is_loopback_url(url: &url::Url) -> bool {
 pub(crate) fn endpoint_allowed(provider: &Provider, endpoint: &str) -> bool {
     url::Url::parse(endpoint).is_ok_and(|url| match url.scheme() {
         "https" => url.host().is_some(),
-        "http" => provider.allow_insecure_loopback && is_loopback_url(&url),
+        "http" => provider.allow_insecure_loopback && crate::http::loopback::is_loopback_url(&url),
         _ => false,
     })
 }
