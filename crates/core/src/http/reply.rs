@@ -59,6 +59,8 @@ pub struct Reply<V> {
     pub headers: Vec<(&'static str, String)>,
     /// The body.
     pub body: Body<V>,
+    /// A line for the operator's log, never sent: why storage or a provider failed.
+    pub log: Option<String>,
 }
 
 impl<V> Reply<V> {
@@ -67,6 +69,7 @@ impl<V> Reply<V> {
             status,
             headers: Vec::new(),
             body,
+            log: None,
         }
     }
 
@@ -203,6 +206,12 @@ impl<V> Reply<V> {
         Self::error(&OAuthError::from(Reason::MethodNotAllowed)).with("Allow", allow.as_str())
     }
 
+    /// The same reply with a line for the operator's log.
+    pub fn with_log(mut self, line: impl Into<String>) -> Self {
+        self.log = Some(line.into());
+        self
+    }
+
     /// `Retry-After` in seconds (RFC 9110 §10.2.3).
     pub fn with_retry_after(self, secs: u64) -> Self {
         self.with("Retry-After", secs.to_string())
@@ -324,6 +333,7 @@ impl<V> Reply<V> {
             status: self.status,
             headers: self.headers,
             body,
+            log: self.log,
         }
     }
 }
