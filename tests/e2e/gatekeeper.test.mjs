@@ -189,7 +189,11 @@ describe('origin behaviour', () => {
   test('an unreachable origin is a 502 JSON answer', async () => {
     const res = await requestWithHost(gh.url, '/anything', { host: 'down.test' });
     assert.equal(res.status, 502);
-    assert.equal(JSON.parse(res.body).error, 'bad_gateway');
+    // Issue 19: a registered code (RFC 6749 §4.1.2.1), not the made-up `bad_gateway`.
+    assert.deepEqual(JSON.parse(res.body), {
+      error: 'temporarily_unavailable',
+      error_description: "the app's origin did not answer",
+    });
   });
 
   test('an agent preferring Markdown gets the HTML page as Markdown', async () => {

@@ -430,6 +430,8 @@ pub enum Reason {
     MethodNotAllowed,
     /// Access's `get-identity` endpoint was asked without a live browser session.
     AccessSessionMissing,
+    /// The app's origin did not answer a forwarded request (the reply's status is `502`).
+    OriginUnreachable,
     /// The operator's configuration is invalid: the detail goes to the log and the admin health
     /// view only, never to the public (a misconfiguration can name secrets' shapes and hosts).
     Misconfigured,
@@ -771,6 +773,7 @@ impl From<Reason> for OAuthError {
             R::EndpointUnknown => (C::InvalidRequest, "no such endpoint"),
             R::MethodNotAllowed => (C::InvalidRequest, "method not allowed"),
             R::AccessSessionMissing => (C::InvalidToken, "no session: log in at this app first"),
+            R::OriginUnreachable => (C::TemporarilyUnavailable, "the app's origin did not answer"),
             R::Misconfigured => (
                 C::TemporarilyUnavailable,
                 "gatehouse cannot serve this request until its operator fixes its configuration; the reference in the response lets them find the cause",

@@ -37,7 +37,7 @@ pub enum Body<V> {
     /// token is in the reply's `Set-Cookie`).
     Page {
         /// The page's view model.
-        view: V,
+        view: Box<V>,
         /// The token for the page's forms, when it has any.
         csrf: Option<String>,
     },
@@ -244,11 +244,17 @@ impl<V> Reply<V> {
     }
 
     fn page_body(status: u16, view: V, csrf: Option<String>) -> Self {
-        Self::new(status, Body::Page { view, csrf })
-            .with("Cache-Control", "no-store")
-            .with("Referrer-Policy", "no-referrer")
-            .with("X-Content-Type-Options", "nosniff")
-            .with("X-Frame-Options", "DENY")
+        Self::new(
+            status,
+            Body::Page {
+                view: Box::new(view),
+                csrf,
+            },
+        )
+        .with("Cache-Control", "no-store")
+        .with("Referrer-Policy", "no-referrer")
+        .with("X-Content-Type-Options", "nosniff")
+        .with("X-Frame-Options", "DENY")
     }
 
     /// A file to download as `filename` (the audit export), never cached or sniffed.
@@ -318,7 +324,7 @@ impl<V> Reply<V> {
             Body::Empty => Body::Empty,
             Body::Json(bytes) => Body::Json(bytes),
             Body::Page { view, csrf } => Body::Page {
-                view: f(view),
+                view: Box::new(f(*view)),
                 csrf,
             },
             Body::Download {
@@ -341,9 +347,10 @@ impl<V> Reply<V> {
 /// The HTTP status of a direct error response: the code's ([`crate::error::ErrorCode::status`]),
 /// except where HTTP has a more precise one for the reason: `404` for no such endpoint
 /// (RFC 9110 §15.5.5), `405` for a method the endpoint does not serve (§15.5.6), `413` for a
-/// body over the limit (§15.5.14).
+/// body over the limit (§15.5.14), `502` for an origin that did not answer (§15.6.3).
 pub fn error_status(error: &OAuthError) -> u16 {
     match error.reason {
+        Reason::OriginUnreachable => 502,
         Reason::EndpointUnknown => 404,
         Reason::MethodNotAllowed => 405,
         Reason::BodyTooLarge => 413,

@@ -127,7 +127,7 @@ fn a_form_page_sets_the_csrf_cookie_it_carries() {
     assert_eq!(
         reply.body,
         Body::Page {
-            view: "view",
+            view: Box::new("view"),
             csrf: Some("tok".into())
         }
     );
