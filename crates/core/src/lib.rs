@@ -32,6 +32,7 @@ pub mod grants;
 pub mod identifiers;
 pub mod introspection;
 pub mod jws;
+pub mod key_schedule;
 pub mod login;
 pub mod login_throttle;
 pub mod markdown;
