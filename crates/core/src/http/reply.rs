@@ -409,9 +409,9 @@ impl Allow {
         }
     }
 
-    /// The methods gatehouse's own endpoint at `local` serves; `None` for a path that is no
-    /// endpoint of its own. The preflight (`OPTIONS`) is listed where CORS applies
-    /// ([`has_cors`]).
+    /// The methods gatehouse's own endpoint at `local` (a path under the app's prefix) serves;
+    /// `None` for a path that is no endpoint of its own. The preflight (`OPTIONS`) is listed
+    /// where CORS applies ([`has_cors`]). `/healthz` is the host's, not an app's: `GET` only.
     pub fn for_endpoint(local: &str) -> Option<Self> {
         use crate::paths as p;
         Some(match local {
@@ -428,8 +428,7 @@ impl Allow {
             | p::ADMIN_CONSOLE_PEOPLE
             | p::ADMIN_CONSOLE_STATE
             | p::ADMIN_CONSOLE_AUDIT
-            | p::OIDC_CALLBACK
-            | p::HEALTHZ => Self::Get,
+            | p::OIDC_CALLBACK => Self::Get,
             p::OIDC_START
             | p::LOGOUT
             | p::CONSENT
