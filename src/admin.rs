@@ -4,7 +4,7 @@
 //! functions. How each outcome is answered is [`gatehouse_core::answer`]'s.
 
 use gatehouse_core::admin::audit::AuditAnswer;
-use gatehouse_core::answer::{self, Browser, PageReply};
+use gatehouse_core::answer::{self, PageReply};
 use gatehouse_core::http::reply::Reply;
 use gatehouse_core::page::Page;
 use gatehouse_core::paths;
@@ -12,7 +12,7 @@ use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::Signer;
 use gatehouse_core::store::Store;
 
-use crate::http::{AuthServer, Presented, form_body};
+use crate::http::{self, AuthServer, Presented, form_body};
 use crate::request::Incoming;
 
 /// `GET …/.gatehouse/admin/grants`.
@@ -251,10 +251,6 @@ fn console_page<S, K, V>(
     view: Result<V, gatehouse_core::server::Failure>,
     page: impl FnOnce(V) -> Page,
 ) -> PageReply {
-    let cookies = req.header("Cookie");
-    let browser = Browser {
-        cookies: cookies.as_deref(),
-        rng: server.rng,
-    };
+    let browser = http::browser(server, req);
     answer::console_page(&server.decision, &server.site, &browser, path, view, page)
 }

@@ -1,6 +1,6 @@
 //! The device authorization grant's endpoints (RFC 8628): HTTP in, core call, HTTP out.
 
-use gatehouse_core::answer::{self, Browser, PageReply};
+use gatehouse_core::answer::{self, PageReply};
 use gatehouse_core::http::cookie::CSRF_COOKIE;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::signer::Signer;
@@ -35,11 +35,7 @@ pub async fn page<S: Store, K: Signer>(
     let query = url.query.unwrap_or_default();
     let session = http::cookie(req, &server.site.session_cookie());
     let page = server.device_page(query, session.as_deref()).await;
-    let cookies = req.header("Cookie");
-    let browser = Browser {
-        cookies: cookies.as_deref(),
-        rng: server.rng,
-    };
+    let browser = http::browser(server, req);
     answer::device_page(&server.decision, &browser, page, 302)
 }
 
@@ -54,10 +50,6 @@ pub async fn submit<S: Store, K: Signer>(
     let page = server
         .device_submit(&body, session.as_deref(), csrf.as_deref())
         .await;
-    let cookies = req.header("Cookie");
-    let browser = Browser {
-        cookies: cookies.as_deref(),
-        rng: server.rng,
-    };
+    let browser = http::browser(server, req);
     answer::device_page(&server.decision, &browser, page, 303)
 }

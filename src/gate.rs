@@ -2,7 +2,7 @@
 //! to answer; this module carries it out — forward to the origin (or the built-in demo app), or
 //! write the reply (the login redirect, the Bearer challenge, a `403` page).
 
-use gatehouse_core::answer::{self, Browser, GateAnswer};
+use gatehouse_core::answer::{self, GateAnswer};
 use gatehouse_core::config::Origin;
 use gatehouse_core::gatekeeper::{Gate, GateRequest, Identity};
 use gatehouse_core::http::cookie;
@@ -66,11 +66,7 @@ pub async fn handle<S: Store, K: Signer + AccessSigner>(
         }
         _ => None,
     };
-    let cookies = req.header("Cookie");
-    let browser = Browser {
-        cookies: cookies.as_deref(),
-        rng: server.rng,
-    };
+    let browser = http::browser(server, &req);
     match answer::gate(&server.site, &browser, gate) {
         GateAnswer::Pass(identity) => pass(server, env, &mut req, url, identity.as_ref()).await,
         GateAnswer::Reply(reply) => {
@@ -112,12 +108,7 @@ async fn pass<S: Store, K: Signer + AccessSigner>(
             Err(_) => unbound_service(binding).map(Into::into),
         },
         None => {
-            let cookies = req.header("Cookie");
-            let csrf = Browser {
-                cookies: cookies.as_deref(),
-                rng: server.rng,
-            }
-            .csrf();
+            let csrf = http::browser(server, req).csrf();
             let response = demo::respond(req, url, &server.site, &headers, &csrf).await?;
             response
                 .headers()

@@ -4,7 +4,7 @@
 //! templates of [`crate::pages`].
 
 use futures_util::StreamExt as _;
-use gatehouse_core::answer::PageReply;
+use gatehouse_core::answer::{Browser, PageReply};
 use gatehouse_core::error::{OAuthError, Reason};
 use gatehouse_core::http::reply::{Body, Reply};
 use gatehouse_core::page::Page;
@@ -177,7 +177,18 @@ impl Presented {
     }
 }
 
+/// The browser behind `req`, for pages with forms (its CSRF cookie, or a new token).
+pub(crate) fn browser<'a, S, K>(
+    server: &'a AuthServer<'_, S, K>,
+    req: &'a Incoming,
+) -> Browser<'a, PlatformRng> {
+    Browser {
+        cookies: req.cookies(),
+        rng: server.rng,
+    }
+}
+
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie(req: &Incoming, name: &str) -> Option<String> {
-    gatehouse_core::http::cookie::read(req.header("Cookie").as_deref(), name).map(str::to_owned)
+    gatehouse_core::http::cookie::read(req.cookies(), name).map(str::to_owned)
 }

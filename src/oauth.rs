@@ -2,11 +2,12 @@
 //! made here; each function only reads what the core needs and writes what it returns
 //! ([`gatehouse_core::answer`] decides the reply).
 
-use gatehouse_core::answer::{self, AuthorizeAnswer, Browser, PageReply};
+use gatehouse_core::answer::{self, AuthorizeAnswer, PageReply};
 use gatehouse_core::form::MAX_FORM_BYTES;
 use gatehouse_core::http::cookie::CSRF_COOKIE;
 use gatehouse_core::http::reply::Reply;
 use gatehouse_core::login::LoginPrompt;
+use gatehouse_core::page::Page;
 use gatehouse_core::paths;
 use gatehouse_core::registration::{self, MAX_REGISTRATION_BYTES};
 use gatehouse_core::request_url::RequestUrl;
@@ -76,11 +77,7 @@ async fn authorized<S: Store, K: Signer>(
     >,
     redirect_status: u16,
 ) -> PageReply {
-    let cookies = req.header("Cookie");
-    let browser = Browser {
-        cookies: cookies.as_deref(),
-        rng: server.rng,
-    };
+    let browser = http::browser(server, req);
     let issuer = &server.site.issuer;
     match answer::authorize(&server.decision, issuer, &browser, outcome, redirect_status) {
         AuthorizeAnswer::Reply(reply) => reply,
@@ -115,14 +112,7 @@ async fn login_prompt<S: Store, K: Signer>(
 ) -> PageReply {
     match prompt.sole_provider() {
         Some(provider) => oidc::begin(server, req, upstream, provider, &prompt.return_to).await,
-        None => {
-            let cookies = req.header("Cookie");
-            Browser {
-                cookies: cookies.as_deref(),
-                rng: server.rng,
-            }
-            .form_page(200, gatehouse_core::page::Page::Login(prompt))
-        }
+        None => http::browser(server, req).form_page(200, Page::Login(prompt)),
     }
 }
 
@@ -150,11 +140,7 @@ pub async fn login<S: Store, K: Signer>(
     let outcome = server
         .login(&body, csrf.as_deref(), &platform::WebCryptoPbkdf2)
         .await;
-    let cookies = req.header("Cookie");
-    let browser = Browser {
-        cookies: cookies.as_deref(),
-        rng: server.rng,
-    };
+    let browser = http::browser(server, req);
     answer::login(&server.site, &browser, outcome)
 }
 
@@ -233,11 +219,7 @@ pub async fn agents_page<S: Store, K: Signer>(
 ) -> PageReply {
     let session = http::cookie(req, &server.site.session_cookie());
     let view = server.connected_agents(session.as_deref()).await;
-    let cookies = req.header("Cookie");
-    let browser = Browser {
-        cookies: cookies.as_deref(),
-        rng: server.rng,
-    };
+    let browser = http::browser(server, req);
     answer::agents(
         &server.site,
         &browser,
