@@ -11,6 +11,7 @@ use gatehouse_core::error::Reason;
 use gatehouse_core::gatekeeper::Identity;
 use gatehouse_core::gatekeeper::access::{self, AccessClaims};
 use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims, HeaderEdit};
+use gatehouse_core::http::reply::Reply;
 use gatehouse_core::jose::signer::{AccessSigner, Signer};
 use gatehouse_core::markdown;
 use gatehouse_core::request_url::RequestUrl;
@@ -196,7 +197,7 @@ pub async fn forward(
         Ok(request) => request,
         Err(error) => {
             worker::console_warn!("not forwardable to {target}: {error:?}");
-            return http::oauth_error(&Reason::NotForwardable.into()).map(Into::into);
+            return http::write(Reply::error(&Reason::NotForwardable.into())).map(Into::into);
         }
     };
     let sent = match upstream {
@@ -213,11 +214,7 @@ pub async fn forward(
         Ok(answer) => answer.unchecked_into::<web_sys::Response>(),
         Err(error) => {
             worker::console_error!("origin of {target} unreachable: {error:?}");
-            return http::json(
-                502,
-                &serde_json::json!({ "error": "bad_gateway", "error_description": "the app's origin did not answer" }),
-            )
-            .map(Into::into);
+            return http::write(Reply::error(&Reason::OriginUnreachable.into())).map(Into::into);
         }
     };
     respond(answer, req.header("Accept").as_deref()).await

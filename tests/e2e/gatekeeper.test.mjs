@@ -75,6 +75,18 @@ describe('without credentials', () => {
     assert.equal(seen.headers['gatehouse-scope'], 'read write');
   });
 
+  // Issue 19: `q=0.0` is `q=0` (RFC 9110 §12.4.2), so an agent that refuses HTML is not a browser,
+  // however it spells the zero. No Sec-Fetch-Mode (a plain HTTP client), so `Accept` decides.
+  test('an agent refusing text/html with q=0.0 gets the 401 challenge, not the login redirect', async () => {
+    for (const accept of ['text/html;q=0.0, application/json', 'text/html; q=0.000, */*']) {
+      const res = await rawFetch(`${gh.url}/echo`, { headers: { accept } });
+      assert.equal(res.status, 401, accept);
+      assert.match(res.headers.get('www-authenticate'), /^Bearer resource_metadata=/, accept);
+    }
+    const browser = await rawFetch(`${gh.url}/echo`, { headers: { accept: 'text/html;q=0.9' } });
+    assert.equal(browser.status, 302);
+  });
+
   test('public paths pass without any login', async () => {
     const res = await fetch(`${gh.url}/public/health`);
     assert.equal(res.status, 200);
@@ -189,7 +201,11 @@ describe('origin behaviour', () => {
   test('an unreachable origin is a 502 JSON answer', async () => {
     const res = await requestWithHost(gh.url, '/anything', { host: 'down.test' });
     assert.equal(res.status, 502);
-    assert.equal(JSON.parse(res.body).error, 'bad_gateway');
+    // Issue 19: a registered code (RFC 6749 §4.1.2.1), not the made-up `bad_gateway`.
+    assert.deepEqual(JSON.parse(res.body), {
+      error: 'temporarily_unavailable',
+      error_description: "the app's origin did not answer",
+    });
   });
 
   test('an agent preferring Markdown gets the HTML page as Markdown', async () => {

@@ -164,15 +164,6 @@ fn markdown_is_preferred_only_when_it_outweighs_html() {
 }
 
 #[test]
-fn a_q_value_without_digits_after_the_point_is_zero() {
-    assert_eq!(parse_qvalue("0."), Some(0));
-    assert_eq!(parse_qvalue("1."), Some(1000));
-    assert_eq!(parse_qvalue("0.5"), Some(500));
-    assert_eq!(parse_qvalue("0.25"), Some(250));
-    assert_eq!(parse_qvalue(".5"), None);
-}
-
-#[test]
 fn html_is_recognized_with_any_parameters_and_case() {
     let cases: &[(Option<&str>, bool)] = &[
         (Some("text/html"), true),
