@@ -6,7 +6,9 @@
 //! Worker through its JavaScript binding. Both call the same methods in the same order:
 //! [`Conversion::next_slice`] for the bytes about to be parsed, the events the parser reports
 //! for them ([`Conversion::start_tag`], [`Conversion::end_tag`], [`Conversion::text`]), then
-//! [`Conversion::charge`], so both stop at the same limits.
+//! [`Conversion::charge`] once the parser has consumed them, so both stop at the same limits.
+
+use std::collections::VecDeque;
 
 use crate::writer::{Attributes, MarkdownWriter, Stop, TextKind};
 use crate::{MAX_PARSE_WORK, MAX_PARSER_DEPTH, MAX_SOURCE_BYTES, SLICE_BYTES};
@@ -20,11 +22,12 @@ pub struct Conversion {
     parser_stack: Vec<String>,
     /// The deepest `parser_stack` since the last charge.
     deepest: usize,
-    /// End tags the parser matched since the last charge, and the steps of its walks to them.
+    /// End tags the parser matched and not yet set against a `</` charged, and the steps of
+    /// its walks to them since the last charge.
     matched: u64,
     walked: u64,
-    /// `</` in the bytes handed out since the last charge.
-    end_tags: u64,
+    /// Slices handed out and not yet charged: where each ends in the page, and its `</`.
+    uncharged: VecDeque<(usize, u64)>,
     source_bytes: usize,
     work: u64,
     /// The last byte handed out, for a `</` split between slices.
@@ -53,28 +56,44 @@ impl Conversion {
         let (slice, tail) = rest.split_at_checked(rest.len().min(SLICE_BYTES).min(room))?;
         self.source_bytes += slice.len();
         // `</` split by the slice boundary is counted too.
-        self.end_tags += u64::from(self.last_byte == b'<' && slice.first() == Some(&b'/'));
-        self.end_tags += slice.windows(2).filter(|w| w == b"</").count() as u64;
+        let split = u64::from(self.last_byte == b'<' && slice.first() == Some(&b'/'));
+        let end_tags = split + slice.windows(2).filter(|w| w == b"</").count() as u64;
+        self.uncharged.push_back((self.source_bytes, end_tags));
         self.last_byte = slice.last().copied().unwrap_or(self.last_byte);
         Some((slice, tail))
     }
 
-    /// Charges the parser's work on the slices handed out since the last charge: the walks to
-    /// the elements its end tags closed, plus the deepest stack seen for every other `</`.
-    /// Past [`MAX_PARSE_WORK`] the conversion stops ([`Stop::TooCostly`]).
-    pub fn charge(&mut self) {
-        let unmatched = self.end_tags.saturating_sub(self.matched);
+    /// Charges the parser's work on the slices it has consumed: `parsed` is how many bytes of
+    /// the page it has consumed so far (a parser may take slices ahead of its events). The
+    /// charge is the walks to the elements its end tags closed, plus the deepest stack seen for
+    /// every other `</`. Past [`MAX_PARSE_WORK`] the conversion stops ([`Stop::TooCostly`]).
+    pub fn charge(&mut self, parsed: usize) {
+        let mut end_tags: u64 = 0;
+        while let Some(&(end, tags)) = self.uncharged.front() {
+            if end > parsed {
+                break;
+            }
+            end_tags = end_tags.saturating_add(tags);
+            self.uncharged.pop_front();
+        }
+        let matched = end_tags.min(self.matched);
+        self.matched -= matched;
+        let unmatched = end_tags - matched;
         self.work = self
             .work
             .saturating_add(self.walked)
             .saturating_add(unmatched.saturating_mul(self.deepest as u64));
         self.deepest = self.parser_stack.len();
-        self.matched = 0;
         self.walked = 0;
-        self.end_tags = 0;
         if self.work > MAX_PARSE_WORK {
             self.stop(Stop::TooCostly);
         }
+    }
+
+    /// The bytes of the page handed out to the parser so far.
+    #[must_use]
+    pub fn source_bytes(&self) -> usize {
+        self.source_bytes
     }
 
     /// A start tag, by its lower-case name; `has_content` is false for a void or self-closing

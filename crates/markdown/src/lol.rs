@@ -154,7 +154,8 @@ impl Converter {
             }
             return;
         }
-        conversion.charge();
+        let parsed = conversion.source_bytes();
+        conversion.charge(parsed);
     }
 }
 
