@@ -222,6 +222,16 @@ proptest! {
     }
 }
 
+/// Accept, status, Content-Type, Content-Length, what the client gets, why.
+type Case<'a> = (
+    Option<&'a str>,
+    u16,
+    Option<&'a str>,
+    Option<&'a str>,
+    Representation,
+    &'a str,
+);
+
 /// What the gatekeeper answers for each kind of origin response (RFC 9110 §12.5.1, §12.5.5).
 #[test]
 fn only_html_with_content_that_fits_is_converted() {
@@ -229,14 +239,7 @@ fn only_html_with_content_that_fits_is_converted() {
     const MAX: u64 = 1 << 20;
     let md = Some("text/markdown");
     let html = Some("text/html; charset=utf-8");
-    let cases: &[(
-        Option<&str>,
-        u16,
-        Option<&str>,
-        Option<&str>,
-        Representation,
-        &str,
-    )] = &[
+    let cases: &[Case] = &[
         (
             md,
             200,
