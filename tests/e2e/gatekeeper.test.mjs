@@ -253,6 +253,28 @@ describe('origin behaviour', () => {
     assert.match(text, /second part\n$/);
   });
 
+  test('a large page sent slowly streams as Markdown, up to the size limit', async () => {
+    const md = await fetch(`${gh.url}/page/slow`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown' }, signal: AbortSignal.timeout(60_000) });
+    assert.equal(md.status, 200);
+    assert.equal(md.headers.get('content-type'), 'text/markdown; charset=utf-8');
+    const reader = md.body.getReader();
+    const decoder = new TextDecoder();
+    const first = await reader.read();
+    assert.ok(!first.done, 'no Markdown at all');
+    // The origin takes about 4 s to send the page: the first Markdown must not wait for it.
+    assert.equal(origin.slowPage.ended, null, 'the first Markdown came only after the origin had sent the whole page');
+    let text = decoder.decode(first.value, { stream: true });
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    assert.match(text, /^# Large\n/);
+    assert.match(text, /stopped converting this page here \(too_large\)/);
+    assert.doesNotMatch(text, /THE END/);
+    assert.ok(text.length < 1.2 * 1024 * 1024, `${text.length} bytes`);
+  });
+
   test('an HTML answer without content (304) is passed through, not converted', async () => {
     const res = await fetch(`${gh.url}/page/unchanged`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown', 'if-none-match': '"v1"' } });
     assert.equal(res.status, 304);

@@ -2,23 +2,81 @@
 //! `text/html` when the request's `Accept` header prefers it (RFC 9110 §12.5.1) and the origin
 //! answered `text/html`.
 //!
-//! The adapter's part, for a proxied response:
+//! The adapter's part, for a proxied response: [`representation`] says what the client gets, and
+//! [`header_edits`] how the origin's headers change for it:
 //!
-//! 1. [`prefers_markdown`] on the request's `Accept` and [`is_html`] on the response's
-//!    `Content-Type`; if either is false the response goes through untouched (an HTML one with
-//!    `Vary: Accept`, RFC 9110 §12.5.5).
-//! 2. Otherwise the body streams through the `gatehouse-markdown` converter and the answer
-//!    carries `Content-Type: ` [`MARKDOWN_CONTENT_TYPE`] and `Vary: Accept`, without
-//!    `Content-Length` and `Content-Encoding` (the body changed) or `ETag` and `Last-Modified`
-//!    (RFC 9110 §8.8.3: they name the HTML representation).
+//! - not HTML: the response as it came;
+//! - HTML the client did not ask to convert, or that cannot be ([`Representation::Html`]): as
+//!   it came, plus `Vary: Accept` (RFC 9110 §12.5.5), since the answer depends on it;
+//! - otherwise the body streams through the `gatehouse-markdown` converter and the answer
+//!   carries `Content-Type: ` [`MARKDOWN_CONTENT_TYPE`] and `Vary: Accept`, without
+//!   `Content-Length` and `Content-Encoding` (the body changed) or `ETag` and `Last-Modified`
+//!   (RFC 9110 §8.8.3: they name the HTML representation).
 //!
 //! The conversion itself is not here: the protocol core holds no HTML. It lives in
-//! `crates/markdown`, a streaming converter on `lol_html`.
+//! `crates/markdown`, fed by the runtime's `HTMLRewriter` in the Worker.
+
+use crate::gatekeeper::assertion::HeaderEdit;
 
 use crate::http::media_type::{self, Accept};
 
 /// The `Content-Type` of a converted response (RFC 7763 §2 registers `text/markdown`).
 pub const MARKDOWN_CONTENT_TYPE: &str = "text/markdown; charset=utf-8";
+
+/// What a client gets for an origin's response: see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Representation {
+    /// Not HTML: the response as the origin sent it.
+    AsSent,
+    /// The origin's HTML, which varies with `Accept`.
+    Html,
+    /// The origin's HTML converted to Markdown.
+    Markdown,
+}
+
+/// What the client whose `Accept` is `accept` gets for an origin's response with `status`,
+/// `Content-Type` and `Content-Length`. A page that says it is longer than
+/// `max_source_bytes`, what the converter converts, stays HTML: converting part of it would
+/// answer a page the client can get whole.
+#[must_use]
+pub fn representation(
+    accept: Option<&str>,
+    status: u16,
+    content_type: Option<&str>,
+    content_length: Option<&str>,
+    max_source_bytes: u64,
+) -> Representation {
+    if !is_html(content_type) {
+        return Representation::AsSent;
+    }
+    let too_long = content_length
+        .and_then(|length| length.trim().parse::<u64>().ok())
+        .is_some_and(|length| length > max_source_bytes);
+    if prefers_markdown(accept) && status_has_content(status) && !too_long {
+        Representation::Markdown
+    } else {
+        Representation::Html
+    }
+}
+
+/// The changes to the origin's headers for `representation` (RFC 9110 §12.5.5 `Vary`;
+/// §8.3 `Content-Type`; §8.6 `Content-Length` and §8.4 `Content-Encoding` describe the HTML
+/// body; §8.8.2–8.8.3 validators name the HTML representation).
+#[must_use]
+pub fn header_edits(representation: Representation) -> Vec<HeaderEdit<'static>> {
+    match representation {
+        Representation::AsSent => Vec::new(),
+        Representation::Html => vec![HeaderEdit::Append("Vary", "Accept")],
+        Representation::Markdown => vec![
+            HeaderEdit::Append("Vary", "Accept"),
+            HeaderEdit::Set("Content-Type", MARKDOWN_CONTENT_TYPE.to_owned()),
+            HeaderEdit::Delete("Content-Length"),
+            HeaderEdit::Delete("Content-Encoding"),
+            HeaderEdit::Delete("ETag"),
+            HeaderEdit::Delete("Last-Modified"),
+        ],
+    }
+}
 
 /// Whether a request whose `Accept` header is `accept` prefers `text/markdown` to `text/html`
 /// (RFC 9110 §12.5.1).
