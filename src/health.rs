@@ -2,17 +2,19 @@
 //! the Queue binding and its backlog (who gets which, what the deep check may do and what the
 //! backlog means are decided in `gatehouse_core::health`).
 
+use gatehouse_core::answer::{self, PageReply};
 use gatehouse_core::config::{Config, ConfigError};
 use gatehouse_core::health::{Backlog, Check, Depth, Liveness, Plan, QueueCheck, Report};
+use gatehouse_core::http::reply::Reply;
 use gatehouse_core::jose::signer::Signer;
 use gatehouse_core::store::Store;
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{Env, Response, Result};
+use worker::Env;
 
-use crate::oauth::AuthServer;
+use crate::http::{AuthServer, Presented};
 use crate::request::Incoming;
-use crate::{env, http, random};
+use crate::{env, random};
 
 /// KV refuses expirations shorter than 60 seconds.
 const KV_PROBE_TTL_SECS: u64 = 60;
@@ -21,12 +23,12 @@ const KV_PROBE_TTL_SECS: u64 = 60;
 const KV_READ_ONLY_KEY: &str = "health:read-only";
 
 /// The liveness answer: whether the configuration parses. No storage is touched.
-pub fn liveness(config: std::result::Result<&Config, &ConfigError>) -> Result<Response> {
+pub fn liveness(config: Result<&Config, &ConfigError>) -> PageReply {
     let answer = match config {
         Ok(_) => Liveness::valid(),
         Err(error) => Liveness::invalid(crate::env::log_config_error(error)),
     };
-    http::json(answer.status(), &answer)
+    Reply::json(answer.status(), &answer)
 }
 
 /// The answer for a request on an app's host: the deep check for the admin, the liveness answer
@@ -35,15 +37,15 @@ pub async fn respond<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     env: &Env,
     req: &Incoming,
-) -> Result<Response> {
-    let presented = crate::admin::Presented::of(server, req)?;
+) -> PageReply {
+    let presented = Presented::of(server, req);
     match server.health_depth(&presented.credentials()).await {
         Ok(Depth::Liveness) => liveness(Ok(server.config)),
         Ok(Depth::Deep) => {
             let report = deep(env, Plan::for_config(server.config)).await;
-            http::json(report.status(), &report)
+            Reply::json(report.status(), &report)
         }
-        Err(failure) => crate::admin::answer(&server.decision, Err::<(), _>(failure)),
+        Err(failure) => answer::admin(&server.decision, Err::<(), _>(failure)),
     }
 }
 

@@ -1,146 +1,122 @@
-//! HTTP plumbing: reading bounded bodies and cookies, and turning core outcomes into responses
-//! with the headers the RFCs ask for.
+//! Writing the core's [`Reply`] onto the runtime's response, and reading bounded bodies. Nothing
+//! here decides a status, a header or a page: the core did ([`gatehouse_core::answer`],
+//! [`gatehouse_core::http::reply`]); this module copies it and renders the page view with the
+//! templates of [`crate::pages`].
 
 use futures_util::StreamExt as _;
-use gatehouse_core::decision::DecisionLog;
-use gatehouse_core::error::OAuthError;
-use gatehouse_core::migration::Paused;
-use gatehouse_core::server::Failure;
-use serde::Serialize;
-use worker::{Headers, Response, Result};
+use gatehouse_core::answer::{Browser, PageReply};
+use gatehouse_core::error::{OAuthError, Reason};
+use gatehouse_core::http::reply::{Body, Reply};
+use gatehouse_core::page::Page;
+use gatehouse_core::server::Server;
+use worker::{Response, Result};
 
 use crate::pages;
+use crate::random::PlatformRng;
 use crate::request::Incoming;
 
-/// Seconds a client should wait after a `503` (storage outage).
-const RETRY_AFTER_SECS: &str = "5";
+/// The server of one request, as every endpoint module takes it.
+pub(crate) type AuthServer<'a, S, K> = Server<'a, S, K, PlatformRng>;
 
-/// A JSON response with `Cache-Control: no-store`: nothing gatehouse answers in JSON is meant to
-/// be cached by an intermediary (RFC 6749 §5.1 requires it for tokens).
-pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
-    let mut response = Response::from_json(body)?.with_status(status);
-    response.headers_mut().set("Cache-Control", "no-store")?;
-    response.headers_mut().set("Pragma", "no-cache")?;
-    Ok(response)
+/// The runtime's response for `reply`: its status, its headers in order, and its body (a page
+/// rendered with its templates, under the `Content-Security-Policy` that admits exactly their
+/// stylesheet). The reply's log line, if any, goes to the operator's log.
+pub fn write(reply: PageReply) -> Result<Response> {
+    write_with(reply, render)
 }
 
-/// A JSON document that may be cached briefly (discovery metadata, JWKS).
-pub fn public_json<T: Serialize>(body: &T, max_age_secs: u32) -> Result<Response> {
-    let body = serde_json::to_vec(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    public_json_bytes(body, max_age_secs)
-}
-
-/// [`public_json`] of a document serialized already.
-pub fn public_json_bytes(body: Vec<u8>, max_age_secs: u32) -> Result<Response> {
-    let mut response = Response::from_bytes(body)?;
-    let headers = response.headers_mut();
-    headers.set("Content-Type", "application/json")?;
-    headers.set("Cache-Control", &format!("public, max-age={max_age_secs}"))?;
-    Ok(response)
-}
-
-/// An OAuth error body (RFC 6749 §5.2) with its status.
-pub fn oauth_error(error: &OAuthError) -> Result<Response> {
-    json(error.status(), &error.body())
-}
-
-/// A failed endpoint: the client's error, or `503` + `Retry-After` for a storage outage. The
-/// reason is noted for the request's log line.
-pub fn failure(decision: &DecisionLog, failure: Failure) -> Result<Response> {
-    match failure {
-        Failure::OAuth {
-            error,
-            basic_challenge,
+/// [`write`] for a reply whose page view `render` turns into HTML (the built-in demo app's page
+/// is its own).
+pub fn write_with<V>(reply: Reply<V>, render: impl FnOnce(V, &str) -> String) -> Result<Response> {
+    let Reply {
+        status,
+        headers,
+        body,
+        log,
+    } = reply;
+    if let Some(line) = log {
+        worker::console_error!("{line}");
+    }
+    let response = match body {
+        Body::Empty => Response::empty()?,
+        Body::Json(bytes) => {
+            let response = Response::from_bytes(bytes)?;
+            response.headers().set("Content-Type", "application/json")?;
+            response
+        }
+        Body::Page { view, csrf } => {
+            let response = Response::from_html(render(*view, csrf.as_deref().unwrap_or_default()))?;
+            response
+                .headers()
+                .set("Content-Security-Policy", &pages::content_security_policy())?;
+            response
+        }
+        Body::Download {
+            content_type,
+            bytes,
         } => {
-            let mut response = oauth_error(&decision.error(error))?;
-            if error.status() == 503 {
-                response
-                    .headers_mut()
-                    .set("Retry-After", RETRY_AFTER_SECS)?;
-            }
-            // RFC 6749 §5.2: a client that tried HTTP Basic gets a Basic challenge back.
-            if basic_challenge {
-                response
-                    .headers_mut()
-                    .set("WWW-Authenticate", "Basic realm=\"gatehouse\"")?;
-            }
-            Ok(response)
+            let response = Response::from_bytes(bytes)?;
+            response.headers().set("Content-Type", content_type)?;
+            response
         }
-        Failure::Store(error) => unavailable(&error.to_string()),
-        Failure::Paused(paused) => {
-            let error = decision.error(gatehouse_core::error::Reason::MigrationMode.into());
-            with_retry_after(oauth_error(&error)?, paused)
+    };
+    let response = response.with_status(status);
+    let target = response.headers();
+    for (name, value) in &headers {
+        if name.eq_ignore_ascii_case("Set-Cookie") {
+            target.append(name, value)?;
+        } else {
+            target.set(name, value)?;
         }
+    }
+    Ok(response)
+}
+
+/// A page view, rendered (`csrf` is the token its forms carry; empty for pages without forms).
+fn render(view: Page, csrf: &str) -> String {
+    match view {
+        Page::Login(prompt) => pages::login(&prompt, csrf),
+        Page::Consent(prompt) => pages::consent(&prompt, csrf),
+        Page::Agents(view) => pages::agents(&view, csrf),
+        Page::Error(error) => pages::error(&error),
+        Page::LoginFailed { error, login_path } => pages::login_failed(&error, &login_path),
+        Page::NotFound { app_href } => pages::not_found(&app_href),
+        Page::Paused { retry_after_secs } => pages::paused(retry_after_secs),
+        Page::Forbidden {
+            app_name,
+            email,
+            logout_action,
+        } => pages::forbidden(&app_name, &email, &logout_action, csrf),
+        Page::DeviceEntry(prompt) => pages::device_entry(&prompt, csrf),
+        Page::DeviceConsent(prompt) => pages::device_consent(&prompt, csrf),
+        Page::DeviceDone { approved, app_name } => pages::device_done(approved, &app_name),
+        Page::DeviceRefused(error) => pages::device_refused(&error),
+        Page::ConsoleGrants(view) => pages::console_grants(&view, csrf),
+        Page::ConsoleClients(view) => pages::console_clients(&view, csrf),
+        Page::ConsolePeople(view) => pages::console_people(&view, csrf),
+        Page::ConsoleState(view, report) => pages::console_state(&view, &report),
+        Page::ConsoleAudit(view) => pages::console_audit(&view),
     }
 }
 
-/// The `503` page a browser gets for a step migration mode refuses.
-pub fn paused_page(paused: Paused) -> Result<Response> {
-    with_retry_after(page(503, pages::paused(paused.retry_after_secs))?, paused)
-}
-
-fn with_retry_after(response: Response, paused: Paused) -> Result<Response> {
-    response
-        .headers()
-        .set("Retry-After", &paused.retry_after_secs.to_string())?;
-    Ok(response)
-}
-
-/// `503` + `Retry-After`: storage is down; logged for the operator, generic for the client.
-pub fn unavailable(log: &str) -> Result<Response> {
-    worker::console_error!("storage unavailable: {log}");
-    let mut response = oauth_error(&OAuthError::from(
-        gatehouse_core::error::Reason::StoreUnavailable,
-    ))?;
-    response
-        .headers_mut()
-        .set("Retry-After", RETRY_AFTER_SECS)?;
-    Ok(response)
-}
-
-/// The answer for a path gatehouse does not serve.
-pub fn not_found() -> Result<Response> {
-    json(
-        404,
-        &serde_json::json!({ "error": "not_found", "error_description": "no such endpoint" }),
-    )
-}
-
-/// The answer for a known path and a method it does not serve.
-pub fn method_not_allowed(allow: &str) -> Result<Response> {
-    let mut response = json(
-        405,
-        &serde_json::json!({ "error": "invalid_request", "error_description": "method not allowed" }),
-    )?;
-    response.headers_mut().set("Allow", allow)?;
-    Ok(response)
-}
-
-/// Reads the body, refusing more than `max` bytes (`Err` carries the `413` to send).
-pub async fn body(
-    req: &mut Incoming,
-    max: usize,
-) -> std::result::Result<Vec<u8>, Result<Response>> {
+/// Reads the body, refusing more than `max` bytes (`Err` carries the `413`, or the `400` for a
+/// body the runtime could not deliver).
+pub async fn body(req: &mut Incoming, max: usize) -> std::result::Result<Vec<u8>, PageReply> {
     let declared = req
         .header("Content-Length")
         .and_then(|l| l.parse::<usize>().ok());
-    let malformed = || {
-        Err(json(
-            400,
-            &OAuthError::from(gatehouse_core::error::Reason::MalformedBody).body(),
-        ))
-    };
+    let refused = |reason: Reason| Err(Reply::error(&OAuthError::from(reason)));
     match declared {
-        Some(len) if len > max => return Err(too_large()),
+        Some(len) if len > max => return refused(Reason::BodyTooLarge),
         // A declared length frames the body: the runtime delivers exactly that many bytes, and
         // when the body is also chunked it lets Transfer-Encoding win and drops the length
         // (RFC 9112 §6.3; e2e "a body that declares a small length but is sent chunked"). So it
         // can be read in one call, cheaper than the stream.
         Some(_) => {
             return match req.bytes().await {
-                Ok(body) if body.len() > max => Err(too_large()),
+                Ok(body) if body.len() > max => refused(Reason::BodyTooLarge),
                 Ok(body) => Ok(body),
-                Err(_) => malformed(),
+                Err(_) => refused(Reason::MalformedBody),
             };
         }
         None => {}
@@ -152,84 +128,67 @@ pub async fn body(
     };
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let Ok(chunk) = chunk else { return malformed() };
+        let Ok(chunk) = chunk else {
+            return refused(Reason::MalformedBody);
+        };
         if body.len() + chunk.len() > max {
-            return Err(too_large());
+            return refused(Reason::BodyTooLarge);
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
 
-fn too_large() -> Result<Response> {
-    json(
-        413,
-        &OAuthError::from(gatehouse_core::error::Reason::BodyTooLarge).body(),
-    )
+/// The body of a form `POST` (at most [`gatehouse_core::form::MAX_FORM_BYTES`]), or, from the
+/// calling handler, the reply refusing it.
+macro_rules! form_body {
+    ($req:expr) => {
+        match $crate::http::body($req, gatehouse_core::form::MAX_FORM_BYTES).await {
+            Ok(body) => body,
+            Err(reply) => return reply,
+        }
+    };
+}
+pub(crate) use form_body;
+
+/// What a request presents to the admin API and console: its `Authorization` header and its
+/// session and CSRF cookies.
+pub(crate) struct Presented {
+    authorization: Option<String>,
+    session: Option<String>,
+    csrf_cookie: Option<String>,
+}
+
+impl Presented {
+    pub(crate) fn of<S, K>(server: &AuthServer<'_, S, K>, req: &Incoming) -> Self {
+        Self {
+            authorization: req.header("Authorization"),
+            session: cookie(req, &server.site.session_cookie()),
+            csrf_cookie: cookie(req, gatehouse_core::http::cookie::CSRF_COOKIE),
+        }
+    }
+
+    pub(crate) fn credentials(&self) -> gatehouse_core::admin::AdminCredentials<'_> {
+        gatehouse_core::admin::AdminCredentials {
+            authorization: self.authorization.as_deref(),
+            session: self.session.as_deref(),
+            csrf_cookie: self.csrf_cookie.as_deref(),
+        }
+    }
+}
+
+/// The browser behind `req`, for pages with forms (its CSRF cookie, or a new token).
+pub(crate) fn browser<'a, S, K>(
+    server: &'a AuthServer<'_, S, K>,
+    req: &'a Incoming,
+) -> Browser<'a, PlatformRng> {
+    Browser {
+        cookies: req.cookies(),
+        rng: server.rng,
+    }
 }
 
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie(req: &Incoming, name: &str) -> Option<String> {
-    let header = req.header("Cookie")?;
-    header.split(';').find_map(|pair| {
-        let (key, value) = pair.trim().split_once('=')?;
-        (key == name).then(|| value.to_owned())
-    })
-}
-
-/// A `__Host-` cookie: `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Domain`.
-pub fn set_cookie(headers: &Headers, name: &str, value: &str, max_age_secs: u64) -> Result<()> {
-    headers.append(
-        "Set-Cookie",
-        &format!("{name}={value}; Path=/; Max-Age={max_age_secs}; Secure; HttpOnly; SameSite=Lax"),
-    )
-}
-
-/// An HTML page with the headers every page carries.
-pub fn page(status: u16, html: String) -> Result<Response> {
-    let mut response = Response::from_html(html)?.with_status(status);
-    let headers = response.headers_mut();
-    headers.set("Content-Security-Policy", &pages::content_security_policy())?;
-    headers.set("Cache-Control", "no-store")?;
-    headers.set("Referrer-Policy", "no-referrer")?;
-    headers.set("X-Content-Type-Options", "nosniff")?;
-    headers.set("X-Frame-Options", "DENY")?;
-    Ok(response)
-}
-
-/// A redirect to `location` (`302` after a GET, `303` after a form POST).
-pub fn redirect(status: u16, location: &str) -> Result<Response> {
-    let mut response = Response::empty()?.with_status(status);
-    response.headers_mut().set("Location", location)?;
-    response.headers_mut().set("Cache-Control", "no-store")?;
-    Ok(response)
-}
-
-/// CORS for endpoints that browser-based clients call (metadata, registration, token,
-/// revocation, JWKS): any origin, no cookies. gatehouse never reads cookies on these endpoints,
-/// so a cross-origin caller gains nothing it could not do from a server. A challenge
-/// (`WWW-Authenticate`, on a failed client authentication) is not a CORS-safelisted response
-/// header, so it is exposed where there is one (Fetch Standard, `Access-Control-Expose-Headers`);
-/// elsewhere that header would say nothing, and every header costs the runtime CPU to write.
-pub fn with_cors(mut response: Response) -> Result<Response> {
-    let headers = response.headers_mut();
-    headers.set("Access-Control-Allow-Origin", "*")?;
-    if headers.has("WWW-Authenticate")? {
-        headers.set("Access-Control-Expose-Headers", "WWW-Authenticate")?;
-    }
-    Ok(response)
-}
-
-/// The answer to a CORS preflight.
-pub fn preflight() -> Result<Response> {
-    let mut response = Response::empty()?.with_status(204);
-    let headers = response.headers_mut();
-    headers.set("Access-Control-Allow-Origin", "*")?;
-    headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
-    headers.set(
-        "Access-Control-Allow-Headers",
-        "Authorization, Content-Type, MCP-Protocol-Version",
-    )?;
-    headers.set("Access-Control-Max-Age", "86400")?;
-    Ok(response)
+    gatehouse_core::http::cookie::read(req.cookies(), name).map(str::to_owned)
 }

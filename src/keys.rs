@@ -16,6 +16,7 @@ use gatehouse_core::jose::alg::Alg;
 use gatehouse_core::jose::jwk::{Jwk, JwkSet};
 use gatehouse_core::jose::signer::{AccessSigner, JwkVerifier, RsaPublicKey, Signer, SigningError};
 use gatehouse_core::jose::x509;
+use gatehouse_core::key_schedule;
 use gatehouse_core::time::UnixTime;
 use serde::Deserialize;
 use web_sys::CryptoKey;
@@ -24,8 +25,6 @@ use crate::bindings::Bindings;
 
 use crate::{random, webcrypto};
 
-/// A retired key stays published this long: longer than any access token lives (at most a day).
-const PUBLISHED_AFTER_RETIREMENT_SECS: u64 = 2 * 24 * 3600;
 /// How long an isolate trusts its list of keys before reading D1 again.
 const CACHE_SECS: u64 = 300;
 /// An unknown `kid` makes an isolate read its keys again only if it last read them at least this
@@ -279,8 +278,10 @@ impl<'a> WebCryptoSigner<'a> {
             Algorithm::Es256 => format!("k_{}", random::hex::<8>().map_err(store_error("kid"))?),
             Algorithm::Rs256 => format!("r_{}", random::hex::<8>().map_err(store_error("kid"))?),
         };
-        let retires_at = self.now.plus(self.rotation_secs);
-        let expires_at = retires_at.plus(PUBLISHED_AFTER_RETIREMENT_SECS);
+        let key_schedule::KeyTimes {
+            retires_at,
+            expires_at,
+        } = key_schedule::new_key(self.now, self.rotation_secs);
         let (private_jwk, public_parts) = match self.algorithm {
             Algorithm::Es256 => {
                 let (private_jwk, x, y) = webcrypto::generate_es256()
@@ -358,16 +359,12 @@ impl JwkVerifier for WebCryptoSigner<'_> {
 impl Signer for WebCryptoSigner<'_> {
     async fn current_kid(&self) -> Result<String, SigningError> {
         let keys = self.keys(false).await?;
-        if let Some(key) = keys.iter().find(|k| self.now.0 < k.retires_at) {
-            return Ok(key.kid.clone());
-        }
-        let published = keys
+        let schedule = keys
             .iter()
-            .filter(|k| self.now.0 < k.expires_at)
-            .max_by_key(|k| k.retires_at);
-        match published {
-            Some(key) if self.frozen => Ok(key.kid.clone()),
-            _ => self.generate().await,
+            .map(|k| (k.kid.as_str(), k.retires_at, k.expires_at));
+        match key_schedule::current(schedule, self.now, self.frozen) {
+            key_schedule::Current::Use(kid) => Ok(kid.to_owned()),
+            key_schedule::Current::Generate => self.generate().await,
         }
     }
 
@@ -438,7 +435,7 @@ impl Signer for WebCryptoSigner<'_> {
         Ok(JwkSet {
             keys: keys
                 .into_iter()
-                .filter(|k| self.now.0 < k.expires_at)
+                .filter(|k| key_schedule::is_published(k.expires_at, self.now))
                 .filter_map(|k| match k.public_parts {
                     Public::Ec { x, y } => Some(Jwk::es256(k.kid, x, y)),
                     Public::Rsa { .. } => None,
@@ -465,7 +462,7 @@ impl AccessSigner for WebCryptoSigner<'_> {
             .keys(false)
             .await?
             .into_iter()
-            .filter(|k| self.now.0 < k.expires_at)
+            .filter(|k| key_schedule::is_published(k.expires_at, self.now))
             .filter_map(|k| match k.public_parts {
                 Public::Rsa { n, e, cert } => Some(RsaPublicKey::new(k.kid, n, e, cert)),
                 Public::Ec { .. } => None,

@@ -13,6 +13,7 @@ mod health;
 mod http;
 mod isolate_cache;
 mod keys;
+mod markdown;
 mod oauth;
 mod oidc;
 mod pages;

@@ -5,22 +5,21 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use futures_util::{StreamExt as _, stream};
 use gatehouse_core::config::OriginIdentity;
 use gatehouse_core::error::Reason;
 use gatehouse_core::gatekeeper::Identity;
 use gatehouse_core::gatekeeper::access::{self, AccessClaims};
 use gatehouse_core::gatekeeper::assertion::{self, AssertionClaims, HeaderEdit};
+use gatehouse_core::http::reply::Reply;
 use gatehouse_core::jose::signer::{AccessSigner, Signer};
-use gatehouse_core::markdown;
+use gatehouse_core::markdown::{self, Representation};
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::site::Site;
 use gatehouse_core::time::UnixTime;
-use gatehouse_markdown::Converter;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
-use worker::{ByteStream, Fetcher, Headers, Response, Result};
+use worker::{Fetcher, Headers, Result};
 
 use crate::header_list::HeaderList;
 use crate::http;
@@ -196,7 +195,7 @@ pub async fn forward(
         Ok(request) => request,
         Err(error) => {
             worker::console_warn!("not forwardable to {target}: {error:?}");
-            return http::oauth_error(&Reason::NotForwardable.into()).map(Into::into);
+            return http::write(Reply::error(&Reason::NotForwardable.into())).map(Into::into);
         }
     };
     let sent = match upstream {
@@ -213,35 +212,35 @@ pub async fn forward(
         Ok(answer) => answer.unchecked_into::<web_sys::Response>(),
         Err(error) => {
             worker::console_error!("origin of {target} unreachable: {error:?}");
-            return http::json(
-                502,
-                &serde_json::json!({ "error": "bad_gateway", "error_description": "the app's origin did not answer" }),
-            )
-            .map(Into::into);
+            return http::write(Reply::error(&Reason::OriginUnreachable.into())).map(Into::into);
         }
     };
     respond(answer, req.header("Accept").as_deref()).await
 }
 
 /// The client's response: the origin's status, headers minus hop-by-hop ones, and its body as a
-/// stream, or converted to Markdown for an agent that prefers it. An answer with nothing to
-/// remove or add goes back to the client untouched.
+/// stream, or converted to Markdown for an agent that prefers it (`gatehouse_core::markdown`
+/// decides which, and the headers). An answer with nothing to remove or add goes back to the
+/// client untouched.
 async fn respond(upstream: web_sys::Response, accept: Option<&str>) -> Result<web_sys::Response> {
     let received = HeaderList::read(&upstream.headers());
-    let edits = assertion::response_edits(&received.pairs());
-    let html = markdown::is_html(received.get("Content-Type"));
-    if edits.is_empty() && !html {
+    let status = upstream.status();
+    let representation = markdown::representation(
+        accept,
+        status,
+        received.get("Content-Type"),
+        received.get("Content-Length"),
+        gatehouse_markdown::MAX_SOURCE_BYTES as u64,
+    );
+    let mut edits = assertion::response_edits(&received.pairs());
+    edits.extend(markdown::header_edits(representation));
+    if edits.is_empty() {
         return Ok(upstream);
     }
     let headers = web_sys::Headers::new_with_headers(&upstream.headers())?;
     apply(&headers, edits)?;
-    let status = upstream.status();
-    if html {
-        // The answer depends on Accept, so caches must key on it.
-        headers.append("Vary", "Accept")?;
-        if markdown::prefers_markdown(accept) && markdown::status_has_content(status) {
-            return to_markdown(&upstream, status, headers);
-        }
+    if representation == Representation::Markdown {
+        return crate::markdown::convert(&upstream, status, headers);
     }
     let init = web_sys::ResponseInit::new();
     init.set_status(status);
@@ -262,66 +261,4 @@ fn apply(headers: &web_sys::Headers, edits: Vec<HeaderEdit<'_>>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Streams the origin's HTML through the Markdown converter: each chunk read is converted and
-/// sent on, so the page is never held whole. A page whose `Content-Length` is over
-/// [`gatehouse_markdown::MAX_SOURCE_BYTES`] goes through as HTML; a longer one without it is
-/// converted up to the limit, after which the converter says so and the origin is not read on.
-fn to_markdown(
-    upstream: &web_sys::Response,
-    status: u16,
-    headers: web_sys::Headers,
-) -> Result<web_sys::Response> {
-    let declared = headers
-        .get("Content-Length")?
-        .and_then(|length| length.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > gatehouse_markdown::MAX_SOURCE_BYTES as u64) {
-        let init = web_sys::ResponseInit::new();
-        init.set_status(status);
-        init.set_headers(&headers);
-        return Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
-            upstream.body().as_ref(),
-            &init,
-        )?);
-    }
-    headers.set("Content-Type", markdown::MARKDOWN_CONTENT_TYPE)?;
-    for stale in [
-        "Content-Length",
-        "Content-Encoding",
-        "ETag",
-        "Last-Modified",
-    ] {
-        headers.delete(stale)?;
-    }
-    let chunks = upstream.body().map(ByteStream::from);
-    let markdown = stream::unfold(Some((chunks, Converter::new())), |state| async move {
-        let (mut chunks, mut converter) = state?;
-        loop {
-            let next = match chunks.as_mut() {
-                Some(chunks) => chunks.next().await,
-                None => None,
-            };
-            match next {
-                Some(Ok(chunk)) => {
-                    let mut markdown = converter.write(&chunk);
-                    if let Some(stop) = converter.stopped() {
-                        worker::console_warn!("markdown conversion stopped: {}", stop.as_str());
-                        markdown.push_str(&converter.finish());
-                        return Some((Ok(markdown.into_bytes()), None));
-                    }
-                    if !markdown.is_empty() {
-                        return Some((Ok(markdown.into_bytes()), Some((chunks, converter))));
-                    }
-                }
-                Some(Err(error)) => return Some((Err(error), None)),
-                None => return Some((Ok(converter.finish().into_bytes()), None)),
-            }
-        }
-    });
-    Ok(Response::builder()
-        .with_status(status)
-        .with_headers(Headers(headers))
-        .from_stream(markdown)?
-        .into())
 }

@@ -18,6 +18,7 @@ pub struct Incoming {
     body: OnceCell<Option<web_sys::ReadableStream>>,
     runtime_headers: OnceCell<web_sys::Headers>,
     headers: OnceCell<HeaderList>,
+    cookies: OnceCell<Option<String>>,
     body_used: bool,
 }
 
@@ -29,6 +30,7 @@ impl Incoming {
             body: OnceCell::new(),
             runtime_headers: OnceCell::new(),
             headers: OnceCell::new(),
+            cookies: OnceCell::new(),
             body_used: false,
         }
     }
@@ -72,6 +74,13 @@ impl Incoming {
             Some(list) => list.get(name).map(str::to_owned),
             None => self.runtime_headers().get(name).ok().flatten(),
         }
+    }
+
+    /// The `Cookie` header, read once: several cookies of one request are looked up in it.
+    pub fn cookies(&self) -> Option<&str> {
+        self.cookies
+            .get_or_init(|| self.header("Cookie"))
+            .as_deref()
     }
 
     fn runtime_headers(&self) -> &web_sys::Headers {

@@ -1,17 +1,19 @@
 //! Dispatches a request to its handler by method and path.
 
-use gatehouse_core::config::{ConfigError, MISCONFIGURED_RETRY_AFTER_SECS, OriginIdentity};
+use gatehouse_core::answer::{self, PageReply};
+use gatehouse_core::config::{ConfigError, OriginIdentity};
 use gatehouse_core::error::{OAuthError, Reason};
 use gatehouse_core::gatekeeper::access::CertsDocument;
+use gatehouse_core::http::reply::{self, Allow, Reply};
 use gatehouse_core::jose::signer::{AccessSigner, Signer};
-use gatehouse_core::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
-use gatehouse_core::paths::{self, WellKnown};
+use gatehouse_core::metadata;
+use gatehouse_core::paths;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::server::Server;
 use gatehouse_core::site::Site;
 use gatehouse_core::time::Clock;
 use worker::worker_sys::web_sys;
-use worker::{Env, Method, Response, Result};
+use worker::{Env, Method, Result};
 
 use crate::bindings::Bindings;
 use crate::keys::WebCryptoSigner;
@@ -23,20 +25,13 @@ use crate::store::WorkerStore;
 use crate::upstream::WorkerUpstream;
 use crate::{admin, device, env, gate, health, http, oauth, oidc};
 
-/// How long clients may cache discovery documents and the JWKS.
-const METADATA_MAX_AGE_SECS: u32 = 300;
-
 /// The response to `req`: gatehouse's own, or the app's as its origin sent it (handed back as the
 /// runtime's `Response`, untouched, see `proxy::forward`).
 pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
     let started = worker::Date::now().as_millis() as f64;
     let href = req.url();
     let Some(url) = RequestUrl::split(&href) else {
-        return http::json(
-            400,
-            &serde_json::json!({ "error": "invalid_request", "error_description": "not an http(s) URL" }),
-        )
-        .map(Into::into);
+        return write(Reply::error(&OAuthError::from(Reason::NotHttpUrl)));
     };
     let path = url.path.to_owned();
     // gatehouse's own endpoints serve the methods `worker::Method` names; any other is `None`
@@ -56,17 +51,17 @@ pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
     }
     let healthz = path == paths::HEALTHZ;
     if healthz && !matches!(method, Some(Method::Get)) {
-        return http::method_not_allowed("GET").map(Into::into);
+        return write(Reply::method_not_allowed(Allow::Get));
     }
     // Without credentials, `/healthz` is the liveness answer: no storage is touched.
     let anonymous = || req.header("Authorization").is_none() && req.header("Cookie").is_none();
     if healthz && anonymous() {
-        return health::liveness(env::config(env).as_deref()).map(Into::into);
+        return write(health::liveness(env::config(env).as_deref()));
     }
     let config = match env::config(env) {
         Ok(config) => config,
-        Err(error) if healthz => return health::liveness(Err(&error)).map(Into::into),
-        Err(error) => return misconfigured(&error).map(Into::into),
+        Err(error) if healthz => return write(health::liveness(Err(&error))),
+        Err(error) => return write(misconfigured(&error)),
     };
     let (origin, host) = (url.origin(), url.authority());
     let app_path = paths::document_path(&path)
@@ -75,21 +70,21 @@ pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
     let Some(site) = Site::resolve(&config.apps, &origin, &host, &app_path) else {
         // The deep check, like the admin API, is served on an app's host.
         if healthz {
-            return health::liveness(Ok(config.as_ref())).map(Into::into);
+            return write(health::liveness(Ok(config.as_ref())));
         }
-        return http::not_found().map(Into::into);
+        return write(Reply::not_found());
     };
     // Discovery needs no storage: answered before any binding is looked up.
     if let Some(document) = document {
         return match method {
             Some(Method::Get) => {
-                let body = discovery(&site, config.cimd.enabled, document)?;
-                let response =
-                    http::with_cors(http::public_json_bytes(body, METADATA_MAX_AGE_SECS)?)?;
+                let body = metadata::document(&site, config.cimd.enabled, document)
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                let response = http::write(Reply::public_json(body).with_cors())?;
                 prepared::keep(Kind::Document, document_url, response)
             }
-            Some(Method::Options) => http::preflight().map(Into::into),
-            _ => http::method_not_allowed("GET, OPTIONS").map(Into::into),
+            Some(Method::Options) => write(Reply::preflight()),
+            _ => write(Reply::method_not_allowed(Allow::GetOptions)),
         };
     }
     let bindings = Bindings::new(env);
@@ -109,7 +104,7 @@ pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
 
     let local = server.site.local_path(&path).to_owned();
     let response = if healthz {
-        health::respond(&server, env, &req).await.map(Into::into)
+        write(health::respond(&server, env, &req).await)
     } else {
         dispatch(&server, env, req, &url, &upstream, method, &local).await
     };
@@ -155,24 +150,21 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
     local: &str,
 ) -> Result<web_sys::Response> {
     // gatehouse's endpoints for an app live under its path prefix.
-    let cors = matches!(
-        local,
-        paths::REGISTER | paths::TOKEN | paths::REVOKE | paths::JWKS | paths::DEVICE_AUTHORIZATION
-    );
+    let cors = reply::has_cors(local);
     // Access's endpoints, for the apps that get Access's headers (see `gatekeeper::access`).
     let access = matches!(
         server.site.app.identity,
         OriginIdentity::CloudflareAccess { .. }
     );
-    let response = match (method, local) {
-        (Some(Method::Options), _) if cors => return http::preflight().map(Into::into),
+    let reply: PageReply = match (method, local) {
+        (Some(Method::Options), _) if cors => Reply::preflight(),
         (Some(Method::Get), paths::ACCESS_CERTS) if access => {
             match server.signer.access_keys().await {
                 Ok(keys) => match CertsDocument::new(&keys) {
-                    Some(certs) => http::public_json(&certs, METADATA_MAX_AGE_SECS),
-                    None => http::unavailable("signing keys: no RS256 key to publish"),
+                    Some(certs) => public_json(&certs)?,
+                    None => answer::store_unavailable(&"signing keys: no RS256 key to publish"),
                 },
-                Err(error) => http::unavailable(&error.to_string()),
+                Err(error) => answer::store_unavailable(&error),
             }
         }
         (Some(Method::Get), paths::ACCESS_GET_IDENTITY) if access => {
@@ -181,20 +173,17 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
                 .access_identity(session.as_deref(), req.country())
                 .await
             {
-                Ok(Some(identity)) => http::json(200, &identity),
-                Ok(None) => http::json(
-                    401,
-                    &serde_json::json!({ "err": "no session: log in at this app first" }),
-                ),
-                Err(error) => http::unavailable(&error.to_string()),
+                Ok(Some(identity)) => Reply::json(200, &identity),
+                Ok(None) => Reply::error(&OAuthError::from(Reason::AccessSessionMissing)),
+                Err(error) => answer::store_unavailable(&error),
             }
         }
         (_, paths::ACCESS_CERTS | paths::ACCESS_GET_IDENTITY) if access => {
-            http::method_not_allowed("GET")
+            Reply::method_not_allowed(Allow::Get)
         }
         (Some(Method::Get), paths::JWKS) => match server.signer.jwks().await {
-            Ok(jwks) => http::public_json(&jwks, METADATA_MAX_AGE_SECS),
-            Err(error) => http::unavailable(&error.to_string()),
+            Ok(jwks) => public_json(&jwks)?,
+            Err(error) => answer::store_unavailable(&error),
         },
         (Some(Method::Post), paths::REGISTER) => oauth::register(server, &mut req).await,
         (Some(Method::Get), paths::AUTHORIZE) => {
@@ -252,104 +241,38 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
         }
         (Some(Method::Get), paths::DEVICE) => device::page(server, &req, url).await,
         (Some(Method::Post), paths::DEVICE) => device::submit(server, &mut req).await,
-        (_, paths::DEVICE_AUTHORIZATION) => http::method_not_allowed("POST, OPTIONS"),
-        (_, paths::DEVICE) => http::method_not_allowed("GET, POST"),
-        (_, paths::JWKS) | (_, paths::AUTHORIZE) => http::method_not_allowed("GET"),
-        (_, paths::REGISTER | paths::TOKEN | paths::REVOKE) => {
-            http::method_not_allowed("POST, OPTIONS")
-        }
-        (_, paths::LOGIN) => http::method_not_allowed("GET, POST"),
-        (
-            _,
-            paths::AGENTS
-            | paths::ADMIN_GRANTS
-            | paths::ADMIN_AUDIT
-            | paths::ADMIN_HELD
-            | paths::ADMIN_CONSOLE_GRANTS
-            | paths::ADMIN_CONSOLE_CLIENTS
-            | paths::ADMIN_CONSOLE_PEOPLE
-            | paths::ADMIN_CONSOLE_STATE
-            | paths::ADMIN_CONSOLE_AUDIT
-            | paths::OIDC_CALLBACK,
-        ) => http::method_not_allowed("GET"),
-        (
-            _,
-            paths::OIDC_START
-            | paths::LOGOUT
-            | paths::CONSENT
-            | paths::INTROSPECT
-            | paths::AGENTS_REVOKE
-            | paths::ADMIN_REVOKE
-            | paths::ADMIN_CONSOLE_REVOKE
-            | paths::ADMIN_CONSOLE_DISABLE
-            | paths::ADMIN_CONSOLE_ENABLE
-            | paths::ADMIN_CONSOLE_REVOKE_PERSON
-            | paths::ADMIN_DISABLE_CLIENT,
-        ) => http::method_not_allowed("POST"),
-        // gatehouse's own namespaces: never forwarded, whatever the app serves.
-        _ if paths::is_reserved(local) => {
-            let browser = gatehouse_core::gatekeeper::request::is_browser_navigation(
+        _ => match Allow::for_endpoint(local) {
+            // A known endpoint and a method it does not serve: 405 with the methods it does.
+            Some(allow) => Reply::method_not_allowed(allow),
+            // gatehouse's own namespaces: never forwarded, whatever the app serves.
+            None if paths::is_reserved(local) => answer::unknown_endpoint(
+                &server.site,
                 req.method(),
                 req.header("Accept").as_deref(),
                 req.header("Sec-Fetch-Mode").as_deref(),
-            );
-            if browser {
-                http::page(404, crate::pages::not_found(&server.site.path("/")))
-            } else {
-                http::not_found()
-            }
-        }
-        _ => return gate::handle(server, env, req, url).await,
-    }?;
-    let response = if cors {
-        http::with_cors(response)?
-    } else {
-        response
+            ),
+            None => return gate::handle(server, env, req, url).await,
+        },
     };
-    Ok(response.into())
+    let reply = if cors { reply.with_cors() } else { reply };
+    write(reply)
 }
 
-/// The discovery document of the site, serialized.
-fn discovery(site: &Site<'_>, cimd: bool, document: WellKnown) -> Result<Vec<u8>> {
-    let scopes: Vec<String> = site
-        .app
-        .scopes
-        .iter()
-        .map(|(scope, _)| scope.as_str().to_owned())
-        .collect();
-    let body = match document {
-        WellKnown::AuthorizationServer => serde_json::to_vec(
-            &AuthorizationServerMetadata::new(&site.issuer, &scopes)
-                .with_client_id_metadata_documents(cimd),
-        ),
-        WellKnown::ProtectedResource { resource_path } => {
-            let resource = match resource_path.as_str() {
-                "" => site.resource.clone(),
-                path => format!("{}/{path}", site.origin),
-            };
-            let metadata = ProtectedResourceMetadata::new(&resource, &site.issuer, &scopes)
-                .with_resource_name(&site.app.name);
-            serde_json::to_vec(&metadata)
-        }
-    };
-    body.map_err(|e| worker::Error::RustError(e.to_string()))
+/// A JSON document that may be cached briefly (JWKS, Access's certs).
+fn public_json<T: serde::Serialize>(body: &T) -> Result<PageReply> {
+    let bytes = serde_json::to_vec(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    Ok(Reply::public_json(bytes))
+}
+
+/// The runtime's response for `reply`.
+fn write(reply: PageReply) -> Result<web_sys::Response> {
+    http::write(reply).map(Into::into)
 }
 
 /// A configuration error: the detail is logged with a reference, and the public gets only a
 /// `503` + `Retry-After` carrying that reference, so a visitor learns nothing of the
 /// configuration and the operator can find the log line. Answered on every request until the
 /// operator deploys a fixed configuration (`make check-config` catches it before that).
-fn misconfigured(error: &ConfigError) -> Result<Response> {
-    let reference = env::log_config_error(error);
-    let error = OAuthError::from(Reason::Misconfigured);
-    let body = serde_json::json!({
-        "error": error.code,
-        "error_description": error.description,
-        "reference": reference,
-    });
-    let mut response = http::json(error.status(), &body)?;
-    response
-        .headers_mut()
-        .set("Retry-After", &MISCONFIGURED_RETRY_AFTER_SECS.to_string())?;
-    Ok(response)
+fn misconfigured(error: &ConfigError) -> PageReply {
+    Reply::misconfigured(&env::log_config_error(error))
 }

@@ -11,6 +11,7 @@
 mod mcp;
 
 use gatehouse_core::gatekeeper::assertion;
+use gatehouse_core::http::reply::{Allow, Reply};
 use gatehouse_core::paths;
 use gatehouse_core::request_url::RequestUrl;
 use gatehouse_core::site::Site;
@@ -29,34 +30,34 @@ pub async fn respond(
 ) -> Result<Response> {
     let path = site.local_path(url.path).to_owned();
     match (req.endpoint_method(), path.as_str()) {
-        (Some(Method::Get | Method::Head), "/") => http::page(
-            200,
-            pages::demo(
+        (Some(Method::Get | Method::Head), "/") => {
+            let page = pages::demo(
                 &identity_rows(headers),
                 &site.path(paths::AGENTS),
                 &site.path(paths::LOGOUT),
                 csrf_token,
-            ),
-        ),
+            );
+            http::write_with(Reply::page(200, page), |html, _| html)
+        }
         (Some(Method::Get | Method::Head), "/api/whoami") => {
-            http::json(200, &identity_json(headers))
+            http::write(Reply::json(200, &identity_json(headers)))
         }
         (Some(Method::Post), "/api/notes") => {
             let note = req.text().await?;
             let mut body = identity_json(headers);
             body.insert("saved".into(), serde_json::Value::String(note));
-            http::json(201, &body)
+            http::write(Reply::json(201, &body))
         }
         (Some(Method::Post), "/mcp") => {
             let body = req.text().await?;
             match mcp::answer(&body, &identity_json(headers)) {
-                mcp::Answer::Json(answer) => http::json(200, &answer),
+                mcp::Answer::Json(answer) => http::write(Reply::json(200, &answer)),
                 mcp::Answer::Accepted => Ok(Response::empty()?.with_status(202)),
             }
         }
         // No server-sent event stream: the transport lets a server refuse GET with 405.
-        (_, "/mcp") => http::method_not_allowed("POST"),
-        _ => http::not_found(),
+        (_, "/mcp") => http::write(Reply::method_not_allowed(Allow::Post)),
+        _ => http::write(Reply::not_found()),
     }
 }
 

@@ -75,6 +75,18 @@ describe('without credentials', () => {
     assert.equal(seen.headers['gatehouse-scope'], 'read write');
   });
 
+  // Issue 19: `q=0.0` is `q=0` (RFC 9110 §12.4.2), so an agent that refuses HTML is not a browser,
+  // however it spells the zero. No Sec-Fetch-Mode (a plain HTTP client), so `Accept` decides.
+  test('an agent refusing text/html with q=0.0 gets the 401 challenge, not the login redirect', async () => {
+    for (const accept of ['text/html;q=0.0, application/json', 'text/html; q=0.000, */*']) {
+      const res = await rawFetch(`${gh.url}/echo`, { headers: { accept } });
+      assert.equal(res.status, 401, accept);
+      assert.match(res.headers.get('www-authenticate'), /^Bearer resource_metadata=/, accept);
+    }
+    const browser = await rawFetch(`${gh.url}/echo`, { headers: { accept: 'text/html;q=0.9' } });
+    assert.equal(browser.status, 302);
+  });
+
   test('public paths pass without any login', async () => {
     const res = await fetch(`${gh.url}/public/health`);
     assert.equal(res.status, 200);
@@ -189,7 +201,11 @@ describe('origin behaviour', () => {
   test('an unreachable origin is a 502 JSON answer', async () => {
     const res = await requestWithHost(gh.url, '/anything', { host: 'down.test' });
     assert.equal(res.status, 502);
-    assert.equal(JSON.parse(res.body).error, 'bad_gateway');
+    // Issue 19: a registered code (RFC 6749 §4.1.2.1), not the made-up `bad_gateway`.
+    assert.deepEqual(JSON.parse(res.body), {
+      error: 'temporarily_unavailable',
+      error_description: "the app's origin did not answer",
+    });
   });
 
   test('an agent preferring Markdown gets the HTML page as Markdown', async () => {
@@ -235,6 +251,28 @@ describe('origin behaviour', () => {
       text += decoder.decode(value, { stream: true });
     }
     assert.match(text, /second part\n$/);
+  });
+
+  test('a large page sent slowly streams as Markdown, up to the size limit', async () => {
+    const md = await fetch(`${gh.url}/page/slow`, { headers: { ...bearer(tokens.access_token), accept: 'text/markdown' }, signal: AbortSignal.timeout(60_000) });
+    assert.equal(md.status, 200);
+    assert.equal(md.headers.get('content-type'), 'text/markdown; charset=utf-8');
+    const reader = md.body.getReader();
+    const decoder = new TextDecoder();
+    const first = await reader.read();
+    assert.ok(!first.done, 'no Markdown at all');
+    // The origin takes about 4 s to send the page: the first Markdown must not wait for it.
+    assert.equal(origin.slowPage.ended, null, 'the first Markdown came only after the origin had sent the whole page');
+    let text = decoder.decode(first.value, { stream: true });
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    assert.match(text, /^# Large\n/);
+    assert.match(text, /stopped converting this page here \(too_large\)/);
+    assert.doesNotMatch(text, /THE END/);
+    assert.ok(text.length < 1.2 * 1024 * 1024, `${text.length} bytes`);
   });
 
   test('an HTML answer without content (304) is passed through, not converted', async () => {

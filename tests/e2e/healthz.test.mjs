@@ -88,7 +88,8 @@ describe('a migrated local gatehouse', () => {
       const res = await fetch(`${gh.url}${path}`);
       assert.equal(res.status, 404, path);
       assert.match(res.headers.get('content-type'), /^application\/json/);
-      assert.equal((await res.json()).error, 'not_found');
+      // Issue 19: a registered code (RFC 6749 §5.2), not the made-up `not_found`.
+      assert.deepEqual(await res.json(), { error: 'invalid_request', error_description: 'no such endpoint' });
     }
   });
 

@@ -117,6 +117,6 @@ describe('pages in a real browser', () => {
     assert.match(browser.headers['content-security-policy'], /frame-ancestors 'none'/);
     const api = await fetch(`${gh.url}/.gatehouse/agnets`);
     assert.equal(api.status, 404);
-    assert.equal((await api.json()).error, 'not_found');
+    assert.deepEqual(await api.json(), { error: 'invalid_request', error_description: 'no such endpoint' });
   });
 });

@@ -131,7 +131,7 @@ impl Policy {
 pub fn app_for<'a>(apps: &'a [App], host: &str, path: &str) -> Option<&'a App> {
     apps.iter()
         .filter(|app| match &app.host {
-            HostPattern::AnyLoopback => is_loopback_host(host),
+            HostPattern::AnyLoopback => crate::http::loopback::is_loopback_host(host),
             HostPattern::Exact(h) => h.eq_ignore_ascii_case(host),
         })
         .filter(|app| prefix_covers(&app.path_prefix, path))
@@ -144,19 +144,4 @@ fn prefix_covers(prefix: &str, path: &str) -> bool {
         || path
             .strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-}
-
-/// Whether `host[:port]` names this machine.
-pub(crate) fn is_loopback_host(host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if !name.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            name
-        }
-        _ => host,
-    };
-    let name = name.trim_start_matches('[').trim_end_matches(']');
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }

@@ -18,9 +18,9 @@ use crate::client_assertion::ClientKeys;
 use crate::client_auth::AuthMethod;
 use crate::config::{App, ConfigError, HostPattern};
 use crate::error::Reason;
+use crate::http::loopback;
 use crate::jose::alg::Alg;
 use crate::jose::jwk::JwkSet;
-use crate::net::address;
 use crate::net::{Fetch, FetchedDocument, InsecureLoopback, SafeUrl, UrlRefused};
 use crate::registration::{self, GrantType};
 use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
@@ -170,7 +170,7 @@ impl CimdPolicy {
 fn is_loopback_app(host: &HostPattern) -> bool {
     match host {
         HostPattern::AnyLoopback => true,
-        HostPattern::Exact(h) => address::is_loopback_host(h),
+        HostPattern::Exact(h) => loopback::is_loopback_host(h),
     }
 }
 

@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::gatekeeper::route::{PathPattern, RouteRule};
+use crate::http::loopback::is_loopback_host;
 use crate::password::{PasswordHash, PasswordHashError};
 use crate::types::{Scope, Scopes};
 
-use crate::app::{app_for, is_loopback_host};
+use crate::app::app_for;
 
 pub use crate::access_token::{ACCESS_TOKEN_TTL_SECS, MAX_ACCESS_TOKEN_TTL_SECS};
 pub use crate::app::{App, HostPattern, Origin, OriginIdentity, Policy};
@@ -24,9 +25,6 @@ pub use crate::server_secret::ServerSecret;
 pub const REFRESH_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 /// A signing key signs for this long before the next one takes over (`SIGNING_KEY_ROTATION_SECS`).
 pub const SIGNING_KEY_ROTATION_SECS: u64 = 30 * 24 * 3600;
-/// `Retry-After` while the configuration is invalid: fixing it takes the operator a deploy, so
-/// clients need not come back sooner than a minute.
-pub const MISCONFIGURED_RETRY_AFTER_SECS: u64 = 60;
 /// The shortest server secret accepted: 256 bits of entropy as hex or base64 needs 32+ chars.
 const MIN_SECRET_CHARS: usize = 32;
 

@@ -422,6 +422,16 @@ pub enum Reason {
     ClientAssertionSignature,
     /// A `client_assertion`'s `jti` was used before (RFC 7523 §3 item 7).
     ClientAssertionReplayed,
+    /// The request's URL is not an `http` or `https` URL.
+    NotHttpUrl,
+    /// No endpoint of gatehouse's is at this path (the reply's status is `404`).
+    EndpointUnknown,
+    /// The endpoint does not serve this method (the reply's status is `405`, with `Allow`).
+    MethodNotAllowed,
+    /// Access's `get-identity` endpoint was asked without a live browser session.
+    AccessSessionMissing,
+    /// The app's origin did not answer a forwarded request (the reply's status is `502`).
+    OriginUnreachable,
     /// The operator's configuration is invalid: the detail goes to the log and the admin health
     /// view only, never to the public (a misconfiguration can name secrets' shapes and hosts).
     Misconfigured,
@@ -759,6 +769,11 @@ impl From<Reason> for OAuthError {
                 C::InvalidClient,
                 "the client assertion is invalid, expired, or was already used",
             ),
+            R::NotHttpUrl => (C::InvalidRequest, "not an http(s) URL"),
+            R::EndpointUnknown => (C::InvalidRequest, "no such endpoint"),
+            R::MethodNotAllowed => (C::InvalidRequest, "method not allowed"),
+            R::AccessSessionMissing => (C::InvalidToken, "no session: log in at this app first"),
+            R::OriginUnreachable => (C::TemporarilyUnavailable, "the app's origin did not answer"),
             R::Misconfigured => (
                 C::TemporarilyUnavailable,
                 "gatehouse cannot serve this request until its operator fixes its configuration; the reference in the response lets them find the cause",

@@ -6,10 +6,12 @@
 #![warn(missing_docs)]
 
 pub mod health;
+pub mod http;
 
 pub mod access_token;
 pub mod admin;
 pub mod agents;
+pub mod answer;
 pub mod app;
 pub mod authorize;
 pub mod cimd;
@@ -31,6 +33,7 @@ pub mod grants;
 pub mod identifiers;
 pub mod introspection;
 pub mod jose;
+pub mod key_schedule;
 pub mod login;
 pub mod login_throttle;
 pub mod markdown;
@@ -39,6 +42,7 @@ pub mod migration;
 pub mod model;
 pub mod net;
 pub mod oidc;
+pub mod page;
 pub mod password;
 pub mod paths;
 pub mod pkce;

@@ -46,6 +46,39 @@ const CODE_CHALLENGE_METHODS: &[&str] = &["S256"];
 /// in logs, and RFC 9700 §4.3.2 says clients MUST NOT send them in the query.
 const BEARER_METHODS: &[&str] = &["header"];
 
+/// The discovery document `document` of the site, serialized: authorization server metadata
+/// (RFC 8414 §2), or the protected resource metadata of the resource the path names (RFC 9728
+/// §3.1: `/.well-known/oauth-protected-resource/mcp` is about `https://app.example/mcp`, and
+/// §3.3 requires the `resource` returned to be that identifier; the bare form is about the
+/// app's own resource).
+pub fn document(
+    site: &crate::site::Site<'_>,
+    cimd: bool,
+    document: paths::WellKnown,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let scopes: Vec<String> = site
+        .app
+        .scopes
+        .iter()
+        .map(|(scope, _)| scope.as_str().to_owned())
+        .collect();
+    match document {
+        paths::WellKnown::AuthorizationServer => serde_json::to_vec(
+            &AuthorizationServerMetadata::new(&site.issuer, &scopes)
+                .with_client_id_metadata_documents(cimd),
+        ),
+        paths::WellKnown::ProtectedResource { resource_path } => {
+            let resource = match resource_path.as_str() {
+                "" => site.resource.clone(),
+                path => format!("{}/{path}", site.origin),
+            };
+            let metadata = ProtectedResourceMetadata::new(&resource, &site.issuer, &scopes)
+                .with_resource_name(&site.app.name);
+            serde_json::to_vec(&metadata)
+        }
+    }
+}
+
 /// The canonical issuer for a request origin: `scheme://host[:port]`, lowercase, with the port
 /// dropped when it is the scheme's default (80 for `http`, 443 for `https`; RFC 6454 §4) and no
 /// trailing slash (RFC 8414 §2: the issuer has "no query or fragment components", and §3.1 would

@@ -78,21 +78,11 @@ impl<'c> Site<'c> {
         (same_origin && within && url.query().is_none()).then_some(self.resource.as_str())
     }
 
-    /// The name of the session cookie for this app. `__Host-` cookies belong to the whole host
-    /// (RFC 6265bis §4.1.3.2 requires `Path=/`), so apps sharing a host get one name each.
+    /// The name of the session cookie for this app ([`crate::http::cookie::session_cookie_name`]).
     pub fn session_cookie(&self) -> String {
-        match base(self.app) {
-            "" => SESSION_COOKIE.to_owned(),
-            prefix => {
-                let digest = crate::crypto::sha256_hex(prefix.as_bytes());
-                format!("{SESSION_COOKIE}-{}", digest.get(..12).unwrap_or_default())
-            }
-        }
+        crate::http::cookie::session_cookie_name(&self.app.path_prefix)
     }
 }
-
-/// The session cookie of an app that has a host to itself.
-pub const SESSION_COOKIE: &str = "__Host-gatehouse-session";
 
 /// The app's path prefix as a base to put paths under: empty for `/`.
 fn base(app: &App) -> &str {

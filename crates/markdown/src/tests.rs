@@ -502,3 +502,31 @@ proptest! {
         prop_assert!(converted.markdown.len() <= 64 * (html.len() + 16));
     }
 }
+
+#[test]
+fn the_void_element_list_is_lol_htmls() {
+    // The Worker's parser (`HTMLRewriter`) does not say whether an element can have content;
+    // the Worker asks `is_void_element`, which must agree with the parser's own rule.
+    use lol_html::{HtmlRewriter, Settings, element};
+    let names = [
+        "area", "base", "basefont", "bgsound", "br", "col", "embed", "hr", "img", "input",
+        "keygen", "link", "meta", "param", "source", "track", "wbr", "frame", "image", "p", "a",
+        "div", "li", "td", "pre", "xmp", "svg", "template", "menuitem", "nobr",
+    ];
+    for name in names {
+        let seen = std::cell::Cell::new(None);
+        let mut rewriter = HtmlRewriter::new(
+            Settings {
+                element_content_handlers: vec![element!("*", |el| {
+                    seen.set(Some(el.can_have_content()));
+                    Ok(())
+                })],
+                ..Settings::new()
+            },
+            |_: &[u8]| {},
+        );
+        rewriter.write(format!("<{name}>").as_bytes()).unwrap();
+        rewriter.end().unwrap();
+        assert_eq!(seen.get(), Some(!is_void_element(name)), "<{name}>");
+    }
+}

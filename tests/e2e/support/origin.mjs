@@ -9,6 +9,8 @@
 //   GET /page/unchanged → 304 Not Modified, labelled text/html
 //   GET /page/large     → 1.5 MiB of HTML, chunked (no Content-Length); with ?declared=1 the
 //                         same page with its Content-Length
+//   GET /page/slow      → the same 1.5 MiB of HTML in 40 chunks, 100 ms apart; `slowPage.ended`
+//                         says when the origin sent the last one
 //   GET /status/<code>  → that status with a JSON body
 //   GET /public/health  → "ok"
 //   GET /framed         → "framed", with the framing headers an HTTP/1.1 server sends
@@ -29,6 +31,7 @@ const LARGE_PAGE = `<h1>Large</h1>${'<p>paragraph of a long page</p>'.repeat(Mat
 
 export async function startOrigin() {
   const received = [];
+  const slowPage = { ended: null };
   let releaseHeldPage;
   const held = new Promise((resolve) => { releaseHeldPage = resolve; });
   const server = http.createServer((req, res) => {
@@ -64,6 +67,23 @@ export async function startOrigin() {
         res.write(LARGE_PAGE.slice(0, half));
         return res.end(LARGE_PAGE.slice(half));
       }
+      if (url.pathname === '/page/slow') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        const size = Math.ceil(LARGE_PAGE.length / 40);
+        let at = 0;
+        const next = () => {
+          if (res.destroyed) return;
+          const chunk = LARGE_PAGE.slice(at, at + size);
+          at += size;
+          if (at >= LARGE_PAGE.length) {
+            slowPage.ended = Date.now();
+            return res.end(chunk);
+          }
+          res.write(chunk);
+          setTimeout(next, 100);
+        };
+        return next();
+      }
       const status = url.pathname.match(/^\/status\/(\d{3})$/);
       if (status) {
         res.writeHead(Number(status[1]), { 'content-type': 'application/json' });
@@ -97,6 +117,7 @@ export async function startOrigin() {
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    slowPage,
     releaseHeldPage: () => releaseHeldPage(),
     stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };

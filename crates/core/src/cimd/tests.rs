@@ -129,6 +129,37 @@ fn insecure_loopback_admits_plain_http_on_loopback_only() {
     );
 }
 
+/// Issue 19: the copies of "is this host loopback?" disagreed on IPv6 loopback: an app on host
+/// `::1` was public here (its last `:` was read as a port) and loopback to `config`. One rule
+/// ([`crate::http::loopback`]) now answers both.
+#[test]
+fn insecure_loopback_is_allowed_for_an_app_on_ipv6_loopback() {
+    for host in ["::1", "127.0.0.1", "localhost:8787", "*"] {
+        let apps = crate::config::Config::from_settings(crate::config::Settings {
+            apps: Some(&format!(
+                r#"[{{"name":"W","host":"{host}","scopes":{{"r":"R"}},"policy":{{"allow_domains":["example.com"]}},"origin":"http://127.0.0.1:9"}}]"#
+            )),
+            secret: Some("0123456789abcdef0123456789abcdef"),
+            ..Default::default()
+        })
+        .unwrap()
+        .apps;
+        let settings = CimdSettings {
+            allow_insecure_loopback: Some("on"),
+            ..Default::default()
+        };
+        assert!(
+            CimdPolicy::from_settings(settings, &apps).is_ok(),
+            "{host} is loopback"
+        );
+    }
+    let test_policy = CimdPolicy {
+        insecure_loopback: true,
+        ..policy()
+    };
+    assert!(CimdUrl::parse("http://[::1]:4321/client.json", &test_policy).is_ok());
+}
+
 #[test]
 fn operator_host_patterns_allow_and_deny() {
     let glob = |s: &str| HostGlob::parse(s).unwrap();

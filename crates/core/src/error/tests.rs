@@ -376,13 +376,18 @@ fn expected_code(reason: Reason) -> (ErrorCode, &'static str) {
         R::ClientAssertionAudience => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
         R::ClientAssertionSignature => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
         R::ClientAssertionReplayed => (C::InvalidClient, "RFC 7523 §3.2: invalid_client"),
+        R::NotHttpUrl => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
+        R::EndpointUnknown => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
+        R::MethodNotAllowed => (C::InvalidRequest, "RFC 6749 §5.2: otherwise malformed"),
+        R::AccessSessionMissing => (C::InvalidToken, "RFC 6750 §3.1: no valid credential"),
+        R::OriginUnreachable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1: try later"),
         R::Misconfigured => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
         R::StoreUnavailable => (C::TemporarilyUnavailable, "RFC 6749 §4.1.2.1"),
     }
 }
 
 /// Every reason, for the checks that must hold for all of them.
-const REASONS: [Reason; 125] = [
+const REASONS: [Reason; 130] = [
     Reason::MalformedBody,
     Reason::BodyTooLarge,
     Reason::DuplicateParameter,
@@ -506,6 +511,11 @@ const REASONS: [Reason; 125] = [
     Reason::ClientAssertionAudience,
     Reason::ClientAssertionSignature,
     Reason::ClientAssertionReplayed,
+    Reason::NotHttpUrl,
+    Reason::EndpointUnknown,
+    Reason::MethodNotAllowed,
+    Reason::AccessSessionMissing,
+    Reason::OriginUnreachable,
     Reason::Misconfigured,
     Reason::StoreUnavailable,
 ];

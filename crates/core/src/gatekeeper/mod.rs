@@ -8,7 +8,6 @@
 
 pub mod access;
 pub mod assertion;
-pub mod challenge;
 pub mod path;
 pub mod request;
 pub mod route;
@@ -17,6 +16,7 @@ use crate::access_token::{AccessTokenClaims, VerifyError};
 use crate::context::Context;
 use crate::error::{OAuthError, Reason};
 use crate::grant_id::GrantId;
+use crate::http::challenge;
 use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
@@ -268,7 +268,7 @@ async fn gate_session<S: Store, K: Signer, R: Rng>(
             scopes,
         }));
     }
-    if request::is_browser_navigation(req.method, req.accept, req.sec_fetch_mode) {
+    if crate::http::negotiation::is_browser_navigation(req.method, req.accept, req.sec_fetch_mode) {
         let back = match req.query {
             Some(query) => format!("{}?{query}", req.path),
             None => req.path.to_owned(),

@@ -1,6 +1,6 @@
 //! Reading what a request to a protected app carries: a bearer token (RFC 6750 §2.1), a token
-//! in the query string (refused), a body on a `GET` or `HEAD` (refused), and whether it is a
-//! browser navigation.
+//! in the query string (refused), and a body on a `GET` or `HEAD` (refused). Whether it is a
+//! browser navigation is [`crate::http::negotiation`]'s question.
 
 use crate::error::Reason;
 
@@ -58,31 +58,6 @@ pub fn check_body(method: &str, has_body: bool) -> Result<(), Reason> {
     }
 }
 
-/// Whether the request is a person's browser navigating to a page: such a request without
-/// credentials is sent to the login page; everything else gets a machine-readable `401`.
-/// `Sec-Fetch-Mode` (Fetch Metadata) decides where the browser sends it; otherwise a `GET` or
-/// `HEAD` whose `Accept` lists `text/html`.
-pub fn is_browser_navigation(
-    method: &str,
-    accept: Option<&str>,
-    sec_fetch_mode: Option<&str>,
-) -> bool {
-    if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD") {
-        return false;
-    }
-    if let Some(mode) = sec_fetch_mode {
-        return mode.eq_ignore_ascii_case("navigate");
-    }
-    accept.is_some_and(|accept| {
-        accept.split(',').any(|range| {
-            let mut parts = range.split(';').map(str::trim);
-            let media = parts.next().unwrap_or_default();
-            let refused = parts.any(|p| p.replace(' ', "").eq_ignore_ascii_case("q=0"));
-            media.eq_ignore_ascii_case("text/html") && !refused
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,36 +113,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn browsers_navigating_are_told_apart_from_agents() {
-        let html = Some("text/html,application/xhtml+xml,*/*;q=0.8");
-        assert!(is_browser_navigation("GET", html, Some("navigate")));
-        assert!(is_browser_navigation("GET", html, None));
-        assert!(
-            !is_browser_navigation("GET", html, Some("cors")),
-            "fetch() from a page is not a navigation"
-        );
-        assert!(!is_browser_navigation("POST", html, Some("navigate")));
-        assert!(!is_browser_navigation("GET", Some("*/*"), None), "curl");
-        assert!(!is_browser_navigation(
-            "GET",
-            Some("application/json"),
-            None
-        ));
-        assert!(!is_browser_navigation(
-            "GET",
-            Some("text/html;q=0, application/json"),
-            None
-        ));
-        assert!(!is_browser_navigation("GET", None, None));
-    }
-
     proptest! {
         #[test]
-        fn never_panics(header in ".{0,64}", method in "[A-Za-z]{0,8}") {
+        fn never_panics(header in ".{0,64}") {
             let _ = bearer_token(Some(&header));
             let _ = token_in_query(Some(&header));
-            let _ = is_browser_navigation(&method, Some(&header), Some(&header));
         }
     }
 }

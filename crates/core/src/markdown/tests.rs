@@ -164,15 +164,6 @@ fn markdown_is_preferred_only_when_it_outweighs_html() {
 }
 
 #[test]
-fn a_q_value_without_digits_after_the_point_is_zero() {
-    assert_eq!(parse_qvalue("0."), Some(0));
-    assert_eq!(parse_qvalue("1."), Some(1000));
-    assert_eq!(parse_qvalue("0.5"), Some(500));
-    assert_eq!(parse_qvalue("0.25"), Some(250));
-    assert_eq!(parse_qvalue(".5"), None);
-}
-
-#[test]
 fn html_is_recognized_with_any_parameters_and_case() {
     let cases: &[(Option<&str>, bool)] = &[
         (Some("text/html"), true),
@@ -219,5 +210,101 @@ proptest! {
     #[test]
     fn is_html_never_panics(content_type in any::<String>()) {
         let _ = is_html(Some(&content_type));
+    }
+}
+
+/// Accept, status, Content-Type, Content-Length, what the client gets, why.
+type Case<'a> = (
+    Option<&'a str>,
+    u16,
+    Option<&'a str>,
+    Option<&'a str>,
+    Representation,
+    &'a str,
+);
+
+/// What the gatekeeper answers for each kind of origin response (RFC 9110 §12.5.1, §12.5.5).
+#[test]
+fn only_html_with_content_that_fits_is_converted() {
+    use Representation::{AsSent, Html, Markdown};
+    const MAX: u64 = 1 << 20;
+    let md = Some("text/markdown");
+    let html = Some("text/html; charset=utf-8");
+    let cases: &[Case] = &[
+        (
+            md,
+            200,
+            html,
+            None,
+            Markdown,
+            "HTML for an agent preferring Markdown",
+        ),
+        (
+            md,
+            200,
+            html,
+            Some("1048576"),
+            Markdown,
+            "exactly at the limit",
+        ),
+        (
+            md,
+            200,
+            html,
+            Some("1048577"),
+            Html,
+            "declared longer than the converter converts",
+        ),
+        (
+            md,
+            200,
+            html,
+            Some("x"),
+            Markdown,
+            "an unreadable length is no length",
+        ),
+        (md, 304, html, None, Html, "§15.4.5: a 304 has no content"),
+        (md, 204, html, None, Html, "§15.3.5: a 204 has no content"),
+        (Some("text/html"), 200, html, None, Html, "a browser"),
+        (None, 200, html, None, Html, "no Accept"),
+        (
+            md,
+            200,
+            Some("application/json"),
+            None,
+            AsSent,
+            "only HTML is converted",
+        ),
+        (md, 200, None, None, AsSent, "no Content-Type"),
+    ];
+    for &(accept, status, content_type, length, expected, why) in cases {
+        assert_eq!(
+            representation(accept, status, content_type, length, MAX),
+            expected,
+            "{why}"
+        );
+    }
+}
+
+#[test]
+fn converted_answers_describe_the_markdown_not_the_html() {
+    assert!(header_edits(Representation::AsSent).is_empty());
+    assert_eq!(
+        header_edits(Representation::Html),
+        [HeaderEdit::Append("Vary", "Accept")]
+    );
+    let edits = header_edits(Representation::Markdown);
+    assert!(edits.contains(&HeaderEdit::Append("Vary", "Accept")));
+    assert!(edits.contains(&HeaderEdit::Set(
+        "Content-Type",
+        MARKDOWN_CONTENT_TYPE.to_owned()
+    )));
+    for stale in [
+        "Content-Length",
+        "Content-Encoding",
+        "ETag",
+        "Last-Modified",
+    ] {
+        assert!(edits.contains(&HeaderEdit::Delete(stale)), "{stale}");
     }
 }

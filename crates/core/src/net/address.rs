@@ -13,26 +13,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Whether a URL's host names this machine: `127.0.0.0/8`, `::1` (RFC 8252 §7.3, §8.3) or
-/// `localhost` in any case (RFC 6761 §6.3). Not `localhost.`, `*.localhost`, `0.0.0.0` or an
-/// IPv4-mapped loopback address, which no RFC asks us to trust.
-pub fn is_loopback_url(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
-/// Whether `host`, written as an authority or a configured host (`localhost:8787`,
-/// `127.0.0.1`, `[::1]:8787`, `[::1]`), names this machine by [`is_loopback_url`]'s rule.
-pub fn is_loopback_host(host: &str) -> bool {
-    !host.contains(['/', '\\', '@', '?', '#'])
-        && url::Url::parse(&format!("http://{host}/"))
-            .is_ok_and(|url| url.host_str().is_some() && is_loopback_url(&url))
-}
-
 /// Whether a document may be fetched from `host`.
 pub fn is_public_host(host: &url::Host<&str>) -> bool {
     match host {
@@ -196,6 +176,7 @@ mod tests {
 
     #[test]
     fn loopback_is_127_8_the_ipv6_loopback_and_localhost_however_written() {
+        use crate::http::loopback::{is_loopback_host, is_loopback_url};
         for host in [
             "localhost",
             "LocalHost:8787",

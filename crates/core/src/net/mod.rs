@@ -53,7 +53,7 @@ impl SafeUrl {
         let host = url.host().ok_or(UrlRefused::Invalid)?;
         let test_loopback = loopback == InsecureLoopback::Allowed
             && url.scheme() == "http"
-            && address::is_loopback_url(&url);
+            && crate::http::loopback::is_loopback_url(&url);
         if !test_loopback {
             if url.scheme() != "https" {
                 return Err(UrlRefused::Scheme);

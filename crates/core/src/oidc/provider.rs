@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::config::ConfigError;
-use crate::net::address;
 use crate::net::{InsecureLoopback, SafeUrl, UrlRefused};
 
 /// Scopes asked for when a provider names none (OpenID Connect Core §5.4).
@@ -273,7 +272,7 @@ impl Provider {
     pub fn browser_endpoint_allowed(&self, url: &str) -> bool {
         url::Url::parse(url).is_ok_and(|url| match url.scheme() {
             "https" => url.host().is_some(),
-            "http" => self.allow_insecure_loopback && address::is_loopback_url(&url),
+            "http" => self.allow_insecure_loopback && crate::http::loopback::is_loopback_url(&url),
             _ => false,
         })
     }

@@ -8,9 +8,7 @@
 //! are applied to the host as the browser will see it. This module does not decide which
 //! problems map to which [`Reason`](crate::error::Reason); each type does.
 
-use std::net::Ipv6Addr;
-
-use url::{Host, Url};
+use url::Url;
 
 /// Why a URI was refused, before a type maps it to its own reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,16 +115,10 @@ fn kind(scheme: SchemeKind, parts: &Parts<'_>, url: &Url) -> Result<Kind, Proble
     }
 }
 
-/// Whether the URL's host, as a browser resolves it, is a loopback address: 127.0.0.0/8,
-/// `[::1]`, or the name `localhost` (RFC 8252 §7.3, §8.3; the MCP authorization spec allows
-/// `localhost` redirect URIs, so we do too).
+/// Whether the URL's host, as a browser resolves it, is a loopback address (the one rule:
+/// [`crate::http::loopback`]).
 pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip == Ipv6Addr::LOCALHOST,
-        Some(Host::Domain(name)) => name == "localhost",
-        None => false,
-    }
+    crate::http::loopback::is_loopback_url(url)
 }
 
 /// The scheme as the rules see it.

@@ -116,3 +116,27 @@ fn a_session_of_one_app_is_no_session_of_its_neighbour() {
             .is_none()
     );
 }
+
+/// RFC 9728 §3.1 and §3.3: the path after the well-known suffix names the resource, and the
+/// document's `resource` is that identifier; the bare form names the app's own resource. The
+/// rule is the core's (`metadata::document`), not the adapter's.
+#[test]
+fn a_path_suffixed_metadata_document_names_the_resource_at_that_path() {
+    let world = World::new();
+    let docs = Site::resolve(&world.config.apps, ISSUER, HOST, "/docs").unwrap();
+    let document = |path: &str| -> serde_json::Value {
+        let well_known = gatehouse_core::paths::well_known(path).unwrap();
+        serde_json::from_slice(
+            &gatehouse_core::metadata::document(&docs, true, well_known).unwrap(),
+        )
+        .unwrap()
+    };
+    let suffixed = document("/.well-known/oauth-protected-resource/docs/mcp");
+    assert_eq!(suffixed["resource"], "https://wiki.test/docs/mcp");
+    assert_eq!(suffixed["authorization_servers"][0], DOCS);
+    let bare = document("/.well-known/oauth-protected-resource");
+    assert_eq!(bare["resource"], docs.resource.as_str());
+    let server = document("/.well-known/oauth-authorization-server/docs");
+    assert_eq!(server["issuer"], DOCS);
+    assert_eq!(server["client_id_metadata_document_supported"], true);
+}

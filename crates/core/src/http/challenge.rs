@@ -1,5 +1,7 @@
-//! `WWW-Authenticate: Bearer …` challenges (RFC 6750 §3) with the protected resource metadata
-//! URL (RFC 9728 §5.1), which is how an agent that hit a wall finds its way to a token.
+//! `WWW-Authenticate` challenges: `Bearer …` (RFC 6750 §3) with the protected resource metadata
+//! URL (RFC 9728 §5.1), which is how an agent that hit a wall finds its way to a token; `Basic`
+//! for a client that authenticated with HTTP Basic (RFC 6749 §5.2); and the admin API's Bearer
+//! realm.
 
 use crate::error::OAuthError;
 
@@ -23,6 +25,15 @@ pub fn bearer(resource_metadata: &str, scope: Option<&str>, error: Option<&OAuth
     }
     challenge
 }
+
+/// RFC 6749 §5.2: "If the client attempted to authenticate via the "Authorization" request
+/// header field, the authorization server MUST respond with an HTTP 401 (Unauthorized) status
+/// code and include the "WWW-Authenticate" response header field matching the authentication
+/// scheme used by the client."
+pub const BASIC: &str = "Basic realm=\"gatehouse\"";
+
+/// The admin API's challenge for a missing or wrong `ADMIN_TOKEN` (RFC 6750 §3).
+pub const ADMIN_BEARER: &str = "Bearer realm=\"gatehouse-admin\"";
 
 #[cfg(test)]
 mod tests {
