@@ -33,6 +33,15 @@ const LIMITS = {
 };
 
 const SECONDS_PER_MONTH = 30 * 24 * 3600;
+const DAY = 24 * 3600;
+// The retention sweep's cut-offs (crates/core/src/retention.rs): a rotated refresh token is kept
+// this long to recognise its reuse; audit events as long as the operator's AUDIT_RETENTION_DAYS.
+const REUSE_DETECTION_DAYS = 1;
+const AUDIT_RETENTION_DAYS = 30;
+// Audit events per refresh: grants::refresh_token records one `token_refreshed` per issuance.
+const AUDIT_EVENTS_PER_REFRESH = 1;
+// Tables measured with fewer rows than this are page-granular: their bytes per row are not used.
+const MIN_ROWS_FOR_BYTES = 50;
 const REQUESTS_PER_AGENT_PER_SECOND = 1;
 const REFRESH_EVERY_S = 600;
 const AGENTS = [10_000, 100_000, 1_000_000];
@@ -59,7 +68,7 @@ function perOperation(bench, storage) {
 
 const cost = (price, amount) => Math.max(0, amount - price.included) / 1e6 * price.usdPerMillion;
 
-function model(agents, ops) {
+function model(agents, ops, storage) {
   const apiPerS = agents * REQUESTS_PER_AGENT_PER_SECOND;
   const refreshPerS = agents / REFRESH_EVERY_S;
   // Each refresh issues a new access token, which every isolate it reaches meets once: counted
@@ -86,16 +95,51 @@ function model(agents, ops) {
     { name: 'Queue messages/s', use: rate('queueMessages'), limit: LIMITS.queueMessagesPerSecond.value },
     { name: 'CPU ms per request (Free plan limit)', use: Math.max(...Object.values(ops).map((o) => o.cpuMs ?? 0)), limit: LIMITS.cpuMsPerRequestFree.value, perRequest: true },
     { name: 'storage calls per request', use: Math.max(...Object.values(ops).map((o) => o.d1Calls + o.kvReads + o.kvWrites + o.queueMessages)), limit: LIMITS.subrequestsPerRequest.value, perRequest: true },
-  ].map((l) => ({ ...l, share: l.use / l.limit }));
-  const first = limits.filter((l) => !l.perRequest).sort((a, b) => b.share - a.share)[0];
-  return { agents, apiPerS, refreshPerS, usage, usd, total, limits, first, d1QueriesPerS };
+  ];
+  if (storage) {
+    limits.push({ name: `D1 storage of one database, GB, audit kept ${AUDIT_RETENTION_DAYS} days`, use: storage.steadyBytes(agents, AUDIT_RETENTION_DAYS) / 1e9, limit: LIMITS.d1DatabaseGb.value });
+  }
+  const shares = limits.map((l) => ({ ...l, share: l.use / l.limit }));
+  const first = shares.filter((l) => !l.perRequest).sort((a, b) => b.share - a.share)[0];
+  return { agents, apiPerS, refreshPerS, usage, usd, total, limits: shares, first, d1QueriesPerS };
+}
+
+/**
+ * What one agent keeps in D1 once the retention sweep has reached its steady state, from the
+ * bytes per row (with indexes) that bench/storage.mjs measured in the local database: the live
+ * refresh token and the rotated ones of the last REUSE_DETECTION_DAYS, the audit events of the
+ * retention, and the agent's grant, client and consent. `null` when the run has no measurement.
+ */
+function storageModel(d1Bytes) {
+  if (!d1Bytes) return null;
+  const per = (table) => {
+    const t = d1Bytes[table];
+    return t && t.rows >= MIN_ROWS_FOR_BYTES ? t.bytesPerRow : null;
+  };
+  const refreshesPerDay = DAY / REFRESH_EVERY_S;
+  const token = per('refresh_tokens');
+  const audit = per('audit_events');
+  if (token === null || audit === null) return null;
+  const fixed = ['grants', 'clients', 'consents'].map(per).filter((b) => b !== null);
+  const fixedBytes = fixed.reduce((a, b) => a + b, 0);
+  const tokenRows = 1 + refreshesPerDay * REUSE_DETECTION_DAYS;
+  const auditRowsPerDay = refreshesPerDay * AUDIT_EVENTS_PER_REFRESH;
+  return {
+    token, audit, fixedBytes, fixedTables: ['grants', 'clients', 'consents'].filter((t) => per(t) !== null),
+    measured: Object.fromEntries(Object.entries(d1Bytes).filter(([, t]) => t.rows >= MIN_ROWS_FOR_BYTES).map(([k, t]) => [k, t])),
+    tokenRows, auditRowsPerDay,
+    /** Bytes of `agents` agents with audit events kept `days` days. */
+    steadyBytes: (agents, days) => agents * (tokenRows * token + auditRowsPerDay * days * audit + fixedBytes),
+    /** Bytes a day `agents` agents add while audit events are kept forever. */
+    growthPerDay: (agents) => agents * auditRowsPerDay * audit,
+  };
 }
 
 const n = (x, d = 0) => Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const usdf = (x) => `$${n(x, x < 100 ? 2 : 0)}`;
 const big = (x) => (x >= 1e12 ? `${n(x / 1e12, 2)} T` : x >= 1e9 ? `${n(x / 1e9, 2)} B` : x >= 1e6 ? `${n(x / 1e6, 2)} M` : n(x, 0));
 
-function render(bench, storage, ops, models) {
+function render(bench, storage, ops, models, bytes) {
   const L = [];
   L.push('# Capacity: what gatehouse costs, and where it stops, at internet scale');
   L.push('');
@@ -143,7 +187,28 @@ function render(bench, storage, ops, models) {
   const breakAt = LIMITS.d1QueriesPerSecond.value / d1[0];
   L.push(`The per-second limits that scale with agents are D1's: one database answers one query at a time, so the refresh path's ${n(ops.refresh.d1Statements, 2)} statements per refresh (in ${n(ops.refresh.d1Calls, 2)} calls; the agents' cached-token requests make none, and a token new to an isolate costs ${n(ops.authFirst?.kvReads ?? 0, 2)} KV reads and ${n(ops.authFirst?.d1Statements ?? 0, 2)} D1 statements) put one database at its ~${n(LIMITS.d1QueriesPerSecond.value)} queries/s near **${big(breakAt)} active agents** at 1 ms per statement (and at a tenth of that if statements take 10 ms). Requests are the largest cost line at every size: the cached-token path makes no storage call, so an agent's second-by-second traffic costs requests and CPU only. KV writes (the denylist) and Queue messages come from revocation only, and KV's one write per second per key is never approached: each revocation writes its own keys.`);
   L.push('');
-  L.push('Not modelled: D1 storage growth (every refresh writes an audit row and rotates a refresh-token row; at 1M agents that is 144 M refreshes a day, so the 10 GB per database limit needs a retention policy for audit rows and expired tokens well before it needs sharding), and isolates beyond one per token (each extra isolate that meets a new token pays the token-new-to-the-isolate cost once more).');
+  if (bytes) {
+    L.push('## Storage: what the database holds');
+    L.push('');
+    L.push(`Every refresh rotates a refresh-token row and writes an audit event. The cron's retention sweep (\`crates/core/src/retention.rs\`, docs/storage.md "Retention") forgets a rotated token ${REUSE_DETECTION_DAYS} day after its rotation, and audit events after \`AUDIT_RETENTION_DAYS\` if the operator sets it (by default they are kept). Bytes per row, with the row's share of its table's indexes, measured in the local database after the storage run (SQLite's \`dbstat\`, pages as stored; tables with fewer than ${MIN_ROWS_FOR_BYTES} rows are not used):`);
+    L.push('');
+    L.push('| table | rows measured | bytes per row, indexes included |');
+    L.push('| --- | ---: | ---: |');
+    for (const [name, t] of Object.entries(bytes.measured)) L.push(`| \`${name}\` | ${n(t.rows)} | ${n(t.bytesPerRow)} |`);
+    L.push('');
+    L.push(`So one agent keeps ${n(bytes.tokenRows)} refresh-token rows (the live one and a day of rotated ones: ${n(bytes.tokenRows * bytes.token / 1024)} KiB) and ${n(bytes.auditRowsPerDay)} audit events a day (${n(bytes.auditRowsPerDay * bytes.audit / 1024)} KiB a day), plus its ${bytes.fixedTables.map((t) => `\`${t}\``).join(', ')} rows (${n(bytes.fixedBytes / 1024, 1)} KiB).`);
+    L.push('');
+    L.push(`| | ${models.map((m) => `${n(m.agents)} agents`).join(' | ')} |`);
+    L.push(`| --- | ${models.map(() => '---:').join(' | ')} |`);
+    L.push(`| refresh tokens kept (GB) | ${models.map((m) => n((m.agents * bytes.tokenRows * bytes.token) / 1e9, 2)).join(' | ')} |`);
+    L.push(`| audit events a day (GB) | ${models.map((m) => n(bytes.growthPerDay(m.agents) / 1e9, 2)).join(' | ')} |`);
+    L.push(`| steady state with \`AUDIT_RETENTION_DAYS=${AUDIT_RETENTION_DAYS}\` (GB; limit ${LIMITS.d1DatabaseGb.value}) | ${models.map((m) => n(bytes.steadyBytes(m.agents, AUDIT_RETENTION_DAYS) / 1e9, 1)).join(' | ')} |`);
+    L.push(`| audit kept forever: days until one database is full | ${models.map((m) => n(Math.max(0, LIMITS.d1DatabaseGb.value * 1e9 - bytes.steadyBytes(m.agents, 0)) / bytes.growthPerDay(m.agents), 0)).join(' | ')} |`);
+    L.push('');
+    L.push(`Without retention every rotated token would stay for its lifetime (${n(DAY / REFRESH_EVERY_S * 30)} rows per agent over a 30-day token) and the audit trail would grow without end; with it, the audit trail is what fills a database, and how long it is kept in D1 is the operator's choice against the number of agents. Past what one database holds, the audit trail is the first thing to move (below).`);
+    L.push('');
+  }
+  L.push('Not modelled: isolates beyond one per token (each extra isolate that meets a new token pays the token-new-to-the-isolate cost once more).');
   L.push('');
   L.push('## Past one database');
   L.push('');
@@ -166,7 +231,8 @@ function render(bench, storage, ops, models) {
 const bench = load('bench.json');
 const storage = load('storage.json');
 const ops = perOperation(bench, storage);
-const models = AGENTS.map((a) => model(a, ops));
-const doc = render(bench, storage, ops, models);
+const bytes = storageModel(storage.d1Bytes);
+const models = AGENTS.map((a) => model(a, ops, bytes));
+const doc = render(bench, storage, ops, models, bytes);
 writeFileSync(join(ROOT, 'docs', 'capacity.md'), doc);
 console.log(`docs/capacity.md written: ${models.map((m) => `${n(m.agents)} agents ${usdf(m.total)}/month, first limit ${m.first.name} at ${n(m.first.share * 100, 0)} %`).join('; ')}`);

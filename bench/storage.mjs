@@ -14,10 +14,12 @@
 // BENCH_STORAGE_CONCURRENCY (4), each scenario at most BENCH_SECONDS (10) s; BENCH_D1_DELAY_MS,
 // BENCH_KV_DELAY_MS (0 turns the delay off); BENCH_STORAGE_LOG=1 also records which calls each
 // request made (the first 40 per scenario, in the JSON). Writes bench/results/storage.json.
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { auth, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import { ROOT, startGatehouse } from '../tests/e2e/support/gatehouse.mjs';
 import { Browser, REDIRECT, authorizeUrl, personAt, pkce } from '../tests/e2e/support/oauth.mjs';
@@ -343,6 +345,7 @@ async function main() {
       throw error;
     }
     for (const name of ['gatehouse', 'reference']) results.agent[name] = await agentFlow(name, servers[name].url);
+    results.d1Bytes = await d1Bytes(servers.gatehouse.state);
   } finally {
     agent.destroy();
     await Promise.all(Object.values(servers).map((s) => s.stop()));
@@ -353,6 +356,44 @@ async function main() {
   await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
   await writeFile(join(ROOT, 'bench', 'results', 'storage.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(report(results));
+}
+
+/**
+ * What gatehouse's rows take in D1, per table: rows, bytes of the table and of each of its
+ * indexes (SQLite's `dbstat`, pages as stored, so the pages' fill is counted), and bytes per row
+ * with its indexes. Read from a copy of the local database file after the scenarios above wrote
+ * their clients, grants, tokens and audit events (D1 itself answers neither `dbstat` nor
+ * `PRAGMA page_count`). For the capacity model's storage limit.
+ */
+const execFileP = promisify(execFile);
+export async function d1Bytes(state) {
+  const dir = join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject');
+  const copy = await mkdtemp(join(tmpdir(), 'gatehouse-d1-'));
+  try {
+    const files = (await readdir(dir)).filter((f) => /\.sqlite(-wal)?$/.test(f) && !f.startsWith('metadata'));
+    for (const f of files) await cp(join(dir, f), join(copy, f.replace(/^.*?\.sqlite/, 'db.sqlite')));
+    const script = [
+      'import json, sqlite3, sys',
+      'c = sqlite3.connect(sys.argv[1])',
+      'pages = dict(c.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))',
+      'tables = [r[0] for r in c.execute("SELECT name FROM sqlite_schema WHERE type = \'table\' AND name NOT LIKE \'sqlite_%\' AND name NOT LIKE \'_cf_%\' AND name NOT LIKE \'d1_%\'")]',
+      'out = {}',
+      'for t in tables:',
+      '    rows = c.execute(f"SELECT COUNT(*) FROM [{t}]").fetchone()[0]',
+      '    idx = {r[0]: pages.get(r[0], 0) for r in c.execute("SELECT name FROM sqlite_schema WHERE type = \'index\' AND tbl_name = ?", (t,))}',
+      '    out[t] = {"rows": rows, "tableBytes": pages.get(t, 0), "indexBytes": idx}',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const { stdout } = await execFileP('python3', ['-c', script, join(copy, 'db.sqlite')]);
+    const tables = JSON.parse(stdout);
+    for (const t of Object.values(tables)) {
+      const bytes = t.tableBytes + Object.values(t.indexBytes).reduce((a, b) => a + b, 0);
+      t.bytesPerRow = t.rows ? bytes / t.rows : null;
+    }
+    return tables;
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
 }
 
 const NAMES = {

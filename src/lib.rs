@@ -73,10 +73,13 @@ async fn queue(batch: MessageBatch<QueueMessage>, env: Env, _ctx: Context) -> Re
 }
 
 /// The cron trigger (wrangler.toml `[triggers]`): drains the writes held during migration mode
-/// (or an outage) into D1 once it can take them.
+/// (or an outage) into D1 once it can take them, then forgets lapsed rows.
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     if let Err(error) = consumer::drain(&env).await {
+        worker::console_error!("{error}");
+    }
+    if let Err(error) = consumer::forget_lapsed(&env).await {
         worker::console_error!("{error}");
     }
 }

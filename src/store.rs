@@ -159,4 +159,5 @@ mod login;
 mod oidc_state;
 mod queue;
 mod refresh;
+mod retention;
 mod session;

@@ -54,6 +54,8 @@ pub struct Config {
     /// Client ID Metadata Documents: on or off, which hosts (`CIMD`, `CIMD_ALLOWED_HOSTS`,
     /// `CIMD_DENIED_HOSTS`, `CIMD_ALLOW_INSECURE_LOOPBACK`).
     pub cimd: crate::cimd::CimdPolicy,
+    /// How long audit events are kept (`AUDIT_RETENTION_DAYS`, in seconds); `None`: forever.
+    pub audit_retention_secs: Option<u64>,
 }
 
 /// Every variable and secret gatehouse reads, by name: the Worker's environment and
@@ -89,6 +91,8 @@ pub mod names {
     pub const CIMD_DENIED_HOSTS: &str = "CIMD_DENIED_HOSTS";
     /// Variable: local tests only, plain-http loopback documents.
     pub const CIMD_ALLOW_INSECURE_LOOPBACK: &str = "CIMD_ALLOW_INSECURE_LOOPBACK";
+    /// Variable: days audit events are kept (unset: forever).
+    pub const AUDIT_RETENTION_DAYS: &str = "AUDIT_RETENTION_DAYS";
 
     /// The settings that must be Worker secrets (`wrangler secret put`), never `[vars]`, besides
     /// the client secrets `OIDC_PROVIDERS` names.
@@ -124,6 +128,8 @@ pub struct Settings<'a> {
     pub oidc_secrets: Option<&'a BTreeMap<String, String>>,
     /// `CIMD`, `CIMD_ALLOWED_HOSTS`, `CIMD_DENIED_HOSTS`, `CIMD_ALLOW_INSECURE_LOOPBACK`.
     pub cimd: crate::cimd::CimdSettings<'a>,
+    /// `AUDIT_RETENTION_DAYS`: days, unset keeps audit events forever.
+    pub audit_retention_days: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -194,6 +200,7 @@ impl Config {
                 settings.oidc_secrets.unwrap_or(&BTreeMap::new()),
             )?,
             cimd,
+            audit_retention_secs: parse_audit_retention(settings.audit_retention_days)?,
         })
     }
 
@@ -218,6 +225,7 @@ impl Config {
             cimd_allowed,
             cimd_denied,
             cimd_insecure,
+            audit_retention,
         ] = [
             APPS,
             LOCAL_ACCOUNTS,
@@ -234,6 +242,7 @@ impl Config {
             CIMD_ALLOWED_HOSTS,
             CIMD_DENIED_HOSTS,
             CIMD_ALLOW_INSECURE_LOOPBACK,
+            AUDIT_RETENTION_DAYS,
         ]
         .map(&read);
         let oidc_secrets = crate::oidc::provider::secret_names(providers.as_deref())
@@ -259,6 +268,7 @@ impl Config {
                 denied_hosts: cimd_denied.as_deref(),
                 allow_insecure_loopback: cimd_insecure.as_deref(),
             },
+            audit_retention_days: audit_retention.as_deref(),
         })
     }
 
@@ -574,6 +584,22 @@ fn parse_secs(text: Option<&str>, secs: Secs) -> Result<u64, ConfigError> {
                 secs.range.end()
             ),
             fix: secs.fix,
+        }),
+    }
+}
+
+/// `AUDIT_RETENTION_DAYS`: unset or empty keeps the audit trail forever. At least 30 days, so
+/// that a typo cannot wipe the recent history an incident review needs.
+fn parse_audit_retention(text: Option<&str>) -> Result<Option<u64>, ConfigError> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    match text.parse::<u64>() {
+        Ok(days @ 30..=36_500) => Ok(Some(days * 24 * 3600)),
+        _ => Err(ConfigError {
+            setting: names::AUDIT_RETENTION_DAYS,
+            problem: format!("{text:?} is not a number of days between 30 and 36500"),
+            fix: "set it to the days audit events are kept (at least 30), or remove it to keep them forever",
         }),
     }
 }

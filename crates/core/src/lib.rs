@@ -49,6 +49,7 @@ pub mod pkce;
 pub mod policy;
 pub mod registration;
 pub mod request_url;
+pub mod retention;
 pub mod revocation;
 pub mod rng;
 pub mod secret;

@@ -424,6 +424,16 @@ impl MemoryStore {
             .count()
     }
 
+    /// Refresh-token rows kept, live or rotated, of every grant.
+    pub fn refresh_token_rows(&self) -> usize {
+        self.refresh.borrow().len()
+    }
+
+    /// Audit events kept.
+    pub fn audit_events(&self) -> usize {
+        self.audit.borrow().len()
+    }
+
     /// Every stored key and value, to check that no raw secret was stored.
     pub fn dump(&self) -> String {
         format!(
@@ -1514,5 +1524,84 @@ impl RefreshStore for MemoryStore {
             None => None,
         };
         Ok(Rotated { issued, found })
+    }
+}
+
+impl crate::store::Retention for MemoryStore {
+    async fn forget(&self, lapsed: crate::store::Lapsed, limit: u32) -> Result<u32, StoreError> {
+        use crate::store::Lapsed;
+        self.d1_write()?;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        /// Removes at most `limit` entries of `map` that `lapsed` says, and counts them.
+        fn drop_from<K: Ord + Clone, V>(
+            map: &mut BTreeMap<K, V>,
+            limit: usize,
+            lapsed: impl Fn(&V) -> bool,
+        ) -> u32 {
+            let keys: Vec<K> = map
+                .iter()
+                .filter(|(_, v)| lapsed(v))
+                .map(|(k, _)| k.clone())
+                .take(limit)
+                .collect();
+            for key in &keys {
+                map.remove(key);
+            }
+            u32::try_from(keys.len()).unwrap_or(u32::MAX)
+        }
+        fn drop_from_vec<T>(vec: &mut Vec<T>, limit: usize, lapsed: impl Fn(&T) -> bool) -> u32 {
+            let mut left = limit;
+            vec.retain(|item| {
+                if left > 0 && lapsed(item) {
+                    left -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+            u32::try_from(limit - left).unwrap_or(u32::MAX)
+        }
+        let deleted = match lapsed {
+            Lapsed::Codes(before) => drop_from(&mut self.codes.borrow_mut(), limit, |(c, _)| {
+                c.expires_at < before
+            }),
+            Lapsed::ExpiredRefreshTokens(before) => {
+                drop_from(&mut self.refresh.borrow_mut(), limit, |r| {
+                    r.expires_at < before
+                })
+            }
+            Lapsed::RotatedRefreshTokens(before) => {
+                drop_from(&mut self.refresh.borrow_mut(), limit, |r| {
+                    r.rotated_at.is_some_and(|at| at < before)
+                })
+            }
+            Lapsed::Sessions(before) => drop_from(&mut self.sessions.borrow_mut(), limit, |s| {
+                s.expires_at < before
+            }),
+            Lapsed::OidcStates(before) => {
+                drop_from(&mut self.oidc_states.borrow_mut(), limit, |(s, _)| {
+                    s.expires_at < before
+                })
+            }
+            Lapsed::DeviceCodes(before) => {
+                drop_from(&mut self.devices.borrow_mut(), limit, |(d, _)| {
+                    d.expires_at < before
+                })
+            }
+            Lapsed::WrongUserCodes(before) => {
+                drop_from_vec(&mut self.wrong_user_codes.borrow_mut(), limit, |(_, at)| {
+                    *at < before
+                })
+            }
+            Lapsed::AssertionIds(before) => {
+                drop_from(&mut self.assertion_ids.borrow_mut(), limit, |exp| {
+                    *exp < before
+                })
+            }
+            Lapsed::AuditEvents(before) => {
+                drop_from_vec(&mut self.audit.borrow_mut(), limit, |(at, _)| *at < before)
+            }
+        };
+        Ok(deleted)
     }
 }

@@ -82,7 +82,7 @@ function wrangler(args) {
  *   restart: the `{ state, port }` of an instance killed with `crash()`, to start again on its
  *            local D1, KV and Queue state and at its address
  * The returned `pid` is wrangler's, and the id of the process group holding it and its workerd;
- * `query(sql)` reads the instance's local D1; `logLine(pattern)` waits for a line of its log;
+ * `query(sql)` reads the instance's local D1 (`state` is the directory that holds it); `logLine(pattern)` waits for a line of its log;
  * `crash()` kills the whole group at once (SIGKILL, nothing shut down cleanly) and keeps the
  * state for a restart. `/__scheduled` runs the cron
  * handler (`--test-scheduled`).
@@ -135,7 +135,7 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
-  return { url, stop, crash, log, logLine, pid: child.pid, inspectorPort, query };
+  return { url, stop, crash, log, logLine, pid: child.pid, inspectorPort, query, state };
 }
 
 const PORT_ATTEMPTS = 5;
