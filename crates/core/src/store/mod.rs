@@ -24,6 +24,7 @@ mod login;
 mod oidc_state;
 mod queue;
 mod refresh;
+mod replica;
 mod session;
 
 pub use audit::AuditLog;
@@ -39,6 +40,7 @@ pub use login::LoginAttempts;
 pub use oidc_state::OidcStateStore;
 pub use queue::RevocationQueue;
 pub use refresh::{RefreshStore, Rotated, Rotation};
+pub use replica::{Freshness, ReadFrom};
 pub use session::SessionStore;
 
 // Not yet below store: see `crates/core/layers.json`, "exceptions".
