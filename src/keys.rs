@@ -296,8 +296,8 @@ impl<'a> WebCryptoSigner<'a> {
 
     /// Whether the keys may be read again for an unknown `kid`; if so, the read counts from now,
     /// before it starts, so that concurrent requests of the isolate do not all make it. Keys
-    /// read from a replica may always be read again once from the primary, which then holds
-    /// made-up `kid`s to the bound.
+    /// read from a replica may be read again from the primary at once, one request of the
+    /// isolate once per replica read; then the bound holds made-up `kid`s again.
     fn may_reload_for_unknown_kid(&self) -> bool {
         let now = self.now.0;
         let (loaded_at, from) = self.cache(|cache| {
@@ -305,8 +305,9 @@ impl<'a> WebCryptoSigner<'a> {
                 .as_ref()
                 .map_or((0, ReadFrom::Primary), |c| (c.loaded_at, c.from))
         });
-        let last = loaded_at.max(UNKNOWN_KID_RELOAD.get());
-        if from == ReadFrom::Primary && now < last + UNKNOWN_KID_RELOAD_SECS {
+        let reloaded = UNKNOWN_KID_RELOAD.get();
+        let after_replica = from == ReadFrom::Replica && reloaded < loaded_at;
+        if !after_replica && now < loaded_at.max(reloaded) + UNKNOWN_KID_RELOAD_SECS {
             return false;
         }
         UNKNOWN_KID_RELOAD.set(now);

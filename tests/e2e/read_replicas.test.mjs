@@ -6,11 +6,12 @@
 // constraint. Local D1 has no replicas; with `BENCH_REPLICA_LAG=1` the shim makes every
 // `first-unconstrained` session answer as a replica that has seen no write yet.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { gatehouseConfig } from '../../bench/storage.mjs';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { authorizeUrl, pkce, register, tokenRequest, tokensFor, REDIRECT } from './support/oauth.mjs';
+import { authorizeUrl, b64url, pkce, register, tokenRequest, tokensFor, REDIRECT } from './support/oauth.mjs';
 
 const APPS = JSON.stringify([{ name: 'Files', host: '*', scopes: { read: 'Read files' }, default_scopes: ['read'], policy: { allow_domains: ['example.com'] }, origin: 'http://127.0.0.1:9' }]);
 let copy;
@@ -99,6 +100,43 @@ test('with a replica that has seen no write, a new isolate finds the signing key
     assert.deepEqual(jwks.keys.map((k) => k.kid), [kid], 'the key the primary holds, and no new one');
     const rows = await gh.query("SELECT COUNT(*) AS n FROM signing_keys WHERE algorithm = 'ES256'");
     assert.equal(rows[0].n, 1);
+  } finally {
+    await gh.stop();
+  }
+});
+
+test('keys an isolate read from a replica: twenty forged key ids at once make one read on the primary, not twenty', async () => {
+  // Each D1 call waits 300 ms, as a distant primary would: the twenty requests all arrive while
+  // the first one's read is under way.
+  const vars = { APPS, BENCH_D1_DELAY_MS: '300', BENCH_KV_DELAY_MS: '0' };
+  let gh = await startGatehouse({ config: copy.config, vars });
+  try {
+    await tokensFor(gh.url, { scope: 'read' });
+    // A new isolate on the same database reads the keys through a first-unconstrained session.
+    gh = await startGatehouse({ config: copy.config, vars, restart: await gh.crash() });
+    const counts = async () => (await fetch(`${gh.url}/__bench/storage`)).json();
+    assert.equal((await fetch(`${gh.url}/oauth/jwks.json`)).status, 200);
+    const read = await counts();
+    assert.equal(queries(read, 'first-unconstrained'), 1, JSON.stringify(read));
+    assert.equal(queries(read, 'first-primary'), 0, 'the replica had a key that may sign');
+
+    const part = (json) => b64url(JSON.stringify(json));
+    const claims = part({ iss: gh.url, aud: gh.url, sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 });
+    const forged = () => `${part({ alg: 'ES256', typ: 'at+jwt', kid: `k_${randomBytes(8).toString('hex')}` })}.${claims}.${b64url(randomBytes(64))}`;
+    const started = Date.now();
+    const statuses = await Promise.all(Array.from({ length: 20 }, async () => {
+      const res = await fetch(`${gh.url}/echo`, { headers: { authorization: `Bearer ${forged()}` } });
+      await res.text();
+      return res.status;
+    }));
+    const seconds = Math.ceil((Date.now() - started) / 1000);
+    assert.deepEqual(statuses, Array(20).fill(401));
+    const c = await counts();
+    // Keys read from a replica may lack a key made a moment ago, so an unknown kid is read again
+    // on the primary at once, by one request; then at most once a second, as always.
+    assert.ok(queries(c, 'first-primary') >= 1, `the unknown kid was looked up on the primary: ${JSON.stringify(c.sessionQueries)}`);
+    assert.ok(queries(c, 'first-primary') <= seconds + 1, `primary reads for 20 forged tokens in ${seconds} s: ${JSON.stringify(c.sessionQueries)}`);
+    assert.equal(c.before.d1Calls, queries(c, 'first-primary'), 'no other D1 call');
   } finally {
     await gh.stop();
   }
