@@ -12,10 +12,16 @@
 // - tells the calls made before the Worker's response apart from those made after it (work the
 //   Worker left to `ctx.waitUntil`);
 // - with `BENCH_D1_DELAY_MS` / `BENCH_KV_DELAY_MS` / `BENCH_QUEUE_DELAY_MS` set (vars), waits that
-//   long before every call, as a stand-in for production storage's network round trip.
+//   long before every call, as a stand-in for production storage's network round trip;
+// - forwards D1's Sessions API (`withSession`, read replication) and counts the sessions opened and
+//   the queries sent through them, by the constraint given (`first-unconstrained`,
+//   `first-primary`, or `bookmark` for any other value); with `BENCH_REPLICA_LAG=1` a
+//   `first-unconstrained` session stands for a replica that has seen no write yet: its queries
+//   run (and are counted) but answer no rows, so a reader that trusts a replica's miss fails.
 //
 // `GET /__bench/storage` answers the totals since the previous such request (and resets them):
-// `{ requests, before: {…}, after: {…}, background: {…}, maxBefore }`, where `maxBefore` is the
+// `{ requests, before: {…}, after: {…}, background: {…}, maxBefore, sessions, sessionQueries }`,
+// where `sessions` and `sessionQueries` count D1 sessions and their queries by constraint, `maxBefore` is the
 // most sequential round trips any one request made before its response and `background` holds
 // the calls of the Worker's Queue consumer and cron handler (not charged to any request).
 
@@ -23,7 +29,8 @@ const zero = () => ({
   roundTrips: 0, d1Calls: 0, d1Statements: 0, rowsRead: 0, rowsWritten: 0,
   kvReads: 0, kvWrites: 0, kvDeletes: 0, kvLists: 0, queueMessages: 0,
 });
-let totals = { requests: 0, before: zero(), after: zero(), background: zero(), maxBefore: 0, log: [] };
+const fresh = () => ({ requests: 0, before: zero(), after: zero(), background: zero(), maxBefore: 0, log: [], sessions: {}, sessionQueries: {} });
+let totals = fresh();
 const LOG_MAX = 400;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,6 +49,7 @@ class Tracker {
     this.log = env?.BENCH_STORAGE_LOG === '1';
     this.request = (totals.seq = (totals.seq ?? 0) + 1);
     this.delays = { d1: delayOf(env, 'BENCH_D1_DELAY_MS'), kv: delayOf(env, 'BENCH_KV_DELAY_MS'), queue: delayOf(env, 'BENCH_QUEUE_DELAY_MS') };
+    this.replicaLag = env?.BENCH_REPLICA_LAG === '1';
   }
 
   get phase() {
@@ -82,40 +90,52 @@ const addMeta = (counts, result) => {
 const REAL = new WeakMap();
 const SQL = new WeakMap();
 const short = (sql) => String(sql ?? '').replace(/\s+/g, ' ').trim().slice(0, 90);
-function statement(tracker, stmt, sql) {
+/** The rows a lagging replica answers: none. */
+const lagged = (result) => ({ ...result, results: [] });
+
+function statement(tracker, stmt, sql, session = null) {
+  const label = session ? `[${session}] ${sql}` : sql;
+  const counted = () => {
+    if (session) totals.sessionQueries[session] = (totals.sessionQueries[session] ?? 0) + 1;
+  };
+  const lags = session === 'first-unconstrained' && tracker.replicaLag;
   const wrapped = new Proxy(stmt, {
     get(target, prop) {
       switch (prop) {
         case 'bind':
-          return (...args) => statement(tracker, target.bind(...args), sql);
+          return (...args) => statement(tracker, target.bind(...args), sql, session);
         case 'all':
         case 'run':
           return () => tracker.call('d1', async (c) => {
             c.d1Calls++;
             c.d1Statements++;
+            counted();
             const result = await target[prop]();
             addMeta(c, result);
-            return result;
-          }, sql);
+            return lags ? lagged(result) : result;
+          }, label);
         case 'raw':
-          return (...args) => tracker.call('d1', (c) => {
+          return (...args) => tracker.call('d1', async (c) => {
             c.d1Calls++;
             c.d1Statements++;
-            return target.raw(...args);
-          }, sql);
+            counted();
+            const rows = await target.raw(...args);
+            return lags ? [] : rows;
+          }, label);
         case 'first':
           // D1's first() returns no meta: the same query through all(), answered as first() does.
           return (column) => tracker.call('d1', async (c) => {
             c.d1Calls++;
             c.d1Statements++;
+            counted();
             const result = await target.all();
             addMeta(c, result);
-            const row = result.results?.[0] ?? null;
+            const row = lags ? null : result.results?.[0] ?? null;
             if (column === undefined || column === null) return row;
             if (row === null) return null;
             if (!(column in row)) throw new Error(`D1_COLUMN_NOTFOUND: Column not found (${column})`);
             return row[column];
-          }, sql);
+          }, label);
         default: {
           const value = Reflect.get(target, prop);
           return typeof value === 'function' && prop !== 'constructor' ? value.bind(target) : value;
@@ -128,12 +148,50 @@ function statement(tracker, stmt, sql) {
   return wrapped;
 }
 
+/** The name a session is counted under: its constraint, or `bookmark`. */
+const sessionKind = (constraintOrBookmark) => {
+  if (constraintOrBookmark === undefined || constraintOrBookmark === null) return 'first-unconstrained';
+  if (constraintOrBookmark === 'first-unconstrained' || constraintOrBookmark === 'first-primary') return constraintOrBookmark;
+  return 'bookmark';
+};
+
+/** A D1 session (`withSession`) whose queries are counted under `kind`. */
+function session(tracker, real, kind) {
+  return new Proxy(real, {
+    get(target, prop) {
+      switch (prop) {
+        case 'prepare':
+          return (sql) => statement(tracker, target.prepare(sql), short(sql), kind);
+        case 'batch':
+          return (statements) => tracker.call('d1', async (c) => {
+            c.d1Calls++;
+            c.d1Statements += statements.length;
+            totals.sessionQueries[kind] = (totals.sessionQueries[kind] ?? 0) + 1;
+            const results = await target.batch(statements.map((s) => REAL.get(s) ?? s));
+            for (const result of results) addMeta(c, result);
+            return results;
+          }, `[${kind}] batch[${statements.map((s) => SQL.get(s) ?? '?').join(' ; ')}]`);
+        default: {
+          const value = Reflect.get(target, prop);
+          return typeof value === 'function' && prop !== 'constructor' ? value.bind(target) : value;
+        }
+      }
+    },
+  });
+}
+
 function d1(tracker, db) {
   return new Proxy(db, {
     get(target, prop) {
       switch (prop) {
         case 'prepare':
           return (sql) => statement(tracker, target.prepare(sql), short(sql));
+        case 'withSession':
+          return (constraintOrBookmark) => {
+            const kind = sessionKind(constraintOrBookmark);
+            totals.sessions[kind] = (totals.sessions[kind] ?? 0) + 1;
+            return session(tracker, target.withSession(constraintOrBookmark), kind);
+          };
         case 'batch':
           return (statements) => tracker.call('d1', async (c) => {
             c.d1Calls++;
@@ -202,7 +260,7 @@ function wrapEnv(env, tracker) {
 
 const report = () => {
   const body = JSON.stringify(totals);
-  totals = { requests: 0, before: zero(), after: zero(), background: zero(), maxBefore: 0, log: [] };
+  totals = fresh();
   return new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
 };
 

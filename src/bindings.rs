@@ -5,15 +5,19 @@
 
 use std::cell::OnceCell;
 
-use gatehouse_core::store::StoreError;
+use gatehouse_core::store::{ReadFrom, StoreError};
 use worker::kv::KvStore;
-use worker::{D1Database, Env, Queue};
+use worker::{D1Database, D1DatabaseSession, D1SessionConstraint, Env, Queue};
 
 use crate::env;
 
 pub struct Bindings<'a> {
     env: &'a Env,
     db: OnceCell<D1Database>,
+    /// The request's D1 session for reads a replica may answer, and the one for their
+    /// fallback to the primary ([`Bindings::read_session`]).
+    replica: OnceCell<D1DatabaseSession>,
+    primary: OnceCell<D1DatabaseSession>,
     kv: OnceCell<KvStore>,
     queue: OnceCell<Queue>,
 }
@@ -23,6 +27,8 @@ impl<'a> Bindings<'a> {
         Self {
             env,
             db: OnceCell::new(),
+            replica: OnceCell::new(),
+            primary: OnceCell::new(),
             kv: OnceCell::new(),
             queue: OnceCell::new(),
         }
@@ -36,6 +42,28 @@ impl<'a> Bindings<'a> {
             env::DB,
             "[[d1_databases]]",
         )
+    }
+
+    /// A D1 session (the Sessions API of D1 read replication) for reads `from` a replica or the
+    /// primary, one of each per request, opened on first use: opening one is a JavaScript call,
+    /// not a round trip. A `first-unconstrained` session may send its first query to any
+    /// replica and keeps the request's later queries at least as current as that one
+    /// (sequential consistency within a session); a `first-primary` session starts at the
+    /// primary. Which reads use which is `gatehouse_core::store::Freshness`'s rule
+    /// (docs/storage.md, "Read replicas"). With read replication off, both go to the primary.
+    pub fn read_session(&self, from: ReadFrom) -> Result<&D1DatabaseSession, StoreError> {
+        let (cell, constraint) = match from {
+            ReadFrom::Replica => (&self.replica, D1SessionConstraint::FirstUnconstrained),
+            ReadFrom::Primary => (&self.primary, D1SessionConstraint::FirstPrimary),
+        };
+        if let Some(session) = cell.get() {
+            return Ok(session);
+        }
+        let session = self
+            .db()?
+            .with_session_constraint(constraint)
+            .map_err(|error| StoreError(format!("D1 binding `{}`: session: {error}", env::DB)))?;
+        Ok(cell.get_or_init(|| session))
     }
 
     /// The KV namespace `KV`.

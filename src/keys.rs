@@ -17,6 +17,7 @@ use gatehouse_core::jose::jwk::{Jwk, JwkSet};
 use gatehouse_core::jose::signer::{AccessSigner, JwkVerifier, RsaPublicKey, Signer, SigningError};
 use gatehouse_core::jose::x509;
 use gatehouse_core::key_schedule;
+use gatehouse_core::store::{Freshness, ReadFrom};
 use gatehouse_core::time::UnixTime;
 use serde::Deserialize;
 use web_sys::CryptoKey;
@@ -79,6 +80,8 @@ struct Key {
 
 struct Cache {
     loaded_at: u64,
+    /// Where the keys were read: a replica's list may lack a key made a moment ago.
+    from: ReadFrom,
     /// Newest first.
     keys: Vec<Key>,
 }
@@ -188,21 +191,46 @@ impl<'a> WebCryptoSigner<'a> {
         Ok(jwk)
     }
 
-    /// The keys, from the isolate's cache when fresh, else from D1.
-    async fn keys(&self, force: bool) -> Result<Vec<Key>, SigningError> {
+    /// The keys, from the isolate's cache when fresh, else from D1: from a replica when it has
+    /// a key to sign with now, else from the primary (a replica that lags may not have the key
+    /// another isolate just made; without this, the isolate would make one more).
+    async fn keys(&self) -> Result<Vec<Key>, SigningError> {
         let cached = self.cache(|cache| {
             cache
                 .as_ref()
-                .filter(|c| !force && self.now.0 < c.loaded_at + CACHE_SECS)
+                .filter(|c| self.now.0 < c.loaded_at + CACHE_SECS)
                 .map(|c| c.keys.clone())
         });
         if let Some(keys) = cached {
             return Ok(keys);
         }
+        let keys = Freshness::MayLag
+            .read(|from| async move {
+                let keys = self.load(from).await?;
+                let usable = from == ReadFrom::Primary || self.has_current(&keys);
+                Ok::<_, SigningError>(usable.then_some(keys))
+            })
+            .await?;
+        Ok(keys.unwrap_or_default())
+    }
+
+    /// Whether one of `keys` may sign now (else [`Signer::current_kid`] makes one).
+    fn has_current(&self, keys: &[Key]) -> bool {
+        let schedule = keys
+            .iter()
+            .map(|k| (k.kid.as_str(), k.retires_at, k.expires_at));
+        matches!(
+            key_schedule::current(schedule, self.now, self.frozen),
+            key_schedule::Current::Use(_)
+        )
+    }
+
+    /// Reads the keys from D1 (`from` a replica or the primary) into the isolate's cache.
+    async fn load(&self, from: ReadFrom) -> Result<Vec<Key>, SigningError> {
         let rows: Vec<Row> = self
             .bindings
-            .db()
-                .map_err(|e| SigningError(e.0))?
+            .read_session(from)
+            .map_err(|e| SigningError(e.0))?
             .prepare(
                 "SELECT kid, public_jwk, private_key_encrypted, retires_at, expires_at FROM signing_keys \
                  WHERE expires_at > ?1 AND algorithm = ?2 ORDER BY created_at DESC, kid",
@@ -231,6 +259,7 @@ impl<'a> WebCryptoSigner<'a> {
             .collect::<Vec<_>>();
         let loaded = Cache {
             loaded_at: self.now.0,
+            from,
             keys: keys.clone(),
         };
         self.cache(|cache| *cache = Some(loaded));
@@ -248,25 +277,37 @@ impl<'a> WebCryptoSigner<'a> {
     }
 
     async fn key(&self, kid: &str) -> Result<Option<Key>, SigningError> {
-        if let Some(key) = self.keys(false).await?.into_iter().find(|k| k.kid == kid) {
+        if let Some(key) = self.keys().await?.into_iter().find(|k| k.kid == kid) {
             return Ok(Some(key));
         }
         // A key made by another isolate since this one last looked (the rotation pattern of
         // OpenID Connect Core §10.1.1: an unknown `kid` sends the verifier back to the keys),
-        // unless it looked just now.
+        // unless it looked just now. It looks on the primary: a key this new is the one a
+        // replica is most likely not to have yet.
         if !self.may_reload_for_unknown_kid() {
             return Ok(None);
         }
-        Ok(self.keys(true).await?.into_iter().find(|k| k.kid == kid))
+        Ok(self
+            .load(ReadFrom::Primary)
+            .await?
+            .into_iter()
+            .find(|k| k.kid == kid))
     }
 
     /// Whether the keys may be read again for an unknown `kid`; if so, the read counts from now,
-    /// before it starts, so that concurrent requests of the isolate do not all make it.
+    /// before it starts, so that concurrent requests of the isolate do not all make it. Keys
+    /// read from a replica may be read again from the primary at once, one request of the
+    /// isolate once per replica read; then the bound holds made-up `kid`s again.
     fn may_reload_for_unknown_kid(&self) -> bool {
         let now = self.now.0;
-        let loaded_at = self.cache(|cache| cache.as_ref().map_or(0, |c| c.loaded_at));
-        let last = loaded_at.max(UNKNOWN_KID_RELOAD.get());
-        if now < last + UNKNOWN_KID_RELOAD_SECS {
+        let (loaded_at, from) = self.cache(|cache| {
+            cache
+                .as_ref()
+                .map_or((0, ReadFrom::Primary), |c| (c.loaded_at, c.from))
+        });
+        let reloaded = UNKNOWN_KID_RELOAD.get();
+        let after_replica = from == ReadFrom::Replica && reloaded < loaded_at;
+        if !after_replica && now < loaded_at.max(reloaded) + UNKNOWN_KID_RELOAD_SECS {
             return false;
         }
         UNKNOWN_KID_RELOAD.set(now);
@@ -358,7 +399,7 @@ impl JwkVerifier for WebCryptoSigner<'_> {
 
 impl Signer for WebCryptoSigner<'_> {
     async fn current_kid(&self) -> Result<String, SigningError> {
-        let keys = self.keys(false).await?;
+        let keys = self.keys().await?;
         let schedule = keys
             .iter()
             .map(|k| (k.kid.as_str(), k.retires_at, k.expires_at));
@@ -431,7 +472,7 @@ impl Signer for WebCryptoSigner<'_> {
     async fn jwks(&self) -> Result<JwkSet, SigningError> {
         // Publish a key before the first token is signed, so origins can fetch it early.
         self.current_kid().await?;
-        let keys = self.keys(false).await?;
+        let keys = self.keys().await?;
         Ok(JwkSet {
             keys: keys
                 .into_iter()
@@ -459,7 +500,7 @@ impl AccessSigner for WebCryptoSigner<'_> {
         // Publish a key before the first assertion is signed, so origins can fetch it early.
         rs256.current_kid().await?;
         Ok(rs256
-            .keys(false)
+            .keys()
             .await?
             .into_iter()
             .filter(|k| key_schedule::is_published(k.expires_at, self.now))

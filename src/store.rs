@@ -35,6 +35,18 @@ impl<'a> WorkerStore<'a> {
         db.prepare(sql).bind(args).map_err(|e| failed(sql, e))
     }
 
+    /// A read statement sent `from` a replica or the primary, through the request's session
+    /// ([`Bindings::read_session`]).
+    fn read_statement(
+        &self,
+        from: ReadFrom,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<D1PreparedStatement, StoreError> {
+        let session = self.bindings.read_session(from)?;
+        session.prepare(sql).bind(args).map_err(|e| failed(sql, e))
+    }
+
     async fn run(&self, sql: &str, args: &[JsValue]) -> Result<(), StoreError> {
         self.statement(sql, args)?
             .run()

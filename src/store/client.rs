@@ -21,19 +21,21 @@ struct ClientRow {
 }
 
 impl WorkerStore<'_> {
-    /// The client as D1 has it, unless unknown, disabled or lapsed at `now`.
+    /// The client as D1 has it (`from` the primary or a replica), unless unknown, disabled or
+    /// lapsed at `now`.
     async fn client_from_d1(
         &self,
         client_id: &ClientId,
         now: UnixTime,
+        from: ReadFrom,
     ) -> Result<Option<ClientRecord>, StoreError> {
+        let sql = "SELECT client_id, secret_hash, metadata, created_at, expires_at FROM clients \
+                 WHERE client_id = ?1 AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)";
         let row: Option<ClientRow> = self
-            .first(
-                "SELECT client_id, secret_hash, metadata, created_at, expires_at FROM clients \
-                 WHERE client_id = ?1 AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)",
-                &[text(client_id.as_str()), time(now)],
-            )
-            .await?;
+            .read_statement(from, sql, &[text(client_id.as_str()), time(now)])?
+            .first(None)
+            .await
+            .map_err(|e| failed(sql, e))?;
         let Some(row) = row else { return Ok(None) };
         let metadata: ClientMetadata =
             serde_json::from_str(&row.metadata).map_err(|_| corrupt("client"))?;
@@ -145,7 +147,11 @@ impl ClientStore for WorkerStore<'_> {
         &self,
         client_id: &ClientId,
         now: UnixTime,
+        from: ReadFrom,
     ) -> Result<Option<ClientRecord>, StoreError> {
+        // The cache holds only what the primary answered, so a read that must be as current as
+        // the primary never gets a replica's older record from it; a replica's read may use it
+        // (it is no older than the replica).
         let cached = CLIENT_CACHE.with_borrow(|cache| {
             cache
                 .get(client_id.as_str())
@@ -155,9 +161,9 @@ impl ClientStore for WorkerStore<'_> {
         if let Some(client) = cached.filter(|c| c.expires_at.is_none_or(|at| now < at)) {
             return Ok(Some(client));
         }
-        let client = self.client_from_d1(client_id, now).await?;
+        let client = self.client_from_d1(client_id, now, from).await?;
         // Only clients that exist are kept: ids an attacker makes up cannot fill the cache.
-        if let Some(client) = &client {
+        if let Some(client) = client.as_ref().filter(|_| from == ReadFrom::Primary) {
             let entry = (client.clone(), now_ms());
             isolate_cache::insert(
                 &CLIENT_CACHE,

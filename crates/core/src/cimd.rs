@@ -23,7 +23,7 @@ use crate::jose::alg::Alg;
 use crate::jose::jwk::JwkSet;
 use crate::net::{Fetch, FetchedDocument, InsecureLoopback, SafeUrl, UrlRefused};
 use crate::registration::{self, GrantType};
-use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
+use crate::store::{ClientRecord, ClientSource, ClientStore, Freshness, StoreError};
 use crate::tag::{TagKey, Verdict};
 use crate::time::UnixTime;
 use crate::types::ClientId;
@@ -343,12 +343,14 @@ pub struct ClientLookup<'a> {
 ///
 /// A registered id is looked up only when gatehouse issued it (its tag matches) or when the store
 /// lists it among the clients whose ids carry no tag (registered before tags, or inserted by the
-/// operator): a made-up id costs no round trip ([`crate::identifiers`]).
+/// operator): a made-up id costs no round trip ([`crate::identifiers`]). A registered client is
+/// read as current as `freshness` asks ([`crate::store::Freshness`]).
 pub async fn find_client(
     store: &(impl ClientStore + MetadataDocuments),
     lookup: ClientLookup<'_>,
     client_id: &ClientId,
     now: UnixTime,
+    freshness: Freshness,
 ) -> Result<Option<ClientRecord>, LookupError> {
     let policy = lookup.cimd;
     if !is_url_client_id(client_id.as_str()) {
@@ -363,8 +365,8 @@ pub async fn find_client(
         if !may_exist {
             return Ok(None);
         }
-        return store
-            .client(client_id, now)
+        return freshness
+            .read(|from| store.client(client_id, now, from))
             .await
             .map_err(LookupError::Store);
     }

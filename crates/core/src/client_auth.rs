@@ -12,7 +12,7 @@ use crate::cimd::{self, ClientLookup, LookupError, MetadataDocuments};
 use crate::error::Reason;
 use crate::form::Form;
 use crate::secret::ClientSecret;
-use crate::store::{ClientRecord, ClientStore, StoreError};
+use crate::store::{ClientRecord, ClientStore, Freshness, StoreError};
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
@@ -83,12 +83,20 @@ pub async fn authenticate(
     let refused = |reason| AuthError::Refused { reason, used_basic };
     let presented = presented(form, authorization).map_err(refused)?;
     let cimd = verification.lookup.cimd;
-    let record =
-        match cimd::find_client(store, verification.lookup, &presented.client_id, now).await {
-            Ok(record) => record.ok_or(refused(Reason::ClientUnknown))?,
-            Err(LookupError::Refused(reason)) => return Err(refused(reason)),
-            Err(LookupError::Store(e)) => return Err(AuthError::Store(e)),
-        };
+    // The primary's record: a client disabled a moment ago must not authenticate for tokens
+    // because a replica has not yet seen the disable (docs/storage.md, "Read replicas").
+    let found = cimd::find_client(
+        store,
+        verification.lookup,
+        &presented.client_id,
+        now,
+        Freshness::Latest,
+    );
+    let record = match found.await {
+        Ok(record) => record.ok_or(refused(Reason::ClientUnknown))?,
+        Err(LookupError::Refused(reason)) => return Err(refused(reason)),
+        Err(LookupError::Store(e)) => return Err(AuthError::Store(e)),
+    };
     let registered = record.metadata.token_endpoint_auth_method;
     if presented.method != registered {
         return Err(refused(Reason::ClientAuthMethodMismatch));

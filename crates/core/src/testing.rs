@@ -351,9 +351,36 @@ pub struct MemoryStore {
     /// its concurrent KV reads, before its batch).
     #[allow(clippy::type_complexity)]
     pub before_rotation: RefCell<Option<Box<dyn FnOnce(&MemoryStore)>>>,
+    /// A read replica of the clients that lags the primary: `None` while it keeps up, else the
+    /// clients and the disabled ones as it last saw them ([`MemoryStore::lag_replica`]).
+    replica_clients: RefCell<Option<ReplicaClients>>,
+    /// How many client reads went to the replica.
+    pub replica_client_lookups: Cell<u32>,
 }
 
+/// The clients (with their source network and use) and the disabled client ids, as a replica
+/// holds them.
+type ReplicaClients = (
+    BTreeMap<String, (ClientRecord, String, bool)>,
+    BTreeMap<String, UnixTime>,
+);
+
 impl MemoryStore {
+    /// From now on the read replica stops applying writes: it answers client reads as the
+    /// primary would have now, until [`MemoryStore::catch_up_replica`].
+    pub fn lag_replica(&self) {
+        let seen = (
+            self.clients.borrow().clone(),
+            self.disabled.borrow().clone(),
+        );
+        *self.replica_clients.borrow_mut() = Some(seen);
+    }
+
+    /// The read replica applies every write made since [`MemoryStore::lag_replica`].
+    pub fn catch_up_replica(&self) {
+        *self.replica_clients.borrow_mut() = None;
+    }
+
     /// A D1 write: fails while the store is down or D1 is read-only.
     fn d1_write(&self) -> Result<(), StoreError> {
         self.up()?;
@@ -489,16 +516,26 @@ impl ClientStore for MemoryStore {
         &self,
         client_id: &ClientId,
         now: UnixTime,
+        from: ReadFrom,
     ) -> Result<Option<ClientRecord>, StoreError> {
         self.up()?;
         self.client_lookups.set(self.client_lookups.get() + 1);
-        Ok(self
-            .clients
-            .borrow()
-            .get(client_id.as_str())
-            .map(|(c, _, _)| c.clone())
-            .filter(|c| !self.disabled.borrow().contains_key(c.client_id.as_str()))
-            .filter(|c| c.expires_at.is_none_or(|at| now < at)))
+        let find = |clients: &BTreeMap<String, (ClientRecord, String, bool)>,
+                    disabled: &BTreeMap<String, UnixTime>| {
+            clients
+                .get(client_id.as_str())
+                .map(|(c, _, _)| c.clone())
+                .filter(|c| !disabled.contains_key(c.client_id.as_str()))
+                .filter(|c| c.expires_at.is_none_or(|at| now < at))
+        };
+        if from == ReadFrom::Replica {
+            self.replica_client_lookups
+                .set(self.replica_client_lookups.get() + 1);
+            if let Some((clients, disabled)) = &*self.replica_clients.borrow() {
+                return Ok(find(clients, disabled));
+            }
+        }
+        Ok(find(&self.clients.borrow(), &self.disabled.borrow()))
     }
 
     async fn untagged_client_may_exist(

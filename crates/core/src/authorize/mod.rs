@@ -17,7 +17,7 @@ use crate::error::{OAuthError, Reason};
 use crate::form::Form;
 use crate::pkce::CodeChallenge;
 use crate::site::Site;
-use crate::store::{ClientRecord, ClientSource, ClientStore, StoreError};
+use crate::store::{ClientRecord, ClientSource, ClientStore, Freshness, StoreError};
 use crate::time::UnixTime;
 use crate::types::{ClientId, Matching, ResourceUri, Scopes, State};
 
@@ -117,7 +117,11 @@ async fn check_client(
         .map_err(render)?
         .ok_or(render(Reason::ClientIdMissing))?;
     let id = ClientId::parse(id).map_err(|_| render(Reason::ClientUnknown))?;
-    match cimd::find_client(store, lookup, &id, now).await {
+    // A replica's record will do: what a stale one could let through (a client disabled a
+    // moment ago reaching the consent page) ends at the token endpoint, which authenticates the
+    // client on the primary; a client the replica does not know yet is read from the primary
+    // (docs/storage.md, "Read replicas").
+    match cimd::find_client(store, lookup, &id, now, Freshness::MayLag).await {
         Ok(client) => client.ok_or(render(Reason::ClientUnknown)),
         Err(LookupError::Refused(reason)) => Err(render(reason)),
         Err(LookupError::Store(e)) => Err(AuthorizeError::Store(e)),

@@ -16,7 +16,7 @@ use crate::form::Form;
 use crate::jose::signer::Signer;
 use crate::paths;
 use crate::rng::Rng;
-use crate::store::{DeviceCodeRecord, Person, Store, StoreError};
+use crate::store::{DeviceCodeRecord, Freshness, Person, Store, StoreError};
 use crate::time::UnixTime;
 
 use super::user_code::UserCode;
@@ -212,7 +212,10 @@ async fn device_consent<S: Store, K: Signer, R: Rng>(
     code: &UserCode,
     record: &DeviceCodeRecord,
 ) -> Result<DevicePage, StoreError> {
-    let client = cx.store.client(&record.client_id, cx.now).await?;
+    // Only the name is read, for the page: a replica's record will do.
+    let client = Freshness::MayLag
+        .read(|from| cx.store.client(&record.client_id, cx.now, from))
+        .await?;
     // Device clients register themselves (a metadata document client has no device grant),
     // so the page marks the name as not verified.
     let client_name = crate::registration::neutralise_hidden_chars(

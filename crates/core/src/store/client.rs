@@ -5,6 +5,7 @@ use crate::time::UnixTime;
 use crate::types::ClientId;
 
 use super::error::StoreError;
+use super::replica::ReadFrom;
 
 /// At most `max` registrations from one network since `since`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,11 +30,14 @@ pub trait ClientStore {
         event: &crate::model::audit::AuditEvent,
         limit: RegistrationLimit,
     ) -> Result<bool, StoreError>;
-    /// The client, unless unknown, disabled or lapsed at `now`.
+    /// The client, unless unknown, disabled or lapsed at `now`, read `from` the primary or a
+    /// replica that may lag it (a replica's `None` may mean the client is too new for it: callers
+    /// go through [`super::Freshness::read`], which asks the primary then).
     async fn client(
         &self,
         client_id: &ClientId,
         now: UnixTime,
+        from: ReadFrom,
     ) -> Result<Option<ClientRecord>, StoreError>;
     /// Whether a client whose id carries no tag ([`crate::tag::is_tagged`] is false; not a URL)
     /// may exist: one registered before client ids were tagged, or one the operator inserted

@@ -24,6 +24,7 @@ mod login;
 mod oidc_state;
 mod queue;
 mod refresh;
+mod replica;
 mod retention;
 mod session;
 
@@ -40,6 +41,7 @@ pub use login::LoginAttempts;
 pub use oidc_state::OidcStateStore;
 pub use queue::RevocationQueue;
 pub use refresh::{RefreshStore, Rotated, Rotation};
+pub use replica::{Freshness, ReadFrom};
 pub use retention::{Lapsed, Retention};
 pub use session::SessionStore;
 

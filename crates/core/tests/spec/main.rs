@@ -22,6 +22,7 @@ mod migration_mode;
 mod oidc_login;
 mod path_prefix;
 mod policy_change;
+mod read_replicas;
 mod retention;
 mod revocation_queue;
 mod revocation_steps;

@@ -16,7 +16,7 @@ use gatehouse_core::migration::{self, Held, HeldWrite, Migration};
 use gatehouse_core::model::audit::AuditKind;
 use gatehouse_core::model::queue::QueueMessage;
 use gatehouse_core::revocation::{self, Revocation};
-use gatehouse_core::store::ClientStore;
+use gatehouse_core::store::{ClientStore, ReadFrom};
 use gatehouse_core::store::{Denylist, GrantStore, RevocationReason};
 use gatehouse_core::time::Clock as _;
 use gatehouse_core::types::ClientId;
@@ -230,6 +230,7 @@ fn assert_revoked(world: &World, agent: &Agent, refresh: &str, case: &str) {
     let disabled = block_on(world.store.client(
         &ClientId::parse(&agent.client.id).unwrap(),
         world.clock.now(),
+        ReadFrom::Primary,
     ))
     .unwrap()
     .is_none();
