@@ -1,12 +1,11 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707 §2.2).
 //!
 //! Everything the code is bound to (client, app, redirect URI, PKCE verifier) is compared
-//! before the code is spent, in the store's one atomic step (the same transaction that records
-//! the issuance, [`exchange`]). A request that does not match is
-//! refused, audited and changes nothing: merely seeing a code (a log line, a `Referer`, a
-//! browser history) must not let anyone burn it, or revoke the grant of the client it was
-//! issued to (RFC 9700 §4.5 counts on PKCE for exactly this; a check after the spend would
-//! undo it).
+//! before the code is spent, in the store's one atomic step (the transaction that also records
+//! the issuance, [`exchange`]). A request that does not match is refused, audited and changes
+//! nothing: merely seeing a code (a log line, a `Referer`, a browser history) must not let
+//! anyone burn it, or revoke the grant of the client it was issued to (RFC 9700 §4.5 counts on
+//! PKCE for exactly this; a check after the spend would undo it).
 
 use super::live;
 use crate::client_auth::AuthenticatedClient;
@@ -38,10 +37,10 @@ use crate::time::UnixTime;
 /// verifier's syntax, the `resource` parameter (RFC 8707 §2.2: the code's resource is the app
 /// served here, which the binding compares).
 ///
-/// Codes issued before codes named their grant (a code lives a minute, so
-/// they are met only across a deploy) are exchanged as before, in two round trips ([`exchange_unnamed`]):
-/// refusing them would fail the logins in flight at every deploy, and for as long as a gradual
-/// deployment runs the previous build next to this one.
+/// Codes issued before codes named their grant (a code lives a minute, so they are met only
+/// across a deploy) are exchanged as before, in two round trips ([`exchange_unnamed`]): refusing
+/// them would fail the logins in flight at every deploy, and for as long as a gradual deployment
+/// runs the previous build next to this one.
 ///
 /// An exchange racing a revocation of its grant never leaves a live token, by the argument of
 /// [`super::refresh_token::rotate`]: the revocation writes the deny entry first, then revokes
@@ -53,10 +52,11 @@ use crate::time::UnixTime;
 ///
 /// A refusal after the batch recorded the issuance leaves its `token_issued` audit event (the
 /// access token it names is never signed) and a refresh token nobody received, followed by the
-/// grant's revocation, which rotates that token: only a deny entry seen concurrently, or the
-/// app's policy no longer admitting the person, refuse such an exchange, and both revoke the
-/// grant. The policy needs the person, which the batch reads; a person the policy stopped
-/// admitting within the code's minute costs the grant it just got.
+/// grant's revocation, which retires that token. Three things refuse such an exchange, and each
+/// revokes the grant: a deny entry read alongside (the refusal runs the revocation), a held
+/// revocation (the drain applies it), and the app's policy no longer admitting the person
+/// ([`live::enforce_policy`], which revoked the grant before this change too). The policy is
+/// checked after the batch because it needs the person, whom the batch reads with the grant.
 pub async fn exchange<S: Store, K: Signer, R: Rng>(
     cx: &Context<'_, S, K, R>,
     client: &AuthenticatedClient,
