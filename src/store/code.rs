@@ -1,4 +1,5 @@
-//! The core's `CodeStore` on D1 (`authorization_codes`): consuming a code is one statement.
+//! The core's `CodeStore` on D1 (`authorization_codes`): consuming a code is one statement, and
+//! an exchange (the consumption with the issuance it allows) is one batch.
 
 use gatehouse_core::grant_id::GrantId;
 use gatehouse_core::secret::SecretHash;
@@ -9,7 +10,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::grant::grant_record;
-use super::{WorkerStore, corrupt, first_row, hash, scopes, secs, text, time};
+use super::{WorkerStore, changes, corrupt, first_row, hash, scopes, secs, text, time};
 
 #[derive(Deserialize)]
 struct CodeRow {
@@ -96,6 +97,135 @@ impl CodeStore for WorkerStore<'_> {
         } else {
             Consumed::Replayed(code.grant_id)
         })
+    }
+
+    async fn exchange_code(&self, exchange: &Exchange<'_>) -> Result<Exchanged, StoreError> {
+        // Parameters shared by the batch's statements (D1 wants as many bound as the highest
+        // number a statement names): ?1 the code, ?2 the grant it names, ?3 now, ?4 the client,
+        // ?5 the app, ?6 the redirect URI (NULL equals nothing, as `CodeBinding` wants), ?7 the
+        // S256 challenge of the verifier.
+        // THIS_REQUEST: the code is unused, of the grant, and matches the request.
+        macro_rules! this_request {
+            () => {
+                "c.code_hash = ?1 AND c.grant_id = ?2 AND c.used_at IS NULL AND c.client_id = ?4 \
+                 AND c.resource = ?5 AND c.redirect_uri = ?6 AND c.code_challenge = ?7"
+            };
+        }
+        // ISSUABLE: the code is this request's and unexpired, and its grant is live, the
+        // client's and the app's. Evaluated before the compare-and-swap, on the same state.
+        macro_rules! issuable {
+            () => {
+                concat!(
+                    "EXISTS (SELECT 1 FROM authorization_codes c JOIN grants g ON g.grant_id = c.grant_id \
+                     WHERE ",
+                    this_request!(),
+                    " AND c.expires_at > ?3 AND g.revoked_at IS NULL AND g.client_id = ?4 AND g.app = ?5)"
+                )
+            };
+        }
+        let binding = exchange.binding;
+        let args = [
+            hash(exchange.code_hash),
+            text(exchange.grant_id.as_str()),
+            time(exchange.now),
+            text(binding.client_id.as_str()),
+            text(binding.resource),
+            binding.redirect_uri.map_or(JsValue::NULL, text),
+            text(binding.code_challenge),
+        ];
+        let event = exchange.event;
+        let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
+        let mut statements = Vec::with_capacity(6);
+        // 1. The issuance: the first refresh token, the grant's last use, the audit event.
+        if let Some(token) = exchange.refresh {
+            statements.push(
+                self.statement(
+                    concat!(
+                        "INSERT INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) \
+                     SELECT ?8, ?2, ?3, ?9 WHERE ",
+                        issuable!()
+                    ),
+                    &[
+                        args.as_slice(),
+                        &[hash(&token.token_hash), time(token.expires_at)],
+                    ]
+                    .concat(),
+                )?,
+            );
+        }
+        statements.push(self.statement(
+            concat!(
+                "UPDATE grants SET last_used_at = ?3 WHERE grant_id = ?2 AND ",
+                issuable!()
+            ),
+            &args,
+        )?);
+        let audit = statements.len();
+        statements.push(
+            self.statement(
+                concat!(
+                    audit_insert!(),
+                    " SELECT ?3, ?8, g.subject, g.client_id, g.app, g.grant_id, ?9, \
+                 json_set(?10, '$.scope', c.scope) \
+                 FROM authorization_codes c JOIN grants g ON g.grant_id = c.grant_id \
+                 WHERE c.code_hash = ?1 AND ",
+                    issuable!()
+                ),
+                &[
+                    args.as_slice(),
+                    &[
+                        text(event.kind.as_str()),
+                        optional(&event.source),
+                        text(&event.detail.to_string()),
+                    ],
+                ]
+                .concat(),
+            )?,
+        );
+        // 2. The compare-and-swap: of any number of racing callers, exactly one changes the row.
+        let consume = statements.len();
+        statements.push(self.statement(
+            concat!(
+                "UPDATE authorization_codes AS c SET used_at = ?3 WHERE ",
+                this_request!()
+            ),
+            &args,
+        )?);
+        // 3. As the transaction left them: the code, and its own grant.
+        let read_grant = statements.len();
+        statements.push(self.statement(
+            concat!(
+                select_grant!(),
+                " WHERE g.grant_id = (SELECT grant_id FROM authorization_codes WHERE code_hash = ?1)"
+            ),
+            &[hash(exchange.code_hash)],
+        )?);
+        let read_code = statements.len();
+        statements.push(self.statement(
+            "SELECT grant_id, client_id, redirect_uri, code_challenge, resource, scope, expires_at \
+             FROM authorization_codes WHERE code_hash = ?1",
+            &[hash(exchange.code_hash)],
+        )?);
+        let results = self.batch(statements).await?;
+        let issued = changes(results.get(audit)) == 1;
+        let fresh = changes(results.get(consume)) == 1;
+        let grant = first_row(&results, read_grant)?
+            .map(grant_record)
+            .transpose()?;
+        let consumed = match first_row::<CodeRow>(&results, read_code)? {
+            None => Consumed::Unknown,
+            Some(row) => {
+                let code = code_record(exchange.code_hash, row)?;
+                if fresh {
+                    Consumed::Fresh(code, grant)
+                } else if binding.mismatch(&code).is_some() || &code.grant_id != exchange.grant_id {
+                    Consumed::Refused(code, grant)
+                } else {
+                    Consumed::Replayed(code.grant_id)
+                }
+            }
+        };
+        Ok(Exchanged { consumed, issued })
     }
 }
 

@@ -20,11 +20,17 @@
 //!   whose refresh token ends goes through authorization again. Only hashes of them are stored,
 //!   so no list of them can be kept.
 //!
+//! Authorization codes and refresh tokens name their grant: their tagged body is
+//! `<grant id>.<random part>` ([`named_body`], [`grant_named_by`]), so that a token request
+//! knows the grant before storage answers, and reads the grant's KV entries alongside its one D1
+//! batch. The tag covers the id: only gatehouse names a grant this way.
+//!
 //! A new `GATEHOUSE_SECRET` makes every tagged value forged: registered clients, codes and
 //! refresh tokens end with it, as sessions do, unless the old secret is kept as
 //! `GATEHOUSE_SECRET_PREVIOUS`: then values tagged under either are accepted, and new ones are
 //! tagged under the new secret ([`crate::server_secret::ServerSecret`]).
 
+use crate::grant_id::GrantId;
 use crate::rng::Rng;
 use crate::secret::{AuthorizationCode, DeviceCode, RefreshToken};
 use crate::server_secret::ServerSecret;
@@ -60,8 +66,20 @@ impl IdentifierKeys {
         }
     }
 
-    /// A new authorization code (RFC 6749 §4.1.2), tagged.
-    pub fn issue_code(&self, rng: &(impl Rng + ?Sized)) -> AuthorizationCode {
+    /// A new authorization code (RFC 6749 §4.1.2) of `grant_id`: 256 random bits after the
+    /// grant's id, tagged.
+    pub fn issue_code(&self, grant_id: &GrantId, rng: &(impl Rng + ?Sized)) -> AuthorizationCode {
+        let random = AuthorizationCode::issue(rng);
+        AuthorizationCode::from_presented(
+            self.codes
+                .seal(&named_body(grant_id, random.expose_secret())),
+        )
+    }
+
+    /// An authorization code in the format issued before codes named their grant (random part
+    /// only, tagged). Nothing issues it any more; tests make one to show such codes still work.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn issue_unnamed_code(&self, rng: &(impl Rng + ?Sized)) -> AuthorizationCode {
         AuthorizationCode::issue_tagged(&self.codes, rng)
     }
 
@@ -110,6 +128,23 @@ impl IdentifierKeys {
     }
 }
 
+/// Between the grant id and the random part of a tagged body. Not in the base64url alphabet of
+/// the random part, nor in a grant id; the tag splits at the last one.
+const GRANT_SEPARATOR: char = '.';
+
+/// `{grant id}.{random part}`: the body of a code or refresh token that names its grant.
+pub(crate) fn named_body(grant_id: &GrantId, random: &str) -> String {
+    format!("{}{GRANT_SEPARATOR}{random}", grant_id.as_str())
+}
+
+/// The grant a tagged code or refresh token (already opened: its tag is gatehouse's) names;
+/// `None` for one issued before they named their grant (its body is the random part alone).
+pub(crate) fn grant_named_by(opened: &str) -> Option<GrantId> {
+    let (body, _tag) = opened.rsplit_once('.')?;
+    let (grant_id, _random) = body.split_once(GRANT_SEPARATOR)?;
+    Some(GrantId::from_stored(grant_id.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,7 +158,8 @@ mod tests {
     fn issued_codes_and_refresh_tokens_open_and_only_as_their_own_kind() {
         let keys = keys("one-secret-one-secret-one-secret!!");
         let rng = SeqRng::default();
-        let code = keys.issue_code(&rng);
+        let grant = GrantId::from_stored("g_0123".into());
+        let code = keys.issue_code(&grant, &rng);
         let refresh = keys.issue_refresh_token(&rng);
         assert!(keys.code(code.expose_secret()).is_some());
         assert!(keys.refresh_token(refresh.expose_secret()).is_some());
@@ -133,8 +169,12 @@ mod tests {
         assert!(keys.device_code(device.expose_secret()).is_some());
         assert!(keys.device_code(code.expose_secret()).is_none());
         assert!(keys.code(device.expose_secret()).is_none());
-        // 256 random bits, a dot, a 128-bit tag.
-        assert_eq!(code.expose_secret().len(), 43 + 1 + 22);
+        // The grant id, a dot, 256 random bits, a dot, a 128-bit tag.
+        assert_eq!(code.expose_secret().len(), 6 + 1 + 43 + 1 + 22);
+        assert_eq!(grant_named_by(code.expose_secret()), Some(grant));
+        let unnamed = keys.issue_unnamed_code(&rng);
+        assert!(keys.code(unnamed.expose_secret()).is_some());
+        assert_eq!(grant_named_by(unnamed.expose_secret()), None);
     }
 
     #[test]
@@ -162,7 +202,7 @@ mod tests {
         let after = keys(new_secret);
         let rng = SeqRng::default();
         let old = (
-            before.issue_code(&rng),
+            before.issue_code(&GrantId::from_stored("g_0123".into()), &rng),
             before.issue_refresh_token(&rng),
             before.issue_device_code(&rng),
         );

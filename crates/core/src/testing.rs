@@ -356,6 +356,11 @@ pub struct MemoryStore {
     replica_clients: RefCell<Option<ReplicaClients>>,
     /// How many client reads went to the replica.
     pub replica_client_lookups: Cell<u32>,
+    /// Runs once, inside the next [`CodeStore::exchange_code`], before its transaction: what
+    /// another request's writes landing while a code exchange is in flight look like (after
+    /// its concurrent KV reads, before its batch).
+    #[allow(clippy::type_complexity)]
+    pub before_exchange: RefCell<Option<Box<dyn FnOnce(&MemoryStore)>>>,
 }
 
 /// The clients (with their source network and use) and the disabled client ids, as a replica
@@ -1177,6 +1182,69 @@ impl CodeStore for MemoryStore {
             Some(()) => Consumed::Fresh(code, grant),
             None => Consumed::Refused(code, grant),
         })
+    }
+
+    async fn exchange_code(&self, exchange: &Exchange<'_>) -> Result<Exchanged, StoreError> {
+        let hook = self.before_exchange.borrow_mut().take();
+        if let Some(hook) = hook {
+            hook(self);
+        }
+        self.d1_write()?;
+        self.secret_lookups.set(self.secret_lookups.get() + 1);
+        let now = exchange.now;
+        let binding = exchange.binding;
+        let code_key = key(exchange.code_hash);
+        let stored = self.codes.borrow().get(&code_key).cloned();
+        let grant = self
+            .grants
+            .borrow()
+            .get(exchange.grant_id.as_str())
+            .cloned();
+        // What the code allows this request, as the transaction starts.
+        let this_request = stored.as_ref().filter(|(code, used)| {
+            !used && &code.grant_id == exchange.grant_id && binding.mismatch(code).is_none()
+        });
+        // 1. The issuance, if the code is this request's, unexpired, and the grant live, the
+        // client's and this app's.
+        let issuable = this_request.filter(|(code, _)| now < code.expires_at);
+        let live_grant = grant.as_ref().filter(|g| {
+            g.revoked_at.is_none() && &g.client_id == binding.client_id && g.app == binding.resource
+        });
+        let issued = match (issuable, live_grant) {
+            (Some((code, _)), Some(grant)) => {
+                if let Some(token) = exchange.refresh {
+                    self.insert_refresh(token)?;
+                }
+                self.grants_used
+                    .borrow_mut()
+                    .insert(grant.grant_id.as_str().to_owned(), now);
+                self.audit
+                    .borrow_mut()
+                    .push((now, exchange.issued_event(code, grant)));
+                true
+            }
+            _ => false,
+        };
+        // 2. The compare-and-swap.
+        let fresh = this_request.is_some();
+        if fresh && let Some((_, used)) = self.codes.borrow_mut().get_mut(&code_key) {
+            *used = true;
+        }
+        // 3. As the transaction left them, with the code's own grant.
+        let grant = stored
+            .as_ref()
+            .and_then(|(code, _)| self.grants.borrow().get(code.grant_id.as_str()).cloned());
+        let consumed = match stored {
+            None => Consumed::Unknown,
+            Some((code, _)) if fresh => Consumed::Fresh(code, grant),
+            Some((code, _))
+                if binding.mismatch(&code).is_some() || &code.grant_id != exchange.grant_id =>
+            {
+                Consumed::Refused(code, grant)
+            }
+            Some((code, _)) => Consumed::Replayed(code.grant_id),
+        };
+        Ok(Exchanged { consumed, issued })
     }
 }
 

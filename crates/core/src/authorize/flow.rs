@@ -128,7 +128,6 @@ async fn complete<S: Store, K, R: Rng>(
     request: AuthorizationRequest,
     person: &Person,
 ) -> Result<String, AuthorizeError> {
-    let code = cx.identifiers.issue_code(cx.rng);
     let stored = async {
         let grant = consent::create_grant(
             cx,
@@ -139,6 +138,9 @@ async fn complete<S: Store, K, R: Rng>(
             request.redirect.as_str(),
         )
         .await?;
+        // The code names its grant, so that its exchange reads the grant's KV entries alongside
+        // its one D1 batch (`crate::grants::authorization_code`).
+        let code = cx.identifiers.issue_code(&grant.grant_id, cx.rng);
         let record = CodeRecord {
             code_hash: code.hash(),
             grant_id: grant.grant_id,
@@ -149,9 +151,9 @@ async fn complete<S: Store, K, R: Rng>(
             scopes: request.scopes.clone(),
             expires_at: cx.now.plus(CODE_TTL_SECS),
         };
-        cx.store.insert_code(&record, cx.now).await
+        cx.store.insert_code(&record, cx.now).await.map(|()| code)
     };
-    stored.await.map_err(AuthorizeError::Store)?;
+    let code = stored.await.map_err(AuthorizeError::Store)?;
     Ok(request.redirect.with_code(
         code.expose_secret(),
         request.state.as_ref(),

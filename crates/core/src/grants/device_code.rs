@@ -74,7 +74,7 @@ pub async fn redeem<S: Store, K: Signer, R: Rng>(
                 .ok_or(Reason::DeviceCodeRedeemed)?;
             let grant = live::live_grant(cx, &grant_id).await?;
             live::enforce_policy(cx, &grant).await?;
-            let refresh = super::FirstRefreshToken::issue(cx, client, &grant, now);
+            let refresh = super::FirstRefreshToken::issue(cx, client, &grant.grant_id, now);
             Ok(super::respond(
                 cx,
                 AuditKind::TokenIssued,

@@ -13,6 +13,7 @@ use crate::client_auth::AuthenticatedClient;
 use crate::context::Context;
 use crate::error::Reason;
 use crate::form::Form;
+use crate::grant_id::GrantId;
 use crate::jose::signer::Signer;
 use crate::model::audit::AuditKind;
 use crate::registration::GrantType;
@@ -70,21 +71,34 @@ impl FirstRefreshToken {
     pub(crate) fn issue<S, K, R: Rng>(
         cx: &Context<'_, S, K, R>,
         client: &AuthenticatedClient,
-        grant: &GrantRecord,
+        grant_id: &GrantId,
         now: UnixTime,
     ) -> Self {
         if !client.record().metadata.allows(GrantType::RefreshToken) {
             return Self(None);
         }
-        let token = refresh_token::issue(cx, &grant.grant_id);
+        let token = refresh_token::issue(cx, grant_id);
         let record = RefreshRecord {
             token_hash: token.hash(),
-            grant_id: grant.grant_id.clone(),
+            grant_id: grant_id.clone(),
             expires_at: now.plus(cx.site.app.refresh_token_ttl_secs),
             rotated_at: None,
             successor_hash: None,
         };
         Self(Some((token, record)))
+    }
+
+    /// The record to store, if there is a token.
+    pub(crate) fn record(&self) -> Option<&RefreshRecord> {
+        self.0.as_ref().map(|(_, record)| record)
+    }
+
+    /// The token to send, once storage has stored it ([`Self::record`]).
+    pub(crate) fn stored(&self) -> Refresh<'_> {
+        match &self.0 {
+            Some((token, _)) => Refresh::sent(token),
+            None => Refresh::NONE,
+        }
     }
 
     /// The token to send and its insert.

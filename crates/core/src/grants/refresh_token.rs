@@ -26,6 +26,7 @@ use crate::failure::Failure;
 use crate::form::Form;
 use crate::grant_id::GrantId;
 use crate::grants::{Refresh, TokenResponse};
+use crate::identifiers;
 use crate::jose::signer::Signer;
 use crate::model::audit::AuditKind;
 use crate::registration::GrantType;
@@ -250,19 +251,12 @@ pub(crate) fn issue<S, K, R: Rng>(cx: &Context<'_, S, K, R>, grant_id: &GrantId)
 /// `{grant id}.{random part}`, tagged.
 fn named<S, K, R>(cx: &Context<'_, S, K, R>, grant_id: &GrantId, random: &str) -> RefreshToken {
     cx.identifiers
-        .seal_refresh_token(&format!("{}{GRANT_SEPARATOR}{random}", grant_id.as_str()))
+        .seal_refresh_token(&identifiers::named_body(grant_id, random))
 }
 
-/// Between the grant id and the random part of a refresh token's body. Not in the base64url
-/// alphabet of the random part; the tag splits at the last one.
-const GRANT_SEPARATOR: char = '.';
-
-/// The grant a tagged refresh token names; `None` for one issued before tokens named their
-/// grant (its body is the random part alone). The tag covers the id: it is gatehouse's own.
+/// The grant a tagged refresh token names ([`identifiers::grant_named_by`]).
 fn grant_named_by(token: &RefreshToken) -> Option<GrantId> {
-    let (body, _tag) = token.expose_secret().rsplit_once('.')?;
-    let (grant_id, _random) = body.split_once(GRANT_SEPARATOR)?;
-    Some(GrantId::from_stored(grant_id.to_owned()))
+    identifiers::grant_named_by(token.expose_secret())
 }
 
 /// RFC 6749 §6: the scope asked for "MUST NOT include any scope not originally granted"; it may
@@ -302,11 +296,7 @@ fn previous_successor_of<S, K, R>(
 ) -> Option<RefreshToken> {
     let key = cx.secret.derive_previous(SUCCESSOR_KEY_LABEL)?;
     let mac = hmac_sha256(&key, &[presented.expose_secret().as_bytes()]);
-    let body = format!(
-        "{}{GRANT_SEPARATOR}{}",
-        grant_id.as_str(),
-        URL_SAFE_NO_PAD.encode(mac)
-    );
+    let body = identifiers::named_body(grant_id, &URL_SAFE_NO_PAD.encode(mac));
     cx.identifiers.seal_refresh_token_previous(&body)
 }
 

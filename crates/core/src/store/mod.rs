@@ -30,7 +30,7 @@ mod session;
 
 pub use audit::AuditLog;
 pub use client::{ClientStore, RegistrationLimit};
-pub use code::CodeStore;
+pub use code::{CodeStore, Exchange, Exchanged};
 pub use consent::ConsentStore;
 pub use denylist::{Denylist, KV_MIN_TTL_SECS};
 pub use device::DeviceStore;

@@ -529,3 +529,269 @@ fn registration_login_consent_issuance_refresh_and_revocation_are_audited() {
     );
     assert_eq!(audit[5].1.detail["reason"], "client_request");
 }
+
+/// A code names its grant, so the exchange's KV reads (a held revocation, the deny entry) go
+/// out with its one storage batch, and another request's writes can land between them: these
+/// tests put a racing exchange or each step of a revocation there
+/// (`MemoryStore::before_exchange`) and check what `grants::authorization_code::exchange`
+/// argues: tokens once, and no live refresh token outliving a revocation.
+mod in_one_round_trip {
+    use gatehouse_core::grant_id::GrantId;
+    use gatehouse_core::model::audit::{AuditEvent, AuditKind};
+    use gatehouse_core::revocation::{self, Revocation};
+    use gatehouse_core::secret::AuthorizationCode;
+    use gatehouse_core::store::{
+        CodeBinding, CodeStore, Denylist, Exchange, GrantStore, RefreshRecord, RevocationReason,
+    };
+    use gatehouse_core::testing::MemoryStore;
+    use gatehouse_core::time::UnixTime;
+    use gatehouse_core::types::ClientId;
+
+    use super::*;
+
+    /// Runs a `MemoryStore` future, which never waits, inside the exchange's own executor.
+    fn at_once<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("MemoryStore never waits"),
+        }
+    }
+
+    /// The grant a code names: its body is `<grant id>.<random>`, then the tag.
+    fn grant_named_by(code: &str) -> GrantId {
+        GrantId::from_stored(code.split('.').next().unwrap().to_owned())
+    }
+
+    fn revocation(store: &MemoryStore, grant: &GrantId) -> Revocation {
+        let record = at_once(store.grant(grant)).unwrap().unwrap();
+        Revocation::of(&record, RevocationReason::PersonRequest, UnixTime(0), None)
+    }
+
+    fn issued(world: &World) -> usize {
+        world
+            .store
+            .audit
+            .borrow()
+            .iter()
+            .filter(|(_, e)| e.kind == AuditKind::TokenIssued)
+            .count()
+    }
+
+    #[test]
+    fn a_code_names_its_grant_and_its_tokens_are_issued_under_it() {
+        let world = World::new();
+        let client = world.public_client();
+        let code = world.code(&client);
+        let tokens = world.exchange(&client, &code).unwrap();
+        assert_eq!(grant_of(&tokens.access_token), grant_named_by(&code));
+        // The issuance names the person and the code's scopes.
+        let audit = world.store.audit.borrow();
+        let (_, event) = audit
+            .iter()
+            .rev()
+            .find(|(_, e)| e.kind == AuditKind::TokenIssued)
+            .unwrap();
+        assert_eq!(event.subject.as_deref(), Some("local:alice@example.com"));
+        assert_eq!(event.detail["scope"], claims(&tokens.access_token)["scope"]);
+        assert_eq!(event.detail["jti"], claims(&tokens.access_token)["jti"]);
+    }
+
+    #[test]
+    fn two_exchanges_of_one_code_at_once_issue_once_and_the_loser_revokes_the_grant() {
+        let world = World::new();
+        let client = world.public_client();
+        let code = world.code(&client);
+        let grant = grant_named_by(&code);
+        let before = issued(&world);
+        // The other exchange's batch lands after this one read KV, before its batch.
+        let (other_code, other_grant, client_id) = (
+            AuthorizationCode::from_presented(code.clone()).hash(),
+            grant.clone(),
+            ClientId::parse(&client.id).unwrap(),
+        );
+        *world.store.before_exchange.borrow_mut() = Some(Box::new(move |store| {
+            let binding = CodeBinding {
+                client_id: &client_id,
+                resource: ISSUER,
+                redirect_uri: Some(REDIRECT),
+                code_challenge: CHALLENGE,
+            };
+            let refresh = RefreshRecord {
+                token_hash: AuthorizationCode::from_presented("other's refresh").hash(),
+                grant_id: other_grant.clone(),
+                expires_at: UnixTime(u64::MAX / 2),
+                rotated_at: None,
+                successor_hash: None,
+            };
+            let event = AuditEvent {
+                kind: AuditKind::TokenIssued,
+                subject: None,
+                client_id: Some(client_id.as_str().to_owned()),
+                app: Some(ISSUER.to_owned()),
+                grant_id: Some(other_grant.as_str().to_owned()),
+                source: None,
+                detail: serde_json::json!({ "jti": "other" }),
+            };
+            let exchange = Exchange {
+                code_hash: &other_code,
+                grant_id: &other_grant,
+                binding: &binding,
+                refresh: Some(&refresh),
+                event: &event,
+                now: UnixTime(1_700_000_000),
+            };
+            let other = at_once(store.exchange_code(&exchange)).unwrap();
+            assert!(other.issued, "the other exchange won");
+        }));
+        let refused = error_of(world.exchange(&client, &code));
+        assert_eq!(
+            (refused.code, refused.reason),
+            (ErrorCode::InvalidGrant, Reason::CodeReplayed)
+        );
+        assert_eq!(issued(&world), before + 1, "one issuance: the winner's");
+        // RFC 6749 §4.1.2: the replay revokes what the winner received.
+        let record = block_on(world.store.grant(&grant)).unwrap().unwrap();
+        assert_eq!(record.revoked_reason, Some(RevocationReason::CodeReplayed));
+        assert_eq!(world.store.live_refresh_tokens(&grant), 0);
+    }
+
+    #[test]
+    fn a_revocation_that_lands_before_the_batch_leaves_nothing_stored_or_recorded() {
+        let world = World::new();
+        let client = world.public_client();
+        let code = world.code(&client);
+        let grant = grant_named_by(&code);
+        let before = issued(&world);
+        let id = grant.clone();
+        *world.store.before_exchange.borrow_mut() = Some(Box::new(move |store| {
+            let revocation = revocation(store, &id);
+            at_once(revocation::revoke(store, &revocation, UnixTime(0), false)).unwrap();
+        }));
+        let refused = error_of(world.exchange(&client, &code));
+        assert_eq!(
+            (refused.code, refused.reason),
+            (ErrorCode::InvalidGrant, Reason::GrantRevoked)
+        );
+        assert_eq!(world.store.live_refresh_tokens(&grant), 0);
+        assert_eq!(issued(&world), before, "no issuance recorded");
+    }
+
+    #[test]
+    fn a_deny_entry_written_after_the_kv_read_orders_the_exchange_first_and_step_2_ends_its_token()
+    {
+        let world = World::new();
+        let client = world.public_client();
+        let code = world.code(&client);
+        let grant = grant_named_by(&code);
+        let id = grant.clone();
+        // Step 1 of a revocation lands after this exchange read KV; the revoking request is
+        // still on its way to step 2.
+        *world.store.before_exchange.borrow_mut() = Some(Box::new(move |store| {
+            let revocation = revocation(store, &id);
+            let until = revocation::deny_until(revocation.at, UnixTime(0));
+            at_once(store.deny_grant(&id, revocation.reason, until, UnixTime(0))).unwrap();
+        }));
+        let answered = world.exchange(&client, &code).unwrap();
+        assert_eq!(world.store.live_refresh_tokens(&grant), 1);
+        // The revocation goes on (or its Queue consumer runs it): the token dies with the grant.
+        let revocation = revocation(&world.store, &grant);
+        block_on(revocation::apply(&world.store, &revocation, UnixTime(0))).unwrap();
+        assert_eq!(world.store.live_refresh_tokens(&grant), 0);
+        let after = error_of(world.refresh(&client, answered.refresh_token.as_deref().unwrap()));
+        assert_eq!(after.code, ErrorCode::InvalidGrant);
+    }
+
+    #[test]
+    fn a_deny_entry_seen_with_the_batch_sends_no_token_and_finishes_the_revocation() {
+        let world = World::new();
+        let client = world.public_client();
+        let code = world.code(&client);
+        let grant = grant_named_by(&code);
+        // A revocation that crashed after step 1: KV denies the grant, D1 does not know.
+        let revocation = revocation(&world.store, &grant);
+        let until = revocation::deny_until(revocation.at, UnixTime(0));
+        block_on(
+            world
+                .store
+                .deny_grant(&grant, revocation.reason, until, UnixTime(0)),
+        )
+        .unwrap();
+        let refused = error_of(world.exchange(&client, &code));
+        assert_eq!(refused.reason, Reason::GrantRevoked);
+        // The batch stored a refresh token nobody received; the refusal ran the revocation
+        // again, which ended it.
+        assert_eq!(world.store.live_refresh_tokens(&grant), 0);
+        let record = block_on(world.store.grant(&grant)).unwrap().unwrap();
+        assert!(record.revoked_at.is_some() && record.revocation_settled_at.is_some());
+    }
+
+    #[test]
+    fn the_policy_is_checked_again_at_the_exchange_and_the_stored_refresh_token_dies_with_the_grant()
+     {
+        let mut world = World::new();
+        let client = world.public_client();
+        let code = world.code(&client);
+        let grant = grant_named_by(&code);
+        world.config.apps[0]
+            .policy
+            .deny_emails
+            .push("alice@example.com".into());
+        let error = error_of(world.exchange(&client, &code));
+        assert_eq!(
+            (error.code, error.reason),
+            (ErrorCode::InvalidGrant, Reason::PolicyNoLongerAdmits)
+        );
+        assert_eq!(world.store.live_refresh_tokens(&grant), 0);
+        let record = block_on(world.store.grant(&grant)).unwrap().unwrap();
+        assert_eq!(record.revoked_reason, Some(RevocationReason::PolicyChanged));
+    }
+
+    #[test]
+    fn a_resource_the_grant_does_not_cover_is_refused_and_leaves_the_code_unspent() {
+        let world = World::new();
+        let client = world.public_client();
+        let code = world.code(&client);
+        let refused = error_of(world.token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+                ("resource", "https://files.test"),
+            ],
+        ));
+        assert_eq!(refused.reason, Reason::ResourceUnknown);
+        assert!(world.exchange(&client, &code).is_ok());
+    }
+
+    #[test]
+    fn a_code_of_the_earlier_format_is_still_exchanged_once() {
+        use gatehouse_core::store::CodeRecord;
+        let world = World::new();
+        let client = world.public_client();
+        let named = world.code(&client);
+        let grant = grant_named_by(&named);
+        // The build before codes named their grant issued the random part alone, tagged.
+        let unnamed = world.config.identifiers.issue_unnamed_code(&world.rng);
+        let record = CodeRecord {
+            code_hash: unnamed.hash(),
+            grant_id: grant.clone(),
+            client_id: ClientId::parse(&client.id).unwrap(),
+            redirect_uri: REDIRECT.into(),
+            code_challenge: CHALLENGE.into(),
+            resource: ISSUER.into(),
+            scopes: gatehouse_core::types::Scopes::parse("read").unwrap(),
+            expires_at: world.server().now.plus(60),
+        };
+        block_on(world.store.insert_code(&record, world.server().now)).unwrap();
+        let tokens = world.exchange(&client, unnamed.expose_secret()).unwrap();
+        assert_eq!(grant_of(&tokens.access_token), grant);
+        assert_eq!(world.store.live_refresh_tokens(&grant), 1);
+        let replay = error_of(world.exchange(&client, unnamed.expose_secret()));
+        assert_eq!(replay.reason, Reason::CodeReplayed);
+        assert_eq!(world.store.live_refresh_tokens(&grant), 0);
+    }
+}
