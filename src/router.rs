@@ -13,7 +13,7 @@ use gatehouse_core::server::Server;
 use gatehouse_core::site::Site;
 use gatehouse_core::time::Clock;
 use worker::worker_sys::web_sys;
-use worker::{Env, Method, Result};
+use worker::{Context, Env, Method, Result};
 
 use crate::bindings::Bindings;
 use crate::keys::WebCryptoSigner;
@@ -27,7 +27,7 @@ use crate::{admin, device, env, gate, health, http, oauth, oidc};
 
 /// The response to `req`: gatehouse's own, or the app's as its origin sent it (handed back as the
 /// runtime's `Response`, untouched, see `proxy::forward`).
-pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
+pub async fn route(req: Incoming, env: &Env, ctx: &Context) -> Result<web_sys::Response> {
     let started = worker::Date::now().as_millis() as f64;
     let href = req.url();
     let Some(url) = RequestUrl::split(&href) else {
@@ -106,7 +106,7 @@ pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
     let response = if healthz {
         write(health::respond(&server, env, &req).await)
     } else {
-        dispatch(&server, env, req, &url, &upstream, method, &local).await
+        dispatch(&server, env, ctx, req, &url, &upstream, method, &local).await
     };
     log_decision(&server, &local, started, &response);
     response
@@ -143,6 +143,7 @@ fn log_decision<S, K, R>(
 async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
     server: &Server<'_, S, K, PlatformRng>,
     env: &Env,
+    ctx: &Context,
     mut req: Incoming,
     url: &RequestUrl<'_>,
     upstream: &WorkerUpstream<'_>,
@@ -234,7 +235,7 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
         (Some(Method::Post), paths::AGENTS_REVOKE) => oauth::revoke_agent(server, &mut req).await,
         (Some(Method::Post), paths::CONSENT) => oauth::consent(server, &mut req, upstream).await,
         (Some(Method::Post), paths::TOKEN) => oauth::token(server, &mut req).await,
-        (Some(Method::Post), paths::REVOKE) => oauth::revoke(server, &mut req).await,
+        (Some(Method::Post), paths::REVOKE) => oauth::revoke(server, &mut req, env, ctx).await,
         (Some(Method::Post), paths::INTROSPECT) => oauth::introspect(server, &mut req).await,
         (Some(Method::Post), paths::DEVICE_AUTHORIZATION) => {
             device::authorization(server, &mut req).await

@@ -259,7 +259,7 @@ const GRANT_SEPARATOR: char = '.';
 
 /// The grant a tagged refresh token names; `None` for one issued before tokens named their
 /// grant (its body is the random part alone). The tag covers the id: it is gatehouse's own.
-fn grant_named_by(token: &RefreshToken) -> Option<GrantId> {
+pub(crate) fn grant_named_by(token: &RefreshToken) -> Option<GrantId> {
     let (body, _tag) = token.expose_secret().rsplit_once('.')?;
     let (grant_id, _random) = body.split_once(GRANT_SEPARATOR)?;
     Some(GrantId::from_stored(grant_id.to_owned()))
