@@ -87,11 +87,15 @@ pub async fn apply_dead_letter(message: &QueueMessage, env: &Env) -> Result<()> 
 
 /// Runs what an answered revocation left ([`Pending::finish`]: the deny entry, then the settled
 /// mark) after the response, under `waitUntil`. If the isolate dies first, or a step fails, the
-/// grant stays revoked and unsettled in D1, and the cron's sweep finishes it.
+/// grant stays revoked and unsettled in D1, and the cron's sweep finishes it. This isolate's
+/// gate refuses the grant before the answer leaves, as it does after any revocation it made
+/// (its denylist cache holds what the deny entry will say; no storage call).
 pub fn finish_after_answer(ctx: &Context, env: &Env, pending: Pending) {
-    let Some(grant) = pending.revocation().map(|r| r.grant_id.as_str().to_owned()) else {
+    let Some(revocation) = pending.revocation() else {
         return;
     };
+    crate::store::note_denied(&revocation.grant_id);
+    let grant = revocation.grant_id.as_str().to_owned();
     let env = env.clone();
     ctx.wait_until(async move {
         // The next turn of the event loop: the response is handed to the runtime first.

@@ -152,6 +152,8 @@ mod client;
 mod code;
 mod consent;
 mod denylist;
+
+pub use denylist::note_denied;
 mod device;
 mod grant;
 mod held;
