@@ -94,7 +94,7 @@ pub fn finish_after_answer(ctx: &Context, env: &Env, pending: Pending) {
     let Some(revocation) = pending.revocation() else {
         return;
     };
-    crate::store::note_denied(&revocation.grant_id);
+    crate::store::denylist::note_denied(&revocation.grant_id);
     let grant = revocation.grant_id.as_str().to_owned();
     let env = env.clone();
     ctx.wait_until(async move {

@@ -106,7 +106,16 @@ pub async fn route(req: Incoming, env: &Env, ctx: &Context) -> Result<web_sys::R
     let response = if healthz {
         write(health::respond(&server, env, &req).await)
     } else {
-        dispatch(&server, env, ctx, req, &url, &upstream, method, &local).await
+        dispatch(
+            &server,
+            Event { env, ctx },
+            req,
+            &url,
+            &upstream,
+            method,
+            &local,
+        )
+        .await
     };
     log_decision(&server, &local, started, &response);
     response
@@ -139,11 +148,18 @@ fn log_decision<S, K, R>(
     worker::console_log!("{line}");
 }
 
+/// What the runtime handed the request with: the bindings, and the context whose `waitUntil`
+/// runs work after the response.
+#[derive(Clone, Copy)]
+struct Event<'a> {
+    env: &'a Env,
+    ctx: &'a Context,
+}
+
 /// The response of gatehouse's endpoint at `local`, or the gate's for the app.
 async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
     server: &Server<'_, S, K, PlatformRng>,
-    env: &Env,
-    ctx: &Context,
+    Event { env, ctx }: Event<'_>,
     mut req: Incoming,
     url: &RequestUrl<'_>,
     upstream: &WorkerUpstream<'_>,

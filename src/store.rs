@@ -151,9 +151,7 @@ mod cimd;
 mod client;
 mod code;
 mod consent;
-mod denylist;
-
-pub use denylist::note_denied;
+pub(crate) mod denylist;
 mod device;
 mod grant;
 mod held;
