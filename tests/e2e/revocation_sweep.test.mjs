@@ -81,3 +81,44 @@ test('a refresh-token revocation killed right after its answer is finished by th
   const [controlRow] = await gh.query(`SELECT revoked_at FROM grants WHERE grant_id = '${grantOf(control.tokens.access_token)}'`);
   assert.equal(controlRow.revoked_at, null);
 });
+
+test("the revoking batch changes nothing for another client's refresh token or a rotated one (RFC 7009 §2.1)", async () => {
+  const { client, tokens } = await tokensFor(gh.url, { scope: 'read' });
+  const other = await tokensFor(gh.url, { scope: 'read' });
+  const grant = grantOf(tokens.access_token);
+  const revoke = async (token, clientId) => {
+    const res = await fetch(`${gh.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, client_id: clientId }),
+    });
+    assert.equal(res.status, 200, 'answered like any invalid token (§2.2)');
+    await res.text();
+  };
+  const state = async () => (await gh.query(
+    `SELECT (SELECT revoked_at FROM grants WHERE grant_id = '${grant}') AS revoked_at,
+            (SELECT count(*) FROM refresh_tokens WHERE grant_id = '${grant}' AND rotated_at IS NULL) AS live,
+            (SELECT count(*) FROM audit_events WHERE kind = 'grant_revoked' AND grant_id = '${grant}') AS events,
+            (SELECT count(*) FROM consents WHERE client_id = '${client.client_id}' AND withdrawn_at IS NOT NULL) AS withdrawn`,
+  ))[0];
+  // Another client presents this client's refresh token.
+  await revoke(tokens.refresh_token, other.client.client_id);
+  assert.deepEqual(await state(), { revoked_at: null, live: 1, events: 0, withdrawn: 0 });
+  // The client's own token, once rotated, under a live grant.
+  const refreshed = await fetch(`${gh.url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }),
+  });
+  assert.equal(refreshed.status, 200);
+  const successor = (await refreshed.json()).refresh_token;
+  await new Promise((resolve) => setTimeout(resolve, 11_000)); // past the 10 s retry window
+  await revoke(tokens.refresh_token, client.client_id);
+  assert.deepEqual(await state(), { revoked_at: null, live: 1, events: 0, withdrawn: 0 });
+  assert.equal(await gate(tokens.access_token), 200);
+  // The live one, by its own client: revoked.
+  await revoke(successor, client.client_id);
+  const after = await state();
+  assert.ok(after.revoked_at > 0);
+  assert.deepEqual({ ...after, revoked_at: 1 }, { revoked_at: 1, live: 0, events: 1, withdrawn: 1 });
+});
