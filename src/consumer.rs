@@ -1,13 +1,14 @@
-//! The consumer of the `revocations` Queue, and the scheduled drain of held writes. Every
+//! The consumer of the `revocations` Queue, the scheduled drain of held writes and sweep of
+//! unsettled revocations, and what an answered revocation leaves for after the response. Every
 //! handler is idempotent, because the Queue delivers at least once and every revocation was, as
 //! a rule, applied once already when it was asked for.
 
 use gatehouse_core::migration;
 use gatehouse_core::model::queue::QueueMessage;
 use gatehouse_core::retention;
-use gatehouse_core::revocation::{self, DeadLetter};
+use gatehouse_core::revocation::{self, DeadLetter, Pending};
 use gatehouse_core::time::Clock as _;
-use worker::{Env, Error, Result};
+use worker::{Context, Env, Error, Result};
 
 use crate::bindings::Bindings;
 use crate::env;
@@ -85,9 +86,36 @@ pub async fn apply_dead_letter(message: &QueueMessage, env: &Env) -> Result<()> 
     Ok(())
 }
 
+/// Runs what an answered revocation left ([`Pending::finish`]: the deny entry, then the settled
+/// mark) after the response, under `waitUntil`. If the isolate dies first, or a step fails, the
+/// grant stays revoked and unsettled in D1, and the cron's sweep finishes it. This isolate's
+/// gate refuses the grant before the answer leaves, as it does after any revocation it made
+/// (its denylist cache holds what the deny entry will say; no storage call).
+pub fn finish_after_answer(ctx: &Context, env: &Env, pending: Pending) {
+    let Some(revocation) = pending.revocation() else {
+        return;
+    };
+    crate::store::denylist::note_denied(&revocation.grant_id);
+    let grant = revocation.grant_id.as_str().to_owned();
+    let env = env.clone();
+    ctx.wait_until(async move {
+        // The next turn of the event loop: the response is handed to the runtime first.
+        worker::Delay::from(std::time::Duration::ZERO).await;
+        let bindings = Bindings::new(&env);
+        let store = WorkerStore::new(&bindings);
+        if let Err(error) = pending.finish(&store, WorkerClock.now()).await {
+            worker::console_error!(
+                "revocation of {grant} not finished after the answer, left to the cron's sweep: {error}"
+            );
+        }
+    });
+}
+
 /// The cron trigger. While migration mode is on, renews the deny entries of held revocations
 /// (D1 does not know them yet, however long the mode lasts); once it is off, writes what was
-/// held to D1. A held write that fails is logged and kept with its error; the others go on.
+/// held to D1, then finishes the revocations D1 knows but has not settled
+/// ([`revocation::sweep`]). A held write or a revocation that fails is logged and kept for the
+/// next run; the others go on.
 pub async fn drain(env: &Env) -> Result<()> {
     let config = env::config(env).map_err(|e| Error::RustError(e.to_string()))?;
     let bindings = Bindings::new(env);
@@ -102,14 +130,24 @@ pub async fn drain(env: &Env) -> Result<()> {
         }
         return Ok(());
     }
-    let drained = migration::drain(&store, now)
-        .await
-        .map_err(|e| Error::RustError(format!("drain: {e}")))?;
+    // Independent of each other: the sweep runs even when KV could not list the held writes.
+    let drained = migration::drain(&store, now).await;
+    let swept = revocation::sweep(&store, now).await;
+    let drained = drained.map_err(|e| Error::RustError(format!("drain: {e}")))?;
     if drained.written > 0 {
         worker::console_log!("drain: {} held writes written to D1", drained.written);
     }
     for (key, error) in &drained.failed {
         worker::console_error!("drain: held write {key} failed, kept for a later run: {error}");
+    }
+    let swept = swept.map_err(|e| Error::RustError(format!("sweep: {e}")))?;
+    if swept.finished > 0 {
+        worker::console_log!("sweep: {} unsettled revocations finished", swept.finished);
+    }
+    for (grant, error) in &swept.failed {
+        worker::console_error!(
+            "sweep: revocation of {grant} failed, left for a later run: {error}"
+        );
     }
     Ok(())
 }

@@ -36,8 +36,8 @@ use worker::{
 };
 
 #[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
-    router::route(request::Incoming::new(req), &env).await
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
+    router::route(request::Incoming::new(req), &env, &ctx).await
 }
 
 /// The consumer of the `revocations` Queue and of its dead-letter queue. A message it cannot
@@ -73,7 +73,8 @@ async fn queue(batch: MessageBatch<QueueMessage>, env: Env, _ctx: Context) -> Re
 }
 
 /// The cron trigger (wrangler.toml `[triggers]`): drains the writes held during migration mode
-/// (or an outage) into D1 once it can take them, then forgets lapsed rows.
+/// (or an outage) into D1 once it can take them, finishes revocations D1 knows unsettled, then
+/// forgets lapsed rows.
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     if let Err(error) = consumer::drain(&env).await {

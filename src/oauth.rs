@@ -17,7 +17,8 @@ use gatehouse_core::store::Store;
 use crate::http::{self, AuthServer, form_body};
 use crate::request::Incoming;
 use crate::upstream::WorkerUpstream;
-use crate::{oidc, platform};
+use crate::{consumer, oidc, platform};
+use worker::{Context, Env};
 
 /// `POST /oauth/register`.
 pub async fn register<S: Store, K: Signer>(
@@ -178,10 +179,13 @@ pub async fn token<S: Store, K: Signer>(
     answer::json_or_failure(&server.decision, result)
 }
 
-/// `POST /oauth/revoke`: `200` with an empty body (RFC 7009 §2.2).
+/// `POST /oauth/revoke`: `200` with an empty body (RFC 7009 §2.2); what the revocation leaves
+/// for after the answer runs under `waitUntil` ([`consumer::finish_after_answer`]).
 pub async fn revoke<S: Store, K: Signer>(
     server: &AuthServer<'_, S, K>,
     req: &mut Incoming,
+    env: &Env,
+    ctx: &Context,
 ) -> PageReply {
     let client = match client_request(req).await {
         Ok(client) => client,
@@ -191,7 +195,10 @@ pub async fn revoke<S: Store, K: Signer>(
         .revoke(&client.body, client.authorization.as_deref())
         .await
     {
-        Ok(()) => Reply::empty(),
+        Ok(pending) => {
+            consumer::finish_after_answer(ctx, env, pending);
+            Reply::empty()
+        }
         Err(failure) => answer::failure(&server.decision, failure),
     }
 }

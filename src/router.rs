@@ -13,7 +13,7 @@ use gatehouse_core::server::Server;
 use gatehouse_core::site::Site;
 use gatehouse_core::time::Clock;
 use worker::worker_sys::web_sys;
-use worker::{Env, Method, Result};
+use worker::{Context, Env, Method, Result};
 
 use crate::bindings::Bindings;
 use crate::keys::WebCryptoSigner;
@@ -27,7 +27,7 @@ use crate::{admin, device, env, gate, health, http, oauth, oidc};
 
 /// The response to `req`: gatehouse's own, or the app's as its origin sent it (handed back as the
 /// runtime's `Response`, untouched, see `proxy::forward`).
-pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
+pub async fn route(req: Incoming, env: &Env, ctx: &Context) -> Result<web_sys::Response> {
     let started = worker::Date::now().as_millis() as f64;
     let href = req.url();
     let Some(url) = RequestUrl::split(&href) else {
@@ -106,7 +106,16 @@ pub async fn route(req: Incoming, env: &Env) -> Result<web_sys::Response> {
     let response = if healthz {
         write(health::respond(&server, env, &req).await)
     } else {
-        dispatch(&server, env, req, &url, &upstream, method, &local).await
+        dispatch(
+            &server,
+            Event { env, ctx },
+            req,
+            &url,
+            &upstream,
+            method,
+            &local,
+        )
+        .await
     };
     log_decision(&server, &local, started, &response);
     response
@@ -139,10 +148,18 @@ fn log_decision<S, K, R>(
     worker::console_log!("{line}");
 }
 
+/// What the runtime handed the request with: the bindings, and the context whose `waitUntil`
+/// runs work after the response.
+#[derive(Clone, Copy)]
+struct Event<'a> {
+    env: &'a Env,
+    ctx: &'a Context,
+}
+
 /// The response of gatehouse's endpoint at `local`, or the gate's for the app.
 async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
     server: &Server<'_, S, K, PlatformRng>,
-    env: &Env,
+    Event { env, ctx }: Event<'_>,
     mut req: Incoming,
     url: &RequestUrl<'_>,
     upstream: &WorkerUpstream<'_>,
@@ -234,7 +251,7 @@ async fn dispatch<S: gatehouse_core::store::Store, K: Signer + AccessSigner>(
         (Some(Method::Post), paths::AGENTS_REVOKE) => oauth::revoke_agent(server, &mut req).await,
         (Some(Method::Post), paths::CONSENT) => oauth::consent(server, &mut req, upstream).await,
         (Some(Method::Post), paths::TOKEN) => oauth::token(server, &mut req).await,
-        (Some(Method::Post), paths::REVOKE) => oauth::revoke(server, &mut req).await,
+        (Some(Method::Post), paths::REVOKE) => oauth::revoke(server, &mut req, env, ctx).await,
         (Some(Method::Post), paths::INTROSPECT) => oauth::introspect(server, &mut req).await,
         (Some(Method::Post), paths::DEVICE_AUTHORIZATION) => {
             device::authorization(server, &mut req).await

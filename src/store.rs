@@ -163,7 +163,7 @@ mod cimd;
 mod client;
 mod code;
 mod consent;
-mod denylist;
+pub(crate) mod denylist;
 mod device;
 mod grant;
 mod held;

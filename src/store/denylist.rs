@@ -25,6 +25,12 @@ thread_local! {
 /// Bounds the per-isolate cache; an isolate that sees this many grants just starts over.
 const DENYLIST_CACHE_ENTRIES: usize = 10_000;
 
+/// Records in this isolate's cache that the grant is denied, before its deny entry is written
+/// (an RFC 7009 answer's, which follows the response): the isolate that revoked refuses at once.
+pub fn note_denied(grant_id: &GrantId) {
+    DENYLIST_CACHE.with_borrow_mut(|cache| cache.insert(grant_id.as_str().to_owned(), (true, 0.0)));
+}
+
 impl Denylist for WorkerStore<'_> {
     async fn deny_grant(
         &self,
@@ -33,8 +39,7 @@ impl Denylist for WorkerStore<'_> {
         until: UnixTime,
         _now: UnixTime,
     ) -> Result<(), StoreError> {
-        DENYLIST_CACHE
-            .with_borrow_mut(|cache| cache.insert(grant_id.as_str().to_owned(), (true, 0.0)));
+        note_denied(grant_id);
         self.kv()?
             .put(&denylist_key(grant_id), reason.as_str())
             .map_err(|e| StoreError(format!("KV binding `KV`: denylist put: {e}")))?

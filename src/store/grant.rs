@@ -9,7 +9,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::session::groups;
-use super::{WorkerStore, corrupt, failed, hash, scopes, secs, text, time};
+use super::{WorkerStore, corrupt, failed, first_row, hash, scopes, secs, text, time};
 
 #[derive(Deserialize)]
 pub(super) struct GrantRow {
@@ -97,6 +97,115 @@ impl GrantStore for WorkerStore<'_> {
         ])
         .await?;
         Ok(())
+    }
+
+    async fn revoke_by_refresh_token(
+        &self,
+        request: &TokenRevocation<'_>,
+    ) -> Result<Option<GrantRecord>, StoreError> {
+        // RFC 7009 §2.1: the token was issued to this client. ?1 the token's hash, ?2 the grant
+        // it names, ?3 the client, ?4 the app, ?5 now; the token is live, or its grant revoked
+        // already (revoking again finishes what a crash cut short). Every statement carries it,
+        // so a token that is not the client's changes nothing.
+        macro_rules! token_is_the_clients {
+            () => {
+                "EXISTS (SELECT 1 FROM refresh_tokens r JOIN grants t ON t.grant_id = r.grant_id \
+                 WHERE r.token_hash = ?1 AND r.grant_id = ?2 AND t.client_id = ?3 AND t.app = ?4 \
+                 AND ((r.rotated_at IS NULL AND r.expires_at > ?5) OR t.revoked_at IS NOT NULL))"
+            };
+        }
+        // Steps 3 and 4 only while the revocation is unsettled (a settled one has them).
+        macro_rules! unsettled {
+            () => {
+                "EXISTS (SELECT 1 FROM grants u WHERE u.grant_id = ?2 AND u.revoked_at IS NOT NULL \
+                 AND u.revocation_settled_at IS NULL)"
+            };
+        }
+        let revocation = request.revocation;
+        let event = revocation.audit_event();
+        let args = [
+            hash(request.token_hash),
+            text(revocation.grant_id.as_str()),
+            text(request.client_id.as_str()),
+            text(request.app),
+            time(revocation.at),
+            text(revocation.reason.as_str()),
+            text(event.kind.as_str()),
+            event.source.as_deref().map_or(JsValue::NULL, text),
+            text(&revocation.audit_key()),
+        ];
+        let first = |n: usize| args.get(..n).unwrap_or_default();
+        let results = self
+            .batch(vec![
+                // 2. The grant (its first revocation's time and reason kept) and its tokens.
+                self.statement(
+                    concat!(
+                        "UPDATE grants SET revoked_at = ?5, revoked_reason = ?6 \
+                         WHERE grant_id = ?2 AND revoked_at IS NULL AND ",
+                        token_is_the_clients!()
+                    ),
+                    first(6),
+                )?,
+                self.statement(
+                    concat!(
+                        "UPDATE refresh_tokens SET rotated_at = ?5 WHERE grant_id = ?2 AND rotated_at IS NULL AND ",
+                        token_is_the_clients!()
+                    ),
+                    first(5),
+                )?,
+                // 3. The consent given at or before the grant's revocation.
+                self.statement(
+                    concat!(
+                        "UPDATE consents SET withdrawn_at = (SELECT revoked_at FROM grants WHERE grant_id = ?2) \
+                         WHERE subject = (SELECT subject FROM grants WHERE grant_id = ?2) AND client_id = ?3 AND app = ?4 \
+                         AND withdrawn_at IS NULL AND created_at <= (SELECT revoked_at FROM grants WHERE grant_id = ?2) AND ",
+                        unsettled!(),
+                        " AND ",
+                        token_is_the_clients!()
+                    ),
+                    first(5),
+                )?,
+                // 4. The audit event, once per grant (the unique index on idempotency_key).
+                self.statement(
+                    concat!(
+                        "INSERT OR IGNORE INTO audit_events (at, kind, subject, client_id, app, grant_id, source_ip, detail, idempotency_key) \
+                         SELECT g.revoked_at, ?7, g.subject, g.client_id, g.app, g.grant_id, ?8, \
+                         json_object('reason', COALESCE(g.revoked_reason, ?6)), ?9 \
+                         FROM grants g WHERE g.grant_id = ?2 AND ",
+                        unsettled!(),
+                        " AND ",
+                        token_is_the_clients!()
+                    ),
+                    &args,
+                )?,
+                // The grant as the transaction left it, if the token is the client's.
+                self.statement(
+                    concat!(select_grant!(), " WHERE g.grant_id = ?2 AND ", token_is_the_clients!()),
+                    first(5),
+                )?,
+            ])
+            .await?;
+        first_row::<GrantRow>(&results, 4)?
+            .map(grant_record)
+            .transpose()
+    }
+
+    async fn unsettled_revocations(&self, limit: u32) -> Result<Vec<GrantRecord>, StoreError> {
+        let rows: Vec<GrantRow> = self
+            .statement(
+                concat!(
+                    select_grant!(),
+                    " WHERE g.revoked_at IS NOT NULL AND g.revocation_settled_at IS NULL \
+                     ORDER BY g.revoked_at, g.grant_id LIMIT ?1"
+                ),
+                &[JsValue::from_f64(f64::from(limit))],
+            )?
+            .all()
+            .await
+            .map_err(|e| failed("SELECT grants", e))?
+            .results()
+            .map_err(|e| failed("SELECT grants", e))?;
+        rows.into_iter().map(grant_record).collect()
     }
 
     async fn settle_revocation(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {

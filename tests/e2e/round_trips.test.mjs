@@ -131,4 +131,50 @@ test('a code exchange is one storage round trip: its batch with the KV reads alo
   assert.equal(c.before.d1Calls, 3, `one batch each: ${JSON.stringify(c.before)}`);
   assert.ok(c.before.kvReads >= 3, `the denylist read went out with the batch: ${JSON.stringify(c.before)}`);
   assert.equal(c.after.roundTrips, 0);
+test('a refresh-token revocation is one storage round trip before the answer; the deny entry and the settled mark follow it', async () => {
+  const totals = { requests: 0, maxBefore: 0, before: 0, beforeD1: 0, beforeKvWrites: 0, beforeQueue: 0, after: 0, afterKvWrites: 0, afterD1: 0 };
+  const revoked = [];
+  for (let i = 0; i < 3; i++) {
+    // The code exchange read the client just now: the isolate has it cached (5 s).
+    const { client, tokens } = await tokensFor(gh.url, { scope: 'read' });
+    const c = await measured(1, async () => {
+      const res = await fetch(`${gh.url}/oauth/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: tokens.refresh_token, token_type_hint: 'refresh_token', client_id: client.client_id }),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), '');
+    });
+    totals.requests += c.requests;
+    totals.maxBefore = Math.max(totals.maxBefore, c.maxBefore);
+    totals.before += c.before.roundTrips;
+    totals.beforeD1 += c.before.d1Calls;
+    totals.beforeKvWrites += c.before.kvWrites;
+    totals.beforeQueue += c.before.queueMessages;
+    totals.after += c.after.roundTrips;
+    totals.afterKvWrites += c.after.kvWrites;
+    totals.afterD1 += c.after.d1Calls;
+    revoked.push({ client, tokens });
+  }
+  const all = JSON.stringify(totals);
+  assert.equal(totals.requests, 3);
+  assert.equal(totals.maxBefore, 1, all);
+  assert.equal(totals.before, 3, all);
+  assert.equal(totals.beforeD1, 3, `one batch each: ${all}`);
+  assert.equal(totals.beforeKvWrites + totals.beforeQueue, 0, `no deny entry, no Queue message before the answer: ${all}`);
+  assert.equal(totals.afterKvWrites, 3, `the deny entry after it: ${all}`);
+  assert.equal(totals.afterD1, 3, `the settled mark after it: ${all}`);
+  assert.equal(totals.after, 6, `deny entry, then settle, one after the other: ${all}`);
+  for (const { client, tokens } of revoked) {
+    const gated = await fetch(`${gh.url}/echo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(gated.status, 401, 'the gate refuses the access token');
+    await gated.text();
+    const refreshed = await fetch(`${gh.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }),
+    });
+    assert.equal((await refreshed.json()).error, 'invalid_grant');
+  }
 });

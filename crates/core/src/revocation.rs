@@ -25,9 +25,40 @@
 //! When D1 cannot take the write (migration mode, or an outage), steps 2–5 wait in KV as a held
 //! write until [`crate::migration::drain`] runs them; meanwhile the refresh grant reads the held
 //! write, and the cron renews the deny entry ([`crate::migration::renew`]).
+//!
+//! ## RFC 7009 with a refresh token: D1 first, one round trip before the answer
+//!
+//! A client revoking a refresh token that names its grant (`grants::refresh_token`) is answered
+//! after one storage round trip: one D1 transaction
+//! ([`crate::store::GrantStore::revoke_by_refresh_token`]), conditioned on the token being the
+//! client's (RFC 7009 §2.1), does steps 2–4. Step 1 and then step 5 follow the answer
+//! ([`Pending::finish`], under the Worker's `waitUntil`). This reverses the order above for
+//! this one path, and is safe because:
+//!
+//! - the grant's refresh tokens die in the transaction: no refresh, code exchange or
+//!   introspection after it issues anything under the grant (each reads D1 in its own
+//!   transaction), and the refresh's rotation, itself one transaction, falls wholly before
+//!   (its successor is revoked with the rest) or wholly after (it finds the grant revoked);
+//! - the D1 row itself is the durable record of the unfinished part: a grant revoked but not
+//!   settled is finished (steps 1–5 again) by the cron's [`sweep`] every minute even if the
+//!   isolate dies right after answering, so no Queue message is needed; every path that meets
+//!   the grant finishes it too, as before;
+//! - settled still implies denied: step 5 runs only after step 1 succeeded, on every path.
+//!
+//! What it costs: the grant's access tokens are accepted at the edge from the answer until the
+//! deny entry is written — normally the few milliseconds `waitUntil` takes, at worst (the
+//! isolate dies in between) until the next cron run finishes the sweep, about a minute, plus,
+//! as on every path, KV's propagation to other locations and the gate's per-isolate cache
+//! (docs/security.md, docs/storage.md).
+//!
+//! When the transaction fails (an outage), and in migration mode (D1 takes no writes), the
+//! request takes the path above instead, before answering: the grant read, the deny entry, the
+//! Queue message, then D1 or a held write. Access tokens, refresh tokens issued before tokens
+//! named their grant, and the person's and the operator's revocations take it too.
 
 use crate::access_token::MAX_ACCESS_TOKEN_TTL_SECS;
 use crate::migration::{Held, HeldWrite};
+use crate::model::grant::{GrantRecord, RevocationReason};
 use crate::model::queue::QueueMessage;
 use crate::store::{Store, StoreError};
 use crate::time::UnixTime;
@@ -57,6 +88,82 @@ pub fn deny_until(at: UnixTime, now: UnixTime) -> UnixTime {
     // Every access-token lifetime, the stretched one of migration mode included, is at most
     // MAX_ACCESS_TOKEN_TTL_SECS (config validation), which is well above KV_MIN_TTL_SECS.
     UnixTime(at.0.max(now.0)).plus(MAX_ACCESS_TOKEN_TTL_SECS.max(KV_MIN_TTL_SECS))
+}
+
+/// What is left of a revocation once the client is answered: step 1 and then step 5 of a grant
+/// whose steps 2–4 one transaction did ([`crate::store::GrantStore::revoke_by_refresh_token`]),
+/// or nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use = "the deny entry and the settled mark follow the answer: run `finish`"]
+pub struct Pending(Option<Revocation>);
+
+impl Pending {
+    /// Nothing left: the revocation was done before the answer, or there was none.
+    pub fn nothing() -> Self {
+        Self(None)
+    }
+
+    /// What is left after the transaction left `grant` so: its deny entry and its settled mark,
+    /// unless it is settled already.
+    pub(crate) fn after(grant: &GrantRecord, reason: RevocationReason, now: UnixTime) -> Self {
+        if grant.revocation_settled_at.is_some() {
+            return Self::nothing();
+        }
+        let reason = grant.revoked_reason.unwrap_or(reason);
+        Self(Some(Revocation::of(grant, reason, now, None)))
+    }
+
+    /// The revocation still to finish, if any.
+    pub fn revocation(&self) -> Option<&Revocation> {
+        self.0.as_ref()
+    }
+
+    /// Step 1, then step 5. When either fails, the grant stays revoked and unsettled in D1,
+    /// where the cron's [`sweep`] (or any path that meets it) finishes it.
+    pub async fn finish(self, store: &impl Store, now: UnixTime) -> Result<(), StoreError> {
+        let Some(revocation) = self.0 else {
+            return Ok(());
+        };
+        deny(store, &revocation, now).await?;
+        store.settle_revocation(&revocation.grant_id, now).await
+    }
+}
+
+/// Revoked grants one sweep finishes at most; the next run (a minute later) continues.
+pub const SWEEP_BATCH: u32 = 50;
+
+/// What one [`sweep`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Revocations finished (every step, settled).
+    pub finished: usize,
+    /// Revocations that failed this time, with why; the next run tries them again.
+    pub failed: Vec<(String, StoreError)>,
+}
+
+/// The cron's sweep: every step again ([`apply`]) for the grants revoked in D1 whose
+/// revocation is not settled, up to [`SWEEP_BATCH`], longest revoked first. It finishes what a
+/// crash left after D1 learned of a revocation — above all the deny entry of an RFC 7009
+/// revocation answered before it ([`Pending`]), which nothing else would write if the grant's
+/// holder never comes back. One that fails never stops the others. Any number may run at once:
+/// every step is idempotent. Not run while migration mode is on (D1 takes no writes).
+pub async fn sweep(store: &impl Store, now: UnixTime) -> Result<Swept, StoreError> {
+    let mut swept = Swept::default();
+    for grant in store.unsettled_revocations(SWEEP_BATCH).await? {
+        // The stored reason is kept; this one stands in only for a reason this build cannot
+        // read.
+        let reason = grant
+            .revoked_reason
+            .unwrap_or(RevocationReason::ClientRequest);
+        let revocation = Revocation::of(&grant, reason, now, None);
+        match apply(store, &revocation, now).await {
+            Ok(()) => swept.finished += 1,
+            Err(error) => swept
+                .failed
+                .push((grant.grant_id.as_str().to_owned(), error)),
+        }
+    }
+    Ok(swept)
 }
 
 /// Revokes a grant now and queues the same command. Succeeds when the revocation is durable:

@@ -158,8 +158,13 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         }
     }
 
-    /// `POST /oauth/revoke` (RFC 7009 §2).
-    pub async fn revoke(&self, body: &[u8], authorization: Option<&str>) -> Result<(), Failure> {
+    /// `POST /oauth/revoke` (RFC 7009 §2). What the answer leaves to do is returned, for the
+    /// caller to run after answering ([`crate::revocation::Pending::finish`]).
+    pub async fn revoke(
+        &self,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> Result<crate::revocation::Pending, Failure> {
         let (form, client) =
             crate::client_auth::request::authenticate_request(&self.cx, body, authorization)
                 .await?;

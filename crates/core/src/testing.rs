@@ -1045,6 +1045,101 @@ impl GrantStore for MemoryStore {
         Ok(self.grants.borrow().get(grant_id.as_str()).cloned())
     }
 
+    async fn revoke_by_refresh_token(
+        &self,
+        request: &TokenRevocation<'_>,
+    ) -> Result<Option<GrantRecord>, StoreError> {
+        self.up()?;
+        let revocation = request.revocation;
+        let grant_id = &revocation.grant_id;
+        let now = revocation.at;
+        // The condition every statement of the transaction carries (RFC 7009 §2.1).
+        let token_is_the_clients = {
+            let grants = self.grants.borrow();
+            let refresh = self.refresh.borrow();
+            match (
+                refresh.get(&key(request.token_hash)),
+                grants.get(grant_id.as_str()),
+            ) {
+                (Some(token), Some(grant)) => {
+                    &token.grant_id == grant_id
+                        && &grant.client_id == request.client_id
+                        && grant.app == request.app
+                        && ((token.rotated_at.is_none() && now < token.expires_at)
+                            || grant.revoked_at.is_some())
+                }
+                _ => false,
+            }
+        };
+        if !token_is_the_clients {
+            return Ok(None);
+        }
+        // One transaction: one write, all of it or nothing.
+        self.writable()?;
+        if self.broken_grants.borrow().contains(grant_id.as_str()) {
+            return Err(StoreError("D1: grant row broken".into()));
+        }
+        self.d1_write()?;
+        let grant = {
+            let mut grants = self.grants.borrow_mut();
+            let Some(grant) = grants.get_mut(grant_id.as_str()) else {
+                return Ok(None);
+            };
+            if grant.revoked_at.is_none() {
+                grant.revoked_at = Some(now);
+                grant.revoked_reason = Some(revocation.reason);
+            }
+            grant.clone()
+        };
+        for token in self
+            .refresh
+            .borrow_mut()
+            .values_mut()
+            .filter(|r| &r.grant_id == grant_id)
+        {
+            token.rotated_at.get_or_insert(now);
+        }
+        if grant.revocation_settled_at.is_none() {
+            let revoked = crate::revocation::Revocation::of(
+                &grant,
+                grant.revoked_reason.unwrap_or(revocation.reason),
+                now,
+                revocation.source.clone(),
+            );
+            let at = revoked.at;
+            let consent = (
+                grant.person.subject.clone(),
+                grant.client_id.as_str().to_owned(),
+                grant.app.clone(),
+            );
+            let mut consents = self.consents.borrow_mut();
+            if consents
+                .get(&consent)
+                .is_some_and(|(_, given)| *given <= at)
+            {
+                consents.remove(&consent);
+            }
+            if self.audit_keys.borrow_mut().insert(revoked.audit_key()) {
+                self.audit.borrow_mut().push((at, revoked.audit_event()));
+            }
+        }
+        Ok(Some(grant))
+    }
+
+    async fn unsettled_revocations(&self, limit: u32) -> Result<Vec<GrantRecord>, StoreError> {
+        self.up()?;
+        let mut unsettled: Vec<GrantRecord> = self
+            .grants
+            .borrow()
+            .values()
+            .filter(|g| g.revoked_at.is_some() && g.revocation_settled_at.is_none())
+            .cloned()
+            .collect();
+        unsettled.sort_by_key(|g| (g.revoked_at, g.grant_id.as_str().to_owned()));
+        unsettled.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(unsettled)
+    }
+
     async fn settle_revocation(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError> {
         self.d1_write()?;
         if let Some(grant) = self.grants.borrow_mut().get_mut(grant_id.as_str()) {

@@ -9,9 +9,9 @@ use crate::error::Reason;
 use crate::failure::Failure;
 use crate::grant_id::GrantId;
 use crate::jose::signer::Signer;
-use crate::revocation::Revocation;
+use crate::revocation::{Pending, Revocation};
 use crate::rng::Rng;
-use crate::store::{GrantRecord, RevocationReason, Store, StoreError};
+use crate::store::{GrantRecord, RevocationReason, Store, StoreError, TokenRevocation};
 
 /// Revokes a grant: every step of [`crate::revocation`], the deny entry first, and the same
 /// command on the Queue. A grant already revoked whose revocation a crash cut short is finished
@@ -188,14 +188,44 @@ pub(crate) async fn grant_of_token<S: Store, K: Signer, R: Rng>(
 /// `POST /oauth/revoke` (RFC 7009 §2) of an authenticated client's form. Revoking either token
 /// revokes the grant, and with it every token issued under it. Unknown tokens, and tokens of
 /// other clients, are answered like revoked ones (§2.2) and left alone.
+///
+/// A refresh token that names its grant is revoked in one round trip before the answer, what
+/// [`Pending`] holds after it ([`crate::revocation`], "RFC 7009 with a refresh token"); every
+/// other token, and every revocation while migration mode is on or when that transaction
+/// fails, takes the path that writes the deny entry first and leaves nothing for later.
 pub(crate) async fn revoke_token<S: Store, K: Signer, R: Rng>(
     cx: &Context<'_, S, K, R>,
     form: &crate::form::Form,
     client: &AuthenticatedClient,
-) -> Result<(), Failure> {
+) -> Result<Pending, Failure> {
     let token = form.require("token")?;
-    if let Some(grant) = grant_of_token(cx, token, client).await? {
-        revoke_grant_record(cx, &grant, RevocationReason::ClientRequest).await?;
+    let reason = RevocationReason::ClientRequest;
+    let named = cx.identifiers.refresh_token(token).and_then(|refresh| {
+        crate::grants::refresh_token::grant_named_by(&refresh).map(|grant| (refresh, grant))
+    });
+    if let Some((refresh, grant_id)) = named
+        && !cx.store.is_on()
+    {
+        let revocation = Revocation::of_unread(&grant_id, reason, cx.now, cx.source.clone());
+        let request = TokenRevocation {
+            token_hash: &refresh.hash(),
+            client_id: client.id(),
+            app: &cx.site.resource,
+            revocation: &revocation,
+        };
+        match cx.store.revoke_by_refresh_token(&request).await {
+            Ok(Some(grant)) => return Ok(Pending::after(&grant, reason, cx.now)),
+            // Not this client's token, not for this app, or not live under a live grant:
+            // answered alike, nothing written (RFC 7009 §2.2).
+            Ok(None) => return Ok(Pending::nothing()),
+            // D1 did not take it (or its answer was lost): the deny-first path below, which
+            // holds the D1 side for the drain when D1 cannot write; a transaction that did
+            // commit is found revoked and finished.
+            Err(_) => {}
+        }
     }
-    Ok(())
+    if let Some(grant) = grant_of_token(cx, token, client).await? {
+        revoke_grant_record(cx, &grant, reason).await?;
+    }
+    Ok(Pending::nothing())
 }

@@ -64,6 +64,10 @@ const SUCCESSOR_KEY_LABEL: &str = "refresh-token-successor";
 ///   the successor dies with step 2, which the revoking request, the Queue's consumer or the
 ///   next path meeting the grant runs.
 ///
+/// An RFC 7009 revocation of a refresh token writes D1 first (steps 2–4 in one transaction)
+/// and its deny entry after answering ([`crate::revocation`]): against it the same holds with
+/// no KV read to see, since the two transactions are ordered one way or the other.
+///
 /// The one thing a refusal after the batch leaves is its `token_refreshed` audit event (the
 /// access token it names is never signed), followed by the grant's `grant_revoked`: only the
 /// deny entry seen concurrently, or the app's policy no longer admitting the person, refuse a
@@ -255,7 +259,7 @@ fn named<S, K, R>(cx: &Context<'_, S, K, R>, grant_id: &GrantId, random: &str) -
 }
 
 /// The grant a tagged refresh token names ([`identifiers::grant_named_by`]).
-fn grant_named_by(token: &RefreshToken) -> Option<GrantId> {
+pub(crate) fn grant_named_by(token: &RefreshToken) -> Option<GrantId> {
     identifiers::grant_named_by(token.expose_secret())
 }
 

@@ -3,6 +3,8 @@
 use crate::grant_id::GrantId;
 use crate::model::grant::{GrantRecord, GrantSummary, RevocationReason};
 use crate::model::refresh::RefreshRecord;
+use crate::model::revocation::Revocation;
+use crate::secret::SecretHash;
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
@@ -23,6 +25,31 @@ pub trait GrantStore {
         reason: RevocationReason,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// An RFC 7009 revocation of a refresh token that names its grant: steps 2–4 of
+    /// [`crate::revocation`] in one transaction (one round trip; D1: one batch), every statement
+    /// conditioned on the token being [`TokenRevocation::client_id`]'s (RFC 7009 §2.1) — the
+    /// token `token_hash` exists, belongs to `revocation.grant_id`, whose client is `client_id`
+    /// and app is `app`, and the token is live (unrotated and unexpired at `revocation.at`) or
+    /// its grant is revoked already:
+    ///
+    /// 2. the grant revoked (kept as it was if it is already) and every refresh token of it;
+    /// 3. the person's consent for the client at the app withdrawn, if given at or before the
+    ///    grant's revocation;
+    /// 4. the `grant_revoked` audit event under `revocation.audit_key()`, at the grant's
+    ///    revocation time with its stored reason (else `revocation.reason`), from
+    ///    `revocation.source`;
+    ///
+    /// 3 and 4 only while the revocation is not settled. Returns the grant as the transaction
+    /// left it, or `None` when the condition does not hold (nothing is written then). Step 5
+    /// (settle) is not part of it: the deny entry must come first ([`crate::revocation::Pending`]).
+    async fn revoke_by_refresh_token(
+        &self,
+        request: &TokenRevocation<'_>,
+    ) -> Result<Option<GrantRecord>, StoreError>;
+    /// Revoked grants whose revocation is not settled, longest revoked first, at most `limit`
+    /// (D1: the partial index `grants_unsettled`), for the cron's sweep
+    /// ([`crate::revocation::sweep`]).
+    async fn unsettled_revocations(&self, limit: u32) -> Result<Vec<GrantRecord>, StoreError>;
     /// Marks the grant's revocation settled: every step of it is done (idempotent; keeps the
     /// first time).
     async fn settle_revocation(&self, grant_id: &GrantId, now: UnixTime) -> Result<(), StoreError>;
@@ -39,6 +66,21 @@ pub trait GrantStore {
     /// Records an issuance of tokens in one transaction (one round trip): the grant's last
     /// use, the audit event, and the refresh token write, if any.
     async fn record_issuance(&self, issuance: &Issuance<'_>) -> Result<(), StoreError>;
+}
+
+/// What [`GrantStore::revoke_by_refresh_token`] is asked.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenRevocation<'a> {
+    /// The presented refresh token's hash.
+    pub token_hash: &'a SecretHash,
+    /// The authenticated client: the token must have been issued to it (RFC 7009 §2.1).
+    pub client_id: &'a ClientId,
+    /// The app served here: the grant must be for it.
+    pub app: &'a str,
+    /// The revocation asked for: the grant the token names, the reason, the time (also the
+    /// time the token must be live at) and where the request came from; not yet read, so its
+    /// person, client and app are the grant's as stored.
+    pub revocation: &'a Revocation,
 }
 
 /// What issuing tokens under a grant writes.

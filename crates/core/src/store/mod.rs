@@ -35,7 +35,7 @@ pub use consent::ConsentStore;
 pub use denylist::{Denylist, KV_MIN_TTL_SECS};
 pub use device::DeviceStore;
 pub use error::StoreError;
-pub use grant::{GrantStore, Issuance, RefreshWrite};
+pub use grant::{GrantStore, Issuance, RefreshWrite, TokenRevocation};
 pub use held::HeldWrites;
 pub use login::LoginAttempts;
 pub use oidc_state::OidcStateStore;

@@ -144,7 +144,7 @@ fn a_revocation_during_the_mode_is_refused_at_the_edge_at_once_and_reaches_d1_af
     let revoked_at = world.clock.now().0;
 
     let (body, basic) = client_form(&client, &[("token", refresh.as_str())]);
-    block_on(world.server().revoke(body.as_bytes(), basic.as_deref())).unwrap();
+    world.revoke(body.as_bytes(), basic.as_deref()).unwrap();
 
     let (status, _, reason) = challenge(gate(
         &world,

@@ -1,5 +1,5 @@
-//! Revocation that is never lost: each revocation is applied at once and put on the
-//! `revocations` Queue; when storage cannot take the write, the queued command takes effect when
+//! Revocation that is never lost: each revocation that writes its deny entry first is applied at
+//! once and put on the `revocations` Queue; when storage cannot take the write, the queued command takes effect when
 //! the consumer applies it, and applying twice changes nothing.
 
 use gatehouse_core::error::Reason;
@@ -37,13 +37,12 @@ fn every_kind_of_revocation_is_queued() {
     world.refresh(&client, &old).unwrap();
     world.clock.advance(60);
     let _ = world.refresh(&client, &old);
-    // RFC 7009.
+    // RFC 7009 with an access token. (With a refresh token that names its grant, D1 is
+    // written first and the cron's sweep, not the Queue, finishes what a crash leaves:
+    // `revocation_steps::an_answered_rfc7009_revocation_cut_off_after_it_is_finished_by_the_sweep`.)
     let tokens = world.tokens(&client);
-    let (body, basic) = client_form(
-        &client,
-        &[("token", tokens.refresh_token.as_deref().unwrap())],
-    );
-    block_on(world.server().revoke(body.as_bytes(), basic.as_deref())).unwrap();
+    let (body, basic) = client_form(&client, &[("token", tokens.access_token.as_str())]);
+    world.revoke(body.as_bytes(), basic.as_deref()).unwrap();
     assert_eq!(
         queued_reasons(&world),
         vec![
@@ -62,7 +61,7 @@ fn a_revocation_storage_cannot_take_is_accepted_and_applied_from_the_queue() {
     let refresh = tokens.refresh_token.unwrap();
     world.store.writes_down.set(true);
     let (body, basic) = client_form(&client, &[("token", refresh.as_str())]);
-    block_on(world.server().revoke(body.as_bytes(), basic.as_deref())).unwrap();
+    world.revoke(body.as_bytes(), basic.as_deref()).unwrap();
     world.store.writes_down.set(false);
     // Not yet applied: the grant still works until the consumer runs.
     let refresh = world

@@ -118,7 +118,7 @@ fn request(world: &World, agent: &Agent, path: Path) -> bool {
     };
     let rfc7009 = |token: &str| {
         let (body, basic) = client_form(&agent.client, &[("token", token)]);
-        block_on(world.server().revoke(body.as_bytes(), basic.as_deref())).is_ok()
+        world.revoke(body.as_bytes(), basic.as_deref()).is_ok()
     };
     // Refused as the grant's revocation: whichever reason, the client reads `invalid_grant`.
     let refused = |result: Result<TokenResponse, _>| matches!(result, Err(gatehouse_core::server::Failure::OAuth { error, .. }) if error.code == ErrorCode::InvalidGrant);
@@ -353,6 +353,92 @@ fn an_answered_revocation_cut_off_after_any_write_is_finished_by_the_queue_consu
             }
         }
         assert_revoked(&world, &agent, &refresh, &case);
+    }
+}
+
+/// RFC 7009 with a refresh token: D1 first (one transaction), the answer, then the deny entry
+/// and the settled mark under `waitUntil`. The isolate dies right after answering: the gate
+/// still accepts the grant's access token (the window docs/security.md states), and the cron's
+/// sweep finishes the revocation.
+#[test]
+fn an_answered_rfc7009_revocation_cut_off_after_it_is_finished_by_the_sweep() {
+    let world = World::new();
+    let control = agent(&world, "bob@example.com");
+    let agent = agent(&world, "alice@example.com");
+    let refresh = agent.tokens.refresh_token.clone().unwrap();
+    // The transaction is the one write before the answer; the crash comes after it.
+    world.store.writes.borrow_mut().clear();
+    world.store.crash_after_writes.set(Some(1));
+    assert!(request(&world, &agent, Path::Rfc7009Refresh), "answered");
+    world.store.crash_after_writes.set(None);
+    assert_eq!(*world.store.writes.borrow(), ["d1"]);
+    let record = block_on(world.store.grant(&agent.grant)).unwrap().unwrap();
+    assert!(record.revoked_at.is_some() && record.revocation_settled_at.is_none());
+    assert!(!block_on(world.store.is_grant_denied(&agent.grant)).unwrap());
+    allowed(gate(
+        &world,
+        api("GET", Some(&bearer(&agent.tokens.access_token))),
+    ));
+    world.clock.advance(60);
+    let now = world.clock.now();
+    let swept = block_on(revocation::sweep(&world.store, now)).unwrap();
+    assert_eq!((swept.finished, swept.failed.len()), (1, 0));
+    assert_revoked(&world, &agent, &refresh, "swept");
+    assert_untouched(&world, &control, "swept");
+    // Nothing left: the next run finds nothing to do.
+    let again = block_on(revocation::sweep(&world.store, world.clock.now())).unwrap();
+    assert_eq!((again.finished, again.failed.len()), (0, 0));
+}
+
+/// The sweep finishes at most `SWEEP_BATCH` per run, longest revoked first; one that fails is
+/// reported and kept for the next run, and stops no other.
+#[test]
+fn the_sweep_is_bounded_per_run_and_one_failing_revocation_stops_no_other() {
+    let world = World::new();
+    let alice = world.login("alice@example.com");
+    let batch = revocation::SWEEP_BATCH as usize;
+    // One client with many grants (registrations are rate limited per network).
+    let client = world.public_client();
+    let agents: Vec<Agent> = (0..=batch)
+        .map(|_| {
+            let code = param(&world.authorize_and_consent(&client, &alice, &[]), "code").unwrap();
+            let tokens = world.exchange(&client, &code).unwrap();
+            let grant = grant_of(&tokens.access_token);
+            Agent {
+                client: client.clone(),
+                email: "alice@example.com",
+                session: alice.clone(),
+                code,
+                tokens,
+                grant,
+            }
+        })
+        .collect();
+    for agent in &agents {
+        world.store.crash_after_writes.set(Some(1));
+        assert!(request(&world, agent, Path::Rfc7009Refresh));
+        world.store.crash_after_writes.set(None);
+        world.clock.advance(1);
+    }
+    // The oldest revocation's grant row cannot be written.
+    let broken = &agents[0].grant;
+    world
+        .store
+        .broken_grants
+        .borrow_mut()
+        .insert(broken.as_str().to_owned());
+    let first = block_on(revocation::sweep(&world.store, world.clock.now())).unwrap();
+    assert_eq!(first.finished, batch - 1);
+    assert_eq!(first.failed.len(), 1);
+    assert_eq!(first.failed[0].0, broken.as_str());
+    // Denied all the same: step 1 comes before the row that fails.
+    assert!(block_on(world.store.is_grant_denied(broken)).unwrap());
+    world.store.broken_grants.borrow_mut().clear();
+    let second = block_on(revocation::sweep(&world.store, world.clock.now())).unwrap();
+    assert_eq!((second.finished, second.failed.len()), (2, 0));
+    for agent in &agents {
+        let refresh = agent.tokens.refresh_token.clone().unwrap();
+        assert_revoked(&world, agent, &refresh, agent.grant.as_str());
     }
 }
 

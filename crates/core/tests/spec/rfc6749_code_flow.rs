@@ -505,7 +505,7 @@ fn registration_login_consent_issuance_refresh_and_revocation_are_audited() {
         &client,
         &[("token", next.refresh_token.as_deref().unwrap())],
     );
-    block_on(world.server().revoke(body.as_bytes(), basic.as_deref())).unwrap();
+    world.revoke(body.as_bytes(), basic.as_deref()).unwrap();
     let audit = world.store.audit.borrow();
     let kinds: Vec<_> = audit.iter().map(|(_, e)| e.kind).collect();
     assert_eq!(

@@ -128,7 +128,7 @@ fn a_revoked_grant_is_refused_at_once() {
         ("token", tokens.refresh_token.as_deref().unwrap()),
         ("client_id", client.id.as_str()),
     ]);
-    block_on(world.server().revoke(body.as_bytes(), None)).unwrap();
+    world.revoke(body.as_bytes(), None).unwrap();
     let (status, _, error) = challenge(gate(
         &world,
         api("GET", Some(&bearer(&tokens.access_token))),

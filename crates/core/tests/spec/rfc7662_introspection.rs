@@ -52,11 +52,12 @@ fn revoked_expired_foreign_and_unknown_tokens_are_inactive_and_say_nothing() {
             .active
     );
     let fresh = world.tokens(&client);
-    block_on(world.server().revoke(
-        form(&[("token", fresh.access_token.as_str())]).as_bytes(),
-        Some(&basic(&client.id, client.secret.as_deref().unwrap())),
-    ))
-    .unwrap();
+    world
+        .revoke(
+            form(&[("token", fresh.access_token.as_str())]).as_bytes(),
+            Some(&basic(&client.id, client.secret.as_deref().unwrap())),
+        )
+        .unwrap();
     assert!(
         !introspect(&world, &client, &fresh.access_token)
             .unwrap()

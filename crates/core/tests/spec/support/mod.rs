@@ -19,6 +19,7 @@ use gatehouse_core::login::LoginOutcome;
 use gatehouse_core::server::{AuthorizeOutcome, Failure, Server};
 use gatehouse_core::site::Site;
 use gatehouse_core::testing::{FixedClock, MemoryStore, RustPbkdf2, SeqRng, TestSigner};
+use gatehouse_core::time::Clock as _;
 use sha2::Digest as _;
 
 pub const ISSUER: &str = "https://wiki.test";
@@ -114,6 +115,25 @@ impl World {
             &self.rng,
             &self.clock,
         )
+    }
+
+    /// `POST /oauth/revoke` as the Worker serves it: the answer, then what the revocation left
+    /// for after it ([`gatehouse_core::revocation::Pending::finish`], under `waitUntil`, whose
+    /// failure is only logged).
+    pub fn revoke(&self, body: &[u8], authorization: Option<&str>) -> Result<(), Failure> {
+        self.revoke_with(&self.server(), body, authorization)
+    }
+
+    /// [`Self::revoke`] through `server`.
+    pub fn revoke_with(
+        &self,
+        server: &Server<'_, MemoryStore, TestSigner, SeqRng>,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> Result<(), Failure> {
+        let pending = block_on(server.revoke(body, authorization))?;
+        let _ = block_on(pending.finish(&self.store, self.clock.now()));
+        Ok(())
     }
 
     pub fn server_at(&self, issuer: &str) -> Server<'_, MemoryStore, TestSigner, SeqRng> {
