@@ -38,9 +38,11 @@ fuzz:
 	cd crates/markdown && cargo +nightly fuzz run html_to_markdown -- -max_total_time=30 -rss_limit_mb=512
 
 # Builds the optimised release Worker exactly as `wrangler deploy` would and prints its size;
-# fails when the Worker would not deploy. The end-to-end suite then runs that very build.
+# fails when the Worker would not deploy, or when its wasm is over the size budget
+# (scripts/check-size). The end-to-end suite then runs that very build.
 deploy-check:
 	WRANGLER_SEND_METRICS=false npx wrangler deploy --dry-run --outdir dist
+	scripts/check-size
 	scripts/dry-run-example
 
 e2e:

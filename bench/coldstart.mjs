@@ -117,6 +117,9 @@ async function once(config, vars = {}) {
   }
 }
 
+/** Issue 20: release wasm ≤ 600 KB gzip, read as 600,000 bytes. */
+const WASM_BUDGET_BYTES = 600_000;
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
@@ -169,7 +172,8 @@ async function main() {
   const line = (row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   console.log(['', `cold start — ${results.date.slice(0, 16)}Z, medians of ${RUNS} fresh \`wrangler dev\` starts, GET ${PATH}; CPU of the Worker's own workerd`, '', line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n'));
   const g = results.workers.gatehouse.wasm;
-  console.log(`release wasm: ${g.raw} bytes raw, ${g.gzip} bytes gzip; budget ≤ 600 KB gzip (614,400 bytes): ${g.gzip <= 600 * 1024 ? 'met' : 'MISSED'}`);
+  // Issue 20's 600 KB is read as 600,000 bytes, at zlib's default level (gzipSync above).
+  console.log(`release wasm: ${g.raw} bytes raw, ${g.gzip} bytes gzip; budget ≤ 600,000 bytes gzip: ${g.gzip <= WASM_BUDGET_BYTES ? 'met' : 'MISSED'}`);
 }
 
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));

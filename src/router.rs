@@ -123,14 +123,17 @@ pub async fn route(req: Incoming, env: &Env, ctx: &Context) -> Result<web_sys::R
 
 /// The one place a request's decision is written to the log: one JSON line, built once from
 /// what the core noted ([`gatehouse_core::decision`]) and the response's status. Discovery
-/// documents, the anonymous liveness answer and requests for no app decide nothing and are not
-/// logged.
+/// documents, the anonymous liveness answer, requests for no app and the challenge to a request
+/// for an app without credentials decide nothing and are not logged.
 fn log_decision<S, K, R>(
     server: &Server<'_, S, K, R>,
     local: &str,
     started: f64,
     response: &Result<web_sys::Response>,
 ) {
+    if !server.decision.is_logged() {
+        return;
+    }
     let event = match paths::is_reserved(local) {
         true => local.rsplit('/').next().unwrap_or(local),
         false => "gate",

@@ -86,3 +86,23 @@ test('a refused token, a failed login, an invalid_grant and a revoked agent each
     assert.equal(log.includes(secret), false, `the log carries ${secret.slice(0, 12)}…`);
   }
 });
+
+test('a request for the app without credentials leaves no line; a made-up token after it does', async () => {
+  const anonymous = (d) => d.event === 'gate' && d.status === 401 && !d.reason && !d.subject;
+  const before = decisions().filter(anonymous).length;
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${gh.url}/api/whoami`, { headers: { accept: 'application/json' } });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate'), /^Bearer resource_metadata=/);
+  }
+  // Lines come out in the order of the requests: once the later one is there, the earlier
+  // ones would be too.
+  const refused = (d) => d.event === 'gate' && d.status === 401 && d.reason;
+  const refusedBefore = decisions().filter(refused).length;
+  assert.equal((await fetch(`${gh.url}/api/whoami`, { headers: { authorization: 'Bearer made-up.token.here' } })).status, 401);
+  for (const deadline = Date.now() + 10_000; decisions().filter(refused).length === refusedBefore && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(decisions().filter(refused).length, refusedBefore + 1, 'the made-up token left its line');
+  assert.equal(decisions().filter(anonymous).length, before, 'an anonymous challenge wrote a line');
+});

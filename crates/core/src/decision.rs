@@ -46,6 +46,8 @@ struct Notes {
     reason: Option<Reason>,
     /// The audit action is a refusal (a failed login, a refused code).
     refused: bool,
+    /// Nothing was decided that a line would tell: see [`DecisionLog::nothing_decided`].
+    unlogged: bool,
 }
 
 /// The notes of one request's decision; one per request ([`crate::context::Context`]).
@@ -140,6 +142,21 @@ impl DecisionLog {
     pub fn error(&self, error: OAuthError) -> OAuthError {
         self.refused(error.reason);
         error
+    }
+
+    /// Notes that the request brought nothing to decide about: a request for an app with no
+    /// credentials at all, answered with the Bearer challenge every such request gets. Its line
+    /// would name no person, agent, grant or reason, and anyone can send such requests as often
+    /// as they like, so each would cost a log write (the runtime's `console.log`: 30 % of that
+    /// answer's CPU, bench/README.md) and the operator's billed log volume, for no information.
+    /// Like discovery documents, it gets no line.
+    pub(crate) fn nothing_decided(&self) {
+        self.0.borrow_mut().unlogged = true;
+    }
+
+    /// Whether the request's decision is written to the log ([`Self::nothing_decided`]).
+    pub fn is_logged(&self) -> bool {
+        !self.0.borrow().unlogged
     }
 
     fn keep(slot: &mut Option<String>, value: Option<&str>) {

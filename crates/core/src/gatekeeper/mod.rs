@@ -147,6 +147,14 @@ pub async fn gate<S: Store, K: Signer, R: Rng>(
             cx.decision.acting(&person.subject, None, None);
             cx.decision.refused(Reason::PolicyDenied);
         }
+        // No token, no session: the challenge is all there is to say (RFC 6750 §3.1: "If the
+        // request lacks any authentication information […], the resource server SHOULD NOT
+        // include an error code"), and nothing of it is worth a log line.
+        Gate::Challenge { error: None, .. }
+            if req.authorization.is_none() && req.session.is_none() =>
+        {
+            cx.decision.nothing_decided()
+        }
         Gate::Public | Gate::SignIn { .. } | Gate::Challenge { error: None, .. } => {}
     }
     Ok(gate)

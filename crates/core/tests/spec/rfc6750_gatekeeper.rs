@@ -30,6 +30,22 @@ fn an_agent_without_a_token_gets_a_401_that_leads_to_the_metadata() {
     );
 }
 
+/// The challenge to a request with no credentials decides nothing about anyone, and anyone can
+/// ask for it: it writes no decision line (README "Logs"). A token, even a forged one, does.
+#[test]
+fn a_request_without_credentials_leaves_no_decision_line_and_a_forged_token_does() {
+    let world = World::new();
+    let decided = |authorization: Option<&str>| {
+        let server = world.server();
+        let req = api("GET", authorization);
+        let gate = block_on(server.gate(&req, &world.signer)).unwrap();
+        assert!(matches!(gate, Gate::Challenge { .. }), "{gate:?}");
+        server.decision.is_logged()
+    };
+    assert!(!decided(None), "no token, no session: nothing to log");
+    assert!(decided(Some("Bearer made-up")), "a refused token is logged");
+}
+
 #[test]
 fn a_browser_without_a_session_is_sent_to_log_in_and_back() {
     let world = World::new();
