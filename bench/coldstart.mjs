@@ -17,7 +17,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ROOT, freePort } from '../tests/e2e/support/gatehouse.mjs';
+import { ROOT, freePort, guardGroup, unguardGroup } from '../tests/e2e/support/gatehouse.mjs';
 
 const RUNS = Math.max(1, Number.parseInt(process.env.BENCH_COLD_RUNS ?? '', 10) || 3);
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
@@ -75,8 +75,7 @@ async function once(config, vars = {}) {
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: ENV, detached: true });
   const kill = (signal) => { try { process.kill(-child.pid, signal); } catch { /* gone */ } };
-  const onExit = () => kill('SIGKILL');
-  process.on('exit', onExit);
+  guardGroup(child.pid); // stopped however this process ends
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -107,12 +106,12 @@ async function once(config, vars = {}) {
     const second = await timed();
     return { startupCpuMs: ready / 1e6, first, second };
   } finally {
-    process.off('exit', onExit);
     kill('SIGTERM');
     const timer = setTimeout(() => kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);
     kill('SIGKILL');
+    unguardGroup(child.pid);
     await rm(state, { recursive: true, force: true });
   }
 }

@@ -10,18 +10,27 @@
 //! only counted, to charge the parser's work on what it has consumed, and thrown away. Once the
 //! conversion stops, the handlers do nothing, the page's stream ends at the next slice, which
 //! ends the rewriter, and no more of the page is read.
+//!
+//! The page and the rewritten HTML are read through [`Chunks`], not `worker::ByteStream`: a
+//! conversion abandoned by its client is freed later, on garbage collection, outside any
+//! request, and `ByteStream`'s drop then calls `releaseLock`, which throws there; a throw through
+//! the wasm marks the instance broken, the next request replaces it, and every response still
+//! streaming from the old one hangs (e2e `markdown_stream.test.mjs`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
-use futures_util::{StreamExt as _, stream};
+use futures_util::{FutureExt as _, StreamExt as _, stream};
 use gatehouse_markdown::{Attributes, Conversion, Stop, decode_attribute, is_void_element};
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
-use worker::{ByteStream, Headers, Response, Result};
+use worker::{Headers, Response, Result};
 
 #[wasm_bindgen]
 extern "C" {
@@ -61,6 +70,89 @@ extern "C" {
     fn text(this: &TextChunk) -> String;
     #[wasm_bindgen(method, getter, js_name = lastInTextNode)]
     fn last_in_text_node(this: &TextChunk) -> bool;
+
+    /// A `ReadableStream`, for its reader. Every method is bound with `catch`: a JavaScript
+    /// exception must never unwind through the wasm (see the module documentation).
+    type Body;
+    #[wasm_bindgen(method, catch, js_name = getReader)]
+    fn get_reader(this: &Body) -> std::result::Result<Reader, JsValue>;
+
+    /// A `ReadableStreamDefaultReader` (WHATWG Streams §4.3).
+    type Reader;
+    #[wasm_bindgen(method, catch)]
+    fn read(this: &Reader) -> std::result::Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn cancel(this: &Reader) -> std::result::Result<Promise, JsValue>;
+}
+
+/// The chunks of a body, as `worker::ByteStream` reads them, except when dropped: it cancels the
+/// body, ignoring any failure, and never calls `releaseLock` (the lock goes with the body). A
+/// drop may run on garbage collection, outside any request, where the runtime refuses both.
+struct Chunks {
+    reader: Option<Reader>,
+    read: Option<JsFuture>,
+}
+
+impl Chunks {
+    fn new(body: web_sys::ReadableStream) -> Result<Self> {
+        let reader = body.unchecked_into::<Body>().get_reader()?;
+        Ok(Self {
+            reader: Some(reader),
+            read: None,
+        })
+    }
+}
+
+impl futures_util::Stream for Chunks {
+    type Item = Result<Vec<u8>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let read = match (&mut this.read, &this.reader) {
+            (Some(read), _) => read,
+            (None, None) => return Poll::Ready(None),
+            (None, Some(reader)) => match reader.read() {
+                Ok(promise) => this.read.insert(JsFuture::from(promise)),
+                Err(error) => {
+                    this.reader = None;
+                    return Poll::Ready(Some(Err(error.into())));
+                }
+            },
+        };
+        let Poll::Ready(result) = read.poll_unpin(cx) else {
+            return Poll::Pending;
+        };
+        this.read = None;
+        let result = match result {
+            Ok(result) => result,
+            Err(error) => {
+                this.reader = None;
+                return Poll::Ready(Some(Err(error.into())));
+            }
+        };
+        let done = Reflect::get(&result, &"done".into()).map_or(true, |d| d.is_truthy());
+        let value = Reflect::get(&result, &"value".into()).ok();
+        match value.filter(|_| !done) {
+            Some(value) => Poll::Ready(Some(Ok(Uint8Array::new(&value).to_vec()))),
+            None => {
+                this.reader = None;
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+impl Drop for Chunks {
+    fn drop(&mut self) {
+        let Some(reader) = self.reader.take() else {
+            return;
+        };
+        if let Ok(cancelled) = reader.cancel() {
+            IGNORE.with(|ignore| {
+                let _ = cancelled.catch(ignore);
+            });
+        }
+    }
 }
 
 type Handler<T> = Closure<dyn FnMut(u32, T) -> std::result::Result<(), JsValue>>;
@@ -76,6 +168,8 @@ struct Handlers {
 }
 
 thread_local! {
+    /// A rejection handler that does nothing, for the cancels of [`Chunks`].
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
     static CONVERSIONS: RefCell<HashMap<u32, Rc<RefCell<Conversion>>>> = RefCell::new(HashMap::new());
     static NEXT: Cell<u32> = const { Cell::new(0) };
     static HANDLERS: Handlers = Handlers {
@@ -185,10 +279,9 @@ fn rewriter(conversion: &Rc<RefCell<Conversion>>) -> Result<(HtmlRewriter, Regis
 /// The origin's page in the conversion's slices, read as the rewriter asks for them; it ends
 /// early once the conversion stops.
 fn slices(
-    body: Option<web_sys::ReadableStream>,
+    chunks: Option<Chunks>,
     conversion: Rc<RefCell<Conversion>>,
 ) -> impl futures_util::Stream<Item = Result<Vec<u8>>> {
-    let chunks = body.map(ByteStream::from);
     stream::unfold(
         (chunks, Vec::new(), 0, conversion),
         |(mut chunks, mut pending, mut offset, conversion)| async move {
@@ -226,10 +319,11 @@ pub fn convert(
 ) -> Result<web_sys::Response> {
     let conversion = Rc::new(RefCell::new(Conversion::new()));
     let (rewriter, registered) = rewriter(&conversion)?;
+    let chunks = upstream.body().map(Chunks::new).transpose()?;
     let page: web_sys::Response =
-        Response::from_stream(slices(upstream.body(), Rc::clone(&conversion)))?.into();
+        Response::from_stream(slices(chunks, Rc::clone(&conversion)))?.into();
     let rewritten = rewriter.transform(&page)?;
-    let html = rewritten.body().map(ByteStream::from);
+    let html = rewritten.body().map(Chunks::new).transpose()?;
     let state = Some((html, 0usize, conversion, registered));
     let markdown = stream::unfold(state, |state| async move {
         let (mut html, mut parsed, conversion, registered) = state?;

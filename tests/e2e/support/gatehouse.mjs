@@ -1,5 +1,7 @@
 // Starts a real gatehouse under `wrangler dev` (workerd with local D1, KV and Queue) on a free
-// 127.0.0.1 port with a fresh state directory, and stops exactly the process group it started.
+// 127.0.0.1 port with a fresh state directory, and stops exactly the process group it started,
+// however this process ends (`guardGroup`): on exit, on SIGINT/SIGTERM/SIGHUP, when its parent
+// (the test runner) is gone, and, through a watchdog process, when it is killed outright.
 //
 //   const gh = await startGatehouse();        // migrations applied, ready to serve
 //   const res = await fetch(`${gh.url}/healthz`);
@@ -43,6 +45,72 @@ async function withoutBuild(config) {
   await writeFile(path, text.replace(/^\[build\][\s\S]*?(?=^\[)/m, ''));
   made.push(path);
   return path;
+}
+
+/**
+ * The process groups started here and not yet stopped. Each is killed (SIGKILL) when this
+ * process exits, when it is ended by SIGINT, SIGTERM or SIGHUP (which end a process without its
+ * `exit` event), and when its parent is gone (a test runner killed, or timed out, leaves its
+ * test files running). A watchdog, a separate process in a group of its own, kills the group when
+ * this process dies without a word (SIGKILL): it holds the read end of a pipe from this process,
+ * and the pipe closes when this process dies. `unguard` forgets a group once it is stopped.
+ */
+const guarded = new Map();
+const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+let parentWatch;
+
+/** The parent this process started under. */
+const PARENT = process.ppid;
+
+const WATCHDOG = `
+const group = Number(process.argv[1]);
+const kill = () => { try { process.kill(-group, 'SIGKILL'); } catch {} process.exit(0); };
+process.stdin.on('end', kill);
+process.stdin.on('error', kill);
+process.stdin.resume();
+setInterval(() => { try { process.kill(-group, 0); } catch { process.exit(0); } }, 1000);
+`;
+
+function killGuarded() {
+  for (const pid of guarded.keys()) signalGroup(pid, 'SIGKILL');
+}
+
+function onTerminatingSignal(signal) {
+  killGuarded();
+  // Then end as the signal would have, unless someone else handles it (bench/ exits itself).
+  for (const s of TERMINATING) process.off(s, onTerminatingSignal);
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+export function guardGroup(pid) {
+  if (guarded.size === 0) {
+    process.on('exit', killGuarded);
+    for (const signal of TERMINATING) process.on(signal, onTerminatingSignal);
+    parentWatch = setInterval(() => {
+      if (process.ppid === PARENT) return;
+      killGuarded();
+      process.exit(1);
+    }, 1000);
+    parentWatch.unref();
+  }
+  const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(pid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  watchdog.on('error', () => {}); // the other guards still stand
+  watchdog.stdin.on('error', () => {});
+  watchdog.unref();
+  watchdog.stdin.unref?.();
+  guarded.set(pid, watchdog);
+}
+
+export function unguardGroup(pid) {
+  const watchdog = guarded.get(pid);
+  if (!watchdog) return;
+  guarded.delete(pid);
+  watchdog.kill('SIGKILL');
+  if (guarded.size === 0) {
+    process.off('exit', killGuarded);
+    for (const signal of TERMINATING) process.off(signal, onTerminatingSignal);
+    clearInterval(parentWatch);
+  }
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
@@ -107,7 +175,7 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
       }
     }
   }
-  const { url, port, inspectorPort, child, exited, killOnExit, log } = instance;
+  const { url, port, inspectorPort, child, exited, log } = instance;
   const stop = async () => {
     await halt(instance);
     await rm(state, { recursive: true, force: true });
@@ -118,9 +186,9 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
     return JSON.parse(out.slice(out.indexOf('[')))[0].results;
   };
   const crash = async () => {
-    process.off('exit', killOnExit);
     signalGroup(child.pid, 'SIGKILL');
     await exited;
+    unguardGroup(child.pid);
     return { state, port };
   };
   // The first log line matching `pattern` (a string or RegExp), waiting for wrangler to print
@@ -153,9 +221,8 @@ async function launch(port, devArgs) {
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const exited = new Promise((resolve) => child.on('exit', resolve));
-  const killOnExit = () => signalGroup(child.pid, 'SIGKILL');
-  process.on('exit', killOnExit);
-  const instance = { url: `http://127.0.0.1:${port}`, port, inspectorPort, child, exited, killOnExit, log: () => output };
+  guardGroup(child.pid);
+  const instance = { url: `http://127.0.0.1:${port}`, port, inspectorPort, child, exited, log: () => output };
   try {
     await waitUntilServing(instance);
   } catch (error) {
@@ -166,13 +233,13 @@ async function launch(port, devArgs) {
 }
 
 /** Stops an instance's whole process group: SIGTERM, then SIGKILL after a grace period. */
-async function halt({ child, exited, killOnExit }) {
-  process.off('exit', killOnExit);
+async function halt({ child, exited }) {
   signalGroup(child.pid, 'SIGTERM');
   const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), STOP_TIMEOUT_MS);
   await exited;
   clearTimeout(timer);
   signalGroup(child.pid, 'SIGKILL'); // any straggler workerd of this group
+  unguardGroup(child.pid);
 }
 
 function signalGroup(pid, signal) {
