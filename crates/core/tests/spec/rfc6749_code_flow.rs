@@ -538,35 +538,19 @@ fn registration_login_consent_issuance_refresh_and_revocation_are_audited() {
 mod in_one_round_trip {
     use gatehouse_core::grant_id::GrantId;
     use gatehouse_core::model::audit::{AuditEvent, AuditKind};
-    use gatehouse_core::revocation::{self, Revocation};
+    use gatehouse_core::revocation;
     use gatehouse_core::secret::AuthorizationCode;
     use gatehouse_core::store::{
         CodeBinding, CodeStore, Denylist, Exchange, GrantStore, RefreshRecord, RevocationReason,
     };
-    use gatehouse_core::testing::MemoryStore;
     use gatehouse_core::time::UnixTime;
     use gatehouse_core::types::ClientId;
 
     use super::*;
 
-    /// Runs a `MemoryStore` future, which never waits, inside the exchange's own executor.
-    fn at_once<F: std::future::Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(output) => output,
-            std::task::Poll::Pending => panic!("MemoryStore never waits"),
-        }
-    }
-
     /// The grant a code names: its body is `<grant id>.<random>`, then the tag.
     fn grant_named_by(code: &str) -> GrantId {
         GrantId::from_stored(code.split('.').next().unwrap().to_owned())
-    }
-
-    fn revocation(store: &MemoryStore, grant: &GrantId) -> Revocation {
-        let record = at_once(store.grant(grant)).unwrap().unwrap();
-        Revocation::of(&record, RevocationReason::PersonRequest, UnixTime(0), None)
     }
 
     fn issued(world: &World) -> usize {
@@ -666,7 +650,7 @@ mod in_one_round_trip {
         let before = issued(&world);
         let id = grant.clone();
         *world.store.before_exchange.borrow_mut() = Some(Box::new(move |store| {
-            let revocation = revocation(store, &id);
+            let revocation = revocation_of(store, &id);
             at_once(revocation::revoke(store, &revocation, UnixTime(0), false)).unwrap();
         }));
         let refused = error_of(world.exchange(&client, &code));
@@ -689,14 +673,14 @@ mod in_one_round_trip {
         // Step 1 of a revocation lands after this exchange read KV; the revoking request is
         // still on its way to step 2.
         *world.store.before_exchange.borrow_mut() = Some(Box::new(move |store| {
-            let revocation = revocation(store, &id);
+            let revocation = revocation_of(store, &id);
             let until = revocation::deny_until(revocation.at, UnixTime(0));
             at_once(store.deny_grant(&id, revocation.reason, until, UnixTime(0))).unwrap();
         }));
         let answered = world.exchange(&client, &code).unwrap();
         assert_eq!(world.store.live_refresh_tokens(&grant), 1);
         // The revocation goes on (or its Queue consumer runs it): the token dies with the grant.
-        let revocation = revocation(&world.store, &grant);
+        let revocation = revocation_of(&world.store, &grant);
         block_on(revocation::apply(&world.store, &revocation, UnixTime(0))).unwrap();
         assert_eq!(world.store.live_refresh_tokens(&grant), 0);
         let after = error_of(world.refresh(&client, answered.refresh_token.as_deref().unwrap()));
@@ -710,7 +694,7 @@ mod in_one_round_trip {
         let code = world.code(&client);
         let grant = grant_named_by(&code);
         // A revocation that crashed after step 1: KV denies the grant, D1 does not know.
-        let revocation = revocation(&world.store, &grant);
+        let revocation = revocation_of(&world.store, &grant);
         let until = revocation::deny_until(revocation.at, UnixTime(0));
         block_on(
             world

@@ -183,27 +183,11 @@ fn the_policy_is_checked_again_on_refresh() {
 /// (`MemoryStore::before_rotation`) and check that no live refresh token outlives it
 /// (`grants::refresh_token::rotate` argues why).
 mod racing_a_revocation {
-    use gatehouse_core::revocation::{self, Revocation};
-    use gatehouse_core::store::{Denylist, GrantStore, RevocationReason};
-    use gatehouse_core::testing::MemoryStore;
+    use gatehouse_core::revocation;
+    use gatehouse_core::store::{Denylist, GrantStore};
     use gatehouse_core::time::UnixTime;
 
     use super::*;
-
-    /// Runs a `MemoryStore` future, which never waits, inside the refresh's own executor.
-    fn at_once<F: std::future::Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(output) => output,
-            std::task::Poll::Pending => panic!("MemoryStore never waits"),
-        }
-    }
-
-    fn revocation(store: &MemoryStore, grant: &gatehouse_core::grant_id::GrantId) -> Revocation {
-        let record = at_once(store.grant(grant)).unwrap().unwrap();
-        Revocation::of(&record, RevocationReason::PersonRequest, UnixTime(0), None)
-    }
 
     fn refreshes(world: &World) -> usize {
         world
@@ -224,7 +208,7 @@ mod racing_a_revocation {
         let before = refreshes(&world);
         let id = grant.clone();
         *world.store.before_rotation.borrow_mut() = Some(Box::new(move |store| {
-            let revocation = revocation(store, &id);
+            let revocation = revocation_of(store, &id);
             at_once(revocation::revoke(store, &revocation, UnixTime(0), false)).unwrap();
         }));
         let refused = error_of(world.refresh(&client, first.refresh_token.as_deref().unwrap()));
@@ -247,7 +231,7 @@ mod racing_a_revocation {
         // Step 1 of a revocation lands after this refresh read KV; the revoking request is
         // still on its way to step 2.
         *world.store.before_rotation.borrow_mut() = Some(Box::new(move |store| {
-            let revocation = revocation(store, &id);
+            let revocation = revocation_of(store, &id);
             let until = revocation::deny_until(revocation.at, UnixTime(0));
             at_once(store.deny_grant(&id, revocation.reason, until, UnixTime(0))).unwrap();
         }));
@@ -257,7 +241,7 @@ mod racing_a_revocation {
         assert_eq!(world.store.live_refresh_tokens(&grant), 1);
         // The revocation goes on (or its Queue consumer runs it): the successor dies with the
         // grant's other refresh tokens.
-        let revocation = revocation(&world.store, &grant);
+        let revocation = revocation_of(&world.store, &grant);
         block_on(revocation::apply(&world.store, &revocation, UnixTime(0))).unwrap();
         assert_eq!(world.store.live_refresh_tokens(&grant), 0);
         let after = error_of(world.refresh(&client, answered.refresh_token.as_deref().unwrap()));
@@ -271,7 +255,7 @@ mod racing_a_revocation {
         let first = world.tokens(&client);
         let grant = grant_of(&first.access_token);
         // A revocation that crashed after step 1: KV denies the grant, D1 does not know.
-        let revocation = revocation(&world.store, &grant);
+        let revocation = revocation_of(&world.store, &grant);
         let until = revocation::deny_until(revocation.at, UnixTime(0));
         block_on(
             world

@@ -491,3 +491,30 @@ pub fn es256_twin(jws: &str) -> String {
     signature[32..].copy_from_slice(&twin);
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
+
+/// Runs a `MemoryStore` future, which never waits, inside a request's own executor: what a
+/// hook (`MemoryStore::before_rotation`, `before_exchange`) uses to land another request's
+/// writes in the middle of one.
+pub fn at_once<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("MemoryStore never waits"),
+    }
+}
+
+/// A person's revocation of `grant`, as stored now.
+pub fn revocation_of(
+    store: &MemoryStore,
+    grant: &gatehouse_core::grant_id::GrantId,
+) -> gatehouse_core::revocation::Revocation {
+    use gatehouse_core::store::GrantStore as _;
+    let record = at_once(store.grant(grant)).unwrap().unwrap();
+    gatehouse_core::revocation::Revocation::of(
+        &record,
+        gatehouse_core::store::RevocationReason::PersonRequest,
+        gatehouse_core::time::UnixTime(0),
+        None,
+    )
+}
