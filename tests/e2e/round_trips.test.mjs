@@ -2,7 +2,8 @@
 // benchmark's storage shim (bench/storage-shim.mjs: the Worker's D1, KV and Queue bindings
 // wrapped in a copy of its entry, nothing in gatehouse's code). The budgets met today are held
 // here: discovery, the 401 and an authenticated request with a cached token make no storage
-// call; a registration, a code exchange and a refresh make one. The shim's delay mode is checked too, since bench/storage.mjs
+// call; a registration, a code exchange and a refresh make one, a refresh also when the isolate has not
+// authenticated its client for more than 5 s. The shim's delay mode is checked too, since bench/storage.mjs
 // reports latency under it.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
@@ -95,6 +96,51 @@ test('a refresh is one storage round trip: its batch with the KV reads alongside
   assert.equal(c.before.d1Calls, 3, `one batch each: ${JSON.stringify(c.before)}`);
   assert.ok(c.before.kvReads >= 3, `the denylist read went out with the batch: ${JSON.stringify(c.before)}`);
   assert.equal(c.after.roundTrips, 0);
+});
+
+test('a refresh by a client the isolate has not authenticated for more than 5 s is one storage round trip; a refused one writes nothing', async () => {
+  // An agent refreshes every ten minutes: the isolate's client cache (5 s) is cold by then.
+  const { client, tokens } = await tokensFor(gh.url, { scope: 'read' });
+  // A client registered for client_secret_post, whose token is refreshed presenting only its
+  // id (the method `none`): refused by the batch's conditions, as by client authentication.
+  const confidential = await register(gh.url, { token_endpoint_auth_method: 'client_secret_post' });
+  const { verifier, challenge } = pkce();
+  const location = await authorizeAsPerson(gh.url, confidential, { scope: 'read', challenge });
+  const exchanged = await tokenRequest(gh.url, {
+    grant_type: 'authorization_code',
+    code: location.searchParams.get('code'),
+    redirect_uri: REDIRECT,
+    code_verifier: verifier,
+    client_id: confidential.client_id,
+    client_secret: confidential.client_secret,
+  });
+  assert.equal(exchanged.status, 200);
+  const confidentialTokens = await exchanged.json();
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  const refused = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: confidentialTokens.refresh_token, client_id: confidential.client_id });
+  assert.equal(refused.status, 401);
+  assert.equal((await refused.json()).error, 'invalid_client');
+  const c = await measured(1, async () => {
+    const res = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+    assert.equal(res.status, 200);
+    assert.ok((await res.json()).refresh_token);
+  });
+  assert.equal(c.requests, 1);
+  assert.equal(c.maxBefore, 1, JSON.stringify(c));
+  assert.equal(c.before.roundTrips, 1, JSON.stringify(c));
+  assert.equal(c.before.d1Calls, 1, `one batch: ${JSON.stringify(c.before)}`);
+  assert.equal(c.after.roundTrips, 0);
+  // The refused request rotated nothing: past the retry window, the owner's refresh of the same
+  // token succeeds (a rotated token would be reuse, and revoke the grant).
+  await new Promise((resolve) => setTimeout(resolve, 11000));
+  const owner = await tokenRequest(gh.url, {
+    grant_type: 'refresh_token',
+    refresh_token: confidentialTokens.refresh_token,
+    client_id: confidential.client_id,
+    client_secret: confidential.client_secret,
+  });
+  assert.equal(owner.status, 200, await owner.clone().text());
+  await owner.text();
 });
 
 test('a code exchange is one storage round trip: its batch with the KV reads alongside', async () => {
