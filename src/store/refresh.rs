@@ -78,19 +78,27 @@ impl RefreshStore for WorkerStore<'_> {
         // grant, ?5 the client, ?6 the app, ?7 the narrowed scopes (JSON array, or NULL), ?8 the
         // answers (JSON array), ?9 the retry window; ?10–?13 one statement's own; ?14 the auth
         // method a deferred client must have registered (NULL: the client was authenticated
-        // before the batch).
-        // CLIENT_AS_ASKED: with ?14, client authentication's checks (`client_auth::authenticate`
-        // for a public client) as a condition: the client exists, is not disabled, has not
+        // before the batch), ?15 the hash of the secret it presented (NULL for `none`).
+        // CLIENT_AS_ASKED: with ?14, client authentication's checks (`client_auth::authenticate`)
+        // as a condition: the client exists, is not disabled, has not
         // lapsed, registered ?14 as its method and the refresh_token grant type, both read from
         // the metadata JSON Rust reads them from (`ClientMetadata`), so that SQL and Rust judge
-        // the same values.
+        // the same values; and for a secret method, the stored secret_hash equals ?15, the
+        // SHA-256 of the presented secret. SQL's `=` on two hex digests is not constant time,
+        // and need not be: how long it takes can tell at most how many leading digits of the
+        // stored digest equal those of SHA-256(a secret the caller chose). Learning the stored
+        // digest that way does not authenticate anyone (a presented secret is hashed, so the
+        // digest itself is no credential), and finding a secret whose digest matches it is a
+        // SHA-256 preimage of a 256-bit random secret's hash. Rust compares the same digests
+        // in constant time (`client_auth::check_secret`) for the cached path.
         macro_rules! client_as_asked {
             () => {
                 "(?14 IS NULL OR EXISTS (SELECT 1 FROM clients c WHERE c.client_id = ?5 \
                  AND c.disabled_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?3) \
                  AND json_extract(c.metadata, '$.token_endpoint_auth_method') = ?14 \
                  AND EXISTS (SELECT 1 FROM json_each(c.metadata, '$.grant_types') t \
-                 WHERE t.value = 'refresh_token')))"
+                 WHERE t.value = 'refresh_token') \
+                 AND (?14 = 'none' OR c.secret_hash = ?15)))"
             };
         }
         // GRANT_AS_ASKED: the grant is not revoked, is the client's, for the app, and holds every
@@ -133,19 +141,21 @@ impl RefreshStore for WorkerStore<'_> {
             text(&answers),
             JsValue::from_f64(rotation.retry_window_secs as f64),
         ];
-        let method = match rotation.check_client {
-            None => JsValue::NULL,
+        let (method, secret) = match rotation.check_client {
+            None => (JsValue::NULL, JsValue::NULL),
             Some(check) => {
                 let method = serde_json::to_value(check.method).map_err(|_| corrupt("method"))?;
-                text(method.as_str().unwrap_or_default())
+                let secret = check.secret_hash.as_ref().map_or(JsValue::NULL, hash);
+                (text(method.as_str().unwrap_or_default()), secret)
             }
         };
-        // Every statement that names ?14 binds 14 values (SQLite counts up to the highest).
+        // Every statement that names ?15 binds 15 values (SQLite counts up to the highest).
         let own = |extra: &[JsValue]| -> Vec<JsValue> {
             let mut bound = args.to_vec();
             bound.extend(extra.iter().cloned());
             bound.resize(13, JsValue::NULL);
             bound.push(method.clone());
+            bound.push(secret.clone());
             bound
         };
         let event = rotation.event;

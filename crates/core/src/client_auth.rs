@@ -12,7 +12,7 @@ use crate::cimd::{self, ClientLookup, LookupError, MetadataDocuments};
 use crate::error::Reason;
 use crate::form::Form;
 use crate::secret::ClientSecret;
-use crate::store::{ClientRecord, ClientStore, Freshness, StoreError};
+use crate::store::{ClientCheck, ClientRecord, ClientStore, Freshness, StoreError};
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
@@ -160,8 +160,9 @@ fn check_secret(presented: &Presented, record: &ClientRecord) -> Result<(), Reas
 }
 
 /// A client's credentials, read from its request, whose check one storage transaction makes
-/// together with the request's own work: a public client (`none`) with an id gatehouse issued
-/// that this isolate has not read from the primary lately. The transaction's statements are
+/// together with the request's own work: a client authenticating with `none`,
+/// `client_secret_basic` or `client_secret_post`, with an id gatehouse issued, that this isolate
+/// has not read from the primary lately. The transaction's statements are
 /// conditioned on the client as [`authenticate`] checks it (docs/storage.md, "The refresh"),
 /// and read it back; [`Deferred::settle`] then checks that record exactly as [`authenticate`]
 /// does, so the answer to a refused client is the same as on the two-step path.
@@ -186,9 +187,21 @@ impl Deferred {
         &self.presented.client_id
     }
 
-    /// The method the client presented, which the transaction requires it registered.
-    pub fn method(&self) -> AuthMethod {
-        self.presented.method
+    /// What the transaction requires of the client: the method it presented and, for a
+    /// secret, the presented secret's hash.
+    pub fn check(&self) -> ClientCheck {
+        let secret_hash = match self.presented.method {
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => self
+                .presented
+                .secret
+                .clone()
+                .map(|secret| ClientSecret::from_presented(secret).hash()),
+            AuthMethod::None | AuthMethod::PrivateKeyJwt => None,
+        };
+        ClientCheck {
+            method: self.presented.method,
+            secret_hash,
+        }
     }
 
     /// Authenticates the client on its own, as if it had not been deferred (one read).
@@ -214,7 +227,7 @@ impl Deferred {
 }
 
 /// Reads a request's credentials and authenticates its client, unless `deferrable` and the
-/// client is one a transaction can check ([`Deferred`]): a public client with an id gatehouse
+/// client is one a transaction can check ([`Deferred`]): not `private_key_jwt`, an id gatehouse
 /// issued, which this isolate does not hold from a recent read of the primary.
 pub async fn claim(
     store: &(impl ClientStore + MetadataDocuments),
@@ -230,8 +243,10 @@ pub async fn claim(
     let id = &presented.client_id;
     // A forged or untagged id, or a metadata document's URL, takes the usual route: it is
     // refused without a lookup, or looked up where it may be.
+    // A `private_key_jwt` client's assertion is verified with its keys before anything: it
+    // is never deferred.
     let defer = deferrable
-        && presented.method == AuthMethod::None
+        && presented.method != AuthMethod::PrivateKeyJwt
         && !cimd::is_url_client_id(id.as_str())
         && verification.lookup.ids.verdict(id.as_str()) == crate::tag::Verdict::Issued
         && store.cached_client(id, now).is_none();

@@ -1693,6 +1693,8 @@ impl RefreshStore for MemoryStore {
                 c.metadata.token_endpoint_auth_method == check.method
                     && c.metadata
                         .allows(crate::model::client::GrantType::RefreshToken)
+                    && (check.method == crate::model::client::AuthMethod::None
+                        || (check.secret_hash.is_some() && c.secret_hash == check.secret_hash))
             }
             Some((_, None)) => false,
         };

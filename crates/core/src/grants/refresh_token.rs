@@ -33,7 +33,7 @@ use crate::model::audit::AuditKind;
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::RefreshToken;
-use crate::store::{ClientCheck, RefreshRecord, RevocationReason, Rotation, Store};
+use crate::store::{RefreshRecord, RevocationReason, Rotation, Store};
 use crate::time::UnixTime;
 use crate::types::Scopes;
 
@@ -74,7 +74,7 @@ const SUCCESSOR_KEY_LABEL: &str = "refresh-token-successor";
 /// deny entry seen concurrently, or the app's policy no longer admitting the person, refuse a
 /// refresh whose batch recorded it, and both revoke the grant.
 ///
-/// A client this isolate has not authenticated lately ([`Claimed::Deferred`]: a public client)
+/// A client this isolate has not authenticated lately ([`Claimed::Deferred`]: `none` or a secret)
 /// is authenticated by that same transaction, which is then the refresh's only round trip: its
 /// statements are conditioned on the client as client authentication checks it, and it reads
 /// the client back, which [`crate::client_auth::Deferred::settle`] checks in Rust, so that a
@@ -162,12 +162,7 @@ async fn rotate_named<S: Store, K: Signer, R: Rng>(
 ) -> Result<TokenResponse, Failure> {
     let (client_id, check_client) = match &who {
         Client::Authenticated(client) => (client.id(), None),
-        Client::Deferred(deferred) => (
-            deferred.client_id(),
-            Some(ClientCheck {
-                method: deferred.method(),
-            }),
-        ),
+        Client::Deferred(deferred) => (deferred.client_id(), Some(deferred.check())),
     };
     let successor = successor_of(cx, &grant_id, presented);
     let successor_hash = successor.hash();
@@ -204,7 +199,7 @@ async fn rotate_named<S: Store, K: Signer, R: Rng>(
         retry_window_secs: RETRY_WINDOW_SECS,
         event: &event,
         now,
-        check_client,
+        check_client: check_client.as_ref(),
     };
     // The KV reads first: the transaction is the later of the two, which is what the race
     // argument above assumes (a deny entry the reads miss may land before the batch).

@@ -37,8 +37,9 @@ pub trait RefreshStore {
     /// With [`Rotation::check_client`] (a client this isolate has not authenticated lately,
     /// [`crate::client_auth::Deferred`]), the transaction authenticates it as well: steps 1–3
     /// are conditioned also on `client_id` being a client that exists, is not disabled, has not
-    /// lapsed at `now`, registered the `refresh_token` grant type and registered
-    /// [`ClientCheck::method`] as its `token_endpoint_auth_method`; and a 5th step reads that
+    /// lapsed at `now`, registered the `refresh_token` grant type, registered
+    /// [`ClientCheck::method`] as its `token_endpoint_auth_method` and, for a secret method,
+    /// stores [`ClientCheck::secret_hash`] as its secret's hash; and a 5th step reads that
     /// client back ([`Rotated::client`]), unless unknown, disabled or lapsed. A client refused
     /// by these conditions rotates nothing, stores nothing and records nothing.
     ///
@@ -72,16 +73,19 @@ pub struct Rotation<'a> {
     /// When.
     pub now: UnixTime,
     /// The client to authenticate in the transaction; `None`: authenticated before it.
-    pub check_client: Option<ClientCheck>,
+    pub check_client: Option<&'a ClientCheck>,
 }
 
 /// What the rotation's transaction requires of an unauthenticated client
 /// ([`RefreshStore::rotate_refresh`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientCheck {
     /// The method the client presented: its registered `token_endpoint_auth_method` must be
-    /// this one. Only [`AuthMethod::None`] is deferred to the transaction so far.
+    /// this one ([`AuthMethod::None`], `client_secret_basic` or `client_secret_post`).
     pub method: AuthMethod,
+    /// For a secret method, the hash of the presented secret: the stored `secret_hash` must
+    /// equal it. `None` for [`AuthMethod::None`].
+    pub secret_hash: Option<SecretHash>,
 }
 
 impl Rotation<'_> {

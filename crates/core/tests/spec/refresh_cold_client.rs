@@ -1,4 +1,4 @@
-//! A refresh by a public client this isolate has not authenticated lately (issue 20): the
+//! A refresh by a client this isolate has not authenticated lately (issue 20): the
 //! rotation's transaction authenticates it (RFC 6749 §2.3, §6), so no separate client read
 //! precedes it. `MemoryStore` holds no client by default, as an isolate that last saw the
 //! agent ten minutes ago; every refusal is answered as client authentication answers it, and
@@ -86,7 +86,9 @@ fn refused_and_nothing_written(
     let audit = world.store.audit.borrow().len();
     let lookups = world.store.client_lookups.get();
     let result = world.refresh(presenting, token);
-    assert_eq!(answer(result), (expected.0, expected.1, false));
+    // RFC 6749 §5.2: a client that tried Basic is challenged to use it.
+    let basic = presenting.secret.is_some() && expected.0 == ErrorCode::InvalidClient;
+    assert_eq!(answer(result), (expected.0, expected.1, basic));
     assert_eq!(
         world.store.client_lookups.get(),
         lookups,
@@ -120,20 +122,97 @@ fn a_public_client_not_cached_refreshes_in_one_transaction() {
 }
 
 #[test]
-fn a_cached_or_confidential_client_is_authenticated_before_the_transaction_as_before() {
+fn a_cached_client_is_authenticated_before_the_transaction_as_before() {
     let world = World::new();
-    let public = world.public_client();
-    let (token, _) = tokens_of(&world, &public);
-    world.store.clients_cached.set(true);
+    for client in [world.public_client(), world.confidential_client()] {
+        let (token, _) = tokens_of(&world, &client);
+        world.store.clients_cached.set(true);
+        let lookups = world.store.client_lookups.get();
+        world.refresh(&client, &token).unwrap();
+        assert_eq!(world.store.client_lookups.get(), lookups + 1);
+        world.store.clients_cached.set(false);
+    }
+}
+
+/// A secret client (`client_secret_basic`, `client_secret_post`) not cached: its secret's hash
+/// is one of the transaction's conditions.
+#[test]
+fn a_secret_client_not_cached_refreshes_in_one_transaction() {
+    let world = World::new();
+    let basic = world.confidential_client();
+    let (token, grant) = tokens_of(&world, &basic);
     let lookups = world.store.client_lookups.get();
-    world.refresh(&public, &token).unwrap();
-    assert_eq!(world.store.client_lookups.get(), lookups + 1);
-    world.store.clients_cached.set(false);
-    let confidential = world.confidential_client();
-    let (token, _) = tokens_of(&world, &confidential);
+    let next = world.refresh(&basic, &token).unwrap();
+    assert_eq!(world.store.client_lookups.get(), lookups, "no client read");
+    assert_eq!(grant_of(&next.access_token), grant);
+    // A client registered for client_secret_post (its tokens got with Basic first).
+    let post = world.confidential_client();
+    let (token, _) = tokens_of(&world, &post);
+    alter(&world, &post, |record| {
+        record.metadata.token_endpoint_auth_method = AuthMethod::ClientSecretPost
+    });
     let lookups = world.store.client_lookups.get();
-    world.refresh(&confidential, &token).unwrap();
-    assert_eq!(world.store.client_lookups.get(), lookups + 1);
+    let body = form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &token),
+        ("client_id", &post.id),
+        ("client_secret", post.secret.as_deref().unwrap()),
+    ]);
+    block_on(world.server().token(body.as_bytes(), None)).unwrap();
+    assert_eq!(world.store.client_lookups.get(), lookups, "no client read");
+    // A wrong secret in the body: refused as client authentication refuses it, nothing written.
+    let audit = world.store.audit.borrow().len();
+    let wrong = form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &token),
+        ("client_id", &post.id),
+        ("client_secret", "not-the-secret"),
+    ]);
+    let result = block_on(world.server().token(wrong.as_bytes(), None));
+    assert_eq!(
+        answer(result),
+        (ErrorCode::InvalidClient, Reason::ClientAuthFailed, false)
+    );
+    assert_eq!(world.store.audit.borrow().len(), audit);
+}
+
+#[test]
+fn a_wrong_secret_is_refused_with_a_basic_challenge_and_nothing_is_written() {
+    let world = World::new();
+    let client = world.confidential_client();
+    let (token, grant) = tokens_of(&world, &client);
+    let wrong = Client {
+        id: client.id.clone(),
+        secret: Some("not-the-secret".into()),
+    };
+    refused_and_nothing_written(
+        &world,
+        &wrong,
+        &token,
+        &grant,
+        (ErrorCode::InvalidClient, Reason::ClientAuthFailed),
+        || {},
+        &client,
+    );
+}
+
+#[test]
+fn basic_by_a_client_registered_for_post_is_refused_and_nothing_is_written() {
+    let world = World::new();
+    let client = world.confidential_client();
+    let (token, grant) = tokens_of(&world, &client);
+    let original = alter(&world, &client, |record| {
+        record.metadata.token_endpoint_auth_method = AuthMethod::ClientSecretPost
+    });
+    refused_and_nothing_written(
+        &world,
+        &client,
+        &token,
+        &grant,
+        (ErrorCode::InvalidClient, Reason::ClientAuthMethodMismatch),
+        || put(&world, &original),
+        &client,
+    );
 }
 
 #[test]
