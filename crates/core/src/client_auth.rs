@@ -173,6 +173,8 @@ pub struct Deferred {
 }
 
 /// A request's client: authenticated already, or [`Deferred`] to the request's transaction.
+// One per token request, moved a few times: boxing the record would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Claimed {
     /// Read and checked.

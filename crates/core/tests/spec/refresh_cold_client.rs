@@ -348,22 +348,16 @@ fn the_refusals_are_answered_as_when_the_client_is_authenticated_first() {
     let world = World::new();
     let client = world.public_client();
     let (token, _) = tokens_of(&world, &client);
-    let cases: [(&str, Box<dyn Fn(&mut ClientRecord)>); 2] = [
-        (
-            "method",
-            Box::new(|r: &mut ClientRecord| {
-                r.metadata.token_endpoint_auth_method = AuthMethod::ClientSecretPost
-            }),
-        ),
-        (
-            "grant type",
-            Box::new(|r: &mut ClientRecord| {
-                r.metadata.grant_types = vec![GrantType::AuthorizationCode]
-            }),
-        ),
-    ];
+    fn other_method(r: &mut ClientRecord) {
+        r.metadata.token_endpoint_auth_method = AuthMethod::ClientSecretPost
+    }
+    fn no_refresh_grant(r: &mut ClientRecord) {
+        r.metadata.grant_types = vec![GrantType::AuthorizationCode]
+    }
+    type Change = fn(&mut ClientRecord);
+    let cases: [(&str, Change); 2] = [("method", other_method), ("grant type", no_refresh_grant)];
     for (case, change) in cases {
-        let original = alter(&world, &client, |r| change(r));
+        let original = alter(&world, &client, change);
         world.store.clients_cached.set(false);
         let cold = answer(world.refresh(&client, &token));
         world.store.clients_cached.set(true);
@@ -372,6 +366,22 @@ fn the_refusals_are_answered_as_when_the_client_is_authenticated_first() {
         assert_eq!(cold, cached, "{case}");
         put(&world, &original);
     }
+    // A wrong secret, with Basic: the same answer and challenge either way.
+    let confidential = world.confidential_client();
+    let (token, _) = tokens_of(&world, &confidential);
+    let wrong = Client {
+        id: confidential.id.clone(),
+        secret: Some("not-the-secret".into()),
+    };
+    let cold = answer(world.refresh(&wrong, &token));
+    world.store.clients_cached.set(true);
+    let cached = answer(world.refresh(&wrong, &token));
+    world.store.clients_cached.set(false);
+    assert_eq!(cold, cached, "wrong secret");
+    assert_eq!(
+        cold,
+        (ErrorCode::InvalidClient, Reason::ClientAuthFailed, true)
+    );
 }
 
 /// A malformed refresh (no token, a token gatehouse did not issue, a widened scope) by an
