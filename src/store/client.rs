@@ -12,12 +12,41 @@ use super::{WorkerStore, changes, corrupt, failed, hash, now_ms, secs, stored_ha
 use crate::isolate_cache;
 
 #[derive(Deserialize)]
-struct ClientRow {
+pub(super) struct ClientRow {
     client_id: String,
     secret_hash: Option<String>,
     metadata: String,
     created_at: f64,
     expires_at: Option<f64>,
+}
+
+/// The client row a statement read back: what [`CLIENT_SQL`] selects.
+pub(super) fn client_record(row: ClientRow) -> Result<ClientRecord, StoreError> {
+    let metadata: ClientMetadata =
+        serde_json::from_str(&row.metadata).map_err(|_| corrupt("client"))?;
+    Ok(ClientRecord {
+        client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
+        secret_hash: row.secret_hash.as_deref().map(stored_hash).transpose()?,
+        metadata,
+        source: ClientSource::Dynamic,
+        created_at: secs(row.created_at),
+        expires_at: row.expires_at.map(secs),
+    })
+}
+
+/// The client `?1`, unless unknown, disabled or lapsed at `?2`.
+pub(super) const CLIENT_SQL: &str = "SELECT client_id, secret_hash, metadata, created_at, expires_at FROM clients \
+     WHERE client_id = ?1 AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)";
+
+/// Keeps a client the primary answered in this isolate's cache.
+pub(super) fn remember_client(client: &ClientRecord) {
+    let entry = (client.clone(), now_ms());
+    isolate_cache::insert(
+        &CLIENT_CACHE,
+        CLIENT_CACHE_ENTRIES,
+        client.client_id.as_str().to_owned(),
+        entry,
+    );
 }
 
 impl WorkerStore<'_> {
@@ -29,24 +58,13 @@ impl WorkerStore<'_> {
         now: UnixTime,
         from: ReadFrom,
     ) -> Result<Option<ClientRecord>, StoreError> {
-        let sql = "SELECT client_id, secret_hash, metadata, created_at, expires_at FROM clients \
-                 WHERE client_id = ?1 AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)";
+        let sql = CLIENT_SQL;
         let row: Option<ClientRow> = self
             .read_statement(from, sql, &[text(client_id.as_str()), time(now)])?
             .first(None)
             .await
             .map_err(|e| failed(sql, e))?;
-        let Some(row) = row else { return Ok(None) };
-        let metadata: ClientMetadata =
-            serde_json::from_str(&row.metadata).map_err(|_| corrupt("client"))?;
-        Ok(Some(ClientRecord {
-            client_id: ClientId::parse(&row.client_id).map_err(|_| corrupt("client id"))?,
-            secret_hash: row.secret_hash.as_deref().map(stored_hash).transpose()?,
-            metadata,
-            source: ClientSource::Dynamic,
-            created_at: secs(row.created_at),
-            expires_at: row.expires_at.map(secs),
-        }))
+        row.map(client_record).transpose()
     }
 }
 
@@ -152,27 +170,25 @@ impl ClientStore for WorkerStore<'_> {
         // The cache holds only what the primary answered, so a read that must be as current as
         // the primary never gets a replica's older record from it; a replica's read may use it
         // (it is no older than the replica).
+        if let Some(client) = self.cached_client(client_id, now) {
+            return Ok(Some(client));
+        }
+        let client = self.client_from_d1(client_id, now, from).await?;
+        // Only clients that exist are kept: ids an attacker makes up cannot fill the cache.
+        if let Some(client) = client.as_ref().filter(|_| from == ReadFrom::Primary) {
+            remember_client(client);
+        }
+        Ok(client)
+    }
+
+    fn cached_client(&self, client_id: &ClientId, now: UnixTime) -> Option<ClientRecord> {
         let cached = CLIENT_CACHE.with_borrow(|cache| {
             cache
                 .get(client_id.as_str())
                 .filter(|(_, at)| now_ms() - at < CLIENT_CACHE_MS)
                 .map(|(client, _)| client.clone())
         });
-        if let Some(client) = cached.filter(|c| c.expires_at.is_none_or(|at| now < at)) {
-            return Ok(Some(client));
-        }
-        let client = self.client_from_d1(client_id, now, from).await?;
-        // Only clients that exist are kept: ids an attacker makes up cannot fill the cache.
-        if let Some(client) = client.as_ref().filter(|_| from == ReadFrom::Primary) {
-            let entry = (client.clone(), now_ms());
-            isolate_cache::insert(
-                &CLIENT_CACHE,
-                CLIENT_CACHE_ENTRIES,
-                client_id.as_str().to_owned(),
-                entry,
-            );
-        }
-        Ok(client)
+        cached.filter(|c| c.expires_at.is_none_or(|at| now < at))
     }
 
     async fn untagged_client_may_exist(

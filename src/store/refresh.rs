@@ -7,8 +7,9 @@ use serde::Deserialize;
 
 use wasm_bindgen::JsValue;
 
+use super::client::{CLIENT_SQL, ClientRow, client_record, remember_client};
 use super::grant::{GrantRow, grant_record};
-use super::{WorkerStore, changes, first_row, hash, secs, stored_hash, text, time};
+use super::{WorkerStore, changes, corrupt, first_row, hash, secs, stored_hash, text, time};
 
 #[derive(Deserialize)]
 struct RefreshRow {
@@ -75,14 +76,42 @@ impl RefreshStore for WorkerStore<'_> {
         // Parameters shared by the batch's statements (D1 wants as many bound as the highest
         // number a statement names): ?1 the presented token, ?2 the successor, ?3 now, ?4 the
         // grant, ?5 the client, ?6 the app, ?7 the narrowed scopes (JSON array, or NULL), ?8 the
-        // answers (JSON array), ?9 the retry window.
+        // answers (JSON array), ?9 the retry window; ?10–?13 one statement's own; ?14 the auth
+        // method a deferred client must have registered (NULL: the client was authenticated
+        // before the batch), ?15 the hash of the secret it presented (NULL for `none`).
+        // CLIENT_AS_ASKED: with ?14, client authentication's checks (`client_auth::authenticate`)
+        // as a condition: the client exists, is not disabled, has not
+        // lapsed, registered ?14 as its method and the refresh_token grant type, both read from
+        // the metadata JSON Rust reads them from (`ClientMetadata`), so that SQL and Rust judge
+        // the same values; and for a secret method, the stored secret_hash equals ?15, the
+        // SHA-256 of the presented secret. SQL's `=` on two hex digests is not constant time,
+        // and need not be: how long it takes can tell at most how many leading digits of the
+        // stored digest equal those of SHA-256(a secret the caller chose). Learning the stored
+        // digest that way does not authenticate anyone (a presented secret is hashed, so the
+        // digest itself is no credential), and finding a secret whose digest matches it is a
+        // SHA-256 preimage of a 256-bit random secret's hash. Rust compares the same digests
+        // in constant time (`client_auth::check_secret`) for the cached path.
+        macro_rules! client_as_asked {
+            () => {
+                "(?14 IS NULL OR EXISTS (SELECT 1 FROM clients c WHERE c.client_id = ?5 \
+                 AND c.disabled_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?3) \
+                 AND json_extract(c.metadata, '$.token_endpoint_auth_method') = ?14 \
+                 AND EXISTS (SELECT 1 FROM json_each(c.metadata, '$.grant_types') t \
+                 WHERE t.value = 'refresh_token') \
+                 AND (?14 = 'none' OR c.secret_hash = ?15)))"
+            };
+        }
         // GRANT_AS_ASKED: the grant is not revoked, is the client's, for the app, and holds every
-        // narrowed scope (stored as `Scopes` prints them: joined by single spaces).
+        // narrowed scope (stored as `Scopes` prints them: joined by single spaces); and the
+        // client is as asked.
         macro_rules! grant_as_asked {
             () => {
-                "EXISTS (SELECT 1 FROM grants g WHERE g.grant_id = ?4 AND g.revoked_at IS NULL \
-                 AND g.client_id = ?5 AND g.app = ?6 AND (?7 IS NULL OR NOT EXISTS (SELECT 1 FROM \
-                 json_each(?7) n WHERE instr(' ' || g.scope || ' ', ' ' || n.value || ' ') = 0)))"
+                concat!(
+                    "EXISTS (SELECT 1 FROM grants g WHERE g.grant_id = ?4 AND g.revoked_at IS NULL \
+                     AND g.client_id = ?5 AND g.app = ?6 AND (?7 IS NULL OR NOT EXISTS (SELECT 1 FROM \
+                     json_each(?7) n WHERE instr(' ' || g.scope || ' ', ' ' || n.value || ' ') = 0))) AND ",
+                    client_as_asked!()
+                )
             };
         }
         // ANSWERED: the presented token was rotated into one of the answers within the retry
@@ -112,22 +141,34 @@ impl RefreshStore for WorkerStore<'_> {
             text(&answers),
             JsValue::from_f64(rotation.retry_window_secs as f64),
         ];
+        let (method, secret) = match rotation.check_client {
+            None => (JsValue::NULL, JsValue::NULL),
+            Some(check) => {
+                let method = serde_json::to_value(check.method).map_err(|_| corrupt("method"))?;
+                let secret = check.secret_hash.as_ref().map_or(JsValue::NULL, hash);
+                (text(method.as_str().unwrap_or_default()), secret)
+            }
+        };
+        // Every statement that names ?15 binds 15 values (SQLite counts up to the highest).
+        let own = |extra: &[JsValue]| -> Vec<JsValue> {
+            let mut bound = args.to_vec();
+            bound.extend(extra.iter().cloned());
+            bound.resize(13, JsValue::NULL);
+            bound.push(method.clone());
+            bound.push(secret.clone());
+            bound
+        };
         let event = rotation.event;
         let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
-        let audit_args = [
-            args.as_slice(),
-            &[
-                text(event.kind.as_str()),
-                optional(&event.source),
-                text(&event.detail.to_string()),
-                rotation
-                    .narrowed
-                    .map_or(JsValue::NULL, |s| text(&s.to_string())),
-            ],
-        ]
-        .concat();
-        let results = self
-            .batch(vec![
+        let audit_args = own(&[
+            text(event.kind.as_str()),
+            optional(&event.source),
+            text(&event.detail.to_string()),
+            rotation
+                .narrowed
+                .map_or(JsValue::NULL, |s| text(&s.to_string())),
+        ]);
+        let mut statements = vec![
                 // 1. The compare-and-swap. A racing call computed the same successor.
                 self.statement(
                     concat!(
@@ -135,7 +176,7 @@ impl RefreshStore for WorkerStore<'_> {
                          WHERE token_hash = ?1 AND grant_id = ?4 AND rotated_at IS NULL AND expires_at > ?3 AND ",
                         grant_as_asked!()
                     ),
-                    args.get(..7).unwrap_or_default(),
+                    &own(&[]),
                 )?,
                 // 2. The successor, if the presented token names it (racing calls: one row).
                 self.statement(
@@ -144,12 +185,12 @@ impl RefreshStore for WorkerStore<'_> {
                          SELECT ?2, ?4, ?3, ?10 FROM refresh_tokens WHERE token_hash = ?1 AND grant_id = ?4 AND successor_hash = ?2 AND ",
                         grant_as_asked!()
                     ),
-                    &[args.as_slice(), &[time(rotation.successor.expires_at)]].concat(),
+                    &own(&[time(rotation.successor.expires_at)]),
                 )?,
                 // 3. The issuance, recorded only if it may be answered.
                 self.statement(
                     concat!("UPDATE grants SET last_used_at = ?3 WHERE grant_id = ?4 AND ", answered!()),
-                    &args,
+                    &own(&[]),
                 )?,
                 self.statement(
                     concat!(
@@ -170,8 +211,15 @@ impl RefreshStore for WorkerStore<'_> {
                      JOIN people p ON p.subject = g.subject WHERE r.token_hash = ?1",
                     &[hash(rotation.presented)],
                 )?,
-            ])
-            .await?;
+            ];
+        // 5. The deferred client as the transaction left it, for Rust to check.
+        if rotation.check_client.is_some() {
+            statements.push(self.statement(
+                CLIENT_SQL,
+                &[text(rotation.client_id.as_str()), time(rotation.now)],
+            )?);
+        }
+        let results = self.batch(statements).await?;
         let issued = changes(results.get(3)) == 1;
         let found = match first_row::<RefreshGrantRow>(&results, 4)? {
             None => None,
@@ -186,7 +234,21 @@ impl RefreshStore for WorkerStore<'_> {
                 Some((record, grant_record(row.grant)?))
             }
         };
-        Ok(Rotated { issued, found })
+        let client = match rotation.check_client {
+            None => None,
+            Some(_) => first_row::<ClientRow>(&results, 5)?
+                .map(client_record)
+                .transpose()?,
+        };
+        // It came from the primary: later requests of this isolate use it for 5 s.
+        if let Some(client) = &client {
+            remember_client(client);
+        }
+        Ok(Rotated {
+            issued,
+            found,
+            client,
+        })
     }
 }
 

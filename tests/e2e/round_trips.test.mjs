@@ -2,7 +2,8 @@
 // benchmark's storage shim (bench/storage-shim.mjs: the Worker's D1, KV and Queue bindings
 // wrapped in a copy of its entry, nothing in gatehouse's code). The budgets met today are held
 // here: discovery, the 401 and an authenticated request with a cached token make no storage
-// call; a registration, a code exchange and a refresh make one. The shim's delay mode is checked too, since bench/storage.mjs
+// call; a registration, a code exchange and a refresh make one, a refresh also when the isolate has not
+// authenticated its client for more than 5 s. The shim's delay mode is checked too, since bench/storage.mjs
 // reports latency under it.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
@@ -95,6 +96,62 @@ test('a refresh is one storage round trip: its batch with the KV reads alongside
   assert.equal(c.before.d1Calls, 3, `one batch each: ${JSON.stringify(c.before)}`);
   assert.ok(c.before.kvReads >= 3, `the denylist read went out with the batch: ${JSON.stringify(c.before)}`);
   assert.equal(c.after.roundTrips, 0);
+});
+
+/** Registers a client_secret_post client and runs the flow; the client and its tokens. */
+async function postClientTokens() {
+  const client = await register(gh.url, { token_endpoint_auth_method: 'client_secret_post' });
+  const { verifier, challenge } = pkce();
+  const location = await authorizeAsPerson(gh.url, client, { scope: 'read', challenge });
+  const res = await tokenRequest(gh.url, {
+    grant_type: 'authorization_code',
+    code: location.searchParams.get('code'),
+    redirect_uri: REDIRECT,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    client_secret: client.client_secret,
+  });
+  assert.equal(res.status, 200);
+  return { client, tokens: await res.json() };
+}
+
+test('a refresh by a client the isolate has not authenticated for more than 5 s is one storage round trip; a refused one writes nothing', async () => {
+  // An agent refreshes every ten minutes: the isolate's client cache (5 s) is cold by then.
+  const pub = await tokensFor(gh.url, { scope: 'read' });
+  const secret = await postClientTokens();
+  const refusedClient = await postClientTokens();
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  // Refused by the batch's conditions as by client authentication: only the id (the method
+  // `none`, which it did not register), then a wrong secret.
+  const { client: victim, tokens: victimTokens } = refusedClient;
+  for (const credentials of [{}, { client_secret: 'not-the-secret' }]) {
+    const refused = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: victimTokens.refresh_token, client_id: victim.client_id, ...credentials });
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).error, 'invalid_client');
+  }
+  for (const [kind, { client, tokens }] of [['public', pub], ['client_secret_post', secret]]) {
+    const c = await measured(1, async () => {
+      const res = await tokenRequest(gh.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id, ...(client.client_secret ? { client_secret: client.client_secret } : {}) });
+      assert.equal(res.status, 200, kind);
+      assert.ok((await res.json()).refresh_token);
+    });
+    assert.equal(c.requests, 1);
+    assert.equal(c.maxBefore, 1, `${kind}: ${JSON.stringify(c)}`);
+    assert.equal(c.before.roundTrips, 1, `${kind}: ${JSON.stringify(c)}`);
+    assert.equal(c.before.d1Calls, 1, `${kind}: one batch: ${JSON.stringify(c.before)}`);
+    assert.equal(c.after.roundTrips, 0);
+  }
+  // The refused requests rotated nothing: past the retry window, the owner's refresh of the
+  // same token succeeds (a rotated token would be reuse, and revoke the grant).
+  await new Promise((resolve) => setTimeout(resolve, 11000));
+  const owner = await tokenRequest(gh.url, {
+    grant_type: 'refresh_token',
+    refresh_token: victimTokens.refresh_token,
+    client_id: victim.client_id,
+    client_secret: victim.client_secret,
+  });
+  assert.equal(owner.status, 200, await owner.clone().text());
+  await owner.text();
 });
 
 test('a code exchange is one storage round trip: its batch with the KV reads alongside', async () => {

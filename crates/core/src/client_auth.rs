@@ -12,7 +12,7 @@ use crate::cimd::{self, ClientLookup, LookupError, MetadataDocuments};
 use crate::error::Reason;
 use crate::form::Form;
 use crate::secret::ClientSecret;
-use crate::store::{ClientRecord, ClientStore, Freshness, StoreError};
+use crate::store::{ClientCheck, ClientRecord, ClientStore, Freshness, StoreError};
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
@@ -82,6 +82,18 @@ pub async fn authenticate(
     let used_basic = authorization.is_some();
     let refused = |reason| AuthError::Refused { reason, used_basic };
     let presented = presented(form, authorization).map_err(refused)?;
+    authenticate_presented(store, verification, presented, used_basic, now).await
+}
+
+/// Authenticates the client that presented these credentials: reads it, then checks them.
+async fn authenticate_presented(
+    store: &(impl ClientStore + MetadataDocuments),
+    verification: &Verification<'_, impl crate::jose::signer::Signer>,
+    presented: Presented,
+    used_basic: bool,
+    now: UnixTime,
+) -> Result<AuthenticatedClient, AuthError> {
+    let refused = |reason| AuthError::Refused { reason, used_basic };
     let cimd = verification.lookup.cimd;
     // The primary's record: a client disabled a moment ago must not authenticate for tokens
     // because a replica has not yet seen the disable (docs/storage.md, "Read replicas").
@@ -97,12 +109,9 @@ pub async fn authenticate(
         Err(LookupError::Refused(reason)) => return Err(refused(reason)),
         Err(LookupError::Store(e)) => return Err(AuthError::Store(e)),
     };
-    let registered = record.metadata.token_endpoint_auth_method;
-    if presented.method != registered {
-        return Err(refused(Reason::ClientAuthMethodMismatch));
-    }
+    let registered = check_method(&presented, &record).map_err(refused)?;
     if registered == AuthMethod::PrivateKeyJwt {
-        let Some(assertion) = presented.assertion else {
+        let Some(assertion) = presented.assertion.as_deref() else {
             return Err(refused(Reason::ClientAuthFailed));
         };
         let checked = crate::client_assertion::verify(
@@ -110,7 +119,7 @@ pub async fn authenticate(
             verification.signer,
             cimd,
             &record,
-            &assertion,
+            assertion,
             verification.audiences,
             now,
         )
@@ -118,15 +127,139 @@ pub async fn authenticate(
         .map_err(AuthError::Store)?;
         checked.map_err(refused)?;
     }
-    if registered.uses_secret() {
-        let (Some(secret), Some(stored)) = (presented.secret, &record.secret_hash) else {
-            return Err(refused(Reason::ClientAuthFailed));
+    check_secret(&presented, &record).map_err(refused)?;
+    Ok(AuthenticatedClient { record })
+}
+
+/// RFC 7591 §2: a client authenticates with the method it registered, and no other.
+fn check_method(presented: &Presented, record: &ClientRecord) -> Result<AuthMethod, Reason> {
+    let registered = record.metadata.token_endpoint_auth_method;
+    if presented.method == registered {
+        Ok(registered)
+    } else {
+        Err(Reason::ClientAuthMethodMismatch)
+    }
+}
+
+/// A secret-using client's presented secret, hashed, equals the stored hash (constant time).
+fn check_secret(presented: &Presented, record: &ClientRecord) -> Result<(), Reason> {
+    if !record.metadata.token_endpoint_auth_method.uses_secret() {
+        return Ok(());
+    }
+    let (Some(secret), Some(stored)) = (&presented.secret, &record.secret_hash) else {
+        return Err(Reason::ClientAuthFailed);
+    };
+    if ClientSecret::from_presented(secret.clone())
+        .hash()
+        .ct_eq(stored)
+    {
+        Ok(())
+    } else {
+        Err(Reason::ClientAuthFailed)
+    }
+}
+
+/// A client's credentials, read from its request, whose check one storage transaction makes
+/// together with the request's own work: a client authenticating with `none`,
+/// `client_secret_basic` or `client_secret_post`, with an id gatehouse issued, that this isolate
+/// has not read from the primary lately. The transaction's statements are
+/// conditioned on the client as [`authenticate`] checks it (docs/storage.md, "The refresh"),
+/// and read it back; [`Deferred::settle`] then checks that record exactly as [`authenticate`]
+/// does, so the answer to a refused client is the same as on the two-step path.
+#[derive(Debug)]
+pub struct Deferred {
+    presented: Presented,
+    used_basic: bool,
+}
+
+/// A request's client: authenticated already, or [`Deferred`] to the request's transaction.
+// One per token request, moved a few times: boxing the record would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Claimed {
+    /// Read and checked.
+    Authenticated(AuthenticatedClient),
+    /// To be checked by the request's transaction.
+    Deferred(Deferred),
+}
+
+impl Deferred {
+    /// The id the client presented (not yet authenticated).
+    pub fn client_id(&self) -> &ClientId {
+        &self.presented.client_id
+    }
+
+    /// What the transaction requires of the client: the method it presented and, for a
+    /// secret, the presented secret's hash.
+    pub fn check(&self) -> ClientCheck {
+        let secret_hash = match self.presented.method {
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => self
+                .presented
+                .secret
+                .clone()
+                .map(|secret| ClientSecret::from_presented(secret).hash()),
+            AuthMethod::None | AuthMethod::PrivateKeyJwt => None,
         };
-        if !ClientSecret::from_presented(secret).hash().ct_eq(stored) {
-            return Err(refused(Reason::ClientAuthFailed));
+        ClientCheck {
+            method: self.presented.method,
+            secret_hash,
         }
     }
-    Ok(AuthenticatedClient { record })
+
+    /// Authenticates the client on its own, as if it had not been deferred (one read).
+    pub async fn authenticate(
+        self,
+        store: &(impl ClientStore + MetadataDocuments),
+        verification: &Verification<'_, impl crate::jose::signer::Signer>,
+        now: UnixTime,
+    ) -> Result<AuthenticatedClient, AuthError> {
+        authenticate_presented(store, verification, self.presented, self.used_basic, now).await
+    }
+
+    /// Checks the client against `found`, its record as the transaction read it (`None`:
+    /// unknown, disabled or lapsed), exactly as [`authenticate`] checks a record it read.
+    pub fn settle(self, found: Option<ClientRecord>) -> Result<AuthenticatedClient, AuthError> {
+        let used_basic = self.used_basic;
+        let refused = |reason| AuthError::Refused { reason, used_basic };
+        let record = found.ok_or(refused(Reason::ClientUnknown))?;
+        check_method(&self.presented, &record).map_err(refused)?;
+        check_secret(&self.presented, &record).map_err(refused)?;
+        Ok(AuthenticatedClient { record })
+    }
+}
+
+/// Reads a request's credentials and authenticates its client, unless `deferrable` and the
+/// client is one a transaction can check ([`Deferred`]): not `private_key_jwt`, an id gatehouse
+/// issued, which this isolate does not hold from a recent read of the primary.
+pub async fn claim(
+    store: &(impl ClientStore + MetadataDocuments),
+    verification: &Verification<'_, impl crate::jose::signer::Signer>,
+    form: &Form,
+    authorization: Option<&str>,
+    now: UnixTime,
+    deferrable: bool,
+) -> Result<Claimed, AuthError> {
+    let used_basic = authorization.is_some();
+    let refused = |reason| AuthError::Refused { reason, used_basic };
+    let presented = presented(form, authorization).map_err(refused)?;
+    let id = &presented.client_id;
+    // A forged or untagged id, or a metadata document's URL, takes the usual route: it is
+    // refused without a lookup, or looked up where it may be.
+    // A `private_key_jwt` client's assertion is verified with its keys before anything: it
+    // is never deferred.
+    let defer = deferrable
+        && presented.method != AuthMethod::PrivateKeyJwt
+        && !cimd::is_url_client_id(id.as_str())
+        && verification.lookup.ids.verdict(id.as_str()) == crate::tag::Verdict::Issued
+        && store.cached_client(id, now).is_none();
+    if defer {
+        return Ok(Claimed::Deferred(Deferred {
+            presented,
+            used_basic,
+        }));
+    }
+    let client = authenticate_presented(store, verification, presented, used_basic, now).await?;
+    Ok(Claimed::Authenticated(client))
 }
 
 /// Reads the credentials. RFC 6749 §2.3: "The client MUST NOT use more than one authentication

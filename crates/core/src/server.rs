@@ -9,6 +9,7 @@ use crate::admin::{
 };
 use crate::agents::AgentsView;
 use crate::authorize::AuthorizeError;
+use crate::client_auth::Claimed;
 use crate::config::Config;
 use crate::context::Context;
 use crate::device::{DeviceAuthorizationResponse, verification::DevicePage};
@@ -141,14 +142,24 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         authorization: Option<&str>,
     ) -> Result<TokenResponse, Failure> {
         let cx = &self.cx;
-        let (form, client) =
-            crate::client_auth::request::authenticate_request(cx, body, authorization).await?;
+        // A refresh may authenticate its client in its own transaction (one round trip).
+        let is_refresh = |form: &Form| form.get("grant_type") == Ok(Some("refresh_token"));
+        let (form, claimed) =
+            crate::client_auth::request::claim_request(cx, body, authorization, is_refresh).await?;
+        let client = match claimed {
+            claimed if is_refresh(&form) => {
+                return grants::refresh_token::rotate(cx, claimed, &form, self.now).await;
+            }
+            Claimed::Authenticated(client) => client,
+            Claimed::Deferred(deferred) => {
+                crate::client_auth::request::authenticate_deferred(cx, deferred).await?
+            }
+        };
         match form.require("grant_type")? {
             "authorization_code" => {
                 self.store.writable()?;
                 grants::authorization_code::exchange(cx, &client, &form, self.now).await
             }
-            "refresh_token" => grants::refresh_token::rotate(cx, &client, &form, self.now).await,
             grants::device_code::GRANT_TYPE => {
                 // Polls record their time (RFC 8628 §3.5 slow_down) and redemption writes.
                 self.store.writable()?;

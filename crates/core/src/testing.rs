@@ -361,6 +361,10 @@ pub struct MemoryStore {
     /// its concurrent KV reads, before its batch).
     #[allow(clippy::type_complexity)]
     pub before_exchange: RefCell<Option<Box<dyn FnOnce(&MemoryStore)>>>,
+    /// When set, the isolate holds every client from a recent read of the primary
+    /// ([`ClientStore::cached_client`] answers); unset (the default), it holds none, as when
+    /// an agent comes back after minutes.
+    pub clients_cached: Cell<bool>,
 }
 
 /// The clients (with their source network and use) and the disabled client ids, as a replica
@@ -384,6 +388,17 @@ impl MemoryStore {
     /// The read replica applies every write made since [`MemoryStore::lag_replica`].
     pub fn catch_up_replica(&self) {
         *self.replica_clients.borrow_mut() = None;
+    }
+
+    /// The client as the primary has it, unless unknown, disabled or lapsed at `now`.
+    fn primary_client(&self, client_id: &ClientId, now: UnixTime) -> Option<ClientRecord> {
+        let disabled = self.disabled.borrow();
+        self.clients
+            .borrow()
+            .get(client_id.as_str())
+            .map(|(c, _, _)| c.clone())
+            .filter(|c| !disabled.contains_key(c.client_id.as_str()))
+            .filter(|c| c.expires_at.is_none_or(|at| now < at))
     }
 
     /// A D1 write: fails while the store is down or D1 is read-only.
@@ -541,6 +556,13 @@ impl ClientStore for MemoryStore {
             }
         }
         Ok(find(&self.clients.borrow(), &self.disabled.borrow()))
+    }
+
+    fn cached_client(&self, client_id: &ClientId, now: UnixTime) -> Option<ClientRecord> {
+        if !self.clients_cached.get() {
+            return None;
+        }
+        self.primary_client(client_id, now)
     }
 
     async fn untagged_client_may_exist(
@@ -1661,8 +1683,24 @@ impl RefreshStore for MemoryStore {
             .borrow()
             .get(rotation.grant_id.as_str())
             .cloned();
+        // The deferred client's checks, and its record as the transaction reads it.
+        let client = rotation
+            .check_client
+            .map(|check| (check, self.primary_client(rotation.client_id, now)));
+        let client_passes = match &client {
+            None => true,
+            Some((check, Some(c))) => {
+                c.metadata.token_endpoint_auth_method == check.method
+                    && c.metadata
+                        .allows(crate::model::client::GrantType::RefreshToken)
+                    && (check.method == crate::model::client::AuthMethod::None
+                        || (check.secret_hash.is_some() && c.secret_hash == check.secret_hash))
+            }
+            Some((_, None)) => false,
+        };
         let grant = grant.filter(|g| {
-            g.revoked_at.is_none()
+            client_passes
+                && g.revoked_at.is_none()
                 && &g.client_id == rotation.client_id
                 && g.app == rotation.app
                 && rotation.narrowed.is_none_or(|s| s.is_subset_of(&g.scopes))
@@ -1723,7 +1761,12 @@ impl RefreshStore for MemoryStore {
                 .map(|grant| (record, grant)),
             None => None,
         };
-        Ok(Rotated { issued, found })
+        let client = client.and_then(|(_, record)| record);
+        Ok(Rotated {
+            issued,
+            found,
+            client,
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! endpoint, read and its client authenticated (RFC 6749 §2.3, §3.2) in this request's
 //! [`Context`].
 
-use super::{AuthError, AuthenticatedClient, Verification, authenticate};
+use super::{AuthError, AuthenticatedClient, Claimed, Deferred, Verification, authenticate};
 use crate::context::Context;
 use crate::form::Form;
 use crate::jose::signer::Signer;
@@ -20,10 +20,7 @@ pub(crate) async fn authenticate_request<S: Store, K: Signer, R>(
         reason,
         used_basic: false,
     })?;
-    let audiences = [
-        format!("{}{}", cx.site.origin, cx.site.path(crate::paths::TOKEN)),
-        cx.site.issuer.clone(),
-    ];
+    let audiences = audiences(cx);
     let verification = Verification {
         signer: cx.signer,
         lookup: cx.lookup,
@@ -40,4 +37,77 @@ pub(crate) async fn authenticate_request<S: Store, K: Signer, R>(
     // Every later refusal of this request is this agent's (the decision's log line).
     cx.decision.client(client.id().as_str());
     Ok((form, client))
+}
+
+/// Reads a client's form request and authenticates its client, or, when `deferrable` says the
+/// request's transaction can check the client ([`super::claim`]), leaves that to it.
+pub(crate) async fn claim_request<S: Store, K: Signer, R>(
+    cx: &Context<'_, S, K, R>,
+    body: &[u8],
+    authorization: Option<&str>,
+    deferrable: impl Fn(&Form) -> bool,
+) -> Result<(Form, Claimed), AuthError> {
+    let form = Form::parse(body).map_err(|reason| AuthError::Refused {
+        reason,
+        used_basic: false,
+    })?;
+    let audiences = audiences(cx);
+    let verification = Verification {
+        signer: cx.signer,
+        lookup: cx.lookup,
+        audiences: &audiences,
+    };
+    let defer = deferrable(&form);
+    let claimed = super::claim(
+        cx.store.inner(),
+        &verification,
+        &form,
+        authorization,
+        cx.now,
+        defer,
+    )
+    .await?;
+    if let Claimed::Authenticated(client) = &claimed {
+        cx.decision.client(client.id().as_str());
+    }
+    Ok((form, claimed))
+}
+
+/// Authenticates a [`Deferred`] client on its own (one read), for a request that turned out
+/// not to fit in one transaction.
+pub(crate) async fn authenticate_deferred<S: Store, K: Signer, R>(
+    cx: &Context<'_, S, K, R>,
+    deferred: Deferred,
+) -> Result<AuthenticatedClient, AuthError> {
+    let audiences = audiences(cx);
+    let verification = Verification {
+        signer: cx.signer,
+        lookup: cx.lookup,
+        audiences: &audiences,
+    };
+    let client = deferred
+        .authenticate(cx.store.inner(), &verification, cx.now)
+        .await?;
+    cx.decision.client(client.id().as_str());
+    Ok(client)
+}
+
+/// Checks a [`Deferred`] client against the record its transaction read ([`Deferred::settle`]).
+pub(crate) fn settle_deferred<S, K, R>(
+    cx: &Context<'_, S, K, R>,
+    deferred: Deferred,
+    found: Option<crate::store::ClientRecord>,
+) -> Result<AuthenticatedClient, AuthError> {
+    let client = deferred.settle(found)?;
+    cx.decision.client(client.id().as_str());
+    Ok(client)
+}
+
+/// What a client assertion's `aud` may name: the token endpoint URL or the issuer (RFC 7523 §3
+/// item 3).
+fn audiences<S, K, R>(cx: &Context<'_, S, K, R>) -> [String; 2] {
+    [
+        format!("{}{}", cx.site.origin, cx.site.path(crate::paths::TOKEN)),
+        cx.site.issuer.clone(),
+    ]
 }

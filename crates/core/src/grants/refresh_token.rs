@@ -18,7 +18,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::live;
-use crate::client_auth::AuthenticatedClient;
+use crate::client_auth::request;
+use crate::client_auth::{AuthenticatedClient, Claimed, Deferred};
 use crate::context::Context;
 use crate::crypto::hmac_sha256;
 use crate::error::Reason;
@@ -72,7 +73,46 @@ const SUCCESSOR_KEY_LABEL: &str = "refresh-token-successor";
 /// access token it names is never signed), followed by the grant's `grant_revoked`: only the
 /// deny entry seen concurrently, or the app's policy no longer admitting the person, refuse a
 /// refresh whose batch recorded it, and both revoke the grant.
+///
+/// A client this isolate has not authenticated lately ([`Claimed::Deferred`]: `none` or a secret)
+/// is authenticated by that same transaction, which is then the refresh's only round trip: its
+/// statements are conditioned on the client as client authentication checks it, and it reads
+/// the client back, which [`crate::client_auth::Deferred::settle`] checks in Rust, so that a
+/// client refused there was refused by the transaction too and nothing was written for it. A
+/// request that does not fit (malformed, an unnamed token, migration mode) authenticates the
+/// client first, as before, so every refusal is answered as on that path.
 pub async fn rotate<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    claimed: Claimed,
+    form: &Form,
+    now: UnixTime,
+) -> Result<TokenResponse, Failure> {
+    let deferred = match claimed {
+        Claimed::Authenticated(client) => return rotate_for(cx, &client, form, now).await,
+        Claimed::Deferred(deferred) => deferred,
+    };
+    // Only a well-formed request goes in one transaction; any other is refused after the
+    // client is authenticated, so that an unknown client is answered `invalid_client` first.
+    let presented = form
+        .require("refresh_token")
+        .ok()
+        .and_then(|token| cx.identifiers.refresh_token(token));
+    let in_one = match (presented, narrowed_scopes(form)) {
+        (Some(presented), Ok(narrowed)) if cx.store.rotates_refresh_tokens() => {
+            grant_named_by(&presented).map(|grant_id| (presented, grant_id, narrowed))
+        }
+        _ => None,
+    };
+    let Some((presented, grant_id, narrowed)) = in_one else {
+        let client = request::authenticate_deferred(cx, deferred).await?;
+        return rotate_for(cx, &client, form, now).await;
+    };
+    let who = Client::Deferred(deferred);
+    rotate_named(cx, who, &presented, grant_id, narrowed, now).await
+}
+
+/// [`rotate`] for an authenticated client.
+async fn rotate_for<S: Store, K: Signer, R: Rng>(
     cx: &Context<'_, S, K, R>,
     client: &AuthenticatedClient,
     form: &Form,
@@ -101,13 +141,36 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
                 .grant_id
         }
     };
-    let successor = successor_of(cx, &grant_id, &presented);
+    let who = Client::Authenticated(client);
+    rotate_named(cx, who, &presented, grant_id, narrowed, now).await
+}
+
+/// The refresh's client: authenticated, or to be authenticated by the rotation's transaction.
+enum Client<'c> {
+    Authenticated(&'c AuthenticatedClient),
+    Deferred(Deferred),
+}
+
+/// Rotates `presented`, of `grant_id`, in one transaction ([`rotate`]).
+async fn rotate_named<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    who: Client<'_>,
+    presented: &RefreshToken,
+    grant_id: GrantId,
+    narrowed: Option<Scopes>,
+    now: UnixTime,
+) -> Result<TokenResponse, Failure> {
+    let (client_id, check_client) = match &who {
+        Client::Authenticated(client) => (client.id(), None),
+        Client::Deferred(deferred) => (deferred.client_id(), Some(deferred.check())),
+    };
+    let successor = successor_of(cx, &grant_id, presented);
     let successor_hash = successor.hash();
     // What a repeated refresh may have received before: the successor under the previous
     // secret, and the one a build whose tokens named no grant derived.
     let answers: Vec<RefreshToken> = std::iter::once(successor)
-        .chain(previous_successor_of(cx, &grant_id, &presented))
-        .chain(unnamed_successor_of(cx, &presented))
+        .chain(previous_successor_of(cx, &grant_id, presented))
+        .chain(unnamed_successor_of(cx, presented))
         .collect();
     let answer_hashes: Vec<_> = answers.iter().map(RefreshToken::hash).collect();
     let successor_record = RefreshRecord {
@@ -121,14 +184,14 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
     let event = cx.audit_event(
         AuditKind::TokenRefreshed,
         None,
-        Some(client.id()),
+        Some(client_id),
         Some(&grant_id),
         serde_json::json!({ "jti": jti }),
     );
     let rotation = Rotation {
         presented: &presented.hash(),
         grant_id: &grant_id,
-        client_id: client.id(),
+        client_id,
         app: &cx.site.resource,
         narrowed: narrowed.as_ref(),
         successor: &successor_record,
@@ -136,6 +199,7 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
         retry_window_secs: RETRY_WINDOW_SECS,
         event: &event,
         now,
+        check_client: check_client.as_ref(),
     };
     // The KV reads first: the transaction is the later of the two, which is what the race
     // argument above assumes (a deny entry the reads miss may land before the batch).
@@ -145,6 +209,20 @@ pub async fn rotate<S: Store, K: Signer, R: Rng>(
     )
     .await;
     let rotated = rotated?;
+    // A deferred client is checked first, against the record the transaction read, and
+    // refused as client authentication refuses it (RFC 6749 §5.2 `invalid_client`); the
+    // transaction's conditions refused it too, so nothing was written.
+    let settled;
+    let client = match who {
+        Client::Authenticated(client) => client,
+        Client::Deferred(deferred) => {
+            settled = request::settle_deferred(cx, deferred, rotated.client)?;
+            if !settled.record().metadata.allows(GrantType::RefreshToken) {
+                return Err(Reason::GrantTypeNotRegistered.into());
+            }
+            &settled
+        }
+    };
     let Some((record, grant)) = rotated.found else {
         return Err(Reason::RefreshTokenUnknown.into());
     };

@@ -39,6 +39,10 @@ pub trait ClientStore {
         now: UnixTime,
         from: ReadFrom,
     ) -> Result<Option<ClientRecord>, StoreError>;
+    /// The client as this isolate holds it from a recent read of the primary, if it does, unless
+    /// lapsed at `now`; no round trip. The Worker keeps what the primary answered for 5 s
+    /// ([`ClientStore::client`]); `None` means "read it", never "unknown".
+    fn cached_client(&self, client_id: &ClientId, now: UnixTime) -> Option<ClientRecord>;
     /// Whether a client whose id carries no tag ([`crate::tag::is_tagged`] is false; not a URL)
     /// may exist: one registered before client ids were tagged, or one the operator inserted
     /// (`source = 'static'`). Only when it may is the client looked up (`crate::identifiers`).

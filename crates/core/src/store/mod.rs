@@ -40,7 +40,7 @@ pub use held::HeldWrites;
 pub use login::LoginAttempts;
 pub use oidc_state::OidcStateStore;
 pub use queue::RevocationQueue;
-pub use refresh::{RefreshStore, Rotated, Rotation};
+pub use refresh::{ClientCheck, RefreshStore, Rotated, Rotation};
 pub use replica::{Freshness, ReadFrom};
 pub use retention::{Lapsed, Retention};
 pub use session::SessionStore;

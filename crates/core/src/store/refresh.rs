@@ -1,6 +1,7 @@
 //! Refresh tokens.
 
 use crate::grant_id::GrantId;
+use crate::model::client::{AuthMethod, ClientRecord};
 use crate::model::grant::GrantRecord;
 use crate::model::refresh::RefreshRecord;
 use crate::secret::SecretHash;
@@ -33,6 +34,15 @@ pub trait RefreshStore {
     ///    successor is live, and the grant is as step 1 wants it;
     /// 4. **read** the presented token and its grant as the transaction left them.
     ///
+    /// With [`Rotation::check_client`] (a client this isolate has not authenticated lately,
+    /// [`crate::client_auth::Deferred`]), the transaction authenticates it as well: steps 1–3
+    /// are conditioned also on `client_id` being a client that exists, is not disabled, has not
+    /// lapsed at `now`, registered the `refresh_token` grant type, registered
+    /// [`ClientCheck::method`] as its `token_endpoint_auth_method` and, for a secret method,
+    /// stores [`ClientCheck::secret_hash`] as its secret's hash; and a 5th step reads that
+    /// client back ([`Rotated::client`]), unless unknown, disabled or lapsed. A client refused
+    /// by these conditions rotates nothing, stores nothing and records nothing.
+    ///
     /// Tokens may be sent only when step 3 recorded the issuance ([`Rotated::issued`]): no
     /// answered token lacks its audit event, and none is sent that is not stored.
     async fn rotate_refresh(&self, rotation: &Rotation<'_>) -> Result<Rotated, StoreError>;
@@ -62,6 +72,20 @@ pub struct Rotation<'a> {
     pub event: &'a crate::model::audit::AuditEvent,
     /// When.
     pub now: UnixTime,
+    /// The client to authenticate in the transaction; `None`: authenticated before it.
+    pub check_client: Option<&'a ClientCheck>,
+}
+
+/// What the rotation's transaction requires of an unauthenticated client
+/// ([`RefreshStore::rotate_refresh`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCheck {
+    /// The method the client presented: its registered `token_endpoint_auth_method` must be
+    /// this one ([`AuthMethod::None`], `client_secret_basic` or `client_secret_post`).
+    pub method: AuthMethod,
+    /// For a secret method, the hash of the presented secret: the stored `secret_hash` must
+    /// equal it. `None` for [`AuthMethod::None`].
+    pub secret_hash: Option<SecretHash>,
 }
 
 impl Rotation<'_> {
@@ -85,4 +109,7 @@ pub struct Rotated {
     pub issued: bool,
     /// The presented token and its grant after the transaction; `None` when either is unknown.
     pub found: Option<(RefreshRecord, GrantRecord)>,
+    /// With [`Rotation::check_client`]: the client as the transaction read it, unless unknown,
+    /// disabled or lapsed at `now`. Without: `None`.
+    pub client: Option<ClientRecord>,
 }

@@ -23,6 +23,7 @@ mod oidc_login;
 mod path_prefix;
 mod policy_change;
 mod read_replicas;
+mod refresh_cold_client;
 mod retention;
 mod revocation_queue;
 mod revocation_steps;
