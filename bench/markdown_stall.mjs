@@ -3,7 +3,8 @@
 // as HTML, through the address `wrangler dev` prints (its ProxyWorker), and with PATHS=
 // proxy,direct also straight to the workerd socket behind it, alternating in one run. A small
 // page not answered within SMALL_TIMEOUT_MS counts as stalled, and the log says when the origin
-// saw its subrequest. Bounded: ROUNDS rounds, 30 s a conversion.
+// saw its subrequest and which TCP connections were open halfway through its wait. Bounded: ROUNDS
+// rounds, 30 s a conversion.
 //   GATEHOUSE_NO_OPT=1 scripts/build && ROUNDS=6 node bench/markdown_stall.mjs
 // DELAY_MS=1500 waits that long before each small page. Requests straight to the socket (the
 // direct path's token flow) were seen to stop the stall through the proxy too (bench/README.md).
@@ -67,7 +68,16 @@ try {
       const cut = await get(paths[name], '/cut', 'text/markdown', 30_000);
       if (DELAY_MS) await new Promise((resolve) => setTimeout(resolve, DELAY_MS));
       const sent = Date.now();
+      // Once the small page is late, the TCP connections to both sockets: whether wrangler's
+      // proxy has a connection open to the Worker's workerd for it.
+      const probe = setTimeout(() => {
+        const ports = [new URL(gh.url).port, new URL(direct).port];
+        const rows = execFileSync('ss', ['-tnpH']).toString().split('\n')
+          .filter((row) => ports.some((port) => row.includes(`127.0.0.1:${port} `)));
+        console.log(`  connections ${SMALL_TIMEOUT_MS / 2} ms into the small page (proxy ${ports[0]}, direct ${ports[1]}):\n  ${rows.join('\n  ')}`);
+      }, SMALL_TIMEOUT_MS / 2);
       const small = await get(paths[name], `/small?${name}-${round}`, 'text/html', SMALL_TIMEOUT_MS);
+      clearTimeout(probe);
       if (!small.ok) {
         stalls[name]++;
         // The next request (the next round's) lets it through; note when the origin saw it.
