@@ -16,10 +16,7 @@ pub(crate) async fn authenticate_request<S: Store, K: Signer, R>(
     body: &[u8],
     authorization: Option<&str>,
 ) -> Result<(Form, AuthenticatedClient), AuthError> {
-    let form = Form::parse(body).map_err(|reason| AuthError::Refused {
-        reason,
-        used_basic: false,
-    })?;
+    let form = read_form(body)?;
     let audiences = audiences(cx);
     let verification = Verification {
         signer: cx.signer,
@@ -47,10 +44,7 @@ pub(crate) async fn claim_request<S: Store, K: Signer, R>(
     authorization: Option<&str>,
     deferrable: impl Fn(&Form) -> bool,
 ) -> Result<(Form, Claimed), AuthError> {
-    let form = Form::parse(body).map_err(|reason| AuthError::Refused {
-        reason,
-        used_basic: false,
-    })?;
+    let form = read_form(body)?;
     let audiences = audiences(cx);
     let verification = Verification {
         signer: cx.signer,
@@ -110,4 +104,12 @@ fn audiences<S, K, R>(cx: &Context<'_, S, K, R>) -> [String; 2] {
         format!("{}{}", cx.site.origin, cx.site.path(crate::paths::TOKEN)),
         cx.site.issuer.clone(),
     ]
+}
+
+/// The request's form; a malformed one is refused before any client is looked at.
+fn read_form(body: &[u8]) -> Result<Form, AuthError> {
+    Form::parse(body).map_err(|reason| AuthError::Refused {
+        reason,
+        used_basic: false,
+    })
 }
