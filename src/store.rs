@@ -66,6 +66,21 @@ impl<'a> WorkerStore<'a> {
             .map_err(|e| failed(sql, e))
     }
 
+    /// Every row of one statement; `what` names it in the error.
+    async fn all<T: for<'de> Deserialize<'de>>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+        what: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        self.statement(sql, args)?
+            .all()
+            .await
+            .map_err(|e| failed(what, e))?
+            .results()
+            .map_err(|e| failed(what, e))
+    }
+
     async fn batch(
         &self,
         statements: Vec<D1PreparedStatement>,

@@ -128,13 +128,7 @@ impl gatehouse_core::store::AuditLog for WorkerStore<'_> {
         query: &gatehouse_core::model::audit::AuditQuery<'_>,
     ) -> Result<Vec<gatehouse_core::model::audit::StoredEvent>, StoreError> {
         let (sql, args) = audit_query(query);
-        let rows: Vec<AuditRow> = self
-            .statement(&sql, &args)?
-            .all()
-            .await
-            .map_err(|e| failed("SELECT audit_events", e))?
-            .results()
-            .map_err(|e| failed("SELECT audit_events", e))?;
+        let rows: Vec<AuditRow> = self.all(&sql, &args, "SELECT audit_events").await?;
         rows.into_iter()
             .map(|row| {
                 let kind = gatehouse_core::model::audit::AuditKind::parse(&row.kind)

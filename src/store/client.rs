@@ -315,13 +315,7 @@ impl ClientStore for WorkerStore<'_> {
              (SELECT COUNT(DISTINCT g.subject) FROM grants g WHERE g.client_id = c.client_id AND g.revoked_at IS NULL) AS people, \
              (SELECT COUNT(*) FROM grants g WHERE g.client_id = c.client_id AND g.revoked_at IS NULL) AS live_grants \
              FROM clients c ORDER BY COALESCE(last_used_at, c.created_at) DESC, c.client_id LIMIT ?1";
-        let rows: Vec<Row> = self
-            .statement(sql, &[JsValue::from(limit)])?
-            .all()
-            .await
-            .map_err(|e| failed(sql, e))?
-            .results()
-            .map_err(|e| failed(sql, e))?;
+        let rows: Vec<Row> = self.all(sql, &[JsValue::from(limit)], sql).await?;
         Ok(rows
             .into_iter()
             .map(|row| ClientUse {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::session::groups;
-use super::{WorkerStore, corrupt, failed, first_row, hash, scopes, secs, text, time};
+use super::{WorkerStore, corrupt, first_row, hash, scopes, secs, text, time};
 
 #[derive(Deserialize)]
 pub(super) struct GrantRow {
@@ -192,19 +192,16 @@ impl GrantStore for WorkerStore<'_> {
 
     async fn unsettled_revocations(&self, limit: u32) -> Result<Vec<GrantRecord>, StoreError> {
         let rows: Vec<GrantRow> = self
-            .statement(
+            .all(
                 concat!(
                     select_grant!(),
                     " WHERE g.revoked_at IS NOT NULL AND g.revocation_settled_at IS NULL \
                      ORDER BY g.revoked_at, g.grant_id LIMIT ?1"
                 ),
                 &[JsValue::from_f64(f64::from(limit))],
-            )?
-            .all()
-            .await
-            .map_err(|e| failed("SELECT grants", e))?
-            .results()
-            .map_err(|e| failed("SELECT grants", e))?;
+                "SELECT grants",
+            )
+            .await?;
         rows.into_iter().map(grant_record).collect()
     }
 
@@ -228,19 +225,14 @@ impl GrantStore for WorkerStore<'_> {
             last_used_at: Option<f64>,
         }
         let rows: Vec<Row> = self
-            .statement(
+            .all(
                 "SELECT g.grant_id, g.client_id, json_extract(c.metadata, '$.client_name') AS client_name, \
                  g.redirect_uri, g.scope, g.created_at, g.last_used_at \
                  FROM grants g LEFT JOIN clients c ON c.client_id = g.client_id \
                  WHERE g.subject = ?1 AND g.app = ?2 AND g.revoked_at IS NULL \
                  ORDER BY g.created_at DESC, g.grant_id LIMIT 500",
-                &[text(subject), text(app)],
-            )?
-            .all()
-            .await
-            .map_err(|e| failed("SELECT grants", e))?
-            .results()
-            .map_err(|e| failed("SELECT grants", e))?;
+                &[text(subject), text(app)], "SELECT grants")
+            .await?;
         rows.into_iter()
             .map(|row| {
                 Ok(GrantSummary {
@@ -264,19 +256,14 @@ impl GrantStore for WorkerStore<'_> {
     ) -> Result<Vec<GrantRecord>, StoreError> {
         let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
         let rows: Vec<GrantRow> = self
-            .statement(
+            .all(
                 concat!(
                     select_grant!(),
                     " WHERE (?1 IS NULL OR g.app = ?1) AND (?2 IS NULL OR g.subject = ?2) AND (?3 IS NULL OR g.client_id = ?3) \
                      ORDER BY g.created_at DESC, g.grant_id LIMIT 500"
                 ),
-                &[optional(app), optional(subject), optional(client_id.map(ClientId::as_str))],
-            )?
-            .all()
-            .await
-            .map_err(|e| failed("SELECT grants", e))?
-            .results()
-            .map_err(|e| failed("SELECT grants", e))?;
+                &[optional(app), optional(subject), optional(client_id.map(ClientId::as_str))], "SELECT grants")
+            .await?;
         rows.into_iter().map(grant_record).collect()
     }
 

@@ -6,7 +6,7 @@ use gatehouse_core::time::UnixTime;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
-use super::{WorkerStore, corrupt, failed, hash, secs, text, time};
+use super::{WorkerStore, corrupt, hash, secs, text, time};
 
 #[derive(Deserialize)]
 struct SessionRow {
@@ -40,12 +40,8 @@ impl SessionStore for WorkerStore<'_> {
              (SELECT COUNT(*) FROM grants g WHERE g.subject = p.subject AND g.revoked_at IS NULL) AS live_grants \
              FROM people p ORDER BY COALESCE(last_seen_at, p.last_login_at, p.created_at) DESC, p.subject LIMIT ?1";
         let rows: Vec<Row> = self
-            .statement(sql, &[JsValue::from(limit), time(now)])?
-            .all()
-            .await
-            .map_err(|e| failed(sql, e))?
-            .results()
-            .map_err(|e| failed(sql, e))?;
+            .all(sql, &[JsValue::from(limit), time(now)], sql)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|row| PersonUse {
