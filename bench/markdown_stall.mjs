@@ -30,28 +30,16 @@ await new Promise((resolve) => origin.listen(0, '127.0.0.1', resolve));
 const apps = [{ name: 'Pages', host: '*', scopes: { read: 'Read' }, default_scopes: ['read'], policy: { allow_domains: ['example.com'] }, origin: `http://127.0.0.1:${origin.address().port}` }];
 const gh = await startGatehouse({ vars: { APPS: JSON.stringify(apps) } });
 try {
-  // The workerd socket behind the proxy: the one of wrangler's workerd ports that serves
-  // gatehouse's metadata (the others are the proxy's, the inspector's and miniflare's loopback).
-  const pids = execFileSync('ps', ['-eo', 'pid=,pgid=,comm=']).toString().split('\n')
-    .map((line) => line.trim().split(/\s+/)).filter(([, pgid, comm]) => Number(pgid) === gh.pid && /workerd/.test(comm ?? ''))
-    .map(([pid]) => pid);
-  const ports = execFileSync('ss', ['-ltnpH']).toString().split('\n')
-    .filter((line) => pids.some((pid) => line.includes(`pid=${pid},`)))
-    .map((line) => line.split(/\s+/)[3]?.split(':').pop());
-  let direct;
-  for (const port of ports) {
-    const url = `http://127.0.0.1:${port}`;
-    if (url === gh.url) continue;
-    const res = await fetch(`${url}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
-    if (res?.status === 200 && (await res.json().catch(() => ({}))).issuer === url) direct = url;
-  }
-  if (!direct) throw new Error(`no direct workerd socket among ports ${ports.join(',')}`);
+  // wrangler's ProxyWorker (the address it prints) and the Worker's own workerd socket behind it
+  // (the harness's `url` relays to the latter).
+  const proxy = gh.wranglerUrl;
+  const direct = `http://127.0.0.1:${gh.workerPort}`;
   // Tokens are bound to the issuer, which is the address asked.
   const paths = {
-    proxy: { base: gh.url, token: (await tokensFor(gh.url, { scope: 'read' })).tokens.access_token },
+    proxy: { base: proxy, token: (await tokensFor(proxy, { scope: 'read' })).tokens.access_token },
     direct: { base: direct, token: !PATHS.includes('direct') ? '' : (await tokensFor(direct, { scope: 'read' })).tokens.access_token },
   };
-  console.log(`proxy ${gh.url}, direct ${direct}`);
+  console.log(`proxy ${proxy}, direct ${direct}`);
   const get = async ({ base, token }, path, accept, timeout) => {
     const start = Date.now();
     try {
@@ -71,7 +59,7 @@ try {
       // Once the small page is late, the TCP connections to both sockets: whether wrangler's
       // proxy has a connection open to the Worker's workerd for it.
       const probe = setTimeout(() => {
-        const ports = [new URL(gh.url).port, new URL(direct).port];
+        const ports = [new URL(proxy).port, new URL(direct).port];
         const rows = execFileSync('ss', ['-tnpH']).toString().split('\n')
           .filter((row) => ports.some((port) => row.includes(`127.0.0.1:${port} `)));
         console.log(`  connections ${SMALL_TIMEOUT_MS / 2} ms into the small page (proxy ${ports[0]}, direct ${ports[1]}):\n  ${rows.join('\n  ')}`);

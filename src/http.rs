@@ -105,21 +105,24 @@ pub async fn body(req: &mut Incoming, max: usize) -> std::result::Result<Vec<u8>
     let declared = req
         .header("Content-Length")
         .and_then(|l| l.parse::<usize>().ok());
+    // A body also sent chunked is framed by its chunks, not by the length (RFC 9112 §6.3), and
+    // workerd hands the Worker both headers as the client sent them: the length says nothing
+    // about what the body will bring (e2e "a body that declares a small length but is sent
+    // chunked").
+    let chunked = req.header("Transfer-Encoding").is_some();
     let refused = |reason: Reason| Err(Reply::error(&OAuthError::from(reason)));
     match declared {
         Some(len) if len > max => return refused(Reason::BodyTooLarge),
-        // A declared length frames the body: the runtime delivers exactly that many bytes, and
-        // when the body is also chunked it lets Transfer-Encoding win and drops the length
-        // (RFC 9112 §6.3; e2e "a body that declares a small length but is sent chunked"). So it
-        // can be read in one call, cheaper than the stream.
-        Some(_) => {
+        // A declared length alone frames the body: the runtime delivers exactly that many
+        // bytes, so it can be read in one call, cheaper than the stream.
+        Some(_) if !chunked => {
             return match req.bytes().await {
                 Ok(body) if body.len() > max => refused(Reason::BodyTooLarge),
                 Ok(body) => Ok(body),
                 Err(_) => refused(Reason::MalformedBody),
             };
         }
-        None => {}
+        _ => {}
     }
     // Read chunk by chunk and stop at the limit: a chunked body declares no length, and reading
     // it whole first would let a client make the Worker buffer anything it sends.

@@ -3,13 +3,19 @@
 // however this process ends (`guardGroup`): on exit, on SIGINT/SIGTERM/SIGHUP, when its parent
 // (the test runner) is gone, and, through a watchdog process, when it is killed outright.
 //
+// Requests reach the Worker's own workerd socket, not the address `wrangler dev` prints: that
+// address is wrangler's ProxyWorker, a development-only HTTP forwarder that production does not
+// have, and it loses requests of its own (`front`). The harness's address is a byte-for-byte TCP
+// relay to that socket, so that it stays the same across a crash and restart (the issuer, and
+// every token, is bound to it).
+//
 //   const gh = await startGatehouse();        // migrations applied, ready to serve
 //   const res = await fetch(`${gh.url}/healthz`);
 //   await gh.stop();
 //
 // The Worker must already be built (tests/e2e/run builds it once for all suites).
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -149,6 +155,8 @@ function wrangler(args) {
  *            dev (reachable through service bindings)
  *   restart: the `{ state, port }` of an instance killed with `crash()`, to start again on its
  *            local D1, KV and Queue state and at its address
+ * The returned `url` relays to the Worker's own socket, `workerPort`; `wranglerUrl` is the
+ * address wrangler prints (its ProxyWorker), for what studies that layer.
  * The returned `pid` is wrangler's, and the id of the process group holding it and its workerd;
  * `query(sql)` reads the instance's local D1 (`state` is the directory that holds it); `logLine(pattern)` waits for a line of its log;
  * `crash()` kills the whole group at once (SIGKILL, nothing shut down cleanly) and keeps the
@@ -187,6 +195,7 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
   };
   const crash = async () => {
     signalGroup(child.pid, 'SIGKILL');
+    await instance.front.close();
     await exited;
     unguardGroup(child.pid);
     return { state, port };
@@ -203,13 +212,39 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
-  return { url, stop, crash, log, logLine, pid: child.pid, inspectorPort, query, state };
+  const { wranglerUrl, worker: workerPort } = instance;
+  return { url, stop, crash, log, logLine, pid: child.pid, inspectorPort, query, state, wranglerUrl, workerPort };
 }
 
 const PORT_ATTEMPTS = 5;
 
-/** Starts `wrangler dev` on `port` and waits until that very process serves it. */
+/**
+ * Starts `wrangler dev`, finds its Worker's socket and serves that at `port`. A port another
+ * process took is thrown with `portTaken`: `port` for the caller to choose again, wrangler's own
+ * port chosen again here.
+ */
 async function launch(port, devArgs) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const instance = await launchWrangler(await freePort(), devArgs);
+      try {
+        instance.worker = await workerSocket(instance);
+        instance.front = await front(port, instance.worker);
+        Object.assign(instance, { url: `http://127.0.0.1:${port}`, port });
+        await fetch(`${instance.url}/.gatehouse-e2e-ready`, { signal: AbortSignal.timeout(10_000) });
+        return instance;
+      } catch (error) {
+        await halt(instance);
+        throw error;
+      }
+    } catch (error) {
+      if (!error.wranglerPortTaken || attempt === PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** Starts `wrangler dev` on `port` and waits until that very process serves it. */
+async function launchWrangler(port, devArgs) {
   const inspectorPort = await freePort();
   const args = [
     WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
@@ -222,7 +257,7 @@ async function launch(port, devArgs) {
   child.stderr.on('data', (d) => (output += d));
   const exited = new Promise((resolve) => child.on('exit', resolve));
   guardGroup(child.pid);
-  const instance = { url: `http://127.0.0.1:${port}`, port, inspectorPort, child, exited, log: () => output };
+  const instance = { wranglerUrl: `http://127.0.0.1:${port}`, inspectorPort, child, exited, log: () => output };
   try {
     await waitUntilServing(instance);
   } catch (error) {
@@ -232,8 +267,99 @@ async function launch(port, devArgs) {
   return instance;
 }
 
+/**
+ * The port of the Worker's own workerd socket. `wrangler dev` runs two workerd processes in its
+ * group: its ProxyWorker's, listening on the address it prints, and the Worker's, listening on a
+ * port of its own choosing beside its inspector and debug ports. That port is read from /proc
+ * (the listening TCP sockets the Worker's workerd holds) and told apart from the other two by
+ * asking each what the printed address answers (status and type): the inspector answers
+ * workerd's own 500 and the debug port no HTTP at all.
+ */
+async function workerSocket({ child, wranglerUrl }) {
+  const wranglerPort = Number(new URL(wranglerUrl).port);
+  const listening = new Map();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // 0A: LISTEN; the inode is the tenth field (proc(5), /proc/net/tcp).
+    if (fields[3] === '0A') listening.set(fields[9], parseInt(fields[1].split(':')[1], 16));
+  }
+  const ports = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(group) !== child.pid || !stat.includes('(workerd)')) continue;
+      const held = readdirSync(`/proc/${pid}/fd`)
+        .map((fd) => /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1])
+        .filter((inode) => listening.has(inode))
+        .map((inode) => listening.get(inode));
+      if (!held.includes(wranglerPort)) ports.push(...held);
+    } catch {
+      // a process that ended meanwhile
+    }
+  }
+  const answer = (url) =>
+    fetch(`${url}/.gatehouse-e2e-ready`, { signal: AbortSignal.timeout(2_000) }).then(
+      // Status and type: a body may differ between two answers (a misconfigured Worker's
+      // error names a fresh reference).
+      async (res) => {
+        await res.arrayBuffer();
+        return `${res.status} ${res.headers.get('content-type')}`;
+      },
+      () => null,
+    );
+  const expected = await answer(wranglerUrl);
+  for (const port of ports) {
+    if (expected !== null && (await answer(`http://127.0.0.1:${port}`)) === expected) return port;
+  }
+  throw new Error(`no Worker socket among the ports of wrangler's workerd (${ports.join(', ')}); wrangler serves ${wranglerUrl}`);
+}
+
+/**
+ * Serves `port` by relaying each TCP connection, unread, to the Worker's socket at `target`: a
+ * request reaches the Worker as the client sent it, and the Worker's answer, and how its
+ * connection ends, reach the client. wrangler's ProxyWorker is not used because it is an HTTP
+ * forwarder with failures production does not have: a request sent as a long response ended
+ * was held until another request arrived (the ~300 s hang of `gatekeeper.test.mjs`, CI), and a
+ * request body the Worker answered before reading whole comes back 503 "worker restarted".
+ * `close()` stops listening and cuts every open connection, as a crashed process would.
+ */
+function front(port, target) {
+  const connections = new Set();
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
+    const worker = net.connect({ port: target, host: '127.0.0.1', allowHalfOpen: true });
+    connections.add(client);
+    client.on('close', () => connections.delete(client));
+    client.pipe(worker);
+    worker.pipe(client);
+    client.on('error', () => worker.destroy());
+    client.on('close', () => worker.destroy());
+    // What the Worker sent is delivered before the client's connection ends.
+    worker.on('error', () => client.end());
+    worker.on('close', () => client.end());
+  });
+  return new Promise((resolve, reject) => {
+    server.on('error', (error) => {
+      error.portTaken = error.code === 'EADDRINUSE';
+      reject(error);
+    });
+    server.listen(port, '127.0.0.1', () =>
+      resolve({
+        close: () =>
+          new Promise((done) => {
+            server.close(() => done());
+            // `destroy`, not `resetAndDestroy`: a reset after `end` (the Worker's side gone
+            // first) left node's exit spinning on the shutdown request it abandoned.
+            for (const client of connections) client.destroy();
+          }),
+      }),
+    );
+  });
+}
+
 /** Stops an instance's whole process group: SIGTERM, then SIGKILL after a grace period. */
-async function halt({ child, exited }) {
+async function halt({ child, exited, front }) {
+  await front?.close();
   signalGroup(child.pid, 'SIGTERM');
   const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), STOP_TIMEOUT_MS);
   await exited;
@@ -253,16 +379,16 @@ function signalGroup(pid, signal) {
 /**
  * Waits until wrangler reports it serves `url` and the address answers. A response alone is not
  * enough: another process may hold the port, and it answers while this wrangler fails to bind
- * ("Address already in use") and exits; that failure is thrown with `portTaken`.
+ * ("Address already in use") and exits; that failure is thrown with `wranglerPortTaken`.
  */
-async function waitUntilServing({ url, exited, log }) {
+async function waitUntilServing({ wranglerUrl: url, exited, log }) {
   let gone = false;
   exited.then(() => (gone = true));
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (gone) {
       const error = new Error(`wrangler dev exited before serving ${url}:\n${log()}`);
-      error.portTaken = /address already in use/i.test(log());
+      error.wranglerPortTaken = /address already in use/i.test(log());
       throw error;
     }
     if (log().includes(`Ready on ${url}`)) {
