@@ -100,6 +100,35 @@ macro_rules! audit_insert {
     };
 }
 
+/// A condition on a client the statement authenticates itself (`ClientCheck`, a
+/// `client_auth::Deferred`), as a literal for `concat!`, over the statement's parameters
+/// `$client` (its id), `$now`, `$method` and `$secret`: with `$method` NULL (the client was
+/// authenticated before the statement), true; otherwise client authentication's checks
+/// (`client_auth::authenticate`): the client exists, is not disabled, has not lapsed at `$now`,
+/// registered `$method` as its method and `$grant_type` (if given) among its grant types, both
+/// read from the metadata JSON Rust reads them from (`ClientMetadata`), so that SQL and Rust
+/// judge the same values; and for a secret method, the stored secret_hash equals `$secret`, the
+/// SHA-256 of the presented secret.
+///
+/// SQL's `=` on two hex digests is not constant time, and need not be: how long it takes can
+/// tell at most how many leading digits of the stored digest equal those of SHA-256(a secret the
+/// caller chose). Learning the stored digest that way does not authenticate anyone (a presented
+/// secret is hashed, so the digest itself is no credential), and finding a secret whose digest
+/// matches it is a SHA-256 preimage of a 256-bit random secret's hash. Rust compares the same
+/// digests in constant time (`client_auth::check_secret`) for the cached path.
+macro_rules! deferred_client {
+    ($client:literal, $now:literal, $method:literal, $secret:literal $(, $grant_type:literal)?) => {
+        concat!(
+            "(", $method, " IS NULL OR EXISTS (SELECT 1 FROM clients cl WHERE cl.client_id = ", $client,
+            " AND cl.disabled_at IS NULL AND (cl.expires_at IS NULL OR cl.expires_at > ", $now, ")",
+            " AND json_extract(cl.metadata, '$.token_endpoint_auth_method') = ", $method,
+            $(" AND EXISTS (SELECT 1 FROM json_each(cl.metadata, '$.grant_types') t WHERE t.value = '",
+            $grant_type, "')",)?
+            " AND (", $method, " = 'none' OR cl.secret_hash = ", $secret, ")))"
+        )
+    };
+}
+
 /// The start of the statement reading grants with their person ([`GrantRow`]), as a literal
 /// for `concat!`.
 macro_rules! select_grant {

@@ -38,6 +38,17 @@ pub(super) fn client_record(row: ClientRow) -> Result<ClientRecord, StoreError> 
 pub(super) const CLIENT_SQL: &str = "SELECT client_id, secret_hash, metadata, created_at, expires_at FROM clients \
      WHERE client_id = ?1 AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)";
 
+/// The parameters of `deferred_client!` for `check`: the method and the presented secret's hash,
+/// both NULL when the client was authenticated before the statement.
+pub(super) fn client_check(check: Option<&ClientCheck>) -> Result<(JsValue, JsValue), StoreError> {
+    let Some(check) = check else {
+        return Ok((JsValue::NULL, JsValue::NULL));
+    };
+    let method = serde_json::to_value(check.method).map_err(|_| corrupt("method"))?;
+    let secret = check.secret_hash.as_ref().map_or(JsValue::NULL, hash);
+    Ok((text(method.as_str().unwrap_or_default()), secret))
+}
+
 /// Keeps a client the primary answered in this isolate's cache.
 pub(super) fn remember_client(client: &ClientRecord) {
     let entry = (client.clone(), now_ms());

@@ -9,6 +9,7 @@ use gatehouse_core::types::ClientId;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
+use super::client::{CLIENT_SQL, ClientRow, client_check, client_record, remember_client};
 use super::grant::grant_record;
 use super::{WorkerStore, changes, corrupt, first_row, hash, scopes, secs, text, time};
 
@@ -103,12 +104,18 @@ impl CodeStore for WorkerStore<'_> {
         // Parameters shared by the batch's statements (D1 wants as many bound as the highest
         // number a statement names): ?1 the code, ?2 the grant it names, ?3 now, ?4 the client,
         // ?5 the app, ?6 the redirect URI (NULL equals nothing, as `CodeBinding` wants), ?7 the
-        // S256 challenge of the verifier.
-        // THIS_REQUEST: the code is unused, of the grant, and matches the request.
+        // S256 challenge of the verifier; ?8–?10 one statement's own; ?11 the auth method a
+        // deferred client must have registered (NULL: the client was authenticated before the
+        // batch), ?12 the hash of the secret it presented (NULL for `none`).
+        // THIS_REQUEST: the code is unused, of the grant, and matches the request, whose client
+        // is as asked (`deferred_client!`).
         macro_rules! this_request {
             () => {
-                "c.code_hash = ?1 AND c.grant_id = ?2 AND c.used_at IS NULL AND c.client_id = ?4 \
-                 AND c.resource = ?5 AND c.redirect_uri = ?6 AND c.code_challenge = ?7"
+                concat!(
+                    "c.code_hash = ?1 AND c.grant_id = ?2 AND c.used_at IS NULL AND c.client_id = ?4 \
+                     AND c.resource = ?5 AND c.redirect_uri = ?6 AND c.code_challenge = ?7 AND ",
+                    deferred_client!("?4", "?3", "?11", "?12", "authorization_code")
+                )
             };
         }
         // ISSUABLE: the code is this request's and unexpired, and its grant is live, the
@@ -133,55 +140,56 @@ impl CodeStore for WorkerStore<'_> {
             binding.redirect_uri.map_or(JsValue::NULL, text),
             text(binding.code_challenge),
         ];
+        let (method, secret) = client_check(exchange.check_client)?;
+        // Every statement binds all 12 (SQLite counts up to the highest number named).
+        let own = |extra: &[JsValue]| -> Vec<JsValue> {
+            let mut bound = args.to_vec();
+            bound.extend(extra.iter().cloned());
+            bound.resize(10, JsValue::NULL);
+            bound.push(method.clone());
+            bound.push(secret.clone());
+            bound
+        };
         let event = exchange.event;
         let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
         let mut statements = Vec::with_capacity(6);
-        // 1. The issuance: the first refresh token, the grant's last use, the audit event.
+        // 1. The issuance: the first refresh token (for a deferred client, only if it uses
+        // refresh tokens), the grant's last use, the audit event.
         if let Some(token) = exchange.refresh {
-            statements.push(
-                self.statement(
-                    concat!(
-                        "INSERT INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) \
+            statements.push(self.statement(
+                concat!(
+                    "INSERT INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) \
                      SELECT ?8, ?2, ?3, ?9 WHERE ",
-                        issuable!()
-                    ),
-                    &[
-                        args.as_slice(),
-                        &[hash(&token.token_hash), time(token.expires_at)],
-                    ]
-                    .concat(),
-                )?,
-            );
+                    issuable!(),
+                    " AND ",
+                    deferred_client!("?4", "?3", "?11", "?12", "refresh_token")
+                ),
+                &own(&[hash(&token.token_hash), time(token.expires_at)]),
+            )?);
         }
         statements.push(self.statement(
             concat!(
                 "UPDATE grants SET last_used_at = ?3 WHERE grant_id = ?2 AND ",
                 issuable!()
             ),
-            &args,
+            &own(&[]),
         )?);
         let audit = statements.len();
-        statements.push(
-            self.statement(
-                concat!(
-                    audit_insert!(),
-                    " SELECT ?3, ?8, g.subject, g.client_id, g.app, g.grant_id, ?9, \
+        statements.push(self.statement(
+            concat!(
+                audit_insert!(),
+                " SELECT ?3, ?8, g.subject, g.client_id, g.app, g.grant_id, ?9, \
                  json_set(?10, '$.scope', c.scope) \
                  FROM authorization_codes c JOIN grants g ON g.grant_id = c.grant_id \
                  WHERE c.code_hash = ?1 AND ",
-                    issuable!()
-                ),
-                &[
-                    args.as_slice(),
-                    &[
-                        text(event.kind.as_str()),
-                        optional(&event.source),
-                        text(&event.detail.to_string()),
-                    ],
-                ]
-                .concat(),
-            )?,
-        );
+                issuable!()
+            ),
+            &own(&[
+                text(event.kind.as_str()),
+                optional(&event.source),
+                text(&event.detail.to_string()),
+            ]),
+        )?);
         // 2. The compare-and-swap: of any number of racing callers, exactly one changes the row.
         let consume = statements.len();
         statements.push(self.statement(
@@ -189,7 +197,7 @@ impl CodeStore for WorkerStore<'_> {
                 "UPDATE authorization_codes AS c SET used_at = ?3 WHERE ",
                 this_request!()
             ),
-            &args,
+            &own(&[]),
         )?);
         // 3. As the transaction left them: the code, and its own grant.
         let read_grant = statements.len();
@@ -206,6 +214,14 @@ impl CodeStore for WorkerStore<'_> {
              FROM authorization_codes WHERE code_hash = ?1",
             &[hash(exchange.code_hash)],
         )?);
+        // 4. The deferred client as the transaction left it, for Rust to check.
+        let read_client = statements.len();
+        if exchange.check_client.is_some() {
+            statements.push(self.statement(
+                CLIENT_SQL,
+                &[text(binding.client_id.as_str()), time(exchange.now)],
+            )?);
+        }
         let results = self.batch(statements).await?;
         let issued = changes(results.get(audit)) == 1;
         let fresh = changes(results.get(consume)) == 1;
@@ -225,7 +241,21 @@ impl CodeStore for WorkerStore<'_> {
                 }
             }
         };
-        Ok(Exchanged { consumed, issued })
+        let client = match exchange.check_client {
+            None => None,
+            Some(_) => first_row::<ClientRow>(&results, read_client)?
+                .map(client_record)
+                .transpose()?,
+        };
+        // It came from the primary: later requests of this isolate use it for 5 s.
+        if let Some(client) = &client {
+            remember_client(client);
+        }
+        Ok(Exchanged {
+            consumed,
+            issued,
+            client,
+        })
     }
 }
 

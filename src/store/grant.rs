@@ -8,6 +8,7 @@ use gatehouse_core::types::ClientId;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
+use super::client::{CLIENT_SQL, ClientRow, client_check, client_record, remember_client};
 use super::session::groups;
 use super::{WorkerStore, corrupt, first_row, hash, scopes, secs, text, time};
 
@@ -102,16 +103,21 @@ impl GrantStore for WorkerStore<'_> {
     async fn revoke_by_refresh_token(
         &self,
         request: &TokenRevocation<'_>,
-    ) -> Result<Option<GrantRecord>, StoreError> {
+    ) -> Result<TokenRevoked, StoreError> {
         // RFC 7009 §2.1: the token was issued to this client. ?1 the token's hash, ?2 the grant
         // it names, ?3 the client, ?4 the app, ?5 now; the token is live, or its grant revoked
-        // already (revoking again finishes what a crash cut short). Every statement carries it,
-        // so a token that is not the client's changes nothing.
+        // already (revoking again finishes what a crash cut short); and the client is as asked
+        // (`deferred_client!`: ?10 the method a deferred client must have registered, NULL when
+        // it was authenticated before the batch, ?11 the hash of the secret it presented). Every
+        // statement carries it, so a token that is not the client's changes nothing.
         macro_rules! token_is_the_clients {
             () => {
-                "EXISTS (SELECT 1 FROM refresh_tokens r JOIN grants t ON t.grant_id = r.grant_id \
-                 WHERE r.token_hash = ?1 AND r.grant_id = ?2 AND t.client_id = ?3 AND t.app = ?4 \
-                 AND ((r.rotated_at IS NULL AND r.expires_at > ?5) OR t.revoked_at IS NOT NULL))"
+                concat!(
+                    "EXISTS (SELECT 1 FROM refresh_tokens r JOIN grants t ON t.grant_id = r.grant_id \
+                     WHERE r.token_hash = ?1 AND r.grant_id = ?2 AND t.client_id = ?3 AND t.app = ?4 \
+                     AND ((r.rotated_at IS NULL AND r.expires_at > ?5) OR t.revoked_at IS NOT NULL)) AND ",
+                    deferred_client!("?3", "?5", "?10", "?11")
+                )
             };
         }
         // Steps 3 and 4 only while the revocation is unsettled (a settled one has them).
@@ -123,6 +129,7 @@ impl GrantStore for WorkerStore<'_> {
         }
         let revocation = request.revocation;
         let event = revocation.audit_event();
+        let (method, secret) = client_check(request.check_client)?;
         let args = [
             hash(request.token_hash),
             text(revocation.grant_id.as_str()),
@@ -133,10 +140,11 @@ impl GrantStore for WorkerStore<'_> {
             text(event.kind.as_str()),
             event.source.as_deref().map_or(JsValue::NULL, text),
             text(&revocation.audit_key()),
+            method,
+            secret,
         ];
-        let first = |n: usize| args.get(..n).unwrap_or_default();
-        let results = self
-            .batch(vec![
+        // Every statement names ?11, so each binds all of them.
+        let mut statements = vec![
                 // 2. The grant (its first revocation's time and reason kept) and its tokens.
                 self.statement(
                     concat!(
@@ -144,14 +152,14 @@ impl GrantStore for WorkerStore<'_> {
                          WHERE grant_id = ?2 AND revoked_at IS NULL AND ",
                         token_is_the_clients!()
                     ),
-                    first(6),
+                    &args,
                 )?,
                 self.statement(
                     concat!(
                         "UPDATE refresh_tokens SET rotated_at = ?5 WHERE grant_id = ?2 AND rotated_at IS NULL AND ",
                         token_is_the_clients!()
                     ),
-                    first(5),
+                    &args,
                 )?,
                 // 3. The consent given at or before the grant's revocation.
                 self.statement(
@@ -163,7 +171,7 @@ impl GrantStore for WorkerStore<'_> {
                         " AND ",
                         token_is_the_clients!()
                     ),
-                    first(5),
+                    &args,
                 )?,
                 // 4. The audit event, once per grant (the unique index on idempotency_key).
                 self.statement(
@@ -181,13 +189,31 @@ impl GrantStore for WorkerStore<'_> {
                 // The grant as the transaction left it, if the token is the client's.
                 self.statement(
                     concat!(select_grant!(), " WHERE g.grant_id = ?2 AND ", token_is_the_clients!()),
-                    first(5),
+                    &args,
                 )?,
-            ])
-            .await?;
-        first_row::<GrantRow>(&results, 4)?
+        ];
+        // The deferred client as the transaction left it, for Rust to check.
+        if request.check_client.is_some() {
+            statements.push(self.statement(
+                CLIENT_SQL,
+                &[text(request.client_id.as_str()), time(revocation.at)],
+            )?);
+        }
+        let results = self.batch(statements).await?;
+        let grant = first_row::<GrantRow>(&results, 4)?
             .map(grant_record)
-            .transpose()
+            .transpose()?;
+        let client = match request.check_client {
+            None => None,
+            Some(_) => first_row::<ClientRow>(&results, 5)?
+                .map(client_record)
+                .transpose()?,
+        };
+        // It came from the primary: later requests of this isolate use it for 5 s.
+        if let Some(client) = &client {
+            remember_client(client);
+        }
+        Ok(TokenRevoked { grant, client })
     }
 
     async fn unsettled_revocations(&self, limit: u32) -> Result<Vec<GrantRecord>, StoreError> {

@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use wasm_bindgen::JsValue;
 
-use super::client::{CLIENT_SQL, ClientRow, client_record, remember_client};
+use super::client::{CLIENT_SQL, ClientRow, client_check, client_record, remember_client};
 use super::grant::{GrantRow, grant_record};
-use super::{WorkerStore, changes, corrupt, first_row, hash, secs, stored_hash, text, time};
+use super::{WorkerStore, changes, first_row, hash, secs, stored_hash, text, time};
 
 #[derive(Deserialize)]
 struct RefreshRow {
@@ -79,26 +79,11 @@ impl RefreshStore for WorkerStore<'_> {
         // answers (JSON array), ?9 the retry window; ?10–?13 one statement's own; ?14 the auth
         // method a deferred client must have registered (NULL: the client was authenticated
         // before the batch), ?15 the hash of the secret it presented (NULL for `none`).
-        // CLIENT_AS_ASKED: with ?14, client authentication's checks (`client_auth::authenticate`)
-        // as a condition: the client exists, is not disabled, has not
-        // lapsed, registered ?14 as its method and the refresh_token grant type, both read from
-        // the metadata JSON Rust reads them from (`ClientMetadata`), so that SQL and Rust judge
-        // the same values; and for a secret method, the stored secret_hash equals ?15, the
-        // SHA-256 of the presented secret. SQL's `=` on two hex digests is not constant time,
-        // and need not be: how long it takes can tell at most how many leading digits of the
-        // stored digest equal those of SHA-256(a secret the caller chose). Learning the stored
-        // digest that way does not authenticate anyone (a presented secret is hashed, so the
-        // digest itself is no credential), and finding a secret whose digest matches it is a
-        // SHA-256 preimage of a 256-bit random secret's hash. Rust compares the same digests
-        // in constant time (`client_auth::check_secret`) for the cached path.
+        // CLIENT_AS_ASKED: with ?14, the client is as client authentication checks it, and
+        // registered the refresh_token grant type (`deferred_client!`).
         macro_rules! client_as_asked {
             () => {
-                "(?14 IS NULL OR EXISTS (SELECT 1 FROM clients c WHERE c.client_id = ?5 \
-                 AND c.disabled_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?3) \
-                 AND json_extract(c.metadata, '$.token_endpoint_auth_method') = ?14 \
-                 AND EXISTS (SELECT 1 FROM json_each(c.metadata, '$.grant_types') t \
-                 WHERE t.value = 'refresh_token') \
-                 AND (?14 = 'none' OR c.secret_hash = ?15)))"
+                deferred_client!("?5", "?3", "?14", "?15", "refresh_token")
             };
         }
         // GRANT_AS_ASKED: the grant is not revoked, is the client's, for the app, and holds every
@@ -141,14 +126,7 @@ impl RefreshStore for WorkerStore<'_> {
             text(&answers),
             JsValue::from_f64(rotation.retry_window_secs as f64),
         ];
-        let (method, secret) = match rotation.check_client {
-            None => (JsValue::NULL, JsValue::NULL),
-            Some(check) => {
-                let method = serde_json::to_value(check.method).map_err(|_| corrupt("method"))?;
-                let secret = check.secret_hash.as_ref().map_or(JsValue::NULL, hash);
-                (text(method.as_str().unwrap_or_default()), secret)
-            }
-        };
+        let (method, secret) = client_check(rotation.check_client)?;
         // Every statement that names ?15 binds 15 values (SQLite counts up to the highest).
         let own = |extra: &[JsValue]| -> Vec<JsValue> {
             let mut bound = args.to_vec();

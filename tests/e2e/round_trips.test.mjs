@@ -2,8 +2,8 @@
 // benchmark's storage shim (bench/storage-shim.mjs: the Worker's D1, KV and Queue bindings
 // wrapped in a copy of its entry, nothing in gatehouse's code). The budgets met today are held
 // here: discovery, the 401 and an authenticated request with a cached token make no storage
-// call; a registration, a code exchange and a refresh make one, a refresh also when the isolate has not
-// authenticated its client for more than 5 s. The shim's delay mode is checked too, since bench/storage.mjs
+// call; a registration, a code exchange and a refresh make one, also when the isolate has not
+// authenticated the client for more than 5 s. The shim's delay mode is checked too, since bench/storage.mjs
 // reports latency under it.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
@@ -154,51 +154,88 @@ test('a refresh by a client the isolate has not authenticated for more than 5 s 
   await owner.text();
 });
 
-test('a code exchange is one storage round trip: its batch with the KV reads alongside', async () => {
+test('a code exchange is one storage round trip, also by a client the isolate has not authenticated for more than 5 s; a refused one spends nothing', async () => {
   // One exchange first, so that the isolate holds its signing key (an isolate's first token
   // reads it from D1).
   await tokensFor(gh.url, { scope: 'read' });
-  const client = await register(gh.url);
-  const codes = [];
-  for (let i = 0; i < 3; i++) {
+  // An agent's first exchange follows its registration and the person's consent, which take
+  // longer than the isolate's client cache (5 s) keeps a client; and the authorization requests
+  // read the client from a replica, which the cache does not keep.
+  const clients = {
+    public: await register(gh.url),
+    client_secret_post: await register(gh.url, { token_endpoint_auth_method: 'client_secret_post' }),
+    'no refresh grant': await register(gh.url, { grant_types: ['authorization_code'] }),
+    victim: await register(gh.url, { token_endpoint_auth_method: 'client_secret_post' }),
+  };
+  const codes = {};
+  for (const [kind, client] of Object.entries(clients)) {
     const { verifier, challenge } = pkce();
     const location = await authorizeAsPerson(gh.url, client, { scope: 'read', challenge });
-    codes.push({ code: location.searchParams.get('code'), verifier });
+    codes[kind] = { code: location.searchParams.get('code'), verifier };
   }
-  // The exchange with the client's record in the isolate's cache (5 s), as the refresh and
-  // revocation tests measure theirs: a token request with a made-up code authenticates the
-  // client (a read on the primary, cached) and is refused by the code's tag. The authorization
-  // requests above read the client from a replica, which the cache does not keep; a client the
-  // isolate has not authenticated in the last 5 s costs one round trip more (bench/README.md).
-  const warm = await tokenRequest(gh.url, { grant_type: 'authorization_code', code: 'made-up', redirect_uri: REDIRECT, code_verifier: pkce().verifier, client_id: client.client_id });
-  assert.equal(warm.status, 400);
-  await warm.text();
-  const c = await measured(3, async (i) => {
-    const res = await tokenRequest(gh.url, {
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  const exchange = (kind, credentials) =>
+    tokenRequest(gh.url, {
       grant_type: 'authorization_code',
-      code: codes[i].code,
+      code: codes[kind].code,
       redirect_uri: REDIRECT,
-      code_verifier: codes[i].verifier,
-      client_id: client.client_id,
+      code_verifier: codes[kind].verifier,
+      client_id: clients[kind].client_id,
+      ...credentials,
     });
-    assert.equal(res.status, 200);
-    const tokens = await res.json();
-    assert.ok(tokens.access_token && tokens.refresh_token);
-  });
-  assert.equal(c.requests, 3);
-  assert.equal(c.maxBefore, 1, JSON.stringify(c));
-  assert.equal(c.before.roundTrips, 3, JSON.stringify(c));
-  assert.equal(c.before.d1Calls, 3, `one batch each: ${JSON.stringify(c.before)}`);
-  assert.ok(c.before.kvReads >= 3, `the denylist read went out with the batch: ${JSON.stringify(c.before)}`);
-  assert.equal(c.after.roundTrips, 0);
+  for (const kind of ['public', 'client_secret_post', 'no refresh grant']) {
+    const client = clients[kind];
+    const c = await measured(1, async () => {
+      const res = await exchange(kind, client.client_secret ? { client_secret: client.client_secret } : {});
+      assert.equal(res.status, 200, kind);
+      const tokens = await res.json();
+      assert.ok(tokens.access_token, kind);
+      assert.equal(Boolean(tokens.refresh_token), kind !== 'no refresh grant', kind);
+    });
+    assert.equal(c.requests, 1);
+    assert.equal(c.maxBefore, 1, `${kind}: ${JSON.stringify(c)}`);
+    assert.equal(c.before.roundTrips, 1, `${kind}: ${JSON.stringify(c)}`);
+    assert.equal(c.before.d1Calls, 1, `${kind}: one batch: ${JSON.stringify(c.before)}`);
+    assert.ok(c.before.kvReads >= 1, `${kind}: the denylist read went out with the batch: ${JSON.stringify(c.before)}`);
+    assert.equal(c.after.roundTrips, 0);
+  }
+  // Refused by the batch's conditions as by client authentication: only the id (the method
+  // `none`, which it did not register), then a wrong secret. The code is left unspent: its
+  // client's own exchange then succeeds (a spent code would be a replay, and revoke the grant).
+  for (const credentials of [{}, { client_secret: 'not-the-secret' }]) {
+    const refused = await exchange('victim', credentials);
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).error, 'invalid_client');
+  }
+  const owner = await exchange('victim', { client_secret: clients.victim.client_secret });
+  assert.equal(owner.status, 200, await owner.clone().text());
+  assert.ok((await owner.json()).refresh_token);
 });
 
-test('a refresh-token revocation is one storage round trip before the answer; the deny entry and the settled mark follow it', async () => {
+test('a refresh-token revocation is one storage round trip before the answer, also by a client the isolate has not authenticated for more than 5 s; the deny entry and the settled mark follow it', async () => {
   const totals = { requests: 0, maxBefore: 0, before: 0, beforeD1: 0, beforeKvWrites: 0, beforeQueue: 0, after: 0, afterKvWrites: 0, afterD1: 0 };
   const revoked = [];
-  for (let i = 0; i < 3; i++) {
-    // The code exchange read the client just now: the isolate has it cached (5 s).
-    const { client, tokens } = await tokensFor(gh.url, { scope: 'read' });
+  const agents = [];
+  for (let i = 0; i < 3; i++) agents.push(await tokensFor(gh.url, { scope: 'read' }));
+  const victim = await postClientTokens();
+  // An agent revokes its token when its work ends, long after the isolate last authenticated
+  // it: the client cache (5 s) is cold.
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  // Refused by the batch's conditions as by client authentication: only the id (the method
+  // `none`, which it did not register), then a wrong secret. Nothing is revoked.
+  for (const credentials of [{}, { client_secret: 'not-the-secret' }]) {
+    const refused = await fetch(`${gh.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: victim.tokens.refresh_token, client_id: victim.client.client_id, ...credentials }),
+    });
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).error, 'invalid_client');
+  }
+  const unharmed = await fetch(`${gh.url}/echo`, { headers: { authorization: `Bearer ${victim.tokens.access_token}` } });
+  assert.equal(unharmed.status, 200, 'a refused revocation revoked nothing');
+  await unharmed.text();
+  for (const { client, tokens } of agents) {
     const c = await measured(1, async () => {
       const res = await fetch(`${gh.url}/oauth/revoke`, {
         method: 'POST',

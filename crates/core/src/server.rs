@@ -142,13 +142,21 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         authorization: Option<&str>,
     ) -> Result<TokenResponse, Failure> {
         let cx = &self.cx;
-        // A refresh may authenticate its client in its own transaction (one round trip).
+        // A refresh, and a code exchange, may authenticate its client in its own transaction
+        // (one round trip); an exchange only while storage takes writes, so that the client is
+        // authenticated before a pause is answered, as for every other grant.
         let is_refresh = |form: &Form| form.get("grant_type") == Ok(Some("refresh_token"));
+        let is_code = |form: &Form| form.get("grant_type") == Ok(Some("authorization_code"));
+        let deferrable =
+            |form: &Form| is_refresh(form) || (is_code(form) && self.store.writable().is_ok());
         let (form, claimed) =
-            crate::client_auth::request::claim_request(cx, body, authorization, is_refresh).await?;
+            crate::client_auth::request::claim_request(cx, body, authorization, deferrable).await?;
         let client = match claimed {
             claimed if is_refresh(&form) => {
                 return grants::refresh_token::rotate(cx, claimed, &form, self.now).await;
+            }
+            claimed @ Claimed::Deferred(_) if is_code(&form) => {
+                return grants::authorization_code::exchange(cx, claimed, &form, self.now).await;
             }
             Claimed::Authenticated(client) => client,
             Claimed::Deferred(deferred) => {
@@ -158,7 +166,8 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         match form.require("grant_type")? {
             "authorization_code" => {
                 self.store.writable()?;
-                grants::authorization_code::exchange(cx, &client, &form, self.now).await
+                let claimed = Claimed::Authenticated(client);
+                grants::authorization_code::exchange(cx, claimed, &form, self.now).await
             }
             grants::device_code::GRANT_TYPE => {
                 // Polls record their time (RFC 8628 §3.5 slow_down) and redemption writes.
@@ -176,10 +185,14 @@ impl<'a, S: Store, K: Signer, R: Rng> Server<'a, S, K, R> {
         body: &[u8],
         authorization: Option<&str>,
     ) -> Result<crate::revocation::Pending, Failure> {
-        let (form, client) =
-            crate::client_auth::request::authenticate_request(&self.cx, body, authorization)
+        // A refresh token that one transaction revokes may have its client authenticated by
+        // that transaction (one round trip before the answer).
+        let deferrable =
+            |form: &Form| crate::grants::live::revocable_in_one(&self.cx, form).is_some();
+        let (form, claimed) =
+            crate::client_auth::request::claim_request(&self.cx, body, authorization, deferrable)
                 .await?;
-        crate::grants::live::revoke_token(&self.cx, &form, &client).await
+        crate::grants::live::revoke_token(&self.cx, &form, claimed).await
     }
 
     /// `POST /oauth/introspect` (RFC 7662 §2).

@@ -1070,11 +1070,20 @@ impl GrantStore for MemoryStore {
     async fn revoke_by_refresh_token(
         &self,
         request: &TokenRevocation<'_>,
-    ) -> Result<Option<GrantRecord>, StoreError> {
+    ) -> Result<TokenRevoked, StoreError> {
         self.up()?;
         let revocation = request.revocation;
         let grant_id = &revocation.grant_id;
         let now = revocation.at;
+        // The deferred client's checks, and its record as the transaction reads it.
+        let client = request
+            .check_client
+            .map(|check| (check, self.primary_client(request.client_id, now)));
+        let client_passes = deferred_client_passes(&client, None);
+        let nothing = |client: Option<(_, Option<ClientRecord>)>| TokenRevoked {
+            grant: None,
+            client: client.and_then(|(_, record)| record),
+        };
         // The condition every statement of the transaction carries (RFC 7009 §2.1).
         let token_is_the_clients = {
             let grants = self.grants.borrow();
@@ -1093,8 +1102,8 @@ impl GrantStore for MemoryStore {
                 _ => false,
             }
         };
-        if !token_is_the_clients {
-            return Ok(None);
+        if !(token_is_the_clients && client_passes) {
+            return Ok(nothing(client));
         }
         // One transaction: one write, all of it or nothing.
         self.writable()?;
@@ -1105,7 +1114,7 @@ impl GrantStore for MemoryStore {
         let grant = {
             let mut grants = self.grants.borrow_mut();
             let Some(grant) = grants.get_mut(grant_id.as_str()) else {
-                return Ok(None);
+                return Ok(nothing(client));
             };
             if grant.revoked_at.is_none() {
                 grant.revoked_at = Some(now);
@@ -1145,7 +1154,10 @@ impl GrantStore for MemoryStore {
                 self.audit.borrow_mut().push((at, revoked.audit_event()));
             }
         }
-        Ok(Some(grant))
+        Ok(TokenRevoked {
+            grant: Some(grant),
+            client: client.and_then(|(_, record)| record),
+        })
     }
 
     async fn unsettled_revocations(&self, limit: u32) -> Result<Vec<GrantRecord>, StoreError> {
@@ -1317,9 +1329,22 @@ impl CodeStore for MemoryStore {
             .borrow()
             .get(exchange.grant_id.as_str())
             .cloned();
+        // The deferred client's checks, and its record as the transaction reads it.
+        let client = exchange
+            .check_client
+            .map(|check| (check, self.primary_client(binding.client_id, now)));
+        let client_passes = deferred_client_passes(
+            &client,
+            Some(crate::model::client::GrantType::AuthorizationCode),
+        );
+        let uses_refresh =
+            deferred_client_passes(&client, Some(crate::model::client::GrantType::RefreshToken));
         // What the code allows this request, as the transaction starts.
         let this_request = stored.as_ref().filter(|(code, used)| {
-            !used && &code.grant_id == exchange.grant_id && binding.mismatch(code).is_none()
+            client_passes
+                && !used
+                && &code.grant_id == exchange.grant_id
+                && binding.mismatch(code).is_none()
         });
         // 1. The issuance, if the code is this request's, unexpired, and the grant live, the
         // client's and this app's.
@@ -1329,7 +1354,7 @@ impl CodeStore for MemoryStore {
         });
         let issued = match (issuable, live_grant) {
             (Some((code, _)), Some(grant)) => {
-                if let Some(token) = exchange.refresh {
+                if let Some(token) = exchange.refresh.filter(|_| uses_refresh) {
                     self.insert_refresh(token)?;
                 }
                 self.grants_used
@@ -1361,7 +1386,32 @@ impl CodeStore for MemoryStore {
             }
             Some((code, _)) => Consumed::Replayed(code.grant_id),
         };
-        Ok(Exchanged { consumed, issued })
+        let client = client.and_then(|(_, client)| client);
+        Ok(Exchanged {
+            consumed,
+            issued,
+            client,
+        })
+    }
+}
+
+/// Whether a transaction's checks of a deferred client pass ([`crate::store::ClientCheck`]),
+/// with `grant_type` among its registered ones if asked: `client` is the check and the record
+/// the transaction reads (unless unknown, disabled or lapsed); `None` when the client was
+/// authenticated before it, which passes.
+fn deferred_client_passes(
+    client: &Option<(&crate::store::ClientCheck, Option<ClientRecord>)>,
+    grant_type: Option<crate::model::client::GrantType>,
+) -> bool {
+    match client {
+        None => true,
+        Some((check, Some(c))) => {
+            c.metadata.token_endpoint_auth_method == check.method
+                && grant_type.is_none_or(|grant_type| c.metadata.allows(grant_type))
+                && (check.method == crate::model::client::AuthMethod::None
+                    || (check.secret_hash.is_some() && c.secret_hash == check.secret_hash))
+        }
+        Some((_, None)) => false,
     }
 }
 
@@ -1687,17 +1737,8 @@ impl RefreshStore for MemoryStore {
         let client = rotation
             .check_client
             .map(|check| (check, self.primary_client(rotation.client_id, now)));
-        let client_passes = match &client {
-            None => true,
-            Some((check, Some(c))) => {
-                c.metadata.token_endpoint_auth_method == check.method
-                    && c.metadata
-                        .allows(crate::model::client::GrantType::RefreshToken)
-                    && (check.method == crate::model::client::AuthMethod::None
-                        || (check.secret_hash.is_some() && c.secret_hash == check.secret_hash))
-            }
-            Some((_, None)) => false,
-        };
+        let client_passes =
+            deferred_client_passes(&client, Some(crate::model::client::GrantType::RefreshToken));
         let grant = grant.filter(|g| {
             client_passes
                 && g.revoked_at.is_none()

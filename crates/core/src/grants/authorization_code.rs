@@ -8,21 +8,24 @@
 //! PKCE for exactly this; a check after the spend would undo it).
 
 use super::live;
-use crate::client_auth::AuthenticatedClient;
+use crate::client_auth::request;
+use crate::client_auth::{AuthenticatedClient, Claimed};
 use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
 use crate::form::Form;
+use crate::grant_id::GrantId;
 use crate::grants::TokenResponse;
 use crate::identifiers;
 use crate::jose::signer::Signer;
 use crate::model::audit::AuditKind;
+use crate::model::refresh::RefreshRecord;
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::registration::GrantType;
 use crate::rng::Rng;
 use crate::secret::AuthorizationCode;
 use crate::store::{
-    CodeBinding, CodeRecord, Consumed, Exchange, GrantRecord, RevocationReason, Store,
+    ClientCheck, CodeBinding, CodeRecord, Consumed, Exchange, GrantRecord, RevocationReason, Store,
 };
 use crate::time::UnixTime;
 
@@ -57,7 +60,83 @@ use crate::time::UnixTime;
 /// revocation (the drain applies it), and the app's policy no longer admitting the person
 /// ([`live::enforce_policy`], which revoked the grant before this change too). The policy is
 /// checked after the batch because it needs the person, whom the batch reads with the grant.
+///
+/// A client this isolate has not authenticated lately ([`Claimed::Deferred`]: `none` or a
+/// secret) is authenticated by that same transaction, as the refresh's is
+/// ([`super::refresh_token::rotate`]): its statements are conditioned on the client as client
+/// authentication checks it, and it reads the client back, which
+/// [`crate::client_auth::Deferred::settle`] checks in Rust, so that a client refused there was
+/// refused by the transaction too and nothing was spent or written for it. An agent's first
+/// exchange, right after its registration (which another isolate may have served), is then one
+/// round trip. A request that does not fit (a code in the old format, no `redirect_uri`, a
+/// malformed verifier or `resource`) authenticates the client first, so every refusal is answered
+/// as on that path.
 pub async fn exchange<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    claimed: Claimed,
+    form: &Form,
+    now: UnixTime,
+) -> Result<TokenResponse, Failure> {
+    let deferred = match claimed {
+        Claimed::Authenticated(client) => return exchange_for(cx, &client, form, now).await,
+        Claimed::Deferred(deferred) => deferred,
+    };
+    // Only a request whose checks before the transaction need no client goes in one; the
+    // others are refused, or exchanged, after the client is authenticated.
+    let fits = || -> Option<_> {
+        let code = cx.identifiers.code(form.require("code").ok()?)?;
+        let grant_id = identifiers::grant_named_by(code.expose_secret())?;
+        let verifier = CodeVerifier::parse(form.get("code_verifier").ok()??).ok()?;
+        let redirect_uri = form.get("redirect_uri").ok()??;
+        super::check_resource_parameter(cx, form, &cx.site.resource).ok()?;
+        Some((code, grant_id, verifier, redirect_uri))
+    };
+    let Some((code, grant_id, verifier, redirect_uri)) = fits() else {
+        let client = request::authenticate_deferred(cx, deferred).await?;
+        return exchange_for(cx, &client, form, now).await;
+    };
+    let challenge = CodeChallenge::from_verifier(&verifier);
+    let client_id = deferred.client_id().clone();
+    let binding = CodeBinding {
+        client_id: &client_id,
+        resource: &cx.site.resource,
+        redirect_uri: Some(redirect_uri),
+        code_challenge: challenge.as_str(),
+    };
+    // Drawn whether or not the client uses refresh tokens: the transaction stores it only if the
+    // client registered the grant type, and it is sent only then.
+    let refresh = super::FirstRefreshToken::draw(cx, &grant_id, now);
+    let check = deferred.check();
+    let issued = issue(
+        cx,
+        &code,
+        &grant_id,
+        &binding,
+        refresh.record(),
+        Some(&check),
+        now,
+    )
+    .await?;
+    // The client first, against the record the transaction read, refused as client
+    // authentication refuses it (RFC 6749 §5.2 `invalid_client`); the transaction's conditions
+    // refused it too, so nothing was spent or written.
+    let client = request::settle_deferred(cx, deferred, issued.exchanged.client.clone())?;
+    if !client
+        .record()
+        .metadata
+        .allows(GrantType::AuthorizationCode)
+    {
+        return Err(Reason::GrantTypeNotRegistered.into());
+    }
+    let refresh = match client.record().metadata.allows(GrantType::RefreshToken) {
+        true => refresh,
+        false => super::FirstRefreshToken::NONE,
+    };
+    answer(cx, &client, &binding, &grant_id, issued, refresh, now).await
+}
+
+/// [`exchange`] for an authenticated client.
+async fn exchange_for<S: Store, K: Signer, R: Rng>(
     cx: &Context<'_, S, K, R>,
     client: &AuthenticatedClient,
     form: &Form,
@@ -97,32 +176,71 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
         return exchange_unnamed(cx, client, &code, &binding, now).await;
     };
     let refresh = super::FirstRefreshToken::issue(cx, client, &grant_id, now);
+    let issued = issue(cx, &code, &grant_id, &binding, refresh.record(), None, now).await?;
+    answer(cx, client, &binding, &grant_id, issued, refresh, now).await
+}
+
+/// The exchange's transaction, with the grant's KV entries read alongside.
+struct Issued {
+    exchanged: crate::store::Exchanged,
+    witnesses: Result<live::Witnesses, crate::store::StoreError>,
+    jti: String,
+}
+
+/// Runs the exchange's transaction ([`crate::store::CodeStore::exchange_code`]) for `code`,
+/// which names `grant_id`, and reads the grant's KV entries meanwhile.
+async fn issue<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    code: &AuthorizationCode,
+    grant_id: &GrantId,
+    binding: &CodeBinding<'_>,
+    refresh: Option<&RefreshRecord>,
+    check_client: Option<&ClientCheck>,
+    now: UnixTime,
+) -> Result<Issued, Failure> {
     let jti = super::token_id(cx.rng);
     let event = cx.audit_event(
         AuditKind::TokenIssued,
         None,
-        Some(client.id()),
-        Some(&grant_id),
+        Some(binding.client_id),
+        Some(grant_id),
         serde_json::json!({ "jti": jti }),
     );
     let request = Exchange {
         code_hash: &code.hash(),
-        grant_id: &grant_id,
-        binding: &binding,
-        refresh: refresh.record(),
+        grant_id,
+        binding,
+        refresh,
         event: &event,
         now,
+        check_client,
     };
     // The KV reads first: the transaction is the later of the two, which is what the race
     // argument above assumes (a deny entry the reads miss may land before the batch).
     let (witnesses, exchanged) = futures_util::future::join(
-        live::Witnesses::read(cx, &grant_id),
+        live::Witnesses::read(cx, grant_id),
         cx.store.exchange_code(&request),
     )
     .await;
-    let exchanged = exchanged?;
-    let (record, grant) = consumed(cx, client, &binding, exchanged.consumed).await?;
-    if record.grant_id != grant_id {
+    Ok(Issued {
+        exchanged: exchanged?,
+        witnesses,
+        jti,
+    })
+}
+
+/// The answer to an exchange whose transaction ran ([`issue`]) for the authenticated `client`.
+async fn answer<S: Store, K: Signer, R: Rng>(
+    cx: &Context<'_, S, K, R>,
+    client: &AuthenticatedClient,
+    binding: &CodeBinding<'_>,
+    grant_id: &GrantId,
+    issued: Issued,
+    refresh: super::FirstRefreshToken,
+    now: UnixTime,
+) -> Result<TokenResponse, Failure> {
+    let (record, grant) = consumed(cx, client, binding, issued.exchanged.consumed).await?;
+    if &record.grant_id != grant_id {
         return Err(Reason::CodeUnknown.into());
     }
     if now >= record.expires_at {
@@ -136,14 +254,14 @@ pub async fn exchange<S: Store, K: Signer, R: Rng>(
     }
     // A revoked grant is refused (D1, the denylist or a held write), and its revocation
     // finished if a crash cut it short.
-    let grant = live::judge(cx, grant, witnesses?).await?;
-    if !exchanged.issued {
+    let grant = live::judge(cx, grant, issued.witnesses?).await?;
+    if !issued.exchanged.issued {
         // Not reached: the code was this request's, unexpired, and its grant live, the
         // client's and this app's, which is when the batch records the issuance.
         return Err(Reason::GrantRevoked.into());
     }
     live::enforce_policy(cx, &grant).await?;
-    let claims = super::claims(cx, client, &grant, &record.scopes, jti, now);
+    let claims = super::claims(cx, client, &grant, &record.scopes, issued.jti, now);
     Ok(super::sign(cx, claims, refresh.stored()).await?)
 }
 

@@ -3,7 +3,8 @@
 //! ([`crate::revocation`] says why that converges).
 
 use crate::access_token::{self, VerifyError};
-use crate::client_auth::AuthenticatedClient;
+use crate::client_auth::request;
+use crate::client_auth::{AuthenticatedClient, Claimed};
 use crate::context::Context;
 use crate::error::Reason;
 use crate::failure::Failure;
@@ -193,39 +194,69 @@ pub(crate) async fn grant_of_token<S: Store, K: Signer, R: Rng>(
 /// [`Pending`] holds after it ([`crate::revocation`], "RFC 7009 with a refresh token"); every
 /// other token, and every revocation while migration mode is on or when that transaction
 /// fails, takes the path that writes the deny entry first and leaves nothing for later.
+///
+/// A client this isolate has not authenticated lately ([`Claimed::Deferred`]: `none` or a
+/// secret) is authenticated by that one transaction, as a refresh's is
+/// ([`super::refresh_token::rotate`]); it is deferred only when the request's token is one the
+/// transaction revokes ([`revocable_in_one`]), so every other request is answered as before. A
+/// client refused by the transaction's conditions revoked nothing and is answered
+/// `invalid_client`, before anything else.
 pub(crate) async fn revoke_token<S: Store, K: Signer, R: Rng>(
     cx: &Context<'_, S, K, R>,
     form: &crate::form::Form,
-    client: &AuthenticatedClient,
+    claimed: Claimed,
 ) -> Result<Pending, Failure> {
-    let token = form.require("token")?;
     let reason = RevocationReason::ClientRequest;
-    let named = cx.identifiers.refresh_token(token).and_then(|refresh| {
-        crate::grants::refresh_token::grant_named_by(&refresh).map(|grant| (refresh, grant))
-    });
-    if let Some((refresh, grant_id)) = named
-        && !cx.store.is_on()
-    {
+    if let Some((refresh, grant_id)) = revocable_in_one(cx, form) {
+        let (client_id, check) = match &claimed {
+            Claimed::Authenticated(client) => (client.id().clone(), None),
+            Claimed::Deferred(deferred) => (deferred.client_id().clone(), Some(deferred.check())),
+        };
         let revocation = Revocation::of_unread(&grant_id, reason, cx.now, cx.source.clone());
         let request = TokenRevocation {
             token_hash: &refresh.hash(),
-            client_id: client.id(),
+            client_id: &client_id,
             app: &cx.site.resource,
             revocation: &revocation,
+            check_client: check.as_ref(),
         };
-        match cx.store.revoke_by_refresh_token(&request).await {
-            Ok(Some(grant)) => return Ok(Pending::after(&grant, reason, cx.now)),
-            // Not this client's token, not for this app, or not live under a live grant:
-            // answered alike, nothing written (RFC 7009 §2.2).
-            Ok(None) => return Ok(Pending::nothing()),
-            // D1 did not take it (or its answer was lost): the deny-first path below, which
-            // holds the D1 side for the drain when D1 cannot write; a transaction that did
-            // commit is found revoked and finished.
-            Err(_) => {}
+        // D1 did not take it (or its answer was lost): the deny-first path below, which
+        // holds the D1 side for the drain when D1 cannot write; a transaction that did
+        // commit is found revoked and finished.
+        if let Ok(revoked) = cx.store.revoke_by_refresh_token(&request).await {
+            if let Claimed::Deferred(deferred) = claimed {
+                request::settle_deferred(cx, deferred, revoked.client)?;
+            }
+            return Ok(match revoked.grant {
+                Some(grant) => Pending::after(&grant, reason, cx.now),
+                // Not this client's token, not for this app, or not live under a live grant:
+                // answered alike, nothing written (RFC 7009 §2.2).
+                None => Pending::nothing(),
+            });
         }
     }
-    if let Some(grant) = grant_of_token(cx, token, client).await? {
+    let client = match claimed {
+        Claimed::Authenticated(client) => client,
+        Claimed::Deferred(deferred) => request::authenticate_deferred(cx, deferred).await?,
+    };
+    let token = form.require("token")?;
+    if let Some(grant) = grant_of_token(cx, token, &client).await? {
         revoke_grant_record(cx, &grant, reason).await?;
     }
     Ok(Pending::nothing())
+}
+
+/// The refresh token of an RFC 7009 request, and the grant it names, when one transaction
+/// revokes it ([`crate::store::GrantStore::revoke_by_refresh_token`]): a token gatehouse
+/// issued in the format that names its grant, outside migration mode.
+pub(crate) fn revocable_in_one<S: Store, K, R>(
+    cx: &Context<'_, S, K, R>,
+    form: &crate::form::Form,
+) -> Option<(crate::secret::RefreshToken, GrantId)> {
+    if cx.store.is_on() {
+        return None;
+    }
+    let refresh = cx.identifiers.refresh_token(form.require("token").ok()?)?;
+    let grant_id = crate::grants::refresh_token::grant_named_by(&refresh)?;
+    Some((refresh, grant_id))
 }

@@ -67,7 +67,11 @@ impl<'a> Refresh<'a> {
 pub(crate) struct FirstRefreshToken(Option<(RefreshToken, RefreshRecord)>);
 
 impl FirstRefreshToken {
-    /// Draws the token; it is stored with the issuance ([`respond`]).
+    /// No token: the client is not registered for the refresh grant.
+    pub(crate) const NONE: Self = Self(None);
+
+    /// Draws the token if `client` uses refresh tokens; it is stored with the issuance
+    /// ([`respond`]).
     pub(crate) fn issue<S, K, R: Rng>(
         cx: &Context<'_, S, K, R>,
         client: &AuthenticatedClient,
@@ -75,8 +79,18 @@ impl FirstRefreshToken {
         now: UnixTime,
     ) -> Self {
         if !client.record().metadata.allows(GrantType::RefreshToken) {
-            return Self(None);
+            return Self::NONE;
         }
+        Self::draw(cx, grant_id, now)
+    }
+
+    /// Draws the token, for a client not known yet to use refresh tokens: its storage is
+    /// conditioned on it, and it is sent only then.
+    pub(crate) fn draw<S, K, R: Rng>(
+        cx: &Context<'_, S, K, R>,
+        grant_id: &GrantId,
+        now: UnixTime,
+    ) -> Self {
         let token = refresh_token::issue(cx, grant_id);
         let record = RefreshRecord {
             token_hash: token.hash(),

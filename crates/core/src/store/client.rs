@@ -1,6 +1,7 @@
 //! Clients (RFC 7591 registrations; operator-inserted clients).
 
-use crate::model::client::{ClientRecord, ClientUse};
+use crate::model::client::{AuthMethod, ClientRecord, ClientUse};
+use crate::secret::SecretHash;
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
@@ -14,6 +15,22 @@ pub struct RegistrationLimit {
     pub max: u64,
     /// The start of the window.
     pub since: UnixTime,
+}
+
+/// What a transaction requires of a client it authenticates itself
+/// ([`crate::client_auth::Deferred`]: one this isolate has not authenticated lately): the client
+/// exists, is not disabled, has not lapsed, registered [`Self::method`] and, for a secret method,
+/// stores [`Self::secret_hash`]. The transaction also reads the client back, for Rust to check
+/// it the same way ([`crate::client_auth::Deferred::settle`]). Asked by
+/// [`super::RefreshStore::rotate_refresh`] and [`super::CodeStore::exchange_code`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCheck {
+    /// The method the client presented: its registered `token_endpoint_auth_method` must be
+    /// this one ([`AuthMethod::None`], `client_secret_basic` or `client_secret_post`).
+    pub method: AuthMethod,
+    /// For a secret method, the hash of the presented secret: the stored `secret_hash` must
+    /// equal it. `None` for [`AuthMethod::None`].
+    pub secret_hash: Option<SecretHash>,
 }
 
 /// Clients (RFC 7591 registrations).

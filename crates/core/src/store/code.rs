@@ -2,12 +2,14 @@
 
 use crate::grant_id::GrantId;
 use crate::model::audit::AuditEvent;
+use crate::model::client::ClientRecord;
 use crate::model::code::{CodeBinding, CodeRecord, Consumed};
 use crate::model::grant::GrantRecord;
 use crate::model::refresh::RefreshRecord;
 use crate::secret::SecretHash;
 use crate::time::UnixTime;
 
+use super::client::ClientCheck;
 use super::error::StoreError;
 
 /// Authorization codes.
@@ -48,6 +50,14 @@ pub trait CodeStore {
     /// receives [`Consumed::Fresh`], however many race, and the tokens may be sent only when
     /// [`Exchanged::issued`]: none is answered without its audit event, and no refresh token is
     /// sent that is not stored.
+    ///
+    /// With [`Exchange::check_client`] (a client this isolate has not authenticated lately,
+    /// [`crate::client_auth::Deferred`]), the transaction authenticates it as well: steps 1 and 2
+    /// are conditioned also on `binding.client_id` being a client as [`ClientCheck`] asks that
+    /// registered the `authorization_code` grant type, the refresh token's insert also on its
+    /// having registered the `refresh_token` grant type, and a 4th step reads the client back
+    /// ([`Exchanged::client`]), unless unknown, disabled or lapsed. A client refused by these
+    /// conditions spends nothing, stores nothing and records nothing.
     async fn exchange_code(&self, exchange: &Exchange<'_>) -> Result<Exchanged, StoreError>;
 }
 
@@ -68,6 +78,8 @@ pub struct Exchange<'a> {
     pub event: &'a AuditEvent,
     /// When.
     pub now: UnixTime,
+    /// The client to authenticate in the transaction; `None`: authenticated before it.
+    pub check_client: Option<&'a ClientCheck>,
 }
 
 impl Exchange<'_> {
@@ -90,4 +102,7 @@ pub struct Exchanged {
     pub consumed: Consumed,
     /// Whether the issuance was recorded: only then may tokens be sent.
     pub issued: bool,
+    /// With [`Exchange::check_client`]: the client as the transaction read it, unless unknown,
+    /// disabled or lapsed at `now`. Without: `None`.
+    pub client: Option<ClientRecord>,
 }

@@ -8,6 +8,7 @@ use crate::secret::SecretHash;
 use crate::time::UnixTime;
 use crate::types::ClientId;
 
+use super::client::ClientCheck;
 use super::error::StoreError;
 
 /// Grants.
@@ -42,10 +43,15 @@ pub trait GrantStore {
     /// 3 and 4 only while the revocation is not settled. Returns the grant as the transaction
     /// left it, or `None` when the condition does not hold (nothing is written then). Step 5
     /// (settle) is not part of it: the deny entry must come first ([`crate::revocation::Pending`]).
+    ///
+    /// With [`TokenRevocation::check_client`] (a client this isolate has not authenticated
+    /// lately, [`crate::client_auth::Deferred`]), the condition also requires `client_id` to be a
+    /// client as [`ClientCheck`] asks, and the transaction reads that client back
+    /// ([`TokenRevoked::client`]), unless unknown, disabled or lapsed.
     async fn revoke_by_refresh_token(
         &self,
         request: &TokenRevocation<'_>,
-    ) -> Result<Option<GrantRecord>, StoreError>;
+    ) -> Result<TokenRevoked, StoreError>;
     /// Revoked grants whose revocation is not settled, longest revoked first, at most `limit`
     /// (D1: the partial index `grants_unsettled`), for the cron's sweep
     /// ([`crate::revocation::sweep`]).
@@ -81,6 +87,18 @@ pub struct TokenRevocation<'a> {
     /// time the token must be live at) and where the request came from; not yet read, so its
     /// person, client and app are the grant's as stored.
     pub revocation: &'a Revocation,
+    /// The client to authenticate in the transaction; `None`: authenticated before it.
+    pub check_client: Option<&'a ClientCheck>,
+}
+
+/// What [`GrantStore::revoke_by_refresh_token`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRevoked {
+    /// The grant as the transaction left it; `None` when the condition did not hold.
+    pub grant: Option<GrantRecord>,
+    /// With [`TokenRevocation::check_client`]: the client as the transaction read it, unless
+    /// unknown, disabled or lapsed. Without: `None`.
+    pub client: Option<crate::model::client::ClientRecord>,
 }
 
 /// What issuing tokens under a grant writes.

@@ -1,13 +1,14 @@
 //! Refresh tokens.
 
 use crate::grant_id::GrantId;
-use crate::model::client::{AuthMethod, ClientRecord};
+use crate::model::client::ClientRecord;
 use crate::model::grant::GrantRecord;
 use crate::model::refresh::RefreshRecord;
 use crate::secret::SecretHash;
 use crate::time::UnixTime;
 use crate::types::{ClientId, Scopes};
 
+use super::client::ClientCheck;
 use super::error::StoreError;
 
 /// Refresh tokens.
@@ -74,18 +75,6 @@ pub struct Rotation<'a> {
     pub now: UnixTime,
     /// The client to authenticate in the transaction; `None`: authenticated before it.
     pub check_client: Option<&'a ClientCheck>,
-}
-
-/// What the rotation's transaction requires of an unauthenticated client
-/// ([`RefreshStore::rotate_refresh`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientCheck {
-    /// The method the client presented: its registered `token_endpoint_auth_method` must be
-    /// this one ([`AuthMethod::None`], `client_secret_basic` or `client_secret_post`).
-    pub method: AuthMethod,
-    /// For a secret method, the hash of the presented secret: the stored `secret_hash` must
-    /// equal it. `None` for [`AuthMethod::None`].
-    pub secret_hash: Option<SecretHash>,
 }
 
 impl Rotation<'_> {

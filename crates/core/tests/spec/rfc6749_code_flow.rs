@@ -625,6 +625,7 @@ mod in_one_round_trip {
                 refresh: Some(&refresh),
                 event: &event,
                 now: UnixTime(1_700_000_000),
+                check_client: None,
             };
             let other = at_once(store.exchange_code(&exchange)).unwrap();
             assert!(other.issued, "the other exchange won");
