@@ -8,11 +8,13 @@ use gatehouse_core::types::ClientId;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
-use super::{WorkerStore, changes, corrupt, failed, hash, now_ms, secs, stored_hash, text, time};
+use super::{
+    WorkerStore, changes, corrupt, failed, first_row, hash, now_ms, secs, stored_hash, text, time,
+};
 use crate::isolate_cache;
 
 #[derive(Deserialize)]
-pub(super) struct ClientRow {
+struct ClientRow {
     client_id: String,
     secret_hash: Option<String>,
     metadata: String,
@@ -21,7 +23,7 @@ pub(super) struct ClientRow {
 }
 
 /// The client row a statement read back: what [`CLIENT_SQL`] selects.
-pub(super) fn client_record(row: ClientRow) -> Result<ClientRecord, StoreError> {
+fn client_record(row: ClientRow) -> Result<ClientRecord, StoreError> {
     let metadata: ClientMetadata =
         serde_json::from_str(&row.metadata).map_err(|_| corrupt("client"))?;
     Ok(ClientRecord {
@@ -35,7 +37,7 @@ pub(super) fn client_record(row: ClientRow) -> Result<ClientRecord, StoreError> 
 }
 
 /// The client `?1`, unless unknown, disabled or lapsed at `?2`.
-pub(super) const CLIENT_SQL: &str = "SELECT client_id, secret_hash, metadata, created_at, expires_at FROM clients \
+const CLIENT_SQL: &str = "SELECT client_id, secret_hash, metadata, created_at, expires_at FROM clients \
      WHERE client_id = ?1 AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)";
 
 /// The parameters of `deferred_client!` for `check`: the method and the presented secret's hash,
@@ -49,8 +51,47 @@ pub(super) fn client_check(check: Option<&ClientCheck>) -> Result<(JsValue, JsVa
     Ok((text(method.as_str().unwrap_or_default()), secret))
 }
 
+impl WorkerStore<'_> {
+    /// Appends to a batch that authenticates a client itself (`check`, a `ClientCheck`) the
+    /// statement reading that client back, as client authentication reads it; returns the place
+    /// of its result, for [`client_read_back`]. Nothing without a check.
+    pub(super) fn read_client_back(
+        &self,
+        statements: &mut Vec<worker::D1PreparedStatement>,
+        check: Option<&ClientCheck>,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Result<usize, StoreError> {
+        let at = statements.len();
+        if check.is_some() {
+            statements.push(self.statement(CLIENT_SQL, &[text(client_id.as_str()), time(now)])?);
+        }
+        Ok(at)
+    }
+}
+
+/// The client a batch read back at `index` ([`WorkerStore::read_client_back`]), unless unknown,
+/// disabled or lapsed; `None` without a check. It came from the primary: later requests of this
+/// isolate use it for 5 s.
+pub(super) fn client_read_back(
+    results: &[worker::D1Result],
+    index: usize,
+    check: Option<&ClientCheck>,
+) -> Result<Option<ClientRecord>, StoreError> {
+    if check.is_none() {
+        return Ok(None);
+    }
+    let client = first_row::<ClientRow>(results, index)?
+        .map(client_record)
+        .transpose()?;
+    if let Some(client) = &client {
+        remember_client(client);
+    }
+    Ok(client)
+}
+
 /// Keeps a client the primary answered in this isolate's cache.
-pub(super) fn remember_client(client: &ClientRecord) {
+fn remember_client(client: &ClientRecord) {
     let entry = (client.clone(), now_ms());
     isolate_cache::insert(
         &CLIENT_CACHE,

@@ -9,7 +9,7 @@ use gatehouse_core::types::ClientId;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
-use super::client::{CLIENT_SQL, ClientRow, client_check, client_record, remember_client};
+use super::client::{client_check, client_read_back};
 use super::grant::grant_record;
 use super::{WorkerStore, changes, corrupt, first_row, hash, scopes, secs, text, time};
 
@@ -215,13 +215,9 @@ impl CodeStore for WorkerStore<'_> {
             &[hash(exchange.code_hash)],
         )?);
         // 4. The deferred client as the transaction left it, for Rust to check.
-        let read_client = statements.len();
-        if exchange.check_client.is_some() {
-            statements.push(self.statement(
-                CLIENT_SQL,
-                &[text(binding.client_id.as_str()), time(exchange.now)],
-            )?);
-        }
+        let check = exchange.check_client;
+        let read_client =
+            self.read_client_back(&mut statements, check, binding.client_id, exchange.now)?;
         let results = self.batch(statements).await?;
         let issued = changes(results.get(audit)) == 1;
         let fresh = changes(results.get(consume)) == 1;
@@ -241,16 +237,7 @@ impl CodeStore for WorkerStore<'_> {
                 }
             }
         };
-        let client = match exchange.check_client {
-            None => None,
-            Some(_) => first_row::<ClientRow>(&results, read_client)?
-                .map(client_record)
-                .transpose()?,
-        };
-        // It came from the primary: later requests of this isolate use it for 5 s.
-        if let Some(client) = &client {
-            remember_client(client);
-        }
+        let client = client_read_back(&results, read_client, check)?;
         Ok(Exchanged {
             consumed,
             issued,

@@ -8,7 +8,7 @@ use gatehouse_core::types::ClientId;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
-use super::client::{CLIENT_SQL, ClientRow, client_check, client_record, remember_client};
+use super::client::{client_check, client_read_back};
 use super::session::groups;
 use super::{WorkerStore, corrupt, first_row, hash, scopes, secs, text, time};
 
@@ -193,26 +193,14 @@ impl GrantStore for WorkerStore<'_> {
                 )?,
         ];
         // The deferred client as the transaction left it, for Rust to check.
-        if request.check_client.is_some() {
-            statements.push(self.statement(
-                CLIENT_SQL,
-                &[text(request.client_id.as_str()), time(revocation.at)],
-            )?);
-        }
+        let check = request.check_client;
+        let read_client =
+            self.read_client_back(&mut statements, check, request.client_id, revocation.at)?;
         let results = self.batch(statements).await?;
         let grant = first_row::<GrantRow>(&results, 4)?
             .map(grant_record)
             .transpose()?;
-        let client = match request.check_client {
-            None => None,
-            Some(_) => first_row::<ClientRow>(&results, 5)?
-                .map(client_record)
-                .transpose()?,
-        };
-        // It came from the primary: later requests of this isolate use it for 5 s.
-        if let Some(client) = &client {
-            remember_client(client);
-        }
+        let client = client_read_back(&results, read_client, check)?;
         Ok(TokenRevoked { grant, client })
     }
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use wasm_bindgen::JsValue;
 
-use super::client::{CLIENT_SQL, ClientRow, client_check, client_record, remember_client};
+use super::client::{client_check, client_read_back};
 use super::grant::{GrantRow, grant_record};
 use super::{WorkerStore, changes, first_row, hash, secs, stored_hash, text, time};
 
@@ -191,12 +191,9 @@ impl RefreshStore for WorkerStore<'_> {
                 )?,
             ];
         // 5. The deferred client as the transaction left it, for Rust to check.
-        if rotation.check_client.is_some() {
-            statements.push(self.statement(
-                CLIENT_SQL,
-                &[text(rotation.client_id.as_str()), time(rotation.now)],
-            )?);
-        }
+        let check = rotation.check_client;
+        let read_client =
+            self.read_client_back(&mut statements, check, rotation.client_id, rotation.now)?;
         let results = self.batch(statements).await?;
         let issued = changes(results.get(3)) == 1;
         let found = match first_row::<RefreshGrantRow>(&results, 4)? {
@@ -212,16 +209,7 @@ impl RefreshStore for WorkerStore<'_> {
                 Some((record, grant_record(row.grant)?))
             }
         };
-        let client = match rotation.check_client {
-            None => None,
-            Some(_) => first_row::<ClientRow>(&results, 5)?
-                .map(client_record)
-                .transpose()?,
-        };
-        // It came from the primary: later requests of this isolate use it for 5 s.
-        if let Some(client) = &client {
-            remember_client(client);
-        }
+        let client = client_read_back(&results, read_client, check)?;
         Ok(Rotated {
             issued,
             found,

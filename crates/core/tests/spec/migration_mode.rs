@@ -8,12 +8,11 @@
 
 use gatehouse_core::authorize::AuthorizeError;
 use gatehouse_core::error::Reason;
-use gatehouse_core::grant_id::GrantId;
 use gatehouse_core::login::LoginOutcome;
 use gatehouse_core::migration::{self, HeldWrite, Migration, Paused};
 use gatehouse_core::revocation::{self, Revocation};
 use gatehouse_core::server::Failure;
-use gatehouse_core::store::{GrantStore, RevocationReason};
+use gatehouse_core::store::RevocationReason;
 use gatehouse_core::testing::RustPbkdf2;
 use gatehouse_core::time::Clock as _;
 
@@ -39,14 +38,6 @@ fn finish(world: &mut World) -> usize {
     let drained = block_on(migration::drain(&world.store, world.clock.now())).unwrap();
     assert_eq!(drained.failed, [], "every held write is written");
     drained.written
-}
-
-fn revoked_in_d1(world: &World, grant: &GrantId) -> bool {
-    block_on(world.store.grant(grant))
-        .unwrap()
-        .unwrap()
-        .revoked_at
-        .is_some()
 }
 
 #[test]

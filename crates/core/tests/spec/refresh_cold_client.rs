@@ -7,61 +7,10 @@
 use gatehouse_core::error::{ErrorCode, Reason};
 use gatehouse_core::grants::refresh_token::RETRY_WINDOW_SECS;
 use gatehouse_core::model::client::{AuthMethod, ClientRecord, GrantType};
-use gatehouse_core::server::Failure;
-use gatehouse_core::store::{ClientStore, ReadFrom, RegistrationLimit};
-use gatehouse_core::time::UnixTime;
+use gatehouse_core::store::ClientStore;
 use gatehouse_core::types::ClientId;
 
 use crate::support::*;
-
-/// The code, reason and whether a Basic challenge goes with it.
-fn answer(
-    result: Result<gatehouse_core::grants::TokenResponse, Failure>,
-) -> (ErrorCode, Reason, bool) {
-    match result {
-        Err(Failure::OAuth {
-            error,
-            basic_challenge,
-        }) => (error.code, error.reason, basic_challenge),
-        other => panic!("expected an OAuth error, got {other:?}"),
-    }
-}
-
-/// `client`'s stored record.
-fn record_of(world: &World, client: &Client) -> ClientRecord {
-    let id = ClientId::parse(&client.id).unwrap();
-    let now = world.server().now;
-    block_on(world.store.client(&id, now, ReadFrom::Primary))
-        .unwrap()
-        .unwrap()
-}
-
-/// Stores `record` in place of the client's, recording nothing.
-fn put(world: &World, record: &ClientRecord) {
-    let limit = RegistrationLimit {
-        max: u64::MAX,
-        since: UnixTime(0),
-    };
-    let event = world.store.audit.borrow().last().unwrap().1.clone();
-    assert!(
-        block_on(
-            world
-                .store
-                .insert_client(record, "192.0.2.1", &event, limit)
-        )
-        .unwrap()
-    );
-    world.store.audit.borrow_mut().pop();
-}
-
-/// Changes `client`'s stored record; returns the record as it was.
-fn alter(world: &World, client: &Client, change: impl FnOnce(&mut ClientRecord)) -> ClientRecord {
-    let original = record_of(world, client);
-    let mut record = original.clone();
-    change(&mut record);
-    put(world, &record);
-    original
-}
 
 /// Sets up alice's tokens for `owner` and returns the refresh token and grant.
 fn tokens_of(world: &World, owner: &Client) -> (String, gatehouse_core::grant_id::GrantId) {
@@ -88,7 +37,7 @@ fn refused_and_nothing_written(
     let result = world.refresh(presenting, token);
     // RFC 6749 §5.2: a client that tried Basic is challenged to use it.
     let basic = presenting.secret.is_some() && expected.0 == ErrorCode::InvalidClient;
-    assert_eq!(answer(result), (expected.0, expected.1, basic));
+    assert_eq!(refusal_of(result), (expected.0, expected.1, basic));
     assert_eq!(
         world.store.client_lookups.get(),
         lookups,
@@ -148,7 +97,7 @@ fn a_secret_client_not_cached_refreshes_in_one_transaction() {
     // A client registered for client_secret_post (its tokens got with Basic first).
     let post = world.confidential_client();
     let (token, _) = tokens_of(&world, &post);
-    alter(&world, &post, |record| {
+    alter_record(&world, &post, |record| {
         record.metadata.token_endpoint_auth_method = AuthMethod::ClientSecretPost
     });
     let lookups = world.store.client_lookups.get();
@@ -170,7 +119,7 @@ fn a_secret_client_not_cached_refreshes_in_one_transaction() {
     ]);
     let result = block_on(world.server().token(wrong.as_bytes(), None));
     assert_eq!(
-        answer(result),
+        refusal_of(result),
         (ErrorCode::InvalidClient, Reason::ClientAuthFailed, false)
     );
     assert_eq!(world.store.audit.borrow().len(), audit);
@@ -181,10 +130,7 @@ fn a_wrong_secret_is_refused_with_a_basic_challenge_and_nothing_is_written() {
     let world = World::new();
     let client = world.confidential_client();
     let (token, grant) = tokens_of(&world, &client);
-    let wrong = Client {
-        id: client.id.clone(),
-        secret: Some("not-the-secret".into()),
-    };
+    let wrong = with_secret(&client, Some("not-the-secret"));
     refused_and_nothing_written(
         &world,
         &wrong,
@@ -201,7 +147,7 @@ fn basic_by_a_client_registered_for_post_is_refused_and_nothing_is_written() {
     let world = World::new();
     let client = world.confidential_client();
     let (token, grant) = tokens_of(&world, &client);
-    let original = alter(&world, &client, |record| {
+    let original = alter_record(&world, &client, |record| {
         record.metadata.token_endpoint_auth_method = AuthMethod::ClientSecretPost
     });
     refused_and_nothing_written(
@@ -210,7 +156,7 @@ fn basic_by_a_client_registered_for_post_is_refused_and_nothing_is_written() {
         &token,
         &grant,
         (ErrorCode::InvalidClient, Reason::ClientAuthMethodMismatch),
-        || put(&world, &original),
+        || put_record(&world, &original),
         &client,
     );
 }
@@ -221,10 +167,7 @@ fn an_unknown_client_is_refused_and_nothing_is_written() {
     let owner = world.public_client();
     let (token, grant) = tokens_of(&world, &owner);
     // An id gatehouse issued (its tag is right) that this store does not hold.
-    let twin = World::new();
-    // The twin draws the same ids in the same order: its second client is not in `world`.
-    twin.public_client();
-    let stranger = twin.public_client();
+    let stranger = stranger(&world, false);
     assert!(
         world
             .store
@@ -267,14 +210,14 @@ fn a_lapsed_registration_is_refused_and_nothing_is_written() {
     let client = world.public_client();
     let (token, grant) = tokens_of(&world, &client);
     let now = world.server().now;
-    let original = alter(&world, &client, |record| record.expires_at = Some(now));
+    let original = alter_record(&world, &client, |record| record.expires_at = Some(now));
     refused_and_nothing_written(
         &world,
         &client,
         &token,
         &grant,
         (ErrorCode::InvalidClient, Reason::ClientUnknown),
-        || put(&world, &original),
+        || put_record(&world, &original),
         &client,
     );
 }
@@ -284,7 +227,7 @@ fn a_client_registered_for_another_method_is_refused_and_nothing_is_written() {
     let world = World::new();
     let client = world.public_client();
     let (token, grant) = tokens_of(&world, &client);
-    let original = alter(&world, &client, |record| {
+    let original = alter_record(&world, &client, |record| {
         record.metadata.token_endpoint_auth_method = AuthMethod::ClientSecretPost
     });
     refused_and_nothing_written(
@@ -293,7 +236,7 @@ fn a_client_registered_for_another_method_is_refused_and_nothing_is_written() {
         &token,
         &grant,
         (ErrorCode::InvalidClient, Reason::ClientAuthMethodMismatch),
-        || put(&world, &original),
+        || put_record(&world, &original),
         &client,
     );
 }
@@ -304,10 +247,7 @@ fn a_confidential_client_presenting_no_secret_is_refused_and_nothing_is_written(
     let confidential = world.confidential_client();
     let (token, grant) = tokens_of(&world, &confidential);
     // Its id alone in the body: the method `none`, which it did not register.
-    let bare = Client {
-        id: confidential.id.clone(),
-        secret: None,
-    };
+    let bare = with_secret(&confidential, None);
     refused_and_nothing_written(
         &world,
         &bare,
@@ -324,7 +264,7 @@ fn a_client_not_registered_for_the_refresh_grant_is_refused_and_nothing_is_writt
     let world = World::new();
     let client = world.public_client();
     let (token, grant) = tokens_of(&world, &client);
-    let original = alter(&world, &client, |record| {
+    let original = alter_record(&world, &client, |record| {
         record.metadata.grant_types = vec![GrantType::AuthorizationCode]
     });
     refused_and_nothing_written(
@@ -336,7 +276,7 @@ fn a_client_not_registered_for_the_refresh_grant_is_refused_and_nothing_is_writt
             ErrorCode::UnauthorizedClient,
             Reason::GrantTypeNotRegistered,
         ),
-        || put(&world, &original),
+        || put_record(&world, &original),
         &client,
     );
 }
@@ -357,25 +297,22 @@ fn the_refusals_are_answered_as_when_the_client_is_authenticated_first() {
     type Change = fn(&mut ClientRecord);
     let cases: [(&str, Change); 2] = [("method", other_method), ("grant type", no_refresh_grant)];
     for (case, change) in cases {
-        let original = alter(&world, &client, change);
+        let original = alter_record(&world, &client, change);
         world.store.clients_cached.set(false);
-        let cold = answer(world.refresh(&client, &token));
+        let cold = refusal_of(world.refresh(&client, &token));
         world.store.clients_cached.set(true);
-        let cached = answer(world.refresh(&client, &token));
+        let cached = refusal_of(world.refresh(&client, &token));
         world.store.clients_cached.set(false);
         assert_eq!(cold, cached, "{case}");
-        put(&world, &original);
+        put_record(&world, &original);
     }
     // A wrong secret, with Basic: the same answer and challenge either way.
     let confidential = world.confidential_client();
     let (token, _) = tokens_of(&world, &confidential);
-    let wrong = Client {
-        id: confidential.id.clone(),
-        secret: Some("not-the-secret".into()),
-    };
-    let cold = answer(world.refresh(&wrong, &token));
+    let wrong = with_secret(&confidential, Some("not-the-secret"));
+    let cold = refusal_of(world.refresh(&wrong, &token));
     world.store.clients_cached.set(true);
-    let cached = answer(world.refresh(&wrong, &token));
+    let cached = refusal_of(world.refresh(&wrong, &token));
     world.store.clients_cached.set(false);
     assert_eq!(cold, cached, "wrong secret");
     assert_eq!(
@@ -389,10 +326,7 @@ fn the_refusals_are_answered_as_when_the_client_is_authenticated_first() {
 #[test]
 fn a_malformed_refresh_by_an_unknown_client_is_answered_invalid_client() {
     let world = World::new();
-    let twin = World::new();
-    // The twin draws the same ids in the same order: its second client is not in `world`.
-    twin.public_client();
-    let stranger = twin.public_client();
+    let stranger = stranger(&world, false);
     for params in [
         &[("grant_type", "refresh_token")][..],
         &[
@@ -407,7 +341,7 @@ fn a_malformed_refresh_by_an_unknown_client_is_answered_invalid_client() {
     ] {
         let result = world.token(&stranger, params);
         assert_eq!(
-            answer(result),
+            refusal_of(result),
             (ErrorCode::InvalidClient, Reason::ClientUnknown, false)
         );
     }

@@ -12,7 +12,7 @@ use gatehouse_core::admin::AdminCredentials;
 use gatehouse_core::error::{ErrorCode, Reason};
 use gatehouse_core::grant_id::GrantId;
 use gatehouse_core::grants::TokenResponse;
-use gatehouse_core::migration::{self, Held, HeldWrite, Migration};
+use gatehouse_core::migration::{self, Held, HeldWrite};
 use gatehouse_core::model::audit::AuditKind;
 use gatehouse_core::model::queue::QueueMessage;
 use gatehouse_core::revocation::{self, Revocation};
@@ -524,20 +524,6 @@ fn a_device_grant_whose_revocation_was_cut_off_is_finished_when_the_device_polls
         );
         assert_eq!(revoked_events(&world, &grant), 1);
     }
-}
-
-/// Turns migration mode on (D1 read-only from now on).
-fn migrate(world: &mut World) {
-    world.config.migration = Some(Migration {
-        retry_after_secs: 120,
-        access_token_ttl_secs: 4 * 3600,
-    });
-    world.store.d1_read_only.set(true);
-}
-
-fn end_migration(world: &mut World) {
-    world.config.migration = None;
-    world.store.d1_read_only.set(false);
 }
 
 #[test]

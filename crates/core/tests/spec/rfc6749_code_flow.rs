@@ -536,7 +536,6 @@ fn registration_login_consent_issuance_refresh_and_revocation_are_audited() {
 /// (`MemoryStore::before_exchange`) and check what `grants::authorization_code::exchange`
 /// argues: tokens once, and no live refresh token outliving a revocation.
 mod in_one_round_trip {
-    use gatehouse_core::grant_id::GrantId;
     use gatehouse_core::model::audit::{AuditEvent, AuditKind};
     use gatehouse_core::revocation;
     use gatehouse_core::secret::AuthorizationCode;
@@ -547,11 +546,6 @@ mod in_one_round_trip {
     use gatehouse_core::types::ClientId;
 
     use super::*;
-
-    /// The grant a code names: its body is `<grant id>.<random>`, then the tag.
-    fn grant_named_by(code: &str) -> GrantId {
-        GrantId::from_stored(code.split('.').next().unwrap().to_owned())
-    }
 
     fn issued(world: &World) -> usize {
         world
@@ -754,28 +748,13 @@ mod in_one_round_trip {
 
     #[test]
     fn a_code_of_the_earlier_format_is_still_exchanged_once() {
-        use gatehouse_core::store::CodeRecord;
         let world = World::new();
         let client = world.public_client();
-        let named = world.code(&client);
-        let grant = grant_named_by(&named);
-        // The build before codes named their grant issued the random part alone, tagged.
-        let unnamed = world.config.identifiers.issue_unnamed_code(&world.rng);
-        let record = CodeRecord {
-            code_hash: unnamed.hash(),
-            grant_id: grant.clone(),
-            client_id: ClientId::parse(&client.id).unwrap(),
-            redirect_uri: REDIRECT.into(),
-            code_challenge: CHALLENGE.into(),
-            resource: ISSUER.into(),
-            scopes: gatehouse_core::types::Scopes::parse("read").unwrap(),
-            expires_at: world.server().now.plus(60),
-        };
-        block_on(world.store.insert_code(&record, world.server().now)).unwrap();
-        let tokens = world.exchange(&client, unnamed.expose_secret()).unwrap();
+        let (unnamed, grant) = unnamed_code(&world, &client);
+        let tokens = world.exchange(&client, &unnamed).unwrap();
         assert_eq!(grant_of(&tokens.access_token), grant);
         assert_eq!(world.store.live_refresh_tokens(&grant), 1);
-        let replay = error_of(world.exchange(&client, unnamed.expose_secret()));
+        let replay = error_of(world.exchange(&client, &unnamed));
         assert_eq!(replay.reason, Reason::CodeReplayed);
         assert_eq!(world.store.live_refresh_tokens(&grant), 0);
     }

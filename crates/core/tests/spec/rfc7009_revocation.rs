@@ -5,7 +5,6 @@
 
 use gatehouse_core::error::{ErrorCode, Reason};
 use gatehouse_core::migration::Migration;
-use gatehouse_core::model::audit::AuditKind;
 use gatehouse_core::revocation::Pending;
 use gatehouse_core::server::Failure;
 use gatehouse_core::store::{Denylist, GrantStore};
@@ -13,18 +12,13 @@ use gatehouse_core::time::Clock as _;
 
 use crate::support::*;
 
-fn revoke(world: &World, client: &Client, token: &str) -> Result<(), Failure> {
-    let (body, basic) = client_form(client, &[("token", token)]);
-    world.revoke(body.as_bytes(), basic.as_deref())
-}
-
 #[test]
 fn revoking_the_refresh_token_ends_the_grant() {
     let world = World::new();
     let client = world.public_client();
     let tokens = world.tokens(&client);
     let refresh = tokens.refresh_token.unwrap();
-    revoke(&world, &client, &refresh).unwrap();
+    revoke_as(&world, &client, &refresh).unwrap();
     assert_eq!(
         error_of(world.refresh(&client, &refresh)).code,
         ErrorCode::InvalidGrant
@@ -36,7 +30,7 @@ fn revoking_the_access_token_ends_the_grant_and_its_refresh_token() {
     let world = World::new();
     let client = world.public_client();
     let tokens = world.tokens(&client);
-    revoke(&world, &client, &tokens.access_token).unwrap();
+    revoke_as(&world, &client, &tokens.access_token).unwrap();
     assert_eq!(
         error_of(world.refresh(&client, tokens.refresh_token.as_deref().unwrap())).code,
         ErrorCode::InvalidGrant
@@ -47,8 +41,8 @@ fn revoking_the_access_token_ends_the_grant_and_its_refresh_token() {
 fn unknown_tokens_are_answered_with_success() {
     let world = World::new();
     let client = world.public_client();
-    revoke(&world, &client, "no-such-token").unwrap();
-    revoke(&world, &client, "a.b.c").unwrap();
+    revoke_as(&world, &client, "no-such-token").unwrap();
+    revoke_as(&world, &client, "a.b.c").unwrap();
 }
 
 #[test]
@@ -57,8 +51,8 @@ fn a_client_cannot_revoke_another_clients_token() {
     let client = world.public_client();
     let other = world.public_client();
     let tokens = world.tokens(&client);
-    revoke(&world, &other, tokens.refresh_token.as_deref().unwrap()).unwrap();
-    revoke(&world, &other, &tokens.access_token).unwrap();
+    revoke_as(&world, &other, tokens.refresh_token.as_deref().unwrap()).unwrap();
+    revoke_as(&world, &other, &tokens.access_token).unwrap();
     world
         .refresh(&client, tokens.refresh_token.as_deref().unwrap())
         .unwrap();
@@ -73,7 +67,7 @@ fn a_confidential_client_must_authenticate_to_revoke() {
         id: client.id.clone(),
         secret: Some("wrong".into()),
     };
-    match revoke(&world, &wrong, tokens.refresh_token.as_deref().unwrap()) {
+    match revoke_as(&world, &wrong, tokens.refresh_token.as_deref().unwrap()) {
         Err(Failure::OAuth {
             error,
             basic_challenge,
@@ -107,22 +101,6 @@ fn a_token_is_revoked_only_at_its_own_app() {
     world.refresh(&client, &refresh).unwrap();
 }
 
-/// What `POST /oauth/revoke` does before it answers, and what it leaves for after.
-fn answer(world: &World, client: &Client, token: &str) -> Pending {
-    let (body, basic) = client_form(client, &[("token", token)]);
-    block_on(world.server().revoke(body.as_bytes(), basic.as_deref())).unwrap()
-}
-
-fn grant_revoked_events(world: &World) -> usize {
-    world
-        .store
-        .audit
-        .borrow()
-        .iter()
-        .filter(|(_, e)| e.kind == AuditKind::GrantRevoked)
-        .count()
-}
-
 #[test]
 fn a_refresh_token_is_revoked_by_one_transaction_before_the_answer_and_denied_after_it() {
     let world = World::new();
@@ -130,7 +108,7 @@ fn a_refresh_token_is_revoked_by_one_transaction_before_the_answer_and_denied_af
     let tokens = world.tokens(&client);
     let grant = grant_of(&tokens.access_token);
     world.store.writes.borrow_mut().clear();
-    let pending = answer(&world, &client, tokens.refresh_token.as_deref().unwrap());
+    let pending = pending_revocation(&world, &client, tokens.refresh_token.as_deref().unwrap());
     // Before the answer: steps 2–4 in one write, nothing queued, no deny entry yet.
     assert_eq!(*world.store.writes.borrow(), ["d1"]);
     let record = block_on(world.store.grant(&grant)).unwrap().unwrap();
@@ -162,7 +140,7 @@ fn a_refresh_token_is_revoked_by_one_transaction_before_the_answer_and_denied_af
     assert_eq!(status, 401);
     // Revoking it again: answered alike, nothing more written or left to do.
     world.store.writes.borrow_mut().clear();
-    let again = answer(&world, &client, tokens.refresh_token.as_deref().unwrap());
+    let again = pending_revocation(&world, &client, tokens.refresh_token.as_deref().unwrap());
     assert_eq!(again, Pending::nothing());
     assert_eq!(grant_revoked_events(&world), 1);
 }
@@ -181,7 +159,10 @@ fn the_transaction_changes_nothing_for_a_token_not_issued_to_the_client() {
     let refresh = tokens.refresh_token.clone().unwrap();
     let grant = grant_of(&tokens.access_token);
     world.store.writes.borrow_mut().clear();
-    assert_eq!(answer(&world, &other, &refresh), Pending::nothing());
+    assert_eq!(
+        pending_revocation(&world, &other, &refresh),
+        Pending::nothing()
+    );
     // At another app, by the client itself: not this app's token.
     let (body, _) = client_form(&client, &[("token", refresh.as_str())]);
     let elsewhere = block_on(world.server_at(OTHER_ISSUER).revoke(body.as_bytes(), None)).unwrap();
@@ -208,7 +189,10 @@ fn a_rotated_refresh_token_of_a_live_grant_revokes_nothing() {
     world.clock.advance(60);
     world.store.writes.borrow_mut().clear();
     // Rotated: not a live token, and its grant is live (RFC 7009 §2.2: answered as revoked).
-    assert_eq!(answer(&world, &client, &first), Pending::nothing());
+    assert_eq!(
+        pending_revocation(&world, &client, &first),
+        Pending::nothing()
+    );
     assert!(world.store.writes.borrow().is_empty());
     world.refresh(&client, &second).unwrap();
 }
@@ -220,7 +204,7 @@ fn when_d1_cannot_take_the_transaction_the_deny_entry_is_written_before_the_answ
     let tokens = world.tokens(&client);
     let grant = grant_of(&tokens.access_token);
     world.store.d1_read_only.set(true);
-    let pending = answer(&world, &client, tokens.refresh_token.as_deref().unwrap());
+    let pending = pending_revocation(&world, &client, tokens.refresh_token.as_deref().unwrap());
     assert_eq!(pending, Pending::nothing());
     assert!(block_on(world.store.is_grant_denied(&grant)).unwrap());
     assert_eq!(
@@ -241,7 +225,7 @@ fn in_migration_mode_a_refresh_token_revocation_is_denied_and_held_before_the_an
         access_token_ttl_secs: 4 * 3600,
     });
     world.store.writes.borrow_mut().clear();
-    let pending = answer(&world, &client, tokens.refresh_token.as_deref().unwrap());
+    let pending = pending_revocation(&world, &client, tokens.refresh_token.as_deref().unwrap());
     assert_eq!(pending, Pending::nothing());
     assert_eq!(world.store.writes.borrow().first(), Some(&"deny"));
     assert!(!world.store.writes.borrow().contains(&"d1"), "D1 untouched");

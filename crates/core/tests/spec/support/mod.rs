@@ -22,6 +22,12 @@ use gatehouse_core::testing::{FixedClock, MemoryStore, RustPbkdf2, SeqRng, TestS
 use gatehouse_core::time::Clock as _;
 use sha2::Digest as _;
 
+mod clients;
+mod revocations;
+
+pub use clients::*;
+pub use revocations::*;
+
 pub const ISSUER: &str = "https://wiki.test";
 pub const HOST: &str = "wiki.test";
 pub const OTHER_ISSUER: &str = "https://files.test";
@@ -388,7 +394,6 @@ pub fn error_of(result: Result<TokenResponse, Failure>) -> gatehouse_core::error
     }
 }
 
-/// The claims of a JWT, without verifying it.
 /// The grant an access token was issued under.
 pub fn grant_of(access_token: &str) -> gatehouse_core::grant_id::GrantId {
     gatehouse_core::grant_id::GrantId::from_stored(
@@ -399,6 +404,32 @@ pub fn grant_of(access_token: &str) -> gatehouse_core::grant_id::GrantId {
     )
 }
 
+/// The grant a code names: its body is `<grant id>.<random>`, then the tag.
+pub fn grant_named_by(code: &str) -> gatehouse_core::grant_id::GrantId {
+    gatehouse_core::grant_id::GrantId::from_stored(code.split('.').next().unwrap().to_owned())
+}
+
+/// A code of the format before codes named their grant (the random part alone, tagged), for
+/// `client` under the grant of a code issued to alice now; the code and that grant.
+pub fn unnamed_code(world: &World, client: &Client) -> (String, gatehouse_core::grant_id::GrantId) {
+    use gatehouse_core::store::{CodeRecord, CodeStore as _};
+    let grant = grant_named_by(&world.code(client));
+    let unnamed = world.config.identifiers.issue_unnamed_code(&world.rng);
+    let record = CodeRecord {
+        code_hash: unnamed.hash(),
+        grant_id: grant.clone(),
+        client_id: gatehouse_core::types::ClientId::parse(&client.id).unwrap(),
+        redirect_uri: REDIRECT.into(),
+        code_challenge: CHALLENGE.into(),
+        resource: ISSUER.into(),
+        scopes: gatehouse_core::types::Scopes::parse("read").unwrap(),
+        expires_at: world.server().now.plus(60),
+    };
+    block_on(world.store.insert_code(&record, world.server().now)).unwrap();
+    (unnamed.expose_secret().to_owned(), grant)
+}
+
+/// The claims of a JWT, without verifying it.
 pub fn claims(jwt: &str) -> serde_json::Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
@@ -517,4 +548,19 @@ pub fn revocation_of(
         gatehouse_core::time::UnixTime(0),
         None,
     )
+}
+
+/// Turns migration mode on (D1 read-only from now on).
+pub fn migrate(world: &mut World) {
+    world.config.migration = Some(gatehouse_core::migration::Migration {
+        retry_after_secs: 120,
+        access_token_ttl_secs: 4 * 3600,
+    });
+    world.store.d1_read_only.set(true);
+}
+
+/// Turns migration mode off.
+pub fn end_migration(world: &mut World) {
+    world.config.migration = None;
+    world.store.d1_read_only.set(false);
 }
