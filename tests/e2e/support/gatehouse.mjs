@@ -15,6 +15,7 @@
 //
 // The Worker must already be built (tests/e2e/run builds it once for all suites).
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -226,9 +227,10 @@ const PORT_ATTEMPTS = 5;
 async function launch(port, devArgs) {
   for (let attempt = 1; ; attempt++) {
     try {
-      const instance = await launchWrangler(await freePort(), devArgs);
+      const host = `127.0.0.1:${port}`;
+      const instance = await launchWrangler(await freePort(), devArgs, host);
       try {
-        instance.worker = await workerSocket(instance);
+        instance.worker = await workerSocket(instance, host);
         instance.front = await front(port, instance.worker);
         Object.assign(instance, { url: `http://127.0.0.1:${port}`, port });
         await fetch(`${instance.url}/.gatehouse-e2e-ready`, { signal: AbortSignal.timeout(10_000) });
@@ -244,7 +246,7 @@ async function launch(port, devArgs) {
 }
 
 /** Starts `wrangler dev` on `port` and waits until that very process serves it. */
-async function launchWrangler(port, devArgs) {
+async function launchWrangler(port, devArgs, host) {
   const inspectorPort = await freePort();
   const args = [
     WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
@@ -259,7 +261,7 @@ async function launchWrangler(port, devArgs) {
   guardGroup(child.pid);
   const instance = { wranglerUrl: `http://127.0.0.1:${port}`, inspectorPort, child, exited, log: () => output };
   try {
-    await waitUntilServing(instance);
+    await waitUntilServing(instance, host);
   } catch (error) {
     await halt(instance);
     throw error;
@@ -268,14 +270,32 @@ async function launchWrangler(port, devArgs) {
 }
 
 /**
+ * The answer of `port` on 127.0.0.1 to a readiness probe naming `host` (the harness's own
+ * address), as `status content-type`; null when nothing answers HTTP there within 2 s. Every
+ * request the Worker sees names the one address the suite uses: a Worker that keys anything on
+ * the first origin it sees (bench/reference) is not given another.
+ */
+function probe(port, host) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/.gatehouse-e2e-ready', headers: { host }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(`${res.statusCode} ${res.headers['content-type']}`));
+      res.on('error', () => resolve(null));
+    });
+    req.setTimeout(2_000, () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
+}
+
+/**
  * The port of the Worker's own workerd socket. `wrangler dev` runs two workerd processes in its
  * group: its ProxyWorker's, listening on the address it prints, and the Worker's, listening on a
  * port of its own choosing beside its inspector and debug ports. That port is read from /proc
  * (the listening TCP sockets the Worker's workerd holds) and told apart from the other two by
- * asking each what the printed address answers (status and type): the inspector answers
- * workerd's own 500 and the debug port no HTTP at all.
+ * asking each what the printed address answers ([`probe`]: status and type): the inspector
+ * answers workerd's own 500 and the debug port no HTTP at all.
  */
-async function workerSocket({ child, wranglerUrl }) {
+async function workerSocket({ child, wranglerUrl }, host) {
   const wranglerPort = Number(new URL(wranglerUrl).port);
   const listening = new Map();
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
@@ -298,19 +318,9 @@ async function workerSocket({ child, wranglerUrl }) {
       // a process that ended meanwhile
     }
   }
-  const answer = (url) =>
-    fetch(`${url}/.gatehouse-e2e-ready`, { signal: AbortSignal.timeout(2_000) }).then(
-      // Status and type: a body may differ between two answers (a misconfigured Worker's
-      // error names a fresh reference).
-      async (res) => {
-        await res.arrayBuffer();
-        return `${res.status} ${res.headers.get('content-type')}`;
-      },
-      () => null,
-    );
-  const expected = await answer(wranglerUrl);
+  const expected = await probe(wranglerPort, host);
   for (const port of ports) {
-    if (expected !== null && (await answer(`http://127.0.0.1:${port}`)) === expected) return port;
+    if (expected !== null && (await probe(port, host)) === expected) return port;
   }
   throw new Error(`no Worker socket among the ports of wrangler's workerd (${ports.join(', ')}); wrangler serves ${wranglerUrl}`);
 }
@@ -377,11 +387,12 @@ function signalGroup(pid, signal) {
 }
 
 /**
- * Waits until wrangler reports it serves `url` and the address answers. A response alone is not
- * enough: another process may hold the port, and it answers while this wrangler fails to bind
- * ("Address already in use") and exits; that failure is thrown with `wranglerPortTaken`.
+ * Waits until wrangler reports it serves `url` and the address answers ([`probe`], naming
+ * `host`). A response alone is not enough: another process may hold the port, and it answers
+ * while this wrangler fails to bind ("Address already in use") and exits; that failure is thrown
+ * with `wranglerPortTaken`.
  */
-async function waitUntilServing({ wranglerUrl: url, exited, log }) {
+async function waitUntilServing({ wranglerUrl: url, exited, log }, host) {
   let gone = false;
   exited.then(() => (gone = true));
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -391,13 +402,8 @@ async function waitUntilServing({ wranglerUrl: url, exited, log }) {
       error.wranglerPortTaken = /address already in use/i.test(log());
       throw error;
     }
-    if (log().includes(`Ready on ${url}`)) {
-      try {
-        await fetch(`${url}/.gatehouse-e2e-ready`, { signal: AbortSignal.timeout(2_000) });
-        return;
-      } catch {
-        // not answering yet
-      }
+    if (log().includes(`Ready on ${url}`) && (await probe(Number(new URL(url).port), host)) !== null) {
+      return;
     }
     await new Promise((r) => setTimeout(r, 200));
   }
