@@ -336,8 +336,10 @@ async function workerSocket({ child, wranglerUrl }, host) {
  */
 function front(port, target) {
   const connections = new Set();
-  const server = net.createServer({ allowHalfOpen: true }, (client) => {
-    const worker = net.connect({ port: target, host: '127.0.0.1', allowHalfOpen: true });
+  // No Nagle on either side: a relay that holds a short write back for an ACK adds the peer's
+  // delayed-ACK time (~40 ms) to answers sent in more than one write.
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+    const worker = net.connect({ port: target, host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
     connections.add(client);
     client.on('close', () => connections.delete(client));
     client.pipe(worker);
