@@ -36,7 +36,9 @@ const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }
 
 /** CPU seconds of the workerd running the Worker in `server`'s process group (not wrangler's proxy). */
 function workerCpu(server) {
-  const port = new URL(server.url).port;
+  // wrangler's own workerd listens on the address wrangler prints (the harness's `url` relays
+  // straight to the Worker's socket instead).
+  const port = new URL(server.wranglerUrl).port;
   let seconds = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;

@@ -77,7 +77,9 @@ const cmdline = (pid) => {
  * chose, and one with the Worker, listening on an internal port.
  */
 function groupCpu(server) {
-  const port = new URL(server.url).port;
+  // wrangler's own workerd listens on the address wrangler prints (the harness's `url` relays
+  // straight to the Worker's socket instead).
+  const port = new URL(server.wranglerUrl).port;
   let total = 0;
   let worker = 0;
   for (const pid of readdirSync('/proc')) {

@@ -14,6 +14,7 @@ import { startOrigin } from './support/origin.mjs';
 import { authorizeAsPerson, pkce, register, REDIRECT, tokenRequest, tokensFor } from './support/oauth.mjs';
 
 const D1_DELAY_MS = 40;
+let VARS;
 let gh;
 let origin;
 let copy;
@@ -21,7 +22,8 @@ before(async () => {
   origin = await startOrigin();
   copy = await gatehouseConfig();
   const apps = [{ name: 'Files', host: '*', scopes: { read: 'Read files' }, default_scopes: ['read'], policy: { allow_domains: ['example.com'] }, origin: origin.url }];
-  gh = await startGatehouse({ config: copy.config, vars: { APPS: JSON.stringify(apps), BENCH_D1_DELAY_MS: String(D1_DELAY_MS), BENCH_KV_DELAY_MS: '0' } });
+  VARS = { APPS: JSON.stringify(apps), BENCH_D1_DELAY_MS: String(D1_DELAY_MS), BENCH_KV_DELAY_MS: '0' };
+  gh = await startGatehouse({ config: copy.config, vars: VARS });
 });
 after(async () => {
   await gh?.stop();
@@ -152,6 +154,29 @@ test('a refresh by a client the isolate has not authenticated for more than 5 s 
   });
   assert.equal(owner.status, 200, await owner.clone().text());
   await owner.text();
+});
+
+test("an isolate's first code exchange is one storage round trip: the signing key is read alongside the batch", async () => {
+  // A fresh isolate on the same state: nothing it holds yet, the signing keys included.
+  gh = await startGatehouse({ config: copy.config, restart: await gh.crash(), vars: VARS });
+  const client = await register(gh.url);
+  const { verifier, challenge } = pkce();
+  const location = await authorizeAsPerson(gh.url, client, { scope: 'read', challenge });
+  const c = await measured(1, async () => {
+    const res = await tokenRequest(gh.url, {
+      grant_type: 'authorization_code',
+      code: location.searchParams.get('code'),
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: client.client_id,
+    });
+    assert.equal(res.status, 200);
+    assert.ok((await res.json()).access_token);
+  });
+  assert.equal(c.requests, 1);
+  assert.equal(c.maxBefore, 1, JSON.stringify(c));
+  assert.equal(c.before.roundTrips, 1, JSON.stringify(c));
+  assert.ok(c.before.d1Calls >= 2, `the keys were read (not held from before): ${JSON.stringify(c.before)}`);
 });
 
 test('a code exchange is one storage round trip, also by a client the isolate has not authenticated for more than 5 s; a refused one spends nothing', async () => {

@@ -215,13 +215,8 @@ async fn issue<S: Store, K: Signer, R: Rng>(
         now,
         check_client,
     };
-    // The KV reads first: the transaction is the later of the two, which is what the race
-    // argument above assumes (a deny entry the reads miss may land before the batch).
-    let (witnesses, exchanged) = futures_util::future::join(
-        live::Witnesses::read(cx, grant_id),
-        cx.store.exchange_code(&request),
-    )
-    .await;
+    let (witnesses, exchanged) =
+        super::alongside(cx, grant_id, cx.store.exchange_code(&request)).await;
     Ok(Issued {
         exchanged: exchanged?,
         witnesses,

@@ -203,6 +203,26 @@ pub(crate) async fn sign<S, K: Signer, R>(
     })
 }
 
+/// Runs a grant's transaction with what it needs read alongside, in one round trip: the grant's
+/// KV entries ([`live::Witnesses`]), started first, so that the transaction is the later of the
+/// two, as the race arguments of the code exchange and the refresh assume (a deny entry the reads
+/// miss may land before the transaction); and the signing key, which an isolate's first token
+/// reads from storage, so that this read overlaps the transaction instead of following it. A key
+/// that cannot be read is the signing's to report.
+pub(crate) async fn alongside<S: Store, K: Signer, R, T>(
+    cx: &Context<'_, S, K, R>,
+    grant_id: &GrantId,
+    transaction: impl std::future::Future<Output = T>,
+) -> (Result<live::Witnesses, StoreError>, T) {
+    let (witnesses, done, _key) = futures_util::future::join3(
+        live::Witnesses::read(cx, grant_id),
+        transaction,
+        cx.signer.current_kid(),
+    )
+    .await;
+    (witnesses, done)
+}
+
 /// RFC 8707 §2.2: a `resource` in the token request must be one the grant covers.
 pub(crate) fn check_resource_parameter<S, K, R>(
     cx: &Context<'_, S, K, R>,

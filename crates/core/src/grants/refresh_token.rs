@@ -201,13 +201,8 @@ async fn rotate_named<S: Store, K: Signer, R: Rng>(
         now,
         check_client: check_client.as_ref(),
     };
-    // The KV reads first: the transaction is the later of the two, which is what the race
-    // argument above assumes (a deny entry the reads miss may land before the batch).
-    let (witnesses, rotated) = futures_util::future::join(
-        live::Witnesses::read(cx, &grant_id),
-        cx.store.rotate_refresh(&rotation),
-    )
-    .await;
+    let (witnesses, rotated) =
+        super::alongside(cx, &grant_id, cx.store.rotate_refresh(&rotation)).await;
     let rotated = rotated?;
     // A deferred client is checked first, against the record the transaction read, and
     // refused as client authentication refuses it (RFC 6749 §5.2 `invalid_client`); the
