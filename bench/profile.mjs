@@ -4,7 +4,11 @@
 // inclusive) and the isolate's busy time per request. Time outside V8 (workerd's own C++,
 // local D1's SQLite) is not in it; bench/bench.mjs measures that.
 //
-//   node bench/profile.mjs metadata|401|register|authenticated [requests]   (default 2000)
+//   node bench/profile.mjs metadata|401|register|authenticated|refresh|exchange [requests]
+//
+// (default 2000; `exchange` at most 400, its codes made before the profile starts and spent
+// within their 60 s). `refresh` runs one refresh chain per concurrent request, each presenting
+// the token the one before received.
 //
 // Everything listens on 127.0.0.1 and is stopped at the end. Build first with the function names
 // kept (`GATEHOUSE_KEEP_NAMES=1 scripts/build`), or the profile names wasm functions by index.
@@ -14,7 +18,8 @@ import { inspect } from '../tests/e2e/support/inspector.mjs';
 import { REDIRECT, authorizeAsPerson, pkce, register, tokenRequest } from '../tests/e2e/support/oauth.mjs';
 
 const [scenario = 'metadata', count = '2000'] = process.argv.slice(2);
-const REQUESTS = Math.min(Number.parseInt(count, 10) || 2000, 20_000);
+const REQUESTS = Math.min(Number.parseInt(count, 10) || 2000, scenario === 'exchange' ? 400 : 20_000);
+const WARM_UP = scenario === 'exchange' ? 8 : 100;
 const CONCURRENCY = 4;
 const SAMPLING_US = 100;
 
@@ -47,27 +52,66 @@ async function scenarioRequest(gh) {
       };
     }
     case 'authenticated': {
-      const client = await register(gh.url, { scope: 'read' });
-      const { verifier, challenge } = pkce();
-      const location = await authorizeAsPerson(gh.url, client, { challenge, scope: 'read' });
-      const res = await tokenRequest(gh.url, {
-        grant_type: 'authorization_code', code: location.searchParams.get('code'), redirect_uri: REDIRECT,
-        code_verifier: verifier, client_id: client.client_id,
-      });
-      const { access_token: token } = await res.json();
+      const { access_token: token } = (await tokensOf(gh)).tokens;
       return () => ['/api/profile', { method: 'GET', headers: { authorization: `Bearer ${token}` } }];
     }
+    case 'refresh': {
+      const chains = [];
+      for (let slot = 0; slot < CONCURRENCY; slot++) chains.push(await tokensOf(gh));
+      const next = (slot) => {
+        const { client, tokens } = chains[slot];
+        const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }).toString();
+        return ['/oauth/token', { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }];
+      };
+      next.answered = (slot, text) => {
+        chains[slot].tokens = JSON.parse(text);
+      };
+      return next;
+    }
+    case 'exchange': {
+      const client = await register(gh.url, { scope: 'read' });
+      const codes = [];
+      // As many as the loop below sends: whole rounds of CONCURRENCY.
+      for (let i = 0; i < Math.ceil(REQUESTS / CONCURRENCY) * CONCURRENCY + WARM_UP; i++) {
+        const { verifier, challenge } = pkce();
+        const location = await authorizeAsPerson(gh.url, client, { challenge, scope: 'read' });
+        codes.push(new URLSearchParams({
+          grant_type: 'authorization_code', code: location.searchParams.get('code'), redirect_uri: REDIRECT,
+          code_verifier: verifier, client_id: client.client_id,
+        }).toString());
+      }
+      return () => ['/oauth/token', { method: 'POST', body: codes.shift(), headers: { 'content-type': 'application/x-www-form-urlencoded' } }];
+    }
     default:
-      throw new Error(`unknown scenario ${scenario}: metadata, 401, register or authenticated`);
+      throw new Error(`unknown scenario ${scenario}: metadata, 401, register, authenticated, refresh or exchange`);
   }
 }
 
+/** A client and the tokens of a grant to it. */
+async function tokensOf(gh) {
+  const client = await register(gh.url, { scope: 'read' });
+  const { verifier, challenge } = pkce();
+  const location = await authorizeAsPerson(gh.url, client, { challenge, scope: 'read' });
+  const res = await tokenRequest(gh.url, {
+    grant_type: 'authorization_code', code: location.searchParams.get('code'), redirect_uri: REDIRECT,
+    code_verifier: verifier, client_id: client.client_id,
+  });
+  return { client, tokens: await res.json() };
+}
+
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-function send(base, [path, { body, ...options }]) {
+/** Sends request `slot` of the scenario; its status, once its answer is read. */
+function send(base, next, slot) {
+  const [path, { body, ...options }] = next(slot);
   return new Promise((resolve, reject) => {
     const req = http.request(`${base}${path}`, { agent, ...options }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => {
+        next.answered?.(slot, text);
+        resolve(res.statusCode);
+      });
     });
     req.on('error', reject);
     req.end(body);
@@ -106,14 +150,14 @@ const apps = [{ name: 'Profile', host: '*', scopes: { read: 'Read' }, policy: { 
 const gh = await startGatehouse({ vars: { APPS: JSON.stringify(apps) } });
 try {
   const next = await scenarioRequest(gh);
-  for (let i = 0; i < 100; i++) await send(gh.url, next()); // warm the isolate and its caches
+  for (let i = 0; i < WARM_UP; i++) await send(gh.url, next, i % CONCURRENCY); // warm the isolate and its caches
   const inspector = await inspect(gh.inspectorPort);
   await inspector.call('Profiler.enable');
   await inspector.call('Profiler.setSamplingInterval', { interval: SAMPLING_US });
   await inspector.call('Profiler.start');
   const statuses = {};
   for (let sent = 0; sent < REQUESTS; sent += CONCURRENCY) {
-    const batch = await Promise.all(Array.from({ length: CONCURRENCY }, () => send(gh.url, next())));
+    const batch = await Promise.all(Array.from({ length: CONCURRENCY }, (_, slot) => send(gh.url, next, slot)));
     for (const status of batch) statuses[status] = (statuses[status] ?? 0) + 1;
   }
   const { profile } = await inspector.call('Profiler.stop');
