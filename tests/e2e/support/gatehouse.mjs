@@ -310,7 +310,7 @@ async function workerSocket({ child, wranglerUrl }, host) {
       const [, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(group) !== child.pid || !stat.includes('(workerd)')) continue;
       const held = readdirSync(`/proc/${pid}/fd`)
-        .map((fd) => /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1])
+        .map((fd) => /^socket:\[(\d+)\]$/.exec(linkOf(`/proc/${pid}/fd/${fd}`))?.[1])
         .filter((inode) => listening.has(inode))
         .map((inode) => listening.get(inode));
       if (!held.includes(wranglerPort)) ports.push(...held);
@@ -323,6 +323,15 @@ async function workerSocket({ child, wranglerUrl }, host) {
     if (expected !== null && (await probe(port, host)) === expected) return port;
   }
   throw new Error(`no Worker socket among the ports of wrangler's workerd (${ports.join(', ')}); wrangler serves ${wranglerUrl}`);
+}
+
+/** Where the link at `path` points; '' once it is gone (a file descriptor closed meanwhile). */
+function linkOf(path) {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
 }
 
 /**
