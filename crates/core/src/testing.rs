@@ -391,6 +391,17 @@ impl MemoryStore {
     }
 
     /// The client as the primary has it, unless unknown, disabled or lapsed at `now`.
+    /// A transaction's deferred client (`check`, if any) with its record as the transaction
+    /// reads it ([`deferred_client_passes`]).
+    fn deferred_client<'c>(
+        &self,
+        check: Option<&'c ClientCheck>,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> Option<(&'c ClientCheck, Option<ClientRecord>)> {
+        check.map(|check| (check, self.primary_client(client_id, now)))
+    }
+
     fn primary_client(&self, client_id: &ClientId, now: UnixTime) -> Option<ClientRecord> {
         let disabled = self.disabled.borrow();
         self.clients
@@ -1076,9 +1087,7 @@ impl GrantStore for MemoryStore {
         let grant_id = &revocation.grant_id;
         let now = revocation.at;
         // The deferred client's checks, and its record as the transaction reads it.
-        let client = request
-            .check_client
-            .map(|check| (check, self.primary_client(request.client_id, now)));
+        let client = self.deferred_client(request.check_client, request.client_id, now);
         let client_passes = deferred_client_passes(&client, None);
         let nothing = |client: Option<(_, Option<ClientRecord>)>| TokenRevoked {
             grant: None,
@@ -1330,9 +1339,7 @@ impl CodeStore for MemoryStore {
             .get(exchange.grant_id.as_str())
             .cloned();
         // The deferred client's checks, and its record as the transaction reads it.
-        let client = exchange
-            .check_client
-            .map(|check| (check, self.primary_client(binding.client_id, now)));
+        let client = self.deferred_client(exchange.check_client, binding.client_id, now);
         let client_passes = deferred_client_passes(
             &client,
             Some(crate::model::client::GrantType::AuthorizationCode),
@@ -1734,9 +1741,7 @@ impl RefreshStore for MemoryStore {
             .get(rotation.grant_id.as_str())
             .cloned();
         // The deferred client's checks, and its record as the transaction reads it.
-        let client = rotation
-            .check_client
-            .map(|check| (check, self.primary_client(rotation.client_id, now)));
+        let client = self.deferred_client(rotation.check_client, rotation.client_id, now);
         let client_passes =
             deferred_client_passes(&client, Some(crate::model::client::GrantType::RefreshToken));
         let grant = grant.filter(|g| {

@@ -18,11 +18,7 @@ pub(crate) async fn authenticate_request<S: Store, K: Signer, R>(
 ) -> Result<(Form, AuthenticatedClient), AuthError> {
     let form = read_form(body)?;
     let audiences = audiences(cx);
-    let verification = Verification {
-        signer: cx.signer,
-        lookup: cx.lookup,
-        audiences: &audiences,
-    };
+    let verification = verification(cx, &audiences);
     let client = authenticate(
         cx.store.inner(),
         &verification,
@@ -46,11 +42,7 @@ pub(crate) async fn claim_request<S: Store, K: Signer, R>(
 ) -> Result<(Form, Claimed), AuthError> {
     let form = read_form(body)?;
     let audiences = audiences(cx);
-    let verification = Verification {
-        signer: cx.signer,
-        lookup: cx.lookup,
-        audiences: &audiences,
-    };
+    let verification = verification(cx, &audiences);
     let defer = deferrable(&form);
     let claimed = super::claim(
         cx.store.inner(),
@@ -74,11 +66,7 @@ pub(crate) async fn authenticate_deferred<S: Store, K: Signer, R>(
     deferred: Deferred,
 ) -> Result<AuthenticatedClient, AuthError> {
     let audiences = audiences(cx);
-    let verification = Verification {
-        signer: cx.signer,
-        lookup: cx.lookup,
-        audiences: &audiences,
-    };
+    let verification = verification(cx, &audiences);
     let client = deferred
         .authenticate(cx.store.inner(), &verification, cx.now)
         .await?;
@@ -95,6 +83,18 @@ pub(crate) fn settle_deferred<S, K, R>(
     let client = deferred.settle(found)?;
     cx.decision.client(client.id().as_str());
     Ok(client)
+}
+
+/// How this request's client is verified: its assertion against `audiences` ([`audiences`]).
+fn verification<'a, S, K, R>(
+    cx: &Context<'a, S, K, R>,
+    audiences: &'a [String; 2],
+) -> Verification<'a, K> {
+    Verification {
+        signer: cx.signer,
+        lookup: cx.lookup,
+        audiences,
+    }
 }
 
 /// What a client assertion's `aud` may name: the token endpoint URL or the issuer (RFC 7523 §3
