@@ -29,13 +29,9 @@ pub async fn handle<S: Store, K: Signer + AccessSigner>(
 ) -> Result<web_sys::Response> {
     let method = req.method().to_owned();
     let session = http::cookie(&req, &server.site.session_cookie());
-    let [authorization, accept, fetch_mode, cors_request_method] = [
-        "Authorization",
-        "Accept",
-        "Sec-Fetch-Mode",
-        "Access-Control-Request-Method",
-    ]
-    .map(|name| req.header(name));
+    let authorization = req.authorization().map(str::to_owned);
+    let [accept, fetch_mode, cors_request_method] =
+        prepared::ANONYMOUS_HEADERS.map(|name| req.header(name));
     let gate_request = GateRequest {
         method: &method,
         path: url.path,
@@ -51,7 +47,8 @@ pub async fn handle<S: Store, K: Signer + AccessSigner>(
         .gate(&gate_request, &CachedVerifier::new(server.signer))
         .await;
     // Without credentials the whole challenge depends on the app alone (its metadata and
-    // scopes), so each isolate builds it once.
+    // scopes), so each isolate builds it once, and answers it again to every request of the
+    // same shape before routing it (`prepared::anonymous_key`).
     let prepared_key = match &gate {
         Ok(Gate::Challenge {
             status,
@@ -59,10 +56,14 @@ pub async fn handle<S: Store, K: Signer + AccessSigner>(
             error: None,
         }) => {
             let key = format!("{status} {www_authenticate}");
+            let anonymous = prepared::anonymous_key(&req, url.href);
             if let Some(answer) = prepared::answer(Kind::Challenge, &key) {
+                if let Some(anonymous) = &anonymous {
+                    prepared::alias(Kind::Challenge, &key, Kind::Anonymous, anonymous);
+                }
                 return answer;
             }
-            Some(key)
+            Some((key, anonymous))
         }
         _ => None,
     };
@@ -72,7 +73,13 @@ pub async fn handle<S: Store, K: Signer + AccessSigner>(
         GateAnswer::Reply(reply) => {
             let response = http::write(reply)?;
             match prepared_key {
-                Some(key) => prepared::keep(Kind::Challenge, &key, response),
+                Some((key, anonymous)) => {
+                    let answer = prepared::keep(Kind::Challenge, &key, response);
+                    if let Some(anonymous) = &anonymous {
+                        prepared::alias(Kind::Challenge, &key, Kind::Anonymous, anonymous);
+                    }
+                    answer
+                }
                 None => Ok(response.into()),
             }
         }

@@ -19,6 +19,7 @@ pub struct Incoming {
     runtime_headers: OnceCell<web_sys::Headers>,
     headers: OnceCell<HeaderList>,
     cookies: OnceCell<Option<String>>,
+    authorization: OnceCell<Option<String>>,
     body_used: bool,
 }
 
@@ -31,6 +32,7 @@ impl Incoming {
             runtime_headers: OnceCell::new(),
             headers: OnceCell::new(),
             cookies: OnceCell::new(),
+            authorization: OnceCell::new(),
             body_used: false,
         }
     }
@@ -81,6 +83,20 @@ impl Incoming {
         self.cookies
             .get_or_init(|| self.header("Cookie"))
             .as_deref()
+    }
+
+    /// The `Authorization` header, read once: the router asks whether a request carries
+    /// credentials before the gate reads them.
+    pub fn authorization(&self) -> Option<&str> {
+        self.authorization
+            .get_or_init(|| self.header("Authorization"))
+            .as_deref()
+    }
+
+    /// Whether the request carries credentials of any kind gatehouse reads: an `Authorization`
+    /// header or cookies (a session among them).
+    pub fn has_credentials(&self) -> bool {
+        self.authorization().is_some() || self.cookies().is_some()
     }
 
     fn runtime_headers(&self) -> &web_sys::Headers {

@@ -28,7 +28,6 @@ use crate::{admin, device, env, gate, health, http, oauth, oidc};
 /// The response to `req`: gatehouse's own, or the app's as its origin sent it (handed back as the
 /// runtime's `Response`, untouched, see `proxy::forward`).
 pub async fn route(req: Incoming, env: &Env, ctx: &Context) -> Result<web_sys::Response> {
-    let started = worker::Date::now().as_millis() as f64;
     let href = req.url();
     let Some(url) = RequestUrl::split(&href) else {
         return write(Reply::error(&OAuthError::from(Reason::NotHttpUrl)));
@@ -49,13 +48,22 @@ pub async fn route(req: Incoming, env: &Env, ctx: &Context) -> Result<web_sys::R
     {
         return answer;
     }
+    // A request without credentials of a shape this isolate challenged already: the same answer
+    // (`prepared::anonymous_key`), before anything else is looked at.
+    if document.is_none()
+        && let Some(key) = prepared::anonymous_key(&req, &href)
+        && let Some(answer) = prepared::answer(Kind::Anonymous, &key)
+    {
+        return answer;
+    }
+    // Both answers above decide nothing worth a log line, so the clock is read only from here.
+    let started = js_sys::Date::now();
     let healthz = path == paths::HEALTHZ;
     if healthz && !matches!(method, Some(Method::Get)) {
         return write(Reply::method_not_allowed(Allow::Get));
     }
     // Without credentials, `/healthz` is the liveness answer: no storage is touched.
-    let anonymous = || req.header("Authorization").is_none() && req.header("Cookie").is_none();
-    if healthz && anonymous() {
+    if healthz && !req.has_credentials() {
         return write(health::liveness(env::config(env).as_deref()));
     }
     let config = match env::config(env) {
@@ -140,7 +148,7 @@ fn log_decision<S, K, R>(
     };
     let status = response.as_ref().map_or(500, web_sys::Response::status);
     // Wall time, I/O included: the Workers clock does not advance during computation.
-    let duration_ms = (worker::Date::now().as_millis() as f64 - started).max(0.0) as u64;
+    let duration_ms = (js_sys::Date::now() - started).max(0.0) as u64;
     let line = server.decision.line(
         &server.config.secret,
         event,

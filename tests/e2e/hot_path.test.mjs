@@ -19,6 +19,8 @@ import { startOrigin } from './support/origin.mjs';
 const D1 = ['prepare', 'batch'];
 /** `new Response(stream, init)`: an origin's response built again with edited headers. */
 const REBUILD = 'new_with_opt_readable_stream_and_init';
+/** The clock (`Date.now()`, `new Date().getTime()`): read only for requests that are routed. */
+const CLOCK = ['now', 'getTime'];
 
 let gh;
 let origin;
@@ -27,7 +29,7 @@ before(async () => {
   origin = await startOrigin();
   const apps = [{ name: 'Files', host: '*', scopes: { read: 'Read files' }, policy: { allow_domains: ['example.com'] }, origin: origin.url }];
   gh = await startGatehouse({ vars: { APPS: JSON.stringify(apps) } });
-  probe = await countRuntimeCalls(gh.inspectorPort, [...D1, 'fetch', 'set', REBUILD]);
+  probe = await countRuntimeCalls(gh.inspectorPort, [...D1, 'fetch', 'set', REBUILD, ...CLOCK]);
 });
 after(async () => {
   await probe?.stop();
@@ -143,6 +145,37 @@ test('discovery documents and the bare 401 are built once per isolate, and answe
     }
   }
   assert.equal(calls.set ?? 0, 0, `no header is set for an answer prepared already: ${JSON.stringify(calls)}`);
+  // Answered before any routing: nothing reads the clock, which every routed request does.
+  assert.equal(CLOCK.reduce((sum, method) => sum + (calls[method] ?? 0), 0), 0, `the clock was read: ${JSON.stringify(calls)}`);
+});
+
+test('a challenge prepared for one shape of request is answered to that shape only', async () => {
+  // The isolate answers a request without credentials from its prepared challenge when the
+  // method, body, URL and the headers the gate reads are the same. Each request below differs
+  // in one of them, and its own answer is not that challenge. (node:http, which sends only the
+  // headers given: fetch adds `Sec-Fetch-Mode: cors` of its own.)
+  const send = (path, headers = {}, method = 'GET') =>
+    new Promise((resolve, reject) => {
+      http.request(`${gh.url}${path}`, { method, headers }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      }).on('error', reject).end();
+    });
+  const json = { accept: 'application/json' };
+  const navigate = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
+  for (let i = 0; i < 3; i++) assert.equal((await send('/echo?shape=1', json)).status, 401);
+  const navigation = await send('/echo?shape=1', navigate);
+  assert.equal(navigation.status, 302, 'a browser navigation is sent to log in');
+  assert.equal(navigation.headers.location, '/.gatehouse/login?return_to=%2Fecho%3Fshape%3D1');
+  const bearer = await send('/echo?shape=1', { ...json, authorization: 'Bearer not-a-token' });
+  assert.equal(bearer.status, 401);
+  assert.match(bearer.headers['www-authenticate'], /error="invalid_token"/, 'a token is judged, not challenged');
+  const preflight = await send('/echo?shape=1', { origin: 'https://app.example', 'access-control-request-method': 'GET' }, 'OPTIONS');
+  assert.notEqual(preflight.status, 401, 'a CORS preflight goes to the origin');
+  assert.equal((await send('/echo?shape=1&access_token=x', json)).status, 400, 'a token in the URL is refused');
+  const other = await send('/echo?shape=2', navigate);
+  assert.equal(other.headers.location, '/.gatehouse/login?return_to=%2Fecho%3Fshape%3D2', 'another URL has its own answer');
 });
 
 test('an origin\'s framing headers never reach the client, and a response with nothing else to drop passes untouched', async () => {
