@@ -10,7 +10,8 @@
 // each is copied with migrations/, .dev.vars and wrangler.toml (without [build]) into a
 // directory of its own, as bench/bench.mjs does. Bounds: AB_ROUNDS (default 6) rounds of
 // AB_REQUESTS (default 300) requests per build and scenario, 4 at a time, after AB_SETTLE
-// (default 600) unmeasured requests per build and scenario. Everything listens on 127.0.0.1 and
+// (default 600) unmeasured requests per build and scenario; with AB_DEVTOOLS=detached, without
+// wrangler's DevTools session. Everything listens on 127.0.0.1 and
 // is stopped at the end.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -31,6 +32,9 @@ const ROUNDS = bound('AB_ROUNDS', 6, 20);
 const REQUESTS = bound('AB_REQUESTS', 300, 2000);
 const SETTLE = bound('AB_SETTLE', 600, 5000);
 const CONCURRENCY = 4;
+// AB_DEVTOOLS=detached ends wrangler's DevTools session on both Workers first (bench/README.md,
+// "Without the DevTools session"): what the builds cost where no debugger is attached.
+const DETACHED = process.env.AB_DEVTOOLS === 'detached';
 const ROUND_MS = 20_000;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
@@ -169,7 +173,8 @@ const dirs = [await snapshot(dirA), await snapshot(dirB)];
 const servers = [];
 try {
   for (const dir of dirs) servers.push(await startGatehouse({ config: join(dir, 'wrangler.toml'), vars: { APPS: JSON.stringify(apps) } }));
-  console.log(`A = ${dirA}, B = ${dirB}; ${ROUNDS} rounds × ${REQUESTS} requests per build, after ${SETTLE}`);
+  if (DETACHED) await Promise.all(servers.map((gh) => gh.detachInspector()));
+  console.log(`A = ${dirA}, B = ${dirB}; ${ROUNDS} rounds × ${REQUESTS} requests per build, after ${SETTLE}${DETACHED ? '; no DevTools session' : ''}`);
   console.log('| scenario | A ms/req (per round) | B ms/req (per round) | B ÷ A |');
   console.log('| --- | --- | --- | ---: |');
   for (const scenario of list.split(',')) {

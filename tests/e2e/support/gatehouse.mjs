@@ -27,6 +27,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
+/** The most of an instance's log the harness holds (characters). */
+const MAX_LOG_CHARS = 64 * 1024 * 1024;
 
 const ENV = {
   ...process.env,
@@ -214,7 +216,10 @@ export async function startGatehouse({ migrate = true, vars = {}, config, restar
     }
   };
   const { wranglerUrl, worker: workerPort } = instance;
-  return { url, stop, crash, log, logLine, pid: child.pid, inspectorPort, query, state, wranglerUrl, workerPort };
+  return {
+    url, stop, crash, log, logLine, pid: child.pid, inspectorPort, query, state, wranglerUrl, workerPort,
+    detachInspector: () => detachInspector(instance),
+  };
 }
 
 const PORT_ATTEMPTS = 5;
@@ -255,8 +260,15 @@ async function launchWrangler(port, devArgs, host) {
   // Its own process group, so that stopping it reaches workerd too and nothing else.
   const child = spawn(process.execPath, args, { cwd: ROOT, env: ENV, detached: true });
   let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
+  // Kept whole up to a bound, then its last half: a workerd in trouble can print the same error
+  // for every request (seen: "Too many open files" under `bench/profile.mjs`), and an unbounded
+  // string ends the harness with "Invalid string length" instead of showing it.
+  const keep = (d) => {
+    output += d;
+    if (output.length > MAX_LOG_CHARS) output = output.slice(-MAX_LOG_CHARS / 2);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise((resolve) => child.on('exit', resolve));
   guardGroup(child.pid);
   const instance = { wranglerUrl: `http://127.0.0.1:${port}`, inspectorPort, child, exited, log: () => output };
@@ -297,32 +309,61 @@ function probe(port, host) {
  */
 async function workerSocket({ child, wranglerUrl }, host) {
   const wranglerPort = Number(new URL(wranglerUrl).port);
+  const ports = groupWorkerd(child.pid)
+    .filter(({ ports }) => !ports.includes(wranglerPort))
+    .flatMap(({ ports }) => ports);
+  const expected = await probe(wranglerPort, host);
+  for (const port of ports) {
+    if (expected !== null && (await probe(port, host)) === expected) return port;
+  }
+  throw new Error(`no Worker socket among the ports of wrangler's workerd (${ports.join(', ')}); wrangler serves ${wranglerUrl}`);
+}
+
+/** The workerd processes of process group `group`, each with the TCP ports it listens on. */
+function groupWorkerd(group) {
   const listening = new Map();
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
     // 0A: LISTEN; the inode is the tenth field (proc(5), /proc/net/tcp).
     if (fields[3] === '0A') listening.set(fields[9], parseInt(fields[1].split(':')[1], 16));
   }
-  const ports = [];
+  const found = [];
   for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const [, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(group) !== child.pid || !stat.includes('(workerd)')) continue;
-      const held = readdirSync(`/proc/${pid}/fd`)
+      const [state, , owner] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // A zombie (Z) ended and holds nothing; its parent has not reaped it yet.
+      if (Number(owner) !== group || state === 'Z' || !stat.includes('(workerd)')) continue;
+      const ports = readdirSync(`/proc/${pid}/fd`)
         .map((fd) => /^socket:\[(\d+)\]$/.exec(linkOf(`/proc/${pid}/fd/${fd}`))?.[1])
         .filter((inode) => listening.has(inode))
         .map((inode) => listening.get(inode));
-      if (!held.includes(wranglerPort)) ports.push(...held);
+      found.push({ pid: Number(pid), ports });
     } catch {
       // a process that ended meanwhile
     }
   }
-  const expected = await probe(wranglerPort, host);
-  for (const port of ports) {
-    if (expected !== null && (await probe(port, host)) === expected) return port;
+  return found;
+}
+
+/**
+ * Ends the DevTools session `wrangler dev` holds on the Worker's isolate, for a measurement of
+ * what the Worker costs where no debugger is attached, as in production. wrangler's ProxyWorker
+ * (its own workerd, which the harness's relay does not use) keeps that session with the Runtime
+ * and Network domains enabled, so every `console.log` captures a stack trace and every
+ * subrequest becomes DevTools events. Stopping that workerd closes the session; the Worker goes
+ * on serving the harness's address, and `wranglerUrl` no longer answers. Throws if wrangler
+ * starts another ProxyWorker within a second.
+ */
+async function detachInspector({ child, wranglerUrl }) {
+  const wranglerPort = Number(new URL(wranglerUrl).port);
+  const proxies = groupWorkerd(child.pid).filter(({ ports }) => ports.includes(wranglerPort));
+  if (proxies.length === 0) throw new Error(`no ProxyWorker serves ${wranglerUrl}`);
+  for (const { pid } of proxies) process.kill(pid, 'SIGKILL');
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  if (groupWorkerd(child.pid).some(({ ports }) => ports.includes(wranglerPort))) {
+    throw new Error(`wrangler dev still serves ${wranglerUrl} with a ProxyWorker`);
   }
-  throw new Error(`no Worker socket among the ports of wrangler's workerd (${ports.join(', ')}); wrangler serves ${wranglerUrl}`);
 }
 
 /** Where the link at `path` points; '' once it is gone (a file descriptor closed meanwhile). */
