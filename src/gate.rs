@@ -46,9 +46,9 @@ pub async fn handle<S: Store, K: Signer + AccessSigner>(
     let gate = server
         .gate(&gate_request, &CachedVerifier::new(server.signer))
         .await;
-    // Without credentials the whole challenge depends on the app alone (its metadata and
-    // scopes), so each isolate builds it once, and answers it again to every request of the
-    // same shape before routing it (`prepared::anonymous_key`).
+    // Without credentials the challenge depends on the app, the host and the route's scopes
+    // alone, so each isolate builds it once, and answers it again to every request of the same
+    // shape before routing it (`prepared::anonymous_key`).
     let prepared_key = match &gate {
         Ok(Gate::Challenge {
             status,
@@ -56,14 +56,14 @@ pub async fn handle<S: Store, K: Signer + AccessSigner>(
             error: None,
         }) => {
             let key = format!("{status} {www_authenticate}");
-            let anonymous = prepared::anonymous_key(&req, url.href);
+            let shape = prepared::anonymous_key(&req, url.href);
             if let Some(answer) = prepared::answer(Kind::Challenge, &key) {
-                if let Some(anonymous) = &anonymous {
-                    prepared::alias(Kind::Challenge, &key, Kind::Anonymous, anonymous);
+                if let Some(shape) = &shape {
+                    prepared::keep_shape(&key, shape);
                 }
                 return answer;
             }
-            Some((key, anonymous))
+            Some((key, shape))
         }
         _ => None,
     };
@@ -73,10 +73,10 @@ pub async fn handle<S: Store, K: Signer + AccessSigner>(
         GateAnswer::Reply(reply) => {
             let response = http::write(reply)?;
             match prepared_key {
-                Some((key, anonymous)) => {
+                Some((key, shape)) => {
                     let answer = prepared::keep(Kind::Challenge, &key, response);
-                    if let Some(anonymous) = &anonymous {
-                        prepared::alias(Kind::Challenge, &key, Kind::Anonymous, anonymous);
+                    if let Some(shape) = &shape {
+                        prepared::keep_shape(&key, shape);
                     }
                     answer
                 }

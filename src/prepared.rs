@@ -1,6 +1,8 @@
 //! Responses an isolate builds once and answers many times: discovery documents, and the `401`
 //! challenge of a request that brings no credentials. Both depend only on the deployment and the
-//! URL, and both are what anyone can ask for as often as they like.
+//! URL (for the challenge, with the method and path deciding the scopes it names), and both are
+//! what anyone can ask for as often as they like. The challenge is also found by the shape of
+//! the requests it answered ([`anonymous_key`]), in a cache of its own.
 //!
 //! A prepared response keeps its status, headers and body as the runtime's own objects, so each
 //! answer is a single `new Response(body, init)`. Building it afresh costs a dozen calls from
@@ -18,11 +20,22 @@ use crate::isolate_cache;
 use crate::request::Incoming;
 
 /// An isolate keeps at most this many prepared responses (one per app and document, and one
-/// challenge per app; more only when an app's `host` is a pattern that many names match).
+/// challenge per app, host and scopes named; more only when an app's `host` is a pattern that
+/// many names match).
 const MAX_PREPARED: usize = 512;
+
+/// An isolate keeps at most this many request shapes, each naming a prepared challenge. Anyone
+/// can send new shapes, so they have a cache of their own: spraying them empties only this one,
+/// never the documents and challenges every client is answered from.
+const MAX_SHAPES: usize = 512;
+
+/// A longer shape is not kept (its request is routed every time): with the bound above, the
+/// shapes hold at most ~1 MiB whatever the platform lets a request's URL and headers weigh.
+const MAX_SHAPE_BYTES: usize = 2048;
 
 thread_local! {
     static PREPARED: RefCell<HashMap<String, Prepared>> = RefCell::new(HashMap::new());
+    static SHAPES: RefCell<HashMap<String, Prepared>> = RefCell::new(HashMap::new());
 }
 
 /// What kind of response a key names: keys of different kinds never meet.
@@ -30,10 +43,9 @@ thread_local! {
 pub enum Kind {
     /// A discovery document, keyed by its URL.
     Document,
-    /// The challenge to a request without credentials, keyed by its `WWW-Authenticate`.
+    /// The challenge to a request without credentials, keyed by its status and
+    /// `WWW-Authenticate`.
     Challenge,
-    /// The same challenge, keyed by the shape of a request it answered ([`anonymous_key`]).
-    Anonymous,
 }
 
 #[derive(Clone)]
@@ -62,19 +74,22 @@ pub fn keep(kind: Kind, key: &str, response: Response) -> Result<web_sys::Respon
     answer
 }
 
-/// Keeps what `kind` `key` names under `alias_kind` `alias` too, if this isolate holds it.
-pub fn alias(kind: Kind, key: &str, alias_kind: Kind, alias: &str) {
-    let Some(prepared) =
-        PREPARED.with_borrow(|prepared| prepared.get(&cache_key(kind, key)).cloned())
-    else {
+/// The challenge this isolate gave a request of `shape` ([`anonymous_key`]), if any.
+pub fn shape_answer(shape: &str) -> Option<Result<web_sys::Response>> {
+    SHAPES.with_borrow(|shapes| shapes.get(shape).map(Prepared::respond))
+}
+
+/// Keeps the challenge prepared under `key` ([`Kind::Challenge`]) for requests of `shape` too,
+/// unless the shape is longer than [`MAX_SHAPE_BYTES`].
+pub fn keep_shape(key: &str, shape: &str) {
+    if shape.len() > MAX_SHAPE_BYTES {
         return;
-    };
-    isolate_cache::insert(
-        &PREPARED,
-        MAX_PREPARED,
-        cache_key(alias_kind, alias),
-        prepared,
-    );
+    }
+    let prepared =
+        PREPARED.with_borrow(|prepared| prepared.get(&cache_key(Kind::Challenge, key)).cloned());
+    if let Some(prepared) = prepared {
+        isolate_cache::insert(&SHAPES, MAX_SHAPES, shape.to_owned(), prepared);
+    }
 }
 
 /// The headers besides `Authorization` and `Cookie` that the gate reads of a request
@@ -84,15 +99,15 @@ pub const ANONYMOUS_HEADERS: [&str; 3] =
     ["Accept", "Sec-Fetch-Mode", "Access-Control-Request-Method"];
 
 /// The shape of a request that carries no credentials: its method, whether it has a body, the
-/// [`ANONYMOUS_HEADERS`] and its URL, which is everything the answer to it depends on (the
-/// configuration changes only with a deployment, which starts new isolates). `None` for a
-/// request with an `Authorization` header or cookies.
+/// [`ANONYMOUS_HEADERS`] and its URL. For a request the gate challenged, that is everything the
+/// challenge depends on (the configuration changes only with a deployment, which starts new
+/// isolates). `None` for a request with an `Authorization` header or cookies.
 ///
 /// The router answers a request whose shape this isolate challenged already before routing
 /// it, which saves the routing, the app's resolution and the gate's checks on the most frequent
-/// request anyone can send (profiled: ~40 % of the isolate's own work on a `401`). Keys stay
-/// exact: a request of another shape, however close, goes the whole way. Each distinct URL is
-/// one entry, so the cache's bound (`MAX_PREPARED`) is what a client spraying URLs meets.
+/// request anyone can send (`bench/ab.mjs`: the `401` at 0.954× the CPU without this). Keys stay
+/// exact: a request of another shape, however close, goes the whole way. Each distinct shape is
+/// one entry of [`MAX_SHAPES`], of at most [`MAX_SHAPE_BYTES`].
 pub fn anonymous_key(req: &Incoming, href: &str) -> Option<String> {
     if req.has_credentials() {
         return None;
@@ -118,7 +133,6 @@ fn cache_key(kind: Kind, key: &str) -> String {
     let prefix = match kind {
         Kind::Document => 'D',
         Kind::Challenge => 'C',
-        Kind::Anonymous => 'A',
     };
     format!("{prefix}{key}")
 }

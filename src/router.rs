@@ -51,8 +51,8 @@ pub async fn route(req: Incoming, env: &Env, ctx: &Context) -> Result<web_sys::R
     // A request without credentials of a shape this isolate challenged already: the same answer
     // (`prepared::anonymous_key`), before anything else is looked at.
     if document.is_none()
-        && let Some(key) = prepared::anonymous_key(&req, &href)
-        && let Some(answer) = prepared::answer(Kind::Anonymous, &key)
+        && let Some(shape) = prepared::anonymous_key(&req, &href)
+        && let Some(answer) = prepared::shape_answer(&shape)
     {
         return answer;
     }

@@ -178,6 +178,36 @@ test('a challenge prepared for one shape of request is answered to that shape on
   assert.equal(other.headers.location, '/.gatehouse/login?return_to=%2Fecho%3Fshape%3D2', 'another URL has its own answer');
 });
 
+test('shapes of requests anyone can vary are bounded: they never push out what every client is answered from, and a huge one is not kept', async () => {
+  const document = async () => {
+    const res = await fetch(`${gh.url}/.well-known/oauth-authorization-server`);
+    await res.text();
+    return res.status;
+  };
+  const challenge = async (query, headers = {}) => {
+    const res = await fetch(`${gh.url}/echo?${query}`, { headers: { accept: 'application/json', ...headers } });
+    await res.text();
+    return res.status;
+  };
+  assert.equal(await document(), 200);
+  // More new shapes than the isolate keeps, each challenged once.
+  for (let i = 0; i < 600; i += 20) {
+    const batch = await Promise.all(Array.from({ length: 20 }, (_, k) => challenge(`spray=${i + k}`)));
+    assert.deepEqual(batch, Array(20).fill(401));
+  }
+  await probe.counts();
+  assert.equal(await document(), 200);
+  const kept = await probe.counts();
+  assert.equal(kept.set ?? 0, 0, `the discovery document was built again after the spray: ${JSON.stringify(kept)}`);
+  // A shape longer than a shape may be (here an Accept of 3000 bytes) is routed every time.
+  const huge = { accept: `application/json, ${'x/y;q=0.1, '.repeat(273)}` };
+  assert.equal(await challenge('huge=1', huge), 401);
+  await probe.counts();
+  assert.equal(await challenge('huge=1', huge), 401);
+  const routed = await probe.counts();
+  assert.ok(CLOCK.some((method) => (routed[method] ?? 0) > 0), `a huge shape was answered before routing: ${JSON.stringify(routed)}`);
+});
+
 test('an origin\'s framing headers never reach the client, and a response with nothing else to drop passes untouched', async () => {
   const { tokens } = await tokensFor(gh.url, { scope: 'read' });
   const authorization = `Bearer ${tokens.access_token}`;
