@@ -4,6 +4,7 @@
 
 use gatehouse_core::answer::{self, GateAnswer};
 use gatehouse_core::config::Origin;
+use gatehouse_core::gatekeeper::request::READ_HEADERS;
 use gatehouse_core::gatekeeper::{Gate, GateRequest, Identity};
 use gatehouse_core::http::cookie;
 use gatehouse_core::http::reply::Reply;
@@ -30,8 +31,7 @@ pub async fn handle<S: Store, K: Signer + AccessSigner>(
     let method = req.method().to_owned();
     let session = http::cookie(&req, &server.site.session_cookie());
     let authorization = req.authorization().map(str::to_owned);
-    let [accept, fetch_mode, cors_request_method] =
-        prepared::ANONYMOUS_HEADERS.map(|name| req.header(name));
+    let [accept, fetch_mode, cors_request_method] = READ_HEADERS.map(|name| req.header(name));
     let gate_request = GateRequest {
         method: &method,
         path: url.path,

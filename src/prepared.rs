@@ -16,6 +16,8 @@ use std::collections::HashMap;
 use worker::worker_sys::web_sys;
 use worker::{Response, ResponseBody, Result};
 
+use gatehouse_core::gatekeeper::request::{READ_HEADERS, anonymous_shape};
+
 use crate::isolate_cache;
 use crate::request::Incoming;
 
@@ -92,16 +94,9 @@ pub fn keep_shape(key: &str, shape: &str) {
     }
 }
 
-/// The headers besides `Authorization` and `Cookie` that the gate reads of a request
-/// (`gatekeeper::GateRequest`): with the URL, the method and whether there is a body, they
-/// decide its answer to a request without credentials.
-pub const ANONYMOUS_HEADERS: [&str; 3] =
-    ["Accept", "Sec-Fetch-Mode", "Access-Control-Request-Method"];
-
-/// The shape of a request that carries no credentials: its method, whether it has a body, the
-/// [`ANONYMOUS_HEADERS`] and its URL. For a request the gate challenged, that is everything the
-/// challenge depends on (the configuration changes only with a deployment, which starts new
-/// isolates). `None` for a request with an `Authorization` header or cookies.
+/// The shape of a request that carries no credentials (`gatekeeper::request::anonymous_shape`:
+/// for a request the gate challenged, everything the challenge depends on); `None` for a request
+/// with an `Authorization` header or cookies.
 ///
 /// The router answers a request whose shape this isolate challenged already before routing
 /// it, which saves the routing, the app's resolution and the gate's checks on the most frequent
@@ -112,21 +107,13 @@ pub fn anonymous_key(req: &Incoming, href: &str) -> Option<String> {
     if req.has_credentials() {
         return None;
     }
-    // Header values hold no newline (RFC 9110 §5.5) and a method is a token: `\n` separates
-    // the parts, and `+`/`-` tells a header present (even empty) from one absent.
-    let mut key = format!("{}\n{}", req.method(), u8::from(req.has_body()));
-    for name in ANONYMOUS_HEADERS {
-        match req.header(name) {
-            Some(value) => {
-                key.push_str("\n+");
-                key.push_str(&value);
-            }
-            None => key.push_str("\n-"),
-        }
-    }
-    key.push('\n');
-    key.push_str(href);
-    Some(key)
+    let headers = READ_HEADERS.map(|name| req.header(name));
+    Some(anonymous_shape(
+        req.method(),
+        req.has_body(),
+        headers.each_ref().map(Option::as_deref),
+        href,
+    ))
 }
 
 fn cache_key(kind: Kind, key: &str) -> String {

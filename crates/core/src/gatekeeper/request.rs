@@ -1,6 +1,7 @@
 //! Reading what a request to a protected app carries: a bearer token (RFC 6750 §2.1), a token
 //! in the query string (refused), and a body on a `GET` or `HEAD` (refused). Whether it is a
-//! browser navigation is [`crate::http::negotiation`]'s question.
+//! browser navigation is [`crate::http::negotiation`]'s question. And what decides the gate's
+//! answer to a request without credentials ([`anonymous_shape`]).
 
 use crate::error::Reason;
 
@@ -58,10 +59,114 @@ pub fn check_body(method: &str, has_body: bool) -> Result<(), Reason> {
     }
 }
 
+/// The headers besides the credentials that the gate reads of a request, in the order of
+/// [`super::GateRequest`]'s `accept`, `sec_fetch_mode` and `cors_request_method`.
+pub const READ_HEADERS: [&str; 3] = ["Accept", "Sec-Fetch-Mode", "Access-Control-Request-Method"];
+
+/// The shape of a request that carries no credentials (no `Authorization`, no session): its
+/// method, whether it has a body, its [`READ_HEADERS`] and its whole URL. With the app's
+/// configuration, that is everything the gate reads of it, so two requests of one shape get the
+/// same answer: the Worker answers a shape it has challenged already without judging it again.
+/// Two different shapes never make the same text: a method is a token and no header value holds
+/// a newline (RFC 9110 §9.1, §5.5), so a newline separates the parts, and a header is written
+/// `+value` when present (even empty) and `-` when absent.
+pub fn anonymous_shape(
+    method: &str,
+    has_body: bool,
+    headers: [Option<&str>; 3],
+    href: &str,
+) -> String {
+    let mut shape = format!("{method}\n{}", u8::from(has_body));
+    for header in headers {
+        match header {
+            Some(value) => {
+                shape.push_str("\n+");
+                shape.push_str(value);
+            }
+            None => shape.push_str("\n-"),
+        }
+    }
+    shape.push('\n');
+    shape.push_str(href);
+    shape
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn every_part_of_a_shape_tells_it_apart() {
+        let base = anonymous_shape(
+            "GET",
+            false,
+            [Some("application/json"), None, None],
+            "https://a.example/x",
+        );
+        let others = [
+            anonymous_shape(
+                "HEAD",
+                false,
+                [Some("application/json"), None, None],
+                "https://a.example/x",
+            ),
+            anonymous_shape(
+                "GET",
+                true,
+                [Some("application/json"), None, None],
+                "https://a.example/x",
+            ),
+            anonymous_shape("GET", false, [None, None, None], "https://a.example/x"),
+            anonymous_shape("GET", false, [Some(""), None, None], "https://a.example/x"),
+            anonymous_shape(
+                "GET",
+                false,
+                [Some("application/json"), Some("navigate"), None],
+                "https://a.example/x",
+            ),
+            anonymous_shape(
+                "GET",
+                false,
+                [Some("application/json"), None, Some("GET")],
+                "https://a.example/x",
+            ),
+            anonymous_shape(
+                "GET",
+                false,
+                [Some("application/json"), None, None],
+                "https://a.example/x?y",
+            ),
+            anonymous_shape(
+                "GET",
+                false,
+                [Some("application/json"), None, None],
+                "https://b.example/x",
+            ),
+        ];
+        for other in &others {
+            assert_ne!(&base, other);
+        }
+        // A value moved from one header to the next is another shape.
+        assert_ne!(
+            anonymous_shape("GET", false, [Some("x"), None, None], "u"),
+            anonymous_shape("GET", false, [None, Some("x"), None], "u")
+        );
+    }
+
+    proptest! {
+        /// Shapes of requests that differ anywhere differ: the text reads back into its parts.
+        #[test]
+        fn shapes_are_one_to_one(
+            a in ("[A-Z]{1,7}", any::<bool>(), proptest::array::uniform3(proptest::option::of("[ -~]{0,12}")), "[!-~]{0,24}"),
+            b in ("[A-Z]{1,7}", any::<bool>(), proptest::array::uniform3(proptest::option::of("[ -~]{0,12}")), "[!-~]{0,24}"),
+        ) {
+            let shape = |(method, body, headers, href): &(String, bool, [Option<String>; 3], String)| {
+                anonymous_shape(method, *body, headers.each_ref().map(Option::as_deref), href)
+            };
+            prop_assert_eq!(shape(&a) == shape(&b), a == b);
+        }
+    }
 
     #[test]
     fn bearer_tokens_follow_rfc_6750() {
