@@ -49,7 +49,7 @@ pub async fn route(req: Incoming, env: &Env, ctx: &Context) -> Result<web_sys::R
         return answer;
     }
     // A request without credentials of a shape this isolate challenged already: the same answer
-    // (`prepared::anonymous_key`), before anything else is looked at.
+    // (`prepared::anonymous_key`), before the request is routed.
     if document.is_none()
         && let Some(shape) = prepared::anonymous_key(&req, &href)
         && let Some(answer) = prepared::shape_answer(&shape)
