@@ -100,7 +100,7 @@ pub fn keep_shape(key: &str, shape: &str) {
 ///
 /// The router answers a request whose shape this isolate challenged already before routing
 /// it, which saves the routing, the app's resolution and the gate's checks on the most frequent
-/// request anyone can send (`bench/ab.mjs`: the `401` at 0.954× the CPU without this). Keys stay
+/// request anyone can send (`bench/ab.mjs`: the `401` at about 0.95× the CPU without this). Keys stay
 /// exact: a request of another shape, however close, goes the whole way. Each distinct shape is
 /// one entry of [`MAX_SHAPES`], of at most [`MAX_SHAPE_BYTES`].
 pub fn anonymous_key(req: &Incoming, href: &str) -> Option<String> {
