@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { gatehouseConfig } from '../../bench/storage.mjs';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { startOrigin } from './support/origin.mjs';
-import { authorizeAsPerson, pkce, register, REDIRECT, tokenRequest, tokensFor } from './support/oauth.mjs';
+import { authorizeAsPerson, codeExchange, pkce, register, tokenRequest, tokensFor } from './support/oauth.mjs';
 
 const D1_DELAY_MS = 40;
 let VARS;
@@ -105,14 +105,7 @@ async function postClientTokens() {
   const client = await register(gh.url, { token_endpoint_auth_method: 'client_secret_post' });
   const { verifier, challenge } = pkce();
   const location = await authorizeAsPerson(gh.url, client, { scope: 'read', challenge });
-  const res = await tokenRequest(gh.url, {
-    grant_type: 'authorization_code',
-    code: location.searchParams.get('code'),
-    redirect_uri: REDIRECT,
-    code_verifier: verifier,
-    client_id: client.client_id,
-    client_secret: client.client_secret,
-  });
+  const res = await tokenRequest(gh.url, codeExchange(client, location.searchParams.get('code'), verifier, { client_secret: client.client_secret }));
   assert.equal(res.status, 200);
   return { client, tokens: await res.json() };
 }
@@ -163,13 +156,7 @@ test("an isolate's first code exchange is one storage round trip: the signing ke
   const { verifier, challenge } = pkce();
   const location = await authorizeAsPerson(gh.url, client, { scope: 'read', challenge });
   const c = await measured(1, async () => {
-    const res = await tokenRequest(gh.url, {
-      grant_type: 'authorization_code',
-      code: location.searchParams.get('code'),
-      redirect_uri: REDIRECT,
-      code_verifier: verifier,
-      client_id: client.client_id,
-    });
+    const res = await tokenRequest(gh.url, codeExchange(client, location.searchParams.get('code'), verifier));
     assert.equal(res.status, 200);
     assert.ok((await res.json()).access_token);
   });
@@ -200,14 +187,7 @@ test('a code exchange is one storage round trip, also by a client the isolate ha
   }
   await new Promise((resolve) => setTimeout(resolve, 6000));
   const exchange = (kind, credentials) =>
-    tokenRequest(gh.url, {
-      grant_type: 'authorization_code',
-      code: codes[kind].code,
-      redirect_uri: REDIRECT,
-      code_verifier: codes[kind].verifier,
-      client_id: clients[kind].client_id,
-      ...credentials,
-    });
+    tokenRequest(gh.url, codeExchange(clients[kind], codes[kind].code, codes[kind].verifier, credentials));
   for (const kind of ['public', 'client_secret_post', 'no refresh grant']) {
     const client = clients[kind];
     const c = await measured(1, async () => {

@@ -155,17 +155,19 @@ export async function tokenRequest(base, params, { basic } = {}) {
  * Registers a public client and runs the whole flow (in `browser`, whose session it keeps, when
  * given); returns the client and its tokens.
  */
+/**
+ * The form of `client`'s exchange of `code` with PKCE `verifier` at the token endpoint
+ * (RFC 6749 §4.1.3, RFC 7636 §4.5), redirected to `REDIRECT`; `extra` adds to it (a secret).
+ */
+export function codeExchange(client, code, verifier, extra = {}) {
+  return { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: client.client_id, ...extra };
+}
+
 export async function tokensFor(base, options = {}, browser = new Browser(base)) {
   const client = await register(base, options.metadata);
   const { verifier, challenge } = pkce();
   const location = await authorizeAsPerson(base, client, { ...options, challenge }, browser);
-  const res = await tokenRequest(base, {
-    grant_type: 'authorization_code',
-    code: location.searchParams.get('code'),
-    redirect_uri: REDIRECT,
-    code_verifier: verifier,
-    client_id: client.client_id,
-  });
+  const res = await tokenRequest(base, codeExchange(client, location.searchParams.get('code'), verifier));
   if (res.status !== 200) throw new Error(`token exchange failed: ${res.status} ${await res.text()}`);
   return { client, tokens: await res.json() };
 }
